@@ -1,0 +1,1 @@
+"""casebridge: cooperation between counselling NGOs and security actors, by case and by rule."""

@@ -1,0 +1,107 @@
+"""Users, their memberships in organisations (with a role), and personal API tokens."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class User(AbstractUser):
+    """A person who works with casebridge; what they may do comes from their memberships."""
+
+    language = models.CharField(
+        _("language"), max_length=8, choices=settings.LANGUAGES, default="de", blank=True
+    )
+    time_zone = models.CharField(_("time zone"), max_length=64, default="Europe/Berlin")
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+
+    def __str__(self) -> str:
+        return self.get_full_name() or self.username
+
+
+class Role(models.TextChoices):
+    HOTLINE_COUNSELLOR = "hotline_counsellor", _("Hotline counsellor")
+    PARTNER_COUNSELLOR = "partner_counsellor", _("Partner counsellor")
+    SECURITY_LIAISON = "security_liaison", _("Security liaison")
+    COORDINATOR = "coordinator", _("Network coordinator")
+    DATA_PROTECTION_OFFICER = "dpo", _("Data protection officer")
+    ADMINISTRATOR = "administrator", _("Administrator")
+
+
+class MembershipQuerySet(models.QuerySet):
+    def active(self, at=None):
+        at = at or timezone.now()
+        return self.filter(Q(valid_from__lte=at), Q(valid_until__isnull=True) | Q(valid_until__gt=at))
+
+
+class Membership(models.Model):
+    """A user works for an organisation in a role, possibly for a limited time."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    organisation = models.ForeignKey(
+        "network.Organisation", on_delete=models.PROTECT, related_name="memberships"
+    )
+    role = models.CharField(_("role"), max_length=32, choices=Role.choices)
+    job_title = models.CharField(_("job title"), max_length=120, blank=True)
+    valid_from = models.DateTimeField(_("valid from"), default=timezone.now)
+    valid_until = models.DateTimeField(_("valid until"), null=True, blank=True)
+
+    objects = MembershipQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "organisation", "role"], name="membership_unique_role"
+            ),
+            models.CheckConstraint(
+                condition=Q(valid_until__isnull=True) | Q(valid_until__gt=models.F("valid_from")),
+                name="membership_until_after_from",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.get_role_display()} · {self.organisation}"
+
+    @property
+    def is_active(self) -> bool:
+        now = timezone.now()
+        return self.valid_from <= now and (self.valid_until is None or self.valid_until > now)
+
+
+class ApiToken(models.Model):
+    """A personal API token; only a SHA-256 digest of the secret is stored.
+
+    The secret has 256 bits of entropy, so a fast digest is enough: there is nothing to
+    brute-force that a slow hash would protect.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(_("name"), max_length=80)
+    prefix = models.CharField(max_length=12, unique=True)
+    digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(_("expires"), null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_usable(self) -> bool:
+        now = timezone.now()
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)

@@ -1,0 +1,25 @@
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from casebridge.accounts import views
+
+app_name = "accounts"
+urlpatterns = [
+    path("login/", views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("profile/", views.profile, name="profile"),
+    path("tokens/<int:token_id>/revoke/", views.token_revoke, name="token_revoke"),
+    path("manage/users/", views.admin_user_list, name="admin_users"),
+    path("manage/users/new/", views.admin_user_create, name="admin_user_new"),
+    path("manage/users/<int:user_id>/", views.admin_user_detail, name="admin_user"),
+    path(
+        "manage/users/<int:user_id>/active/",
+        views.admin_user_set_active,
+        name="admin_user_set_active",
+    ),
+    path(
+        "manage/memberships/<int:membership_id>/end/",
+        views.admin_membership_end,
+        name="admin_membership_end",
+    ),
+]

@@ -1,0 +1,41 @@
+"""The ``casebridge`` command: Django's management commands plus casebridge's own.
+
+``casebridge demo`` prepares a local installation; for it (and only where no secret is
+configured) a random SECRET_KEY is kept in the data directory so that later commands
+such as ``casebridge serve`` find the same key. Production sets SECRET_KEY_FILE.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+from pathlib import Path
+
+
+def _local_secret_key(command: str | None) -> None:
+    if os.environ.get("SECRET_KEY") or os.environ.get("SECRET_KEY_FILE"):
+        return
+    data_dir = Path(os.environ.get("CASEBRIDGE_DATA_DIR", Path.cwd() / "var"))
+    key_file = data_dir / "secret_key"
+    if not key_file.exists():
+        if command != "demo":
+            return  # settings will say that SECRET_KEY is missing
+        data_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(50))
+    os.environ["SECRET_KEY_FILE"] = str(key_file)
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = list(sys.argv if argv is None else argv)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "casebridge.settings")
+    _local_secret_key(argv[1] if len(argv) > 1 else None)
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(argv)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,20 @@
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from casebridge.accounts.permissions import can_administer
+
+
+def navigation(request):
+    """The main navigation for the signed-in user; items depend on the role."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"nav_items": []}
+    items = [
+        (reverse("home"), _("Overview")),
+        (reverse("network:organisations"), _("Directory")),
+        (reverse("network:contact_points"), _("Contact points")),
+    ]
+    if can_administer(user):
+        items.append((reverse("accounts:admin_users"), _("Users")))
+        items.append((reverse("network:admin_organisations"), _("Manage organisations")))
+    return {"nav_items": items}

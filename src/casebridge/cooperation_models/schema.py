@@ -1,0 +1,610 @@
+"""Read and validate a cooperation model file (TOML) into plain, checked data.
+
+Nothing here touches the database: ``parse_model()`` either returns a ``ModelSpec`` that
+the loader can write as it is, or raises ``ModelInvalid`` with every error found, each
+naming the file, the table, the entry and the key.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Literal
+
+from django.utils.translation import gettext as _
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+
+MODELS_DIR = Path(__file__).resolve().parent
+
+# DESIGN.md invariant 3: every model has at least these; a model may add more.
+BASE_INFORMATION_CATEGORIES = (
+    "case_coordination",
+    "identity",
+    "counselling",
+    "risk_assessment",
+    "security",
+    "justice",
+    "child_welfare",
+)
+POSTCODE_COLUMNS = ["postcode", "region", "latitude", "longitude"]
+REGION_LEVELS = ["country", "state", "district", "municipality"]
+
+Code = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=64)]
+RegionCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}(-[A-Z0-9]+)*$", max_length=32)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class ModelHeader(_Strict):
+    code: Code
+    version: Text
+    country: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
+    name: dict[str, Text]
+    languages: list[Annotated[str, StringConstraints(pattern=r"^[a-z]{2}$")]] = Field(min_length=1)
+    time_zone: Text = "Europe/Berlin"
+    postcode_pattern: Text
+    postcode_file: Text | None = None
+    statistics_threshold: int = Field(default=5, ge=2, le=100)
+    first_contact_target_days: int = Field(default=5, ge=1, le=90)
+
+
+class VocabularyEntry(_Strict):
+    code: Code
+    label: dict[str, Text]
+    description: dict[str, Annotated[str, StringConstraints(max_length=2000)]] = {}
+
+
+class ClosingReason(VocabularyEntry):
+    contact_category: Code
+
+
+class LegalBasis(VocabularyEntry):
+    citation: Text
+    kind: Literal["consent", "emergency", "duty", "child_welfare", "change_of_purpose", "other"]
+
+
+class SectorEntry(VocabularyEntry):
+    pass
+
+
+class OrganisationTypeEntry(VocabularyEntry):
+    sector: Code
+
+
+class RegionEntry(_Strict):
+    code: RegionCode
+    level: Literal["country", "state", "district", "municipality"]
+    name: dict[str, Text]
+    parent: RegionCode | None = None
+    postcode_prefixes: list[Annotated[str, StringConstraints(pattern=r"^[0-9A-Z]{1,8}$")]] = []
+
+
+class CoverageEntry(_Strict):
+    regions: list[RegionCode] = Field(min_length=1)
+    services: list[Code] = []
+    languages: list[Code] = []
+    capacity: int = Field(default=0, ge=0, le=10_000)
+
+
+class OrganisationEntry(_Strict):
+    code: Code
+    name: Text
+    short_name: Annotated[str, StringConstraints(max_length=40)] = ""
+    type: Code
+    governance: Literal["state", "ngo"]
+    hotline: bool = False
+    description: Annotated[str, StringConstraints(max_length=2000)] = ""
+    street: Annotated[str, StringConstraints(max_length=200)] = ""
+    postcode: Text
+    city: Text
+    region: RegionCode | None = None
+    coordinates: Annotated[list[float], Field(min_length=2, max_length=2)] | None = None
+    phone: Annotated[str, StringConstraints(max_length=40)] = ""
+    email: Annotated[str, StringConstraints(max_length=254)] = ""
+    website: Annotated[str, StringConstraints(max_length=200)] = ""
+    coverage: list[CoverageEntry] = []
+
+
+# table name -> (entry schema, key that names an entry in messages)
+TABLES: dict[str, tuple[type[BaseModel], str]] = {
+    "sectors": (SectorEntry, "code"),
+    "organisation_types": (OrganisationTypeEntry, "code"),
+    "regions": (RegionEntry, "code"),
+    "caller_categories": (VocabularyEntry, "code"),
+    "contact_categories": (VocabularyEntry, "code"),
+    "closing_reasons": (ClosingReason, "code"),
+    "information_categories": (VocabularyEntry, "code"),
+    "legal_bases": (LegalBasis, "code"),
+    "services": (VocabularyEntry, "code"),
+    "languages": (VocabularyEntry, "code"),
+    "concern_topics": (VocabularyEntry, "code"),
+    "organisations": (OrganisationEntry, "name"),
+}
+REQUIRED_TABLES = (
+    "sectors",
+    "organisation_types",
+    "regions",
+    "caller_categories",
+    "contact_categories",
+    "information_categories",
+    "legal_bases",
+)
+# Vocabulary tables stored as ``Term`` rows, with the kind they get.
+TERM_TABLES = {
+    "caller_categories": "caller_category",
+    "contact_categories": "contact_category",
+    "closing_reasons": "closing_reason",
+    "information_categories": "information_category",
+    "legal_bases": "legal_basis",
+    "services": "service",
+    "languages": "language",
+    "concern_topics": "concern_topic",
+}
+
+
+@dataclass(frozen=True)
+class ModelError:
+    file: str
+    message: str
+    table: str = ""
+    index: int | None = None
+    entry: str = ""
+    key: str = ""
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = [self.file + (f":{self.line}" if self.line else "")]
+        if self.table:
+            item = f"[[{self.table}]]" if self.index is not None else f"[{self.table}]"
+            if self.index is not None:
+                item += f" {self.index}"
+                if self.entry:
+                    item += f' ("{self.entry}")'
+            where.append(item)
+        if self.key:
+            where.append(_("key %(key)s") % {"key": self.key})
+        return ": ".join([*where, self.message])
+
+
+class ModelInvalid(Exception):
+    def __init__(self, errors: list[ModelError]):
+        self.errors = errors
+        super().__init__("\n".join(str(e) for e in errors))
+
+
+@dataclass(frozen=True)
+class PostcodeRow:
+    postcode: str
+    region: str
+    latitude: float | None
+    longitude: float | None
+
+
+@dataclass
+class ModelSpec:
+    """A validated cooperation model, ready to be loaded."""
+
+    source: str
+    digest: str
+    header: ModelHeader
+    tables: dict[str, list] = field(default_factory=dict)
+    postcodes: list[PostcodeRow] = field(default_factory=list)
+    organisation_regions: dict[str, str] = field(default_factory=dict)
+
+    def entries(self, table: str) -> list:
+        return self.tables.get(table, [])
+
+
+def resolve_model_path(name_or_path: str) -> Path:
+    """Return the file for a shipped model name (``germany``) or a path."""
+    candidate = Path(name_or_path)
+    if candidate.suffix == ".toml" or candidate.exists() or "/" in name_or_path:
+        return candidate
+    return MODELS_DIR / f"{name_or_path}.toml"
+
+
+def parse_model(name_or_path: str) -> ModelSpec:
+    """Read, parse and cross-check a model file; raise ``ModelInvalid`` listing every error."""
+    path = resolve_model_path(name_or_path)
+    checker = _Checker(path)
+    spec = checker.run()
+    if checker.errors:
+        raise ModelInvalid(checker.errors)
+    assert spec is not None
+    return spec
+
+
+_PYDANTIC_MESSAGES = {
+    "missing": lambda e: _("is required"),
+    "extra_forbidden": lambda e: _("is not a known key"),
+    "string_type": lambda e: _("must be a text"),
+    "int_type": lambda e: _("must be a whole number"),
+    "bool_type": lambda e: _("must be true or false"),
+    "float_type": lambda e: _("must be a number"),
+    "list_type": lambda e: _("must be a list"),
+    "dict_type": lambda e: _("must be a table"),
+    "literal_error": lambda e: _("must be one of %(choices)s")
+    % {"choices": e.get("ctx", {}).get("expected", "")},
+    "string_pattern_mismatch": lambda e: _("has a malformed value %(value)r")
+    % {"value": e.get("input")},
+    "string_too_short": lambda e: _("must not be empty"),
+    "string_too_long": lambda e: _("is too long"),
+    "too_short": lambda e: _("must not be empty"),
+    "too_long": lambda e: _("has too many items"),
+    "greater_than_equal": lambda e: _("must be at least %(limit)s")
+    % {"limit": e.get("ctx", {}).get("ge")},
+    "less_than_equal": lambda e: _("must be at most %(limit)s")
+    % {"limit": e.get("ctx", {}).get("le")},
+}
+
+
+def _pydantic_message(error: dict) -> str:
+    render = _PYDANTIC_MESSAGES.get(error["type"])
+    return render(error) if render else error["msg"]
+
+
+def _loc(error: dict) -> str:
+    return ".".join(str(part) for part in error["loc"])
+
+
+class _Checker:
+    def __init__(self, path: Path):
+        self.path = path
+        self.file = path.name
+        self.errors: list[ModelError] = []
+
+    def error(self, message: str, **where) -> None:
+        self.errors.append(ModelError(self.file, message, **where))
+
+    # -- reading --------------------------------------------------------------------------
+
+    def run(self) -> ModelSpec | None:
+        try:
+            raw_bytes = self.path.read_bytes()
+        except FileNotFoundError:
+            self.error(_("file not found"))
+            return None
+        except OSError as exc:
+            self.error(_("cannot read the file: %(reason)s") % {"reason": exc.strerror})
+            return None
+        try:
+            data = tomllib.loads(raw_bytes.decode("utf-8"))
+        except UnicodeDecodeError:
+            self.error(_("the file is not UTF-8 text"))
+            return None
+        except tomllib.TOMLDecodeError as exc:
+            line = re.search(r"line (\d+)", str(exc))
+            self.error(
+                _("not valid TOML: %(reason)s") % {"reason": exc},
+                line=int(line.group(1)) if line else None,
+            )
+            return None
+        digest = hashlib.sha256(raw_bytes)
+        header = self._header(data.pop("model", None))
+        tables: dict[str, list] = {}
+        for name, value in data.items():
+            if name not in TABLES:
+                self.error(_("is not a known table"), table=name)
+                continue
+            tables[name] = self._table(name, value)
+        for name in REQUIRED_TABLES:
+            if name not in data:
+                self.error(_("is required but missing"), table=name)
+        if header is None:
+            return None
+        spec = ModelSpec(source=self.file, digest="", header=header, tables=tables)
+        self._labels(spec)
+        self._unique_codes(spec)
+        self._references(spec)
+        self._regions(spec)
+        if header.postcode_file:
+            spec.postcodes = self._postcodes(spec, digest)
+        self._organisations(spec)
+        spec.digest = digest.hexdigest()
+        return spec
+
+    def _header(self, raw) -> ModelHeader | None:
+        if raw is None:
+            self.error(_("is required but missing"), table="model")
+            return None
+        try:
+            header = ModelHeader.model_validate(raw)
+        except ValidationError as exc:
+            for err in exc.errors():
+                self.error(_pydantic_message(err), table="model", key=_loc(err))
+            return None
+        try:
+            re.compile(header.postcode_pattern)
+        except re.error as exc:
+            self.error(
+                _("is not a valid regular expression (%(reason)s)") % {"reason": exc},
+                table="model",
+                key="postcode_pattern",
+            )
+            return None
+        for language in header.languages:
+            if language not in header.name:
+                self.error(
+                    _('has no text for language "%(language)s"') % {"language": language},
+                    table="model",
+                    key="name",
+                )
+        return header
+
+    def _table(self, name: str, raw) -> list:
+        schema, name_key = TABLES[name]
+        if not isinstance(raw, list) or not all(isinstance(item, dict) for item in raw):
+            self.error(_("must be an array of tables, written [[%(name)s]]") % {"name": name}, table=name)
+            return []
+        entries = []
+        for index, item in enumerate(raw, start=1):
+            try:
+                entries.append(schema.model_validate(item))
+            except ValidationError as exc:
+                label = item.get(name_key) if isinstance(item.get(name_key), str) else ""
+                for err in exc.errors():
+                    self.error(
+                        _pydantic_message(err), table=name, index=index, entry=label, key=_loc(err)
+                    )
+                entries.append(None)
+        return entries
+
+    # -- cross checks ---------------------------------------------------------------------
+
+    def _each(self, spec: ModelSpec, table: str):
+        name_key = TABLES[table][1]
+        for index, entry in enumerate(spec.entries(table), start=1):
+            if entry is not None:
+                yield index, getattr(entry, name_key), entry
+
+    def _codes(self, spec: ModelSpec, table: str) -> set[str]:
+        return {entry.code for entry in spec.entries(table) if entry is not None}
+
+    def _labels(self, spec: ModelSpec) -> None:
+        languages = spec.header.languages
+        for table in TABLES:
+            for index, name, entry in self._each(spec, table):
+                labels = getattr(entry, "label", None) or getattr(entry, "name", None)
+                if not isinstance(labels, dict):
+                    continue
+                key = "label" if hasattr(entry, "label") else "name"
+                for language in languages:
+                    if language not in labels:
+                        self.error(
+                            _('has no text for language "%(language)s"') % {"language": language},
+                            table=table,
+                            index=index,
+                            entry=name,
+                            key=key,
+                        )
+
+    def _unique_codes(self, spec: ModelSpec) -> None:
+        for table in TABLES:
+            seen: dict[str, int] = {}
+            for index, name, entry in self._each(spec, table):
+                if entry.code in seen:
+                    self.error(
+                        _('code "%(code)s" is already used by entry %(other)s')
+                        % {"code": entry.code, "other": seen[entry.code]},
+                        table=table,
+                        index=index,
+                        entry=name,
+                        key="code",
+                    )
+                else:
+                    seen[entry.code] = index
+
+    def _reference(self, known: set[str], value: str, what: str, **where) -> bool:
+        if value in known:
+            return True
+        self.error(_('%(what)s "%(value)s" is not known') % {"what": what, "value": value}, **where)
+        return False
+
+    def _references(self, spec: ModelSpec) -> None:
+        sectors = self._codes(spec, "sectors")
+        for index, name, entry in self._each(spec, "organisation_types"):
+            self._reference(
+                sectors, entry.sector, _("sector"),
+                table="organisation_types", index=index, entry=name, key="sector",
+            )
+        contact_categories = self._codes(spec, "contact_categories")
+        for index, name, entry in self._each(spec, "closing_reasons"):
+            self._reference(
+                contact_categories, entry.contact_category, _("contact category"),
+                table="closing_reasons", index=index, entry=name, key="contact_category",
+            )
+        categories = self._codes(spec, "information_categories")
+        if "information_categories" in spec.tables:
+            for code in BASE_INFORMATION_CATEGORIES:
+                if code not in categories:
+                    self.error(
+                        _('must include "%(code)s" (every model has the base categories)')
+                        % {"code": code},
+                        table="information_categories",
+                    )
+        for table in ("caller_categories", "contact_categories", "information_categories"):
+            if table in spec.tables and not self._codes(spec, table):
+                self.error(_("must have at least one entry"), table=table)
+
+    def _regions(self, spec: ModelSpec) -> None:
+        regions = {entry.code: entry for entry in spec.entries("regions") if entry is not None}
+        roots = [r for r in regions.values() if r.level == "country"]
+        if "regions" in spec.tables and len(roots) != 1:
+            self.error(_("must have exactly one region of level country"), table="regions")
+        for index, name, entry in self._each(spec, "regions"):
+            where = {"table": "regions", "index": index, "entry": name}
+            if entry.level == "country":
+                if entry.parent is not None:
+                    self.error(_("a country has no parent"), key="parent", **where)
+                if entry.code != spec.header.country:
+                    self.error(
+                        _('the country region must have the code "%(code)s" from [model]')
+                        % {"code": spec.header.country},
+                        key="code",
+                        **where,
+                    )
+                continue
+            if entry.parent is None:
+                self.error(_("is required"), key="parent", **where)
+                continue
+            if not self._reference(set(regions), entry.parent, _("region"), key="parent", **where):
+                continue
+            parent = regions[entry.parent]
+            if REGION_LEVELS.index(parent.level) >= REGION_LEVELS.index(entry.level):
+                self.error(
+                    _("a %(level)s cannot lie inside a %(parent)s")
+                    % {"level": entry.level, "parent": parent.level},
+                    key="parent",
+                    **where,
+                )
+
+    def _postcodes(self, spec: ModelSpec, digest) -> list[PostcodeRow]:
+        table = "model"
+        path = self.path.parent / spec.header.postcode_file
+        try:
+            raw = path.read_bytes()
+        except OSError:
+            self.error(
+                _('postcode file "%(name)s" not found next to the model file')
+                % {"name": spec.header.postcode_file},
+                table=table,
+                key="postcode_file",
+            )
+            return []
+        digest.update(raw)
+        regions = {entry.code: entry for entry in spec.entries("regions") if entry is not None}
+        pattern = re.compile(spec.header.postcode_pattern)
+        reader = csv.reader(raw.decode("utf-8").splitlines())
+        header = next(reader, [])
+        if header != POSTCODE_COLUMNS:
+            self.errors.append(
+                ModelError(
+                    path.name,
+                    _("the header must be %(columns)s") % {"columns": ",".join(POSTCODE_COLUMNS)},
+                    line=1,
+                )
+            )
+            return []
+        rows: list[PostcodeRow] = []
+        seen: set[str] = set()
+        for line, record in enumerate(reader, start=2):
+            problem = None
+            if len(record) != 4:
+                problem = _("expected 4 columns, found %(count)s") % {"count": len(record)}
+            else:
+                postcode, region, lat, lon = record
+                if not pattern.fullmatch(postcode):
+                    problem = _('postcode "%(value)s" does not match postcode_pattern') % {
+                        "value": postcode
+                    }
+                elif postcode in seen:
+                    problem = _('postcode "%(value)s" appears twice') % {"value": postcode}
+                elif region not in regions:
+                    problem = _('region "%(value)s" is not a known region') % {"value": region}
+                elif _state_of(region, regions) is None:
+                    problem = _('region "%(value)s" lies in no federal state') % {"value": region}
+                else:
+                    try:
+                        coordinates = _coordinates(lat, lon)
+                    except ValueError as exc:
+                        problem = str(exc)
+            if problem:
+                self.errors.append(ModelError(path.name, problem, line=line))
+                if len(self.errors) > 50:
+                    return []
+                continue
+            seen.add(postcode)
+            rows.append(PostcodeRow(postcode, region, *coordinates))
+        return rows
+
+    def _organisations(self, spec: ModelSpec) -> None:
+        types = self._codes(spec, "organisation_types")
+        services = self._codes(spec, "services")
+        languages = self._codes(spec, "languages")
+        regions = {entry.code: entry for entry in spec.entries("regions") if entry is not None}
+        postcodes = {row.postcode: row.region for row in spec.postcodes}
+        pattern = re.compile(spec.header.postcode_pattern)
+        hotlines = 0
+        for index, name, entry in self._each(spec, "organisations"):
+            where = {"table": "organisations", "index": index, "entry": name}
+            hotlines += entry.hotline
+            self._reference(types, entry.type, _("organisation type"), key="type", **where)
+            region = entry.region
+            if region is not None:
+                self._reference(set(regions), region, _("region"), key="region", **where)
+            if not pattern.fullmatch(entry.postcode):
+                self.error(
+                    _('postcode "%(value)s" does not match postcode_pattern')
+                    % {"value": entry.postcode},
+                    key="postcode",
+                    **where,
+                )
+            elif region is None:
+                region = postcodes.get(entry.postcode) or _region_by_prefix(
+                    entry.postcode, regions
+                )
+                if region is None:
+                    self.error(
+                        _('postcode "%(value)s" is not a known postcode; give region')
+                        % {"value": entry.postcode},
+                        key="postcode",
+                        **where,
+                    )
+            if region:
+                spec.organisation_regions[entry.code] = region
+            if entry.coordinates is not None:
+                try:
+                    _coordinates(*entry.coordinates)
+                except ValueError as exc:
+                    self.error(str(exc), key="coordinates", **where)
+            for number, cover in enumerate(entry.coverage, start=1):
+                key = f"coverage.{number}"
+                for code in cover.regions:
+                    self._reference(set(regions), code, _("region"), key=f"{key}.regions", **where)
+                for code in cover.services:
+                    self._reference(services, code, _("service"), key=f"{key}.services", **where)
+                for code in cover.languages:
+                    self._reference(languages, code, _("language"), key=f"{key}.languages", **where)
+        if "organisations" in spec.tables and hotlines > 1:
+            self.error(_("at most one organisation can be the central hotline"), table="organisations")
+
+
+def _coordinates(lat, lon) -> tuple[float | None, float | None]:
+    if lat in ("", None) and lon in ("", None):
+        return None, None
+    try:
+        latitude, longitude = float(lat), float(lon)
+    except (TypeError, ValueError):
+        raise ValueError(_("coordinates must be numbers")) from None
+    if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+        raise ValueError(
+            _("coordinates %(lat)s, %(lon)s are outside the globe") % {"lat": lat, "lon": lon}
+        )
+    return latitude, longitude
+
+
+def _state_of(code: str, regions: dict) -> str | None:
+    node = regions.get(code)
+    while node is not None:
+        if node.level == "state":
+            return node.code
+        node = regions.get(node.parent) if node.parent else None
+    return None
+
+
+def _region_by_prefix(postcode: str, regions: dict) -> str | None:
+    """Return the region whose longest postcode prefix matches, for models without a file."""
+    compact = postcode.replace(" ", "").upper()
+    best, best_len = None, 0
+    for region in regions.values():
+        for prefix in region.postcode_prefixes:
+            if compact.startswith(prefix) and len(prefix) > best_len:
+                best, best_len = region.code, len(prefix)
+    return best

@@ -1,0 +1,327 @@
+"""API operations for the network directory, regions and the model's vocabularies."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
+from ninja import Field, Query, Router, Schema
+from ninja.pagination import paginate
+
+from casebridge.accounts.models import User
+from casebridge.accounts.permissions import can_administer, can_manage_contact_points
+from casebridge.cooperation_models.models import Term, TermKind
+from casebridge.network import selectors, services
+from casebridge.network.models import ContactPoint, Organisation, OrganisationType, Region, Sector
+
+router = Router(tags=["network"])
+
+
+class Error(Schema):
+    detail: str
+    fields: dict[str, list[str]] = {}
+
+
+class TermOut(Schema):
+    code: str
+    label: str
+    attributes: dict
+
+
+class SectorOut(Schema):
+    code: str
+    label: str
+
+
+class OrganisationTypeOut(Schema):
+    code: str
+    label: str
+    sector: str = Field(alias="sector.code")
+
+
+class RegionOut(Schema):
+    code: str
+    level: str
+    label: str
+    parent: str | None = Field(alias="parent.code", default=None)
+
+
+class PostcodeOut(Schema):
+    postcode: str
+    region: RegionOut
+    path: list[RegionOut]
+    state: RegionOut | None
+    latitude: float | None
+    longitude: float | None
+
+
+class CoverageOut(Schema):
+    region: str = Field(alias="region.code")
+    services: list[str]
+    languages: list[str]
+    capacity: int
+
+    @staticmethod
+    def resolve_services(obj):
+        return [term.code for term in obj.services.all()]
+
+    @staticmethod
+    def resolve_languages(obj):
+        return [term.code for term in obj.languages.all()]
+
+
+class OrganisationOut(Schema):
+    id: int
+    code: str
+    name: str
+    short_name: str
+    type: str = Field(alias="type.code")
+    sector: str = Field(alias="type.sector.code")
+    governance: str
+    is_hotline: bool
+    postcode: str
+    city: str
+    region: str = Field(alias="region.code")
+    latitude: float | None
+    longitude: float | None
+    active: bool
+
+
+class ContactPointOut(Schema):
+    id: int
+    organisation_id: int
+    function: str
+    person_id: int | None
+    name: str = Field(alias="display_name")
+    phone: str
+    email: str
+    since: date
+    until: date | None
+    vacant: bool = Field(alias="is_vacant")
+
+
+class PersonOut(Schema):
+    user_id: int
+    name: str
+    role: str
+    job_title: str
+
+    @staticmethod
+    def resolve_name(obj):
+        return str(obj.user)
+
+
+class OrganisationDetailOut(OrganisationOut):
+    description: str
+    street: str
+    phone: str
+    email: str
+    website: str
+    coverage: list[CoverageOut] = Field(alias="coverages")
+    contact_points: list[ContactPointOut] = Field(alias="current_contact_points")
+    people: list[PersonOut] = Field(alias="active_memberships")
+
+    @staticmethod
+    def resolve_coverage(obj):
+        return list(obj.coverages.all())
+
+
+class OrganisationFilter(Schema):
+    q: str = Field(default="", max_length=100)
+    sector: str = Field(default="", max_length=64)
+    type: str = Field(default="", max_length=64)
+    region: str = Field(default="", max_length=32, description="region code, e.g. DE-HH")
+    service: str = Field(default="", max_length=64)
+    language: str = Field(default="", max_length=64)
+    governance: str = Field(default="", pattern="^(|state|ngo)$")
+
+
+class OrganisationIn(Schema):
+    name: str = Field(min_length=1, max_length=200)
+    short_name: str = Field(default="", max_length=40)
+    type: str = Field(description="organisation type code", max_length=64)
+    governance: str = Field(pattern="^(state|ngo)$")
+    description: str = Field(default="", max_length=2000)
+    street: str = Field(default="", max_length=200)
+    postcode: str = Field(min_length=1, max_length=16)
+    city: str = Field(min_length=1, max_length=100)
+    phone: str = Field(default="", max_length=40)
+    email: str = Field(default="", max_length=254)
+    website: str = Field(default="", max_length=200)
+
+
+class OrganisationPatch(Schema):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    short_name: str | None = Field(default=None, max_length=40)
+    type: str | None = Field(default=None, max_length=64)
+    governance: str | None = Field(default=None, pattern="^(state|ngo)$")
+    description: str | None = Field(default=None, max_length=2000)
+    street: str | None = Field(default=None, max_length=200)
+    postcode: str | None = Field(default=None, min_length=1, max_length=16)
+    city: str | None = Field(default=None, min_length=1, max_length=100)
+    phone: str | None = Field(default=None, max_length=40)
+    email: str | None = Field(default=None, max_length=254)
+    website: str | None = Field(default=None, max_length=200)
+    active: bool | None = None
+
+
+class ContactPointIn(Schema):
+    function: str = Field(min_length=1, max_length=120)
+    person_id: int | None = None
+    name: str = Field(default="", max_length=120)
+    phone: str = Field(default="", max_length=40)
+    email: str = Field(default="", max_length=254)
+
+
+def _region_or_error(code: str, field: str = "region") -> Region | None:
+    if not code:
+        return None
+    region = Region.objects.filter(code=code, active=True).first()
+    if region is None:
+        raise ValidationError({field: [_("Unknown region.")]})
+    return region
+
+
+def _organisation_values(payload: Schema) -> dict:
+    values = payload.dict(exclude_none=True)
+    if "type" in values:
+        organisation_type = OrganisationType.objects.filter(code=values["type"], active=True).first()
+        if organisation_type is None:
+            raise ValidationError({"type": [_("Unknown organisation type.")]})
+        values["type"] = organisation_type
+    return values
+
+
+@router.get("/organisations", response=list[OrganisationOut], summary="Search the directory")
+@paginate
+def organisation_list(request, filters: Query[OrganisationFilter]):
+    return selectors.organisation_list(
+        query=filters.q,
+        sector=filters.sector,
+        organisation_type=filters.type,
+        region=_region_or_error(filters.region),
+        service=filters.service,
+        language=filters.language,
+        governance=filters.governance,
+    )
+
+
+@router.get("/organisations/{organisation_id}", response={200: OrganisationDetailOut, 404: Error})
+def organisation_detail(request, organisation_id: int):
+    return selectors.organisation_detail(organisation_id)
+
+
+@router.post("/organisations", response={201: OrganisationDetailOut, 403: Error, 422: Error})
+def organisation_create(request, payload: OrganisationIn):
+    """Add an organisation (administrators); the region follows from the postcode."""
+    if not can_administer(request.user):
+        raise PermissionDenied
+    organisation = services.organisation_create(actor=request.user, **_organisation_values(payload))
+    return 201, selectors.organisation_detail(organisation.pk)
+
+
+@router.patch(
+    "/organisations/{organisation_id}",
+    response={200: OrganisationDetailOut, 403: Error, 404: Error, 422: Error},
+)
+def organisation_update(request, organisation_id: int, payload: OrganisationPatch):
+    if not can_administer(request.user):
+        raise PermissionDenied
+    organisation = get_object_or_404(Organisation, pk=organisation_id)
+    services.organisation_update(
+        actor=request.user, organisation=organisation, **_organisation_values(payload)
+    )
+    return selectors.organisation_detail(organisation.pk)
+
+
+@router.get("/contact-points", response=list[ContactPointOut], summary="Search contact points")
+@paginate
+def contact_point_list(
+    request,
+    q: str = Field(default="", max_length=100),
+    type: str = Field(default="", max_length=64),
+    region: str = Field(default="", max_length=32),
+    vacant: bool = False,
+):
+    return selectors.contact_point_list(
+        query=q,
+        organisation_type=type,
+        region=_region_or_error(region),
+        vacant=True if vacant else None,
+    )
+
+
+@router.post(
+    "/organisations/{organisation_id}/contact-points",
+    response={201: ContactPointOut, 403: Error, 404: Error, 422: Error},
+)
+def contact_point_create(request, organisation_id: int, payload: ContactPointIn):
+    organisation = get_object_or_404(Organisation, pk=organisation_id)
+    if not can_manage_contact_points(request.user, organisation):
+        raise PermissionDenied
+    values = payload.dict()
+    person_id = values.pop("person_id")
+    person = None
+    if person_id is not None:
+        person = User.objects.filter(pk=person_id, is_active=True).first()
+        if person is None:
+            raise ValidationError({"person_id": [_("Unknown person.")]})
+    point = services.contact_point_create(
+        actor=request.user, organisation=organisation, person=person, **values
+    )
+    return 201, point
+
+
+@router.post(
+    "/contact-points/{point_id}/end", response={200: ContactPointOut, 403: Error, 404: Error, 422: Error}
+)
+def contact_point_end(request, point_id: int):
+    point = get_object_or_404(ContactPoint.objects.select_related("organisation"), pk=point_id)
+    if not can_manage_contact_points(request.user, point.organisation):
+        raise PermissionDenied
+    return services.contact_point_end(actor=request.user, point=point)
+
+
+@router.get("/regions", response=list[RegionOut], summary="The region tree, flat")
+def region_list(request, level: str = Field(default="", pattern="^(|country|state|district|municipality)$")):
+    regions = Region.objects.filter(active=True).select_related("parent")
+    return regions.filter(level=level) if level else regions
+
+
+@router.get(
+    "/regions/resolve", response={200: PostcodeOut, 422: Error}, summary="The region of a postcode"
+)
+def region_resolve(request, postcode: str = Field(max_length=16)):
+    try:
+        place = selectors.region_for_postcode(postcode)
+    except selectors.PostcodeError as exc:
+        raise ValidationError({"postcode": [str(exc)]}) from None
+    return {
+        "postcode": place.postcode,
+        "region": place.region,
+        "path": place.path,
+        "state": place.state,
+        "latitude": place.latitude,
+        "longitude": place.longitude,
+    }
+
+
+@router.get("/sectors", response=list[SectorOut])
+def sector_list(request):
+    return Sector.objects.filter(active=True)
+
+
+@router.get("/organisation-types", response=list[OrganisationTypeOut])
+def organisation_type_list(request):
+    return OrganisationType.objects.filter(active=True).select_related("sector")
+
+
+@router.get(
+    "/vocabularies/{kind}",
+    response={200: list[TermOut], 404: Error},
+    summary="One vocabulary of the cooperation model (caller categories, legal bases, ...)",
+)
+def vocabulary(request, kind: TermKind):
+    return Term.objects.of(kind)

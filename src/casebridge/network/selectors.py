@@ -1,0 +1,205 @@
+"""Reads for the network directory: organisations, regions, postcodes, contact points.
+
+The directory holds no case content; every signed-in member of the network may read it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
+
+from casebridge.accounts.models import Membership
+from casebridge.cooperation_models.models import CooperationModel, pick_label
+from casebridge.network.models import ContactPoint, Coverage, Organisation, PostcodeArea, Region
+
+
+class PostcodeError(ValueError):
+    """A postcode that is malformed or that the loaded model does not know."""
+
+    def __init__(self, message: str, *, malformed: bool):
+        super().__init__(message)
+        self.malformed = malformed
+
+
+@dataclass(frozen=True)
+class PostcodeResolution:
+    postcode: str
+    region: Region
+    latitude: float | None
+    longitude: float | None
+
+    @property
+    def path(self) -> list[Region]:
+        return self.region.path()
+
+    @property
+    def state(self) -> Region | None:
+        return next((r for r in self.path if r.level == Region.Level.STATE), None)
+
+
+def normalise_postcode(raw: str) -> str:
+    return re.sub(r"\s+", " ", (raw or "").strip().upper())
+
+
+def region_for_postcode(raw: str) -> PostcodeResolution:
+    """Resolve a postcode to its most specific region; raise ``PostcodeError`` otherwise."""
+    postcode = normalise_postcode(raw)
+    model = CooperationModel.objects.first()
+    if model is None:
+        raise PostcodeError(_("No cooperation model is loaded."), malformed=False)
+    pattern = model.settings.get("postcode_pattern", r"^\S+$")
+    if not postcode or not re.fullmatch(pattern, postcode):
+        raise PostcodeError(
+            _('"%(postcode)s" is not a well-formed postcode.') % {"postcode": raw.strip()[:20]},
+            malformed=True,
+        )
+    area = PostcodeArea.objects.select_related("region").filter(postcode=postcode).first()
+    by_prefix = _region_by_prefix(postcode)
+    if area is not None:
+        region = area.region
+        # A district declared by prefixes refines the region the postcode file gives.
+        if by_prefix is not None and region in by_prefix.path():
+            region = by_prefix
+        return PostcodeResolution(postcode, region, area.latitude, area.longitude)
+    if by_prefix is not None:
+        return PostcodeResolution(postcode, by_prefix, None, None)
+    raise PostcodeError(
+        _('Postcode "%(postcode)s" does not exist in %(model)s.')
+        % {"postcode": postcode, "model": model.label},
+        malformed=False,
+    )
+
+
+def _region_by_prefix(postcode: str) -> Region | None:
+    compact = postcode.replace(" ", "")
+    best, best_length = None, 0
+    for region in Region.objects.filter(active=True).exclude(postcode_prefixes=[]):
+        for prefix in region.postcode_prefixes:
+            if compact.startswith(prefix) and len(prefix) > best_length:
+                best, best_length = region, len(prefix)
+    return best
+
+
+def region_descendants(region: Region) -> list[int]:
+    """Return the ids of ``region`` and every region below it."""
+    ids, frontier = [region.pk], [region.pk]
+    while frontier:
+        frontier = list(Region.objects.filter(parent_id__in=frontier).values_list("id", flat=True))
+        ids.extend(frontier)
+    return ids
+
+
+def states() -> QuerySet[Region]:
+    return Region.objects.filter(level=Region.Level.STATE, active=True)
+
+
+def organisation_list(
+    *,
+    query: str = "",
+    sector: str = "",
+    organisation_type: str = "",
+    region: Region | None = None,
+    service: str = "",
+    language: str = "",
+    governance: str = "",
+    include_inactive: bool = False,
+) -> QuerySet[Organisation]:
+    """Search and filter the directory; ``region`` matches seat or coverage inside it."""
+    organisations = Organisation.objects.select_related("type__sector", "region")
+    if not include_inactive:
+        organisations = organisations.filter(active=True)
+    if query:
+        words = query.split()
+        for word in words[:5]:
+            organisations = organisations.filter(
+                Q(name__icontains=word) | Q(short_name__icontains=word) | Q(city__icontains=word)
+            )
+    if sector:
+        organisations = organisations.filter(type__sector__code=sector)
+    if organisation_type:
+        organisations = organisations.filter(type__code=organisation_type)
+    if governance:
+        organisations = organisations.filter(governance=governance)
+    if region is not None:
+        inside = region_descendants(region)
+        covering = Coverage.objects.filter(region_id__in=[*inside, *_ancestor_ids(region)])
+        organisations = organisations.filter(
+            Q(region_id__in=inside) | Q(id__in=covering.values("organisation_id"))
+        )
+    if service:
+        organisations = organisations.filter(
+            id__in=Coverage.objects.filter(services__code=service).values("organisation_id")
+        )
+    if language:
+        organisations = organisations.filter(
+            id__in=Coverage.objects.filter(languages__code=language).values("organisation_id")
+        )
+    return organisations.order_by("name")
+
+
+def _ancestor_ids(region: Region) -> list[int]:
+    return [r.pk for r in region.path() if r.pk != region.pk and r.level != Region.Level.COUNTRY]
+
+
+def organisation_detail(organisation_id: int) -> Organisation:
+    """Return one organisation with its coverage, people and contact points, or 404."""
+    people = Membership.objects.active().select_related("user").order_by("user__last_name")
+    return get_object_or_404(
+        Organisation.objects.select_related("type__sector", "region__parent").prefetch_related(
+            Prefetch(
+                "coverages",
+                queryset=Coverage.objects.select_related("region").prefetch_related(
+                    "services", "languages"
+                ),
+            ),
+            Prefetch("memberships", queryset=people, to_attr="active_memberships"),
+            Prefetch(
+                "contact_points",
+                queryset=ContactPoint.objects.current().select_related("person"),
+                to_attr="current_contact_points",
+            ),
+        ),
+        pk=organisation_id,
+    )
+
+
+def contact_point_list(
+    *, query: str = "", organisation_type: str = "", region: Region | None = None, vacant=None
+) -> QuerySet[ContactPoint]:
+    """Search current contact points by place, organisation type and function."""
+    points = ContactPoint.objects.current().select_related(
+        "organisation__type", "organisation__region", "person"
+    )
+    if query:
+        for word in query.split()[:5]:
+            points = points.filter(
+                Q(function__icontains=word)
+                | Q(organisation__name__icontains=word)
+                | Q(organisation__city__icontains=word)
+                | Q(organisation__postcode__startswith=word)
+            )
+    if organisation_type:
+        points = points.filter(organisation__type__code=organisation_type)
+    if region is not None:
+        points = points.filter(organisation__region_id__in=region_descendants(region))
+    if vacant is True:
+        points = points.filter(Q(person__is_active=False) | (Q(person__isnull=True) & Q(name="")))
+    return points.order_by("organisation__name", "function")
+
+
+def organisation_counts_by_type() -> list[dict]:
+    """Return active organisations counted per type, labelled in the active language."""
+    rows = (
+        Organisation.objects.filter(active=True)
+        .values("type__code", "type__labels")
+        .annotate(count=Count("id"))
+        .order_by("type__position")
+    )
+    return [
+        {"code": row["type__code"], "label": pick_label(row["type__labels"]), "count": row["count"]}
+        for row in rows
+    ]

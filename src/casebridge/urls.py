@@ -1,0 +1,12 @@
+from django.urls import include, path
+
+from casebridge import views
+from casebridge.api import api
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("i18n/language/", views.set_language, name="set_language"),
+    path("accounts/", include("casebridge.accounts.urls")),
+    path("network/", include("casebridge.network.urls")),
+    path("api/v1/", api.urls),
+]

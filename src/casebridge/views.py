@@ -1,0 +1,54 @@
+"""Pages that belong to no single app: the overview and the language switch."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from casebridge.accounts.permissions import active_roles
+from casebridge.accounts.services import user_update
+from casebridge.cooperation_models.models import CooperationModel
+from casebridge.network import selectors as network_selectors
+
+
+@login_required
+def home(request):
+    memberships = request.user.memberships.active().select_related("organisation")
+    return render(
+        request,
+        "home.html",
+        {
+            "memberships": memberships,
+            "roles": active_roles(request.user),
+            "model": CooperationModel.objects.first(),
+            "counts_by_type": network_selectors.organisation_counts_by_type(),
+        },
+    )
+
+
+@require_POST
+def set_language(request):
+    """Switch the interface language; remembered on the account and in a cookie."""
+    language = request.POST.get("language", "")
+    next_url = request.POST.get("next", "/")
+    if not url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        next_url = "/"
+    response = redirect(next_url)
+    if language not in dict(settings.LANGUAGES):
+        return response
+    if request.user.is_authenticated:
+        user_update(actor=request.user, user=request.user, language=language)
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME,
+        language,
+        max_age=365 * 24 * 3600,
+        samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+        secure=settings.LANGUAGE_COOKIE_SECURE,
+        httponly=True,
+    )
+    return response

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
@@ -39,7 +40,7 @@ class CooperationModel(models.Model):
     source = models.CharField(max_length=200, help_text="file name the model was loaded from")
     digest = models.CharField(max_length=64, help_text="SHA-256 of the file and its data files")
     settings = models.JSONField(default=dict)
-    loaded_at = models.DateTimeField()
+    loaded_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         verbose_name = _("cooperation model")

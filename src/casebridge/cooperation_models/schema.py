@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import math
 import re
 import tomllib
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -32,8 +34,11 @@ BASE_INFORMATION_CATEGORIES = (
 )
 POSTCODE_COLUMNS = ["postcode", "region", "latitude", "longitude"]
 REGION_LEVELS = ["country", "state", "district", "municipality"]
+# An organisation's coordinates may lie this far from its postcode's centre.
+MAX_SEAT_DISTANCE_KM = 50
 
-Code = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=64)]
+CODE_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
+Code = Annotated[str, StringConstraints(pattern=CODE_PATTERN, max_length=64)]
 RegionCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}(-[A-Z0-9]+)*$", max_length=32)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
@@ -162,7 +167,7 @@ class ModelError:
     def __str__(self) -> str:
         where = [self.file + (f":{self.line}" if self.line else "")]
         if self.table:
-            item = f"[[{self.table}]]" if self.index is not None else f"[{self.table}]"
+            item = f"[{self.table}]" if self.table == "model" else f"[[{self.table}]]"
             if self.index is not None:
                 item += f" {self.index}"
                 if self.entry:
@@ -198,6 +203,14 @@ class ModelSpec:
     postcodes: list[PostcodeRow] = field(default_factory=list)
     organisation_regions: dict[str, str] = field(default_factory=dict)
 
+    @cached_property
+    def postcode_centres(self) -> dict[str, tuple[float, float]]:
+        return {
+            row.postcode: (row.latitude, row.longitude)
+            for row in self.postcodes
+            if row.latitude is not None
+        }
+
     def entries(self, table: str) -> list:
         return self.tables.get(table, [])
 
@@ -232,8 +245,7 @@ _PYDANTIC_MESSAGES = {
     "dict_type": lambda e: _("must be a table"),
     "literal_error": lambda e: _("must be one of %(choices)s")
     % {"choices": e.get("ctx", {}).get("expected", "")},
-    "string_pattern_mismatch": lambda e: _("has a malformed value %(value)r")
-    % {"value": e.get("input")},
+    "string_pattern_mismatch": lambda e: _pattern_message(e),
     "string_too_short": lambda e: _("must not be empty"),
     "string_too_long": lambda e: _("is too long"),
     "too_short": lambda e: _("must not be empty"),
@@ -243,6 +255,15 @@ _PYDANTIC_MESSAGES = {
     "less_than_equal": lambda e: _("must be at most %(limit)s")
     % {"limit": e.get("ctx", {}).get("le")},
 }
+
+
+def _pattern_message(error: dict) -> str:
+    value = error.get("input")
+    if error.get("ctx", {}).get("pattern") == CODE_PATTERN:
+        return _("has a malformed value %(value)r (use lowercase letters, digits, _ and -)") % {
+            "value": value
+        }
+    return _("has a malformed value %(value)r") % {"value": value}
 
 
 def _pydantic_message(error: dict) -> str:
@@ -371,18 +392,23 @@ class _Checker:
         languages = spec.header.languages
         for table in TABLES:
             for index, name, entry in self._each(spec, table):
-                labels = getattr(entry, "label", None) or getattr(entry, "name", None)
-                if not isinstance(labels, dict):
-                    continue
-                key = "label" if hasattr(entry, "label") else "name"
-                for language in languages:
-                    if language not in labels:
+                for key in ("label", "name", "description"):
+                    texts = getattr(entry, key, None)
+                    if not isinstance(texts, dict) or (key == "description" and not texts):
+                        continue
+                    where = {"table": table, "index": index, "entry": name, "key": key}
+                    for language in languages:
+                        if language not in texts:
+                            self.error(
+                                _('has no text for language "%(language)s"')
+                                % {"language": language},
+                                **where,
+                            )
+                    for language in sorted(set(texts) - set(languages)):
                         self.error(
-                            _('has no text for language "%(language)s"') % {"language": language},
-                            table=table,
-                            index=index,
-                            entry=name,
-                            key=key,
+                            _('has text for language "%(language)s", which [model] does not list')
+                            % {"language": language},
+                            **where,
                         )
 
     def _unique_codes(self, spec: ModelSpec) -> None:
@@ -552,7 +578,8 @@ class _Checker:
                 )
                 if region is None:
                     self.error(
-                        _('postcode "%(value)s" is not a known postcode; give region')
+                        _('postcode "%(value)s" is in no postcode data of this model; '
+                          "correct it, or give region")
                         % {"value": entry.postcode},
                         key="postcode",
                         **where,
@@ -560,20 +587,58 @@ class _Checker:
             if region:
                 spec.organisation_regions[entry.code] = region
             if entry.coordinates is not None:
-                try:
-                    _coordinates(*entry.coordinates)
-                except ValueError as exc:
-                    self.error(str(exc), key="coordinates", **where)
+                self._organisation_coordinates(entry, spec, where)
+            covered: set[str] = set()
             for number, cover in enumerate(entry.coverage, start=1):
                 key = f"coverage.{number}"
                 for code in cover.regions:
                     self._reference(set(regions), code, _("region"), key=f"{key}.regions", **where)
+                    if code in covered:
+                        self.error(
+                            _('region "%(code)s" appears in more than one coverage')
+                            % {"code": code},
+                            key=f"{key}.regions",
+                            **where,
+                        )
+                    covered.add(code)
                 for code in cover.services:
                     self._reference(services, code, _("service"), key=f"{key}.services", **where)
                 for code in cover.languages:
                     self._reference(languages, code, _("language"), key=f"{key}.languages", **where)
         if "organisations" in spec.tables and hotlines > 1:
             self.error(_("at most one organisation can be the central hotline"), table="organisations")
+
+
+    def _organisation_coordinates(self, entry, spec: ModelSpec, where: dict) -> None:
+        """Coordinates must be on the globe and, where the postcode has a centre, near it.
+
+        The distance check catches swapped latitude and longitude, the commonest slip.
+        """
+        try:
+            latitude, longitude = _coordinates(*entry.coordinates)
+        except ValueError as exc:
+            self.error(str(exc), key="coordinates", **where)
+            return
+        centre = spec.postcode_centres.get(entry.postcode)
+        if centre is None:
+            return
+        distance = _kilometres((latitude, longitude), centre)
+        if distance > MAX_SEAT_DISTANCE_KM:
+            self.error(
+                _("coordinates lie %(km)d km from postcode %(postcode)s (latitude first?)")
+                % {"km": distance, "postcode": entry.postcode},
+                key="coordinates",
+                **where,
+            )
+
+
+def _kilometres(a: tuple[float, float], b: tuple[float, float]) -> float:
+    """Great-circle distance in kilometres (haversine)."""
+    lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
+    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin(
+        (lon2 - lon1) / 2
+    ) ** 2
+    return 2 * 6371.0 * math.asin(math.sqrt(h))
 
 
 def _coordinates(lat, lon) -> tuple[float | None, float | None]:

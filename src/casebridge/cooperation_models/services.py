@@ -34,10 +34,18 @@ class LoadReport:
 
     @property
     def changed(self) -> bool:
-        return any((self.created, self.updated, self.retired, self.deleted))
+        return any(
+            sum(counter.values())
+            for counter in (self.created, self.updated, self.retired, self.deleted)
+        )
 
     def lines(self) -> list[str]:
         kinds = sorted(set(self.created) | set(self.updated) | set(self.retired) | set(self.deleted))
+        kinds = [
+            kind
+            for kind in kinds
+            if self.created[kind] + self.updated[kind] + self.retired[kind] + self.deleted[kind]
+        ]
         return [
             f"{kind}: {self.created[kind]} created, {self.updated[kind]} updated, "
             f"{self.retired[kind]} retired, {self.deleted[kind]} deleted"
@@ -107,9 +115,6 @@ def model_load(*, spec: ModelSpec, actor=None) -> LoadReport:
             "settings": settings,
         },
     )
-    if report.changed or record.loaded_at is None:
-        record.loaded_at = timezone.now()
-        record.save(update_fields=["loaded_at"])
 
     for position, entry in enumerate(spec.entries("sectors")):
         _sync(report, "sector", Sector, {"code": entry.code},
@@ -138,6 +143,8 @@ def model_load(*, spec: ModelSpec, actor=None) -> LoadReport:
     _load_organisations(report, spec)
 
     if report.changed:
+        record.loaded_at = timezone.now()
+        record.save(update_fields=["loaded_at"])
         audit_record(
             actor=actor,
             action="cooperation_model.load",

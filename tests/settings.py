@@ -1,0 +1,17 @@
+"""Test settings: the production settings with a throwaway secret and a fast hasher."""
+
+import os
+import tempfile
+
+os.environ.setdefault("SECRET_KEY", "test-secret-key-" + "x" * 40)
+os.environ.setdefault("CASEBRIDGE_DATA_DIR", tempfile.mkdtemp(prefix="casebridge-test-"))
+
+from casebridge.settings import *  # noqa: E402, F403
+
+# Argon2 is the production hasher (tests/test_settings.py checks it); hashing in every
+# persona fixture would make the suite slow for nothing.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # noqa: S303 - tests only
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}

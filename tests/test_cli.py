@@ -1,0 +1,104 @@
+"""The `casebridge` command end to end, in a fresh data directory, as an operator runs it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def installation(tmp_path_factory):
+    """A data directory prepared by `casebridge demo --no-serve` (SQLite)."""
+    data_dir = tmp_path_factory.mktemp("installation")
+    environment = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "CASEBRIDGE_DATA_DIR": str(data_dir),
+        "HOME": str(data_dir),
+    }
+    result = run(environment, "demo", "--no-serve")
+    assert result.returncode == 0, result.stderr
+    return environment, result.stdout
+
+
+def run(environment: dict, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(  # noqa: S603 - our own command with fixed arguments
+        [sys.executable, "-m", "casebridge.cli", *args],
+        env=environment,
+        cwd=environment["CASEBRIDGE_DATA_DIR"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+
+
+def test_demo_prints_a_login_for_every_role(installation):
+    _environment, output = installation
+    for role in [
+        "hotline_counsellor",
+        "partner_counsellor",
+        "security_liaison",
+        "coordinator",
+        "dpo",
+        "administrator",
+    ]:
+        assert role in output
+    assert "demo-hotline-2026" in output
+
+
+def test_demo_keeps_a_private_secret_key(installation):
+    environment, _output = installation
+    key = Path(environment["CASEBRIDGE_DATA_DIR"]) / "secret_key"
+    assert oct(key.stat().st_mode & 0o777) == "0o600"
+
+
+def test_region_command(installation):
+    environment, _output = installation
+    result = run(environment, "region", "20095")
+    assert result.returncode == 0
+    assert result.stdout.strip().startswith("20095 → ")
+    unknown = run(environment, "region", "00000")
+    assert unknown.returncode != 0
+    assert 'Postcode "00000" does not exist' in unknown.stderr
+    malformed = run(environment, "region", "20x95")
+    assert malformed.returncode != 0
+    assert "is not a well-formed postcode" in malformed.stderr
+
+
+def test_loading_the_model_twice_changes_nothing(installation):
+    environment, _output = installation
+    result = run(environment, "model", "load", "germany")
+    assert result.returncode == 0, result.stderr
+    assert "already loaded, nothing changed" in result.stdout
+
+
+def test_model_check_rejects_a_broken_file_with_exit_code(installation, tmp_path):
+    environment, _output = installation
+    broken = tmp_path / "broken.toml"
+    broken.write_text('[model]\ncode = "x"\n')
+    result = run(environment, "model", "check", str(broken))
+    assert result.returncode != 0
+    assert "broken.toml: [model]: key version: is required" in result.stderr
+
+
+def test_audit_chain_of_the_demo_verifies(installation):
+    environment, _output = installation
+    result = run(environment, "audit", "verify")
+    assert result.returncode == 0, result.stderr
+    assert "audit chain intact" in result.stdout
+
+
+def test_generate_adds_organisations_and_people(installation):
+    environment, _output = installation
+    result = run(environment, "generate", "--organisations", "5", "--people", "20")
+    assert result.returncode == 0, result.stderr
+    assert "generated 5 organisations, 20 people" in result.stdout
+    bad = run(environment, "generate", "--people", "-1")
+    assert bad.returncode != 0
+    assert "--people: must not be negative" in bad.stderr

@@ -67,8 +67,25 @@ def make_user(username: str, organisation: Organisation | None, role: str | None
     return user
 
 
+def pytest_collection_modifyitems(config, items):
+    """Mark the browser tests and run them last: their transactional database is emptied
+    after each one, which the other tests (sharing the model loaded once) must not see."""
+    browser, others = [], []
+    for item in items:
+        if "/e2e/" in str(item.fspath):
+            item.add_marker(pytest.mark.browser)
+            browser.append(item)
+        else:
+            others.append(item)
+    items[:] = others + browser
+
+
 @pytest.fixture
 def personas(db) -> Personas:
+    return build_personas()
+
+
+def build_personas() -> Personas:
     """The people of STYLE.md: one per role, two NGO counsellors in different organisations,
     a prison officer whose access has expired, and a user without any role."""
     centre = _organisation("central_advice_centre")

@@ -5,6 +5,7 @@ import tempfile
 
 os.environ.setdefault("SECRET_KEY", "test-secret-key-" + "x" * 40)
 os.environ.setdefault("CASEBRIDGE_DATA_DIR", tempfile.mkdtemp(prefix="casebridge-test-"))
+os.makedirs(os.path.join(os.environ["CASEBRIDGE_DATA_DIR"], "static"), exist_ok=True)
 
 from casebridge.settings import *  # noqa: E402, F403
 

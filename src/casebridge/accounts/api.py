@@ -7,7 +7,7 @@ from datetime import datetime
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 
 from casebridge.accounts import selectors, services
 from casebridge.accounts.models import Membership, Role
@@ -119,7 +119,7 @@ def token_list(request):
 )
 def token_create(request, payload: TokenIn):
     token, secret = services.api_token_create(actor=request.user, **payload.dict())
-    return 201, {**TokenOut.from_orm(token).dict(), "secret": secret}
+    return Status(201, {**TokenOut.from_orm(token).dict(), "secret": secret})
 
 
 @router.post("/tokens/{token_id}/revoke", response={200: TokenOut, 404: Error})
@@ -138,7 +138,7 @@ def user_list(request, q: str = Field(default="", max_length=100)):
 def user_create(request, payload: UserIn):
     _administrator(request)
     user = services.user_create(actor=request.user, **payload.dict())
-    return 201, _user_detail(user)
+    return Status(201, _user_detail(user))
 
 
 @router.get("/users/{user_id}", response={200: UserDetailOut, 403: Error, 404: Error})
@@ -190,7 +190,7 @@ def membership_add(request, user_id: int, payload: MembershipIn):
         job_title=payload.job_title,
         valid_until=payload.valid_until,
     )
-    return 201, membership
+    return Status(201, membership)
 
 
 @router.post(

@@ -7,7 +7,7 @@ from datetime import date
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
 from casebridge.accounts.models import User
@@ -219,7 +219,7 @@ def organisation_create(request, payload: OrganisationIn):
     if not can_administer(request.user):
         raise PermissionDenied
     organisation = services.organisation_create(actor=request.user, **_organisation_values(payload))
-    return 201, selectors.organisation_detail(organisation.pk)
+    return Status(201, selectors.organisation_detail(organisation.pk))
 
 
 @router.patch(
@@ -271,7 +271,7 @@ def contact_point_create(request, organisation_id: int, payload: ContactPointIn)
     point = services.contact_point_create(
         actor=request.user, organisation=organisation, person=person, **values
     )
-    return 201, point
+    return Status(201, point)
 
 
 @router.post(

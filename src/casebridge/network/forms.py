@@ -64,6 +64,8 @@ class ContactPointFilterForm(_RegionFilter, forms.Form):
 
 
 class OrganisationForm(forms.ModelForm):
+    website = forms.URLField(label=_("website"), required=False, assume_scheme="https")
+
     class Meta:
         model = Organisation
         fields = [

@@ -61,6 +61,7 @@ def make_user(username: str, organisation: Organisation | None, role: str | None
         first_name=username.capitalize(),
         last_name="Persona",
         email=f"{username}@example.org",
+        language="en",  # tests read English; the German pages have tests of their own
     )
     if organisation is not None:
         Membership.objects.create(user=user, organisation=organisation, role=role, **membership)
@@ -92,15 +93,23 @@ def build_personas() -> Personas:
     now = timezone.now()
     return Personas(
         hotline=make_user("hotline", centre, Role.HOTLINE_COUNSELLOR),
-        partner=make_user("partner", _organisation("ngo_counselling_partner", "DE-HH"),
-                          Role.PARTNER_COUNSELLOR),
-        partner_other=make_user("partner_other", _organisation("ngo_counselling_partner", "DE-BE"),
-                                Role.PARTNER_COUNSELLOR),
-        police=make_user("police", _organisation("police_liaison_unit", "DE-HH"),
-                         Role.SECURITY_LIAISON),
+        partner=make_user(
+            "partner", _organisation("ngo_counselling_partner", "DE-HH"), Role.PARTNER_COUNSELLOR
+        ),
+        partner_other=make_user(
+            "partner_other",
+            _organisation("ngo_counselling_partner", "DE-BE"),
+            Role.PARTNER_COUNSELLOR,
+        ),
+        police=make_user(
+            "police", _organisation("police_liaison_unit", "DE-HH"), Role.SECURITY_LIAISON
+        ),
         prison_expired=make_user(
-            "prison", _organisation("prison"), Role.SECURITY_LIAISON,
-            valid_from=now - timedelta(days=200), valid_until=now - timedelta(days=10),
+            "prison",
+            _organisation("prison"),
+            Role.SECURITY_LIAISON,
+            valid_from=now - timedelta(days=200),
+            valid_until=now - timedelta(days=10),
         ),
         coordinator=make_user("coordinator", centre, Role.COORDINATOR),
         dpo=make_user("dpo", centre, Role.DATA_PROTECTION_OFFICER),

@@ -11,7 +11,7 @@ from casebridge.settings import *  # noqa: E402, F403
 
 # Argon2 is the production hasher (tests/test_settings.py checks it); hashing in every
 # persona fixture would make the suite slow for nothing.
-PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # noqa: S303 - tests only
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

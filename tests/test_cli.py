@@ -20,6 +20,7 @@ def installation(tmp_path_factory):
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "CASEBRIDGE_DATA_DIR": str(data_dir),
         "HOME": str(data_dir),
+        "LANGUAGE_CODE": "en",  # the command speaks the installation's language
     }
     result = run(environment, "demo", "--no-serve")
     assert result.returncode == 0, result.stderr
@@ -69,6 +70,13 @@ def test_region_command(installation):
     malformed = run(environment, "region", "20x95")
     assert malformed.returncode != 0
     assert "is not a well-formed postcode" in malformed.stderr
+
+
+def test_command_speaks_german_by_default(installation):
+    environment, _output = installation
+    german = {key: value for key, value in environment.items() if key != "LANGUAGE_CODE"}
+    result = run(german, "region", "20095")
+    assert result.stdout.strip() == "20095 → Deutschland › Hamburg"
 
 
 def test_loading_the_model_twice_changes_nothing(installation):

@@ -109,8 +109,12 @@ def test_settings_refuse_a_bad_debug_value(tmp_path):
 
 
 def test_debug_is_off_unless_asked(tmp_path):
-    result = subprocess.run(  # noqa: S603
-        [sys.executable, "-c", "import casebridge.settings as s; print(s.DEBUG, s.SESSION_COOKIE_SECURE)"],
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import casebridge.settings as s; print(s.DEBUG, s.SESSION_COOKIE_SECURE)",
+        ],
         env={"PATH": "/usr/bin:/bin", "CASEBRIDGE_DATA_DIR": str(tmp_path), "SECRET_KEY": "k" * 40},
         capture_output=True,
         text=True,

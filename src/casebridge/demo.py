@@ -36,28 +36,114 @@ class DemoUser:
 
 
 DEMO_USERS = [
-    DemoUser("hotline", "Miriam", "Scholz", Role.HOTLINE_COUNSELLOR, "central_advice_centre",
-             None, "Beraterin Hotline"),
-    DemoUser("partner", "Jonas", "Albers", Role.PARTNER_COUNSELLOR, "ngo_counselling_partner",
-             "DE-HH", "Berater"),
-    DemoUser("partner2", "Selin", "Kaya", Role.PARTNER_COUNSELLOR, "ngo_counselling_partner",
-             "DE-BE", "Beraterin"),
-    DemoUser("police", "Thomas", "Brandt", Role.SECURITY_LIAISON, "police_liaison_unit",
-             "DE-HH", "Verbindungsbeamter Prävention"),
-    DemoUser("prison", "Katrin", "Vogel", Role.SECURITY_LIAISON, "prison", None,
-             "Präventionsbeauftragte"),
-    DemoUser("coordinator", "Andreas", "Keller", Role.COORDINATOR, "central_advice_centre",
-             None, "Netzwerkkoordination"),
-    DemoUser("dpo", "Claudia", "Neumann", Role.DATA_PROTECTION_OFFICER, "central_advice_centre",
-             None, "Datenschutzbeauftragte"),
-    DemoUser("admin", "Frank", "Wolf", Role.ADMINISTRATOR, "central_advice_centre", None,
-             "IT-Administration"),
+    DemoUser(
+        "hotline",
+        "Miriam",
+        "Scholz",
+        Role.HOTLINE_COUNSELLOR,
+        "central_advice_centre",
+        None,
+        "Beraterin Hotline",
+    ),
+    DemoUser(
+        "partner",
+        "Jonas",
+        "Albers",
+        Role.PARTNER_COUNSELLOR,
+        "ngo_counselling_partner",
+        "DE-HH",
+        "Berater",
+    ),
+    DemoUser(
+        "partner2",
+        "Selin",
+        "Kaya",
+        Role.PARTNER_COUNSELLOR,
+        "ngo_counselling_partner",
+        "DE-BE",
+        "Beraterin",
+    ),
+    DemoUser(
+        "police",
+        "Thomas",
+        "Brandt",
+        Role.SECURITY_LIAISON,
+        "police_liaison_unit",
+        "DE-HH",
+        "Verbindungsbeamter Prävention",
+    ),
+    DemoUser(
+        "prison", "Katrin", "Vogel", Role.SECURITY_LIAISON, "prison", None, "Präventionsbeauftragte"
+    ),
+    DemoUser(
+        "coordinator",
+        "Andreas",
+        "Keller",
+        Role.COORDINATOR,
+        "central_advice_centre",
+        None,
+        "Netzwerkkoordination",
+    ),
+    DemoUser(
+        "dpo",
+        "Claudia",
+        "Neumann",
+        Role.DATA_PROTECTION_OFFICER,
+        "central_advice_centre",
+        None,
+        "Datenschutzbeauftragte",
+    ),
+    DemoUser(
+        "admin",
+        "Frank",
+        "Wolf",
+        Role.ADMINISTRATOR,
+        "central_advice_centre",
+        None,
+        "IT-Administration",
+    ),
 ]
 
-FIRST_NAMES = ["Anna", "Ben", "Clara", "David", "Elif", "Felix", "Greta", "Hasan", "Ida", "Jan",
-               "Lea", "Mehmet", "Nora", "Oskar", "Paula", "Rami", "Sara", "Tim", "Yara", "Zoe"]
-LAST_NAMES = ["Becker", "Demir", "Fischer", "Hoffmann", "Jung", "Krüger", "Lange", "Meyer",
-              "Neumann", "Özdemir", "Peters", "Richter", "Schmitt", "Wagner", "Yilmaz", "Zimmer"]
+FIRST_NAMES = [
+    "Anna",
+    "Ben",
+    "Clara",
+    "David",
+    "Elif",
+    "Felix",
+    "Greta",
+    "Hasan",
+    "Ida",
+    "Jan",
+    "Lea",
+    "Mehmet",
+    "Nora",
+    "Oskar",
+    "Paula",
+    "Rami",
+    "Sara",
+    "Tim",
+    "Yara",
+    "Zoe",
+]
+LAST_NAMES = [
+    "Becker",
+    "Demir",
+    "Fischer",
+    "Hoffmann",
+    "Jung",
+    "Krüger",
+    "Lange",
+    "Meyer",
+    "Neumann",
+    "Özdemir",
+    "Peters",
+    "Richter",
+    "Schmitt",
+    "Wagner",
+    "Yilmaz",
+    "Zimmer",
+]
 CONTACT_FUNCTIONS = {
     "police_station": "Ansprechperson Prävention (P/CVE)",
     "police_liaison_unit": "Verbindungsstelle Fallkoordination",
@@ -101,7 +187,9 @@ def demo_prepare() -> list[tuple[DemoUser, Organisation]]:
                 password=spec.password,
                 language="de",
             )
-        if not Membership.objects.filter(user=user, organisation=organisation, role=spec.role).exists():
+        if not Membership.objects.filter(
+            user=user, organisation=organisation, role=spec.role
+        ).exists():
             account_services.membership_add(
                 actor=None,
                 user=user,
@@ -151,7 +239,9 @@ def generate(*, organisations: int, people: int, seed: int = 1) -> dict[str, int
                     actor=None,
                     name=f"{organisation_type.label} {number + 1} (generated)",
                     type=organisation_type,
-                    governance="ngo" if organisation_type.sector.code == "counselling_ngo" else "state",
+                    governance="ngo"
+                    if organisation_type.sector.code == "counselling_ngo"
+                    else "state",
                     postcode=rng.choice(postcodes),
                     city="Musterstadt",
                 )

@@ -32,7 +32,9 @@ def env_bool(name: str, default: bool = False) -> bool:
         return True
     if value in _FALSE:
         return False
-    raise ImproperlyConfigured(f"{name}: expected one of 1/0, true/false, yes/no, on/off; got {raw!r}")
+    raise ImproperlyConfigured(
+        f"{name}: expected one of 1/0, true/false, yes/no, on/off; got {raw!r}"
+    )
 
 
 def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
@@ -67,7 +69,9 @@ def env_secret(name: str, default: str | None = None) -> str | None:
         try:
             value = Path(file_name).read_text(encoding="utf-8").strip()
         except OSError as exc:
-            raise ImproperlyConfigured(f"{name}_FILE: cannot read {file_name}: {exc.strerror}") from None
+            raise ImproperlyConfigured(
+                f"{name}_FILE: cannot read {file_name}: {exc.strerror}"
+            ) from None
         if not value:
             raise ImproperlyConfigured(f"{name}_FILE: {file_name} is empty")
     if value is None:

@@ -30,7 +30,9 @@ def test_login_and_logout(personas):
 
 def test_wrong_password_is_refused_with_a_message(personas):
     response = Client().post(
-        reverse("accounts:login"), {"username": "hotline", "password": "wrong"}, HTTP_ACCEPT_LANGUAGE="en"
+        reverse("accounts:login"),
+        {"username": "hotline", "password": "wrong"},
+        HTTP_ACCEPT_LANGUAGE="en",
     )
     assert response.status_code == 200
     assert "correct username and password" in response.content.decode()
@@ -68,9 +70,11 @@ def test_revoked_token_stops_working(personas):
 
 
 def test_cannot_revoke_someone_elses_token(personas):
-    created = personas.client(personas.partner).post(
-        "/api/v1/tokens", {"name": "mine"}, content_type="application/json"
-    ).json()
+    created = (
+        personas.client(personas.partner)
+        .post("/api/v1/tokens", {"name": "mine"}, content_type="application/json")
+        .json()
+    )
     response = personas.client(personas.police).post(f"/api/v1/tokens/{created['id']}/revoke")
     assert response.status_code == 404
     assert ApiToken.objects.get(pk=created["id"]).revoked_at is None
@@ -98,7 +102,9 @@ def test_disabling_a_user_ends_sessions_and_revokes_tokens(personas):
         "/api/v1/tokens", {"name": "t"}, content_type="application/json"
     ).json()["secret"]
     admin = personas.client(personas.admin)
-    response = admin.post(reverse("accounts:admin_user_set_active", args=[victim.pk]), {"active": "0"})
+    response = admin.post(
+        reverse("accounts:admin_user_set_active", args=[victim.pk]), {"active": "0"}
+    )
     assert response.status_code == 302
     victim.refresh_from_db()
     assert not victim.is_active
@@ -162,8 +168,13 @@ def test_only_administrators_manage_users(personas, persona):
     assert client.get("/api/v1/users").status_code == 403
     response = client.post(
         "/api/v1/users",
-        {"username": "x", "first_name": "x", "last_name": "x", "email": "x@example.org",
-         "password": "a-long-enough-passphrase"},
+        {
+            "username": "x",
+            "first_name": "x",
+            "last_name": "x",
+            "email": "x@example.org",
+            "password": "a-long-enough-passphrase",
+        },
         content_type="application/json",
     )
     assert response.status_code == 403

@@ -44,7 +44,10 @@ def test_inserted_event_is_detected(chain):
     AuditEvent.objects.filter(sequence__gte=4).update(sequence=models_offset())
     _shift_back()
     AuditEvent.objects.create(
-        sequence=4, occurred_at=fake.occurred_at, action="test.forged", prev_hash=fake.hash,
+        sequence=4,
+        occurred_at=fake.occurred_at,
+        action="test.forged",
+        prev_hash=fake.hash,
         hash="f" * 64,
     )
     _checked, broken = audit_verify()

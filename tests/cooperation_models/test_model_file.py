@@ -6,8 +6,13 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from django.utils import translation
 
-from casebridge.cooperation_models.schema import BASE_INFORMATION_CATEGORIES, ModelInvalid, parse_model
+from casebridge.cooperation_models.schema import (
+    BASE_INFORMATION_CATEGORIES,
+    ModelInvalid,
+    parse_model,
+)
 
 CATEGORIES = "\n".join(
     f'[[information_categories]]\ncode = "{code}"\nlabel = {{ en = "{code}", de = "{code}" }}\n'
@@ -86,6 +91,13 @@ VALID = textwrap.dedent(
 POSTCODES = "postcode,region,latitude,longitude\n20095,DE-HH,53.5511,10.0007\n"
 
 
+@pytest.fixture(autouse=True)
+def english():
+    """The messages below are checked verbatim in English; one test checks German."""
+    with translation.override("en"):
+        yield
+
+
 def write_model(tmp_path: Path, text: str, postcodes: str = POSTCODES) -> Path:
     (tmp_path / "mini-postcodes.csv").write_text(postcodes)
     path = tmp_path / "mini.toml"
@@ -137,8 +149,10 @@ MISTAKES = [
     ),
     (
         "duplicate code",
-        lambda t: t.replace('code = "parents"', 'code = "parents"')
-        + '\n[[caller_categories]]\ncode = "parents"\nlabel = { en = "P", de = "E" }\n',
+        lambda t: (
+            t.replace('code = "parents"', 'code = "parents"')
+            + '\n[[caller_categories]]\ncode = "parents"\nlabel = { en = "P", de = "E" }\n'
+        ),
         'mini.toml: [[caller_categories]] 2 ("parents"): key code: '
         'code "parents" is already used by entry 1',
     ),
@@ -149,7 +163,9 @@ MISTAKES = [
     ),
     (
         "label missing a language",
-        lambda t: t.replace('label = { en = "Parents", de = "Eltern" }', 'label = { en = "Parents" }'),
+        lambda t: t.replace(
+            'label = { en = "Parents", de = "Eltern" }', 'label = { en = "Parents" }'
+        ),
         'mini.toml: [[caller_categories]] 1 ("parents"): key label: has no text for language "de"',
     ),
     (
@@ -188,8 +204,9 @@ MISTAKES = [
     ),
     (
         "missing required table",
-        lambda t: t.replace("[[legal_bases]]", "[[services]]", 1)
-        .replace('citation = "Art. 6(1)(a) GDPR"\nkind = "consent"\n', ""),
+        lambda t: t.replace("[[legal_bases]]", "[[services]]", 1).replace(
+            'citation = "Art. 6(1)(a) GDPR"\nkind = "consent"\n', ""
+        ),
         "mini.toml: [[legal_bases]]: is required but missing",
     ),
     (
@@ -199,17 +216,18 @@ MISTAKES = [
     ),
     (
         "two central hotlines",
-        lambda t: t.replace('governance = "state"', 'governance = "state"\nhotline = true')
-        + t[t.index("[[organisations]]") :]
-        .replace('"police-hh"', '"police-hh2"')
-        .replace('governance = "state"', 'governance = "state"\nhotline = true'),
+        lambda t: (
+            t.replace('governance = "state"', 'governance = "state"\nhotline = true')
+            + t[t.index("[[organisations]]") :]
+            .replace('"police-hh"', '"police-hh2"')
+            .replace('governance = "state"', 'governance = "state"\nhotline = true')
+        ),
         "mini.toml: [[organisations]]: at most one organisation can be the central hotline",
     ),
     (
         "latitude and longitude swapped",
         lambda t: t.replace("coordinates = [53.55, 10.0]", "coordinates = [10.0, 53.55]"),
-        'mini.toml: [[organisations]] 1 ("Polizei Hamburg"): key coordinates: '
-        "coordinates lie",
+        'mini.toml: [[organisations]] 1 ("Polizei Hamburg"): key coordinates: coordinates lie',
     ),
     (
         "a region covered twice",
@@ -229,7 +247,7 @@ MISTAKES = [
     (
         "code with capitals",
         lambda t: t.replace('code = "parents"', 'code = "Parents"'),
-        "mini.toml: [[caller_categories]] 1 (\"Parents\"): key code: has a malformed value "
+        'mini.toml: [[caller_categories]] 1 ("Parents"): key code: has a malformed value '
         "'Parents' (use lowercase letters, digits, _ and -)",
     ),
 ]
@@ -282,11 +300,18 @@ def test_missing_postcode_file_is_reported(tmp_path):
 
 
 def test_all_errors_are_reported_at_once(tmp_path):
-    broken = VALID.replace('sector = "security"', 'sector = "x"').replace(
-        'city = "Hamburg"\n', ""
-    )
+    broken = VALID.replace('sector = "security"', 'sector = "x"').replace('city = "Hamburg"\n', "")
     assert len(errors_of(write_model(tmp_path, broken))) == 2
 
 
 def test_missing_file_is_reported(tmp_path):
     assert errors_of(tmp_path / "nope.toml") == ["nope.toml: file not found"]
+
+
+def test_messages_follow_the_language_of_the_operator(tmp_path):
+    broken = VALID.replace('sector = "security"', 'sector = "securty"')
+    with translation.override("de"):
+        errors = errors_of(write_model(tmp_path, broken))
+    assert errors[0].startswith('mini.toml: [[organisation_types]] 1 ("police"): ')
+    assert "securty" in errors[0]
+    assert "is not known" not in errors[0]

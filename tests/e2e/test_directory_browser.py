@@ -10,6 +10,8 @@ from tests.conftest import PASSWORD
 
 
 def test_login_switch_language_and_browse_the_directory(page, e2e_personas):
+    e2e_personas.hotline.language = "de"
+    e2e_personas.hotline.save(update_fields=["language"])
     page.goto("/")
     expect(page).to_have_url(re.compile(r"/accounts/login/"))
     # Keyboard only: type, tab, type, enter.
@@ -43,5 +45,5 @@ def test_wrong_password_shows_a_message(page, e2e_personas):
     page.get_by_label("Benutzername").fill("hotline")
     page.get_by_label("Passwort").fill("wrong")
     page.get_by_role("button", name="Anmelden").click()
-    expect(page.locator("form")).to_contain_text("Benutzername")
+    expect(page.locator("form.login-form")).to_contain_text("Benutzername")
     expect(page).to_have_url(re.compile(r"/accounts/login/"))

@@ -89,7 +89,9 @@ def test_pages_with_personal_data_are_not_cached(personas):
 
 def test_contact_points_search_and_vacancies(personas):
     police_station = Organisation.objects.filter(type__code="police_station").first()
-    ContactPoint.objects.create(organisation=police_station, function="P/CVE", person=personas.police)
+    ContactPoint.objects.create(
+        organisation=police_station, function="P/CVE", person=personas.police
+    )
     personas.police.is_active = False
     personas.police.save()
     client = personas.client(personas.coordinator)
@@ -108,7 +110,9 @@ def test_member_names_contact_point_for_own_organisation(personas):
     )
     assert response.status_code == 302
     point = ContactPoint.objects.get(organisation=organisation, function="Fallannahme")
-    assert AuditEvent.objects.filter(action="network.contact_point.create", object_id=str(point.pk)).exists()
+    assert AuditEvent.objects.filter(
+        action="network.contact_point.create", object_id=str(point.pk)
+    ).exists()
 
 
 def test_contact_point_needs_a_person_or_a_name(personas):
@@ -142,8 +146,14 @@ def test_administrator_adds_an_organisation_in_pages(personas):
     school = OrganisationType.objects.get(code="school")
     response = personas.client(personas.admin).post(
         reverse("network:admin_organisation_new"),
-        {"name": "Gesamtschule Altona", "type": school.pk, "governance": "state",
-         "postcode": "22765", "city": "Hamburg", "active": "on"},
+        {
+            "name": "Gesamtschule Altona",
+            "type": school.pk,
+            "governance": "state",
+            "postcode": "22765",
+            "city": "Hamburg",
+            "active": "on",
+        },
     )
     assert response.status_code == 302
     organisation = Organisation.objects.get(name="Gesamtschule Altona")
@@ -155,8 +165,14 @@ def test_unknown_postcode_is_refused_on_the_field(personas):
     school = OrganisationType.objects.get(code="school")
     response = personas.client(personas.admin).post(
         reverse("network:admin_organisation_new"),
-        {"name": "Nowhere School", "type": school.pk, "governance": "state",
-         "postcode": "00000", "city": "X", "active": "on"},
+        {
+            "name": "Nowhere School",
+            "type": school.pk,
+            "governance": "state",
+            "postcode": "00000",
+            "city": "X",
+            "active": "on",
+        },
         HTTP_ACCEPT_LANGUAGE="en",
     )
     assert response.status_code == 200
@@ -207,7 +223,7 @@ def test_api_resolves_postcodes(personas):
 def test_api_vocabularies_come_from_the_model(personas):
     client = personas.client(personas.hotline)
     callers = client.get("/api/v1/vocabularies/caller_category").json()
-    assert [c["code"] for c in callers][0] == "parents_relatives"
+    assert callers[0]["code"] == "parents_relatives"
     assert len(callers) == 7
     legal = {c["code"]: c for c in client.get("/api/v1/vocabularies/legal_basis").json()}
     assert legal["duty_to_report"]["attributes"]["citation"].startswith("§")
@@ -218,15 +234,22 @@ def test_api_administrator_creates_and_updates_an_organisation(personas):
     client = personas.client(personas.admin)
     response = client.post(
         "/api/v1/organisations",
-        {"name": "Jugendamt Musterkreis", "type": "youth_welfare_office", "governance": "state",
-         "postcode": "80331", "city": "München"},
+        {
+            "name": "Jugendamt Musterkreis",
+            "type": "youth_welfare_office",
+            "governance": "state",
+            "postcode": "80331",
+            "city": "München",
+        },
         content_type="application/json",
     )
     assert response.status_code == 201, response.content
     created = response.json()
     assert created["region"] == "DE-BY"
     patched = client.patch(
-        f"/api/v1/organisations/{created['id']}", {"postcode": "20095"}, content_type="application/json"
+        f"/api/v1/organisations/{created['id']}",
+        {"postcode": "20095"},
+        content_type="application/json",
     ).json()
     assert patched["region"] == "DE-HH"
 
@@ -241,8 +264,14 @@ def test_api_administrator_creates_and_updates_an_organisation(personas):
     ],
 )
 def test_api_bad_organisation_input_names_the_field_and_saves_nothing(personas, payload, field):
-    body = {"name": "Bad Org", "type": "school", "governance": "state", "postcode": "20095",
-            "city": "Hamburg", **payload}
+    body = {
+        "name": "Bad Org",
+        "type": "school",
+        "governance": "state",
+        "postcode": "20095",
+        "city": "Hamburg",
+        **payload,
+    }
     before = Organisation.objects.count()
     response = personas.client(personas.admin).post(
         "/api/v1/organisations", body, content_type="application/json"

@@ -7,17 +7,37 @@ from collections import Counter
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.utils import translation
 
 from casebridge.network.models import PostcodeArea, Region
 from casebridge.network.selectors import PostcodeError, region_for_postcode
 
 pytestmark = pytest.mark.django_db
 
+
+@pytest.fixture(autouse=True)
+def english():
+    with translation.override("en"):
+        yield
+
+
 STATE_CAPITALS = {
-    "DE-BW": "70173", "DE-BY": "80331", "DE-BE": "10115", "DE-BB": "14467",
-    "DE-HB": "28195", "DE-HH": "20095", "DE-HE": "65183", "DE-MV": "19053",
-    "DE-NI": "30159", "DE-NW": "40213", "DE-RP": "55116", "DE-SL": "66111",
-    "DE-SN": "01067", "DE-ST": "39104", "DE-SH": "24103", "DE-TH": "99084",
+    "DE-BW": "70173",
+    "DE-BY": "80331",
+    "DE-BE": "10115",
+    "DE-BB": "14467",
+    "DE-HB": "28195",
+    "DE-HH": "20095",
+    "DE-HE": "65183",
+    "DE-MV": "19053",
+    "DE-NI": "30159",
+    "DE-NW": "40213",
+    "DE-RP": "55116",
+    "DE-SL": "66111",
+    "DE-SN": "01067",
+    "DE-ST": "39104",
+    "DE-SH": "24103",
+    "DE-TH": "99084",
 }
 
 

@@ -1,13 +1,11 @@
 """API operations for the signed-in user, their tokens, and user management."""
 
-from __future__ import annotations
-
 from datetime import datetime
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
-from ninja import Field, Router, Schema, Status
+from ninja import Field, Query, Router, Schema, Status
 
 from casebridge.accounts import selectors, services
 from casebridge.accounts.models import Membership, Role
@@ -129,7 +127,7 @@ def token_revoke(request, token_id: int):
 
 
 @router.get("/users", response={200: list[UserOut], 403: Error}, summary="Users (administrators)")
-def user_list(request, q: str = Field(default="", max_length=100)):
+def user_list(request, q: str = Query("", max_length=100)):
     _administrator(request)
     return selectors.user_list(query=q)
 
@@ -155,7 +153,9 @@ def user_update(request, user_id: int, payload: UserPatch):
     return _user_detail(user)
 
 
-@router.post("/users/{user_id}/disable", response={200: UserDetailOut, 403: Error, 404: Error, 422: Error})
+@router.post(
+    "/users/{user_id}/disable", response={200: UserDetailOut, 403: Error, 404: Error, 422: Error}
+)
 def user_disable(request, user_id: int):
     """Disable an account: its sessions end and its tokens are revoked."""
     _administrator(request)
@@ -194,9 +194,12 @@ def membership_add(request, user_id: int, payload: MembershipIn):
 
 
 @router.post(
-    "/memberships/{membership_id}/end", response={200: MembershipOut, 403: Error, 404: Error, 422: Error}
+    "/memberships/{membership_id}/end",
+    response={200: MembershipOut, 403: Error, 404: Error, 422: Error},
 )
 def membership_end(request, membership_id: int):
     _administrator(request)
-    membership = get_object_or_404(Membership.objects.select_related("organisation"), pk=membership_id)
+    membership = get_object_or_404(
+        Membership.objects.select_related("organisation"), pk=membership_id
+    )
     return services.membership_end(actor=request.user, membership=membership)

@@ -38,7 +38,9 @@ class Role(models.TextChoices):
 class MembershipQuerySet(models.QuerySet):
     def active(self, at=None):
         at = at or timezone.now()
-        return self.filter(Q(valid_from__lte=at), Q(valid_until__isnull=True) | Q(valid_until__gt=at))
+        return self.filter(
+            Q(valid_from__lte=at), Q(valid_until__isnull=True) | Q(valid_until__gt=at)
+        )
 
 
 class Membership(models.Model):

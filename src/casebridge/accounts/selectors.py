@@ -18,7 +18,9 @@ def user_list(*, query: str = "", organisation_id: int | None = None) -> QuerySe
     )
     for word in query.split()[:5]:
         users = users.filter(
-            Q(username__icontains=word) | Q(first_name__icontains=word) | Q(last_name__icontains=word)
+            Q(username__icontains=word)
+            | Q(first_name__icontains=word)
+            | Q(last_name__icontains=word)
         )
     if organisation_id:
         users = users.filter(memberships__organisation_id=organisation_id).distinct()

@@ -17,7 +17,7 @@ from casebridge.accounts.models import ApiToken, Membership, Role, User
 from casebridge.audit.services import audit_record
 from casebridge.network.models import Organisation
 
-TOKEN_PREFIX = "cb_"
+TOKEN_PREFIX = "cb_"  # noqa: S105 - a public marker, not a secret
 
 
 def token_digest(secret: str) -> str:

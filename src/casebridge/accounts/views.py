@@ -96,7 +96,9 @@ def admin_user_create(request):
         try:
             with transaction.atomic():
                 user = services.user_create(actor=request.user, **form.cleaned_data)
-                services.membership_add(actor=request.user, user=user, **membership_form.cleaned_data)
+                services.membership_add(
+                    actor=request.user, user=user, **membership_form.cleaned_data
+                )
         except ValidationError as exc:
             target = membership_form if set(exc.message_dict) & {"role", "valid_until"} else form
             apply_validation_error(target, exc)
@@ -127,7 +129,9 @@ def admin_user_detail(request, user_id: int):
                 messages.success(request, _("The user was saved."))
                 return redirect("accounts:admin_user", user_id=user.pk)
             if action == "membership" and membership_form.is_valid():
-                services.membership_add(actor=request.user, user=user, **membership_form.cleaned_data)
+                services.membership_add(
+                    actor=request.user, user=user, **membership_form.cleaned_data
+                )
                 messages.success(request, _("The role was added."))
                 return redirect("accounts:admin_user", user_id=user.pk)
         except ValidationError as exc:

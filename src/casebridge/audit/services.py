@@ -124,9 +124,7 @@ def audit_verify(*, batch_size: int = 5000) -> tuple[int, Break | None]:
 def _iter_events(batch_size: int) -> Iterator[AuditEvent]:
     last = 0
     while True:
-        batch = list(
-            AuditEvent.objects.filter(sequence__gt=last).order_by("sequence")[:batch_size]
-        )
+        batch = list(AuditEvent.objects.filter(sequence__gt=last).order_by("sequence")[:batch_size])
         if not batch:
             return
         yield from batch

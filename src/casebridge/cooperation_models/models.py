@@ -1,4 +1,4 @@
-"""What the loaded cooperation model declares that has no richer home: its identity and vocabularies."""
+"""The loaded cooperation model: its identity and the vocabularies that have no richer home."""
 
 from __future__ import annotations
 
@@ -16,12 +16,12 @@ class Labelled(models.Model):
     class Meta:
         abstract = True
 
+    def __str__(self) -> str:
+        return self.label
+
     @property
     def label(self) -> str:
         return pick_label(self.labels, fallback=getattr(self, "code", ""))
-
-    def __str__(self) -> str:
-        return self.label
 
 
 def pick_label(labels: dict[str, str], *, fallback: str = "") -> str:

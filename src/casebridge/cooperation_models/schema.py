@@ -243,17 +243,20 @@ _PYDANTIC_MESSAGES = {
     "float_type": lambda e: _("must be a number"),
     "list_type": lambda e: _("must be a list"),
     "dict_type": lambda e: _("must be a table"),
-    "literal_error": lambda e: _("must be one of %(choices)s")
-    % {"choices": e.get("ctx", {}).get("expected", "")},
+    "literal_error": lambda e: (
+        _("must be one of %(choices)s") % {"choices": e.get("ctx", {}).get("expected", "")}
+    ),
     "string_pattern_mismatch": lambda e: _pattern_message(e),
     "string_too_short": lambda e: _("must not be empty"),
     "string_too_long": lambda e: _("is too long"),
     "too_short": lambda e: _("must not be empty"),
     "too_long": lambda e: _("has too many items"),
-    "greater_than_equal": lambda e: _("must be at least %(limit)s")
-    % {"limit": e.get("ctx", {}).get("ge")},
-    "less_than_equal": lambda e: _("must be at most %(limit)s")
-    % {"limit": e.get("ctx", {}).get("le")},
+    "greater_than_equal": lambda e: (
+        _("must be at least %(limit)s") % {"limit": e.get("ctx", {}).get("ge")}
+    ),
+    "less_than_equal": lambda e: (
+        _("must be at most %(limit)s") % {"limit": e.get("ctx", {}).get("le")}
+    ),
 }
 
 
@@ -362,7 +365,9 @@ class _Checker:
     def _table(self, name: str, raw) -> list:
         schema, name_key = TABLES[name]
         if not isinstance(raw, list) or not all(isinstance(item, dict) for item in raw):
-            self.error(_("must be an array of tables, written [[%(name)s]]") % {"name": name}, table=name)
+            self.error(
+                _("must be an array of tables, written [[%(name)s]]") % {"name": name}, table=name
+            )
             return []
         entries = []
         for index, item in enumerate(raw, start=1):
@@ -437,14 +442,24 @@ class _Checker:
         sectors = self._codes(spec, "sectors")
         for index, name, entry in self._each(spec, "organisation_types"):
             self._reference(
-                sectors, entry.sector, _("sector"),
-                table="organisation_types", index=index, entry=name, key="sector",
+                sectors,
+                entry.sector,
+                _("sector"),
+                table="organisation_types",
+                index=index,
+                entry=name,
+                key="sector",
             )
         contact_categories = self._codes(spec, "contact_categories")
         for index, name, entry in self._each(spec, "closing_reasons"):
             self._reference(
-                contact_categories, entry.contact_category, _("contact category"),
-                table="closing_reasons", index=index, entry=name, key="contact_category",
+                contact_categories,
+                entry.contact_category,
+                _("contact category"),
+                table="closing_reasons",
+                index=index,
+                entry=name,
+                key="contact_category",
             )
         categories = self._codes(spec, "information_categories")
         if "information_categories" in spec.tables:
@@ -573,13 +588,13 @@ class _Checker:
                     **where,
                 )
             elif region is None:
-                region = postcodes.get(entry.postcode) or _region_by_prefix(
-                    entry.postcode, regions
-                )
+                region = postcodes.get(entry.postcode) or _region_by_prefix(entry.postcode, regions)
                 if region is None:
                     self.error(
-                        _('postcode "%(value)s" is in no postcode data of this model; '
-                          "correct it, or give region")
+                        _(
+                            'postcode "%(value)s" is in no postcode data of this model; '
+                            "correct it, or give region"
+                        )
                         % {"value": entry.postcode},
                         key="postcode",
                         **where,
@@ -606,8 +621,9 @@ class _Checker:
                 for code in cover.languages:
                     self._reference(languages, code, _("language"), key=f"{key}.languages", **where)
         if "organisations" in spec.tables and hotlines > 1:
-            self.error(_("at most one organisation can be the central hotline"), table="organisations")
-
+            self.error(
+                _("at most one organisation can be the central hotline"), table="organisations"
+            )
 
     def _organisation_coordinates(self, entry, spec: ModelSpec, where: dict) -> None:
         """Coordinates must be on the globe and, where the postcode has a centre, near it.
@@ -635,9 +651,10 @@ class _Checker:
 def _kilometres(a: tuple[float, float], b: tuple[float, float]) -> float:
     """Great-circle distance in kilometres (haversine)."""
     lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
-    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin(
-        (lon2 - lon1) / 2
-    ) ** 2
+    h = (
+        math.sin((lat2 - lat1) / 2) ** 2
+        + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    )
     return 2 * 6371.0 * math.asin(math.sqrt(h))
 
 

@@ -40,7 +40,9 @@ class LoadReport:
         )
 
     def lines(self) -> list[str]:
-        kinds = sorted(set(self.created) | set(self.updated) | set(self.retired) | set(self.deleted))
+        kinds = sorted(
+            set(self.created) | set(self.updated) | set(self.retired) | set(self.deleted)
+        )
         kinds = [
             kind
             for kind in kinds
@@ -91,7 +93,8 @@ def model_load(*, spec: ModelSpec, actor=None) -> LoadReport:
     existing = CooperationModel.objects.first()
     if existing and existing.code != header.code:
         raise ModelConflict(
-            f'the database runs on model "{existing.code}"; "{header.code}" cannot be loaded into it'
+            f'the database runs on model "{existing.code}"; '
+            f'"{header.code}" cannot be loaded into it'
         )
     report = LoadReport()
     settings = {
@@ -117,26 +120,58 @@ def model_load(*, spec: ModelSpec, actor=None) -> LoadReport:
     )
 
     for position, entry in enumerate(spec.entries("sectors")):
-        _sync(report, "sector", Sector, {"code": entry.code},
-              {"labels": _labels(entry), "position": position, "active": True})
-    _retire(report, "sector", Sector.objects.exclude(code__in=[e.code for e in spec.entries("sectors")]))
+        _sync(
+            report,
+            "sector",
+            Sector,
+            {"code": entry.code},
+            {"labels": _labels(entry), "position": position, "active": True},
+        )
+    _retire(
+        report, "sector", Sector.objects.exclude(code__in=[e.code for e in spec.entries("sectors")])
+    )
 
     sectors = {s.code: s for s in Sector.objects.all()}
     for position, entry in enumerate(spec.entries("organisation_types")):
-        _sync(report, "organisation_type", OrganisationType, {"code": entry.code},
-              {"labels": _labels(entry), "sector": sectors[entry.sector], "position": position,
-               "active": True})
-    _retire(report, "organisation_type", OrganisationType.objects.exclude(
-        code__in=[e.code for e in spec.entries("organisation_types")]))
+        _sync(
+            report,
+            "organisation_type",
+            OrganisationType,
+            {"code": entry.code},
+            {
+                "labels": _labels(entry),
+                "sector": sectors[entry.sector],
+                "position": position,
+                "active": True,
+            },
+        )
+    _retire(
+        report,
+        "organisation_type",
+        OrganisationType.objects.exclude(
+            code__in=[e.code for e in spec.entries("organisation_types")]
+        ),
+    )
 
     for table, kind in TERM_TABLES.items():
         entries = spec.entries(table)
         for position, entry in enumerate(entries):
             attributes = entry.model_dump(exclude={"code", "label"}, exclude_defaults=True)
-            _sync(report, kind, Term, {"kind": kind, "code": entry.code},
-                  {"labels": _labels(entry), "position": position, "attributes": attributes,
-                   "active": True})
-        _retire(report, kind, Term.objects.filter(kind=kind).exclude(code__in=[e.code for e in entries]))
+            _sync(
+                report,
+                kind,
+                Term,
+                {"kind": kind, "code": entry.code},
+                {
+                    "labels": _labels(entry),
+                    "position": position,
+                    "attributes": attributes,
+                    "active": True,
+                },
+            )
+        _retire(
+            report, kind, Term.objects.filter(kind=kind).exclude(code__in=[e.code for e in entries])
+        )
 
     _load_regions(report, spec)
     _load_postcodes(report, spec)
@@ -166,13 +201,19 @@ def _load_regions(report: LoadReport, spec: ModelSpec) -> None:
     order = {"country": 0, "state": 1, "district": 2, "municipality": 3}
     saved: dict[str, Region] = {}
     for entry in sorted(regions, key=lambda e: order[e.level]):
-        saved[entry.code] = _sync(report, "region", Region, {"code": entry.code}, {
-            "labels": dict(entry.name),
-            "level": entry.level,
-            "parent": saved.get(entry.parent) if entry.parent else None,
-            "postcode_prefixes": list(entry.postcode_prefixes),
-            "active": True,
-        })
+        saved[entry.code] = _sync(
+            report,
+            "region",
+            Region,
+            {"code": entry.code},
+            {
+                "labels": dict(entry.name),
+                "level": entry.level,
+                "parent": saved.get(entry.parent) if entry.parent else None,
+                "postcode_prefixes": list(entry.postcode_prefixes),
+                "active": True,
+            },
+        )
     _retire(report, "region", Region.objects.exclude(code__in=list(saved)))
 
 
@@ -180,20 +221,26 @@ def _load_postcodes(report: LoadReport, spec: ModelSpec) -> None:
     regions = dict(Region.objects.values_list("code", "id"))
     wanted = {row.postcode: row for row in spec.postcodes}
     current = {
-        p.postcode: p for p in PostcodeArea.objects.only("postcode", "region_id", "latitude", "longitude")
+        p.postcode: p
+        for p in PostcodeArea.objects.only("postcode", "region_id", "latitude", "longitude")
     }
     new, changed = [], []
     for postcode, row in wanted.items():
         values = (regions[row.region], row.latitude, row.longitude)
         area = current.get(postcode)
         if area is None:
-            new.append(PostcodeArea(postcode=postcode, region_id=values[0],
-                                    latitude=values[1], longitude=values[2]))
+            new.append(
+                PostcodeArea(
+                    postcode=postcode, region_id=values[0], latitude=values[1], longitude=values[2]
+                )
+            )
         elif (area.region_id, area.latitude, area.longitude) != values:
             area.region_id, area.latitude, area.longitude = values
             changed.append(area)
     PostcodeArea.objects.bulk_create(new, batch_size=2000)
-    PostcodeArea.objects.bulk_update(changed, ["region_id", "latitude", "longitude"], batch_size=2000)
+    PostcodeArea.objects.bulk_update(
+        changed, ["region_id", "latitude", "longitude"], batch_size=2000
+    )
     gone = [code for code in current if code not in wanted]
     for start in range(0, len(gone), 500):
         PostcodeArea.objects.filter(postcode__in=gone[start : start + 500]).delete()
@@ -210,32 +257,43 @@ def _load_organisations(report: LoadReport, spec: ModelSpec) -> None:
     for entry in spec.entries("organisations"):
         declared.append(entry.code)
         latitude, longitude = entry.coordinates or (None, None)
-        organisation = _sync(report, "organisation", Organisation, {"code": entry.code}, {
-            "name": entry.name,
-            "short_name": entry.short_name,
-            "type": types[entry.type],
-            "governance": entry.governance,
-            "is_hotline": entry.hotline,
-            "description": entry.description,
-            "street": entry.street,
-            "postcode": entry.postcode,
-            "city": entry.city,
-            "region": regions[spec.organisation_regions[entry.code]],
-            "latitude": latitude,
-            "longitude": longitude,
-            "phone": entry.phone,
-            "email": entry.email,
-            "website": entry.website,
-            "active": True,
-            "from_model": True,
-        })
+        organisation = _sync(
+            report,
+            "organisation",
+            Organisation,
+            {"code": entry.code},
+            {
+                "name": entry.name,
+                "short_name": entry.short_name,
+                "type": types[entry.type],
+                "governance": entry.governance,
+                "is_hotline": entry.hotline,
+                "description": entry.description,
+                "street": entry.street,
+                "postcode": entry.postcode,
+                "city": entry.city,
+                "region": regions[spec.organisation_regions[entry.code]],
+                "latitude": latitude,
+                "longitude": longitude,
+                "phone": entry.phone,
+                "email": entry.email,
+                "website": entry.website,
+                "active": True,
+                "from_model": True,
+            },
+        )
         _load_coverage(report, organisation, entry.coverage, regions, terms)
-    _retire(report, "organisation",
-            Organisation.objects.filter(from_model=True).exclude(code__in=declared))
+    _retire(
+        report,
+        "organisation",
+        Organisation.objects.filter(from_model=True).exclude(code__in=declared),
+    )
 
 
 def _load_coverage(report, organisation, coverage, regions, terms) -> None:
-    existing = {c.region_id: c for c in organisation.coverages.prefetch_related("services", "languages")}
+    existing = {
+        c.region_id: c for c in organisation.coverages.prefetch_related("services", "languages")
+    }
     keep = set()
     for cover in coverage:
         services = {terms[("service", code)].id for code in cover.services}
@@ -245,8 +303,9 @@ def _load_coverage(report, organisation, coverage, regions, terms) -> None:
             keep.add(region.id)
             row = existing.get(region.id)
             if row is None:
-                row = Coverage.objects.create(organisation=organisation, region=region,
-                                              capacity=cover.capacity)
+                row = Coverage.objects.create(
+                    organisation=organisation, region=region, capacity=cover.capacity
+                )
                 row.services.set(services)
                 row.languages.set(languages)
                 report.created["coverage"] += 1

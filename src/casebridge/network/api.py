@@ -1,7 +1,5 @@
 """API operations for the network directory, regions and the model's vocabularies."""
 
-from __future__ import annotations
-
 from datetime import date
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -187,7 +185,9 @@ def _region_or_error(code: str, field: str = "region") -> Region | None:
 def _organisation_values(payload: Schema) -> dict:
     values = payload.dict(exclude_none=True)
     if "type" in values:
-        organisation_type = OrganisationType.objects.filter(code=values["type"], active=True).first()
+        organisation_type = OrganisationType.objects.filter(
+            code=values["type"], active=True
+        ).first()
         if organisation_type is None:
             raise ValidationError({"type": [_("Unknown organisation type.")]})
         values["type"] = organisation_type
@@ -240,9 +240,9 @@ def organisation_update(request, organisation_id: int, payload: OrganisationPatc
 @paginate
 def contact_point_list(
     request,
-    q: str = Field(default="", max_length=100),
-    type: str = Field(default="", max_length=64),
-    region: str = Field(default="", max_length=32),
+    q: str = Query("", max_length=100),
+    type: str = Query("", max_length=64),
+    region: str = Query("", max_length=32),
     vacant: bool = False,
 ):
     return selectors.contact_point_list(
@@ -275,7 +275,8 @@ def contact_point_create(request, organisation_id: int, payload: ContactPointIn)
 
 
 @router.post(
-    "/contact-points/{point_id}/end", response={200: ContactPointOut, 403: Error, 404: Error, 422: Error}
+    "/contact-points/{point_id}/end",
+    response={200: ContactPointOut, 403: Error, 404: Error, 422: Error},
 )
 def contact_point_end(request, point_id: int):
     point = get_object_or_404(ContactPoint.objects.select_related("organisation"), pk=point_id)
@@ -285,7 +286,9 @@ def contact_point_end(request, point_id: int):
 
 
 @router.get("/regions", response=list[RegionOut], summary="The region tree, flat")
-def region_list(request, level: str = Field(default="", pattern="^(|country|state|district|municipality)$")):
+def region_list(
+    request, level: str = Query("", pattern="^(|country|state|district|municipality)$")
+):
     regions = Region.objects.filter(active=True).select_related("parent")
     return regions.filter(level=level) if level else regions
 
@@ -293,7 +296,7 @@ def region_list(request, level: str = Field(default="", pattern="^(|country|stat
 @router.get(
     "/regions/resolve", response={200: PostcodeOut, 422: Error}, summary="The region of a postcode"
 )
-def region_resolve(request, postcode: str = Field(max_length=16)):
+def region_resolve(request, postcode: str = Query(..., max_length=16)):
     try:
         place = selectors.region_for_postcode(postcode)
     except selectors.PostcodeError as exc:

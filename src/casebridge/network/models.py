@@ -1,4 +1,5 @@
-"""The partner network: sectors, organisation types, regions, organisations, coverage, contact points."""
+"""The partner network: sectors, organisation types, regions, organisations, coverage,
+contact points."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from casebridge.cooperation_models.models import Labelled, Term
 
 
 class Sector(Labelled):
-    """A broad field of work; decides default information scopes later (security, counselling...)."""
+    """A broad field of work (security, counselling, ...); default scopes will follow it."""
 
     code = models.SlugField(max_length=64, unique=True)
     position = models.PositiveIntegerField(default=0)
@@ -79,6 +80,9 @@ class PostcodeArea(models.Model):
     class Meta:
         ordering = ["postcode"]
 
+    def __str__(self) -> str:
+        return self.postcode
+
 
 class Organisation(models.Model):
     """A member of the network: the central hotline, a counselling partner, a police unit, ..."""
@@ -91,7 +95,10 @@ class Organisation(models.Model):
     name = models.CharField(_("name"), max_length=200)
     short_name = models.CharField(_("short name"), max_length=40, blank=True)
     type = models.ForeignKey(
-        OrganisationType, on_delete=models.PROTECT, related_name="organisations", verbose_name=_("type")
+        OrganisationType,
+        on_delete=models.PROTECT,
+        related_name="organisations",
+        verbose_name=_("type"),
     )
     governance = models.CharField(_("governance"), max_length=8, choices=Governance.choices)
     is_hotline = models.BooleanField(_("central hotline"), default=False)
@@ -128,7 +135,9 @@ class Organisation(models.Model):
 class Coverage(models.Model):
     """Which regions an organisation serves, with which services, languages and capacity."""
 
-    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="coverages")
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="coverages"
+    )
     region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="coverages")
     services = models.ManyToManyField(Term, related_name="service_coverages", blank=True)
     languages = models.ManyToManyField(Term, related_name="language_coverages", blank=True)
@@ -138,10 +147,15 @@ class Coverage(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["organisation", "region"], name="coverage_unique_region")
+            models.UniqueConstraint(
+                fields=["organisation", "region"], name="coverage_unique_region"
+            )
         ]
         verbose_name = _("coverage")
         verbose_name_plural = _("coverages")
+
+    def __str__(self) -> str:
+        return f"{self.organisation} · {self.region}"
 
 
 class ContactPointQuerySet(models.QuerySet):

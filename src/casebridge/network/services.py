@@ -93,7 +93,10 @@ def contact_point_create(
     """Name the contact person an organisation offers for this work."""
     if person is None and not name.strip():
         raise ValidationError({"person": _("Choose a person or enter a name.")})
-    if person is not None and not person.memberships.active().filter(organisation=organisation).exists():
+    if (
+        person is not None
+        and not person.memberships.active().filter(organisation=organisation).exists()
+    ):
         raise ValidationError({"person": _("This person does not work for the organisation.")})
     point = ContactPoint(
         organisation=organisation,

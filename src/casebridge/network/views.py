@@ -147,5 +147,7 @@ def admin_organisation_edit(request, organisation_id: int | None = None):
             messages.success(request, _("The organisation was saved."))
             return redirect("network:organisation", organisation_id=organisation.pk)
     return render(
-        request, "network/admin_organisation_form.html", {"form": form, "organisation": organisation}
+        request,
+        "network/admin_organisation_form.html",
+        {"form": form, "organisation": organisation},
     )

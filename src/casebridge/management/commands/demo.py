@@ -6,7 +6,9 @@ from casebridge.management.commands.serve import serve
 
 
 class Command(BaseCommand):
-    help = "Prepare a demo installation (migrate, load the model, demo users and data) and serve it."
+    help = (
+        "Prepare a demo installation (migrate, load the model, demo users and data) and serve it."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--no-serve", action="store_true", help="only prepare, do not serve")

@@ -19,4 +19,6 @@ class Command(BaseCommand):
             made = generate(organisations=organisations, people=people, seed=seed)
         except RuntimeError as exc:
             raise CommandError(str(exc)) from None
-        self.stdout.write(f"generated {made['organisations']} organisations, {made['people']} people")
+        self.stdout.write(
+            f"generated {made['organisations']} organisations, {made['people']} people"
+        )

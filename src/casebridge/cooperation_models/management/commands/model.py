@@ -23,9 +23,7 @@ class Command(BaseCommand):
             raise CommandError(f"{len(exc.errors)} error(s); nothing was loaded") from None
         counts = ", ".join(f"{len(entries)} {table}" for table, entries in spec.tables.items())
         if action == "check":
-            self.stdout.write(
-                f"{spec.source}: valid ({counts}, {len(spec.postcodes)} postcodes)"
-            )
+            self.stdout.write(f"{spec.source}: valid ({counts}, {len(spec.postcodes)} postcodes)")
             return
         try:
             report = model_load(spec=spec)

@@ -2,7 +2,8 @@
 
 ``casebridge demo`` prepares a local installation; for it (and only where no secret is
 configured) a random SECRET_KEY is kept in the data directory so that later commands
-such as ``casebridge serve`` find the same key. Production sets SECRET_KEY_FILE.
+such as ``casebridge serve`` find the same key, and cookies are allowed over the plain
+HTTP the demo serves. Production sets SECRET_KEY_FILE and serves HTTPS.
 """
 
 from __future__ import annotations
@@ -31,7 +32,11 @@ def _local_secret_key(command: str | None) -> None:
 def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv if argv is None else argv)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "casebridge.settings")
-    _local_secret_key(argv[1] if len(argv) > 1 else None)
+    command = argv[1] if len(argv) > 1 else None
+    _local_secret_key(command)
+    if command == "demo":
+        # The demo serves plain HTTP on 127.0.0.1; secure-only cookies would never return.
+        os.environ.setdefault("SECURE_COOKIES", "0")
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(argv)

@@ -110,3 +110,39 @@ def test_generate_adds_organisations_and_people(installation):
     bad = run(environment, "generate", "--people", "-1")
     assert bad.returncode != 0
     assert "--people: must not be negative" in bad.stderr
+
+
+def test_serve_answers_http(installation):
+    import socket
+    import time
+    import urllib.request
+
+    environment, _output = installation
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "casebridge.cli", "serve", "--port", str(port), "--workers", "1"],
+        env=environment,
+        cwd=environment["CASEBRIDGE_DATA_DIR"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/accounts/login/") as response:
+                    body = response.read().decode()
+                    break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise
+                time.sleep(0.3)
+        assert response.status == 200
+        assert "csrfmiddlewaretoken" in body
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/static/casebridge/app.css") as css:
+            assert css.status == 200
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

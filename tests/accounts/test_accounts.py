@@ -204,3 +204,11 @@ def test_administrator_cannot_disable_themselves(personas):
     assert response.status_code == 422
     personas.admin.refresh_from_db()
     assert personas.admin.is_active
+
+
+def test_user_search_keeps_names_out_of_the_url(personas):
+    client = personas.client(personas.admin)
+    response = client.post(reverse("accounts:admin_users"), {"q": "Coordinator"})
+    assert [u.username for u in response.context["page"]] == ["coordinator"]
+    assert "Coordinator" not in response.request["PATH_INFO"]
+    assert "QUERY_STRING" not in response.request or not response.request["QUERY_STRING"]

@@ -171,7 +171,8 @@ MISTAKES = [
     (
         "region hierarchy upside down",
         lambda t: t.replace('level = "state"', 'level = "country"'),
-        'mini.toml: [[regions]] 2 ("DE-HH"): key parent: a country has no parent',
+        'mini.toml: [[regions]] 2 ("DE-HH"): key parent: '
+        "a region of level country must not have a parent",
     ),
     (
         "coordinates outside the globe",

@@ -36,7 +36,7 @@ class UserCreateForm(forms.Form):
     password = forms.CharField(
         label=_("Initial password"),
         widget=forms.PasswordInput(render_value=False),
-        help_text=_("At least 12 characters; the user should change it."),
+        help_text=_("At least 12 characters; the user should change it after the first login."),
     )
 
 

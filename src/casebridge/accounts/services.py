@@ -148,7 +148,7 @@ def membership_add(
 def membership_end(*, actor, membership: Membership) -> Membership:
     """End a membership now; the record stays for history."""
     if not membership.is_active:
-        raise ValidationError({"membership": _("This membership has already ended.")})
+        raise ValidationError({"membership": _("This role has already ended.")})
     membership.valid_until = timezone.now()
     membership.save(update_fields=["valid_until"])
     audit_record(

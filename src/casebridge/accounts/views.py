@@ -82,9 +82,10 @@ def _administrator(request) -> None:
 @login_required
 def admin_user_list(request):
     _administrator(request)
-    users = selectors.user_list(query=request.GET.get("q", "")[:100])
+    query = request.POST.get("q", "")[:100]
+    users = selectors.user_list(query=query)
     page = Paginator(users, 50).get_page(request.GET.get("page"))
-    return render(request, "accounts/admin_users.html", {"page": page})
+    return render(request, "accounts/admin_users.html", {"page": page, "query": query})
 
 
 @login_required

@@ -237,7 +237,7 @@ def parse_model(name_or_path: str) -> ModelSpec:
 _PYDANTIC_MESSAGES = {
     "missing": lambda e: _("is required"),
     "extra_forbidden": lambda e: _("is not a known key"),
-    "string_type": lambda e: _("must be a text"),
+    "string_type": lambda e: _("must be text"),
     "int_type": lambda e: _("must be a whole number"),
     "bool_type": lambda e: _("must be true or false"),
     "float_type": lambda e: _("must be a number"),
@@ -478,12 +478,14 @@ class _Checker:
         regions = {entry.code: entry for entry in spec.entries("regions") if entry is not None}
         roots = [r for r in regions.values() if r.level == "country"]
         if "regions" in spec.tables and len(roots) != 1:
-            self.error(_("must have exactly one region of level country"), table="regions")
+            self.error(_('must have exactly one region of level "country"'), table="regions")
         for index, name, entry in self._each(spec, "regions"):
             where = {"table": "regions", "index": index, "entry": name}
             if entry.level == "country":
                 if entry.parent is not None:
-                    self.error(_("a country has no parent"), key="parent", **where)
+                    self.error(
+                        _("a region of level country must not have a parent"), key="parent", **where
+                    )
                 if entry.code != spec.header.country:
                     self.error(
                         _('the country region must have the code "%(code)s" from [model]')
@@ -500,7 +502,7 @@ class _Checker:
             parent = regions[entry.parent]
             if REGION_LEVELS.index(parent.level) >= REGION_LEVELS.index(entry.level):
                 self.error(
-                    _("a %(level)s cannot lie inside a %(parent)s")
+                    _('a region of level "%(level)s" cannot lie inside one of level "%(parent)s"')
                     % {"level": entry.level, "parent": parent.level},
                     key="parent",
                     **where,
@@ -592,8 +594,8 @@ class _Checker:
                 if region is None:
                     self.error(
                         _(
-                            'postcode "%(value)s" is in no postcode data of this model; '
-                            "correct it, or give region"
+                            'postcode "%(value)s" is not in this model\'s postcode data; '
+                            "correct it or set region"
                         )
                         % {"value": entry.postcode},
                         key="postcode",

@@ -101,4 +101,6 @@ class ContactPointForm(forms.ModelForm):
             is_active=True,
             memberships__in=organisation.memberships.active(),
         ).distinct()
-        self.fields["name"].help_text = _("Only when the person has no account.")
+        self.fields["name"].help_text = _(
+            "Enter a name only if the person has no casebridge account."
+        )

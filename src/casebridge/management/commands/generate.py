@@ -1,4 +1,5 @@
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 
 class Command(BaseCommand):
@@ -14,7 +15,7 @@ class Command(BaseCommand):
 
         for name, value in (("--organisations", organisations), ("--people", people)):
             if value < 0:
-                raise CommandError(f"{name}: must not be negative")
+                raise CommandError(_("%(option)s: must not be negative") % {"option": name})
         try:
             made = generate(organisations=organisations, people=people, seed=seed)
         except RuntimeError as exc:

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 
 class Command(BaseCommand):
@@ -13,9 +14,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, host, port, workers, **options):
         if not 0 < port < 65536:
-            raise CommandError("--port: must be between 1 and 65535")
+            raise CommandError(_("--port: must be between 1 and 65535"))
         if workers < 1:
-            raise CommandError("--workers: must be at least 1")
+            raise CommandError(_("--workers: must be at least 1"))
         serve(host=host, port=port, workers=workers, stdout=self.stdout)
 
 

@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import ngettext
 
 from casebridge.cooperation_models.schema import ModelInvalid, parse_model
 from casebridge.cooperation_models.services import ModelConflict, model_load
@@ -20,7 +21,15 @@ class Command(BaseCommand):
         except ModelInvalid as exc:
             for error in exc.errors:
                 self.stderr.write(str(error))
-            raise CommandError(f"{len(exc.errors)} error(s); nothing was loaded") from None
+            count = len(exc.errors)
+            raise CommandError(
+                ngettext(
+                    "%(count)d error; nothing was loaded",
+                    "%(count)d errors; nothing was loaded",
+                    count,
+                )
+                % {"count": count}
+            ) from None
         counts = ", ".join(f"{len(entries)} {table}" for table, entries in spec.tables.items())
         if action == "check":
             self.stdout.write(f"{spec.source}: valid ({counts}, {len(spec.postcodes)} postcodes)")

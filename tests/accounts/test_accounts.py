@@ -212,3 +212,15 @@ def test_user_search_keeps_names_out_of_the_url(personas):
     assert [u.username for u in response.context["page"]] == ["coordinator"]
     assert "Coordinator" not in response.request["PATH_INFO"]
     assert "QUERY_STRING" not in response.request or not response.request["QUERY_STRING"]
+
+
+def test_unknown_time_zone_is_refused_on_the_field(personas):
+    response = personas.client(personas.admin).patch(
+        f"/api/v1/users/{personas.hotline.pk}",
+        {"time_zone": "Mars/Olympus"},
+        content_type="application/json",
+    )
+    assert response.status_code == 422
+    assert response.json()["fields"]["time_zone"] == ["Unknown time zone."]
+    personas.hotline.refresh_from_db()
+    assert personas.hotline.time_zone == "Europe/Berlin"

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import zoneinfo
+
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+
+def validate_time_zone(value: str) -> None:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValidationError(_("Unknown time zone."), code="time_zone") from None
 
 
 class User(AbstractUser):
@@ -16,7 +26,9 @@ class User(AbstractUser):
     language = models.CharField(
         _("language"), max_length=8, choices=settings.LANGUAGES, default="de", blank=True
     )
-    time_zone = models.CharField(_("time zone"), max_length=64, default="Europe/Berlin")
+    time_zone = models.CharField(
+        _("time zone"), max_length=64, default="Europe/Berlin", validators=[validate_time_zone]
+    )
 
     class Meta:
         verbose_name = _("user")

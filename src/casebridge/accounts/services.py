@@ -15,8 +15,10 @@ from django.utils.translation import gettext as _
 
 from casebridge.accounts.models import ApiToken, Membership, Role, User
 from casebridge.audit.services import audit_record
+from casebridge.changes import assign_changes
 from casebridge.network.models import Organisation
 
+USER_FIELDS = ("first_name", "last_name", "email", "language", "time_zone")
 TOKEN_PREFIX = "cb_"  # noqa: S105 - a public marker, not a secret
 
 
@@ -59,13 +61,7 @@ def user_create(
 @transaction.atomic
 def user_update(*, actor, user: User, **fields) -> User:
     """Change a user's name, e-mail or preferences (only the given fields)."""
-    allowed = {"first_name", "last_name", "email", "language", "time_zone"}
-    unknown = set(fields) - allowed
-    if unknown:
-        raise ValueError(f"cannot update {sorted(unknown)}")
-    changed = [name for name, value in fields.items() if getattr(user, name) != value]
-    for name in changed:
-        setattr(user, name, fields[name])
+    changed = assign_changes(user, fields, allowed=USER_FIELDS)
     if changed:
         user.full_clean(exclude=["password", "username"])
         user.save(update_fields=changed)

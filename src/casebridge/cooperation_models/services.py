@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from casebridge.audit.services import audit_record
+from casebridge.changes import assign_changes
 from casebridge.cooperation_models.models import CooperationModel, Term
 from casebridge.cooperation_models.schema import TERM_TABLES, ModelSpec
 from casebridge.network.models import (
@@ -66,10 +67,8 @@ def _sync(report: LoadReport, kind: str, model, lookup: dict, values: dict):
         obj = model.objects.create(**lookup, **values)
         report.created[kind] += 1
         return obj
-    changed = [name for name, value in values.items() if getattr(obj, name) != value]
+    changed = assign_changes(obj, values, allowed=values)
     if changed:
-        for name in changed:
-            setattr(obj, name, values[name])
         obj.save(update_fields=changed)
         report.updated[kind] += 1
     return obj

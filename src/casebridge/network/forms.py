@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from casebridge.accounts.models import User
 from casebridge.cooperation_models.models import Term, TermKind
 from casebridge.network.models import ContactPoint, Organisation, OrganisationType, Region, Sector
+from casebridge.network.services import ORGANISATION_FIELDS
 
 
 def _all(choices) -> list:
@@ -68,20 +69,7 @@ class OrganisationForm(forms.ModelForm):
 
     class Meta:
         model = Organisation
-        fields = [
-            "name",
-            "short_name",
-            "type",
-            "governance",
-            "description",
-            "street",
-            "postcode",
-            "city",
-            "phone",
-            "email",
-            "website",
-            "active",
-        ]
+        fields = list(ORGANISATION_FIELDS)
         widgets = {"description": forms.Textarea(attrs={"rows": 3})}
 
     def __init__(self, *args, **kwargs):

@@ -9,6 +9,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from casebridge.audit.services import audit_record
+from casebridge.changes import assign_changes
 from casebridge.network.models import ContactPoint, Organisation
 from casebridge.network.selectors import PostcodeError, region_for_postcode
 
@@ -64,14 +65,9 @@ def organisation_create(*, actor, **fields) -> Organisation:
 @transaction.atomic
 def organisation_update(*, actor, organisation: Organisation, **fields) -> Organisation:
     """Change an organisation's details; only the given fields, only if they differ."""
-    unknown = set(fields) - set(ORGANISATION_FIELDS)
-    if unknown:
-        raise ValueError(f"cannot update {sorted(unknown)}")
-    changed = [name for name, value in fields.items() if getattr(organisation, name) != value]
+    changed = assign_changes(organisation, fields, allowed=ORGANISATION_FIELDS)
     if not changed:
         return organisation
-    for name in changed:
-        setattr(organisation, name, fields[name])
     if "postcode" in changed:
         _locate(organisation)
         changed += ["region", "latitude", "longitude"]

@@ -1,7 +1,9 @@
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from casebridge.accounts.models import Role
 from casebridge.accounts.permissions import can_administer
+from casebridge.sharing.policy import HOTLINE_ROLES, PARTNER_ROLES, organisations_with
 
 
 def navigation(request):
@@ -9,8 +11,14 @@ def navigation(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"nav_items": []}
-    items = [
-        (reverse("home"), _("Overview")),
+    items = [(reverse("home"), _("Overview"))]
+    if organisations_with(user, frozenset({Role.HOTLINE_COUNSELLOR})):
+        items.append((reverse("hotline:intake"), _("Intake")))
+    if organisations_with(user, HOTLINE_ROLES):
+        items.append((reverse("hotline:contacts"), _("Contacts")))
+    if organisations_with(user, PARTNER_ROLES):
+        items.append((reverse("hotline:inbox"), _("Referrals")))
+    items += [
         (reverse("network:organisations"), _("Directory")),
         (reverse("network:contact_points"), _("Contact points")),
     ]

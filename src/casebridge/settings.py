@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "casebridge.audit",
     "casebridge.cooperation_models",
     "casebridge.network",
+    "casebridge.hotline",
 ]
 
 MIDDLEWARE = [

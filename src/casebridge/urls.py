@@ -8,5 +8,6 @@ urlpatterns = [
     path("i18n/language/", views.set_language, name="set_language"),
     path("accounts/", include("casebridge.accounts.urls")),
     path("network/", include("casebridge.network.urls")),
+    path("hotline/", include("casebridge.hotline.urls")),
     path("api/v1/", api.urls),
 ]

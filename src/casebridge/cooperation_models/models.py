@@ -55,6 +55,7 @@ class CooperationModel(models.Model):
 
 class TermKind(models.TextChoices):
     CALLER_CATEGORY = "caller_category", _("caller category")
+    CALLER_RELATION = "caller_relation", _("caller's relation")
     CONTACT_CATEGORY = "contact_category", _("contact category")
     CLOSING_REASON = "closing_reason", _("closing reason")
     INFORMATION_CATEGORY = "information_category", _("information category")

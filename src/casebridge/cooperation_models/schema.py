@@ -123,6 +123,7 @@ TABLES: dict[str, tuple[type[BaseModel], str]] = {
     "organisation_types": (OrganisationTypeEntry, "code"),
     "regions": (RegionEntry, "code"),
     "caller_categories": (VocabularyEntry, "code"),
+    "caller_relations": (VocabularyEntry, "code"),
     "contact_categories": (VocabularyEntry, "code"),
     "closing_reasons": (ClosingReason, "code"),
     "information_categories": (VocabularyEntry, "code"),
@@ -144,6 +145,7 @@ REQUIRED_TABLES = (
 # Vocabulary tables stored as ``Term`` rows, with the kind they get.
 TERM_TABLES = {
     "caller_categories": "caller_category",
+    "caller_relations": "caller_relation",
     "contact_categories": "contact_category",
     "closing_reasons": "closing_reason",
     "information_categories": "information_category",

@@ -5,3 +5,16 @@ document.addEventListener("change", (event) => {
     field.form.requestSubmit();
   }
 });
+
+// The call timer on the intake page: minutes and seconds since the form was opened.
+const timer = document.getElementById("call-timer");
+if (timer) {
+  const started = new Date(timer.dataset.started);
+  const tick = () => {
+    const seconds = Math.max(0, Math.floor((Date.now() - started.getTime()) / 1000));
+    const minutes = Math.floor(seconds / 60);
+    timer.textContent = `${minutes}:${String(seconds % 60).padStart(2, "0")}`;
+  };
+  tick();
+  setInterval(tick, 1000);
+}

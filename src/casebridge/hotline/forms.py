@@ -1,0 +1,178 @@
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from casebridge.cooperation_models.models import Term, TermKind
+from casebridge.hotline.models import MODE_REQUIRED, Contact, Referral
+from casebridge.network.models import Organisation
+
+
+class TermChoiceField(forms.ModelChoiceField):
+    """A vocabulary entry of the cooperation model, shown with its label."""
+
+    def __init__(self, kind: str, **kwargs):
+        super().__init__(queryset=Term.objects.of(kind), to_field_name="code", **kwargs)
+
+    def label_from_instance(self, obj):
+        return obj.label
+
+
+class TermMultipleField(forms.ModelMultipleChoiceField):
+    def __init__(self, kind: str, **kwargs):
+        super().__init__(
+            queryset=Term.objects.of(kind),
+            to_field_name="code",
+            widget=forms.CheckboxSelectMultiple,
+            **kwargs,
+        )
+
+    def label_from_instance(self, obj):
+        return obj.label
+
+
+LOCAL_DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+
+
+class ContactForm(forms.ModelForm):
+    """The intake: one screen, in the order a call goes."""
+
+    language = TermChoiceField(TermKind.LANGUAGE, label=_("Language"))
+    caller_category = TermChoiceField(TermKind.CALLER_CATEGORY, label=_("Caller category"))
+    caller_relation = TermChoiceField(
+        TermKind.CALLER_RELATION, label=_("Relation to the person"), required=False
+    )
+    contact_category = TermChoiceField(
+        TermKind.CONTACT_CATEGORY, label=_("Contact category"), widget=forms.RadioSelect
+    )
+    closing_reason = TermChoiceField(
+        TermKind.CLOSING_REASON, label=_("Closing reason"), required=False
+    )
+    concern_topics = TermMultipleField(
+        TermKind.CONCERN_TOPIC, label=_("Concern topics"), required=False
+    )
+
+    class Meta:
+        model = Contact
+        fields = [
+            "channel",
+            "started_at",
+            "ended_at",
+            "language",
+            "interpreter_used",
+            "caller_category",
+            "caller_relation",
+            "caller_postcode",
+            "anonymous",
+            "caller_name",
+            "caller_phone",
+            "caller_email",
+            "person_age_band",
+            "person_gender",
+            "concern_topics",
+            "summary",
+            "advice",
+            "contact_category",
+            "closing_reason",
+            "next_steps",
+            "follow_up_on",
+        ]
+        widgets = {
+            "started_at": LOCAL_DATETIME,
+            "ended_at": LOCAL_DATETIME,
+            "follow_up_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "summary": forms.Textarea(attrs={"rows": 4}),
+            "advice": forms.Textarea(attrs={"rows": 3}),
+            "next_steps": forms.Textarea(attrs={"rows": 2}),
+            "caller_postcode": forms.TextInput(
+                attrs={"autocomplete": "off", "inputmode": "numeric", "size": 8}
+            ),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["started_at"].input_formats = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
+        self.fields["ended_at"].input_formats = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
+        self.fields["ended_at"].help_text = _("Empty: the call ends when you save.")
+        self.fields["caller_name"].help_text = _("Only if given and needed.")
+
+    def contact_values(self) -> dict:
+        values = {
+            name: self.cleaned_data[name]
+            for name in self.Meta.fields
+            if name != "concern_topics" and name in self.cleaned_data
+        }
+        if values.get("ended_at") is None and self.instance.pk is None:
+            values["ended_at"] = max(timezone.now(), values["started_at"])
+        return values
+
+
+class ReferralFields(forms.Form):
+    """The optional referral part of the intake (and the re-routing form)."""
+
+    partner = forms.ModelChoiceField(
+        label=_("Refer to"),
+        queryset=Organisation.objects.filter(active=True, is_hotline=False),
+        required=False,
+        widget=forms.RadioSelect,
+    )
+    mode = forms.ChoiceField(
+        label=_("Referral type"),
+        choices=Referral.Mode.choices,
+        required=False,
+        widget=forms.RadioSelect,
+    )
+    consent_note = forms.CharField(label=_("How consent was given"), max_length=300, required=False)
+    message = forms.CharField(
+        label=_("Message to the partner"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("What the partner needs to know; no more than the case needs."),
+    )
+    services = TermMultipleField(TermKind.SERVICE, label=_("Services needed"), required=False)
+
+    def __init__(self, *args, require_partner: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.require_partner = require_partner
+        self.fields["partner"].label_from_instance = lambda o: o.name
+
+    def clean(self):
+        data = super().clean()
+        if self.require_partner and not data.get("partner"):
+            self.add_error("partner", _("Choose the partner to refer to."))
+        if data.get("partner") and not data.get("mode"):
+            self.add_error(
+                "mode",
+                MODE_REQUIRED,
+            )
+        return data
+
+
+class ContactSearchForm(forms.Form):
+    q = forms.CharField(
+        label=_("Reference or words of the summary"), required=False, max_length=100
+    )
+    day_from = forms.DateField(
+        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    day_to = forms.DateField(
+        label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    contact_category = TermChoiceField(
+        TermKind.CONTACT_CATEGORY, label=_("Contact category"), required=False
+    )
+    caller_category = TermChoiceField(
+        TermKind.CALLER_CATEGORY, label=_("Caller category"), required=False
+    )
+    follow_up_open = forms.BooleanField(label=_("Open follow-up"), required=False)
+
+
+class DeclineForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason for declining"), widget=forms.Textarea(attrs={"rows": 2}), max_length=2000
+    )
+
+
+class AppointmentForm(forms.Form):
+    on = forms.DateField(
+        label=_("First appointment"), widget=forms.DateInput(attrs={"type": "date"})
+    )

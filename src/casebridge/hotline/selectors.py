@@ -1,0 +1,232 @@
+"""Reads of hotline contacts and referrals, always through the need-to-know policy.
+
+No other module queries ``Contact``, ``Referral`` or ``ReferralEvent`` (a test checks).
+Every read of one object, every list and every look at a caller's identity writes an
+audit event; a denied access answers 404 and is recorded too.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from casebridge.audit.services import audit_denied, audit_record
+from casebridge.hotline.models import Contact, Referral, ReferralEvent
+from casebridge.sharing.policy import Action, decide, visible
+
+_CONTACT_RELATED = (
+    "language",
+    "caller_category",
+    "caller_relation",
+    "contact_category",
+    "closing_reason",
+    "caller_region",
+    "person_region",
+    "counsellor",
+    "earlier_contact",
+)
+
+
+def _contacts() -> QuerySet[Contact]:
+    return Contact.objects.select_related(*_CONTACT_RELATED).prefetch_related("concern_topics")
+
+
+def _referrals() -> QuerySet[Referral]:
+    return Referral.objects.select_related(
+        "contact__organisation",
+        "contact__caller_category",
+        "contact__language",
+        "contact__person_region",
+        "contact__caller_region",
+        "partner",
+        "sent_by",
+        "responded_by",
+    ).prefetch_related("services", "contact__concern_topics")
+
+
+def _audit_list(actor, kind: str, count: int) -> None:
+    audit_record(actor=actor, action=f"hotline.{kind}.list", details={"count": count})
+
+
+def contact_list(
+    actor,
+    *,
+    query: str = "",
+    day_from: date | None = None,
+    day_to: date | None = None,
+    contact_category: str = "",
+    caller_category: str = "",
+    counsellor_id: int | None = None,
+    follow_up_open: bool = False,
+    limit: int = 200,
+) -> list[Contact]:
+    """Contacts the actor may see, newest first, filtered; the list read is audited."""
+    contacts = visible(actor, _contacts())
+    if query:
+        # Reference or words of the summary; searched in the body of a POST, never a URL.
+        for word in query.split()[:5]:
+            contacts = contacts.filter(Q(reference__iexact=word) | Q(summary__icontains=word))
+    if day_from:
+        contacts = contacts.filter(started_at__date__gte=day_from)
+    if day_to:
+        contacts = contacts.filter(started_at__date__lte=day_to)
+    if contact_category:
+        contacts = contacts.filter(contact_category__code=contact_category)
+    if caller_category:
+        contacts = contacts.filter(caller_category__code=caller_category)
+    if counsellor_id:
+        contacts = contacts.filter(counsellor_id=counsellor_id)
+    if follow_up_open:
+        contacts = contacts.filter(follow_up_on__isnull=False, follow_up_done_at__isnull=True)
+    result = list(contacts.order_by("-started_at")[:limit])
+    _audit_list(actor, "contact", len(result))
+    return result
+
+
+def contacts_today(actor) -> list[Contact]:
+    today = timezone.localdate()
+    return contact_list(actor, day_from=today, day_to=today)
+
+
+def follow_ups(actor, *, within_days: int = 7) -> list[Contact]:
+    """Open follow-ups due within ``within_days`` (overdue ones included), soonest first."""
+    horizon = timezone.localdate() + timedelta(days=within_days)
+    contacts = visible(actor, _contacts()).filter(
+        follow_up_on__isnull=False, follow_up_on__lte=horizon, follow_up_done_at__isnull=True
+    )
+    result = list(contacts.order_by("follow_up_on", "started_at"))
+    _audit_list(actor, "follow_up", len(result))
+    return result
+
+
+def access_contact(actor, contact_id: int, *, for_write: bool = False) -> Contact:
+    """Return one contact or raise 404 for missing and forbidden alike (the denial is audited)."""
+    contact = (
+        _contacts()
+        .prefetch_related(
+            Prefetch("referrals", queryset=_referrals().prefetch_related("events__actor")),
+            Prefetch("later_contacts", queryset=Contact.objects.order_by("started_at")),
+        )
+        .filter(pk=contact_id)
+        .first()
+    )
+    action = Action.CHANGE if for_write else Action.VIEW
+    if contact is None:
+        raise Http404
+    decision = decide(actor, action, contact)
+    if not decision:
+        audit_denied(
+            actor=actor,
+            action=f"hotline.contact.{action}",
+            object_type="hotline.contact",
+            object_id=contact_id,
+            reason=decision.reason,
+        )
+        raise Http404
+    audit_record(
+        actor=actor,
+        action=f"hotline.contact.{action}",
+        obj=contact,
+        details={"reference": contact.reference},
+    )
+    return contact
+
+
+def earlier_contacts(actor, contact: Contact) -> list[Contact]:
+    """The chain of this caller's earlier contacts, oldest first (visible ones only)."""
+    chain, seen = [], {contact.pk}
+    node = contact.earlier_contact
+    while node is not None and node.pk not in seen and len(chain) < 50:
+        if not decide(actor, Action.VIEW, node):
+            break
+        chain.append(node)
+        seen.add(node.pk)
+        node = node.earlier_contact
+    return list(reversed(chain))
+
+
+def referral_inbox(actor, *, status: str = "") -> list[Referral]:
+    """Referrals addressed to the actor's organisations (the partner's inbox)."""
+    referrals = visible(actor, _referrals(), Action.RESPOND)
+    if status:
+        referrals = referrals.filter(status=status)
+    result = list(referrals.order_by("-sent_at")[:200])
+    _audit_list(actor, "referral", len(result))
+    return result
+
+
+def referrals_to_reroute(actor) -> list[Referral]:
+    """Declined referrals whose contact has no other open referral: back to the hotline."""
+    still_open = Referral.objects.filter(
+        contact=OuterRef("contact"), status__in=[Referral.Status.SENT, Referral.Status.ACCEPTED]
+    )
+    referrals = (
+        visible(actor, _referrals(), Action.CHANGE)
+        .filter(status=Referral.Status.DECLINED)
+        .exclude(Exists(still_open))
+        .order_by("-responded_at")
+    )
+    result = list(referrals[:100])
+    _audit_list(actor, "referral", len(result))
+    return result
+
+
+def access_referral(actor, referral_id: int, *, action: str = Action.VIEW) -> Referral:
+    """Return one referral or 404 for missing and forbidden alike (the denial is audited)."""
+    referral = (
+        _referrals()
+        .prefetch_related(
+            Prefetch("events", queryset=ReferralEvent.objects.select_related("actor"))
+        )
+        .filter(pk=referral_id)
+        .first()
+    )
+    if referral is None:
+        raise Http404
+    decision = decide(actor, Action.VIEW, referral)
+    if not decision:
+        audit_denied(
+            actor=actor,
+            action="hotline.referral.view",
+            object_type="hotline.referral",
+            object_id=referral_id,
+            reason=decision.reason,
+        )
+        raise Http404
+    audit_record(actor=actor, action="hotline.referral.view", obj=referral)
+    return referral
+
+
+def caller_identity(actor, *, contact: Contact | None = None, referral: Referral | None = None):
+    """The caller's name, phone and e-mail where the policy allows it, else None.
+
+    Each look is audited as a read of identity data; the values never enter the event.
+    """
+    resource = referral if referral is not None else contact
+    contact = referral.contact if referral is not None else contact
+    if contact.anonymous or not decide(actor, Action.VIEW_IDENTITY, resource):
+        return None
+    audit_record(
+        actor=actor,
+        action="hotline.identity.view",
+        obj=resource,
+        purpose="referral" if referral is not None else "contact",
+    )
+    return {
+        "name": contact.caller_name,
+        "phone": contact.caller_phone,
+        "email": contact.caller_email,
+    }
+
+
+def first_contact_overdue(referral: Referral, target_days: int) -> bool:
+    """True when the partner has not reached the caller within the model's target."""
+    if referral.first_contact_at is not None or referral.status not in (
+        Referral.Status.SENT,
+        Referral.Status.ACCEPTED,
+    ):
+        return False
+    return timezone.now() - referral.sent_at > timedelta(days=target_days)

@@ -1,0 +1,74 @@
+"""Checks that keep DESIGN.md's invariants from eroding as the code grows."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+from casebridge.privacy.fields import protected_fields
+
+SOURCE = Path(__file__).resolve().parents[1] / "src" / "casebridge"
+
+# Models whose rows are case content, identities, referrals or disclosures (invariant 1),
+# and the only modules that may query them: the selectors (reads) and the services
+# (writes, on objects the selectors handed out).
+PROTECTED_MODELS = {"Contact", "Referral", "ReferralEvent"}
+ALLOWED = {
+    "hotline/selectors.py",
+    "hotline/services.py",
+    # counts open referrals per partner for capacity: numbers, no content
+    "hotline/routing.py",
+}
+
+
+def _queries_in(path: Path) -> list[str]:
+    """Return `Model.objects` uses and related-manager queries of protected models."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    found = []
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Attribute)
+            and node.attr in {"objects", "_default_manager", "_base_manager"}
+            and isinstance(node.value, ast.Name)
+            and node.value.id in PROTECTED_MODELS
+        ):
+            found.append(f"{node.value.id}.{node.attr} (line {node.lineno})")
+    return found
+
+
+def test_only_selectors_and_services_query_protected_models():
+    offenders = {}
+    for path in SOURCE.rglob("*.py"):
+        relative = path.relative_to(SOURCE).as_posix()
+        if relative in ALLOWED or "/migrations/" in relative:
+            continue
+        uses = _queries_in(path)
+        if uses:
+            offenders[relative] = uses
+    assert offenders == {}
+
+
+def test_the_check_would_catch_a_view_that_queries_contacts(tmp_path):
+    rogue = tmp_path / "views.py"
+    rogue.write_text("from casebridge.hotline.models import Contact\nContact.objects.all()\n")
+    assert _queries_in(rogue) == ["Contact.objects (line 2)"]
+
+
+def test_identity_fields_are_declared_protected():
+    names = {(model.__name__, name) for model, name in protected_fields()}
+    assert {
+        ("Contact", "caller_name"),
+        ("Contact", "caller_phone"),
+        ("Contact", "caller_email"),
+    } <= names
+
+
+def test_no_protected_field_is_searchable_by_url():
+    """Forms sent by GET carry their values in the URL; none may hold identity fields."""
+    protected = {name for _model, name in protected_fields()}
+    for template in SOURCE.rglob("templates/**/*.html"):
+        text = template.read_text()
+        for form in re.findall(r"<form[^>]*method=\"get\"[^>]*>(.*?)</form>", text, re.S | re.I):
+            for name in protected:
+                assert f'name="{name}"' not in form, (template, name)

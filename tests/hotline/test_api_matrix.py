@@ -1,3 +1,4 @@
+# ruff: noqa: E501 - the persona matrix is a table and reads best unwrapped
 """Every hotline endpoint × every persona: allowed, forbidden (403) or invisible (404).
 
 The table is the specification; read a row as "this endpoint answers this persona so".

@@ -1,4 +1,4 @@
-"""The live-call intake: one submit saves the contact (and a referral), bad input changes nothing."""
+"""The live-call intake: one submit saves the contact (and a referral); bad input saves nothing."""
 
 from __future__ import annotations
 

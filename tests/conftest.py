@@ -68,6 +68,19 @@ def make_user(username: str, organisation: Organisation | None, role: str | None
     return user
 
 
+@pytest.fixture(autouse=True)
+def _fresh_caches():
+    """Routing and postcode lookups cache the model per process; tests roll back under them."""
+    from casebridge.hotline.routing import invalidate_index
+    from casebridge.network.selectors import invalidate_geography
+
+    invalidate_geography()
+    invalidate_index()
+    yield
+    invalidate_geography()
+    invalidate_index()
+
+
 def pytest_collection_modifyitems(config, items):
     """Mark the browser tests and run them last: their transactional database is emptied
     after each one, which the other tests (sharing the model loaded once) must not see."""

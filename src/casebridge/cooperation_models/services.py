@@ -177,6 +177,10 @@ def model_load(*, spec: ModelSpec, actor=None) -> LoadReport:
     _load_organisations(report, spec)
 
     if report.changed:
+        # Forget now (this process) and again after commit (a reader may have cached
+        # the old state in between).
+        _forget_cached_geography()
+        transaction.on_commit(_forget_cached_geography)
         record.loaded_at = timezone.now()
         record.save(update_fields=["loaded_at"])
         audit_record(
@@ -192,6 +196,14 @@ def model_load(*, spec: ModelSpec, actor=None) -> LoadReport:
             },
         )
     return report
+
+
+def _forget_cached_geography() -> None:
+    from casebridge.hotline.routing import invalidate_index
+    from casebridge.network.selectors import invalidate_geography
+
+    invalidate_geography()
+    invalidate_index()
 
 
 def _load_regions(report: LoadReport, spec: ModelSpec) -> None:

@@ -77,6 +77,7 @@ _index: tuple[float, list[_Partner], dict[str, dict]] | None = None
 def invalidate_index() -> None:
     global _index
     _index = None
+    invalidate_capacity()
 
 
 def _partners() -> tuple[list[_Partner], dict[str, dict]]:
@@ -128,13 +129,33 @@ def _kilometres(lat1, lon1, lat2, lon2) -> float:
     return 2 * 6371.0 * math.asin(math.sqrt(h))
 
 
+_capacity: tuple[float, dict[int, int]] | None = None
+CAPACITY_SECONDS = 10  # counts may lag this long in other workers; this one is told at once
+
+
+def invalidate_capacity() -> None:
+    global _capacity
+    _capacity = None
+
+
 def _open_referrals(partner_ids: list[int]) -> dict[int, int]:
-    """Referrals that use a partner's capacity this month (sent or accepted)."""
+    """Referrals that use a partner's capacity this month (sent or accepted), cached briefly."""
+    global _capacity
+    now_seconds = time.monotonic()
+    if _capacity is not None and now_seconds - _capacity[0] < CAPACITY_SECONDS:
+        return _capacity[1]
+    counts = _count_open_referrals(partner_ids)
+    _capacity = (now_seconds, counts)
+    return counts
+
+
+def _count_open_referrals(partner_ids: list[int]) -> dict[int, int]:
     from casebridge.hotline.models import Referral
 
-    month_start = timezone.localdate().replace(day=1)
+    now = timezone.localtime()
+    month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     rows = (
-        Referral.objects.filter(partner_id__in=partner_ids, sent_at__date__gte=month_start)
+        Referral.objects.filter(partner_id__in=partner_ids, sent_at__gte=month_start)
         .filter(Q(status=Referral.Status.SENT) | Q(status=Referral.Status.ACCEPTED))
         .values("partner_id")
         .annotate(count=Count("id"))
@@ -183,10 +204,12 @@ def suggest(
             capacity=capacity,
             distance_km=round(distance, 1) if distance is not None else None,
         )
-        suggestion.reasons = _reasons(suggestion, region, language, labels, bool(needed))
         suggestions.append(suggestion)
     suggestions.sort(key=Suggestion.sort_key)
-    return suggestions[:limit]
+    chosen = suggestions[:limit]
+    for suggestion in chosen:
+        suggestion.reasons = _reasons(suggestion, region, language, labels, bool(needed))
+    return chosen
 
 
 def _reasons(

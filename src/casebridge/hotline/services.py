@@ -18,7 +18,7 @@ from casebridge.audit.services import audit_record
 from casebridge.changes import assign_changes
 from casebridge.cooperation_models.models import Term
 from casebridge.hotline.models import MODE_REQUIRED, Contact, Referral, ReferralEvent
-from casebridge.hotline.routing import COUNSELLING_SECTORS
+from casebridge.hotline.routing import COUNSELLING_SECTORS, invalidate_capacity
 from casebridge.network.models import Organisation
 from casebridge.network.selectors import PostcodeError, region_for_postcode
 from casebridge.sharing.policy import Action, decide
@@ -184,6 +184,12 @@ def follow_up_done(*, actor, contact: Contact) -> Contact:
     return contact
 
 
+def _capacity_changed() -> None:
+    """Partners' free places changed: recount now and again once the change is committed."""
+    invalidate_capacity()
+    transaction.on_commit(invalidate_capacity)
+
+
 def _event(
     referral: Referral, kind: str, actor, note: str = "", at: datetime | None = None
 ) -> None:
@@ -232,6 +238,7 @@ def referral_create(*, actor, contact: Contact, request: ReferralRequest) -> Ref
     if request.services:
         referral.services.set(request.services)
     _event(referral, ReferralEvent.Kind.SENT, actor)
+    _capacity_changed()
     audit_record(
         actor=actor,
         action="hotline.referral.create",
@@ -267,6 +274,7 @@ def referral_accept(*, actor, referral: Referral, note: str = "") -> Referral:
     referral.status = Referral.Status.ACCEPTED
     referral.responded_at, referral.responded_by = timezone.now(), actor
     referral.save(update_fields=["status", "responded_at", "responded_by"])
+    _capacity_changed()
     _event(referral, ReferralEvent.Kind.ACCEPTED, actor, note.strip())
     audit_record(actor=actor, action="hotline.referral.accept", obj=referral)
     return referral
@@ -283,6 +291,7 @@ def referral_decline(*, actor, referral: Referral, reason: str) -> Referral:
     referral.decline_reason = reason.strip()
     referral.responded_at, referral.responded_by = timezone.now(), actor
     referral.save(update_fields=["status", "decline_reason", "responded_at", "responded_by"])
+    _capacity_changed()
     _event(referral, ReferralEvent.Kind.DECLINED, actor, referral.decline_reason)
     audit_record(actor=actor, action="hotline.referral.decline", obj=referral)
     return referral
@@ -295,6 +304,7 @@ def referral_withdraw(*, actor, referral: Referral, reason: str = "") -> Referra
     _require_status(referral, Referral.Status.SENT, Referral.Status.ACCEPTED)
     referral.status = Referral.Status.WITHDRAWN
     referral.save(update_fields=["status"])
+    _capacity_changed()
     _event(referral, ReferralEvent.Kind.WITHDRAWN, actor, reason.strip())
     audit_record(actor=actor, action="hotline.referral.withdraw", obj=referral)
     return referral

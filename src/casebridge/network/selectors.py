@@ -6,6 +6,7 @@ The directory holds no case content; every signed-in member of the network may r
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 
 from django.db.models import Count, Prefetch, Q, QuerySet
@@ -45,39 +46,80 @@ def normalise_postcode(raw: str) -> str:
     return re.sub(r"\s+", " ", (raw or "").strip().upper())
 
 
+@dataclass(frozen=True)
+class _Geography:
+    """The loaded model's postcode pattern and region tree, linked in memory."""
+
+    model: CooperationModel
+    regions: dict[int, Region]
+    prefixed: list[Region]
+
+
+_geography: tuple[float, _Geography] | None = None
+GEOGRAPHY_SECONDS = 60  # a model load reaches every worker within a minute
+
+
+def invalidate_geography() -> None:
+    global _geography
+    _geography = None
+
+
+def _load_geography() -> _Geography | None:
+    """Regions with their parents set, so ``path()`` needs no query; cached briefly."""
+    global _geography
+    now = time.monotonic()
+    if _geography is not None and now - _geography[0] < GEOGRAPHY_SECONDS:
+        return _geography[1]
+    model = CooperationModel.objects.first()
+    if model is None:
+        return None
+    regions = {region.pk: region for region in Region.objects.all()}
+    for region in regions.values():
+        if region.parent_id is not None:
+            region.parent = regions[region.parent_id]
+    prefixed = [r for r in regions.values() if r.active and r.postcode_prefixes]
+    geography = _Geography(model, regions, prefixed)
+    _geography = (now, geography)
+    return geography
+
+
 def region_for_postcode(raw: str) -> PostcodeResolution:
     """Resolve a postcode to its most specific region; raise ``PostcodeError`` otherwise."""
     postcode = normalise_postcode(raw)
-    model = CooperationModel.objects.first()
-    if model is None:
+    geography = _load_geography()
+    if geography is None:
         raise PostcodeError(_("No cooperation model is loaded."), malformed=False)
-    pattern = model.settings.get("postcode_pattern", r"^\S+$")
+    pattern = geography.model.settings.get("postcode_pattern", r"^\S+$")
     if not postcode or not re.fullmatch(pattern, postcode):
         raise PostcodeError(
             _('"%(postcode)s" is not a well-formed postcode.') % {"postcode": raw.strip()[:20]},
             malformed=True,
         )
-    area = PostcodeArea.objects.select_related("region").filter(postcode=postcode).first()
-    by_prefix = _region_by_prefix(postcode)
+    area = (
+        PostcodeArea.objects.filter(postcode=postcode)
+        .values_list("region_id", "latitude", "longitude")
+        .first()
+    )
+    by_prefix = _region_by_prefix(postcode, geography.prefixed)
     if area is not None:
-        region = area.region
+        region = geography.regions[area[0]]
         # A district declared by prefixes refines the region the postcode file gives.
         if by_prefix is not None and region in by_prefix.path():
             region = by_prefix
-        return PostcodeResolution(postcode, region, area.latitude, area.longitude)
+        return PostcodeResolution(postcode, region, area[1], area[2])
     if by_prefix is not None:
         return PostcodeResolution(postcode, by_prefix, None, None)
     raise PostcodeError(
         _('Postcode "%(postcode)s" does not exist in %(model)s.')
-        % {"postcode": postcode, "model": model.label},
+        % {"postcode": postcode, "model": geography.model.label},
         malformed=False,
     )
 
 
-def _region_by_prefix(postcode: str) -> Region | None:
+def _region_by_prefix(postcode: str, regions: list[Region]) -> Region | None:
     compact = postcode.replace(" ", "")
     best, best_length = None, 0
-    for region in Region.objects.filter(active=True).exclude(postcode_prefixes=[]):
+    for region in regions:
         for prefix in region.postcode_prefixes:
             if compact.startswith(prefix) and len(prefix) > best_length:
                 best, best_length = region, len(prefix)

@@ -104,9 +104,11 @@ def test_audit_chain_of_the_demo_verifies(installation):
 
 def test_generate_adds_organisations_and_people(installation):
     environment, _output = installation
-    result = run(environment, "generate", "--organisations", "5", "--people", "20")
+    result = run(
+        environment, "generate", "--organisations", "5", "--people", "20", "--contacts", "300"
+    )
     assert result.returncode == 0, result.stderr
-    assert "generated 5 organisations, 20 people" in result.stdout
+    assert "generated 5 organisations, 20 people, 300 contacts, " in result.stdout
     bad = run(environment, "generate", "--people", "-1")
     assert bad.returncode != 0
     assert "--people: must not be negative" in bad.stderr

@@ -199,7 +199,185 @@ def demo_prepare() -> list[tuple[DemoUser, Organisation]]:
             )
         created.append((spec, organisation))
     _demo_contact_points(random.Random(2026))  # noqa: S311 - demo data, not security
+    _demo_contacts(random.Random(2027))  # noqa: S311 - demo data, not security
     return created
+
+
+DEMO_CALLS = [
+    # (postcode, caller category, relation, age band, topics, contact category, summary)
+    (
+        "20095",
+        "parents_relatives",
+        "mother",
+        "14_17",
+        ["changed_behaviour", "withdrawal_from_family"],
+        "clarification_needed",
+        "Mutter berichtet, der Sohn habe sich stark zurückgezogen.",
+    ),
+    (
+        "10115",
+        "parents_relatives",
+        "father",
+        "18_21",
+        ["contact_with_extremist_groups"],
+        "case",
+        "Vater sorgt sich über neue Kontakte seines Sohnes zu einer Gruppe.",
+    ),
+    (
+        "80331",
+        "parents_relatives",
+        "mother",
+        "14_17",
+        ["religious_questions"],
+        "one_off_consultation",
+        "Tochter ist konvertiert; die Mutter möchte sie verstehen.",
+    ),
+    (
+        "50667",
+        "school",
+        "teacher",
+        "14_17",
+        ["extremist_propaganda_online"],
+        "clarification_needed",
+        "Lehrkraft meldet Propaganda-Videos im Klassenchat.",
+    ),
+    (
+        "01067",
+        "professional_environment",
+        "social_worker",
+        "18_21",
+        ["changed_behaviour"],
+        "general_information",
+        "Fachkraft fragt nach Fortbildungen und Anlaufstellen.",
+    ),
+    (
+        "28195",
+        "private_environment",
+        "friend",
+        "22_27",
+        ["travel_plans_conflict_zone"],
+        "case",
+        "Freundin berichtet von Reiseplänen in ein Konfliktgebiet.",
+    ),
+    (
+        "24103",
+        "parents_relatives",
+        "grandparent",
+        "under_14",
+        ["religious_questions"],
+        "one_off_consultation",
+        "Großmutter fragt, wie sie mit Fragen des Enkels umgehen soll.",
+    ),
+    (
+        "60311",
+        "employer",
+        "employer_colleague",
+        "22_27",
+        ["violence_or_threats"],
+        "clarification_needed",
+        "Arbeitgeber berichtet von Drohungen gegenüber Kollegen.",
+    ),
+    (
+        "20097",
+        "affected_person",
+        "self",
+        "22_27",
+        ["other"],
+        "case",
+        "Ein junger Mann möchte aus der Szene aussteigen.",
+    ),
+    (
+        "10117",
+        "authority",
+        "authority_staff",
+        "18_21",
+        ["returnee_from_conflict_zone"],
+        "case",
+        "Behörde fragt nach Unterstützung für eine zurückgekehrte Familie.",
+    ),
+]
+
+
+def _demo_contacts(rng: random.Random) -> None:
+    """A few weeks of hotline work: contacts, referrals, a decline, follow-ups."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from casebridge.cooperation_models.models import Term
+    from casebridge.hotline import services as hotline_services
+    from casebridge.hotline.models import Contact
+
+    if Contact.objects.exists():
+        return
+    hotline = User.objects.get(username="hotline")
+    hotline_org = hotline.memberships.get().organisation
+    partners = {
+        username: User.objects.get(username=username).memberships.get()
+        for username in ("partner", "partner2")
+    }
+    terms = {(t.kind, t.code): t for t in Term.objects.all()}
+    closing = {
+        "one_off_consultation": terms[("closing_reason", "matter_settled")],
+    }
+    now = timezone.now()
+    for number, (postcode, caller, relation, age, topics, category, summary) in enumerate(
+        DEMO_CALLS * 3
+    ):
+        started = now - timedelta(days=20 - number * 0.6, minutes=rng.randint(0, 300))
+        partner = partners["partner"] if postcode.startswith("2") else partners["partner2"]
+        refer = category in {"clarification_needed", "case"} and postcode[:1] in {"1", "2"}
+        consent = refer and number % 4 == 0
+        contact = hotline_services.contact_create(
+            actor=hotline,
+            organisation=hotline_org,
+            values={
+                "channel": rng.choice(["phone", "phone", "phone", "email", "chat"]),
+                "started_at": started,
+                "ended_at": started + timedelta(minutes=rng.randint(8, 45)),
+                "language": terms[("language", "de")],
+                "caller_category": terms[("caller_category", caller)],
+                "caller_relation": terms[("caller_relation", relation)],
+                "caller_postcode": postcode,
+                "anonymous": not consent,
+                "caller_phone": f"+49 30 0000{rng.randint(1000, 9999)}" if consent else "",
+                "person_age_band": age,
+                "person_gender": rng.choice(["female", "male", "unknown"]),
+                "summary": summary,
+                "advice": "Im Gespräch bleiben, Interesse zeigen, keine Konfrontation.",
+                "contact_category": terms[("contact_category", category)],
+                "closing_reason": closing.get(category),
+                "next_steps": "Rückruf vereinbart." if number % 5 == 0 else "",
+            },
+            topics=[terms[("concern_topic", t)] for t in topics],
+            referral=hotline_services.ReferralRequest(
+                partner=partner.organisation,
+                mode="consent" if consent else "anonymous",
+                consent_note="mündlich am Telefon" if consent else "",
+                message="Die anrufende Person wünscht Beratung vor Ort.",
+            )
+            if refer
+            else None,
+        )
+        for referral in contact.referrals.all():
+            if number % 3 == 0:
+                hotline_services.referral_accept(actor=partner.user, referral=referral)
+            elif number % 7 == 0:
+                hotline_services.referral_decline(
+                    actor=partner.user, referral=referral, reason="Derzeit keine freien Plätze."
+                )
+    # Follow-ups: one due today, one overdue (set directly, as if entered two days ago:
+    # the service refuses dates in the past), audited as one demo event.
+    recent = list(Contact.objects.order_by("-started_at")[:2])
+    Contact.objects.filter(pk=recent[0].pk).update(follow_up_on=timezone.localdate())
+    Contact.objects.filter(pk=recent[1].pk).update(
+        follow_up_on=timezone.localdate() - timedelta(days=2)
+    )
+    audit_record(
+        actor=None,
+        action="demo.follow_ups",
+        details={"contacts": [c.reference for c in recent]},
+    )
 
 
 def _demo_contact_points(rng: random.Random) -> None:
@@ -223,8 +401,10 @@ def _demo_contact_points(rng: random.Random) -> None:
             )
 
 
-def generate(*, organisations: int, people: int, seed: int = 1) -> dict[str, int]:
-    """Add ``organisations`` organisations and ``people`` staff accounts with roles."""
+def generate(
+    *, organisations: int, people: int, contacts: int = 0, seed: int = 1
+) -> dict[str, int]:
+    """Add organisations, staff accounts with roles, and hotline contacts with referrals."""
     rng = random.Random(seed)  # noqa: S311 - synthetic data
     types = list(OrganisationType.objects.filter(active=True).exclude(code="central_advice_centre"))
     postcodes = list(PostcodeArea.objects.values_list("postcode", flat=True))
@@ -267,7 +447,118 @@ def generate(*, organisations: int, people: int, seed: int = 1) -> dict[str, int
             action="demo.generate",
             details={"organisations": len(made_organisations), "people": people, "seed": seed},
         )
-    return {"organisations": len(made_organisations), "people": people}
+    made_contacts, made_referrals = _generate_contacts(contacts, rng) if contacts else (0, 0)
+    return {
+        "organisations": len(made_organisations),
+        "people": people,
+        "contacts": made_contacts,
+        "referrals": made_referrals,
+    }
+
+
+def _generate_contacts(count: int, rng: random.Random) -> tuple[int, int]:
+    """Bulk synthetic contacts over the last two years; about one in four is referred.
+
+    Written in batches without the per-record services (a million contacts through them
+    would take hours); the batch is audited as one event, like the staff above.
+    """
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from casebridge.cooperation_models.models import Term
+    from casebridge.hotline.models import AgeBand, Channel, Contact, Gender, Referral
+
+    hotline = Organisation.objects.filter(is_hotline=True).first()
+    counsellor = (
+        User.objects.filter(
+            memberships__organisation=hotline, memberships__role=Role.HOTLINE_COUNSELLOR
+        )
+        .order_by("pk")
+        .first()
+    )
+    if hotline is None or counsellor is None:
+        raise RuntimeError(
+            "generated contacts need the hotline and a hotline counsellor (casebridge demo)"
+        )
+    terms: dict[str, list] = {}
+    for term in Term.objects.filter(active=True):
+        terms.setdefault(term.kind, []).append(term)
+    areas = list(PostcodeArea.objects.values_list("postcode", "region_id"))
+    partners = list(
+        Organisation.objects.filter(
+            active=True,
+            is_hotline=False,
+            type__sector__code__in=["counselling_ngo", "state_counselling"],
+        )
+    )
+    one_off = [
+        t
+        for t in terms["closing_reason"]
+        if t.attributes.get("contact_category") == "one_off_consultation"
+    ]
+    now = timezone.now()
+    first_pk = (Contact.objects.order_by("-pk").values_list("pk", flat=True).first() or 0) + 1
+    made_referrals = 0
+    batch_size = 5000
+    for start in range(0, count, batch_size):
+        batch = []
+        for number in range(start, min(count, start + batch_size)):
+            started = now - timedelta(minutes=rng.randint(10, 2 * 365 * 24 * 60))
+            postcode, region_id = rng.choice(areas)
+            category = rng.choices(
+                terms["contact_category"], weights=[3, 5, 2, 1][: len(terms["contact_category"])]
+            )[0]
+            batch.append(
+                Contact(
+                    reference=f"GEN-{first_pk + number:07d}",
+                    organisation=hotline,
+                    counsellor=counsellor,
+                    channel=rng.choices(Channel.values, weights=[70, 15, 8, 2, 5])[0],
+                    started_at=started,
+                    ended_at=started + timedelta(minutes=rng.randint(5, 60)),
+                    language=rng.choices(
+                        terms["language"], weights=[85] + [2] * (len(terms["language"]) - 1)
+                    )[0],
+                    caller_category=rng.choices(
+                        terms["caller_category"],
+                        weights=[40, 20, 15, 12, 5, 5, 3][: len(terms["caller_category"])],
+                    )[0],
+                    caller_relation=rng.choice(terms["caller_relation"]),
+                    caller_postcode=postcode,
+                    caller_region_id=region_id,
+                    person_region_id=region_id,
+                    person_age_band=rng.choice(AgeBand.values),
+                    person_gender=rng.choice(Gender.values),
+                    contact_category=category,
+                    closing_reason=rng.choice(one_off)
+                    if category.code == "one_off_consultation"
+                    else None,
+                    summary="Synthetic contact for benchmarks.",
+                )
+            )
+        created = Contact.objects.bulk_create(batch, batch_size=1000)
+        referrals = [
+            Referral(
+                contact=contact,
+                partner=rng.choice(partners),
+                mode=rng.choice(["anonymous", "consent"]),
+                status=rng.choices(["sent", "accepted", "declined"], weights=[2, 7, 1])[0],
+                sent_at=contact.ended_at,
+                sent_by=counsellor,
+            )
+            for contact in created
+            if rng.random() < 0.9
+            and contact.contact_category.code in {"clarification_needed", "case"}
+        ]
+        Referral.objects.bulk_create(referrals, batch_size=1000)
+        made_referrals += len(referrals)
+    audit_record(
+        actor=None,
+        action="demo.generate_contacts",
+        details={"contacts": count, "referrals": made_referrals},
+    )
+    return count, made_referrals
 
 
 def _role_for(organisation_type: OrganisationType, rng: random.Random) -> str:

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 from casebridge.accounts.permissions import active_roles
 from casebridge.accounts.services import user_update
 from casebridge.cooperation_models.models import CooperationModel
+from casebridge.hotline import selectors as hotline_selectors
 from casebridge.network import selectors as network_selectors
 
 
@@ -25,6 +26,7 @@ def home(request):
             "roles": active_roles(request.user),
             "model": CooperationModel.objects.first(),
             "counts_by_type": network_selectors.organisation_counts_by_type(),
+            "reminders": hotline_selectors.reminders(request.user),
         },
     )
 

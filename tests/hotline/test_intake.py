@@ -262,3 +262,21 @@ def test_contact_edit_changes_and_audits(personas, make_contact):
     event = AuditEvent.objects.filter(action="hotline.contact.update").latest("sequence")
     assert "summary" in event.details["fields"]
     assert "Neue" not in str(event.details)
+
+
+def test_overview_reminds_of_due_follow_ups_and_new_referrals(personas, make_contact):
+    make_contact(follow_up_on=timezone.localdate())
+    make_contact(referral_to=partner_of(personas.partner))
+    hotline = personas.client(personas.hotline).get(reverse("home"))
+    assert hotline.context["reminders"]["follow_ups_today"] == 1
+    assert "1 follow-up due today" in hotline.content.decode()
+    partner = personas.client(personas.partner).get(reverse("home"))
+    assert partner.context["reminders"]["new_referrals"] == 1
+    assert "1 new referral" in partner.content.decode()
+    police = personas.client(personas.police).get(reverse("home"))
+    assert police.context["reminders"] == {
+        "follow_ups_today": 0,
+        "follow_ups_overdue": 0,
+        "new_referrals": 0,
+        "to_reroute": 0,
+    }

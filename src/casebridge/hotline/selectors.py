@@ -230,3 +230,28 @@ def first_contact_overdue(referral: Referral, target_days: int) -> bool:
     ):
         return False
     return timezone.now() - referral.sent_at > timedelta(days=target_days)
+
+
+def reminders(actor) -> dict[str, int]:
+    """Counts for the overview: follow-ups due or overdue, new referrals, referrals to re-route.
+
+    Numbers only, so no audit event: nothing about a person is read.
+    """
+    today = timezone.localdate()
+    open_follow_ups = visible(actor, Contact.objects.all()).filter(
+        follow_up_on__isnull=False, follow_up_done_at__isnull=True
+    )
+    still_open = Referral.objects.filter(
+        contact=OuterRef("contact"), status__in=[Referral.Status.SENT, Referral.Status.ACCEPTED]
+    )
+    return {
+        "follow_ups_today": open_follow_ups.filter(follow_up_on=today).count(),
+        "follow_ups_overdue": open_follow_ups.filter(follow_up_on__lt=today).count(),
+        "new_referrals": visible(actor, Referral.objects.all(), Action.RESPOND)
+        .filter(status=Referral.Status.SENT)
+        .count(),
+        "to_reroute": visible(actor, Referral.objects.all(), Action.CHANGE)
+        .filter(status=Referral.Status.DECLINED)
+        .exclude(Exists(still_open))
+        .count(),
+    }

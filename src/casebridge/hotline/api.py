@@ -3,6 +3,7 @@
 from datetime import date, datetime
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
@@ -305,7 +306,7 @@ def contact_create(request, payload: ContactIn):
             values["earlier_contact"] = selectors.access_contact(
                 request.user, payload.earlier_contact_id
             )
-        except Exception:
+        except Http404:  # an invisible earlier contact is simply unknown here
             raise ValidationError({"earlier_contact_id": [_("Unknown earlier contact.")]}) from None
     if values.get("ended_at") is None:
         values["ended_at"] = max(timezone.now(), payload.started_at)
@@ -367,8 +368,6 @@ def contact_identity(request, contact_id: int):
     contact = selectors.access_contact(request.user, contact_id)
     identity = selectors.caller_identity(request.user, contact=contact)
     if identity is None:
-        from django.http import Http404
-
         raise Http404
     return identity
 
@@ -471,8 +470,6 @@ def referral_identity(request, referral_id: int):
     referral = selectors.access_referral(request.user, referral_id)
     identity = selectors.caller_identity(request.user, referral=referral)
     if identity is None:
-        from django.http import Http404
-
         raise Http404
     return identity
 

@@ -94,6 +94,7 @@ class ContactForm(forms.ModelForm):
         self.fields["ended_at"].input_formats = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
         self.fields["ended_at"].help_text = _("Empty: the call ends when you save.")
         self.fields["caller_name"].help_text = _("Only if given and needed.")
+        self.fields["channel"].widget.attrs["autofocus"] = True
 
     def contact_values(self) -> dict:
         values = {

@@ -120,3 +120,17 @@ def test_patch_contact_changes_only_what_is_sent(personas, make_contact):
     assert body["next_steps"] == "Rückruf Freitag"
     assert body["concern_topics"] == ["violence_or_threats"]
     assert body["summary"] == contact.summary
+
+
+def test_contact_with_a_region_instead_of_a_postcode(personas):
+    client = personas.client(personas.hotline)
+    response = post(
+        client, "/api/v1/hotline/contacts", contact_body(caller_postcode="", caller_region="DE-BY")
+    )
+    assert response.status_code == 201
+    assert response.json()["person_region"] == "DE-BY"
+    bad = post(
+        client, "/api/v1/hotline/contacts", contact_body(caller_postcode="", caller_region="DE-XX")
+    )
+    assert bad.status_code == 422
+    assert "caller_region" in bad.json()["fields"]

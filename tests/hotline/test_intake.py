@@ -281,3 +281,20 @@ def test_overview_reminds_of_due_follow_ups_and_new_referrals(personas, make_con
         "new_referrals": 0,
         "to_reroute": 0,
     }
+
+
+def test_a_caller_without_postcode_can_name_the_state(personas):
+    from casebridge.network.models import Region
+
+    bavaria = Region.objects.get(code="DE-BY")
+    client = personas.client(personas.hotline)
+    suggestions = client.post(reverse("hotline:suggest"), {"caller_region": bavaria.pk})
+    assert "Bayern" in suggestions.content.decode() or "Bavaria" in suggestions.content.decode()
+    assert 'name="referral-partner"' in suggestions.content.decode()
+    response = client.post(
+        reverse("hotline:intake"), intake_data(caller_postcode="", caller_region=bavaria.pk)
+    )
+    assert response.status_code == 302
+    contact = Contact.objects.get()
+    assert contact.caller_region == bavaria
+    assert contact.person_region == bavaria

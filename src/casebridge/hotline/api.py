@@ -12,7 +12,7 @@ from casebridge.accounts.models import Role
 from casebridge.cooperation_models.models import Term
 from casebridge.hotline import routing, selectors, services
 from casebridge.hotline.models import AgeBand, Channel, Gender, Referral
-from casebridge.network.models import Organisation
+from casebridge.network.models import Organisation, Region
 from casebridge.network.selectors import PostcodeError
 from casebridge.sharing.policy import HOTLINE_ROLES, PARTNER_ROLES, organisations_with
 
@@ -47,6 +47,9 @@ class ContactIn(Schema):
     caller_phone: str = Field(default="", max_length=60)
     caller_email: str = Field(default="", max_length=254)
     caller_postcode: str = Field(default="", max_length=16)
+    caller_region: str | None = Field(
+        default=None, max_length=32, description="a region code, when there is no postcode"
+    )
     person_age_band: AgeBand = AgeBand.UNKNOWN
     person_gender: Gender = Gender.UNKNOWN
     concern_topics: list[str] = Field(default=[], max_length=30)
@@ -252,6 +255,11 @@ _TERM_FIELDS = {
 
 def _contact_values(data: dict) -> dict:
     values = dict(data)
+    if values.get("caller_region") is not None:
+        region = Region.objects.filter(code=values["caller_region"], active=True).first()
+        if region is None:
+            raise ValidationError({"caller_region": [_("Unknown region.")]})
+        values["caller_region"] = region
     for name, kind in _TERM_FIELDS.items():
         if name in values:
             values[name] = _term(kind, values[name], name)

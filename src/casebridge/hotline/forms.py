@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 from casebridge.cooperation_models.models import Term, TermKind
 from casebridge.hotline.models import MODE_REQUIRED, Contact, Referral
-from casebridge.network.models import Organisation
+from casebridge.network.models import Organisation, Region
 
 
 class TermChoiceField(forms.ModelChoiceField):
@@ -62,6 +62,7 @@ class ContactForm(forms.ModelForm):
             "caller_category",
             "caller_relation",
             "caller_postcode",
+            "caller_region",
             "anonymous",
             "caller_name",
             "caller_phone",
@@ -95,6 +96,11 @@ class ContactForm(forms.ModelForm):
         self.fields["ended_at"].help_text = _("Empty: the call ends when you save.")
         self.fields["caller_name"].help_text = _("Only if given and needed.")
         self.fields["channel"].widget.attrs["autofocus"] = True
+        region = self.fields["caller_region"]
+        region.queryset = Region.objects.filter(level=Region.Level.STATE, active=True)
+        region.label_from_instance = lambda r: r.label
+        region.label = _("Caller's federal state")
+        region.help_text = _("Only when the caller gives no postcode.")
 
     def contact_values(self) -> dict:
         values = {

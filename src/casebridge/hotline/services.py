@@ -35,6 +35,7 @@ CONTACT_FIELDS = (
     "anonymous",
     *IDENTITY_FIELDS,
     "caller_postcode",
+    "caller_region",
     "person_age_band",
     "person_gender",
     "person_region",
@@ -91,7 +92,9 @@ def _check_contact(contact: Contact, *, today: date, new_follow_up: bool) -> Non
 def _locate(contact: Contact) -> None:
     contact.caller_postcode = (contact.caller_postcode or "").strip()
     if not contact.caller_postcode:
-        contact.caller_region = None
+        # A caller may name only their region (a state); keep it as given.
+        if contact.person_region_id is None and contact.caller_region_id is not None:
+            contact.person_region = contact.caller_region
         return
     try:
         place = region_for_postcode(contact.caller_postcode)

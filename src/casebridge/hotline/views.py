@@ -24,7 +24,7 @@ from casebridge.hotline.forms import (
     DeclineForm,
     ReferralFields,
 )
-from casebridge.network.models import Organisation
+from casebridge.network.models import Organisation, Region
 from casebridge.network.selectors import PostcodeError
 from casebridge.sharing.policy import (
     HOTLINE_ROLES,
@@ -130,23 +130,31 @@ def intake(request):
 
 
 def _suggestions_for(data) -> dict:
-    """Suggestions for the postcode, services and language in a submitted intake."""
+    """Suggestions for the postcode (or, without one, the state), services and language."""
     postcode = data.get("caller_postcode", "").strip()[:16]
     context = {
         "suggestions": None,
         "error": "",
-        "place": None,
+        "region": None,
         "selected": data.get("referral-partner"),
     }
+    options = {
+        "services": data.getlist("referral-services"),
+        "language": data.get("language", ""),
+    }
+    region_id = data.get("caller_region", "")
     if postcode:
         try:
-            context["place"], context["suggestions"] = routing.suggest_for_postcode(
-                postcode,
-                services=data.getlist("referral-services"),
-                language=data.get("language", ""),
-            )
+            place, context["suggestions"] = routing.suggest_for_postcode(postcode, **options)
         except PostcodeError as exc:
             context["error"] = str(exc)
+        else:
+            context["region"] = place.region
+    elif region_id.isdigit():
+        region = Region.objects.filter(pk=int(region_id), active=True).first()
+        if region is not None:
+            context["region"] = region
+            context["suggestions"] = routing.suggest(region=region, **options)
     return context
 
 

@@ -320,7 +320,9 @@ def referral_first_contact(*, actor, referral: Referral, at: datetime | None = N
     _require_status(referral, Referral.Status.ACCEPTED, Referral.Status.SENT)
     at = at or timezone.now()
     if at < referral.sent_at or at > timezone.now():
-        raise ValidationError({"at": [_("The first contact lies between the referral and now.")]})
+        raise ValidationError(
+            {"at": [_("The first contact must lie between the referral and now.")]}
+        )
     if referral.first_contact_at is not None:
         raise ValidationError({"at": [_("The first contact is already recorded.")]})
     referral.first_contact_at = at

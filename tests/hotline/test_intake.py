@@ -298,3 +298,16 @@ def test_a_caller_without_postcode_can_name_the_state(personas):
     contact = Contact.objects.get()
     assert contact.caller_region == bavaria
     assert contact.person_region == bavaria
+
+
+def test_repeat_caller_is_linked_by_reference_at_intake(personas, make_contact):
+    first = make_contact()
+    client = personas.client(personas.hotline)
+    response = client.post(
+        reverse("hotline:intake"), intake_data(earlier_reference=first.reference)
+    )
+    assert response.status_code == 302
+    assert Contact.objects.exclude(pk=first.pk).get().earlier_contact == first
+    unknown = client.post(reverse("hotline:intake"), intake_data(earlier_reference="HL-1999-99999"))
+    assert unknown.context["form"].errors["earlier_reference"] == ["Unknown earlier contact."]
+    assert Contact.objects.count() == 2

@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 from casebridge.cooperation_models.models import Term, TermKind
 from casebridge.hotline.models import MODE_REQUIRED, Contact, Referral
+from casebridge.hotline.services import CONTACT_FIELDS
 from casebridge.network.models import Organisation, Region
 
 
@@ -47,35 +48,23 @@ class ContactForm(forms.ModelForm):
     closing_reason = TermChoiceField(
         TermKind.CLOSING_REASON, label=_("Closing reason"), required=False
     )
+    earlier_reference = forms.CharField(
+        label=_("Earlier contact of this caller"),
+        required=False,
+        max_length=20,
+        help_text=_("Its reference, e.g. HL-2026-00042, to link a repeat caller."),
+    )
     concern_topics = TermMultipleField(
         TermKind.CONCERN_TOPIC, label=_("Concern topics"), required=False
     )
 
     class Meta:
         model = Contact
+        # person_region follows from the caller's place; earlier_contact is entered by
+        # reference (below), so that the form never lists other contacts.
         fields = [
-            "channel",
-            "started_at",
-            "ended_at",
-            "language",
-            "interpreter_used",
-            "caller_category",
-            "caller_relation",
-            "caller_postcode",
-            "caller_region",
-            "anonymous",
-            "caller_name",
-            "caller_phone",
-            "caller_email",
-            "person_age_band",
-            "person_gender",
+            *(name for name in CONTACT_FIELDS if name not in {"person_region", "earlier_contact"}),
             "concern_topics",
-            "summary",
-            "advice",
-            "contact_category",
-            "closing_reason",
-            "next_steps",
-            "follow_up_on",
         ]
         widgets = {
             "started_at": LOCAL_DATETIME,
@@ -102,12 +91,27 @@ class ContactForm(forms.ModelForm):
         region.label = _("Caller's federal state")
         region.help_text = _("Only when the caller gives no postcode.")
 
+    def resolve_earlier(self, actor) -> None:
+        """Turn the reference into a contact the actor may see, or a field error."""
+        from casebridge.hotline.selectors import contact_by_reference
+
+        reference = self.cleaned_data.get("earlier_reference", "").strip()
+        if not reference:
+            return
+        earlier = contact_by_reference(actor, reference)
+        if earlier is None or earlier.pk == self.instance.pk:
+            self.add_error("earlier_reference", _("Unknown earlier contact."))
+        else:
+            self.cleaned_data["earlier_contact"] = earlier
+
     def contact_values(self) -> dict:
         values = {
             name: self.cleaned_data[name]
             for name in self.Meta.fields
             if name != "concern_topics" and name in self.cleaned_data
         }
+        if "earlier_contact" in self.cleaned_data:
+            values["earlier_contact"] = self.cleaned_data["earlier_contact"]
         if values.get("ended_at") is None and self.instance.pk is None:
             values["ended_at"] = max(timezone.now(), values["started_at"])
         return values

@@ -135,6 +135,11 @@ def access_contact(actor, contact_id: int, *, for_write: bool = False) -> Contac
     return contact
 
 
+def contact_by_reference(actor, reference: str) -> Contact | None:
+    """The visible contact with this reference, or None (no audit: only its id is used)."""
+    return visible(actor, Contact.objects.all()).filter(reference__iexact=reference.strip()).first()
+
+
 def earlier_contacts(actor, contact: Contact) -> list[Contact]:
     """The chain of this caller's earlier contacts, oldest first (visible ones only)."""
     chain, seen = [], {contact.pk}

@@ -24,6 +24,7 @@ from casebridge.network.selectors import PostcodeError, region_for_postcode
 from casebridge.sharing.policy import Action, decide
 
 IDENTITY_FIELDS = ("caller_name", "caller_phone", "caller_email")
+# In the order of a call; the intake form shows them in this order.
 CONTACT_FIELDS = (
     "channel",
     "started_at",
@@ -32,10 +33,10 @@ CONTACT_FIELDS = (
     "interpreter_used",
     "caller_category",
     "caller_relation",
-    "anonymous",
-    *IDENTITY_FIELDS,
     "caller_postcode",
     "caller_region",
+    "anonymous",
+    *IDENTITY_FIELDS,
     "person_age_band",
     "person_gender",
     "person_region",

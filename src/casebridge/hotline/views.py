@@ -91,6 +91,8 @@ def intake(request):
     form = ContactForm(request.POST or None, initial=initial)
     referral_form = ReferralFields(request.POST or None, prefix="referral")
     if request.method == "POST" and form.is_valid() & referral_form.is_valid():
+        form.resolve_earlier(request.user)
+    if request.method == "POST" and form.is_valid() and referral_form.is_valid():
         try:
             contact = services.contact_create(
                 actor=request.user,
@@ -185,10 +187,7 @@ def contact_search(request):
     return render(request, "hotline/contact_search.html", {"form": form, "results": results})
 
 
-@login_required
-def contact_detail(request, contact_id: int):
-    contact = selectors.access_contact(request.user, contact_id)
-    referral_form = ReferralFields(prefix="referral", require_partner=True)
+def _contact_page(request, contact, referral_form: ReferralFields, status: int = 200):
     return render(
         request,
         "hotline/contact_detail.html",
@@ -199,13 +198,30 @@ def contact_detail(request, contact_id: int):
             "referral_form": referral_form,
             "target_days": _target_days(),
         },
+        status=status,
     )
+
+
+@login_required
+def contact_detail(request, contact_id: int):
+    contact = selectors.access_contact(request.user, contact_id)
+    return _contact_page(request, contact, ReferralFields(prefix="referral", require_partner=True))
 
 
 @login_required
 def contact_edit(request, contact_id: int):
     contact = selectors.access_contact(request.user, contact_id, for_write=True)
-    form = ContactForm(request.POST or None, instance=contact)
+    form = ContactForm(
+        request.POST or None,
+        instance=contact,
+        initial={
+            "earlier_reference": contact.earlier_contact.reference
+            if contact.earlier_contact
+            else ""
+        },
+    )
+    if request.method == "POST" and form.is_valid():
+        form.resolve_earlier(request.user)
     if request.method == "POST" and form.is_valid():
         try:
             fresh = selectors.access_contact(request.user, contact_id, for_write=True)
@@ -254,18 +270,7 @@ def contact_refer(request, contact_id: int):
         else:
             messages.success(request, _("The referral was sent."))
             return redirect("hotline:contact", contact_id=contact_id)
-    return render(
-        request,
-        "hotline/contact_detail.html",
-        {
-            "contact": contact,
-            "identity": selectors.caller_identity(request.user, contact=contact),
-            "earlier": selectors.earlier_contacts(request.user, contact),
-            "referral_form": form,
-            "target_days": _target_days(),
-        },
-        status=422,
-    )
+    return _contact_page(request, contact, form, status=422)
 
 
 def _referral_action(request, referral_id: int, perform):

@@ -311,3 +311,11 @@ def test_repeat_caller_is_linked_by_reference_at_intake(personas, make_contact):
     unknown = client.post(reverse("hotline:intake"), intake_data(earlier_reference="HL-1999-99999"))
     assert unknown.context["form"].errors["earlier_reference"] == ["Unknown earlier contact."]
     assert Contact.objects.count() == 2
+
+
+def test_timer_keeps_running_when_the_form_comes_back_with_an_error(personas):
+    response = personas.client(personas.hotline).post(
+        reverse("hotline:intake"), intake_data(follow_up_on="2020-01-01")
+    )
+    assert 11 * 60 <= response.context["elapsed_seconds"] <= 14 * 60
+    assert f'data-elapsed="{response.context["elapsed_seconds"]}"' in response.content.decode()

@@ -78,6 +78,14 @@ def _apply(forms_by_field, exc: ValidationError) -> None:
         target.add_error(name if name in target.fields else None, texts)
 
 
+def _elapsed_seconds(form: ContactForm, now) -> int:
+    """Seconds since the call started, for the timer (the browser's clock zone may differ)."""
+    if not form.is_bound:
+        return 0
+    started = form.cleaned_data.get("started_at") if hasattr(form, "cleaned_data") else None
+    return max(0, int((now - started).total_seconds())) if started else 0
+
+
 @login_required
 def intake(request):
     organisation = _hotline_organisation(request.user)
@@ -122,7 +130,7 @@ def intake(request):
             **suggestions,
             "form": form,
             "referral_form": referral_form,
-            "started_at": form["started_at"].value() if form.is_bound else initial["started_at"],
+            "elapsed_seconds": _elapsed_seconds(form, now),
             "today": selectors.contacts_today(request.user),
             "follow_ups": selectors.follow_ups(request.user),
             "to_reroute": selectors.referrals_to_reroute(request.user),

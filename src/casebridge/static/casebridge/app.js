@@ -6,12 +6,13 @@ document.addEventListener("change", (event) => {
   }
 });
 
-// The call timer on the intake page: minutes and seconds since the form was opened.
+// The call timer on the intake page: minutes and seconds since the call started. The
+// server says how long ago that was, so the browser's time zone does not matter.
 const timer = document.getElementById("call-timer");
 if (timer) {
-  const started = new Date(timer.dataset.started);
+  const started = Date.now() - Number(timer.dataset.elapsed || 0) * 1000;
   const tick = () => {
-    const seconds = Math.max(0, Math.floor((Date.now() - started.getTime()) / 1000));
+    const seconds = Math.max(0, Math.floor((Date.now() - started) / 1000));
     const minutes = Math.floor(seconds / 60);
     timer.textContent = `${minutes}:${String(seconds % 60).padStart(2, "0")}`;
   };

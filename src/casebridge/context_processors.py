@@ -3,7 +3,12 @@ from django.utils.translation import gettext_lazy as _
 
 from casebridge.accounts.models import Role
 from casebridge.accounts.permissions import can_administer
-from casebridge.sharing.policy import HOTLINE_ROLES, PARTNER_ROLES, organisations_with
+from casebridge.sharing.policy import (
+    CASE_WORK_ROLES,
+    HOTLINE_ROLES,
+    PARTNER_ROLES,
+    organisations_with,
+)
 
 
 def navigation(request):
@@ -18,6 +23,8 @@ def navigation(request):
         items.append((reverse("hotline:contacts"), _("Contacts")))
     if organisations_with(user, PARTNER_ROLES):
         items.append((reverse("hotline:inbox"), _("Referrals")))
+    if organisations_with(user, CASE_WORK_ROLES):
+        items.append((reverse("cases:list"), _("Cases")))
     items += [
         (reverse("network:organisations"), _("Directory")),
         (reverse("network:contact_points"), _("Contact points")),

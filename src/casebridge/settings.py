@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "casebridge.cooperation_models",
     "casebridge.network",
     "casebridge.hotline",
+    "casebridge.cases",
 ]
 
 MIDDLEWARE = [

@@ -9,5 +9,6 @@ urlpatterns = [
     path("accounts/", include("casebridge.accounts.urls")),
     path("network/", include("casebridge.network.urls")),
     path("hotline/", include("casebridge.hotline.urls")),
+    path("cases/", include("casebridge.cases.urls")),
     path("api/v1/", api.urls),
 ]

@@ -63,6 +63,8 @@ class TermKind(models.TextChoices):
     SERVICE = "service", _("service")
     LANGUAGE = "language", _("language")
     CONCERN_TOPIC = "concern_topic", _("concern topic")
+    CASE_ROLE = "case_role", _("case role")
+    CASE_CLOSING_REASON = "case_closing_reason", _("case closing reason")
 
 
 class TermQuerySet(models.QuerySet):

@@ -76,7 +76,18 @@ class LegalBasis(VocabularyEntry):
 
 
 class SectorEntry(VocabularyEntry):
-    pass
+    # Information categories an organisation of this sector never receives by scope, only
+    # by a recorded disclosure (Germany: counselling never reaches the security sector).
+    never_by_scope: list[Code] = []
+
+
+class CaseRole(VocabularyEntry):
+    """A role in a case, with the scope a participant in it gets by default."""
+
+    lead: bool = False
+    sectors: list[Code] = []
+    read: list[Code] = []
+    write: list[Code] = []
 
 
 class OrganisationTypeEntry(VocabularyEntry):
@@ -131,6 +142,8 @@ TABLES: dict[str, tuple[type[BaseModel], str]] = {
     "services": (VocabularyEntry, "code"),
     "languages": (VocabularyEntry, "code"),
     "concern_topics": (VocabularyEntry, "code"),
+    "case_roles": (CaseRole, "code"),
+    "case_closing_reasons": (VocabularyEntry, "code"),
     "organisations": (OrganisationEntry, "name"),
 }
 REQUIRED_TABLES = (
@@ -153,6 +166,8 @@ TERM_TABLES = {
     "services": "service",
     "languages": "language",
     "concern_topics": "concern_topic",
+    "case_roles": "case_role",
+    "case_closing_reasons": "case_closing_reason",
 }
 
 
@@ -472,9 +487,56 @@ class _Checker:
                         % {"code": code},
                         table="information_categories",
                     )
+        self._scopes(spec, sectors, categories)
         for table in ("caller_categories", "contact_categories", "information_categories"):
             if table in spec.tables and not self._codes(spec, table):
                 self.error(_("must have at least one entry"), table=table)
+
+    def _scopes(self, spec: ModelSpec, sectors: set[str], categories: set[str]) -> None:
+        """Case roles name known sectors and categories, and never grant by scope what a
+        sector may only receive by disclosure."""
+        forbidden = {
+            entry.code: set(entry.never_by_scope)
+            for entry in spec.entries("sectors")
+            if entry is not None
+        }
+        for index, name, entry in self._each(spec, "sectors"):
+            for code in entry.never_by_scope:
+                self._reference(
+                    categories,
+                    code,
+                    _("information category"),
+                    table="sectors",
+                    index=index,
+                    entry=name,
+                    key="never_by_scope",
+                )
+        leads = 0
+        for index, name, entry in self._each(spec, "case_roles"):
+            where = {"table": "case_roles", "index": index, "entry": name}
+            leads += entry.lead
+            for code in entry.sectors:
+                self._reference(sectors, code, _("sector"), key="sectors", **where)
+            for key in ("read", "write"):
+                for code in getattr(entry, key):
+                    self._reference(categories, code, _("information category"), key=key, **where)
+            for code in sorted(set(entry.write) - set(entry.read)):
+                self.error(
+                    _('writes "%(code)s" but cannot read it') % {"code": code}, key="write", **where
+                )
+            for sector in entry.sectors:
+                for code in sorted(forbidden.get(sector, set()) & set(entry.read)):
+                    self.error(
+                        _(
+                            'grants "%(code)s" by scope to sector "%(sector)s", which receives it '
+                            "only by disclosure"
+                        )
+                        % {"code": code, "sector": sector},
+                        key="read",
+                        **where,
+                    )
+        if "case_roles" in spec.tables and leads != 1:
+            self.error(_("exactly one case role must lead (lead = true)"), table="case_roles")
 
     def _regions(self, spec: ModelSpec) -> None:
         regions = {entry.code: entry for entry in spec.entries("regions") if entry is not None}

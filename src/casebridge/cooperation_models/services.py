@@ -124,7 +124,12 @@ def model_load(*, spec: ModelSpec, actor=None) -> LoadReport:
             "sector",
             Sector,
             {"code": entry.code},
-            {"labels": _labels(entry), "position": position, "active": True},
+            {
+                "labels": _labels(entry),
+                "position": position,
+                "active": True,
+                "never_by_scope": list(entry.never_by_scope),
+            },
         )
     _retire(
         report, "sector", Sector.objects.exclude(code__in=[e.code for e in spec.entries("sectors")])

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 from casebridge.accounts.models import Role
 from casebridge.cooperation_models.models import CooperationModel
 from casebridge.forms import apply_validation_error
+from casebridge.cases import selectors as case_selectors
 from casebridge.hotline import routing, selectors, services
 from casebridge.hotline.forms import (
     AppointmentForm,
@@ -336,6 +337,7 @@ def referral_detail(request, referral_id: int):
             "decline_form": DeclineForm(),
             "appointment_form": AppointmentForm(),
             "overdue": selectors.first_contact_overdue(referral, _target_days()),
+            "referral_case": case_selectors.case_for_referral(request.user, referral),
             "target_days": _target_days(),
         },
     )

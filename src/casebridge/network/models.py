@@ -18,6 +18,11 @@ class Sector(Labelled):
     code = models.SlugField(max_length=64, unique=True)
     position = models.PositiveIntegerField(default=0)
     active = models.BooleanField(default=True)
+    never_by_scope = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="information categories this sector receives only by disclosure",
+    )
 
     class Meta:
         ordering = ["position", "code"]

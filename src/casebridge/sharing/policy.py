@@ -5,8 +5,11 @@
 built from the same role facts (``_roles_by_organisation``), and a property test checks
 that they always agree.
 
-Covered so far: hotline contacts, referrals and the caller's identity on them. Case
-content joins with the case-management work.
+Covered: hotline contacts, referrals and the caller's identity on them; cases, their
+entries, identity, conference items and documents. For case content the facts are the
+actor's *seats*: the active participations in which the actor is a named person and an
+active member of the participating organisation, with the categories the seat may read
+and write. A seat never reads by scope what its sector receives only by disclosure.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from casebridge.accounts.models import Membership, Role
 
 HOTLINE_ROLES = frozenset({Role.HOTLINE_COUNSELLOR, Role.COORDINATOR})
 PARTNER_ROLES = frozenset({Role.PARTNER_COUNSELLOR, Role.COORDINATOR})
+# Roles whose holders can be named people in a case.
+CASE_WORK_ROLES = frozenset({Role.PARTNER_COUNSELLOR, Role.SECURITY_LIAISON, Role.COORDINATOR})
 
 
 class Action(StrEnum):
@@ -28,6 +33,7 @@ class Action(StrEnum):
     CHANGE = "change"
     VIEW_IDENTITY = "view_identity"
     RESPOND = "respond"  # a partner answers a referral
+    VIEW_METADATA = "view_metadata"  # number, owner, phase, lead changes: no content
 
 
 @dataclass(frozen=True)
@@ -60,6 +66,64 @@ def organisations_with(actor, roles: frozenset[str]) -> set[int]:
     return {org for org, held in _roles_by_organisation(actor).items() if held & roles}
 
 
+@dataclass(frozen=True)
+class Seat:
+    """The actor's place in one case."""
+
+    case_id: int
+    participant_id: int
+    organisation_id: int
+    role: str
+    lead: bool
+    readable: frozenset[int]  # category ids readable by scope (never_by_scope removed)
+    writable: frozenset[int]
+
+
+def seats(actor) -> dict[int, Seat]:
+    """The actor's active seats by case id; loaded once per request (cached on the user)."""
+    if not getattr(actor, "is_authenticated", False) or not actor.is_active:
+        return {}
+    cached = getattr(actor, "_casebridge_policy_seats", None)
+    if cached is not None:
+        return cached
+    from casebridge.cases.models import Participant
+    from casebridge.cooperation_models.models import Term
+
+    organisations = organisations_with(actor, CASE_WORK_ROLES)
+    participants = (
+        Participant.objects.active()
+        .filter(members=actor, organisation_id__in=organisations)
+        .select_related("role", "organisation__type__sector")
+        .prefetch_related("read_categories", "write_categories")
+    )
+    category_ids = dict(Term.objects.filter(kind="information_category").values_list("code", "id"))
+    cached = {}
+    for participant in participants:
+        never = {
+            category_ids[code]
+            for code in participant.organisation.type.sector.never_by_scope
+            if code in category_ids
+        }
+        cached[participant.case_id] = Seat(
+            case_id=participant.case_id,
+            participant_id=participant.pk,
+            organisation_id=participant.organisation_id,
+            role=participant.role.code,
+            lead=bool(participant.role.attributes.get("lead")),
+            readable=frozenset(t.pk for t in participant.read_categories.all()) - never,
+            writable=frozenset(t.pk for t in participant.write_categories.all()) - never,
+        )
+    actor._casebridge_policy_seats = cached
+    return cached
+
+
+def forget(actor) -> None:
+    """Drop the facts cached on the user (after a change of memberships or participants)."""
+    for name in ("_casebridge_policy_roles", "_casebridge_policy_seats", "_casebridge_roles"):
+        if hasattr(actor, name):
+            delattr(actor, name)
+
+
 def can_take_calls(actor) -> bool:
     return bool(organisations_with(actor, frozenset({Role.HOTLINE_COUNSELLOR})))
 
@@ -69,13 +133,118 @@ def can_take_calls(actor) -> bool:
 
 def decide(actor, action: str, resource) -> Decision:
     """Decide one access to one object; the reason names roles and organisations, never content."""
+    from casebridge.cases.models import Case, ConferenceItem, Entry, RelatedPerson
     from casebridge.hotline.models import Contact, Referral
 
     if isinstance(resource, Contact):
         return _decide_contact(actor, action, resource)
     if isinstance(resource, Referral):
         return _decide_referral(actor, action, resource)
+    if isinstance(resource, Case):
+        return _decide_case(actor, action, resource)
+    if isinstance(resource, Entry | ConferenceItem):
+        return _decide_item(actor, action, resource)
+    if isinstance(resource, RelatedPerson):
+        return _decide_case(actor, Action.VIEW_IDENTITY, resource.case)
     return Decision(False, _("denied: no rule covers %(kind)s") % {"kind": type(resource).__name__})
+
+
+def _decide_case(actor, action: str, case) -> Decision:
+    seat = seats(actor).get(case.pk)
+    if action == Action.VIEW_METADATA and (
+        seat or organisations_with(actor, frozenset({Role.COORDINATOR}))
+    ):
+        return Decision(True, _("allowed: participant or network coordinator"))
+    if seat is None:
+        return Decision(
+            False,
+            _("denied: not a named person of a participant in case %(number)s")
+            % {"number": case.number},
+        )
+    if action == Action.VIEW:
+        return Decision(
+            True, _("allowed: participant in case %(number)s") % {"number": case.number}
+        )
+    if action == Action.CHANGE:
+        if seat.lead:
+            return Decision(
+                True, _("allowed: the lead of case %(number)s") % {"number": case.number}
+            )
+        return Decision(
+            False,
+            _("denied: only the lead of case %(number)s changes it") % {"number": case.number},
+        )
+    if action == Action.VIEW_IDENTITY:
+        identity = _category_id("identity")
+        if identity in seat.readable:
+            return Decision(True, _("allowed: the scope includes identity"))
+        return Decision(
+            False,
+            _("denied: the %(role)s scope in case %(number)s excludes identity")
+            % {"role": seat.role, "number": case.number},
+        )
+    return Decision(False, _("denied: no rule covers this action on a case"))
+
+
+def _decide_item(actor, action: str, item) -> Decision:
+    """Entries and conference items: readable by scope, by authorship, or (later) disclosure."""
+    case = item.case if hasattr(item, "case_id") else item.conference.case
+    seat = seats(actor).get(case.pk)
+    if seat is None:
+        return Decision(
+            False,
+            _("denied: not a named person of a participant in case %(number)s")
+            % {"number": case.number},
+        )
+    category = item.category
+    if action == Action.VIEW:
+        if item.category_id in seat.readable:
+            return Decision(
+                True, _("allowed: the scope includes %(category)s") % {"category": category.code}
+            )
+        if item.author_organisation_id == seat.organisation_id:
+            return Decision(True, _("allowed: written by the reader's own organisation"))
+    elif action == Action.CHANGE and item.category_id in seat.writable:
+        return Decision(
+            True, _("allowed: the scope may write %(category)s") % {"category": category.code}
+        )
+    return Decision(
+        False,
+        _("denied: the %(role)s scope in case %(number)s excludes %(category)s")
+        % {"role": seat.role, "number": case.number, "category": category.code},
+    )
+
+
+def may_write(actor, case, category) -> Decision:
+    """May the actor record an item of ``category`` in ``case``?"""
+    seat = seats(actor).get(case.pk)
+    if seat is not None and category.pk in seat.writable:
+        return Decision(
+            True, _("allowed: the scope may write %(category)s") % {"category": category.code}
+        )
+    return Decision(
+        False,
+        _("denied: no scope in case %(number)s to write %(category)s")
+        % {"number": case.number, "category": category.code},
+    )
+
+
+_CATEGORY_IDS: dict[str, int] = {}
+
+
+def _category_id(code: str) -> int | None:
+    if code not in _CATEGORY_IDS:
+        from casebridge.cooperation_models.models import Term
+
+        found = (
+            Term.objects.filter(kind="information_category", code=code)
+            .values_list("id", flat=True)
+            .first()
+        )
+        if found is None:
+            return None
+        _CATEGORY_IDS[code] = found
+    return _CATEGORY_IDS[code]
 
 
 def _decide_contact(actor, action: str, contact) -> Decision:
@@ -125,8 +294,13 @@ _IDENTITY_STATUSES = ("sent", "accepted")
 
 def visible(actor, queryset: QuerySet, action: str = Action.VIEW) -> QuerySet:
     """Restrict ``queryset`` to what ``decide(actor, action, obj)`` allows, in the database."""
+    from casebridge.cases.models import Case, ConferenceItem, Entry
     from casebridge.hotline.models import Contact, Referral
 
+    if queryset.model in (Entry, ConferenceItem):
+        return queryset.filter(_items_filter(actor, action, queryset.model is ConferenceItem))
+    if queryset.model is Case:
+        return queryset.filter(_cases_filter(actor, action))
     hotline = organisations_with(actor, HOTLINE_ROLES)
     partner = organisations_with(actor, PARTNER_ROLES)
     if queryset.model is Contact:
@@ -148,3 +322,38 @@ def visible(actor, queryset: QuerySet, action: str = Action.VIEW) -> QuerySet:
                 | Q(partner_id__in=partner, mode="consent", status__in=_IDENTITY_STATUSES)
             )
     return queryset.none()
+
+
+def _cases_filter(actor, action: str) -> Q:
+    held = seats(actor)
+    if action == Action.VIEW_METADATA and organisations_with(actor, frozenset({Role.COORDINATOR})):
+        return Q()
+    if action in (Action.VIEW, Action.VIEW_METADATA):
+        return Q(pk__in=list(held))
+    if action == Action.CHANGE:
+        return Q(pk__in=[case for case, seat in held.items() if seat.lead])
+    if action == Action.VIEW_IDENTITY:
+        identity = _category_id("identity")
+        return Q(pk__in=[case for case, seat in held.items() if identity in seat.readable])
+    return Q(pk__in=[])
+
+
+def _items_filter(actor, action: str, conference: bool) -> Q:
+    """The seats as a filter: grouped by identical scopes so the SQL stays short."""
+    prefix = "conference__case_id" if conference else "case_id"
+    by_scope: dict[frozenset[int], list[int]] = {}
+    by_organisation: dict[int, list[int]] = {}
+    for case_id, seat in seats(actor).items():
+        scope = seat.readable if action == Action.VIEW else seat.writable
+        by_scope.setdefault(scope, []).append(case_id)
+        by_organisation.setdefault(seat.organisation_id, []).append(case_id)
+    condition = Q(pk__in=[])
+    if action not in (Action.VIEW, Action.CHANGE):
+        return condition
+    for scope, cases in by_scope.items():
+        if scope:
+            condition |= Q(**{f"{prefix}__in": cases, "category_id__in": sorted(scope)})
+    if action == Action.VIEW:
+        for organisation, cases in by_organisation.items():
+            condition |= Q(**{f"{prefix}__in": cases, "author_organisation_id": organisation})
+    return condition

@@ -1,0 +1,153 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from casebridge.accounts.models import Membership, User
+from casebridge.cases.models import ConferenceItem, Entry, Goal, Imminence, Phase, RiskLevel
+from casebridge.cooperation_models.models import Term, TermKind
+from casebridge.hotline.forms import TermChoiceField, TermMultipleField
+from casebridge.network.models import Organisation
+from casebridge.sharing.policy import CASE_WORK_ROLES
+
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+class CaseOpenForm(forms.Form):
+    pseudonym = forms.CharField(
+        label=_("Pseudonym"),
+        max_length=60,
+        help_text=_("How the case names the person, e.g. 'A. from Altona'."),
+    )
+    first_name = forms.CharField(label=_("First name"), max_length=120, required=False)
+    last_name = forms.CharField(label=_("Last name"), max_length=120, required=False)
+    date_of_birth = forms.DateField(label=_("Date of birth"), required=False, widget=DATE)
+    address = forms.CharField(
+        label=_("Postal address"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    referral = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+    def identity(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "first_name": data["first_name"],
+            "last_name": data["last_name"],
+            "date_of_birth": data["date_of_birth"].isoformat() if data["date_of_birth"] else "",
+            "address": data["address"],
+        }
+
+
+class EntryForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Kind"), choices=Entry.Kind.choices)
+    category = forms.ModelChoiceField(
+        label=_("Information category"), queryset=Term.objects.none(), to_field_name="code"
+    )
+    occurred_on = forms.DateField(label=_("Date"), required=False, widget=DATE)
+    title = forms.CharField(label=_("Title"), max_length=200)
+    text = forms.CharField(
+        label=_("Text (for a risk judgement: the rationale)"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+    likelihood = forms.ChoiceField(
+        label=_("Likelihood"), required=False, choices=[("", "–"), *RiskLevel.choices]
+    )
+    imminence = forms.ChoiceField(
+        label=_("Imminence"), required=False, choices=[("", "–"), *Imminence.choices]
+    )
+    document = forms.FileField(label=_("Document"), required=False)
+
+    def __init__(self, *args, writable=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["category"].queryset = Term.objects.filter(pk__in=[t.pk for t in writable])
+        self.fields["category"].label_from_instance = lambda t: t.label
+
+
+class GoalForm(forms.Form):
+    horizon = forms.ChoiceField(label=_("Horizon"), choices=Goal.Horizon.choices)
+    title = forms.CharField(label=_("Goal"), max_length=300)
+    target_date = forms.DateField(label=_("Target date"), required=False, widget=DATE)
+
+
+class ParticipantForm(forms.Form):
+    organisation = forms.ModelChoiceField(
+        label=_("Organisation"), queryset=Organisation.objects.filter(active=True)
+    )
+    role = TermChoiceField(TermKind.CASE_ROLE, label=_("Role in the case"))
+    members = forms.ModelMultipleChoiceField(
+        label=_("Named people"), queryset=User.objects.none(), widget=forms.CheckboxSelectMultiple
+    )
+    valid_until = forms.DateTimeField(
+        label=_("Until (optional)"),
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+    )
+    reason = forms.CharField(label=_("Why this organisation joins"), max_length=300, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["organisation"].label_from_instance = lambda o: f"{o.name} ({o.type.label})"
+        self.fields["role"].queryset = Term.objects.of("case_role").exclude(attributes__lead=True)
+        organisation_id = self.data.get("organisation") if self.is_bound else None
+        if organisation_id and str(organisation_id).isdigit():
+            self.fields["members"].queryset = staff_of(int(organisation_id))
+        self.fields["members"].label_from_instance = lambda u: str(u)
+
+
+def staff_of(organisation_id: int):
+    return (
+        User.objects.filter(
+            is_active=True,
+            memberships__in=Membership.objects.active().filter(
+                organisation_id=organisation_id, role__in=CASE_WORK_ROLES
+            ),
+        )
+        .distinct()
+        .order_by("last_name")
+    )
+
+
+class ScopeForm(forms.Form):
+    read = TermMultipleField(TermKind.INFORMATION_CATEGORY, label=_("May read"), required=False)
+    write = TermMultipleField(TermKind.INFORMATION_CATEGORY, label=_("May write"), required=False)
+    reason = forms.CharField(label=_("Reason for the change"), max_length=300)
+
+
+class HandoverForm(forms.Form):
+    to_worker = forms.ModelChoiceField(label=_("Hand over to"), queryset=User.objects.none())
+    note = forms.CharField(label=_("Handover note"), widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args, organisation_id: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["to_worker"].queryset = staff_of(organisation_id)
+        self.fields["to_worker"].label_from_instance = lambda u: str(u)
+
+
+class PhaseForm(forms.Form):
+    phase = forms.ChoiceField(label=_("Phase"), choices=Phase.choices)
+
+
+class CloseForm(forms.Form):
+    closing_reason = TermChoiceField(TermKind.CASE_CLOSING_REASON, label=_("Closing reason"))
+
+
+class ConferenceForm(forms.Form):
+    held_on = forms.DateField(label=_("Date"), widget=DATE)
+    title = forms.CharField(label=_("Title"), max_length=200)
+
+
+class ConferenceItemForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Kind"), choices=ConferenceItem.Kind.choices)
+    category = forms.ModelChoiceField(
+        label=_("Information category"), queryset=Term.objects.none(), to_field_name="code"
+    )
+    text = forms.CharField(label=_("Text"), widget=forms.Textarea(attrs={"rows": 2}))
+    owner = forms.ModelChoiceField(
+        label=_("Owner (action items)"), queryset=User.objects.none(), required=False
+    )
+    due_on = forms.DateField(label=_("Due"), required=False, widget=DATE)
+
+    def __init__(self, *args, writable=(), people=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["category"].queryset = Term.objects.filter(pk__in=[t.pk for t in writable])
+        self.fields["category"].label_from_instance = lambda t: t.label
+        self.fields["owner"].queryset = User.objects.filter(pk__in=[u.pk for u in people])
+        self.fields["owner"].label_from_instance = lambda u: str(u)

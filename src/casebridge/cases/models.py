@@ -1,0 +1,400 @@
+"""Multi-agency cases: participants with scopes, entries in one information category each,
+goals, handovers and case conferences."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.files.storage import FileSystemStorage
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.functional import LazyObject
+from django.utils.translation import gettext_lazy as _
+
+from casebridge.cooperation_models.models import Term
+from casebridge.network.models import Organisation
+from casebridge.privacy.fields import ProtectedCharField, ProtectedTextField
+
+
+class _PrivateStorage(LazyObject):
+    """Uploads live outside anything a web server serves; only the policy hands them out."""
+
+    def _setup(self):
+        self._wrapped = FileSystemStorage(location=settings.DATA_DIR / "private")
+
+
+private_storage = _PrivateStorage()
+
+
+class Phase(models.TextChoices):
+    INTAKE = "intake", _("intake")
+    ASSESSMENT = "assessment", _("assessment")
+    COUNSELLING = "counselling", _("counselling and dialogue")
+    STABILISATION = "stabilisation", _("stabilisation")
+    CLOSURE = "closure", _("closure")
+
+
+class Case(models.Model):
+    """A person of concern worked with by several organisations, each seeing what it needs.
+
+    The person is known by a pseudonym; identity fields are protected and belong to the
+    information category ``identity``.
+    """
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("open")
+        CLOSED = "closed", _("closed")
+
+    number = models.CharField(_("case number"), max_length=20, unique=True)
+    owner = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="owned_cases", verbose_name=_("owner")
+    )
+    pseudonym = models.CharField(_("pseudonym"), max_length=60)
+    first_name = ProtectedCharField(_("first name"), max_length=120, blank=True)
+    last_name = ProtectedCharField(_("last name"), max_length=120, blank=True)
+    date_of_birth = ProtectedCharField(_("date of birth"), max_length=10, blank=True)
+    address = ProtectedTextField(_("postal address"), blank=True)
+    status = models.CharField(
+        _("status"), max_length=8, choices=Status.choices, default=Status.OPEN
+    )
+    phase = models.CharField(_("phase"), max_length=16, choices=Phase.choices, default=Phase.INTAKE)
+    closing_reason = models.ForeignKey(
+        Term,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        limit_choices_to={"kind": "case_closing_reason"},
+        verbose_name=_("closing reason"),
+    )
+    referral = models.OneToOneField(
+        "hotline.Referral",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="case",
+        verbose_name=_("from referral"),
+    )
+    opened_at = models.DateTimeField(_("opened"), default=timezone.now)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-opened_at"]
+        verbose_name = _("case")
+        verbose_name_plural = _("cases")
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class RelatedPerson(models.Model):
+    """A family member or other person around the case (identity category)."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="related_people")
+    relation = models.ForeignKey(
+        Term,
+        on_delete=models.PROTECT,
+        related_name="+",
+        limit_choices_to={"kind": "caller_relation"},
+        verbose_name=_("relation"),
+    )
+    name = ProtectedCharField(_("name"), max_length=200)
+    phone = ProtectedCharField(_("phone"), max_length=60, blank=True)
+    note = models.CharField(_("note"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("related person")
+        verbose_name_plural = _("related people")
+
+    def __str__(self) -> str:
+        return f"{self.case.number}: {self.relation.code}"
+
+
+class ParticipantQuerySet(models.QuerySet):
+    def active(self, at=None):
+        at = at or timezone.now()
+        return self.filter(
+            Q(valid_from__lte=at), Q(valid_until__isnull=True) | Q(valid_until__gt=at)
+        )
+
+
+class Participant(models.Model):
+    """An organisation in a case: its role, its named people, and what it may read and write.
+
+    Participation can be time-limited; it then ends by itself.
+    """
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="participants")
+    organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="participations",
+        verbose_name=_("organisation"),
+    )
+    role = models.ForeignKey(
+        Term,
+        on_delete=models.PROTECT,
+        related_name="+",
+        limit_choices_to={"kind": "case_role"},
+        verbose_name=_("role in the case"),
+    )
+    lead_worker = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="led_participations",
+        verbose_name=_("lead worker"),
+    )
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        related_name="case_participations",
+        blank=True,
+        verbose_name=_("named people"),
+    )
+    read_categories = models.ManyToManyField(
+        Term,
+        related_name="+",
+        blank=True,
+        limit_choices_to={"kind": "information_category"},
+        verbose_name=_("may read"),
+    )
+    write_categories = models.ManyToManyField(
+        Term,
+        related_name="+",
+        blank=True,
+        limit_choices_to={"kind": "information_category"},
+        verbose_name=_("may write"),
+    )
+    valid_from = models.DateTimeField(_("from"), default=timezone.now)
+    valid_until = models.DateTimeField(_("until"), null=True, blank=True)
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True
+    )
+    reason = models.CharField(_("reason"), max_length=300, blank=True)
+
+    objects = ParticipantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["valid_from", "id"]
+        verbose_name = _("participant")
+        verbose_name_plural = _("participants")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(valid_until__isnull=True) | Q(valid_until__gt=models.F("valid_from")),
+                name="participant_until_after_from",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case.number}: {self.organisation} ({self.role.code})"
+
+    @property
+    def is_active(self) -> bool:
+        now = timezone.now()
+        return self.valid_from <= now and (self.valid_until is None or self.valid_until > now)
+
+
+class ScopeChange(models.Model):
+    """A change of a participant's scope, with its reason (the default scope is the first)."""
+
+    participant = models.ForeignKey(
+        Participant, on_delete=models.CASCADE, related_name="scope_changes"
+    )
+    read = models.JSONField(default=list)
+    write = models.JSONField(default=list)
+    reason = models.CharField(max_length=300)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True
+    )
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.participant_id} @ {self.at:%Y-%m-%d}"
+
+
+class Handover(models.Model):
+    """A lead worker hands a case role over to a colleague, with a note for them."""
+
+    participant = models.ForeignKey(Participant, on_delete=models.CASCADE, related_name="handovers")
+    from_worker = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    to_worker = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    note = models.TextField(_("handover note"))
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.participant_id}: {self.from_worker_id} → {self.to_worker_id}"
+
+
+class Goal(models.Model):
+    """An interim or long-term target of the case plan (category case_coordination)."""
+
+    class Horizon(models.TextChoices):
+        INTERIM = "interim", _("interim")
+        LONG_TERM = "long_term", _("long-term")
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("open")
+        REACHED = "reached", _("reached")
+        DROPPED = "dropped", _("dropped")
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="goals")
+    horizon = models.CharField(_("horizon"), max_length=10, choices=Horizon.choices)
+    title = models.CharField(_("goal"), max_length=300)
+    target_date = models.DateField(_("target date"), null=True, blank=True)
+    status = models.CharField(
+        _("status"), max_length=8, choices=Status.choices, default=Status.OPEN
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["horizon", "created_at"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class RiskLevel(models.TextChoices):
+    """The 2020 federal/state guideline's likelihood scale, as a professional judges it."""
+
+    UNLIKELY = "unlikely", _("unlikely")
+    LIKELY = "likely", _("likely")
+    PREDOMINANTLY_LIKELY = "predominantly_likely", _("predominantly likely")
+    VERY_LIKELY = "very_likely", _("very likely")
+
+
+class Imminence(models.TextChoices):
+    NOT_FORESEEABLE = "not_foreseeable", _("not foreseeable")
+    MEDIUM_TERM = "medium_term", _("medium-term")
+    IMMINENT = "imminent", _("imminent")
+
+
+class Entry(models.Model):
+    """One piece of case information, in exactly one information category."""
+
+    class Kind(models.TextChoices):
+        NOTE = "note", _("note")
+        SESSION = "session", _("counselling session")
+        CALL = "call", _("call")
+        MEASURE = "measure", _("measure")
+        RISK = "risk", _("risk judgement")
+        DOCUMENT = "document", _("document")
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="entries")
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    category = models.ForeignKey(
+        Term,
+        on_delete=models.PROTECT,
+        related_name="+",
+        limit_choices_to={"kind": "information_category"},
+        verbose_name=_("information category"),
+    )
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    author_organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="+"
+    )
+    occurred_on = models.DateField(_("date"), default=timezone.localdate)
+    title = models.CharField(_("title"), max_length=200)
+    text = models.TextField(_("text"), blank=True)
+    # Risk judgement: recorded by a named person, never computed (DESIGN.md invariant 8).
+    likelihood = models.CharField(
+        _("likelihood"), max_length=24, choices=RiskLevel.choices, blank=True
+    )
+    imminence = models.CharField(
+        _("imminence"), max_length=16, choices=Imminence.choices, blank=True
+    )
+    document = models.FileField(
+        _("document"), storage=private_storage, upload_to="entries/%Y/%m/", blank=True
+    )
+    document_name = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-occurred_on", "-created_at"]
+        verbose_name = _("entry")
+        verbose_name_plural = _("entries")
+        indexes = [models.Index(fields=["case", "category"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(kind="risk") | (~Q(likelihood="") & ~Q(imminence="")),
+                name="risk_entry_has_judgement",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case.number}: {self.title}"
+
+
+class Conference(models.Model):
+    """A case conference of the participants."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="conferences")
+    held_on = models.DateField(_("date"))
+    title = models.CharField(_("title"), max_length=200)
+    attendees = models.ManyToManyField(
+        Participant, related_name="+", blank=True, verbose_name=_("attendance")
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-held_on"]
+
+    def __str__(self) -> str:
+        return f"{self.case.number}: {self.title}"
+
+
+class ConferenceItem(models.Model):
+    """An agenda point, a minute, a decision or an action item, in one category."""
+
+    class Kind(models.TextChoices):
+        AGENDA = "agenda", _("agenda")
+        MINUTE = "minute", _("minutes")
+        DECISION = "decision", _("decision")
+        ACTION = "action", _("action item")
+
+    conference = models.ForeignKey(Conference, on_delete=models.CASCADE, related_name="items")
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    category = models.ForeignKey(
+        Term,
+        on_delete=models.PROTECT,
+        related_name="+",
+        limit_choices_to={"kind": "information_category"},
+        verbose_name=_("information category"),
+    )
+    text = models.TextField(_("text"))
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("owner"),
+    )
+    due_on = models.DateField(_("due"), null=True, blank=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    author_organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.conference_id}: {self.kind}"

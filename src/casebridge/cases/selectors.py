@@ -1,0 +1,272 @@
+"""Reads of cases through the need-to-know policy (DESIGN.md invariants 1–4).
+
+Every read of case content or identity writes an audit event; a denied access answers
+404 and is recorded. The case page loads with a constant number of queries, however
+many entries the case has.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from casebridge.audit.services import audit_denied, audit_record
+from casebridge.cases.models import (
+    Case,
+    Conference,
+    ConferenceItem,
+    Entry,
+    Goal,
+    Handover,
+    Participant,
+    RelatedPerson,
+)
+from casebridge.sharing.policy import Action, decide, seats, visible
+
+
+def my_cases(actor, *, status: str = "open") -> list[Case]:
+    """The cases in which the actor has a seat."""
+    cases = visible(actor, Case.objects.select_related("owner"), Action.VIEW)
+    if status:
+        cases = cases.filter(status=status)
+    result = list(cases.order_by("-opened_at")[:500])
+    audit_record(actor=actor, action="cases.case.list", details={"count": len(result)})
+    return result
+
+
+def access_case(actor, case_id: int, *, action: str = Action.VIEW) -> Case:
+    """One case, or 404 for missing and forbidden alike (the denial is audited)."""
+    case = (
+        Case.objects.select_related("owner__region", "closing_reason", "referral")
+        .filter(pk=case_id)
+        .first()
+    )
+    if case is None:
+        raise Http404
+    decision = decide(actor, action, case)
+    if not decision:
+        audit_denied(
+            actor=actor,
+            action=f"cases.case.{action}",
+            object_type="cases.case",
+            object_id=case_id,
+            reason=decision.reason,
+        )
+        raise Http404
+    audit_record(
+        actor=actor, action=f"cases.case.{action}", obj=case, details={"number": case.number}
+    )
+    return case
+
+
+def case_for_referral(actor, referral) -> Case | None:
+    """The case a referral opened, if the actor sits in it (number and id only)."""
+    return visible(
+        actor, Case.objects.filter(referral=referral).only("pk", "number"), Action.VIEW
+    ).first()
+
+
+def _entries(actor, case: Case) -> QuerySet[Entry]:
+    return visible(actor, Entry.objects.filter(case=case)).select_related(
+        "category", "author", "author_organisation"
+    )
+
+
+def case_entries(actor, case: Case, *, query: str = "", category: str = "") -> list[Entry]:
+    """The entries of a case the actor may read (its scope, its own organisation's)."""
+    entries = _entries(actor, case)
+    if category:
+        entries = entries.filter(category__code=category)
+    for word in query.split()[:5]:
+        entries = entries.filter(Q(title__icontains=word) | Q(text__icontains=word))
+    result = list(entries)
+    audit_record(
+        actor=actor,
+        action="cases.entry.list",
+        obj=case,
+        details={"number": case.number, "count": len(result)},
+    )
+    return result
+
+
+def search_entries(actor, query: str) -> list[Entry]:
+    """Search every case the actor sits in; only readable entries are searched."""
+    entries = visible(actor, Entry.objects.select_related("case", "category"))
+    for word in query.split()[:5]:
+        entries = entries.filter(Q(title__icontains=word) | Q(text__icontains=word))
+    result = list(entries.order_by("-occurred_on")[:200])
+    audit_record(actor=actor, action="cases.entry.search", details={"count": len(result)})
+    return result
+
+
+def access_entry(actor, entry_id: int) -> Entry:
+    entry = Entry.objects.select_related("case", "category").filter(pk=entry_id).first()
+    if entry is None:
+        raise Http404
+    decision = decide(actor, Action.VIEW, entry)
+    if not decision:
+        audit_denied(
+            actor=actor,
+            action="cases.entry.view",
+            object_type="cases.entry",
+            object_id=entry_id,
+            reason=decision.reason,
+        )
+        raise Http404
+    audit_record(
+        actor=actor, action="cases.entry.view", obj=entry, details={"case": entry.case.number}
+    )
+    return entry
+
+
+@dataclass
+class CasePage:
+    """Everything the case page shows, each part already filtered by the policy."""
+
+    case: Case
+    participants: list[Participant]
+    entries: list[Entry]
+    goals: list[Goal]
+    handovers: list[Handover]
+    conferences: list[Conference]
+    identity: dict | None
+    related_people: list[RelatedPerson]
+    can_change: bool
+    writable: list  # categories the actor may write
+
+
+def case_page(actor, case: Case, *, query: str = "", category: str = "") -> CasePage:
+    """The case as the actor may see it, in a constant number of queries."""
+    seat = seats(actor)[case.pk]
+    coordination_readable = _can_read_code(seat, "case_coordination")
+    participants = list(
+        Participant.objects.filter(case=case)
+        .select_related("organisation__type__sector", "role", "lead_worker")
+        .prefetch_related("members", "read_categories", "write_categories")
+    )
+    goals = list(Goal.objects.filter(case=case)) if coordination_readable else []
+    handovers = (
+        list(
+            Handover.objects.filter(participant__case=case).select_related(
+                "from_worker", "to_worker", "participant__organisation"
+            )
+        )
+        if coordination_readable
+        else []
+    )
+    items = visible(actor, ConferenceItem.objects.filter(conference__case=case)).select_related(
+        "category", "owner", "author_organisation"
+    )
+    conferences = list(
+        Conference.objects.filter(case=case).prefetch_related(
+            Prefetch("items", queryset=items, to_attr="visible_items"), "attendees__organisation"
+        )
+    )
+    identity = None
+    related = []
+    if decide(actor, Action.VIEW_IDENTITY, case):
+        identity = {
+            "first_name": case.first_name,
+            "last_name": case.last_name,
+            "date_of_birth": case.date_of_birth,
+            "address": case.address,
+        }
+        related = list(RelatedPerson.objects.filter(case=case).select_related("relation"))
+        audit_record(
+            actor=actor, action="cases.identity.view", obj=case, details={"number": case.number}
+        )
+    from casebridge.cooperation_models.models import Term
+
+    writable = list(Term.objects.filter(pk__in=seat.writable).order_by("position"))
+    return CasePage(
+        case=case,
+        participants=participants,
+        entries=case_entries(actor, case, query=query, category=category),
+        goals=goals,
+        handovers=handovers,
+        conferences=conferences,
+        identity=identity,
+        related_people=related,
+        can_change=bool(decide(actor, Action.CHANGE, case)),
+        writable=writable,
+    )
+
+
+def _can_read_code(seat, code: str) -> bool:
+    from casebridge.sharing.policy import _category_id
+
+    return _category_id(code) in seat.readable
+
+
+def export_rows(actor, case: Case) -> list[dict]:
+    """The readable entries of a case as rows for a download (the export is audited)."""
+    rows = [
+        {
+            "date": entry.occurred_on.isoformat(),
+            "kind": entry.kind,
+            "category": entry.category.code,
+            "organisation": entry.author_organisation.name,
+            "author": str(entry.author),
+            "title": entry.title,
+            "text": entry.text,
+            "likelihood": entry.likelihood,
+            "imminence": entry.imminence,
+        }
+        for entry in _entries(actor, case)
+    ]
+    audit_record(
+        actor=actor,
+        action="cases.case.export",
+        obj=case,
+        purpose="export",
+        details={"number": case.number, "rows": len(rows)},
+    )
+    return rows
+
+
+@dataclass
+class CoordinationRow:
+    case_id: int
+    number: str
+    owner: str
+    phase: str
+    status: str
+    active_lead: bool
+    lead_changes: int
+
+
+def coordination_overview(
+    actor, *, often: int = 3, within_days: int = 365
+) -> dict[str, list[CoordinationRow]]:
+    """Cases without an active lead worker and cases whose lead changed often (no content)."""
+    since = timezone.now() - timedelta(days=within_days)
+    lead_active = Participant.objects.active().filter(
+        case=OuterRef("pk"),
+        role__attributes__lead=True,
+        lead_worker__isnull=False,
+        lead_worker__is_active=True,
+    )
+    cases = (
+        visible(actor, Case.objects.filter(status=Case.Status.OPEN), Action.VIEW_METADATA)
+        .select_related("owner")
+        .annotate(
+            has_lead=Exists(lead_active),
+            changes=Count(
+                "participants__handovers", filter=Q(participants__handovers__at__gte=since)
+            ),
+        )
+    )
+    rows = [
+        CoordinationRow(
+            c.pk, c.number, c.owner.name, c.get_phase_display(), c.status, c.has_lead, c.changes
+        )
+        for c in cases.order_by("number")
+    ]
+    return {
+        "without_lead": [r for r in rows if not r.active_lead],
+        "changed_often": [r for r in rows if r.lead_changes >= often],
+    }

@@ -1,0 +1,577 @@
+"""Writes for cases; each checks the policy, is atomic and audited in its transaction.
+
+Audit details hold case numbers, codes and ids: never names, notes or judgements.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from casebridge.accounts.models import Membership
+from casebridge.audit.services import audit_record
+from casebridge.cases.models import (
+    Case,
+    Conference,
+    ConferenceItem,
+    Entry,
+    Goal,
+    Handover,
+    Participant,
+    Phase,
+    RelatedPerson,
+    ScopeChange,
+)
+from casebridge.cooperation_models.models import Term
+from casebridge.network.models import Organisation
+from casebridge.sharing.policy import (
+    CASE_WORK_ROLES,
+    PARTNER_ROLES,
+    Action,
+    decide,
+    forget,
+    may_write,
+    organisations_with,
+)
+
+COUNSELLING_SECTORS = ("counselling_ngo", "state_counselling")
+MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
+
+
+def _require(decision) -> None:
+    if not decision:
+        raise PermissionDenied(decision.reason)
+
+
+def _lead_role() -> Term:
+    return Term.objects.of("case_role").get(attributes__lead=True)
+
+
+def _default_scope(role: Term, organisation: Organisation) -> tuple[list[Term], list[Term]]:
+    """The role's default scope, without what the organisation's sector gets only by disclosure."""
+    never = set(organisation.type.sector.never_by_scope)
+    categories = {t.code: t for t in Term.objects.of("information_category")}
+    read = [
+        categories[c] for c in role.attributes.get("read", []) if c in categories and c not in never
+    ]
+    write = [
+        categories[c]
+        for c in role.attributes.get("write", [])
+        if c in categories and c not in never
+    ]
+    return read, write
+
+
+def _check_scope(organisation: Organisation, read: list[Term], write: list[Term]) -> None:
+    errors: dict[str, list[str]] = {}
+    never = set(organisation.type.sector.never_by_scope)
+    forbidden = sorted({t.code for t in read} & never)
+    if forbidden:
+        errors["read"] = [
+            _("%(categories)s reaches %(sector)s only by a recorded disclosure, never by scope.")
+            % {"categories": ", ".join(forbidden), "sector": organisation.type.sector.label}
+        ]
+    if not {t.pk for t in write} <= {t.pk for t in read}:
+        errors["write"] = [_("A participant can only write what it may read.")]
+    if errors:
+        raise ValidationError(errors)
+
+
+def _check_people(organisation: Organisation, people) -> None:
+    allowed = set(
+        Membership.objects.active()
+        .filter(organisation=organisation, role__in=CASE_WORK_ROLES, user__is_active=True)
+        .values_list("user_id", flat=True)
+    )
+    strangers = [person for person in people if person.pk not in allowed]
+    if strangers:
+        raise ValidationError(
+            {"members": [_("Only active staff of the participating organisation can be named.")]}
+        )
+
+
+def _next_number(owner: Organisation, year: int) -> str:
+    state = next((r for r in owner.region.path() if r.level == "state"), owner.region)
+    prefix = f"{state.code.split('-')[-1]}-{year}-"
+    last = (
+        Case.objects.filter(number__startswith=prefix)
+        .order_by("-number")
+        .values_list("number", flat=True)
+        .first()
+    )
+    return f"{prefix}{(int(last.rsplit('-', 1)[1]) + 1) if last else 1:04d}"
+
+
+@transaction.atomic
+def case_open(
+    *,
+    actor,
+    owner: Organisation,
+    pseudonym: str,
+    referral=None,
+    identity: dict | None = None,
+) -> Case:
+    """Open a case led by ``owner`` with the actor as lead worker (optionally from a referral)."""
+    if (
+        owner.pk not in organisations_with(actor, PARTNER_ROLES)
+        or owner.type.sector.code not in COUNSELLING_SECTORS
+    ):
+        raise PermissionDenied(_("denied: cases are opened by staff of a counselling organisation"))
+    if not pseudonym.strip():
+        raise ValidationError({"pseudonym": [_("Give the person a pseudonym.")]})
+    if referral is not None:
+        if referral.partner_id != owner.pk or referral.status != "accepted":
+            raise ValidationError(
+                {"referral": [_("Only an accepted referral to this organisation opens a case.")]}
+            )
+        if Case.objects.filter(referral=referral).exists():
+            raise ValidationError({"referral": [_("This referral has already opened a case.")]})
+    identity = {k: v for k, v in (identity or {}).items() if v}
+    unknown = set(identity) - {"first_name", "last_name", "date_of_birth", "address"}
+    if unknown:
+        raise ValueError(f"cannot set {sorted(unknown)}")
+    now = timezone.now()
+    for _attempt in range(5):
+        try:
+            with transaction.atomic():
+                case = Case.objects.create(
+                    number=_next_number(owner, now.year),
+                    owner=owner,
+                    pseudonym=pseudonym.strip(),
+                    referral=referral,
+                    opened_at=now,
+                    **identity,
+                )
+            break
+        except IntegrityError:  # two cases took the same number at once: take the next
+            continue
+    else:  # pragma: no cover - five collisions in a row
+        raise RuntimeError("could not allocate a case number")
+    role = _lead_role()
+    read, write = _default_scope(role, owner)
+    participant = Participant.objects.create(
+        case=case,
+        organisation=owner,
+        role=role,
+        lead_worker=actor,
+        added_by=actor,
+        reason=_("opened the case"),
+    )
+    participant.members.add(actor)
+    participant.read_categories.set(read)
+    participant.write_categories.set(write)
+    ScopeChange.objects.create(
+        participant=participant,
+        read=[t.code for t in read],
+        write=[t.code for t in write],
+        reason="default scope of the role",
+        actor=actor,
+    )
+    forget(actor)
+    audit_record(
+        actor=actor,
+        action="cases.case.open",
+        obj=case,
+        details={"number": case.number, "referral": referral.pk if referral else None},
+    )
+    return case
+
+
+@transaction.atomic
+def case_update(
+    *, actor, case: Case, phase: str | None = None, identity: dict | None = None
+) -> Case:
+    """The lead changes the phase or the person's identity data."""
+    _require(decide(actor, Action.CHANGE, case))
+    changed = []
+    if phase is not None and phase != case.phase:
+        if phase not in Phase.values:
+            raise ValidationError({"phase": [_("Unknown phase.")]})
+        case.phase = phase
+        changed.append("phase")
+    for name, value in (identity or {}).items():
+        if name not in {"first_name", "last_name", "date_of_birth", "address", "pseudonym"}:
+            raise ValueError(f"cannot set {name}")
+        if getattr(case, name) != value:
+            setattr(case, name, value)
+            changed.append(name)
+    if changed:
+        case.full_clean(exclude=["number"])
+        case.save(update_fields=changed)
+        audit_record(actor=actor, action="cases.case.update", obj=case, details={"fields": changed})
+    return case
+
+
+@transaction.atomic
+def case_close(*, actor, case: Case, closing_reason: Term) -> Case:
+    _require(decide(actor, Action.CHANGE, case))
+    if case.status == Case.Status.CLOSED:
+        raise ValidationError({"status": [_("The case is already closed.")]})
+    if closing_reason is None or closing_reason.kind != "case_closing_reason":
+        raise ValidationError({"closing_reason": [_("Choose why the case is closed.")]})
+    case.status, case.phase = Case.Status.CLOSED, Phase.CLOSURE
+    case.closing_reason, case.closed_at = closing_reason, timezone.now()
+    case.save(update_fields=["status", "phase", "closing_reason", "closed_at"])
+    audit_record(
+        actor=actor, action="cases.case.close", obj=case, details={"reason": closing_reason.code}
+    )
+    return case
+
+
+@transaction.atomic
+def participant_add(
+    *,
+    actor,
+    case: Case,
+    organisation: Organisation,
+    role: Term,
+    members: list,
+    valid_until: datetime | None = None,
+    reason: str = "",
+) -> Participant:
+    """Bring an organisation into the case, with the role's default scope (a fast, normal step)."""
+    _require(decide(actor, Action.CHANGE, case))
+    errors: dict[str, list[str]] = {}
+    if role is None or role.kind != "case_role":
+        errors["role"] = [_("Choose the organisation's role in the case.")]
+    elif role.attributes.get("lead"):
+        errors["role"] = [_("A case has one lead; hand the lead over instead.")]
+    if not organisation.active:
+        errors["organisation"] = [_("Choose an active organisation.")]
+    if valid_until is not None and valid_until <= timezone.now():
+        errors["valid_until"] = [_("The end must lie in the future.")]
+    if not members:
+        errors["members"] = [_("Name at least one person of the organisation.")]
+    if Participant.objects.active().filter(case=case, organisation=organisation).exists():
+        errors["organisation"] = [_("This organisation already takes part in the case.")]
+    if errors:
+        raise ValidationError(errors)
+    _check_people(organisation, members)
+    read, write = _default_scope(role, organisation)
+    participant = Participant.objects.create(
+        case=case,
+        organisation=organisation,
+        role=role,
+        lead_worker=members[0],
+        added_by=actor,
+        valid_until=valid_until,
+        reason=reason.strip(),
+    )
+    participant.members.set(members)
+    participant.read_categories.set(read)
+    participant.write_categories.set(write)
+    ScopeChange.objects.create(
+        participant=participant,
+        read=[t.code for t in read],
+        write=[t.code for t in write],
+        reason="default scope of the role",
+        actor=actor,
+    )
+    audit_record(
+        actor=actor,
+        action="cases.participant.add",
+        obj=participant,
+        details={
+            "case": case.number,
+            "organisation": organisation.pk,
+            "role": role.code,
+            "until": valid_until.isoformat() if valid_until else None,
+        },
+    )
+    return participant
+
+
+@transaction.atomic
+def participant_scope(
+    *, actor, participant: Participant, read: list[Term], write: list[Term], reason: str
+) -> Participant:
+    """Change what a participant may read and write; the reason is recorded."""
+    _require(decide(actor, Action.CHANGE, participant.case))
+    if not reason.strip():
+        raise ValidationError({"reason": [_("Say why the scope changes.")]})
+    if any(t.kind != "information_category" for t in [*read, *write]):
+        raise ValidationError({"read": [_("Unknown information category.")]})
+    _check_scope(participant.organisation, read, write)
+    participant.read_categories.set(read)
+    participant.write_categories.set(write)
+    ScopeChange.objects.create(
+        participant=participant,
+        read=sorted(t.code for t in read),
+        write=sorted(t.code for t in write),
+        reason=reason.strip(),
+        actor=actor,
+    )
+    audit_record(
+        actor=actor,
+        action="cases.participant.scope",
+        obj=participant,
+        details={
+            "case": participant.case.number,
+            "read": sorted(t.code for t in read),
+            "write": sorted(t.code for t in write),
+        },
+    )
+    return participant
+
+
+@transaction.atomic
+def participant_end(*, actor, participant: Participant) -> Participant:
+    _require(decide(actor, Action.CHANGE, participant.case))
+    if participant.role.attributes.get("lead"):
+        raise ValidationError(
+            {"participant": [_("The lead cannot leave; close the case or hand it over.")]}
+        )
+    if not participant.is_active:
+        raise ValidationError({"participant": [_("This participation has already ended.")]})
+    participant.valid_until = timezone.now()
+    participant.save(update_fields=["valid_until"])
+    audit_record(
+        actor=actor,
+        action="cases.participant.end",
+        obj=participant,
+        details={"case": participant.case.number},
+    )
+    return participant
+
+
+@transaction.atomic
+def handover(*, actor, participant: Participant, to_worker, note: str) -> Handover:
+    """Hand a role in the case over to a colleague; the note is for them.
+
+    The leaving worker is no longer a named person of the case (need to know).
+    """
+    lead_case = decide(actor, Action.CHANGE, participant.case)
+    own = actor.pk == participant.lead_worker_id
+    if not (lead_case or own):
+        raise PermissionDenied(lead_case.reason)
+    if not note.strip():
+        raise ValidationError({"note": [_("Write a handover note for your colleague.")]})
+    if to_worker.pk == participant.lead_worker_id:
+        raise ValidationError({"to_worker": [_("Choose somebody else.")]})
+    _check_people(participant.organisation, [to_worker])
+    record = Handover.objects.create(
+        participant=participant,
+        from_worker=participant.lead_worker,
+        to_worker=to_worker,
+        note=note.strip(),
+        actor=actor,
+    )
+    if participant.lead_worker_id:
+        participant.members.remove(participant.lead_worker_id)
+    participant.members.add(to_worker)
+    participant.lead_worker = to_worker
+    participant.save(update_fields=["lead_worker"])
+    forget(actor)
+    audit_record(
+        actor=actor,
+        action="cases.participant.handover",
+        obj=participant,
+        details={
+            "case": participant.case.number,
+            "from": record.from_worker_id,
+            "to": to_worker.pk,
+        },
+    )
+    return record
+
+
+@dataclass
+class EntryData:
+    kind: str
+    category: Term
+    title: str
+    text: str = ""
+    occurred_on: date | None = None
+    likelihood: str = ""
+    imminence: str = ""
+    document: UploadedFile | None = None
+
+
+@transaction.atomic
+def entry_create(*, actor, case: Case, data: EntryData) -> Entry:
+    """Record one piece of case information in exactly one category the actor may write."""
+    errors: dict[str, list[str]] = {}
+    if data.category is None or data.category.kind != "information_category":
+        raise ValidationError({"category": [_("Choose the information category.")]})
+    _require(may_write(actor, case, data.category))
+    if data.kind not in Entry.Kind.values:
+        errors["kind"] = [_("Unknown kind of entry.")]
+    if not data.title.strip():
+        errors["title"] = [_("Give the entry a title.")]
+    if data.kind == Entry.Kind.RISK:
+        if data.category.code != "risk_assessment":
+            errors["category"] = [_("A risk judgement belongs to the category risk_assessment.")]
+        if not data.likelihood:
+            errors["likelihood"] = [_("Judge the likelihood.")]
+        if not data.imminence:
+            errors["imminence"] = [_("Judge the imminence.")]
+        if not data.text.strip():
+            errors["text"] = [_("Give the rationale for your judgement.")]
+    elif data.likelihood or data.imminence:
+        errors["kind"] = [_("Likelihood and imminence belong to a risk judgement.")]
+    if data.kind == Entry.Kind.DOCUMENT:
+        if data.document is None:
+            errors["document"] = [_("Choose the file to upload.")]
+        elif data.document.size > MAX_DOCUMENT_BYTES:
+            errors["document"] = [_("The file is larger than 20 MB.")]
+    elif data.document is not None:
+        errors["document"] = [_("Only a document entry carries a file.")]
+    if case.status == Case.Status.CLOSED:
+        errors["case"] = [_("The case is closed.")]
+    if errors:
+        raise ValidationError(errors)
+    seat_org = (
+        Participant.objects.active()
+        .filter(case=case, members=actor)
+        .values_list("organisation_id", flat=True)
+        .first()
+    )
+    entry = Entry(
+        case=case,
+        kind=data.kind,
+        category=data.category,
+        author=actor,
+        author_organisation_id=seat_org,
+        occurred_on=data.occurred_on or timezone.localdate(),
+        title=data.title.strip(),
+        text=data.text.strip(),
+        likelihood=data.likelihood,
+        imminence=data.imminence,
+        document_name=(data.document.name[:200] if data.document else ""),
+    )
+    if data.document is not None:
+        entry.document.save(f"{case.pk}-{timezone.now():%Y%m%d%H%M%S%f}", data.document, save=False)
+    entry.full_clean()
+    entry.save()
+    audit_record(
+        actor=actor,
+        action="cases.entry.create",
+        obj=entry,
+        details={"case": case.number, "kind": entry.kind, "category": data.category.code},
+    )
+    return entry
+
+
+@transaction.atomic
+def goal_add(
+    *, actor, case: Case, horizon: str, title: str, target_date: date | None = None
+) -> Goal:
+    category = Term.objects.of("information_category").get(code="case_coordination")
+    _require(may_write(actor, case, category))
+    if horizon not in Goal.Horizon.values:
+        raise ValidationError({"horizon": [_("Choose interim or long-term.")]})
+    if not title.strip():
+        raise ValidationError({"title": [_("Describe the goal.")]})
+    goal = Goal.objects.create(
+        case=case, horizon=horizon, title=title.strip(), target_date=target_date, created_by=actor
+    )
+    audit_record(actor=actor, action="cases.goal.add", obj=goal, details={"case": case.number})
+    return goal
+
+
+@transaction.atomic
+def goal_status(*, actor, goal: Goal, status: str) -> Goal:
+    category = Term.objects.of("information_category").get(code="case_coordination")
+    _require(may_write(actor, goal.case, category))
+    if status not in Goal.Status.values:
+        raise ValidationError({"status": [_("Unknown status.")]})
+    goal.status = status
+    goal.save(update_fields=["status"])
+    audit_record(
+        actor=actor,
+        action="cases.goal.status",
+        obj=goal,
+        details={"case": goal.case.number, "status": status},
+    )
+    return goal
+
+
+@transaction.atomic
+def related_person_add(
+    *, actor, case: Case, relation: Term, name: str, phone: str = "", note: str = ""
+):
+    identity = Term.objects.of("information_category").get(code="identity")
+    _require(may_write(actor, case, identity))
+    if not name.strip():
+        raise ValidationError({"name": [_("Enter the name.")]})
+    person = RelatedPerson.objects.create(
+        case=case, relation=relation, name=name.strip(), phone=phone.strip(), note=note.strip()
+    )
+    audit_record(
+        actor=actor, action="cases.related_person.add", obj=person, details={"case": case.number}
+    )
+    return person
+
+
+@transaction.atomic
+def conference_create(
+    *, actor, case: Case, held_on: date, title: str, attendees: list[Participant]
+) -> Conference:
+    _require(decide(actor, Action.VIEW, case))
+    if not title.strip():
+        raise ValidationError({"title": [_("Give the conference a title.")]})
+    if any(p.case_id != case.pk for p in attendees):
+        raise ValidationError({"attendees": [_("Only participants of this case attend.")]})
+    conference = Conference.objects.create(
+        case=case, held_on=held_on, title=title.strip(), created_by=actor
+    )
+    conference.attendees.set(attendees)
+    audit_record(
+        actor=actor, action="cases.conference.create", obj=conference, details={"case": case.number}
+    )
+    return conference
+
+
+@transaction.atomic
+def conference_item_add(
+    *,
+    actor,
+    conference: Conference,
+    kind: str,
+    category: Term,
+    text: str,
+    owner=None,
+    due_on: date | None = None,
+) -> ConferenceItem:
+    """Add an agenda point, minute, decision or action item in a category the actor may write."""
+    if category is None or category.kind != "information_category":
+        raise ValidationError({"category": [_("Choose the information category.")]})
+    _require(may_write(actor, conference.case, category))
+    errors: dict[str, list[str]] = {}
+    if kind not in ConferenceItem.Kind.values:
+        errors["kind"] = [_("Unknown kind of item.")]
+    if not text.strip():
+        errors["text"] = [_("Write the item.")]
+    if kind == ConferenceItem.Kind.ACTION and owner is None:
+        errors["owner"] = [_("An action item needs an owner.")]
+    if errors:
+        raise ValidationError(errors)
+    seat_org = (
+        Participant.objects.active()
+        .filter(case=conference.case, members=actor)
+        .values_list("organisation_id", flat=True)
+        .first()
+    )
+    item = ConferenceItem.objects.create(
+        conference=conference,
+        kind=kind,
+        category=category,
+        text=text.strip(),
+        owner=owner,
+        due_on=due_on,
+        author=actor,
+        author_organisation_id=seat_org,
+    )
+    audit_record(
+        actor=actor,
+        action="cases.conference_item.add",
+        obj=item,
+        details={"case": conference.case.number, "kind": kind, "category": category.code},
+    )
+    return item

@@ -1,0 +1,371 @@
+"""Case pages: my cases, the case (filtered by scope), participants, entries, conferences."""
+
+from __future__ import annotations
+
+import csv
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from casebridge.accounts.models import Role
+from casebridge.cases import selectors, services
+from casebridge.cases.forms import (
+    CaseOpenForm,
+    CloseForm,
+    ConferenceForm,
+    ConferenceItemForm,
+    EntryForm,
+    GoalForm,
+    HandoverForm,
+    ParticipantForm,
+    PhaseForm,
+    ScopeForm,
+    staff_of,
+)
+from casebridge.cases.models import Conference, Goal, Participant
+from casebridge.cooperation_models.models import Term
+from casebridge.forms import apply_validation_error
+from casebridge.hotline import selectors as hotline_selectors
+from casebridge.network.models import Organisation
+from casebridge.sharing.policy import PARTNER_ROLES, Action, organisations_with
+
+
+def _counselling_organisation(user) -> Organisation | None:
+    ids = organisations_with(user, PARTNER_ROLES)
+    return (
+        Organisation.objects.filter(
+            pk__in=ids, active=True, type__sector__code__in=services.COUNSELLING_SECTORS
+        )
+        .order_by("name")
+        .first()
+    )
+
+
+@login_required
+def case_list(request):
+    status = request.GET.get("status", "open")
+    if status not in {"open", "closed", ""}:
+        status = "open"
+    results = None
+    query = ""
+    if request.method == "POST":  # search words travel in the body, never the URL
+        query = request.POST.get("q", "")[:100].strip()
+        results = selectors.search_entries(request.user, query) if query else []
+    return render(
+        request,
+        "cases/case_list.html",
+        {
+            "cases": selectors.my_cases(request.user, status=status),
+            "status": status,
+            "results": results,
+            "query": query,
+            "can_open": _counselling_organisation(request.user) is not None,
+            "is_coordinator": bool(organisations_with(request.user, frozenset({Role.COORDINATOR}))),
+        },
+    )
+
+
+@login_required
+def case_open(request):
+    owner = _counselling_organisation(request.user)
+    if owner is None:
+        raise PermissionDenied
+    referral = None
+    referral_id = request.POST.get("referral") or request.GET.get("referral")
+    if referral_id and str(referral_id).isdigit():
+        referral = hotline_selectors.access_referral(request.user, int(referral_id))
+    form = CaseOpenForm(
+        request.POST or None, initial={"referral": referral.pk if referral else None}
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            case = services.case_open(
+                actor=request.user,
+                owner=owner,
+                pseudonym=form.cleaned_data["pseudonym"],
+                referral=referral,
+                identity=form.identity(),
+            )
+        except ValidationError as exc:
+            apply_validation_error(form, exc)
+        else:
+            messages.success(request, _("Case %(number)s opened.") % {"number": case.number})
+            return redirect("cases:case", case_id=case.pk)
+    return render(
+        request, "cases/case_open.html", {"form": form, "owner": owner, "referral": referral}
+    )
+
+
+def _page(request, case, *, status: int = 200, **forms):
+    view = selectors.case_page(
+        request.user,
+        case,
+        query=request.GET.get("q", "")[:100],
+        category=request.GET.get("category", ""),
+    )
+    people = [m for p in view.participants if p.is_active for m in p.members.all()]
+    lead = next((p for p in view.participants if p.role.attributes.get("lead")), None)
+    context = {
+        "page": view,
+        "case": case,
+        "entry_form": forms.get("entry_form") or EntryForm(writable=view.writable),
+        "goal_form": forms.get("goal_form") or GoalForm(),
+        "participant_form": forms.get("participant_form") or ParticipantForm(),
+        "phase_form": PhaseForm(initial={"phase": case.phase}),
+        "close_form": forms.get("close_form") or CloseForm(),
+        "conference_form": forms.get("conference_form") or ConferenceForm(),
+        "item_form": forms.get("item_form")
+        or ConferenceItemForm(writable=view.writable, people=people),
+        "handover_form": forms.get("handover_form")
+        or (HandoverForm(organisation_id=lead.organisation_id) if lead else None),
+        "lead": lead,
+        "categories": Term.objects.of("information_category"),
+        "form_errors": [
+            (form.fields[name].label if name in form.fields else "", errors)
+            for form in forms.values()
+            for name, errors in form.errors.items()
+        ],
+    }
+    return render(request, "cases/case_detail.html", context, status=status)
+
+
+@login_required
+def case_detail(request, case_id: int):
+    return _page(request, selectors.access_case(request.user, case_id))
+
+
+def _post(request, case_id: int, form_name: str, form, perform):
+    """Validate, perform, and either go back to the case or show it with the errors."""
+    case = selectors.access_case(request.user, case_id)
+    if form.is_valid():
+        try:
+            perform(case, form.cleaned_data)
+        except PermissionDenied:
+            raise Http404 from None
+        except ValidationError as exc:
+            apply_validation_error(form, exc)
+        else:
+            messages.success(request, _("Saved."))
+            return redirect("cases:case", case_id=case_id)
+    return _page(request, case, status=422, **{form_name: form})
+
+
+@login_required
+@require_POST
+def entry_add(request, case_id: int):
+    case = selectors.access_case(request.user, case_id)
+    view_writable = selectors.case_page(request.user, case).writable
+    form = EntryForm(request.POST, request.FILES, writable=view_writable)
+    return _post(
+        request,
+        case_id,
+        "entry_form",
+        form,
+        lambda case, data: services.entry_create(
+            actor=request.user, case=case, data=services.EntryData(**data)
+        ),
+    )
+
+
+@login_required
+@require_POST
+def goal_add(request, case_id: int):
+    return _post(
+        request,
+        case_id,
+        "goal_form",
+        GoalForm(request.POST),
+        lambda case, data: services.goal_add(actor=request.user, case=case, **data),
+    )
+
+
+@login_required
+@require_POST
+def goal_status(request, case_id: int, goal_id: int):
+    case = selectors.access_case(request.user, case_id)
+    goal = get_object_or_404(Goal, pk=goal_id, case=case)
+    try:
+        services.goal_status(actor=request.user, goal=goal, status=request.POST.get("status", ""))
+    except PermissionDenied:
+        raise Http404 from None
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect("cases:case", case_id=case_id)
+
+
+@login_required
+@require_POST
+def participant_add(request, case_id: int):
+    return _post(
+        request,
+        case_id,
+        "participant_form",
+        ParticipantForm(request.POST),
+        lambda case, data: services.participant_add(
+            actor=request.user,
+            case=case,
+            organisation=data["organisation"],
+            role=data["role"],
+            members=list(data["members"]),
+            valid_until=data["valid_until"],
+            reason=data["reason"],
+        ),
+    )
+
+
+@login_required
+def participant_members(request, case_id: int):
+    """The named-people choices for an organisation (htmx, while adding a participant)."""
+    selectors.access_case(request.user, case_id, action=Action.CHANGE)
+    organisation_id = request.GET.get("organisation", "")
+    people = staff_of(int(organisation_id)) if organisation_id.isdigit() else []
+    return render(request, "cases/_members.html", {"people": people})
+
+
+def _participant(request, case_id: int, participant_id: int) -> Participant:
+    case = selectors.access_case(request.user, case_id)
+    return get_object_or_404(
+        Participant.objects.select_related("organisation__type__sector", "role", "case"),
+        pk=participant_id,
+        case=case,
+    )
+
+
+@login_required
+@require_POST
+def participant_scope(request, case_id: int, participant_id: int):
+    participant = _participant(request, case_id, participant_id)
+    return _post(
+        request,
+        case_id,
+        "scope_form",
+        ScopeForm(request.POST),
+        lambda case, data: services.participant_scope(
+            actor=request.user,
+            participant=participant,
+            read=list(data["read"]),
+            write=list(data["write"]),
+            reason=data["reason"],
+        ),
+    )
+
+
+@login_required
+@require_POST
+def participant_end(request, case_id: int, participant_id: int):
+    participant = _participant(request, case_id, participant_id)
+    try:
+        services.participant_end(actor=request.user, participant=participant)
+    except PermissionDenied:
+        raise Http404 from None
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect("cases:case", case_id=case_id)
+
+
+@login_required
+@require_POST
+def participant_handover(request, case_id: int, participant_id: int):
+    participant = _participant(request, case_id, participant_id)
+    form = HandoverForm(request.POST, organisation_id=participant.organisation_id)
+    return _post(
+        request,
+        case_id,
+        "handover_form",
+        form,
+        lambda case, data: services.handover(actor=request.user, participant=participant, **data),
+    )
+
+
+@login_required
+@require_POST
+def case_phase(request, case_id: int):
+    return _post(
+        request,
+        case_id,
+        "phase_form",
+        PhaseForm(request.POST),
+        lambda case, data: services.case_update(actor=request.user, case=case, phase=data["phase"]),
+    )
+
+
+@login_required
+@require_POST
+def case_close(request, case_id: int):
+    return _post(
+        request,
+        case_id,
+        "close_form",
+        CloseForm(request.POST),
+        lambda case, data: services.case_close(actor=request.user, case=case, **data),
+    )
+
+
+@login_required
+@require_POST
+def conference_add(request, case_id: int):
+    def perform(case, data):
+        attendees = list(Participant.objects.active().filter(case=case))
+        services.conference_create(actor=request.user, case=case, attendees=attendees, **data)
+
+    return _post(request, case_id, "conference_form", ConferenceForm(request.POST), perform)
+
+
+@login_required
+@require_POST
+def conference_item_add(request, case_id: int, conference_id: int):
+    case = selectors.access_case(request.user, case_id)
+    conference = get_object_or_404(Conference, pk=conference_id, case=case)
+    view = selectors.case_page(request.user, case)
+    people = [m for p in view.participants if p.is_active for m in p.members.all()]
+    form = ConferenceItemForm(request.POST, writable=view.writable, people=people)
+    return _post(
+        request,
+        case_id,
+        "item_form",
+        form,
+        lambda case, data: services.conference_item_add(
+            actor=request.user, conference=conference, **data
+        ),
+    )
+
+
+@login_required
+def entry_document(request, entry_id: int):
+    entry = selectors.access_entry(request.user, entry_id)
+    if not entry.document:
+        raise Http404
+    response = FileResponse(
+        entry.document.open("rb"), as_attachment=True, filename=entry.document_name or "document"
+    )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+def case_export(request, case_id: int):
+    case = selectors.access_case(request.user, case_id)
+    rows = selectors.export_rows(request.user, case)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{case.number}.csv"'
+    response["Cache-Control"] = "no-store"
+    writer = csv.DictWriter(response, fieldnames=list(rows[0]) if rows else ["date"])
+    writer.writeheader()
+    writer.writerows(rows)
+    return response
+
+
+@login_required
+def coordination(request):
+    if not organisations_with(request.user, frozenset({Role.COORDINATOR})):
+        raise PermissionDenied
+    return render(
+        request,
+        "cases/coordination.html",
+        {"overview": selectors.coordination_overview(request.user)},
+    )

@@ -75,12 +75,14 @@ def unauthenticated(request, exc):
 
 def _register_routers() -> None:
     from casebridge.accounts.api import router as accounts_router
+    from casebridge.cases.api import router as cases_router
     from casebridge.hotline.api import router as hotline_router
     from casebridge.network.api import router as network_router
 
     api.add_router("/", accounts_router)
     api.add_router("/", network_router)
     api.add_router("/hotline", hotline_router)
+    api.add_router("/cases", cases_router)
 
 
 _register_routers()

@@ -14,9 +14,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from casebridge.accounts.models import Role
+from casebridge.cases import selectors as case_selectors
 from casebridge.cooperation_models.models import CooperationModel
 from casebridge.forms import apply_validation_error
-from casebridge.cases import selectors as case_selectors
 from casebridge.hotline import routing, selectors, services
 from casebridge.hotline.forms import (
     AppointmentForm,

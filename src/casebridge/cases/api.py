@@ -1,0 +1,521 @@
+"""API operations for cases: everything the case pages do, filtered by the same policy."""
+
+from datetime import date, datetime
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
+from ninja import Field, File, Form, Router, Schema, Status, UploadedFile
+
+from casebridge.accounts.models import Role, User
+from casebridge.cases import selectors, services
+from casebridge.cases.models import Conference, Goal, Participant
+from casebridge.cooperation_models.models import Term
+from casebridge.network.models import Organisation
+from casebridge.sharing.policy import organisations_with
+
+router = Router(tags=["cases"])
+
+
+class Error(Schema):
+    detail: str
+    fields: dict[str, list[str]] = {}
+
+
+class ParticipantOut(Schema):
+    id: int
+    organisation_id: int
+    organisation_name: str = Field(alias="organisation.name")
+    role: str = Field(alias="role.code")
+    lead_worker_id: int | None
+    members: list[int]
+    read: list[str]
+    write: list[str]
+    valid_from: datetime
+    valid_until: datetime | None
+
+    @staticmethod
+    def resolve_members(obj):
+        return [u.pk for u in obj.members.all()]
+
+    @staticmethod
+    def resolve_read(obj):
+        return sorted(t.code for t in obj.read_categories.all())
+
+    @staticmethod
+    def resolve_write(obj):
+        return sorted(t.code for t in obj.write_categories.all())
+
+
+class GoalOut(Schema):
+    id: int
+    horizon: str
+    title: str
+    target_date: date | None
+    status: str
+
+
+class CaseOut(Schema):
+    id: int
+    number: str
+    pseudonym: str
+    owner_id: int
+    status: str
+    phase: str
+    opened_at: datetime
+    closed_at: datetime | None
+
+
+class CaseDetailOut(CaseOut):
+    participants: list[ParticipantOut]
+    goals: list[GoalOut]
+    can_change: bool
+
+
+class EntryOut(Schema):
+    id: int
+    case_id: int
+    kind: str
+    category: str = Field(alias="category.code")
+    author_id: int
+    author_organisation_id: int
+    occurred_on: date
+    title: str
+    text: str
+    likelihood: str
+    imminence: str
+    has_document: bool
+
+    @staticmethod
+    def resolve_has_document(obj):
+        return bool(obj.document)
+
+
+class IdentityOut(Schema):
+    first_name: str
+    last_name: str
+    date_of_birth: str
+    address: str
+
+
+class CaseIn(Schema):
+    pseudonym: str = Field(min_length=1, max_length=60)
+    referral_id: int | None = None
+    first_name: str = Field(default="", max_length=120)
+    last_name: str = Field(default="", max_length=120)
+    date_of_birth: date | None = None
+    address: str = Field(default="", max_length=500)
+
+
+class EntryIn(Schema):
+    kind: str = Field(max_length=10)
+    category: str = Field(max_length=64)
+    title: str = Field(max_length=200)
+    text: str = Field(default="", max_length=50_000)
+    occurred_on: date | None = None
+    likelihood: str = Field(default="", max_length=24)
+    imminence: str = Field(default="", max_length=16)
+
+
+class ParticipantIn(Schema):
+    organisation_id: int
+    role: str = Field(max_length=64)
+    members: list[int] = Field(min_length=1, max_length=20)
+    valid_until: datetime | None = None
+    reason: str = Field(default="", max_length=300)
+
+
+class ScopeIn(Schema):
+    read: list[str] = Field(max_length=20)
+    write: list[str] = Field(max_length=20)
+    reason: str = Field(max_length=300)
+
+
+class HandoverIn(Schema):
+    to_worker_id: int
+    note: str = Field(max_length=5000)
+
+
+class PhaseIn(Schema):
+    phase: str = Field(max_length=16)
+
+
+class CloseIn(Schema):
+    closing_reason: str = Field(max_length=64)
+
+
+class GoalIn(Schema):
+    horizon: str = Field(max_length=10)
+    title: str = Field(max_length=300)
+    target_date: date | None = None
+
+
+class GoalStatusIn(Schema):
+    status: str = Field(max_length=8)
+
+
+class ConferenceIn(Schema):
+    held_on: date
+    title: str = Field(max_length=200)
+
+
+class ConferenceItemIn(Schema):
+    kind: str = Field(max_length=10)
+    category: str = Field(max_length=64)
+    text: str = Field(max_length=10_000)
+    owner_id: int | None = None
+    due_on: date | None = None
+
+
+class ConferenceItemOut(Schema):
+    id: int
+    kind: str
+    category: str = Field(alias="category.code")
+    text: str
+    owner_id: int | None
+    due_on: date | None
+
+
+class ConferenceOut(Schema):
+    id: int
+    held_on: date
+    title: str
+    attendees: list[int]
+    items: list[ConferenceItemOut] = Field(alias="visible_items")
+
+    @staticmethod
+    def resolve_attendees(obj):
+        return [p.organisation_id for p in obj.attendees.all()]
+
+
+class SearchIn(Schema):
+    q: str = Field(min_length=1, max_length=100)
+
+
+class CoordinationRowOut(Schema):
+    case_id: int
+    number: str
+    owner: str
+    phase: str
+    active_lead: bool
+    lead_changes: int
+
+
+class CoordinationOut(Schema):
+    without_lead: list[CoordinationRowOut]
+    changed_often: list[CoordinationRowOut]
+
+
+def _category(code: str, field: str = "category") -> Term:
+    term = Term.objects.of("information_category").filter(code=code).first()
+    if term is None:
+        raise ValidationError({field: [_("Unknown information category.")]})
+    return term
+
+
+def _categories(codes: list[str], field: str) -> list[Term]:
+    return [_category(code, field) for code in codes]
+
+
+def _detail(request, case):
+    page = selectors.case_page(request.user, case)
+    return {
+        **CaseOut.from_orm(case).dict(),
+        "participants": page.participants,
+        "goals": page.goals,
+        "can_change": page.can_change,
+    }
+
+
+def _participant(request, case_id: int, participant_id: int) -> Participant:
+    case = selectors.access_case(request.user, case_id)
+    return get_object_or_404(
+        Participant.objects.select_related("organisation__type__sector", "role", "case"),
+        pk=participant_id,
+        case=case,
+    )
+
+
+@router.get("", response=list[CaseOut], summary="Your cases")
+def case_list(request, status: str = ""):
+    return selectors.my_cases(request.user, status=status if status in {"open", "closed"} else "")
+
+
+@router.post(
+    "", response={201: CaseDetailOut, 403: Error, 404: Error, 422: Error}, summary="Open a case"
+)
+def case_open(request, payload: CaseIn):
+    ids = organisations_with(request.user, frozenset({Role.PARTNER_COUNSELLOR, Role.COORDINATOR}))
+    owner = (
+        Organisation.objects.filter(
+            pk__in=ids, active=True, type__sector__code__in=services.COUNSELLING_SECTORS
+        )
+        .order_by("name")
+        .first()
+    )
+    if owner is None:
+        raise PermissionDenied
+    referral = None
+    if payload.referral_id is not None:
+        from casebridge.hotline import selectors as hotline_selectors
+
+        try:
+            referral = hotline_selectors.access_referral(request.user, payload.referral_id)
+        except Http404:
+            raise ValidationError({"referral_id": [_("Unknown referral.")]}) from None
+    data = payload.dict()
+    identity = {
+        "first_name": data["first_name"],
+        "last_name": data["last_name"],
+        "date_of_birth": data["date_of_birth"].isoformat() if data["date_of_birth"] else "",
+        "address": data["address"],
+    }
+    case = services.case_open(
+        actor=request.user,
+        owner=owner,
+        pseudonym=payload.pseudonym,
+        referral=referral,
+        identity=identity,
+    )
+    return Status(201, _detail(request, selectors.access_case(request.user, case.pk)))
+
+
+@router.post("/search", response=list[EntryOut], summary="Search the entries you may read (POST)")
+def search(request, payload: SearchIn):
+    return selectors.search_entries(request.user, payload.q)
+
+
+@router.get(
+    "/coordination", response={200: CoordinationOut, 403: Error}, summary="Continuity overview"
+)
+def coordination(request):
+    if not organisations_with(request.user, frozenset({Role.COORDINATOR})):
+        raise PermissionDenied
+    return selectors.coordination_overview(request.user)
+
+
+@router.get("/entries/{entry_id}", response={200: EntryOut, 404: Error})
+def entry_detail(request, entry_id: int):
+    return selectors.access_entry(request.user, entry_id)
+
+
+@router.get(
+    "/entries/{entry_id}/document", response={200: None, 404: Error}, summary="Download a document"
+)
+def entry_document(request, entry_id: int):
+    entry = selectors.access_entry(request.user, entry_id)
+    if not entry.document:
+        raise Http404
+    return FileResponse(
+        entry.document.open("rb"), as_attachment=True, filename=entry.document_name or "document"
+    )
+
+
+@router.get("/{case_id}", response={200: CaseDetailOut, 404: Error})
+def case_detail(request, case_id: int):
+    return _detail(request, selectors.access_case(request.user, case_id))
+
+
+@router.get(
+    "/{case_id}/identity", response={200: IdentityOut, 404: Error}, summary="Identity (audited)"
+)
+def case_identity(request, case_id: int):
+    case = selectors.access_case(request.user, case_id)
+    page = selectors.case_page(request.user, case)
+    if page.identity is None:
+        raise Http404
+    return page.identity
+
+
+@router.get("/{case_id}/entries", response={200: list[EntryOut], 404: Error})
+def entry_list(request, case_id: int, category: str = ""):
+    case = selectors.access_case(request.user, case_id)
+    return selectors.case_entries(request.user, case, category=category[:64])
+
+
+@router.post("/{case_id}/entries", response={201: EntryOut, 403: Error, 404: Error, 422: Error})
+def entry_create(request, case_id: int, payload: EntryIn):
+    case = selectors.access_case(request.user, case_id)
+    data = services.EntryData(**{**payload.dict(), "category": _category(payload.category)})
+    return Status(201, services.entry_create(actor=request.user, case=case, data=data))
+
+
+@router.post(
+    "/{case_id}/documents",
+    response={201: EntryOut, 403: Error, 404: Error, 422: Error},
+    summary="Upload a document (multipart)",
+)
+def document_upload(
+    request,
+    case_id: int,
+    category: Form[str],
+    title: Form[str],
+    file: File[UploadedFile],
+    text: Form[str] = "",
+):
+    case = selectors.access_case(request.user, case_id)
+    data = services.EntryData(
+        kind="document",
+        category=_category(category[:64]),
+        title=title[:200],
+        text=text[:50_000],
+        document=file,
+    )
+    return Status(201, services.entry_create(actor=request.user, case=case, data=data))
+
+
+@router.get(
+    "/{case_id}/export", response={200: list[dict], 404: Error}, summary="Export what you may read"
+)
+def case_export(request, case_id: int):
+    return selectors.export_rows(request.user, selectors.access_case(request.user, case_id))
+
+
+@router.post(
+    "/{case_id}/participants", response={201: ParticipantOut, 403: Error, 404: Error, 422: Error}
+)
+def participant_add(request, case_id: int, payload: ParticipantIn):
+    case = selectors.access_case(request.user, case_id)
+    organisation = (
+        Organisation.objects.select_related("type__sector")
+        .filter(pk=payload.organisation_id)
+        .first()
+    )
+    if organisation is None:
+        raise ValidationError({"organisation_id": [_("Unknown organisation.")]})
+    role = Term.objects.of("case_role").filter(code=payload.role).first()
+    if role is None:
+        raise ValidationError({"role": [_("Unknown role.")]})
+    members = list(User.objects.filter(pk__in=payload.members))
+    if len(members) != len(set(payload.members)):
+        raise ValidationError({"members": [_("Unknown person.")]})
+    participant = services.participant_add(
+        actor=request.user,
+        case=case,
+        organisation=organisation,
+        role=role,
+        members=members,
+        valid_until=payload.valid_until,
+        reason=payload.reason,
+    )
+    return Status(201, participant)
+
+
+@router.post(
+    "/{case_id}/participants/{participant_id}/scope",
+    response={200: ParticipantOut, 403: Error, 404: Error, 422: Error},
+)
+def participant_scope(request, case_id: int, participant_id: int, payload: ScopeIn):
+    participant = _participant(request, case_id, participant_id)
+    read, write = _categories(payload.read, "read"), _categories(payload.write, "write")
+    return services.participant_scope(
+        actor=request.user,
+        participant=participant,
+        read=read,
+        write=write,
+        reason=payload.reason,
+    )
+
+
+@router.post(
+    "/{case_id}/participants/{participant_id}/end",
+    response={200: ParticipantOut, 403: Error, 404: Error, 422: Error},
+)
+def participant_end(request, case_id: int, participant_id: int):
+    participant = _participant(request, case_id, participant_id)
+    return services.participant_end(actor=request.user, participant=participant)
+
+
+@router.post(
+    "/{case_id}/participants/{participant_id}/handover",
+    response={200: ParticipantOut, 403: Error, 404: Error, 422: Error},
+)
+def participant_handover(request, case_id: int, participant_id: int, payload: HandoverIn):
+    participant = _participant(request, case_id, participant_id)
+    to_worker = User.objects.filter(pk=payload.to_worker_id).first()
+    if to_worker is None:
+        raise ValidationError({"to_worker_id": [_("Unknown person.")]})
+    services.handover(
+        actor=request.user, participant=participant, to_worker=to_worker, note=payload.note
+    )
+    participant.refresh_from_db()
+    return participant
+
+
+@router.post("/{case_id}/phase", response={200: CaseDetailOut, 403: Error, 404: Error, 422: Error})
+def case_phase(request, case_id: int, payload: PhaseIn):
+    case = selectors.access_case(request.user, case_id)
+    services.case_update(actor=request.user, case=case, phase=payload.phase)
+    return _detail(request, case)
+
+
+@router.post("/{case_id}/close", response={200: CaseDetailOut, 403: Error, 404: Error, 422: Error})
+def case_close(request, case_id: int, payload: CloseIn):
+    case = selectors.access_case(request.user, case_id)
+    reason = Term.objects.of("case_closing_reason").filter(code=payload.closing_reason).first()
+    if reason is None:
+        raise ValidationError({"closing_reason": [_("Unknown closing reason.")]})
+    services.case_close(actor=request.user, case=case, closing_reason=reason)
+    return _detail(request, case)
+
+
+@router.post("/{case_id}/goals", response={201: GoalOut, 403: Error, 404: Error, 422: Error})
+def goal_add(request, case_id: int, payload: GoalIn):
+    case = selectors.access_case(request.user, case_id)
+    return Status(201, services.goal_add(actor=request.user, case=case, **payload.dict()))
+
+
+@router.post(
+    "/{case_id}/goals/{goal_id}/status", response={200: GoalOut, 403: Error, 404: Error, 422: Error}
+)
+def goal_status(request, case_id: int, goal_id: int, payload: GoalStatusIn):
+    case = selectors.access_case(request.user, case_id)
+    goal = get_object_or_404(Goal, pk=goal_id, case=case)
+    return services.goal_status(actor=request.user, goal=goal, status=payload.status)
+
+
+@router.get("/{case_id}/conferences", response={200: list[ConferenceOut], 404: Error})
+def conference_list(request, case_id: int):
+    return selectors.case_page(
+        request.user, selectors.access_case(request.user, case_id)
+    ).conferences
+
+
+@router.post(
+    "/{case_id}/conferences", response={201: ConferenceOut, 403: Error, 404: Error, 422: Error}
+)
+def conference_create(request, case_id: int, payload: ConferenceIn):
+    case = selectors.access_case(request.user, case_id)
+    attendees = list(Participant.objects.active().filter(case=case))
+    conference = services.conference_create(
+        actor=request.user,
+        case=case,
+        held_on=payload.held_on,
+        title=payload.title,
+        attendees=attendees,
+    )
+    conference.visible_items = []
+    return Status(201, conference)
+
+
+@router.post(
+    "/{case_id}/conferences/{conference_id}/items",
+    response={201: ConferenceItemOut, 403: Error, 404: Error, 422: Error},
+)
+def conference_item_add(request, case_id: int, conference_id: int, payload: ConferenceItemIn):
+    case = selectors.access_case(request.user, case_id)
+    conference = get_object_or_404(Conference, pk=conference_id, case=case)
+    owner = User.objects.filter(pk=payload.owner_id).first() if payload.owner_id else None
+    if payload.owner_id and owner is None:
+        raise ValidationError({"owner_id": [_("Unknown person.")]})
+    item = services.conference_item_add(
+        actor=request.user,
+        conference=conference,
+        kind=payload.kind,
+        category=_category(payload.category),
+        text=payload.text,
+        owner=owner,
+        due_on=payload.due_on,
+    )
+    return Status(201, item)

@@ -85,7 +85,11 @@ class ParticipantForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["organisation"].label_from_instance = lambda o: f"{o.name} ({o.type.label})"
-        self.fields["role"].queryset = Term.objects.of("case_role").exclude(attributes__lead=True)
+        # Roles other than the lead: a key missing from JSON compares as NULL in SQL, so
+        # the lead is excluded by its code rather than by a JSON lookup.
+        roles = Term.objects.of("case_role")
+        lead = [t.code for t in roles if t.attributes.get("lead")]
+        self.fields["role"].queryset = roles.exclude(code__in=lead)
         organisation_id = self.data.get("organisation") if self.is_bound else None
         if organisation_id and str(organisation_id).isdigit():
             self.fields["members"].queryset = staff_of(int(organisation_id))

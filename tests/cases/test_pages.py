@@ -1,0 +1,185 @@
+"""Case pages through HTTP: constant queries, field errors, documents, exports."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from casebridge.cases.models import Case, Entry
+from casebridge.sharing.policy import forget
+from tests.cases.conftest import category
+
+pytestmark = pytest.mark.django_db
+
+
+def _queries(client, url) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(queries)
+
+
+def test_case_page_queries_do_not_grow_with_entries(personas, world):
+    client = personas.client(personas.partner)
+    url = reverse("cases:case", args=[world.case.pk])
+    Entry.objects.bulk_create(
+        Entry(
+            case=world.case,
+            kind="note",
+            category=category("case_coordination"),
+            author=personas.partner,
+            author_organisation=world.lead.organisation,
+            title=f"Notiz {n}",
+            text="…",
+        )
+        for n in range(6)
+    )
+    client.get(url)
+    ten = _queries(client, url)
+    Entry.objects.bulk_create(
+        Entry(
+            case=world.case,
+            kind="note",
+            category=category("counselling"),
+            author=personas.partner,
+            author_organisation=world.lead.organisation,
+            title=f"Sitzung {n}",
+            text="…",
+        )
+        for n in range(1990)
+    )
+    assert Entry.objects.filter(case=world.case).count() == 2000
+    two_thousand = _queries(client, url)
+    assert ten == two_thousand
+
+
+def test_police_page_has_no_counselling_anywhere(personas, world):
+    client = personas.client(personas.police)
+    body = client.get(reverse("cases:case", args=[world.case.pk])).content.decode()
+    assert "Lagebild" in body
+    for secret in (
+        "Vertrauliche Beratung",
+        "Gespräch mit A.",
+        "Beratungsinhalt im Protokoll",
+        "Beispiel",
+    ):
+        assert secret not in body
+    export = client.get(reverse("cases:export", args=[world.case.pk])).content.decode()
+    assert "Lagebild" in export and "Vertrauliche" not in export
+    api = client.get(f"/api/v1/cases/{world.case.pk}/entries").json()
+    assert {e["title"] for e in api} == {"Lagebild", "Fallkonferenz geplant"}
+    search = client.post(reverse("cases:list"), {"q": "Vertrauliche"})
+    assert list(search.context["results"]) == []
+    assert client.get(f"/api/v1/cases/entries/{world.counselling.pk}").status_code == 404
+
+
+def test_open_a_case_from_an_accepted_referral(personas):
+    from casebridge.hotline import services as hotline_services
+    from tests.hotline.conftest import term
+
+    contact = hotline_services.contact_create(
+        actor=personas.hotline,
+        organisation=personas.hotline.memberships.get().organisation,
+        values={
+            "channel": "phone",
+            "started_at": timezone.now(),
+            "language": term("language", "de"),
+            "caller_category": term("caller_category", "parents_relatives"),
+            "contact_category": term("contact_category", "case"),
+            "caller_postcode": "20095",
+        },
+        referral=hotline_services.ReferralRequest(
+            partner=personas.partner.memberships.get().organisation, mode="anonymous"
+        ),
+    )
+    referral = contact.referrals.get()
+    hotline_services.referral_accept(actor=personas.partner, referral=referral)
+    client = personas.client(personas.partner)
+    page = client.get(reverse("cases:open") + f"?referral={referral.pk}")
+    assert page.status_code == 200
+    response = client.post(reverse("cases:open"), {"pseudonym": "B.", "referral": referral.pk})
+    assert response.status_code == 302
+    case = Case.objects.get(referral=referral)
+    assert case.number.startswith(f"HH-{timezone.now().year}-")
+    again = client.post(reverse("cases:open"), {"pseudonym": "B2", "referral": referral.pk})
+    assert "already opened a case" in again.content.decode()
+
+
+def test_entry_without_category_is_refused_on_the_field(personas, world):
+    client = personas.client(personas.partner)
+    before = Entry.objects.count()
+    response = client.post(
+        reverse("cases:entry_add", args=[world.case.pk]),
+        {"kind": "note", "title": "ohne Kategorie"},
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    assert response.status_code == 422
+    assert "This field is required." in response.context["entry_form"].errors["category"]
+    assert Entry.objects.count() == before
+
+
+def test_unknown_scope_category_is_refused(personas, world):
+    response = personas.client(personas.partner).post(
+        f"/api/v1/cases/{world.case.pk}/participants/{world.police.pk}/scope",
+        {"read": ["case_coordination", "horoscope"], "write": [], "reason": "x"},
+        content_type="application/json",
+    )
+    assert response.status_code == 422
+    assert "read" in response.json()["fields"]
+
+
+def test_participation_end_before_start_is_refused(personas, world):
+    response = personas.client(personas.partner).post(
+        f"/api/v1/cases/{world.case.pk}/participants",
+        {
+            "organisation_id": personas.partner_other.memberships.get().organisation_id,
+            "role": "co_counselling",
+            "members": [personas.partner_other.pk],
+            "valid_until": "2001-01-01T00:00:00Z",
+        },
+        content_type="application/json",
+    )
+    assert response.status_code == 422
+    assert "valid_until" in response.json()["fields"]
+
+
+def test_documents_are_served_only_to_readers(personas, world):
+    client = personas.client(personas.partner)
+    upload = SimpleUploadedFile(
+        "bericht.pdf", b"%PDF-1.4 vertraulich", content_type="application/pdf"
+    )
+    response = client.post(
+        f"/api/v1/cases/{world.case.pk}/documents",
+        {"category": "counselling", "title": "Bericht", "file": upload},
+    )
+    assert response.status_code == 201, response.content
+    entry_id = response.json()["id"]
+    download = client.get(reverse("cases:document", args=[entry_id]))
+    assert b"".join(download.streaming_content) == b"%PDF-1.4 vertraulich"
+    forget(personas.police)
+    assert (
+        personas.client(personas.police).get(reverse("cases:document", args=[entry_id])).status_code
+        == 404
+    )
+
+
+def test_add_participant_in_pages_is_fast(personas, world):
+    other = personas.partner_other.memberships.get().organisation
+    response = personas.client(personas.partner).post(
+        reverse("cases:participant_add", args=[world.case.pk]),
+        {
+            "organisation": other.pk,
+            "role": "co_counselling",
+            "members": [personas.partner_other.pk],
+            "reason": "Zuzug nach Berlin",
+        },
+    )
+    assert response.status_code == 302
+    forget(personas.partner_other)
+    page = personas.client(personas.partner_other).get(reverse("cases:case", args=[world.case.pk]))
+    assert page.status_code == 200
+    assert "Gespräch mit A." in page.content.decode()  # co-counselling reads counselling

@@ -69,6 +69,15 @@ def make_user(username: str, organisation: Organisation | None, role: str | None
 
 
 @pytest.fixture(autouse=True)
+def _english():
+    """Messages are checked in English; tests of German output switch explicitly."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
+
+@pytest.fixture(autouse=True)
 def _fresh_caches():
     """Routing and postcode lookups cache the model per process; tests roll back under them."""
     from casebridge.hotline.routing import invalidate_index

@@ -13,10 +13,23 @@ SOURCE = Path(__file__).resolve().parents[1] / "src" / "casebridge"
 # Models whose rows are case content, identities, referrals or disclosures (invariant 1),
 # and the only modules that may query them: the selectors (reads) and the services
 # (writes, on objects the selectors handed out).
-PROTECTED_MODELS = {"Contact", "Referral", "ReferralEvent"}
+PROTECTED_MODELS = {
+    "Contact",
+    "Referral",
+    "ReferralEvent",
+    "Case",
+    "Entry",
+    "RelatedPerson",
+    "Goal",
+    "Handover",
+    "Conference",
+    "ConferenceItem",
+}
 ALLOWED = {
     "hotline/selectors.py",
     "hotline/services.py",
+    "cases/selectors.py",
+    "cases/services.py",
     # counts open referrals per partner for capacity: numbers, no content
     "hotline/routing.py",
     # writes synthetic demo and benchmark data; shows nothing to anybody
@@ -36,6 +49,15 @@ def _queries_in(path: Path) -> list[str]:
             and node.value.id in PROTECTED_MODELS
         ):
             found.append(f"{node.value.id}.{node.attr} (line {node.lineno})")
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id in {"get_object_or_404", "get_list_or_404"}
+            and node.args
+            and isinstance(node.args[0], ast.Name)
+            and node.args[0].id in PROTECTED_MODELS
+        ):
+            found.append(f"{node.func.id}({node.args[0].id}) (line {node.lineno})")
     return found
 
 
@@ -53,8 +75,15 @@ def test_only_selectors_and_services_query_protected_models():
 
 def test_the_check_would_catch_a_view_that_queries_contacts(tmp_path):
     rogue = tmp_path / "views.py"
-    rogue.write_text("from casebridge.hotline.models import Contact\nContact.objects.all()\n")
-    assert _queries_in(rogue) == ["Contact.objects (line 2)"]
+    rogue.write_text(
+        "from casebridge.hotline.models import Contact\n"
+        "Contact.objects.all()\n"
+        "get_object_or_404(Entry, pk=1)\n"
+    )
+    assert set(_queries_in(rogue)) == {
+        "Contact.objects (line 2)",
+        "get_object_or_404(Entry) (line 3)",
+    }
 
 
 def test_identity_fields_are_declared_protected():

@@ -118,3 +118,103 @@ def test_expired_membership_grants_nothing(personas):
         valid_until=timezone.now() - timedelta(days=1),
     )
     assert visible(personas.prison_expired, Contact.objects.all()).count() == 0
+
+
+class CasePolicyAgreement(HypothesisTestCase):
+    """Random cases, participants, scopes and entries: decide() and visible() agree."""
+
+    @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(
+        seats=st.lists(
+            st.tuples(
+                st.integers(0, 2),  # case
+                st.integers(0, 3),  # organisation
+                st.booleans(),  # actor is a named person
+                st.booleans(),  # participation expired
+                st.sets(st.integers(0, 6)),  # readable categories
+                st.sets(st.integers(0, 6)),  # writable categories
+                st.booleans(),  # lead role
+            ),
+            max_size=5,
+        ),
+        entries=st.lists(
+            st.tuples(st.integers(0, 2), st.integers(0, 6), st.integers(0, 3)),
+            min_size=1,
+            max_size=8,
+        ),
+        roles=st.lists(st.sampled_from(ROLES), min_size=1, max_size=2),
+    )
+    def test_decide_and_visible_agree_on_cases(self, seats, entries, roles):
+        from casebridge.cases.models import Case, ConferenceItem, Entry, Participant
+        from casebridge.sharing.policy import forget
+
+        # Organisations of different sectors, so never_by_scope (security) is exercised.
+        organisations = [
+            Organisation.objects.filter(type__sector__code=code).order_by("pk").first()
+            for code in ("counselling_ngo", "security", "justice", "child_welfare")
+        ]
+        categories = list(Term.objects.filter(kind="information_category").order_by("position"))
+        case_roles = list(Term.objects.filter(kind="case_role").order_by("position"))
+        lead_role = next(r for r in case_roles if r.attributes.get("lead"))
+        other_role = next(r for r in case_roles if not r.attributes.get("lead"))
+        number = User.objects.count()
+        actor = User.objects.create_user(username=f"caseactor{number}")
+        now = timezone.now()
+        for organisation in organisations:
+            for role in roles:
+                Membership.objects.get_or_create(user=actor, organisation=organisation, role=role)
+        author = User.objects.create_user(username=f"caseauthor{number}")
+        cases = [
+            Case.objects.create(number=f"T-{number}-{n}", owner=organisations[0], pseudonym="P")
+            for n in range(3)
+        ]
+        for case_index, org_index, named, expired, read, write, lead in seats:
+            participant = Participant.objects.create(
+                case=cases[case_index],
+                organisation=organisations[org_index],
+                role=lead_role if lead else other_role,
+                valid_from=now - timedelta(days=10),
+                valid_until=now - timedelta(days=1) if expired else None,
+            )
+            if named:
+                participant.members.add(actor)
+            participant.read_categories.set([categories[i] for i in read])
+            participant.write_categories.set([categories[i] for i in write])
+        for case_index, category_index, org_index in entries:
+            Entry.objects.create(
+                case=cases[case_index],
+                kind="note",
+                category=categories[category_index],
+                author=author,
+                author_organisation=organisations[org_index],
+                title="t",
+            )
+        forget(actor)
+        mine = Entry.objects.filter(case__in=cases)
+        for action in (Action.VIEW, Action.CHANGE):
+            allowed = {e.pk for e in mine if decide(actor, action, e)}
+            listed = set(visible(actor, mine, action).values_list("pk", flat=True))
+            assert allowed == listed, action
+        assert not visible(
+            actor, ConferenceItem.objects.filter(conference__case__in=cases)
+        ).exists()
+        for action in (Action.VIEW, Action.CHANGE, Action.VIEW_IDENTITY, Action.VIEW_METADATA):
+            allowed = {c.pk for c in cases if decide(actor, action, c)}
+            listed = set(
+                visible(
+                    actor, Case.objects.filter(pk__in=[c.pk for c in cases]), action
+                ).values_list("pk", flat=True)
+            )
+            assert allowed == listed, action
+        # Invariant 4 inside the policy: counselling never reaches the security sector by scope.
+        security = organisations[1]
+        for entry in mine.filter(category__code="counselling").exclude(
+            author_organisation=security
+        ):
+            seat = (
+                __import__("casebridge.sharing.policy", fromlist=["seats"])
+                .seats(actor)
+                .get(entry.case_id)
+            )
+            if seat is not None and seat.organisation_id == security.pk:
+                assert not decide(actor, Action.VIEW, entry)

@@ -10,7 +10,7 @@ from ninja import Field, File, Form, Router, Schema, Status, UploadedFile
 
 from casebridge.accounts.models import Role, User
 from casebridge.cases import selectors, services
-from casebridge.cases.models import Conference, Goal, Participant
+from casebridge.cases.models import Participant
 from casebridge.cooperation_models.models import Term
 from casebridge.network.models import Organisation
 from casebridge.sharing.policy import organisations_with
@@ -471,7 +471,7 @@ def goal_add(request, case_id: int, payload: GoalIn):
 )
 def goal_status(request, case_id: int, goal_id: int, payload: GoalStatusIn):
     case = selectors.access_case(request.user, case_id)
-    goal = get_object_or_404(Goal, pk=goal_id, case=case)
+    goal = selectors.case_goal(case, goal_id)
     return services.goal_status(actor=request.user, goal=goal, status=payload.status)
 
 
@@ -505,7 +505,7 @@ def conference_create(request, case_id: int, payload: ConferenceIn):
 )
 def conference_item_add(request, case_id: int, conference_id: int, payload: ConferenceItemIn):
     case = selectors.access_case(request.user, case_id)
-    conference = get_object_or_404(Conference, pk=conference_id, case=case)
+    conference = selectors.case_conference(case, conference_id)
     owner = User.objects.filter(pk=payload.owner_id).first() if payload.owner_id else None
     if payload.owner_id and owner is None:
         raise ValidationError({"owner_id": [_("Unknown person.")]})

@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from casebridge.audit.services import audit_denied, audit_record
@@ -61,6 +62,16 @@ def access_case(actor, case_id: int, *, action: str = Action.VIEW) -> Case:
         actor=actor, action=f"cases.case.{action}", obj=case, details={"number": case.number}
     )
     return case
+
+
+def case_goal(case: Case, goal_id: int) -> Goal:
+    """A goal of a case the caller already accessed; the service checks the write scope."""
+    return get_object_or_404(Goal, pk=goal_id, case=case)
+
+
+def case_conference(case: Case, conference_id: int) -> Conference:
+    """A conference of a case the caller already accessed (its items are filtered apart)."""
+    return get_object_or_404(Conference, pk=conference_id, case=case)
 
 
 def case_for_referral(actor, referral) -> Case | None:

@@ -27,7 +27,7 @@ from casebridge.cases.forms import (
     ScopeForm,
     staff_of,
 )
-from casebridge.cases.models import Conference, Goal, Participant
+from casebridge.cases.models import Participant
 from casebridge.cooperation_models.models import Term
 from casebridge.forms import apply_validation_error
 from casebridge.hotline import selectors as hotline_selectors
@@ -188,7 +188,7 @@ def goal_add(request, case_id: int):
 @require_POST
 def goal_status(request, case_id: int, goal_id: int):
     case = selectors.access_case(request.user, case_id)
-    goal = get_object_or_404(Goal, pk=goal_id, case=case)
+    goal = selectors.case_goal(case, goal_id)
     try:
         services.goal_status(actor=request.user, goal=goal, status=request.POST.get("status", ""))
     except PermissionDenied:
@@ -320,7 +320,7 @@ def conference_add(request, case_id: int):
 @require_POST
 def conference_item_add(request, case_id: int, conference_id: int):
     case = selectors.access_case(request.user, case_id)
-    conference = get_object_or_404(Conference, pk=conference_id, case=case)
+    conference = selectors.case_conference(case, conference_id)
     view = selectors.case_page(request.user, case)
     people = [m for p in view.participants if p.is_active for m in p.members.all()]
     form = ConferenceItemForm(request.POST, writable=view.writable, people=people)

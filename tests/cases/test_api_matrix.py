@@ -1,0 +1,174 @@
+# ruff: noqa: E501 - the persona matrix is a table and reads best unwrapped
+"""Every case endpoint × every persona: allowed, forbidden (403, may read but not do) or
+invisible (404). `partner` leads the case, `police` takes part as police liaison,
+`prison_expired`'s participation and role have ended, the others have no seat.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from casebridge.cases import services
+from casebridge.sharing.policy import forget
+from tests.cases.conftest import category, org
+from tests.conftest import make_user
+
+pytestmark = pytest.mark.django_db
+
+MATRIX = """
+endpoint                                           partner police prison_expired partner_other hotline coordinator dpo admin outsider
+GET   /                                            200     200    200            200           200     200         200 200   200
+POST  /                                            201     403    403            201           403     201         403 403   403
+POST  /search                                      200     200    200            200           200     200         200 200   200
+GET   /coordination                                403     403    403            403           403     200         403 403   403
+GET   /entries/{counselling}                       200     404    404            404           404     404         404 404   404
+GET   /entries/{security}                          200     200    404            404           404     404         404 404   404
+GET   /entries/{document}/document                 200     404    404            404           404     404         404 404   404
+GET   /{case}                                      200     200    404            404           404     404         404 404   404
+GET   /{case}/identity                             200     404    404            404           404     404         404 404   404
+GET   /{case}/entries                              200     200    404            404           404     404         404 404   404
+POST  /{case}/entries                              201     201    404            404           404     404         404 404   404
+POST  /{case}/documents                            201     403    404            404           404     404         404 404   404
+GET   /{case}/export                               200     200    404            404           404     404         404 404   404
+POST  /{case}/participants                         201     403    404            404           404     404         404 404   404
+POST  /{case}/participants/{police}/scope          200     403    404            404           404     404         404 404   404
+POST  /{case}/participants/{police}/end            200     403    404            404           404     404         404 404   404
+POST  /{case}/participants/{lead}/handover         200     403    404            404           404     404         404 404   404
+POST  /{case}/phase                                200     403    404            404           404     404         404 404   404
+POST  /{case}/close                                200     403    404            404           404     404         404 404   404
+POST  /{case}/goals                                201     201    404            404           404     404         404 404   404
+POST  /{case}/goals/{goal}/status                  200     200    404            404           404     404         404 404   404
+GET   /{case}/conferences                          200     200    404            404           404     404         404 404   404
+POST  /{case}/conferences                          201     201    404            404           404     404         404 404   404
+POST  /{case}/conferences/{conference}/items       201     201    404            404           404     404         404 404   404
+"""
+
+BODIES = {
+    ("POST", "/"): {"pseudonym": "Neu"},
+    ("POST", "/search"): {"q": "Beratung"},
+    ("POST", "/{case}/entries"): {
+        "kind": "note",
+        "category": "case_coordination",
+        "title": "Abstimmung",
+    },
+    ("POST", "/{case}/participants"): {
+        "organisation_id": "OTHER_ORG",
+        "role": "co_counselling",
+        "members": ["OTHER_USER"],
+    },
+    ("POST", "/{case}/participants/{police}/scope"): {
+        "read": ["case_coordination"],
+        "write": [],
+        "reason": "weniger",
+    },
+    ("POST", "/{case}/participants/{lead}/handover"): {
+        "to_worker_id": "COLLEAGUE",
+        "note": "Übergabe",
+    },
+    ("POST", "/{case}/phase"): {"phase": "assessment"},
+    ("POST", "/{case}/close"): {"closing_reason": "goals_reached"},
+    ("POST", "/{case}/goals"): {"horizon": "interim", "title": "Schulabschluss"},
+    ("POST", "/{case}/goals/{goal}/status"): {"status": "reached"},
+    ("POST", "/{case}/conferences"): {"held_on": "2026-12-01", "title": "Konferenz"},
+    ("POST", "/{case}/conferences/{conference}/items"): {
+        "kind": "decision",
+        "category": "case_coordination",
+        "text": "ok",
+    },
+}
+
+
+def _rows():
+    lines = [line.split() for line in MATRIX.strip().splitlines()]
+    personas = lines[0][1:]
+    for method, path, *codes in lines[1:]:
+        for persona, code in zip(personas, codes, strict=True):
+            yield pytest.param(method, path, persona, int(code), id=f"{method} {path} {persona}")
+
+
+@pytest.mark.parametrize(("method", "path", "persona", "expected"), list(_rows()))
+def test_endpoint_answers_persona(personas, world, method, path, persona, expected):
+    colleague = make_user("colleague", org(personas.partner), "partner_counsellor")
+    goal = services.goal_add(
+        actor=personas.partner, case=world.case, horizon="interim", title="Ziel"
+    )
+    document = services.entry_create(
+        actor=personas.partner,
+        case=world.case,
+        data=services.EntryData(
+            kind="document",
+            category=category("counselling"),
+            title="Bericht",
+            document=SimpleUploadedFile("b.txt", b"vertraulich"),
+        ),
+    )
+    forget(personas.partner)
+    ids = {
+        "case": world.case.pk,
+        "counselling": world.counselling.pk,
+        "security": world.security.pk,
+        "document": document.pk,
+        "police": world.police.pk,
+        "lead": world.lead.pk,
+        "goal": goal.pk,
+        "conference": world.conference.pk,
+    }
+    url = "/api/v1/cases" + path.rstrip("/").format(**ids)
+    client = personas.client(getattr(personas, persona))
+    if path == "/{case}/documents":
+        response = client.post(
+            url,
+            {
+                "category": "counselling",
+                "title": "Neu",
+                "file": SimpleUploadedFile("n.txt", b"neu"),
+            },
+        )
+    else:
+        body = BODIES.get((method, path))
+        if body is not None:
+            text = json.dumps(body)
+            text = text.replace('"OTHER_ORG"', str(org(personas.partner_other).pk))
+            text = text.replace('"OTHER_USER"', str(personas.partner_other.pk))
+            text = text.replace('"COLLEAGUE"', str(colleague.pk))
+            response = client.generic(method, url, data=text, content_type="application/json")
+        else:
+            response = client.generic(method, url)
+    assert response.status_code == expected, response.content[:300]
+    if expected in (403, 404) or persona == "police":
+        content = response.content if not hasattr(response, "streaming_content") else b""
+        assert b"Vertrauliche Beratung" not in content
+        assert b"Beispiel" not in content
+
+
+def test_every_case_operation_is_in_the_matrix():
+    from casebridge.api import api
+
+    schema = api.get_openapi_schema()
+    operations = {
+        (method.upper(), path.removeprefix("/api/v1/cases") or "/")
+        for path, item in schema["paths"].items()
+        if path.startswith("/api/v1/cases")
+        for method in item
+    }
+    names = {
+        "{case}": "{case_id}",
+        "{police}": "{participant_id}",
+        "{lead}": "{participant_id}",
+        "{goal}": "{goal_id}",
+        "{conference}": "{conference_id}",
+        "{counselling}": "{entry_id}",
+        "{security}": "{entry_id}",
+        "{document}": "{entry_id}",
+    }
+    covered = set()
+    for line in MATRIX.strip().splitlines()[1:]:
+        method, path = line.split()[:2]
+        for old, new in names.items():
+            path = path.replace(old, new)
+        covered.add((method, path if path == "/" else path.rstrip("/")))
+    operations = {(m, "/" if p in ("", "/") else p) for m, p in operations}
+    assert operations == covered

@@ -200,7 +200,121 @@ def demo_prepare() -> list[tuple[DemoUser, Organisation]]:
         created.append((spec, organisation))
     _demo_contact_points(random.Random(2026))  # noqa: S311 - demo data, not security
     _demo_contacts(random.Random(2027))  # noqa: S311 - demo data, not security
+    _demo_cases()
     return created
+
+
+def _demo_cases() -> None:
+    """One multi-agency case in Hamburg: the NGO leads, the police liaison takes part."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from casebridge.cases import services as case_services
+    from casebridge.cases.models import Case
+    from casebridge.cooperation_models.models import Term
+    from casebridge.hotline.models import Referral
+
+    if Case.objects.exists():
+        return
+    partner = User.objects.get(username="partner")
+    police = User.objects.get(username="police")
+    organisation = partner.memberships.get().organisation
+    referral = (
+        Referral.objects.filter(partner=organisation, status="accepted", case__isnull=True)
+        .order_by("sent_at")
+        .first()
+    )
+    case = case_services.case_open(
+        actor=partner,
+        owner=organisation,
+        pseudonym="J. aus Hamburg-Mitte",
+        referral=referral,
+        identity={
+            "first_name": "Jonas",
+            "last_name": "Beispielmann",
+            "date_of_birth": "2008-05-17",
+        },
+    )
+    category = {t.code: t for t in Term.objects.of("information_category")}
+    case_services.participant_add(
+        actor=partner,
+        case=case,
+        organisation=police.memberships.get().organisation,
+        role=Term.objects.of("case_role").get(code="police_liaison"),
+        members=[police],
+        reason="Vereinbarung Fallkoordination Hamburg",
+    )
+    case_services.case_update(actor=partner, case=case, phase="counselling")
+    today = timezone.localdate()
+    for days, kind, code, title, text, extra in [
+        (
+            30,
+            "session",
+            "counselling",
+            "Erstgespräch mit J.",
+            "J. erzählt von neuen Freunden aus einem Online-Kanal; wirkt verunsichert.",
+            {},
+        ),
+        (
+            23,
+            "session",
+            "counselling",
+            "Zweites Gespräch",
+            "Gespräch über Familie und Schule; J. möchte den Schulabschluss schaffen.",
+            {},
+        ),
+        (
+            20,
+            "note",
+            "case_coordination",
+            "Absprache mit der Polizei",
+            "Regelmäßige Fallkonferenz alle sechs Wochen vereinbart.",
+            {},
+        ),
+        (15, "note", "security", "Polizeiliche Erkenntnisse", "Keine Einträge zu J. bekannt.", {}),
+        (
+            10,
+            "risk",
+            "risk_assessment",
+            "Einschätzung nach drittem Gespräch",
+            "Kontakte zur Gruppe bestehen, aber J. stellt Aussagen zunehmend infrage.",
+            {"likelihood": "unlikely", "imminence": "not_foreseeable"},
+        ),
+    ]:
+        actor = police if code == "security" else partner
+        case_services.entry_create(
+            actor=actor,
+            case=case,
+            data=case_services.EntryData(
+                kind=kind,
+                category=category[code],
+                title=title,
+                text=text,
+                occurred_on=today - timedelta(days=days),
+                **extra,
+            ),
+        )
+    case_services.goal_add(
+        actor=partner, case=case, horizon="interim", title="Regelmäßige Gespräche halten"
+    )
+    case_services.goal_add(
+        actor=partner, case=case, horizon="long_term", title="Schulabschluss erreichen"
+    )
+    conference = case_services.conference_create(
+        actor=partner,
+        case=case,
+        held_on=today - timedelta(days=5),
+        title="Fallkonferenz Mai",
+        attendees=list(case.participants.all()),
+    )
+    case_services.conference_item_add(
+        actor=partner,
+        conference=conference,
+        kind="decision",
+        category=category["case_coordination"],
+        text="Nächste Konferenz in sechs Wochen.",
+    )
 
 
 DEMO_CALLS = [

@@ -1,0 +1,79 @@
+"""A police liaison opens a case in a real browser and finds the counselling notes nowhere:
+not on the page, not in search, not in the API, not in the export."""
+
+from __future__ import annotations
+
+from playwright.sync_api import expect
+
+from casebridge.cases import services
+from casebridge.cooperation_models.models import Term
+from tests.conftest import PASSWORD
+
+SECRET = "Vertrauliche Beratung über Zweifel an der Gruppe"
+
+
+def _category(code):
+    return Term.objects.get(kind="information_category", code=code)
+
+
+def test_police_finds_counselling_notes_nowhere(browser, live_server, e2e_personas):
+    partner, police = e2e_personas.partner, e2e_personas.police
+    case = services.case_open(
+        actor=partner, owner=partner.memberships.get().organisation, pseudonym="A."
+    )
+    services.participant_add(
+        actor=partner,
+        case=case,
+        organisation=police.memberships.get().organisation,
+        role=Term.objects.get(kind="case_role", code="police_liaison"),
+        members=[police],
+    )
+    services.entry_create(
+        actor=partner,
+        case=case,
+        data=services.EntryData(
+            kind="session", category=_category("counselling"), title="Sitzung 3", text=SECRET
+        ),
+    )
+    services.entry_create(
+        actor=partner,
+        case=case,
+        data=services.EntryData(
+            kind="note",
+            category=_category("case_coordination"),
+            title="Konferenz am Montag",
+            text="Ort: LKA",
+        ),
+    )
+
+    context = browser.new_context(locale="en-GB", base_url=live_server.url, accept_downloads=True)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    page.goto("/accounts/login/")
+    page.get_by_label("Username").fill("police")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("link", name="Cases").click()
+    page.get_by_role("link", name=case.number).click()
+
+    expect(page.get_by_text("Konferenz am Montag")).to_be_visible()
+    expect(page.locator("body")).not_to_contain_text(SECRET)
+    expect(page.locator("body")).not_to_contain_text("Sitzung 3")
+
+    page.get_by_role("link", name="Cases").click()
+    page.get_by_label("Words in entries you may read").fill("Zweifel")
+    page.get_by_role("button", name="Search").click()
+    expect(page.locator("#search-results")).to_contain_text("Nothing found.")
+
+    api = page.request.get(f"/api/v1/cases/{case.pk}/entries")
+    assert api.ok
+    assert SECRET not in api.text()
+    assert "Konferenz am Montag" in api.text()
+
+    page.goto(f"/cases/{case.pk}/")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Export what you may read (CSV)").click()
+    exported = open(download.value.path(), encoding="utf-8").read()  # noqa: SIM115
+    assert "Konferenz am Montag" in exported
+    assert SECRET not in exported and "Sitzung 3" not in exported
+    context.close()

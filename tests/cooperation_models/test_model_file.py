@@ -316,3 +316,66 @@ def test_messages_follow_the_language_of_the_operator(tmp_path):
     assert errors[0].startswith('mini.toml: [[organisation_types]] 1 ("police"): ')
     assert "securty" in errors[0]
     assert "is not known" not in errors[0]
+
+
+ROLES = """
+[[case_roles]]
+code = "lead"
+lead = true
+read = ["counselling", "case_coordination"]
+write = ["counselling"]
+label = { en = "Lead", de = "Leitung" }
+
+[[case_roles]]
+code = "liaison"
+sectors = ["security"]
+read = ["case_coordination"]
+write = ["case_coordination"]
+label = { en = "Liaison", de = "Verbindung" }
+"""
+
+
+def test_case_roles_validate(tmp_path):
+    text = VALID.replace(
+        'label = { en = "Security", de = "Sicherheit" }',
+        'label = { en = "Security", de = "Sicherheit" }\nnever_by_scope = ["counselling"]',
+    )
+    spec = parse_model(str(write_model(tmp_path, text + ROLES)))
+    assert [r.code for r in spec.entries("case_roles")] == ["lead", "liaison"]
+
+
+LIAISON_READ = 'sectors = ["security"]\nread = ["case_coordination"]'
+LIAISON_READS_COUNSELLING = 'sectors = ["security"]\nread = ["case_coordination", "counselling"]'
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            (LIAISON_READ, LIAISON_READS_COUNSELLING),
+            'mini.toml: [[case_roles]] 2 ("liaison"): key read: grants "counselling" by scope '
+            'to sector "security", which receives it only by disclosure',
+        ),
+        (
+            ('write = ["counselling"]', 'write = ["counselling", "justice"]'),
+            'mini.toml: [[case_roles]] 1 ("lead"): key write: writes "justice" but cannot read it',
+        ),
+        (
+            ('code = "liaison"\n', 'code = "liaison"\nlead = true\n'),
+            "mini.toml: [[case_roles]]: exactly one case role must lead (lead = true)",
+        ),
+        (
+            ('read = ["counselling", "case_coordination"]', 'read = ["counselling", "gossip"]'),
+            'mini.toml: [[case_roles]] 1 ("lead"): key read: '
+            'information category "gossip" is not known',
+        ),
+    ],
+)
+def test_case_role_mistakes(tmp_path, change, message):
+    text = VALID.replace(
+        'label = { en = "Security", de = "Sicherheit" }',
+        'label = { en = "Security", de = "Sicherheit" }\nnever_by_scope = ["counselling"]',
+    ) + ROLES.replace(*change)
+    assert any(error.startswith(message) for error in errors_of(write_model(tmp_path, text))), (
+        errors_of(write_model(tmp_path, text))
+    )

@@ -30,6 +30,7 @@ GET   /entries/{document}/document                 200     404    404           
 GET   /{case}                                      200     200    404            404           404     404         404 404   404
 GET   /{case}/identity                             200     404    404            404           404     404         404 404   404
 GET   /{case}/entries                              200     200    404            404           404     404         404 404   404
+POST  /{case}/related-people                       201     403    404            404           404     404         404 404   404
 POST  /{case}/entries                              201     201    404            404           404     404         404 404   404
 POST  /{case}/documents                            201     403    404            404           404     404         404 404   404
 GET   /{case}/export                               200     200    404            404           404     404         404 404   404
@@ -71,6 +72,7 @@ BODIES = {
     ("POST", "/{case}/phase"): {"phase": "assessment"},
     ("POST", "/{case}/close"): {"closing_reason": "goals_reached"},
     ("POST", "/{case}/goals"): {"horizon": "interim", "title": "Schulabschluss"},
+    ("POST", "/{case}/related-people"): {"relation": "mother", "name": "Erika Beispiel"},
     ("POST", "/{case}/goals/{goal}/status"): {"status": "reached"},
     ("POST", "/{case}/conferences"): {"held_on": "2026-12-01", "title": "Konferenz"},
     ("POST", "/{case}/conferences/{conference}/items"): {

@@ -189,6 +189,21 @@ class ConferenceOut(Schema):
         return [p.organisation_id for p in obj.attendees.all()]
 
 
+class RelatedPersonIn(Schema):
+    relation: str = Field(max_length=64)
+    name: str = Field(max_length=200)
+    phone: str = Field(default="", max_length=60)
+    note: str = Field(default="", max_length=300)
+
+
+class RelatedPersonOut(Schema):
+    id: int
+    relation: str = Field(alias="relation.code")
+    name: str
+    phone: str
+    note: str
+
+
 class SearchIn(Schema):
     q: str = Field(min_length=1, max_length=100)
 
@@ -326,6 +341,27 @@ def case_identity(request, case_id: int):
     if page.identity is None:
         raise Http404
     return page.identity
+
+
+@router.post(
+    "/{case_id}/related-people",
+    response={201: RelatedPersonOut, 403: Error, 404: Error, 422: Error},
+    summary="Record a family member or other person around the case (identity)",
+)
+def related_person_add(request, case_id: int, payload: RelatedPersonIn):
+    case = selectors.access_case(request.user, case_id)
+    relation = Term.objects.of("caller_relation").filter(code=payload.relation).first()
+    if relation is None:
+        raise ValidationError({"relation": [_("Unknown relation.")]})
+    person = services.related_person_add(
+        actor=request.user,
+        case=case,
+        relation=relation,
+        name=payload.name,
+        phone=payload.phone,
+        note=payload.note,
+    )
+    return Status(201, person)
 
 
 @router.get("/{case_id}/entries", response={200: list[EntryOut], 404: Error})

@@ -61,6 +61,13 @@ class EntryForm(forms.Form):
         self.fields["category"].label_from_instance = lambda t: t.label
 
 
+class RelatedPersonForm(forms.Form):
+    relation = TermChoiceField(TermKind.CALLER_RELATION, label=_("Relation"))
+    name = forms.CharField(label=_("Name"), max_length=200)
+    phone = forms.CharField(label=_("Phone"), max_length=60, required=False)
+    note = forms.CharField(label=_("Note"), max_length=300, required=False)
+
+
 class GoalForm(forms.Form):
     horizon = forms.ChoiceField(label=_("Horizon"), choices=Goal.Horizon.choices)
     title = forms.CharField(label=_("Goal"), max_length=300)

@@ -149,6 +149,10 @@ class CasePage:
     can_change: bool
     writable: list  # categories the actor may write
 
+    @property
+    def can_write_identity(self) -> bool:
+        return any(term.code == "identity" for term in self.writable)
+
 
 def case_page(actor, case: Case, *, query: str = "", category: str = "") -> CasePage:
     """The case as the actor may see it, in a constant number of queries."""

@@ -11,6 +11,7 @@ urlpatterns = [
     path("<int:case_id>/export.csv", views.case_export, name="export"),
     path("<int:case_id>/entries/", views.entry_add, name="entry_add"),
     path("<int:case_id>/goals/", views.goal_add, name="goal_add"),
+    path("<int:case_id>/related-people/", views.related_person_add, name="related_person_add"),
     path("<int:case_id>/goals/<int:goal_id>/status/", views.goal_status, name="goal_status"),
     path("<int:case_id>/participants/", views.participant_add, name="participant_add"),
     path(

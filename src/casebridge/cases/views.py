@@ -24,6 +24,7 @@ from casebridge.cases.forms import (
     HandoverForm,
     ParticipantForm,
     PhaseForm,
+    RelatedPersonForm,
     ScopeForm,
     staff_of,
 )
@@ -115,6 +116,7 @@ def _page(request, case, *, status: int = 200, **forms):
         "case": case,
         "entry_form": forms.get("entry_form") or EntryForm(writable=view.writable),
         "goal_form": forms.get("goal_form") or GoalForm(),
+        "related_form": forms.get("related_form") or RelatedPersonForm(),
         "participant_form": forms.get("participant_form") or ParticipantForm(),
         "phase_form": PhaseForm(initial={"phase": case.phase}),
         "close_form": forms.get("close_form") or CloseForm(),
@@ -181,6 +183,18 @@ def goal_add(request, case_id: int):
         "goal_form",
         GoalForm(request.POST),
         lambda case, data: services.goal_add(actor=request.user, case=case, **data),
+    )
+
+
+@login_required
+@require_POST
+def related_person_add(request, case_id: int):
+    return _post(
+        request,
+        case_id,
+        "related_form",
+        RelatedPersonForm(request.POST),
+        lambda case, data: services.related_person_add(actor=request.user, case=case, **data),
     )
 
 

@@ -2,8 +2,8 @@
 
 Usage:  .venv/bin/python bench/routing.py [--samples 2000] [--with-referrals 5000]
 Runs against a fresh database in a temporary folder: SQLite by default, PostgreSQL when
-DATABASE_URL is set (the database is created as casebridge_bench and dropped afterwards
-by Django's test-database machinery). Prints medians and percentiles in milliseconds.
+DATABASE_URL is set (as casebridge_bench_routing, created and dropped by Django's
+test-database machinery). Prints medians and percentiles in milliseconds.
 """
 
 from __future__ import annotations
@@ -43,6 +43,8 @@ def main() -> int:
     from django.db import connection
     from django.test.utils import setup_databases, teardown_databases
 
+    if connection.vendor != "sqlite":  # not test_casebridge, which the test suite may be using
+        connection.settings_dict["TEST"]["NAME"] = "casebridge_bench_routing"
     old = setup_databases(verbosity=0, interactive=False)
     try:
         return run(args, connection)

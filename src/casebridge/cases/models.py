@@ -384,7 +384,7 @@ class ConferenceItem(models.Model):
         null=True,
         blank=True,
         related_name="+",
-        verbose_name=_("owner"),
+        verbose_name=_("responsible person"),
     )
     due_on = models.DateField(_("due"), null=True, blank=True)
     done_at = models.DateTimeField(null=True, blank=True)

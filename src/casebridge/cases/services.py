@@ -273,6 +273,7 @@ def participant_add(
         reason="default scope of the role",
         actor=actor,
     )
+    forget(actor)
     audit_record(
         actor=actor,
         action="cases.participant.add",
@@ -307,6 +308,7 @@ def participant_scope(
         reason=reason.strip(),
         actor=actor,
     )
+    forget(actor)  # the actor may have changed their own seat
     audit_record(
         actor=actor,
         action="cases.participant.scope",
@@ -331,6 +333,7 @@ def participant_end(*, actor, participant: Participant) -> Participant:
         raise ValidationError({"participant": [_("This participation has already ended.")]})
     participant.valid_until = timezone.now()
     participant.save(update_fields=["valid_until"])
+    forget(actor)
     audit_record(
         actor=actor,
         action="cases.participant.end",

@@ -19,8 +19,12 @@ from enum import StrEnum
 
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop as N_
 
 from casebridge.accounts.models import Membership, Role
+from casebridge.cases.models import Case, ConferenceItem, Entry, Participant, RelatedPerson
+from casebridge.cooperation_models.models import Term
+from casebridge.hotline.models import Contact, Referral
 
 HOTLINE_ROLES = frozenset({Role.HOTLINE_COUNSELLOR, Role.COORDINATOR})
 PARTNER_ROLES = frozenset({Role.PARTNER_COUNSELLOR, Role.COORDINATOR})
@@ -36,13 +40,30 @@ class Action(StrEnum):
     VIEW_METADATA = "view_metadata"  # number, owner, phase, lead changes: no content
 
 
-@dataclass(frozen=True)
 class Decision:
-    allowed: bool
-    reason: str
+    """An answer with its explanation; the explanation is rendered (translated) only when read.
+
+    Rendering on demand keeps ``decide()`` fast for lists, where most reasons are never shown.
+    """
+
+    __slots__ = ("_message", "_params", "allowed")
+
+    def __init__(self, allowed: bool, message: str, params=None):
+        self.allowed = allowed
+        self._message = message
+        self._params = params
 
     def __bool__(self) -> bool:
         return self.allowed
+
+    def __repr__(self) -> str:
+        return f"Decision({self.allowed}, {self.reason!r})"
+
+    @property
+    def reason(self) -> str:
+        text = _(self._message)
+        params = self._params() if callable(self._params) else self._params
+        return text % params if params else text
 
 
 def _roles_by_organisation(actor) -> dict[int, frozenset[str]]:
@@ -86,8 +107,6 @@ def seats(actor) -> dict[int, Seat]:
     cached = getattr(actor, "_casebridge_policy_seats", None)
     if cached is not None:
         return cached
-    from casebridge.cases.models import Participant
-    from casebridge.cooperation_models.models import Term
 
     organisations = organisations_with(actor, CASE_WORK_ROLES)
     participants = (
@@ -133,8 +152,6 @@ def can_take_calls(actor) -> bool:
 
 def decide(actor, action: str, resource) -> Decision:
     """Decide one access to one object; the reason names roles and organisations, never content."""
-    from casebridge.cases.models import Case, ConferenceItem, Entry, RelatedPerson
-    from casebridge.hotline.models import Contact, Referral
 
     if isinstance(resource, Contact):
         return _decide_contact(actor, action, resource)
@@ -146,7 +163,9 @@ def decide(actor, action: str, resource) -> Decision:
         return _decide_item(actor, action, resource)
     if isinstance(resource, RelatedPerson):
         return _decide_case(actor, Action.VIEW_IDENTITY, resource.case)
-    return Decision(False, _("denied: no rule covers %(kind)s") % {"kind": type(resource).__name__})
+    return Decision(
+        False, N_("denied: no rule covers %(kind)s"), lambda: {"kind": type(resource).__name__}
+    )
 
 
 def _decide_case(actor, action: str, case) -> Decision:
@@ -154,64 +173,73 @@ def _decide_case(actor, action: str, case) -> Decision:
     if action == Action.VIEW_METADATA and (
         seat or organisations_with(actor, frozenset({Role.COORDINATOR}))
     ):
-        return Decision(True, _("allowed: participant or network coordinator"))
+        return Decision(True, N_("allowed: participant or network coordinator"))
     if seat is None:
         return Decision(
             False,
-            _("denied: not a named person of a participant in case %(number)s")
-            % {"number": case.number},
+            N_("denied: not a named person of a participant in case %(number)s"),
+            lambda: {"number": case.number},
         )
     if action == Action.VIEW:
         return Decision(
-            True, _("allowed: participant in case %(number)s") % {"number": case.number}
+            True, N_("allowed: participant in case %(number)s"), lambda: {"number": case.number}
         )
     if action == Action.CHANGE:
         if seat.lead:
             return Decision(
-                True, _("allowed: the lead of case %(number)s") % {"number": case.number}
+                True, N_("allowed: the lead of case %(number)s"), lambda: {"number": case.number}
             )
         return Decision(
             False,
-            _("denied: only the lead of case %(number)s changes it") % {"number": case.number},
+            N_("denied: only the lead of case %(number)s changes it"),
+            lambda: {"number": case.number},
         )
     if action == Action.VIEW_IDENTITY:
         identity = _category_id("identity")
         if identity in seat.readable:
-            return Decision(True, _("allowed: the scope includes identity"))
+            return Decision(True, N_("allowed: the scope includes identity"))
         return Decision(
             False,
-            _("denied: the %(role)s scope in case %(number)s excludes identity")
-            % {"role": seat.role, "number": case.number},
+            N_("denied: the %(role)s scope in case %(number)s excludes identity"),
+            lambda: {"role": seat.role, "number": case.number},
         )
-    return Decision(False, _("denied: no rule covers this action on a case"))
+    return Decision(False, N_("denied: no rule covers this action on a case"))
 
 
 def _decide_item(actor, action: str, item) -> Decision:
     """Entries and conference items: readable by scope, by authorship, or (later) disclosure."""
-    case = item.case if hasattr(item, "case_id") else item.conference.case
-    seat = seats(actor).get(case.pk)
+    # Ids only on the hot path: the case and the category are loaded just for a reason.
+    case_id = item.case_id if isinstance(item, Entry) else item.conference.case_id
+    seat = seats(actor).get(case_id)
+
+    def case_number():
+        return item.case.number if isinstance(item, Entry) else item.conference.case.number
+
     if seat is None:
         return Decision(
             False,
-            _("denied: not a named person of a participant in case %(number)s")
-            % {"number": case.number},
+            N_("denied: not a named person of a participant in case %(number)s"),
+            lambda: {"number": case_number()},
         )
-    category = item.category
     if action == Action.VIEW:
         if item.category_id in seat.readable:
             return Decision(
-                True, _("allowed: the scope includes %(category)s") % {"category": category.code}
+                True,
+                N_("allowed: the scope includes %(category)s"),
+                lambda: {"category": item.category.code},
             )
         if item.author_organisation_id == seat.organisation_id:
-            return Decision(True, _("allowed: written by the reader's own organisation"))
+            return Decision(True, N_("allowed: written by the reader's own organisation"))
     elif action == Action.CHANGE and item.category_id in seat.writable:
         return Decision(
-            True, _("allowed: the scope may write %(category)s") % {"category": category.code}
+            True,
+            N_("allowed: the scope may write %(category)s"),
+            lambda: {"category": item.category.code},
         )
     return Decision(
         False,
-        _("denied: the %(role)s scope in case %(number)s excludes %(category)s")
-        % {"role": seat.role, "number": case.number, "category": category.code},
+        N_("denied: the %(role)s scope in case %(number)s excludes %(category)s"),
+        lambda: {"role": seat.role, "number": case_number(), "category": item.category.code},
     )
 
 
@@ -220,12 +248,14 @@ def may_write(actor, case, category) -> Decision:
     seat = seats(actor).get(case.pk)
     if seat is not None and category.pk in seat.writable:
         return Decision(
-            True, _("allowed: the scope may write %(category)s") % {"category": category.code}
+            True,
+            N_("allowed: the scope may write %(category)s"),
+            lambda: {"category": category.code},
         )
     return Decision(
         False,
-        _("denied: no scope in case %(number)s to write %(category)s")
-        % {"number": case.number, "category": category.code},
+        N_("denied: no scope in case %(number)s to write %(category)s"),
+        lambda: {"number": case.number, "category": category.code},
     )
 
 
@@ -234,8 +264,6 @@ _CATEGORY_IDS: dict[str, int] = {}
 
 def _category_id(code: str) -> int | None:
     if code not in _CATEGORY_IDS:
-        from casebridge.cooperation_models.models import Term
-
         found = (
             Term.objects.filter(kind="information_category", code=code)
             .values_list("id", flat=True)
@@ -253,11 +281,13 @@ def _decide_contact(actor, action: str, contact) -> Decision:
         Action.CHANGE,
         Action.VIEW_IDENTITY,
     ):
-        return Decision(True, _("allowed: hotline staff of the organisation that took the contact"))
+        return Decision(
+            True, N_("allowed: hotline staff of the organisation that took the contact")
+        )
     return Decision(
         False,
-        _("denied: contact %(reference)s belongs to the hotline that took it")
-        % {"reference": contact.reference},
+        N_("denied: contact %(reference)s belongs to the hotline that took it"),
+        lambda: {"reference": contact.reference},
     )
 
 
@@ -265,24 +295,24 @@ def _decide_referral(actor, action: str, referral) -> Decision:
     hotline_side = referral.contact.organisation_id in organisations_with(actor, HOTLINE_ROLES)
     partner_side = referral.partner_id in organisations_with(actor, PARTNER_ROLES)
     if action == Action.VIEW and (hotline_side or partner_side):
-        return Decision(True, _("allowed: sender or addressee of the referral"))
+        return Decision(True, N_("allowed: sender or addressee of the referral"))
     if action == Action.CHANGE and hotline_side:
-        return Decision(True, _("allowed: the hotline that sent the referral"))
+        return Decision(True, N_("allowed: the hotline that sent the referral"))
     if action == Action.RESPOND and partner_side:
-        return Decision(True, _("allowed: the partner the referral is addressed to"))
+        return Decision(True, N_("allowed: the partner the referral is addressed to"))
     if action == Action.VIEW_IDENTITY:
         if hotline_side:
-            return Decision(True, _("allowed: the hotline that took the contact"))
+            return Decision(True, N_("allowed: the hotline that took the contact"))
         if partner_side and referral.mode == "consent" and referral.status in _IDENTITY_STATUSES:
-            return Decision(True, _("allowed: the caller consented to pass on contact details"))
+            return Decision(True, N_("allowed: the caller consented to pass on contact details"))
         if partner_side:
             return Decision(
-                False, _("denied: the caller's identity is passed on only with recorded consent")
+                False, N_("denied: the caller's identity is passed on only with recorded consent")
             )
     return Decision(
         False,
-        _("denied: referral of %(reference)s is visible only to its sender and addressee")
-        % {"reference": referral.contact.reference},
+        N_("denied: referral of %(reference)s is visible only to its sender and addressee"),
+        lambda: {"reference": referral.contact.reference},
     )
 
 
@@ -294,8 +324,6 @@ _IDENTITY_STATUSES = ("sent", "accepted")
 
 def visible(actor, queryset: QuerySet, action: str = Action.VIEW) -> QuerySet:
     """Restrict ``queryset`` to what ``decide(actor, action, obj)`` allows, in the database."""
-    from casebridge.cases.models import Case, ConferenceItem, Entry
-    from casebridge.hotline.models import Contact, Referral
 
     if queryset.model in (Entry, ConferenceItem):
         return queryset.filter(_items_filter(actor, action, queryset.model is ConferenceItem))

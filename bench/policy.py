@@ -25,9 +25,11 @@ import platform
 import random
 import statistics
 import sys
-import tempfile
 import time
 from importlib.metadata import version
+
+# Run as a script, so its own folder is on sys.path.
+from harness import with_fresh_database
 
 # Two kinds of policy line per seat: "p, user, case, category, -" for each category the
 # seat reads by scope, and "p, user, case, -, organisation" for what its organisation wrote.
@@ -57,22 +59,7 @@ def main() -> int:
     parser.add_argument("--casbin-rounds", type=int, default=3, help="for the plain Enforcer")
     args = parser.parse_args()
 
-    os.environ.setdefault("SECRET_KEY", "bench-" + "x" * 40)
-    os.environ.setdefault("CASEBRIDGE_DATA_DIR", tempfile.mkdtemp(prefix="casebridge-bench-"))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "casebridge.settings")
-    import django
-
-    django.setup()
-    from django.db import connection
-    from django.test.utils import setup_databases, teardown_databases
-
-    if connection.vendor != "sqlite":  # not test_casebridge, which the test suite may be using
-        connection.settings_dict["TEST"]["NAME"] = "casebridge_bench_policy"
-    old = setup_databases(verbosity=0, interactive=False)
-    try:
-        return run(args, connection)
-    finally:
-        teardown_databases(old, verbosity=0)
+    return with_fresh_database("policy", lambda connection: run(args, connection))
 
 
 def build(args):

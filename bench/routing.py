@@ -9,18 +9,13 @@ test-database machinery). Prints medians and percentiles in milliseconds.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import random
 import statistics
 import sys
-import tempfile
 import time
 
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+# Run as a script, so its own folder is on sys.path.
+from harness import machine_line, percentile, with_fresh_database
 
 
 def main() -> int:
@@ -34,22 +29,7 @@ def main() -> int:
     )
     args = parser.parse_args()
 
-    os.environ.setdefault("SECRET_KEY", "bench-" + "x" * 40)
-    os.environ.setdefault("CASEBRIDGE_DATA_DIR", tempfile.mkdtemp(prefix="casebridge-bench-"))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "casebridge.settings")
-    import django
-
-    django.setup()
-    from django.db import connection
-    from django.test.utils import setup_databases, teardown_databases
-
-    if connection.vendor != "sqlite":  # not test_casebridge, which the test suite may be using
-        connection.settings_dict["TEST"]["NAME"] = "casebridge_bench_routing"
-    old = setup_databases(verbosity=0, interactive=False)
-    try:
-        return run(args, connection)
-    finally:
-        teardown_databases(old, verbosity=0)
+    return with_fresh_database("routing", lambda connection: run(args, connection))
 
 
 def run(args, connection) -> int:
@@ -123,9 +103,7 @@ def run(args, connection) -> int:
             timings.append((time.perf_counter() - started) * 1000)
         return timings
 
-    print(
-        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
-    )
+    print(machine_line())
     print(f"database: {connection.vendor}, open referrals this month: {args.with_referrals}")
     for label, cold in (
         ("capacity counts cached (<10 s old)", False),

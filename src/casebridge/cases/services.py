@@ -83,6 +83,22 @@ def _check_scope(organisation: Organisation, read: list[Term], write: list[Term]
         raise ValidationError(errors)
 
 
+def _set_scope(
+    participant: Participant, read: list[Term], write: list[Term], *, reason: str, actor
+) -> None:
+    """Give a participant its scope and record the change with its reason."""
+    participant.read_categories.set(read)
+    participant.write_categories.set(write)
+    ScopeChange.objects.create(
+        participant=participant,
+        read=sorted(t.code for t in read),
+        write=sorted(t.code for t in write),
+        reason=reason,
+        actor=actor,
+    )
+    forget(actor)  # the actor's own seat may have changed
+
+
 def _check_people(organisation: Organisation, people) -> None:
     allowed = set(
         Membership.objects.active()
@@ -164,16 +180,7 @@ def case_open(
         reason=_("opened the case"),
     )
     participant.members.add(actor)
-    participant.read_categories.set(read)
-    participant.write_categories.set(write)
-    ScopeChange.objects.create(
-        participant=participant,
-        read=[t.code for t in read],
-        write=[t.code for t in write],
-        reason="default scope of the role",
-        actor=actor,
-    )
-    forget(actor)
+    _set_scope(participant, read, write, reason="default scope of the role", actor=actor)
     audit_record(
         actor=actor,
         action="cases.case.open",
@@ -264,16 +271,7 @@ def participant_add(
         reason=reason.strip(),
     )
     participant.members.set(members)
-    participant.read_categories.set(read)
-    participant.write_categories.set(write)
-    ScopeChange.objects.create(
-        participant=participant,
-        read=[t.code for t in read],
-        write=[t.code for t in write],
-        reason="default scope of the role",
-        actor=actor,
-    )
-    forget(actor)
+    _set_scope(participant, read, write, reason="default scope of the role", actor=actor)
     audit_record(
         actor=actor,
         action="cases.participant.add",
@@ -299,16 +297,7 @@ def participant_scope(
     if any(t.kind != "information_category" for t in [*read, *write]):
         raise ValidationError({"read": [_("Unknown information category.")]})
     _check_scope(participant.organisation, read, write)
-    participant.read_categories.set(read)
-    participant.write_categories.set(write)
-    ScopeChange.objects.create(
-        participant=participant,
-        read=sorted(t.code for t in read),
-        write=sorted(t.code for t in write),
-        reason=reason.strip(),
-        actor=actor,
-    )
-    forget(actor)  # the actor may have changed their own seat
+    _set_scope(participant, read, write, reason=reason.strip(), actor=actor)
     audit_record(
         actor=actor,
         action="cases.participant.scope",

@@ -283,7 +283,29 @@ class Imminence(models.TextChoices):
     IMMINENT = "imminent", _("imminent")
 
 
-class Entry(models.Model):
+class CategorisedItem(models.Model):
+    """Case information in exactly one category, written by a person for an organisation.
+
+    The policy decides on these three fields (DESIGN.md invariants 3 and 4).
+    """
+
+    category = models.ForeignKey(
+        Term,
+        on_delete=models.PROTECT,
+        related_name="+",
+        limit_choices_to={"kind": "information_category"},
+        verbose_name=_("information category"),
+    )
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    author_organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        abstract = True
+
+
+class Entry(CategorisedItem):
     """One piece of case information, in exactly one information category."""
 
     class Kind(models.TextChoices):
@@ -296,17 +318,6 @@ class Entry(models.Model):
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="entries")
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
-    category = models.ForeignKey(
-        Term,
-        on_delete=models.PROTECT,
-        related_name="+",
-        limit_choices_to={"kind": "information_category"},
-        verbose_name=_("information category"),
-    )
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    author_organisation = models.ForeignKey(
-        Organisation, on_delete=models.PROTECT, related_name="+"
-    )
     occurred_on = models.DateField(_("date"), default=timezone.localdate)
     title = models.CharField(_("title"), max_length=200)
     text = models.TextField(_("text"), blank=True)
@@ -359,7 +370,7 @@ class Conference(models.Model):
         return f"{self.case.number}: {self.title}"
 
 
-class ConferenceItem(models.Model):
+class ConferenceItem(CategorisedItem):
     """An agenda point, a minute, a decision or an action item, in one category."""
 
     class Kind(models.TextChoices):
@@ -370,13 +381,6 @@ class ConferenceItem(models.Model):
 
     conference = models.ForeignKey(Conference, on_delete=models.CASCADE, related_name="items")
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
-    category = models.ForeignKey(
-        Term,
-        on_delete=models.PROTECT,
-        related_name="+",
-        limit_choices_to={"kind": "information_category"},
-        verbose_name=_("information category"),
-    )
     text = models.TextField(_("text"))
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -388,10 +392,6 @@ class ConferenceItem(models.Model):
     )
     due_on = models.DateField(_("due"), null=True, blank=True)
     done_at = models.DateTimeField(null=True, blank=True)
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    author_organisation = models.ForeignKey(
-        Organisation, on_delete=models.PROTECT, related_name="+"
-    )
 
     class Meta:
         ordering = ["id"]

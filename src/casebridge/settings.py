@@ -47,6 +47,9 @@ INSTALLED_APPS = [
     "casebridge.network",
     "casebridge.hotline",
     "casebridge.cases",
+    "casebridge.sharing",
+    "django_tasks",
+    "django_tasks_db",
 ]
 
 MIDDLEWARE = [
@@ -150,3 +153,9 @@ LOGGING = {
 }
 
 NINJA_PAGINATION_PER_PAGE = 50
+
+# Background work (reminders, escalations): django-tasks with the database backend;
+# `casebridge worker` runs it.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+EMAIL_BACKEND = env.env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = env.env_str("DEFAULT_FROM_EMAIL", "casebridge@localhost")

@@ -30,6 +30,7 @@ from casebridge.cases.models import (
 )
 from casebridge.cooperation_models.models import Term
 from casebridge.network.models import Organisation
+from casebridge.sharing import services as sharing
 from casebridge.sharing.policy import (
     CASE_WORK_ROLES,
     PARTNER_ROLES,
@@ -181,6 +182,7 @@ def case_open(
     )
     participant.members.add(actor)
     _set_scope(participant, read, write, reason="default scope of the role", actor=actor)
+    sharing.event_raise(actor=actor, case=case, code="case_opened")
     audit_record(
         actor=actor,
         action="cases.case.open",
@@ -228,6 +230,7 @@ def case_close(*, actor, case: Case, closing_reason: Term) -> Case:
     audit_record(
         actor=actor, action="cases.case.close", obj=case, details={"reason": closing_reason.code}
     )
+    sharing.event_raise(actor=actor, case=case, code="case_closed")
     return case
 
 
@@ -272,6 +275,7 @@ def participant_add(
     )
     participant.members.set(members)
     _set_scope(participant, read, write, reason="default scope of the role", actor=actor)
+    sharing.event_raise(actor=actor, case=case, code="participant_added")
     audit_record(
         actor=actor,
         action="cases.participant.add",
@@ -447,6 +451,15 @@ def entry_create(*, actor, case: Case, data: EntryData) -> Entry:
         obj=entry,
         details={"case": case.number, "kind": entry.kind, "category": data.category.code},
     )
+    if entry.kind == Entry.Kind.RISK:
+        sharing.event_raise(
+            actor=actor,
+            case=case,
+            code="risk_judgement_recorded",
+            likelihood=entry.likelihood,
+            imminence=entry.imminence,
+            entry=entry,
+        )
     return entry
 
 

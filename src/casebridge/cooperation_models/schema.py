@@ -13,12 +13,15 @@ import math
 import re
 import tomllib
 from dataclasses import dataclass, field
+from datetime import date
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
 
 from django.utils.translation import gettext as _
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+
+from casebridge.sharing.events import DEADLINE_PATTERN
 
 MODELS_DIR = Path(__file__).resolve().parent
 
@@ -128,6 +131,50 @@ class OrganisationEntry(_Strict):
     coverage: list[CoverageEntry] = []
 
 
+class RecipientSpec(_Strict):
+    """Who a rule is about: one case role, organisation type or sector, or every other party."""
+
+    role: Code | None = None
+    organisation_type: Code | None = None
+    sector: Code | None = None
+    all: bool = False
+
+
+class ConditionSpec(_Strict):
+    min_likelihood: Literal["unlikely", "likely", "predominantly_likely", "very_likely"] | None = (
+        None
+    )
+    min_imminence: Literal["not_foreseeable", "medium_term", "imminent"] | None = None
+
+
+class RuleEntry(_Strict):
+    code: Code
+    event: Code
+    condition: ConditionSpec = ConditionSpec()
+    obligation: Literal["must_inform", "may_inform", "must_not_share"]
+    recipient: RecipientSpec
+    categories: list[Code] = Field(min_length=1)
+    deadline: Annotated[str, StringConstraints(pattern=DEADLINE_PATTERN)] = "without_delay"
+    legal_basis: Code
+    consent_required: bool = False
+    second_approval: bool = False
+    overrides: list[Code] = []
+    label: dict[str, Text]
+    description: dict[str, Annotated[str, StringConstraints(max_length=2000)]] = {}
+
+
+class ProtocolEntry(_Strict):
+    code: Code
+    version: Text
+    status: Literal["draft", "active", "retired"] = "draft"
+    effective_from: date
+    effective_until: date | None = None
+    parties: list[Code] = Field(min_length=1)
+    label: dict[str, Text]
+    description: dict[str, Annotated[str, StringConstraints(max_length=2000)]] = {}
+    rules: list[RuleEntry] = Field(min_length=1)
+
+
 # table name -> (entry schema, key that names an entry in messages)
 TABLES: dict[str, tuple[type[BaseModel], str]] = {
     "sectors": (SectorEntry, "code"),
@@ -144,6 +191,7 @@ TABLES: dict[str, tuple[type[BaseModel], str]] = {
     "concern_topics": (VocabularyEntry, "code"),
     "case_roles": (CaseRole, "code"),
     "case_closing_reasons": (VocabularyEntry, "code"),
+    "protocols": (ProtocolEntry, "code"),
     "organisations": (OrganisationEntry, "name"),
 }
 REQUIRED_TABLES = (
@@ -348,6 +396,7 @@ class _Checker:
         if header.postcode_file:
             spec.postcodes = self._postcodes(spec, digest)
         self._organisations(spec)
+        self._protocols(spec)
         spec.digest = digest.hexdigest()
         return spec
 
@@ -537,6 +586,22 @@ class _Checker:
                     )
         if "case_roles" in spec.tables and leads != 1:
             self.error(_("exactly one case role must lead (lead = true)"), table="case_roles")
+
+    def _protocols(self, spec: ModelSpec) -> None:
+        """Protocols must be free of errors (unknown references, contradictions) to load."""
+        from casebridge.sharing.sop import check
+
+        vocab = vocabulary_of(spec)
+        for index, name, protocol in self._each(spec, "protocols"):
+            for finding in check(protocol, vocab):
+                if finding.level == "error":
+                    self.error(
+                        str(finding).removeprefix("error: "),
+                        table="protocols",
+                        index=index,
+                        entry=name,
+                        key="rules",
+                    )
 
     def _regions(self, spec: ModelSpec) -> None:
         regions = {entry.code: entry for entry in spec.entries("regions") if entry is not None}
@@ -756,3 +821,17 @@ def _region_by_prefix(postcode: str, regions: dict) -> str | None:
             if compact.startswith(prefix) and len(prefix) > best_len:
                 best, best_len = region.code, len(prefix)
     return best
+
+
+def vocabulary_of(spec: ModelSpec):
+    """The codes a protocol in this model may refer to."""
+    from casebridge.sharing.sop import Vocabulary
+
+    types = {t.code: t.sector for t in spec.entries("organisation_types") if t is not None}
+    return Vocabulary(
+        categories=frozenset(t.code for t in spec.entries("information_categories") if t),
+        legal_bases={t.code: t.kind for t in spec.entries("legal_bases") if t is not None},
+        roles=frozenset(t.code for t in spec.entries("case_roles") if t is not None),
+        organisation_types=types,
+        sectors=frozenset(t.code for t in spec.entries("sectors") if t is not None),
+    )

@@ -180,6 +180,7 @@ def model_load(*, spec: ModelSpec, actor=None) -> LoadReport:
     _load_regions(report, spec)
     _load_postcodes(report, spec)
     _load_organisations(report, spec)
+    _load_protocols(report, spec)
 
     if report.changed:
         # Forget now (this process) and again after commit (a reader may have cached
@@ -341,3 +342,32 @@ def _load_coverage(report, organisation, coverage, regions, terms) -> None:
     if stale:
         Coverage.objects.filter(id__in=stale).delete()
         report.deleted["coverage"] += len(stale)
+
+
+def _load_protocols(report: LoadReport, spec: ModelSpec) -> None:
+    """Protocol versions are kept; a version the file no longer lists is retired."""
+    from casebridge.sharing.models import Protocol
+
+    declared = []
+    for entry in spec.entries("protocols"):
+        declared.append((entry.code, entry.version))
+        _sync(
+            report,
+            "protocol",
+            Protocol,
+            {"code": entry.code, "version": entry.version},
+            {
+                "status": entry.status,
+                "effective_from": entry.effective_from,
+                "effective_until": entry.effective_until,
+                "parties": list(entry.parties),
+                "labels": dict(entry.label),
+                "description": dict(entry.description),
+                "rules": [rule.model_dump(mode="json") for rule in entry.rules],
+            },
+        )
+    for protocol in Protocol.objects.exclude(status=Protocol.Status.RETIRED):
+        if (protocol.code, protocol.version) not in declared:
+            protocol.status = Protocol.Status.RETIRED
+            protocol.save(update_fields=["status"])
+            report.retired["protocol"] += 1

@@ -98,6 +98,7 @@ class Seat:
     lead: bool
     readable: frozenset[int]  # category ids readable by scope (never_by_scope removed)
     writable: frozenset[int]
+    disclosed: frozenset[int] = frozenset()  # entry ids disclosed to this participant
 
 
 def seats(actor) -> dict[int, Seat]:
@@ -132,6 +133,19 @@ def seats(actor) -> dict[int, Seat]:
             readable=frozenset(t.pk for t in participant.read_categories.all()) - never,
             writable=frozenset(t.pk for t in participant.write_categories.all()) - never,
         )
+    if cached:
+        from casebridge.sharing.models import Disclosure
+
+        disclosed: dict[int, set[int]] = {}
+        rows = Disclosure.entries.through.objects.filter(
+            disclosure__status=Disclosure.Status.APPROVED,
+            disclosure__to_participant_id__in=[seat.participant_id for seat in cached.values()],
+        ).values_list("disclosure__case_id", "entry_id")
+        for case_id, entry_id in rows:
+            disclosed.setdefault(case_id, set()).add(entry_id)
+        for case_id, entry_ids in disclosed.items():
+            seat = cached[case_id]
+            cached[case_id] = Seat(**{**seat.__dict__, "disclosed": frozenset(entry_ids)})
     actor._casebridge_policy_seats = cached
     return cached
 
@@ -230,6 +244,8 @@ def _decide_item(actor, action: str, item) -> Decision:
             )
         if item.author_organisation_id == seat.organisation_id:
             return Decision(True, N_("allowed: written by the reader's own organisation"))
+        if isinstance(item, Entry) and item.pk in seat.disclosed:
+            return Decision(True, N_("allowed: disclosed to the reader's organisation"))
     elif action == Action.CHANGE and item.category_id in seat.writable:
         return Decision(
             True,
@@ -384,4 +400,8 @@ def _items_filter(actor, action: str, conference: bool) -> Q:
     if action == Action.VIEW:
         for organisation, cases in by_organisation.items():
             condition |= Q(**{f"{prefix}__in": cases, "author_organisation_id": organisation})
+        if not conference:
+            disclosed = sorted(e for seat in seats(actor).values() for e in seat.disclosed)
+            if disclosed:
+                condition |= Q(pk__in=disclosed)
     return condition

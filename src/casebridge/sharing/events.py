@@ -1,0 +1,30 @@
+"""The events a standard operating procedure can react to, and the scales of a risk judgement.
+
+Events are raised by the services (a case opened, a risk judgement recorded, ...) or
+recorded by a participant (travel plans, a release date, a child welfare concern).
+"""
+
+from django.utils.translation import gettext_lazy as _
+
+EVENTS = {
+    "case_opened": _("case opened"),
+    "participant_added": _("participant added"),
+    "risk_judgement_recorded": _("risk judgement recorded"),
+    "travel_to_conflict_zone": _("planned travel to a conflict zone"),
+    "release_scheduled": _("release from prison scheduled"),
+    "child_welfare_concern": _("child welfare concern"),
+    "consent_withdrawn": _("consent withdrawn"),
+    "case_closed": _("case closed"),
+    # A standing rule: in force at every event (used for "must not share" barriers).
+    "always": _("always"),
+}
+# Events a participant records by hand (the others are raised by what happens in the case).
+RECORDED_EVENTS = ("travel_to_conflict_zone", "release_scheduled", "child_welfare_concern")
+
+LIKELIHOOD = ["unlikely", "likely", "predominantly_likely", "very_likely"]
+IMMINENCE = ["not_foreseeable", "medium_term", "imminent"]
+OBLIGATIONS = ("must_inform", "may_inform", "must_not_share")
+# without_delay | within_hours:N | within_days:N | days_before_event:N
+DEADLINE_PATTERN = (
+    r"^(without_delay|within_hours:\d{1,3}|within_days:\d{1,3}|days_before_event:\d{1,3})$"
+)

@@ -1,0 +1,229 @@
+"""Standard operating procedures (protocols as versioned data), the events and obligations
+they produce, consents, and disclosures — the only way information leaves a scope."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from casebridge.cases.models import Case, Entry, Participant
+from casebridge.cooperation_models.models import Term, pick_label
+from casebridge.sharing.events import EVENTS
+
+
+class Protocol(models.Model):
+    """One version of an SOP, as agreed by its parties. Rules are kept as validated data."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("draft")
+        ACTIVE = "active", _("active")
+        RETIRED = "retired", _("retired")
+
+    code = models.SlugField(max_length=64)
+    version = models.CharField(max_length=40)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.DRAFT)
+    effective_from = models.DateField()
+    effective_until = models.DateField(null=True, blank=True)
+    parties = models.JSONField(default=list, help_text="organisation type codes that agreed")
+    labels = models.JSONField(default=dict)
+    description = models.JSONField(default=dict, blank=True)
+    rules = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ["code", "-effective_from"]
+        constraints = [
+            models.UniqueConstraint(fields=["code", "version"], name="protocol_unique_version")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.version}"
+
+    @property
+    def label(self) -> str:
+        return pick_label(self.labels, fallback=self.code)
+
+    def parsed_rules(self):
+        from casebridge.cooperation_models.schema import RuleEntry
+
+        return [RuleEntry.model_validate(rule) for rule in self.rules]
+
+
+class CaseEvent(models.Model):
+    """Something that happened in a case that the SOP reacts to."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
+    code = models.CharField(_("event"), max_length=32, choices=list(EVENTS.items()))
+    event_date = models.DateField(_("date of the event"), null=True, blank=True)
+    likelihood = models.CharField(max_length=24, blank=True)
+    imminence = models.CharField(max_length=16, blank=True)
+    entry = models.ForeignKey(
+        Entry, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    protocol = models.ForeignKey(Protocol, on_delete=models.PROTECT, null=True, related_name="+")
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-recorded_at"]
+
+    def __str__(self) -> str:
+        return f"{self.case_id}: {self.code}"
+
+
+class Obligation(models.Model):
+    """A duty the SOP created: inform a recipient about categories by a deadline."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("open")
+        FULFILLED = "fulfilled", _("fulfilled")
+        CANCELLED = "cancelled", _("cancelled")
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="obligations")
+    event = models.ForeignKey(CaseEvent, on_delete=models.CASCADE, related_name="obligations")
+    protocol = models.ForeignKey(Protocol, on_delete=models.PROTECT, related_name="+")
+    rule = models.CharField(max_length=64)
+    label = models.CharField(max_length=300)
+    recipient = models.ForeignKey(
+        Participant, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    recipient_label = models.CharField(max_length=200)
+    categories = models.JSONField(default=list)
+    legal_basis = models.CharField(max_length=64)
+    consent_required = models.BooleanField(default=False)
+    second_approval = models.BooleanField(default=False)
+    due_at = models.DateTimeField(null=True, blank=True)
+    responsible = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="obligations"
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    fulfilled_at = models.DateTimeField(null=True, blank=True)
+    reminded_at = models.DateTimeField(null=True, blank=True)
+    escalated_at = models.DateTimeField(null=True, blank=True)
+    note = models.CharField(max_length=300, blank=True, help_text="why it was cancelled")
+
+    class Meta:
+        ordering = ["due_at", "id"]
+        indexes = [models.Index(fields=["status", "due_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.case_id}: {self.rule}"
+
+    @property
+    def overdue(self) -> bool:
+        return (
+            self.status == self.Status.OPEN
+            and self.due_at is not None
+            and self.due_at < timezone.now()
+        )
+
+
+class Consent(models.Model):
+    """The person's consent to share: for which purpose, which categories, with whom, until when."""
+
+    class GivenBy(models.TextChoices):
+        PERSON = "person", _("the person")
+        GUARDIAN = "guardian", _("legal guardian")
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="consents")
+    given_by = models.CharField(_("given by"), max_length=10, choices=GivenBy.choices)
+    purpose = models.CharField(_("purpose"), max_length=300)
+    categories = models.ManyToManyField(
+        Term,
+        related_name="+",
+        limit_choices_to={"kind": "information_category"},
+        verbose_name=_("categories"),
+    )
+    recipients = models.ManyToManyField(Participant, related_name="+", verbose_name=_("recipients"))
+    given_on = models.DateField(_("given on"), default=timezone.localdate)
+    valid_until = models.DateField(_("valid until"), null=True, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    withdrawn_at = models.DateTimeField(_("withdrawn"), null=True, blank=True)
+    withdrawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-given_on", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.case_id}: {self.purpose[:40]}"
+
+    @property
+    def in_force(self) -> bool:
+        today = timezone.localdate()
+        return self.withdrawn_at is None and (self.valid_until is None or self.valid_until >= today)
+
+
+class Disclosure(models.Model):
+    """Information shared beyond a participant's scope: what, from whom, to whom, why, on which
+    legal basis, with consent or a written justification, approved by whom and when."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("awaiting approval")
+        APPROVED = "approved", _("approved")
+        REJECTED = "rejected", _("rejected")
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="disclosures")
+    from_participant = models.ForeignKey(Participant, on_delete=models.PROTECT, related_name="+")
+    to_participant = models.ForeignKey(
+        Participant, on_delete=models.PROTECT, related_name="+", verbose_name=_("recipient")
+    )
+    entries = models.ManyToManyField(
+        Entry, related_name="disclosures", blank=True, verbose_name=_("items")
+    )
+    excerpt = models.TextField(_("excerpt"), blank=True)
+    excerpt_category = models.ForeignKey(
+        Term,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        limit_choices_to={"kind": "information_category"},
+        verbose_name=_("category of the excerpt"),
+    )
+    purpose = models.CharField(_("purpose"), max_length=300)
+    legal_basis = models.ForeignKey(
+        Term,
+        on_delete=models.PROTECT,
+        related_name="+",
+        limit_choices_to={"kind": "legal_basis"},
+        verbose_name=_("legal basis"),
+    )
+    consent = models.ForeignKey(
+        Consent,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="disclosures",
+        verbose_name=_("consent"),
+    )
+    justification = models.TextField(_("written justification"), blank=True)
+    obligation = models.ForeignKey(
+        Obligation,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="disclosures",
+        verbose_name=_("fulfils"),
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    requested_at = models.DateTimeField(default=timezone.now)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at"]
+
+    def __str__(self) -> str:
+        return f"{self.case_id}: → {self.to_participant_id}"

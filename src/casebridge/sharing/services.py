@@ -1,0 +1,425 @@
+"""Writes for the SOP: events and the obligations they create, consents, disclosures.
+
+Each is atomic and audited; audit details hold case numbers, rule and legal-basis codes.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from casebridge.accounts.models import Membership, Role
+from casebridge.audit.services import audit_record
+from casebridge.cases.models import Case, Entry, Participant
+from casebridge.cooperation_models.models import Term
+from casebridge.sharing import sop
+from casebridge.sharing.events import EVENTS, RECORDED_EVENTS
+from casebridge.sharing.models import CaseEvent, Consent, Disclosure, Obligation, Protocol
+from casebridge.sharing.policy import Action, decide, forget, seats
+
+APPROVAL_KINDS = ("duty", "emergency")
+
+
+def protocol_for(case: Case) -> Protocol | None:
+    """The active protocol the case's lead organisation agreed to, in force today."""
+    today = timezone.localdate()
+    for protocol in Protocol.objects.filter(
+        status=Protocol.Status.ACTIVE, effective_from__lte=today
+    ):
+        if protocol.effective_until and protocol.effective_until < today:
+            continue
+        if case.owner.type.code in protocol.parties:
+            return protocol
+    return None
+
+
+def parties_of(case: Case) -> list[sop.Party]:
+    participants = (
+        Participant.objects.active()
+        .filter(case=case)
+        .select_related("organisation__type__sector", "role")
+    )
+    return [
+        sop.Party(
+            participant_id=p.pk,
+            organisation=p.organisation.name,
+            organisation_type=p.organisation.type.code,
+            sector=p.organisation.type.sector.code,
+            role=p.role.code,
+            lead=bool(p.role.attributes.get("lead")),
+        )
+        for p in participants
+    ]
+
+
+def simulate(
+    case: Case,
+    event: str,
+    *,
+    likelihood: str = "",
+    imminence: str = "",
+    event_date: date | None = None,
+) -> tuple[Protocol | None, list[sop.Outcome]]:
+    """What the SOP would require for a hypothetical event; changes nothing."""
+    if event not in EVENTS or event == "always":
+        raise ValidationError({"event": [_("Unknown event.")]})
+    protocol = protocol_for(case)
+    if protocol is None:
+        return None, []
+    outcomes = sop.evaluate(
+        protocol.parsed_rules(),
+        parties_of(case),
+        event,
+        now=timezone.now(),
+        likelihood=likelihood,
+        imminence=imminence,
+        event_date=event_date,
+    )
+    return protocol, outcomes
+
+
+def _lead_worker(case: Case):
+    lead = (
+        Participant.objects.active()
+        .filter(case=case, role__attributes__lead=True)
+        .select_related("lead_worker")
+        .first()
+    )
+    return lead.lead_worker if lead else None
+
+
+@transaction.atomic
+def event_raise(
+    *,
+    actor,
+    case: Case,
+    code: str,
+    likelihood: str = "",
+    imminence: str = "",
+    event_date: date | None = None,
+    entry: Entry | None = None,
+) -> CaseEvent:
+    """Record an event and create the obligations the active protocol attaches to it."""
+    if code == "release_scheduled" and event_date is None:
+        raise ValidationError({"event_date": [_("Give the date of the release.")]})
+    protocol, outcomes = simulate(
+        case, code, likelihood=likelihood, imminence=imminence, event_date=event_date
+    )
+    event = CaseEvent.objects.create(
+        case=case,
+        code=code,
+        event_date=event_date,
+        likelihood=likelihood,
+        imminence=imminence,
+        entry=entry,
+        protocol=protocol,
+        recorded_by=actor,
+    )
+    responsible = _lead_worker(case)
+    created = 0
+    for outcome in outcomes:
+        if outcome.obligation != "must_inform":
+            continue
+        Obligation.objects.create(
+            case=case,
+            event=event,
+            protocol=protocol,
+            rule=outcome.rule,
+            label=outcome.label[:300],
+            recipient_id=outcome.recipient_participant_id,
+            recipient_label=outcome.recipient[:200],
+            categories=outcome.categories,
+            legal_basis=outcome.legal_basis,
+            consent_required=outcome.consent_required,
+            second_approval=outcome.second_approval,
+            due_at=outcome.due,
+            responsible=responsible,
+        )
+        created += 1
+    audit_record(
+        actor=actor,
+        action="sharing.event.raise",
+        obj=event,
+        details={
+            "case": case.number,
+            "event": code,
+            "obligations": created,
+            "protocol": str(protocol) if protocol else None,
+        },
+    )
+    return event
+
+
+@transaction.atomic
+def event_record(*, actor, case: Case, code: str, event_date: date | None = None) -> CaseEvent:
+    """A participant records an event the system cannot see (travel plans, a release date)."""
+    if not decide(actor, Action.VIEW, case):
+        raise PermissionDenied(decide(actor, Action.VIEW, case).reason)
+    if code not in RECORDED_EVENTS:
+        raise ValidationError({"code": [_("This event is recorded by the system, not by hand.")]})
+    return event_raise(actor=actor, case=case, code=code, event_date=event_date)
+
+
+# --- consents ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def consent_record(
+    *,
+    actor,
+    case: Case,
+    given_by: str,
+    purpose: str,
+    categories: list[Term],
+    recipients: list[Participant],
+    given_on: date | None = None,
+    valid_until: date | None = None,
+) -> Consent:
+    if not decide(actor, Action.CHANGE, case):
+        raise PermissionDenied(decide(actor, Action.CHANGE, case).reason)
+    errors: dict[str, list[str]] = {}
+    if given_by not in Consent.GivenBy.values:
+        errors["given_by"] = [_("Say who gave the consent.")]
+    if not purpose.strip():
+        errors["purpose"] = [_("Describe the purpose the consent is for.")]
+    if not categories:
+        errors["categories"] = [_("Choose the categories the consent covers.")]
+    if not recipients or any(r.case_id != case.pk for r in recipients):
+        errors["recipients"] = [_("Choose the participants the consent covers.")]
+    given_on = given_on or timezone.localdate()
+    if valid_until is not None and valid_until < given_on:
+        errors["valid_until"] = [_("The consent cannot end before it was given.")]
+    if errors:
+        raise ValidationError(errors)
+    consent = Consent.objects.create(
+        case=case,
+        given_by=given_by,
+        purpose=purpose.strip(),
+        given_on=given_on,
+        valid_until=valid_until,
+        recorded_by=actor,
+    )
+    consent.categories.set(categories)
+    consent.recipients.set(recipients)
+    audit_record(
+        actor=actor,
+        action="sharing.consent.record",
+        obj=consent,
+        details={"case": case.number, "categories": sorted(t.code for t in categories)},
+    )
+    return consent
+
+
+@transaction.atomic
+def consent_withdraw(*, actor, consent: Consent) -> Consent:
+    """Withdrawal blocks further disclosures on this consent and triggers the protocol."""
+    if not decide(actor, Action.CHANGE, consent.case):
+        raise PermissionDenied(decide(actor, Action.CHANGE, consent.case).reason)
+    if consent.withdrawn_at is not None:
+        raise ValidationError({"consent": [_("This consent has already been withdrawn.")]})
+    consent.withdrawn_at, consent.withdrawn_by = timezone.now(), actor
+    consent.save(update_fields=["withdrawn_at", "withdrawn_by"])
+    audit_record(
+        actor=actor,
+        action="sharing.consent.withdraw",
+        obj=consent,
+        details={"case": consent.case.number},
+    )
+    event_raise(actor=actor, case=consent.case, code="consent_withdrawn")
+    return consent
+
+
+# --- disclosures ------------------------------------------------------------------------
+
+
+def _seat_participant(actor, case: Case) -> Participant:
+    seat = seats(actor).get(case.pk)
+    if seat is None:
+        raise PermissionDenied(
+            _("denied: not a named person of a participant in case %(number)s")
+            % {"number": case.number}
+        )
+    return Participant.objects.get(pk=seat.participant_id)
+
+
+@transaction.atomic
+def disclosure_request(
+    *,
+    actor,
+    case: Case,
+    to_participant: Participant,
+    entries: list[Entry],
+    excerpt: str = "",
+    excerpt_category: Term | None = None,
+    purpose: str,
+    legal_basis: Term | None,
+    consent: Consent | None = None,
+    justification: str = "",
+    obligation: Obligation | None = None,
+) -> Disclosure:
+    """Share items or an excerpt beyond a scope. Needs a legal basis and consent or a written
+    justification; a second person approves where the rule or the legal basis says so."""
+    source = _seat_participant(actor, case)
+    errors: dict[str, list[str]] = {}
+    if to_participant.case_id != case.pk or not to_participant.is_active:
+        errors["to_participant"] = [_("Choose an active participant of this case.")]
+    elif to_participant.pk == source.pk:
+        errors["to_participant"] = [_("Your own organisation already sees its own items.")]
+    if not entries and not excerpt.strip():
+        errors["entries"] = [_("Choose items or write an excerpt.")]
+    if excerpt.strip() and excerpt_category is None:
+        errors["excerpt_category"] = [_("Say which category the excerpt belongs to.")]
+    if not purpose.strip():
+        errors["purpose"] = [_("State the purpose of the disclosure.")]
+    if legal_basis is None or legal_basis.kind != "legal_basis":
+        errors["legal_basis"] = [_("Choose the legal basis for the disclosure.")]
+    elif legal_basis.attributes.get("kind") == "consent":
+        if consent is None:
+            errors["consent"] = [_("A disclosure based on consent needs the recorded consent.")]
+    elif not justification.strip():
+        errors["justification"] = [
+            _("Without consent, write the justification: why this, to them, now, on this basis.")
+        ]
+    if consent is not None:
+        if consent.case_id != case.pk or not consent.in_force:
+            errors["consent"] = [
+                _("This consent is withdrawn or expired; it cannot carry a disclosure.")
+            ]
+        else:
+            covered = {t.pk for t in consent.categories.all()}
+            wanted = {e.category_id for e in entries} | (
+                {excerpt_category.pk} if excerpt_category else set()
+            )
+            if not wanted <= covered:
+                errors["consent"] = [_("The consent does not cover every category disclosed.")]
+            if not consent.recipients.filter(pk=to_participant.pk).exists():
+                errors["consent"] = [_("The consent does not cover this recipient.")]
+    for entry in entries:
+        if entry.case_id != case.pk or not decide(actor, Action.VIEW, entry):
+            errors["entries"] = [_("You can only disclose items you may read in this case.")]
+            break
+    if obligation is not None and obligation.case_id != case.pk:
+        errors["obligation"] = [_("This obligation belongs to another case.")]
+    if errors:
+        raise ValidationError(errors)
+    needs_approval = bool(
+        (obligation is not None and obligation.second_approval)
+        or legal_basis.attributes.get("kind") in APPROVAL_KINDS
+    )
+    disclosure = Disclosure.objects.create(
+        case=case,
+        from_participant=source,
+        to_participant=to_participant,
+        excerpt=excerpt.strip(),
+        excerpt_category=excerpt_category if excerpt.strip() else None,
+        purpose=purpose.strip(),
+        legal_basis=legal_basis,
+        consent=consent,
+        justification=justification.strip(),
+        obligation=obligation,
+        requested_by=actor,
+        status=Disclosure.Status.PENDING,
+    )
+    disclosure.entries.set(entries)
+    audit_record(
+        actor=actor,
+        action="sharing.disclosure.request",
+        obj=disclosure,
+        details={
+            "case": case.number,
+            "to": to_participant.organisation_id,
+            "legal_basis": legal_basis.code,
+            "items": len(entries),
+            "excerpt": bool(excerpt.strip()),
+            "needs_approval": needs_approval,
+        },
+    )
+    if not needs_approval:
+        _approve(disclosure, actor)
+    return disclosure
+
+
+def _approve(disclosure: Disclosure, actor) -> None:
+    now = timezone.now()
+    disclosure.status, disclosure.decided_by, disclosure.decided_at = (
+        Disclosure.Status.APPROVED,
+        actor,
+        now,
+    )
+    disclosure.save(update_fields=["status", "decided_by", "decided_at"])
+    if disclosure.obligation_id and disclosure.obligation.status == Obligation.Status.OPEN:
+        Obligation.objects.filter(pk=disclosure.obligation_id).update(
+            status=Obligation.Status.FULFILLED, fulfilled_at=now
+        )
+    audit_record(
+        actor=actor,
+        action="sharing.disclosure.approve",
+        obj=disclosure,
+        details={"case": disclosure.case.number, "legal_basis": disclosure.legal_basis.code},
+    )
+
+
+def can_approve(actor, disclosure: Disclosure) -> bool:
+    """A second person: another named person of the disclosing participant, or a coordinator
+    of the disclosing organisation — never the person who asked."""
+    if disclosure.status != Disclosure.Status.PENDING or actor.pk == disclosure.requested_by_id:
+        return False
+    seat = seats(actor).get(disclosure.case_id)
+    if seat is not None and seat.participant_id == disclosure.from_participant_id:
+        return True
+    return (
+        Membership.objects.active()
+        .filter(
+            user=actor,
+            organisation_id=disclosure.from_participant.organisation_id,
+            role=Role.COORDINATOR,
+        )
+        .exists()
+    )
+
+
+@transaction.atomic
+def disclosure_decide(*, actor, disclosure: Disclosure, approve: bool) -> Disclosure:
+    if not can_approve(actor, disclosure):
+        raise PermissionDenied(
+            _("denied: approval needs a second person of the disclosing organisation")
+        )
+    if approve:
+        _approve(disclosure, actor)
+    else:
+        disclosure.status, disclosure.decided_by, disclosure.decided_at = (
+            Disclosure.Status.REJECTED,
+            actor,
+            timezone.now(),
+        )
+        disclosure.save(update_fields=["status", "decided_by", "decided_at"])
+        audit_record(
+            actor=actor,
+            action="sharing.disclosure.reject",
+            obj=disclosure,
+            details={"case": disclosure.case.number},
+        )
+    forget(actor)
+    return disclosure
+
+
+@transaction.atomic
+def obligation_cancel(*, actor, obligation: Obligation, reason: str) -> Obligation:
+    """The lead records why an obligation does not apply (e.g. the danger was averted)."""
+    if not decide(actor, Action.CHANGE, obligation.case):
+        raise PermissionDenied(decide(actor, Action.CHANGE, obligation.case).reason)
+    if not reason.strip():
+        raise ValidationError({"reason": [_("Say why the obligation does not apply.")]})
+    obligation.status, obligation.note = Obligation.Status.CANCELLED, reason.strip()[:300]
+    obligation.save(update_fields=["status", "note"])
+    audit_record(
+        actor=actor,
+        action="sharing.obligation.cancel",
+        obj=obligation,
+        details={"case": obligation.case.number, "rule": obligation.rule},
+    )
+    return obligation

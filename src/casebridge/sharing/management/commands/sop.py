@@ -1,0 +1,115 @@
+from datetime import date
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
+
+from casebridge.cooperation_models.schema import (
+    ModelInvalid,
+    parse_model,
+    resolve_model_path,
+    vocabulary_of,
+)
+from casebridge.sharing import sop
+
+
+class Command(BaseCommand):
+    help = "Check protocols for contradictions and gaps, or simulate an event in a case."
+    requires_system_checks: list[str] = []
+
+    def add_arguments(self, parser):
+        sub = parser.add_subparsers(dest="action", required=True)
+        check = sub.add_parser("check", help="check the protocols of a model file (path or name)")
+        check.add_argument("model", nargs="?", default="germany")
+        simulate = sub.add_parser("simulate", help="who must or may inform whom, changing nothing")
+        simulate.add_argument("--case", required=True, help="case number, e.g. HH-2026-0001")
+        simulate.add_argument("--event", required=True)
+        simulate.add_argument("--likelihood", default="")
+        simulate.add_argument("--imminence", default="")
+        simulate.add_argument("--date", default="", help="date of the event (release), YYYY-MM-DD")
+
+    def handle(self, *args, action, **options):
+        if action == "check":
+            return self._check(options["model"])
+        return self._simulate(options)
+
+    def _check(self, name: str) -> None:
+        path = resolve_model_path(name)
+        try:
+            spec = parse_model(str(path))
+        except ModelInvalid as exc:
+            for error in exc.errors:
+                self.stderr.write(str(error))
+            raise CommandError(
+                _("%(count)s error(s); the protocols cannot be activated")
+                % {"count": len(exc.errors)}
+            ) from None
+        vocab = vocabulary_of(spec)
+        warnings = 0
+        for protocol in spec.entries("protocols"):
+            findings = sop.check(protocol, vocab)
+            self.stdout.write(
+                f"{path.name}: {protocol.code} {protocol.version} ({len(protocol.rules)} rules)"
+            )
+            for finding in findings:
+                self.stdout.write(f"  {finding}")
+            warnings += sum(f.level == "warning" for f in findings)
+        self.stdout.write(_("no errors, %(count)s warning(s)") % {"count": warnings})
+
+    def _simulate(self, options) -> None:
+        from casebridge.cases.models import Case
+        from casebridge.sharing.services import simulate
+
+        case = Case.objects.select_related("owner__type").filter(number=options["case"]).first()
+        if case is None:
+            raise CommandError(_("--case: no case %(number)s") % {"number": options["case"]})
+        from casebridge.sharing.events import EVENTS, IMMINENCE, LIKELIHOOD
+
+        if options["event"] not in EVENTS or options["event"] == "always":
+            raise CommandError(
+                _("--event: unknown event (known: %(events)s)")
+                % {"events": ", ".join(e for e in EVENTS if e != "always")}
+            )
+        if options["likelihood"] and options["likelihood"] not in LIKELIHOOD:
+            raise CommandError(
+                _("--likelihood: one of %(values)s") % {"values": ", ".join(LIKELIHOOD)}
+            )
+        if options["imminence"] and options["imminence"] not in IMMINENCE:
+            raise CommandError(
+                _("--imminence: one of %(values)s") % {"values": ", ".join(IMMINENCE)}
+            )
+        try:
+            event_date = date.fromisoformat(options["date"]) if options["date"] else None
+        except ValueError:
+            raise CommandError(_("--date: use YYYY-MM-DD")) from None
+        protocol, outcomes = simulate(
+            case,
+            options["event"],
+            likelihood=options["likelihood"],
+            imminence=options["imminence"],
+            event_date=event_date,
+        )
+        if protocol is None:
+            self.stdout.write(
+                _("No active protocol applies to %(number)s.") % {"number": case.number}
+            )
+            return
+        self.stdout.write(
+            f"{case.number} · {options['event']} · {protocol.code} {protocol.version}"
+        )
+        for outcome in outcomes:
+            due = f" by {outcome.due:%Y-%m-%d %H:%M}" if outcome.due else ""
+            extra = []
+            if outcome.consent_required:
+                extra.append("consent required")
+            if outcome.second_approval:
+                extra.append("second approval")
+            if outcome.overridden_by:
+                extra.append("overridden by " + ", ".join(outcome.overridden_by))
+            self.stdout.write(
+                f"  {outcome.obligation:<15} {outcome.recipient}: "
+                f"{', '.join(outcome.categories)}{due}"
+                f" · {outcome.legal_basis}"
+                + (f" · {'; '.join(extra)}" if extra else "")
+                + f"  [{outcome.rule}]"
+            )
+        self.stdout.write(_("Nothing was changed."))

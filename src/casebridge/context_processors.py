@@ -25,6 +25,9 @@ def navigation(request):
         items.append((reverse("hotline:inbox"), _("Referrals")))
     if organisations_with(user, CASE_WORK_ROLES):
         items.append((reverse("cases:list"), _("Cases")))
+        items.append((reverse("sharing:tasks"), _("Tasks")))
+    if organisations_with(user, frozenset({Role.DATA_PROTECTION_OFFICER})):
+        items.append((reverse("sharing:register"), _("Disclosure register")))
     items += [
         (reverse("network:organisations"), _("Directory")),
         (reverse("network:contact_points"), _("Contact points")),

@@ -10,5 +10,6 @@ urlpatterns = [
     path("network/", include("casebridge.network.urls")),
     path("hotline/", include("casebridge.hotline.urls")),
     path("cases/", include("casebridge.cases.urls")),
+    path("sop/", include("casebridge.sharing.urls")),
     path("api/v1/", api.urls),
 ]

@@ -64,6 +64,11 @@ def access_case(actor, case_id: int, *, action: str = Action.VIEW) -> Case:
     return case
 
 
+def case_for_operator(number: str) -> Case | None:
+    """A case by number for the operator's command line (simulation shows no content)."""
+    return Case.objects.select_related("owner__type").filter(number=number).first()
+
+
 def case_goal(case: Case, goal_id: int) -> Goal:
     """A goal of a case the caller already accessed; the service checks the write scope."""
     return get_object_or_404(Goal, pk=goal_id, case=case)

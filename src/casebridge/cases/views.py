@@ -33,6 +33,8 @@ from casebridge.cooperation_models.models import Term
 from casebridge.forms import apply_validation_error
 from casebridge.hotline import selectors as hotline_selectors
 from casebridge.network.models import Organisation
+from casebridge.sharing import selectors as sharing_selectors
+from casebridge.sharing.forms import ConsentForm, EventForm
 from casebridge.sharing.policy import PARTNER_ROLES, Action, organisations_with
 
 
@@ -127,6 +129,9 @@ def _page(request, case, *, status: int = 200, **forms):
         or (HandoverForm(organisation_id=lead.organisation_id) if lead else None),
         "lead": lead,
         "categories": Term.objects.of("information_category"),
+        "sharing": sharing_selectors.case_sharing(request.user, case),
+        "event_form": EventForm(),
+        "consent_form": ConsentForm(case=case),
         "form_errors": [
             (form.fields[name].label if name in form.fields else "", errors)
             for form in forms.values()

@@ -56,10 +56,10 @@ class Command(BaseCommand):
         self.stdout.write(_("no errors, %(count)s warning(s)") % {"count": warnings})
 
     def _simulate(self, options) -> None:
-        from casebridge.cases.models import Case
+        from casebridge.cases.selectors import case_for_operator
         from casebridge.sharing.services import simulate
 
-        case = Case.objects.select_related("owner__type").filter(number=options["case"]).first()
+        case = case_for_operator(options["case"])
         if case is None:
             raise CommandError(_("--case: no case %(number)s") % {"number": options["case"]})
         from casebridge.sharing.events import EVENTS, IMMINENCE, LIKELIHOOD

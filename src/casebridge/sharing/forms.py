@@ -1,0 +1,101 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from casebridge.cases.models import Imminence, Participant, RiskLevel
+from casebridge.cooperation_models.models import TermKind
+from casebridge.hotline.forms import TermChoiceField, TermMultipleField
+from casebridge.sharing.events import EVENTS, RECORDED_EVENTS
+from casebridge.sharing.models import Consent
+
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+class EventForm(forms.Form):
+    code = forms.ChoiceField(label=_("Event"), choices=[(c, EVENTS[c]) for c in RECORDED_EVENTS])
+    event_date = forms.DateField(
+        label=_("Date (for a release: the release date)"), required=False, widget=DATE
+    )
+
+
+class SimulateForm(forms.Form):
+    event = forms.ChoiceField(
+        label=_("Event"), choices=[(c, label) for c, label in EVENTS.items() if c != "always"]
+    )
+    likelihood = forms.ChoiceField(
+        label=_("Likelihood"), required=False, choices=[("", "–"), *RiskLevel.choices]
+    )
+    imminence = forms.ChoiceField(
+        label=_("Imminence"), required=False, choices=[("", "–"), *Imminence.choices]
+    )
+    event_date = forms.DateField(label=_("Date of the event"), required=False, widget=DATE)
+
+
+class ConsentForm(forms.Form):
+    given_by = forms.ChoiceField(label=_("Given by"), choices=Consent.GivenBy.choices)
+    purpose = forms.CharField(label=_("Purpose"), max_length=300)
+    categories = TermMultipleField(TermKind.INFORMATION_CATEGORY, label=_("Categories"))
+    recipients = forms.ModelMultipleChoiceField(
+        label=_("Recipients"),
+        queryset=Participant.objects.none(),
+        widget=forms.CheckboxSelectMultiple,
+    )
+    given_on = forms.DateField(label=_("Given on"), required=False, widget=DATE)
+    valid_until = forms.DateField(label=_("Valid until"), required=False, widget=DATE)
+
+    def __init__(self, *args, case, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["recipients"].queryset = (
+            Participant.objects.active().filter(case=case).select_related("organisation")
+        )
+        self.fields["recipients"].label_from_instance = lambda p: p.organisation.name
+
+
+class DisclosureForm(forms.Form):
+    to_participant = forms.ModelChoiceField(
+        label=_("Recipient"), queryset=Participant.objects.none()
+    )
+    entries = forms.ModelMultipleChoiceField(
+        label=_("Items to disclose"),
+        queryset=None,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    excerpt = forms.CharField(
+        label=_("Or an excerpt (only what the recipient needs)"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    excerpt_category = TermChoiceField(
+        TermKind.INFORMATION_CATEGORY, label=_("Category of the excerpt"), required=False
+    )
+    purpose = forms.CharField(label=_("Purpose"), max_length=300)
+    legal_basis = TermChoiceField(TermKind.LEGAL_BASIS, label=_("Legal basis"))
+    consent = forms.ModelChoiceField(label=_("Consent"), queryset=None, required=False)
+    justification = forms.CharField(
+        label=_("Written justification (without consent)"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    obligation = forms.ModelChoiceField(
+        label=_("Fulfils the obligation"), queryset=None, required=False
+    )
+
+    def __init__(self, *args, choices, **kwargs):
+        """``choices`` comes from ``sharing.selectors.disclosure_choices`` (policy-filtered)."""
+        super().__init__(*args, **kwargs)
+        for name in ("to_participant", "entries", "consent", "obligation"):
+            self.fields[name].queryset = choices[name]
+        self.fields["to_participant"].label_from_instance = lambda p: (
+            f"{p.organisation.name} ({p.role.label})"
+        )
+        self.fields["entries"].label_from_instance = lambda e: (
+            f"{e.occurred_on:%d.%m.%Y} · {e.category.label} · {e.title}"
+        )
+        self.fields["consent"].label_from_instance = lambda c: (
+            f"{c.given_on:%d.%m.%Y} · {c.purpose}"
+        )
+        self.fields["obligation"].label_from_instance = lambda o: f"{o.label} → {o.recipient_label}"
+
+
+class CancelForm(forms.Form):
+    reason = forms.CharField(label=_("Why the obligation does not apply"), max_length=300)

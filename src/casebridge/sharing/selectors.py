@@ -1,0 +1,151 @@
+"""Reads for the SOP: tasks, a case's obligations, disclosures and consents, the DPO register."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Q
+from django.http import Http404
+from django.shortcuts import get_object_or_404
+
+from casebridge.accounts.models import Role
+from casebridge.audit.services import audit_record
+from casebridge.cases.models import Case
+from casebridge.sharing.models import Consent, Disclosure, Obligation
+from casebridge.sharing.policy import Action, decide, organisations_with, seats, visible
+from casebridge.sharing.services import can_approve
+
+
+def _disclosures():
+    return Disclosure.objects.select_related(
+        "case",
+        "from_participant__organisation",
+        "to_participant__organisation",
+        "legal_basis",
+        "excerpt_category",
+        "requested_by",
+        "decided_by",
+        "consent",
+    ).prefetch_related("entries__category")
+
+
+def my_tasks(actor) -> dict:
+    """Open obligations the actor is responsible for, and disclosures waiting for their approval."""
+    obligations = list(
+        Obligation.objects.filter(responsible=actor, status=Obligation.Status.OPEN).select_related(
+            "case"
+        )
+    )
+    held = seats(actor)
+    candidates = (
+        _disclosures()
+        .filter(status=Disclosure.Status.PENDING)
+        .filter(
+            Q(case_id__in=list(held))
+            | Q(
+                from_participant__organisation_id__in=organisations_with(
+                    actor, frozenset({Role.COORDINATOR})
+                )
+            )
+        )
+    )
+    approvals = [d for d in candidates if can_approve(actor, d)]
+    return {"obligations": obligations, "approvals": approvals}
+
+
+@dataclass
+class CaseSharing:
+    obligations: list[Obligation]
+    disclosures: list[Disclosure]  # those the actor's organisation sent or received
+    received: list[Disclosure]  # approved, to the actor's organisation: what it may now see
+    consents: list[Consent]
+    can_change: bool
+
+
+def case_sharing(actor, case: Case) -> CaseSharing:
+    """The SOP side of a case as the actor may see it (the case was accessed already)."""
+    seat = seats(actor)[case.pk]
+    can_change = bool(decide(actor, Action.CHANGE, case))
+    disclosures = _disclosures().filter(case=case)
+    if not can_change:
+        disclosures = disclosures.filter(
+            Q(from_participant_id=seat.participant_id) | Q(to_participant_id=seat.participant_id)
+        )
+    disclosures = list(disclosures)
+    received = [
+        d
+        for d in disclosures
+        if d.to_participant_id == seat.participant_id and d.status == Disclosure.Status.APPROVED
+    ]
+    if received:
+        audit_record(
+            actor=actor,
+            action="sharing.disclosure.read",
+            obj=case,
+            details={"number": case.number, "disclosures": [d.pk for d in received]},
+        )
+    return CaseSharing(
+        obligations=list(
+            Obligation.objects.filter(case=case).select_related("responsible", "recipient")
+        ),
+        disclosures=disclosures,
+        received=received,
+        consents=list(
+            Consent.objects.filter(case=case).prefetch_related(
+                "categories", "recipients__organisation"
+            )
+        )
+        if can_change
+        else [],
+        can_change=can_change,
+    )
+
+
+def disclosure_choices(actor, case: Case) -> dict:
+    """What the actor may pick in a disclosure: other active participants, the entries the
+    actor may read, the case's consents in force, its open obligations."""
+    from casebridge.cases.models import Entry, Participant
+
+    seat = seats(actor)[case.pk]
+    return {
+        "to_participant": Participant.objects.active()
+        .filter(case=case)
+        .exclude(pk=seat.participant_id)
+        .select_related("organisation", "role"),
+        "entries": visible(actor, Entry.objects.filter(case=case)).select_related("category"),
+        "consent": Consent.objects.filter(case=case, withdrawn_at__isnull=True),
+        "obligation": Obligation.objects.filter(case=case, status=Obligation.Status.OPEN),
+    }
+
+
+def case_obligation(case: Case, obligation_id: int) -> Obligation:
+    return get_object_or_404(Obligation.objects.select_related("case"), pk=obligation_id, case=case)
+
+
+def case_consent(case: Case, consent_id: int) -> Consent:
+    return get_object_or_404(Consent.objects.select_related("case"), pk=consent_id, case=case)
+
+
+def disclosure_for_decision(actor, disclosure_id: int) -> Disclosure:
+    """A pending disclosure the actor may approve or reject; 404 otherwise."""
+    disclosure = _disclosures().filter(pk=disclosure_id).first()
+    if disclosure is None or not can_approve(actor, disclosure):
+        raise Http404
+    return disclosure
+
+
+def register(actor, *, legal_basis: str = "") -> list[Disclosure]:
+    """Every disclosure across cases, for the data protection officer (no content shown)."""
+    if not organisations_with(actor, frozenset({Role.DATA_PROTECTION_OFFICER})):
+        raise Http404
+    rows = _disclosures()
+    if legal_basis:
+        rows = rows.filter(legal_basis__code=legal_basis)
+    result = list(rows[:1000])
+    audit_record(
+        actor=actor,
+        action="sharing.register.view",
+        details={"count": len(result)},
+        purpose="data protection review",
+    )
+    return result

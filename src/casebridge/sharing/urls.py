@@ -1,0 +1,27 @@
+from django.urls import path
+
+from casebridge.sharing import views
+
+app_name = "sharing"
+urlpatterns = [
+    path("tasks/", views.tasks, name="tasks"),
+    path("register/", views.register, name="register"),
+    path("protocols/", views.protocols, name="protocols"),
+    path("cases/<int:case_id>/simulate/", views.simulate, name="simulate"),
+    path("cases/<int:case_id>/events/", views.event_record, name="event_record"),
+    path("cases/<int:case_id>/consents/", views.consent_add, name="consent_add"),
+    path(
+        "cases/<int:case_id>/consents/<int:consent_id>/withdraw/",
+        views.consent_withdraw,
+        name="consent_withdraw",
+    ),
+    path(
+        "cases/<int:case_id>/obligations/<int:obligation_id>/cancel/",
+        views.obligation_cancel,
+        name="obligation_cancel",
+    ),
+    path("cases/<int:case_id>/disclose/", views.disclose, name="disclose"),
+    path(
+        "disclosures/<int:disclosure_id>/decide/", views.disclosure_decide, name="disclosure_decide"
+    ),
+]

@@ -1,0 +1,243 @@
+"""SOP pages: simulate, record events, consents, disclosures, approvals, tasks, the register."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from casebridge.cases import selectors as case_selectors
+from casebridge.forms import apply_validation_error
+from casebridge.sharing import selectors, services
+from casebridge.sharing.forms import (
+    CancelForm,
+    ConsentForm,
+    DisclosureForm,
+    EventForm,
+    SimulateForm,
+)
+from casebridge.sharing.models import Protocol
+
+
+def _back(case_id: int):
+    return redirect("cases:case", case_id=case_id)
+
+
+def _run(request, perform, case_id: int):
+    try:
+        perform()
+    except PermissionDenied:
+        raise Http404 from None
+    except ValidationError as exc:
+        messages.error(request, " ".join(f"{m}" for m in exc.messages))
+    else:
+        messages.success(request, _("Saved."))
+    return _back(case_id)
+
+
+@login_required
+def simulate(request, case_id: int):
+    """What the SOP would require for a hypothetical event: changes nothing."""
+    case = case_selectors.access_case(request.user, case_id)
+    form = SimulateForm(request.GET or None)
+    protocol, outcomes = None, None
+    if form.is_bound and form.is_valid():
+        data = form.cleaned_data
+        protocol, outcomes = services.simulate(
+            case,
+            data["event"],
+            likelihood=data["likelihood"],
+            imminence=data["imminence"],
+            event_date=data["event_date"],
+        )
+    return render(
+        request,
+        "sharing/simulate.html",
+        {"case": case, "form": form, "protocol": protocol, "outcomes": outcomes},
+    )
+
+
+@login_required
+@require_POST
+def event_record(request, case_id: int):
+    case = case_selectors.access_case(request.user, case_id)
+    form = EventForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+        return _back(case_id)
+    return _run(
+        request,
+        lambda: services.event_record(actor=request.user, case=case, **form.cleaned_data),
+        case_id,
+    )
+
+
+@login_required
+@require_POST
+def consent_add(request, case_id: int):
+    case = case_selectors.access_case(request.user, case_id)
+    form = ConsentForm(request.POST, case=case)
+    if not form.is_valid():
+        messages.error(
+            request,
+            "; ".join(f"{form.fields[k].label}: {' '.join(v)}" for k, v in form.errors.items()),
+        )
+        return _back(case_id)
+    data = form.cleaned_data
+    return _run(
+        request,
+        lambda: services.consent_record(
+            actor=request.user,
+            case=case,
+            given_by=data["given_by"],
+            purpose=data["purpose"],
+            categories=list(data["categories"]),
+            recipients=list(data["recipients"]),
+            given_on=data["given_on"],
+            valid_until=data["valid_until"],
+        ),
+        case_id,
+    )
+
+
+@login_required
+@require_POST
+def consent_withdraw(request, case_id: int, consent_id: int):
+    case = case_selectors.access_case(request.user, case_id)
+    consent = selectors.case_consent(case, consent_id)
+    return _run(
+        request, lambda: services.consent_withdraw(actor=request.user, consent=consent), case_id
+    )
+
+
+@login_required
+@require_POST
+def obligation_cancel(request, case_id: int, obligation_id: int):
+    case = case_selectors.access_case(request.user, case_id)
+    obligation = selectors.case_obligation(case, obligation_id)
+    form = CancelForm(request.POST)
+    reason = form.cleaned_data["reason"] if form.is_valid() else ""
+    return _run(
+        request,
+        lambda: services.obligation_cancel(
+            actor=request.user, obligation=obligation, reason=reason
+        ),
+        case_id,
+    )
+
+
+@login_required
+def disclose(request, case_id: int):
+    case = case_selectors.access_case(request.user, case_id)
+    choices = selectors.disclosure_choices(request.user, case)
+    initial = {}
+    if request.GET.get("obligation", "").isdigit():
+        obligation = choices["obligation"].filter(pk=int(request.GET["obligation"])).first()
+        if obligation is not None:
+            initial = {
+                "obligation": obligation.pk,
+                "to_participant": obligation.recipient_id,
+                "legal_basis": obligation.legal_basis,
+            }
+    form = DisclosureForm(request.POST or None, choices=choices, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            disclosure = services.disclosure_request(
+                actor=request.user,
+                case=case,
+                to_participant=data["to_participant"],
+                entries=list(data["entries"]),
+                excerpt=data["excerpt"],
+                excerpt_category=data["excerpt_category"],
+                purpose=data["purpose"],
+                legal_basis=data["legal_basis"],
+                consent=data["consent"],
+                justification=data["justification"],
+                obligation=data["obligation"],
+            )
+        except PermissionDenied:
+            raise Http404 from None
+        except ValidationError as exc:
+            apply_validation_error(form, exc)
+        else:
+            messages.success(
+                request,
+                _("The disclosure was recorded.")
+                if disclosure.status == "approved"
+                else _("The disclosure waits for a second person's approval."),
+            )
+            return _back(case_id)
+    return render(
+        request,
+        "sharing/disclose.html",
+        {"case": case, "form": form},
+        status=422 if form.errors else 200,
+    )
+
+
+@login_required
+@require_POST
+def disclosure_decide(request, disclosure_id: int):
+    disclosure = selectors.disclosure_for_decision(request.user, disclosure_id)
+    approve = request.POST.get("decision") == "approve"
+    services.disclosure_decide(actor=request.user, disclosure=disclosure, approve=approve)
+    messages.success(request, _("Approved.") if approve else _("Rejected."))
+    if request.POST.get("next") == "tasks":
+        return redirect("sharing:tasks")
+    return _back(disclosure.case_id)
+
+
+@login_required
+def tasks(request):
+    return render(request, "sharing/tasks.html", selectors.my_tasks(request.user))
+
+
+@login_required
+def register(request):
+    code = request.GET.get("legal_basis", "")[:64]
+    return render(
+        request,
+        "sharing/register.html",
+        {"rows": selectors.register(request.user, legal_basis=code)},
+    )
+
+
+@login_required
+def protocols(request):
+    from casebridge.sharing import sop
+
+    vocab = _vocabulary()
+    rows = []
+    for protocol in Protocol.objects.all():
+        rows.append((protocol, sop.check(_Protocol(protocol), vocab)))
+    return render(request, "sharing/protocols.html", {"rows": rows})
+
+
+class _Protocol:
+    """A stored protocol in the shape ``sop.check`` reads."""
+
+    def __init__(self, protocol: Protocol):
+        self.code, self.version, self.parties = protocol.code, protocol.version, protocol.parties
+        self.rules = protocol.parsed_rules()
+
+
+def _vocabulary():
+    from casebridge.cooperation_models.models import Term
+    from casebridge.network.models import OrganisationType, Sector
+    from casebridge.sharing.sop import Vocabulary
+
+    terms = Term.objects.filter(active=True)
+    return Vocabulary(
+        categories=frozenset(t.code for t in terms if t.kind == "information_category"),
+        legal_bases={
+            t.code: t.attributes.get("kind", "other") for t in terms if t.kind == "legal_basis"
+        },
+        roles=frozenset(t.code for t in terms if t.kind == "case_role"),
+        organisation_types=dict(OrganisationType.objects.values_list("code", "sector__code")),
+        sectors=frozenset(Sector.objects.values_list("code", flat=True)),
+    )

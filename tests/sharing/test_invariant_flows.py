@@ -1,0 +1,156 @@
+"""DESIGN.md invariant 4 as a property: after any sequence of actions by any personas, every
+item readable by an organisation other than its author's is covered by that organisation's
+scope or by an approved disclosure to it — checked from the database, not the policy."""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.django import TestCase as HypothesisTestCase
+
+from casebridge.cases import services as case_services
+from casebridge.cases.models import Entry, Participant
+from casebridge.cooperation_models.models import Term
+from casebridge.sharing import services
+from casebridge.sharing.models import Disclosure
+from casebridge.sharing.policy import Action, decide, forget
+from tests.conftest import build_personas
+
+CATEGORIES = [
+    "case_coordination",
+    "identity",
+    "counselling",
+    "risk_assessment",
+    "security",
+    "justice",
+    "child_welfare",
+]
+ACTIONS = st.lists(
+    st.one_of(
+        st.tuples(
+            st.just("entry"), st.sampled_from(["partner", "police"]), st.sampled_from(CATEGORIES)
+        ),
+        st.tuples(st.just("scope"), st.sets(st.sampled_from(CATEGORIES), max_size=4)),
+        st.tuples(st.just("disclose"), st.integers(0, 30), st.booleans()),
+        st.tuples(st.just("consent_disclose"), st.integers(0, 30)),
+    ),
+    max_size=12,
+)
+
+
+def _term(kind, code):
+    return Term.objects.get(kind=kind, code=code)
+
+
+class InformationFlows(HypothesisTestCase):
+    @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(actions=ACTIONS)
+    def test_every_foreign_read_is_covered_by_scope_or_disclosure(self, actions):
+        from tests.conftest import make_user
+
+        people = build_personas()  # each example runs in its own rolled-back transaction
+        partner, police = people.partner, people.police
+        case = case_services.case_open(
+            actor=partner, owner=partner.memberships.get().organisation, pseudonym="P"
+        )
+        lead = case.participants.get()
+        liaison = case_services.participant_add(
+            actor=partner,
+            case=case,
+            organisation=police.memberships.get().organisation,
+            role=_term("case_role", "police_liaison"),
+            members=[police],
+        )
+        approver = make_user(f"approver{case.pk}", lead.organisation, "partner_counsellor")
+        lead.members.add(approver)
+        entries: list[Entry] = []
+        for action in actions:
+            forget(partner), forget(police), forget(approver)
+            kind = action[0]
+            try:
+                if kind == "entry":
+                    author = partner if action[1] == "partner" else police
+                    entries.append(
+                        case_services.entry_create(
+                            actor=author,
+                            case=case,
+                            data=case_services.EntryData(
+                                kind="note",
+                                category=_term("information_category", action[2]),
+                                title="t",
+                            ),
+                        )
+                    )
+                elif kind == "scope":
+                    codes = sorted(action[1] | {"case_coordination"})
+                    case_services.participant_scope(
+                        actor=partner,
+                        participant=liaison,
+                        read=[_term("information_category", c) for c in codes],
+                        write=[],
+                        reason="r",
+                    )
+                elif kind == "disclose" and entries:
+                    entry = entries[action[1] % len(entries)]
+                    disclosure = services.disclosure_request(
+                        actor=partner,
+                        case=case,
+                        to_participant=liaison,
+                        entries=[entry],
+                        purpose="p",
+                        legal_basis=_term("legal_basis", "justifying_emergency"),
+                        justification="j",
+                    )
+                    if action[2]:
+                        services.disclosure_decide(
+                            actor=approver, disclosure=disclosure, approve=True
+                        )
+                elif kind == "consent_disclose" and entries:
+                    entry = entries[action[1] % len(entries)]
+                    consent = services.consent_record(
+                        actor=partner,
+                        case=case,
+                        given_by="person",
+                        purpose="p",
+                        categories=[entry.category],
+                        recipients=[liaison],
+                    )
+                    services.disclosure_request(
+                        actor=partner,
+                        case=case,
+                        to_participant=liaison,
+                        entries=[entry],
+                        purpose="p",
+                        legal_basis=_term("legal_basis", "consent_gdpr"),
+                        consent=consent,
+                    )
+            except Exception as exc:  # refused actions change nothing; that is allowed
+                if type(exc).__name__ not in ("ValidationError", "PermissionDenied"):
+                    raise
+        for participant in (
+            Participant.objects.active()
+            .filter(case=case)
+            .prefetch_related("members", "read_categories")
+        ):
+            never = set(participant.organisation.type.sector.never_by_scope)
+            scope = {t.code for t in participant.read_categories.all()} - never
+            disclosed = set(
+                Disclosure.objects.filter(
+                    to_participant=participant, status="approved"
+                ).values_list("entries", flat=True)
+            )
+            for member in participant.members.all():
+                forget(member)
+                for entry in Entry.objects.filter(case=case).select_related("category"):
+                    if entry.author_organisation_id == participant.organisation_id:
+                        continue
+                    if decide(member, Action.VIEW, entry):
+                        assert entry.category.code in scope or entry.pk in disclosed, (
+                            participant.role.code,
+                            entry.category.code,
+                        )
+                        assert not (
+                            participant.organisation.type.sector.code == "security"
+                            and entry.category.code == "counselling"
+                            and entry.pk not in disclosed
+                        )

@@ -64,6 +64,11 @@ def access_case(actor, case_id: int, *, action: str = Action.VIEW) -> Case:
     return case
 
 
+def my_seat_participant(actor, case: Case) -> Participant:
+    """The participant through which the actor sits in the case."""
+    return Participant.objects.get(pk=seats(actor)[case.pk].participant_id)
+
+
 def case_for_operator(number: str) -> Case | None:
     """A case by number for the operator's command line (simulation shows no content)."""
     return Case.objects.select_related("owner__type").filter(number=number).first()

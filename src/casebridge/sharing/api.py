@@ -1,0 +1,316 @@
+"""API operations for the SOP: simulate, events, consents, disclosures, tasks, the register."""
+
+from datetime import date, datetime
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+from ninja import Field, Router, Schema, Status
+
+from casebridge.cases import selectors as case_selectors
+from casebridge.cooperation_models.models import Term
+from casebridge.sharing import selectors, services
+from casebridge.sharing.events import RECORDED_EVENTS
+
+router = Router(tags=["sop"])
+
+
+class Error(Schema):
+    detail: str
+    fields: dict[str, list[str]] = {}
+
+
+class OutcomeOut(Schema):
+    rule: str
+    label: str
+    obligation: str
+    recipient: str
+    recipient_participant_id: int | None
+    categories: list[str]
+    due: datetime | None
+    legal_basis: str
+    consent_required: bool
+    second_approval: bool
+    overridden_by: list[str]
+
+
+class SimulationOut(Schema):
+    protocol: str | None
+    outcomes: list[OutcomeOut]
+
+
+class SimulateIn(Schema):
+    event: str = Field(max_length=32)
+    likelihood: str = Field(default="", max_length=24)
+    imminence: str = Field(default="", max_length=16)
+    event_date: date | None = None
+
+
+class EventIn(Schema):
+    code: str = Field(max_length=32, description=f"one of {', '.join(RECORDED_EVENTS)}")
+    event_date: date | None = None
+
+
+class ObligationOut(Schema):
+    id: int
+    case_id: int
+    rule: str
+    label: str
+    recipient_id: int | None
+    recipient_label: str
+    categories: list[str]
+    legal_basis: str
+    due_at: datetime | None
+    status: str
+    second_approval: bool
+    consent_required: bool
+
+
+class ConsentIn(Schema):
+    given_by: str = Field(max_length=10)
+    purpose: str = Field(max_length=300)
+    categories: list[str] = Field(max_length=10)
+    recipients: list[int] = Field(max_length=20, description="participant ids")
+    given_on: date | None = None
+    valid_until: date | None = None
+
+
+class ConsentOut(Schema):
+    id: int
+    given_by: str
+    purpose: str
+    categories: list[str]
+    recipients: list[int]
+    given_on: date
+    valid_until: date | None
+    withdrawn_at: datetime | None
+
+    @staticmethod
+    def resolve_categories(obj):
+        return sorted(t.code for t in obj.categories.all())
+
+    @staticmethod
+    def resolve_recipients(obj):
+        return [p.pk for p in obj.recipients.all()]
+
+
+class DisclosureIn(Schema):
+    to_participant_id: int
+    entries: list[int] = Field(default=[], max_length=50)
+    excerpt: str = Field(default="", max_length=10_000)
+    excerpt_category: str | None = Field(default=None, max_length=64)
+    purpose: str = Field(max_length=300)
+    legal_basis: str | None = Field(default=None, max_length=64)
+    consent_id: int | None = None
+    justification: str = Field(default="", max_length=5000)
+    obligation_id: int | None = None
+
+
+class DisclosureOut(Schema):
+    id: int
+    case_id: int
+    from_organisation: str = Field(alias="from_participant.organisation.name")
+    to_participant_id: int
+    to_organisation: str = Field(alias="to_participant.organisation.name")
+    purpose: str
+    legal_basis: str = Field(alias="legal_basis.code")
+    consent_id: int | None
+    obligation_id: int | None
+    status: str
+    requested_at: datetime
+    decided_at: datetime | None
+
+
+class ReceivedOut(DisclosureOut):
+    excerpt: str
+    entry_ids: list[int]
+
+    @staticmethod
+    def resolve_entry_ids(obj):
+        return [e.pk for e in obj.entries.all()]
+
+
+class CaseSharingOut(Schema):
+    obligations: list[ObligationOut]
+    disclosures: list[DisclosureOut]
+    received: list[ReceivedOut]
+    consents: list[ConsentOut]
+
+
+class DecisionIn(Schema):
+    approve: bool
+
+
+class CancelIn(Schema):
+    reason: str = Field(max_length=300)
+
+
+class TasksOut(Schema):
+    obligations: list[ObligationOut]
+    approvals: list[DisclosureOut]
+
+
+def _term(kind: str, code: str | None, field: str):
+    if code is None:
+        return None
+    term = Term.objects.of(kind).filter(code=code).first()
+    if term is None:
+        raise ValidationError({field: [_("Unknown: %(codes)s") % {"codes": code}]})
+    return term
+
+
+@router.post(
+    "/cases/{case_id}/simulate",
+    response={200: SimulationOut, 404: Error, 422: Error},
+    summary="Who must or may inform whom for a hypothetical event (changes nothing)",
+)
+def simulate(request, case_id: int, payload: SimulateIn):
+    case = case_selectors.access_case(request.user, case_id)
+    protocol, outcomes = services.simulate(
+        case,
+        payload.event,
+        likelihood=payload.likelihood,
+        imminence=payload.imminence,
+        event_date=payload.event_date,
+    )
+    return {"protocol": str(protocol) if protocol else None, "outcomes": outcomes}
+
+
+@router.get(
+    "/cases/{case_id}",
+    response={200: CaseSharingOut, 404: Error},
+    summary="Obligations, disclosures and consents of a case, as you may see them",
+)
+def case_sharing(request, case_id: int):
+    return selectors.case_sharing(request.user, case_selectors.access_case(request.user, case_id))
+
+
+@router.post(
+    "/cases/{case_id}/events", response={201: CaseSharingOut, 403: Error, 404: Error, 422: Error}
+)
+def event_record(request, case_id: int, payload: EventIn):
+    case = case_selectors.access_case(request.user, case_id)
+    services.event_record(
+        actor=request.user, case=case, code=payload.code, event_date=payload.event_date
+    )
+    return Status(201, selectors.case_sharing(request.user, case))
+
+
+@router.post(
+    "/cases/{case_id}/consents", response={201: ConsentOut, 403: Error, 404: Error, 422: Error}
+)
+def consent_add(request, case_id: int, payload: ConsentIn):
+    case = case_selectors.access_case(request.user, case_id)
+    categories = [_term("information_category", code, "categories") for code in payload.categories]
+    choices = selectors.disclosure_choices(request.user, case)
+    own = case_selectors.my_seat_participant(request.user, case)
+    recipients = [p for p in [*choices["to_participant"], own] if p.pk in payload.recipients]
+    if len(recipients) != len(set(payload.recipients)):
+        raise ValidationError({"recipients": [_("Unknown participant.")]})
+    consent = services.consent_record(
+        actor=request.user,
+        case=case,
+        given_by=payload.given_by,
+        purpose=payload.purpose,
+        categories=categories,
+        recipients=recipients,
+        given_on=payload.given_on,
+        valid_until=payload.valid_until,
+    )
+    return Status(201, consent)
+
+
+@router.post(
+    "/cases/{case_id}/consents/{consent_id}/withdraw",
+    response={200: ConsentOut, 403: Error, 404: Error, 422: Error},
+)
+def consent_withdraw(request, case_id: int, consent_id: int):
+    case = case_selectors.access_case(request.user, case_id)
+    return services.consent_withdraw(
+        actor=request.user, consent=selectors.case_consent(case, consent_id)
+    )
+
+
+@router.post(
+    "/cases/{case_id}/disclosures",
+    response={201: DisclosureOut, 403: Error, 404: Error, 422: Error},
+    summary="Disclose items or an excerpt beyond the recipient's scope",
+)
+def disclosure_request(request, case_id: int, payload: DisclosureIn):
+    case = case_selectors.access_case(request.user, case_id)
+    choices = selectors.disclosure_choices(request.user, case)
+    recipient = choices["to_participant"].filter(pk=payload.to_participant_id).first()
+    if recipient is None:
+        raise ValidationError(
+            {"to_participant_id": [_("Choose an active participant of this case.")]}
+        )
+    entries = list(choices["entries"].filter(pk__in=payload.entries))
+    if len(entries) != len(set(payload.entries)):
+        raise ValidationError(
+            {"entries": [_("You can only disclose items you may read in this case.")]}
+        )
+    consent = (
+        choices["consent"].filter(pk=payload.consent_id).first() if payload.consent_id else None
+    )
+    if payload.consent_id and consent is None:
+        raise ValidationError({"consent_id": [_("Unknown or withdrawn consent.")]})
+    obligation = (
+        choices["obligation"].filter(pk=payload.obligation_id).first()
+        if payload.obligation_id
+        else None
+    )
+    if payload.obligation_id and obligation is None:
+        raise ValidationError({"obligation_id": [_("Unknown or closed obligation.")]})
+    disclosure = services.disclosure_request(
+        actor=request.user,
+        case=case,
+        to_participant=recipient,
+        entries=entries,
+        excerpt=payload.excerpt,
+        excerpt_category=_term(
+            "information_category", payload.excerpt_category, "excerpt_category"
+        ),
+        purpose=payload.purpose,
+        legal_basis=_term("legal_basis", payload.legal_basis, "legal_basis"),
+        consent=consent,
+        justification=payload.justification,
+        obligation=obligation,
+    )
+    return Status(201, disclosure)
+
+
+@router.post(
+    "/disclosures/{disclosure_id}/decide",
+    response={200: DisclosureOut, 404: Error},
+    summary="Approve or reject as the second person",
+)
+def disclosure_decide(request, disclosure_id: int, payload: DecisionIn):
+    disclosure = selectors.disclosure_for_decision(request.user, disclosure_id)
+    return services.disclosure_decide(
+        actor=request.user, disclosure=disclosure, approve=payload.approve
+    )
+
+
+@router.post(
+    "/cases/{case_id}/obligations/{obligation_id}/cancel",
+    response={200: ObligationOut, 403: Error, 404: Error, 422: Error},
+)
+def obligation_cancel(request, case_id: int, obligation_id: int, payload: CancelIn):
+    case = case_selectors.access_case(request.user, case_id)
+    obligation = selectors.case_obligation(case, obligation_id)
+    return services.obligation_cancel(
+        actor=request.user, obligation=obligation, reason=payload.reason
+    )
+
+
+@router.get("/tasks", response=TasksOut, summary="Your open obligations and approvals")
+def tasks(request):
+    return selectors.my_tasks(request.user)
+
+
+@router.get(
+    "/register",
+    response={200: list[DisclosureOut], 404: Error},
+    summary="All disclosures across cases (data protection officer)",
+)
+def register(request, legal_basis: str = ""):
+    return selectors.register(request.user, legal_basis=legal_basis[:64])

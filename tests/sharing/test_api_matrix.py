@@ -1,0 +1,139 @@
+# ruff: noqa: E501 - the persona matrix is a table and reads best unwrapped
+"""Every SOP endpoint × every persona (the case of tests/cases: `partner` leads, `police` takes part)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from casebridge.sharing import services
+from casebridge.sharing.models import Obligation
+from casebridge.sharing.policy import forget
+from tests.cases.conftest import category
+
+pytestmark = pytest.mark.django_db
+
+MATRIX = """
+endpoint                                           partner police prison_expired partner_other hotline coordinator dpo admin outsider
+POST  /cases/{case}/simulate                       200     200    404            404           404     404         404 404   404
+GET   /cases/{case}                                200     200    404            404           404     404         404 404   404
+POST  /cases/{case}/events                         201     201    404            404           404     404         404 404   404
+POST  /cases/{case}/consents                       201     403    404            404           404     404         404 404   404
+POST  /cases/{case}/consents/{consent}/withdraw    200     403    404            404           404     404         404 404   404
+POST  /cases/{case}/disclosures                    201     422    404            404           404     404         404 404   404
+POST  /disclosures/{disclosure}/decide             404     404    404            404           404     404         404 404   404
+POST  /cases/{case}/obligations/{obligation}/cancel 200    403    404            404           404     404         404 404   404
+GET   /tasks                                       200     200    200            200           200     200         200 200   200
+GET   /register                                    404     404    404            404           404     404         200 404   404
+"""
+
+
+def _rows():
+    lines = [line.split() for line in MATRIX.strip().splitlines()]
+    personas = lines[0][1:]
+    for method, path, *codes in lines[1:]:
+        for persona, code in zip(personas, codes, strict=True):
+            yield pytest.param(method, path, persona, int(code), id=f"{method} {path} {persona}")
+
+
+@pytest.mark.parametrize(("method", "path", "persona", "expected"), list(_rows()))
+def test_endpoint_answers_persona(personas, world, method, path, persona, expected):
+    from casebridge.cooperation_models.models import Term
+
+    consent = services.consent_record(
+        actor=personas.partner,
+        case=world.case,
+        given_by="person",
+        purpose="p",
+        categories=[category("case_coordination")],
+        recipients=[world.police],
+    )
+    disclosure = services.disclosure_request(
+        actor=personas.partner,
+        case=world.case,
+        to_participant=world.police,
+        entries=[world.coordination],
+        purpose="p",
+        legal_basis=Term.objects.get(kind="legal_basis", code="justifying_emergency"),
+        justification="j",
+    )
+    obligation = Obligation.objects.filter(case=world.case, status="open").first()
+    forget(personas.partner)
+    bodies = {
+        "/cases/{case}/simulate": {"event": "risk_judgement_recorded", "likelihood": "very_likely"},
+        "/cases/{case}/events": {"code": "child_welfare_concern"},
+        "/cases/{case}/consents": {
+            "given_by": "person",
+            "purpose": "p",
+            "categories": ["case_coordination"],
+            "recipients": [world.police.pk],
+        },
+        "/cases/{case}/disclosures": {
+            "to_participant_id": world.police.pk,
+            "entries": [world.coordination.pk],
+            "purpose": "p",
+            "legal_basis": "justifying_emergency",
+            "justification": "j",
+        },
+        "/disclosures/{disclosure}/decide": {"approve": True},
+        "/cases/{case}/obligations/{obligation}/cancel": {"reason": "entfällt"},
+    }
+    url = "/api/v1/sop" + path.format(
+        case=world.case.pk, consent=consent.pk, disclosure=disclosure.pk, obligation=obligation.pk
+    )
+    body = bodies.get(path)
+    response = personas.client(getattr(personas, persona)).generic(
+        method, url, data=json.dumps(body) if body else "", content_type="application/json"
+    )
+    assert response.status_code == expected, response.content[:300]
+    assert b"Vertrauliche Beratung" not in response.content
+
+
+def test_second_person_approves_through_the_api(personas, world):
+    from casebridge.cooperation_models.models import Term
+    from tests.conftest import make_user
+
+    disclosure = services.disclosure_request(
+        actor=personas.partner,
+        case=world.case,
+        to_participant=world.police,
+        entries=[world.coordination],
+        purpose="p",
+        legal_basis=Term.objects.get(kind="legal_basis", code="justifying_emergency"),
+        justification="j",
+    )
+    colleague = make_user("colleague", world.lead.organisation, "partner_counsellor")
+    world.lead.members.add(colleague)
+    response = personas.client(colleague).post(
+        f"/api/v1/sop/disclosures/{disclosure.pk}/decide",
+        {"approve": True},
+        content_type="application/json",
+    )
+    assert response.status_code == 200
+    assert response.json()["status"] == "approved"
+
+
+def test_every_sop_operation_is_in_the_matrix():
+    from casebridge.api import api
+
+    schema = api.get_openapi_schema()
+    operations = {
+        (method.upper(), path.removeprefix("/api/v1/sop"))
+        for path, item in schema["paths"].items()
+        if path.startswith("/api/v1/sop")
+        for method in item
+    }
+    names = {
+        "{case}": "{case_id}",
+        "{consent}": "{consent_id}",
+        "{disclosure}": "{disclosure_id}",
+        "{obligation}": "{obligation_id}",
+    }
+    covered = set()
+    for line in MATRIX.strip().splitlines()[1:]:
+        method, path = line.split()[:2]
+        for old, new in names.items():
+            path = path.replace(old, new)
+        covered.add((method, path))
+    assert operations == covered

@@ -202,7 +202,7 @@ def test_simulation_page_changes_nothing(personas, world):
 def test_recorded_release_creates_a_dated_obligation(personas, world):
     response = personas.client(personas.partner).post(
         reverse("sharing:event_record", args=[world.case.pk]),
-        {"code": "release_scheduled", "event_date": "2027-03-01"},
+        {"event-code": "release_scheduled", "event-event_date": "2027-03-01"},
     )
     assert response.status_code == 302
     lead = Obligation.objects.get(case=world.case, rule="release-lead")

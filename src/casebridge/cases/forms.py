@@ -36,6 +36,8 @@ class CaseOpenForm(forms.Form):
 
 
 class EntryForm(forms.Form):
+    prefix = "entry"  # several forms share the case page: unique ids and names
+
     kind = forms.ChoiceField(label=_("Kind"), choices=Entry.Kind.choices)
     category = forms.ModelChoiceField(
         label=_("Information category"), queryset=Term.objects.none(), to_field_name="code"
@@ -62,6 +64,8 @@ class EntryForm(forms.Form):
 
 
 class RelatedPersonForm(forms.Form):
+    prefix = "related"  # several forms share the case page: unique ids and names
+
     relation = TermChoiceField(TermKind.CALLER_RELATION, label=_("Relation"))
     name = forms.CharField(label=_("Name"), max_length=200)
     phone = forms.CharField(label=_("Phone"), max_length=60, required=False)
@@ -69,6 +73,8 @@ class RelatedPersonForm(forms.Form):
 
 
 class GoalForm(forms.Form):
+    prefix = "goal"  # several forms share the case page: unique ids and names
+
     horizon = forms.ChoiceField(label=_("Horizon"), choices=Goal.Horizon.choices)
     title = forms.CharField(label=_("Goal"), max_length=300)
     target_date = forms.DateField(label=_("Target date"), required=False, widget=DATE)
@@ -123,6 +129,8 @@ class ScopeForm(forms.Form):
 
 
 class HandoverForm(forms.Form):
+    prefix = "handover"  # several forms share the case page: unique ids and names
+
     to_worker = forms.ModelChoiceField(label=_("Hand over to"), queryset=User.objects.none())
     note = forms.CharField(label=_("Handover note"), widget=forms.Textarea(attrs={"rows": 3}))
 
@@ -133,19 +141,27 @@ class HandoverForm(forms.Form):
 
 
 class PhaseForm(forms.Form):
+    prefix = "phase"  # several forms share the case page: unique ids and names
+
     phase = forms.ChoiceField(label=_("Phase"), choices=Phase.choices)
 
 
 class CloseForm(forms.Form):
+    prefix = "close"  # several forms share the case page: unique ids and names
+
     closing_reason = TermChoiceField(TermKind.CASE_CLOSING_REASON, label=_("Closing reason"))
 
 
 class ConferenceForm(forms.Form):
+    prefix = "conference"  # several forms share the case page: unique ids and names
+
     held_on = forms.DateField(label=_("Date"), widget=DATE)
     title = forms.CharField(label=_("Title"), max_length=200)
 
 
 class ConferenceItemForm(forms.Form):
+    prefix = "item"  # several forms share the case page: unique ids and names
+
     kind = forms.ChoiceField(label=_("Kind"), choices=ConferenceItem.Kind.choices)
     category = forms.ModelChoiceField(
         label=_("Information category"), queryset=Term.objects.none(), to_field_name="code"

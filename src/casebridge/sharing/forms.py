@@ -11,6 +11,8 @@ DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
 class EventForm(forms.Form):
+    prefix = "event"  # several forms share the case page: unique ids and names
+
     code = forms.ChoiceField(label=_("Event"), choices=[(c, EVENTS[c]) for c in RECORDED_EVENTS])
     event_date = forms.DateField(
         label=_("Date (for a release: the release date)"), required=False, widget=DATE
@@ -31,6 +33,8 @@ class SimulateForm(forms.Form):
 
 
 class ConsentForm(forms.Form):
+    prefix = "consent"  # several forms share the case page: unique ids and names
+
     given_by = forms.ChoiceField(label=_("Given by"), choices=Consent.GivenBy.choices)
     purpose = forms.CharField(label=_("Purpose"), max_length=300)
     categories = TermMultipleField(TermKind.INFORMATION_CATEGORY, label=_("Categories"))

@@ -315,6 +315,16 @@ def _demo_cases() -> None:
         category=category["case_coordination"],
         text="Nächste Konferenz in sechs Wochen.",
     )
+    from casebridge.sharing import services as sharing_services
+
+    sharing_services.consent_record(
+        actor=partner,
+        case=case,
+        given_by="person",
+        purpose="Abstimmung mit der Verbindungsstelle",
+        categories=[category["case_coordination"]],
+        recipients=list(case.participants.all()),
+    )
 
 
 DEMO_CALLS = [

@@ -13,6 +13,7 @@ from casebridge.accounts.services import user_update
 from casebridge.cooperation_models.models import CooperationModel
 from casebridge.hotline import selectors as hotline_selectors
 from casebridge.network import selectors as network_selectors
+from casebridge.sharing import selectors as sharing_selectors
 
 
 @login_required
@@ -27,6 +28,7 @@ def home(request):
             "model": CooperationModel.objects.first(),
             "counts_by_type": network_selectors.organisation_counts_by_type(),
             "reminders": hotline_selectors.reminders(request.user),
+            "tasks": sharing_selectors.task_counts(request.user),
         },
     )
 

@@ -29,6 +29,16 @@ def _disclosures():
     ).prefetch_related("entries__category")
 
 
+def task_counts(actor) -> dict[str, int]:
+    """For the overview: open and overdue obligations, approvals waiting (numbers only)."""
+    tasks = my_tasks(actor)
+    return {
+        "obligations": len(tasks["obligations"]),
+        "overdue": sum(o.overdue for o in tasks["obligations"]),
+        "approvals": len(tasks["approvals"]),
+    }
+
+
 def my_tasks(actor) -> dict:
     """Open obligations the actor is responsible for, and disclosures waiting for their approval."""
     obligations = list(

@@ -113,6 +113,14 @@ class Obligation(models.Model):
         return f"{self.case_id}: {self.rule}"
 
     @property
+    def rule_label(self) -> str:
+        """The rule's label in the reader's language (the protocol keeps every language)."""
+        for rule in self.protocol.rules:
+            if rule.get("code") == self.rule:
+                return pick_label(rule.get("label", {}), fallback=self.label)
+        return self.label
+
+    @property
     def overdue(self) -> bool:
         return (
             self.status == self.Status.OPEN

@@ -43,7 +43,7 @@ def my_tasks(actor) -> dict:
     """Open obligations the actor is responsible for, and disclosures waiting for their approval."""
     obligations = list(
         Obligation.objects.filter(responsible=actor, status=Obligation.Status.OPEN).select_related(
-            "case"
+            "case", "protocol"
         )
     )
     held = seats(actor)
@@ -96,7 +96,9 @@ def case_sharing(actor, case: Case) -> CaseSharing:
         )
     return CaseSharing(
         obligations=list(
-            Obligation.objects.filter(case=case).select_related("responsible", "recipient")
+            Obligation.objects.filter(case=case).select_related(
+                "responsible", "recipient", "protocol"
+            )
         ),
         disclosures=disclosures,
         received=received,

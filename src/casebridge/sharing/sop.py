@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 
 from django.utils.translation import gettext as _
 
+from casebridge.cooperation_models.models import pick_label
 from casebridge.sharing.events import EVENTS, IMMINENCE, LIKELIHOOD
 
 OVERRIDING_KINDS = ("duty", "emergency", "child_welfare")
@@ -288,7 +289,7 @@ def evaluate(
             continue
         targets = [p for p in parties if _matches(rule.recipient, p)] or [None]
         for party in targets:
-            label = rule.label.get("en", rule.code)
+            label = pick_label(rule.label, fallback=rule.code)
             outcomes.append(
                 Outcome(
                     rule=rule.code,

@@ -236,3 +236,54 @@ def test_worker_reminds_and_escalates(personas, world, mailoutbox, settings):
     assert any(s.startswith("casebridge: overdue") for s in subjects)
     assert all("Anschlag" not in m.body and "Beispiel" not in m.body for m in mailoutbox)
     assert remind_and_escalate.call() == {"reminded": 0, "escalated": 0}
+
+
+def test_a_disclosure_fulfils_matching_obligations_without_naming_them(personas, world):
+    services.event_record(actor=personas.partner, case=world.case, code="child_welfare_concern")
+    very_likely(personas, world)
+    duty = Obligation.objects.get(case=world.case, rule="duty-138")
+    colleague = make_user("colleague", org(personas.partner), "partner_counsellor")
+    world.lead.members.add(colleague)
+    disclosure = services.disclosure_request(
+        actor=personas.partner,
+        case=world.case,
+        to_participant=world.police,
+        entries=[world.risk],
+        excerpt="Name: A. B.",
+        excerpt_category=category("identity"),
+        purpose="§ 138",
+        legal_basis=legal("duty_to_report"),
+        justification="geplante Tat",
+    )
+    services.disclosure_decide(actor=colleague, disclosure=disclosure, approve=True)
+    duty.refresh_from_db()
+    assert duty.status == Obligation.Status.FULFILLED
+
+
+def test_a_protocol_with_errors_cannot_be_activated(personas):
+    from casebridge.sharing.models import Protocol
+
+    protocol = Protocol.objects.get(code="de-default")
+    rules = [dict(r) for r in protocol.rules]
+    for rule in rules:
+        if rule["code"] == "duty-138":
+            rule["overrides"] = []
+            rule["categories"] = ["counselling"]
+    broken = Protocol.objects.create(
+        code="de-default",
+        version="2027.1-draft",
+        status="draft",
+        effective_from=protocol.effective_from,
+        parties=protocol.parties,
+        labels=protocol.labels,
+        rules=rules,
+    )
+    with pytest.raises(ValidationError) as caught:
+        services.protocol_activate(
+            actor=None, protocol=broken, vocabulary=services.stored_vocabulary()
+        )
+    assert any("forbids sharing" in message for message in caught.value.message_dict["protocol"])
+    broken.refresh_from_db()
+    assert broken.status == "draft"
+    protocol.refresh_from_db()
+    assert protocol.status == "active"

@@ -351,10 +351,21 @@ def _approve(disclosure: Disclosure, actor) -> None:
         now,
     )
     disclosure.save(update_fields=["status", "decided_by", "decided_at"])
-    if disclosure.obligation_id and disclosure.obligation.status == Obligation.Status.OPEN:
-        Obligation.objects.filter(pk=disclosure.obligation_id).update(
-            status=Obligation.Status.FULFILLED, fulfilled_at=now
+    # The named obligation, and any other open one this disclosure satisfies: same
+    # recipient, every category it asks for disclosed.
+    disclosed = {e.category.code for e in disclosure.entries.select_related("category")}
+    if disclosure.excerpt_category_id:
+        disclosed.add(disclosure.excerpt_category.code)
+    fulfilled = [
+        obligation.pk
+        for obligation in Obligation.objects.filter(
+            case=disclosure.case, status=Obligation.Status.OPEN, recipient=disclosure.to_participant
         )
+        if obligation.pk == disclosure.obligation_id or set(obligation.categories) <= disclosed
+    ]
+    Obligation.objects.filter(pk__in=fulfilled).update(
+        status=Obligation.Status.FULFILLED, fulfilled_at=now
+    )
     audit_record(
         actor=actor,
         action="sharing.disclosure.approve",
@@ -405,6 +416,52 @@ def disclosure_decide(*, actor, disclosure: Disclosure, approve: bool) -> Disclo
         )
     forget(actor)
     return disclosure
+
+
+@transaction.atomic
+def protocol_activate(*, actor, protocol: Protocol, vocabulary) -> Protocol:
+    """Activate a protocol version; refused while it has errors. Other versions retire."""
+    errors = [str(f) for f in sop.check(ParsedProtocol(protocol), vocabulary) if f.level == "error"]
+    if errors:
+        raise ValidationError({"protocol": errors})
+    Protocol.objects.filter(code=protocol.code, status=Protocol.Status.ACTIVE).exclude(
+        pk=protocol.pk
+    ).update(status=Protocol.Status.RETIRED)
+    protocol.status = Protocol.Status.ACTIVE
+    protocol.save(update_fields=["status"])
+    audit_record(
+        actor=actor,
+        action="sharing.protocol.activate",
+        obj=protocol,
+        details={"code": protocol.code, "version": protocol.version},
+    )
+    return protocol
+
+
+class ParsedProtocol:
+    """A stored protocol in the shape ``sop.check`` reads."""
+
+    def __init__(self, protocol: Protocol):
+        self.code, self.version, self.parties = protocol.code, protocol.version, protocol.parties
+        self.rules = protocol.parsed_rules()
+
+
+def stored_vocabulary():
+    """The loaded model's codes, for checking stored protocols."""
+    from casebridge.network.models import OrganisationType, Sector
+
+    terms = Term.objects.filter(active=True)
+    return sop.Vocabulary(
+        categories=frozenset(t.code for t in terms if t.kind == "information_category"),
+        legal_bases={
+            t.code: t.attributes.get("kind", "other") for t in terms if t.kind == "legal_basis"
+        },
+        roles=frozenset(t.code for t in terms if t.kind == "case_role"),
+        organisation_types=dict(
+            OrganisationType.objects.filter(active=True).values_list("code", "sector__code")
+        ),
+        sectors=frozenset(Sector.objects.filter(active=True).values_list("code", flat=True)),
+    )
 
 
 @transaction.atomic

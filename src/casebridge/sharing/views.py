@@ -211,33 +211,9 @@ def register(request):
 def protocols(request):
     from casebridge.sharing import sop
 
-    vocab = _vocabulary()
-    rows = []
-    for protocol in Protocol.objects.all():
-        rows.append((protocol, sop.check(_Protocol(protocol), vocab)))
+    vocabulary = services.stored_vocabulary()
+    rows = [
+        (protocol, sop.check(services.ParsedProtocol(protocol), vocabulary))
+        for protocol in Protocol.objects.all()
+    ]
     return render(request, "sharing/protocols.html", {"rows": rows})
-
-
-class _Protocol:
-    """A stored protocol in the shape ``sop.check`` reads."""
-
-    def __init__(self, protocol: Protocol):
-        self.code, self.version, self.parties = protocol.code, protocol.version, protocol.parties
-        self.rules = protocol.parsed_rules()
-
-
-def _vocabulary():
-    from casebridge.cooperation_models.models import Term
-    from casebridge.network.models import OrganisationType, Sector
-    from casebridge.sharing.sop import Vocabulary
-
-    terms = Term.objects.filter(active=True)
-    return Vocabulary(
-        categories=frozenset(t.code for t in terms if t.kind == "information_category"),
-        legal_bases={
-            t.code: t.attributes.get("kind", "other") for t in terms if t.kind == "legal_basis"
-        },
-        roles=frozenset(t.code for t in terms if t.kind == "case_role"),
-        organisation_types=dict(OrganisationType.objects.values_list("code", "sector__code")),
-        sectors=frozenset(Sector.objects.values_list("code", flat=True)),
-    )

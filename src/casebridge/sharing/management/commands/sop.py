@@ -20,6 +20,11 @@ class Command(BaseCommand):
         sub = parser.add_subparsers(dest="action", required=True)
         check = sub.add_parser("check", help="check the protocols of a model file (path or name)")
         check.add_argument("model", nargs="?", default="germany")
+        activate = sub.add_parser(
+            "activate", help="activate a loaded protocol version (refused on errors)"
+        )
+        activate.add_argument("code")
+        activate.add_argument("version")
         simulate = sub.add_parser("simulate", help="who must or may inform whom, changing nothing")
         simulate.add_argument("--case", required=True, help="case number, e.g. HH-2026-0001")
         simulate.add_argument("--event", required=True)
@@ -30,7 +35,28 @@ class Command(BaseCommand):
     def handle(self, *args, action, **options):
         if action == "check":
             return self._check(options["model"])
+        if action == "activate":
+            return self._activate(options["code"], options["version"])
         return self._simulate(options)
+
+    def _activate(self, code: str, version: str) -> None:
+        from django.core.exceptions import ValidationError
+
+        from casebridge.sharing.models import Protocol
+        from casebridge.sharing.services import protocol_activate, stored_vocabulary
+
+        protocol = Protocol.objects.filter(code=code, version=version).first()
+        if protocol is None:
+            raise CommandError(
+                _("no protocol %(code)s %(version)s is loaded") % {"code": code, "version": version}
+            )
+        try:
+            protocol_activate(actor=None, protocol=protocol, vocabulary=stored_vocabulary())
+        except ValidationError as exc:
+            for message in exc.message_dict["protocol"]:
+                self.stderr.write(message)
+            raise CommandError(_("the protocol has errors and was not activated")) from None
+        self.stdout.write(_("%(code)s %(version)s is active") % {"code": code, "version": version})
 
     def _check(self, name: str) -> None:
         path = resolve_model_path(name)

@@ -28,6 +28,8 @@ def navigation(request):
         items.append((reverse("sharing:tasks"), _("Tasks")))
     if organisations_with(user, frozenset({Role.DATA_PROTECTION_OFFICER})):
         items.append((reverse("sharing:register"), _("Disclosure register")))
+    if organisations_with(user, frozenset({Role.COORDINATOR, Role.DATA_PROTECTION_OFFICER})):
+        items.append((reverse("sharing:protocols"), _("Procedures")))
     items += [
         (reverse("network:organisations"), _("Directory")),
         (reverse("network:contact_points"), _("Contact points")),

@@ -15,6 +15,7 @@ from casebridge.cases import services
 from casebridge.sharing.policy import forget
 from tests.cases.conftest import category, org
 from tests.conftest import make_user
+from tests.matrix import assert_matrix_covers, matrix_params
 
 pytestmark = pytest.mark.django_db
 
@@ -83,15 +84,7 @@ BODIES = {
 }
 
 
-def _rows():
-    lines = [line.split() for line in MATRIX.strip().splitlines()]
-    personas = lines[0][1:]
-    for method, path, *codes in lines[1:]:
-        for persona, code in zip(personas, codes, strict=True):
-            yield pytest.param(method, path, persona, int(code), id=f"{method} {path} {persona}")
-
-
-@pytest.mark.parametrize(("method", "path", "persona", "expected"), list(_rows()))
+@pytest.mark.parametrize(("method", "path", "persona", "expected"), list(matrix_params(MATRIX)))
 def test_endpoint_answers_persona(personas, world, method, path, persona, expected):
     colleague = make_user("colleague", org(personas.partner), "partner_counsellor")
     goal = services.goal_add(
@@ -147,30 +140,17 @@ def test_endpoint_answers_persona(personas, world, method, path, persona, expect
 
 
 def test_every_case_operation_is_in_the_matrix():
-    from casebridge.api import api
-
-    schema = api.get_openapi_schema()
-    operations = {
-        (method.upper(), path.removeprefix("/api/v1/cases") or "/")
-        for path, item in schema["paths"].items()
-        if path.startswith("/api/v1/cases")
-        for method in item
-    }
-    names = {
-        "{case}": "{case_id}",
-        "{police}": "{participant_id}",
-        "{lead}": "{participant_id}",
-        "{goal}": "{goal_id}",
-        "{conference}": "{conference_id}",
-        "{counselling}": "{entry_id}",
-        "{security}": "{entry_id}",
-        "{document}": "{entry_id}",
-    }
-    covered = set()
-    for line in MATRIX.strip().splitlines()[1:]:
-        method, path = line.split()[:2]
-        for old, new in names.items():
-            path = path.replace(old, new)
-        covered.add((method, path if path == "/" else path.rstrip("/")))
-    operations = {(m, "/" if p in ("", "/") else p) for m, p in operations}
-    assert operations == covered
+    assert_matrix_covers(
+        MATRIX,
+        "/api/v1/cases",
+        {
+            "{case}": "{case_id}",
+            "{police}": "{participant_id}",
+            "{lead}": "{participant_id}",
+            "{goal}": "{goal_id}",
+            "{conference}": "{conference_id}",
+            "{counselling}": "{entry_id}",
+            "{security}": "{entry_id}",
+            "{document}": "{entry_id}",
+        },
+    )

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from casebridge.hotline import services
 from tests.hotline.conftest import partner_of
+from tests.matrix import assert_matrix_covers, matrix_params
 
 pytestmark = pytest.mark.django_db
 
@@ -38,14 +39,6 @@ POST  /referrals/{referral}/first-contact  403     403         200     404      
 POST  /referrals/{accepted}/appointment    403     403         200     404           404    404            404 404   404
 POST  /referrals/{referral}/withdraw       200     200         403     404           404    404            404 404   404
 """
-
-
-def _rows():
-    lines = [line.split() for line in MATRIX.strip().splitlines()]
-    personas = lines[0][1:]
-    for method, path, *codes in lines[1:]:
-        for persona, code in zip(personas, codes, strict=True):
-            yield pytest.param(method, path, persona, int(code), id=f"{method} {path} {persona}")
 
 
 def _body(method: str, path: str, partner_other_id: int) -> dict | None:
@@ -73,7 +66,7 @@ def _body(method: str, path: str, partner_other_id: int) -> dict | None:
     return bodies.get((method, path))
 
 
-@pytest.mark.parametrize(("method", "path", "persona", "expected"), list(_rows()))
+@pytest.mark.parametrize(("method", "path", "persona", "expected"), list(matrix_params(MATRIX)))
 def test_endpoint_answers_persona(personas, make_contact, method, path, persona, expected):
     partner = partner_of(personas.partner)
     contact = make_contact(
@@ -104,24 +97,12 @@ def test_endpoint_answers_persona(personas, make_contact, method, path, persona,
 
 
 def test_every_hotline_operation_is_in_the_matrix():
-    from casebridge.api import api
-
-    schema = api.get_openapi_schema()
-    operations = {
-        (method.upper(), path.removeprefix("/api/v1/hotline"))
-        for path, item in schema["paths"].items()
-        if path.startswith("/api/v1/hotline")
-        for method in item
-    }
-    placeholders = {
-        "{contact}": "{contact_id}",
-        "{referral}": "{referral_id}",
-        "{accepted}": "{referral_id}",
-    }
-    covered = set()
-    for line in MATRIX.strip().splitlines()[1:]:
-        method, path = line.split()[:2]
-        for old, new in placeholders.items():
-            path = path.replace(old, new)
-        covered.add((method, path))
-    assert operations == covered
+    assert_matrix_covers(
+        MATRIX,
+        "/api/v1/hotline",
+        {
+            "{contact}": "{contact_id}",
+            "{referral}": "{referral_id}",
+            "{accepted}": "{referral_id}",
+        },
+    )

@@ -11,6 +11,7 @@ from casebridge.sharing import services
 from casebridge.sharing.models import Obligation
 from casebridge.sharing.policy import forget
 from tests.cases.conftest import category
+from tests.matrix import assert_matrix_covers, matrix_params
 
 pytestmark = pytest.mark.django_db
 
@@ -29,15 +30,7 @@ GET   /register                                    404     404    404           
 """
 
 
-def _rows():
-    lines = [line.split() for line in MATRIX.strip().splitlines()]
-    personas = lines[0][1:]
-    for method, path, *codes in lines[1:]:
-        for persona, code in zip(personas, codes, strict=True):
-            yield pytest.param(method, path, persona, int(code), id=f"{method} {path} {persona}")
-
-
-@pytest.mark.parametrize(("method", "path", "persona", "expected"), list(_rows()))
+@pytest.mark.parametrize(("method", "path", "persona", "expected"), list(matrix_params(MATRIX)))
 def test_endpoint_answers_persona(personas, world, method, path, persona, expected):
     from casebridge.cooperation_models.models import Term
 
@@ -115,25 +108,13 @@ def test_second_person_approves_through_the_api(personas, world):
 
 
 def test_every_sop_operation_is_in_the_matrix():
-    from casebridge.api import api
-
-    schema = api.get_openapi_schema()
-    operations = {
-        (method.upper(), path.removeprefix("/api/v1/sop"))
-        for path, item in schema["paths"].items()
-        if path.startswith("/api/v1/sop")
-        for method in item
-    }
-    names = {
-        "{case}": "{case_id}",
-        "{consent}": "{consent_id}",
-        "{disclosure}": "{disclosure_id}",
-        "{obligation}": "{obligation_id}",
-    }
-    covered = set()
-    for line in MATRIX.strip().splitlines()[1:]:
-        method, path = line.split()[:2]
-        for old, new in names.items():
-            path = path.replace(old, new)
-        covered.add((method, path))
-    assert operations == covered
+    assert_matrix_covers(
+        MATRIX,
+        "/api/v1/sop",
+        {
+            "{case}": "{case_id}",
+            "{consent}": "{consent_id}",
+            "{disclosure}": "{disclosure_id}",
+            "{obligation}": "{obligation_id}",
+        },
+    )

@@ -202,3 +202,14 @@ def test_bad_participant_input_names_the_field(personas, world, kwargs, field):
         services.participant_add(actor=personas.partner, case=world.case, **args)
     assert field in caught.value.message_dict
     assert world.case.participants.count() == before
+
+
+def test_denials_are_audited_in_english_whatever_the_reader_speaks(personas, world):
+    from django.utils import translation
+
+    with translation.override("de"), pytest.raises(Exception):  # noqa: B017 - Http404
+        selectors.access_case(personas.partner_other, world.case.pk)
+    denied = AuditEvent.objects.filter(outcome="denied", object_id=str(world.case.pk)).latest(
+        "sequence"
+    )
+    assert denied.details["reason"].startswith("denied: not a named person")

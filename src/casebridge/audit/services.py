@@ -9,7 +9,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from casebridge.audit.models import AuditEvent, ChainHead, Outcome
 
@@ -82,8 +82,15 @@ def audit_record(
     return event
 
 
-def audit_denied(*, actor, action: str, object_type: str, object_id: str | int, reason: str):
-    """Record a denied attempt; the reason names roles and categories, never content."""
+def audit_denied(*, actor, action: str, object_type: str, object_id: str | int, reason):
+    """Record a denied attempt; the reason names roles and categories, never content.
+
+    ``reason`` may be a policy decision: it is then written in English, so the log reads
+    the same whoever was refused.
+    """
+    if hasattr(reason, "reason"):
+        with translation.override("en"):
+            reason = reason.reason
     return audit_record(
         actor=actor,
         action=action,

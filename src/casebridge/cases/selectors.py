@@ -55,7 +55,7 @@ def access_case(actor, case_id: int, *, action: str = Action.VIEW) -> Case:
             action=f"cases.case.{action}",
             object_type="cases.case",
             object_id=case_id,
-            reason=decision.reason,
+            reason=decision,
         )
         raise Http404
     audit_record(
@@ -135,7 +135,7 @@ def access_entry(actor, entry_id: int) -> Entry:
             action="cases.entry.view",
             object_type="cases.entry",
             object_id=entry_id,
-            reason=decision.reason,
+            reason=decision,
         )
         raise Http404
     audit_record(

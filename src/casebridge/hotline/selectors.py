@@ -123,7 +123,7 @@ def access_contact(actor, contact_id: int, *, for_write: bool = False) -> Contac
             action=f"hotline.contact.{action}",
             object_type="hotline.contact",
             object_id=contact_id,
-            reason=decision.reason,
+            reason=decision,
         )
         raise Http404
     audit_record(
@@ -198,7 +198,7 @@ def access_referral(actor, referral_id: int, *, action: str = Action.VIEW) -> Re
             action="hotline.referral.view",
             object_type="hotline.referral",
             object_id=referral_id,
-            reason=decision.reason,
+            reason=decision,
         )
         raise Http404
     audit_record(actor=actor, action="hotline.referral.view", obj=referral)

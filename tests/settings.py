@@ -4,6 +4,11 @@ import os
 import tempfile
 
 os.environ.setdefault("SECRET_KEY", "test-secret-key-" + "x" * 40)
+# A fixed test key ring (never used outside tests): current key "t2", older key "t1".
+os.environ.setdefault(
+    "CASEBRIDGE_KEYS",
+    "t2:" + "A" * 43 + "=," + "t1:" + "B" * 43 + "=",
+)
 os.environ.setdefault("CASEBRIDGE_DATA_DIR", tempfile.mkdtemp(prefix="casebridge-test-"))
 os.makedirs(os.path.join(os.environ["CASEBRIDGE_DATA_DIR"], "static"), exist_ok=True)
 

@@ -29,11 +29,31 @@ def _local_secret_key(command: str | None) -> None:
     os.environ["SECRET_KEY_FILE"] = str(key_file)
 
 
+def _local_key_ring(command: str | None) -> None:
+    """Like the secret key: ``demo`` creates a key ring in the data directory; later commands
+    there find it. Production sets CASEBRIDGE_KEYS_FILE (see docs/operations.md)."""
+    if os.environ.get("CASEBRIDGE_KEYS") or os.environ.get("CASEBRIDGE_KEYS_FILE"):
+        return
+    data_dir = Path(os.environ.get("CASEBRIDGE_DATA_DIR", Path.cwd() / "var"))
+    key_file = data_dir / "keys"
+    if not key_file.exists():
+        if command != "demo":
+            return
+        from casebridge.privacy.keys import new_key_line
+
+        data_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(new_key_line("k1") + "\n" + new_key_line("index") + "\n")
+    os.environ["CASEBRIDGE_KEYS_FILE"] = str(key_file)
+
+
 def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv if argv is None else argv)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "casebridge.settings")
     command = argv[1] if len(argv) > 1 else None
     _local_secret_key(command)
+    _local_key_ring(command)
     if command == "demo":
         # The demo serves plain HTTP on 127.0.0.1; secure-only cookies would never return.
         os.environ.setdefault("SECURE_COOKIES", "0")

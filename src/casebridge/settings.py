@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "casebridge.hotline",
     "casebridge.cases",
     "casebridge.sharing",
+    "casebridge.privacy",
     "django_tasks",
     "django_tasks_db",
 ]

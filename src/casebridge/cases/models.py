@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from casebridge.cooperation_models.models import Term
 from casebridge.network.models import Organisation
-from casebridge.privacy.fields import ProtectedCharField, ProtectedTextField
+from casebridge.privacy.fields import EncryptedCharField, EncryptedTextField
 
 
 class _PrivateStorage(LazyObject):
@@ -50,10 +50,10 @@ class Case(models.Model):
         Organisation, on_delete=models.PROTECT, related_name="owned_cases", verbose_name=_("owner")
     )
     pseudonym = models.CharField(_("pseudonym"), max_length=60)
-    first_name = ProtectedCharField(_("first name"), max_length=120, blank=True)
-    last_name = ProtectedCharField(_("last name"), max_length=120, blank=True)
-    date_of_birth = ProtectedCharField(_("date of birth"), max_length=10, blank=True)
-    address = ProtectedTextField(_("postal address"), blank=True)
+    first_name = EncryptedCharField(_("first name"), max_length=120, blank=True)
+    last_name = EncryptedCharField(_("last name"), max_length=120, blank=True)
+    date_of_birth = EncryptedCharField(_("date of birth"), max_length=10, blank=True)
+    address = EncryptedTextField(_("postal address"), blank=True)
     status = models.CharField(
         _("status"), max_length=8, choices=Status.choices, default=Status.OPEN
     )
@@ -98,8 +98,8 @@ class RelatedPerson(models.Model):
         limit_choices_to={"kind": "caller_relation"},
         verbose_name=_("relation"),
     )
-    name = ProtectedCharField(_("name"), max_length=200)
-    phone = ProtectedCharField(_("phone"), max_length=60, blank=True)
+    name = EncryptedCharField(_("name"), max_length=200)
+    phone = EncryptedCharField(_("phone"), max_length=60, blank=True)
     note = models.CharField(_("note"), max_length=300, blank=True)
 
     class Meta:

@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from casebridge.cooperation_models.models import Term
 from casebridge.network.models import Organisation, Region
-from casebridge.privacy.fields import ProtectedCharField
+from casebridge.privacy.fields import EncryptedCharField
 
 
 class Channel(models.TextChoices):
@@ -72,9 +72,9 @@ class Contact(models.Model):
         "caller_relation", verbose_name=_("relation to the person"), null=True, blank=True
     )
     anonymous = models.BooleanField(_("anonymous"), default=True)
-    caller_name = ProtectedCharField(_("caller's name"), max_length=200, blank=True)
-    caller_phone = ProtectedCharField(_("caller's phone"), max_length=60, blank=True)
-    caller_email = ProtectedCharField(_("caller's e-mail"), max_length=254, blank=True)
+    caller_name = EncryptedCharField(_("caller's name"), max_length=200, blank=True)
+    caller_phone = EncryptedCharField(_("caller's phone"), max_length=60, blank=True)
+    caller_email = EncryptedCharField(_("caller's e-mail"), max_length=254, blank=True)
     caller_postcode = models.CharField(_("caller's postcode"), max_length=16, blank=True)
     caller_region = models.ForeignKey(
         Region,

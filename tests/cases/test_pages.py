@@ -183,3 +183,22 @@ def test_add_participant_in_pages_is_fast(personas, world):
     page = personas.client(personas.partner_other).get(reverse("cases:case", args=[world.case.pk]))
     assert page.status_code == 200
     assert "Gespräch mit A." in page.content.decode()  # co-counselling reads counselling
+
+
+def test_duplicate_person_is_found_through_the_blind_index(personas, world):
+    client = personas.client(personas.partner)
+    data = {
+        "pseudonym": "Zweitfall",
+        "first_name": "ali",
+        "last_name": "BEISPIEL",
+        "date_of_birth": "2008-03-01",
+    }
+    response = client.post(reverse("cases:open"), data)
+    assert response.status_code == 200
+    assert response.context["duplicates"] == 1
+    assert Case.objects.count() == 1
+    confirmed = client.post(reverse("cases:open"), {**data, "confirm": "1"})
+    assert confirmed.status_code == 302
+    assert Case.objects.count() == 2
+    other = personas.client(personas.partner_other).post(reverse("cases:open"), data)
+    assert other.status_code == 302  # another organisation learns nothing about this person

@@ -54,6 +54,8 @@ class Case(models.Model):
     last_name = EncryptedCharField(_("last name"), max_length=120, blank=True)
     date_of_birth = EncryptedCharField(_("date of birth"), max_length=10, blank=True)
     address = EncryptedTextField(_("postal address"), blank=True)
+    # Keyed digest of name and date of birth: finds a duplicate person without plaintext.
+    identity_index = models.CharField(max_length=64, blank=True, db_index=True)
     status = models.CharField(
         _("status"), max_length=8, choices=Status.choices, default=Status.OPEN
     )

@@ -69,6 +69,17 @@ def my_seat_participant(actor, case: Case) -> Participant:
     return Participant.objects.get(pk=seats(actor)[case.pk].participant_id)
 
 
+def possible_duplicates(owner, index: str) -> int:
+    """How many open cases of the same organisation hold a person with the same identity.
+
+    A number only, and only within the organisation: the check never reveals another
+    organisation's cases.
+    """
+    if not index:
+        return 0
+    return Case.objects.filter(owner=owner, status=Case.Status.OPEN, identity_index=index).count()
+
+
 def case_for_operator(number: str) -> Case | None:
     """A case by number for the operator's command line (simulation shows no content)."""
     return Case.objects.select_related("owner__type").filter(number=number).first()

@@ -113,6 +113,15 @@ def _check_people(organisation: Organisation, people) -> None:
         )
 
 
+def identity_index(first_name: str, last_name: str, date_of_birth: str) -> str:
+    """The blind index of a person; empty unless both names are known."""
+    from casebridge.privacy.keys import blind_index
+
+    if not (first_name.strip() and last_name.strip()):
+        return ""
+    return blind_index(first_name, last_name, date_of_birth)
+
+
 def _next_number(owner: Organisation, year: int) -> str:
     state = next((r for r in owner.region.path() if r.level == "state"), owner.region)
     prefix = f"{state.code.split('-')[-1]}-{year}-"
@@ -163,6 +172,11 @@ def case_open(
                     pseudonym=pseudonym.strip(),
                     referral=referral,
                     opened_at=now,
+                    identity_index=identity_index(
+                        identity.get("first_name", ""),
+                        identity.get("last_name", ""),
+                        identity.get("date_of_birth", ""),
+                    ),
                     **identity,
                 )
             break
@@ -211,6 +225,11 @@ def case_update(
             setattr(case, name, value)
             changed.append(name)
     if changed:
+        if {"first_name", "last_name", "date_of_birth"} & set(changed):
+            case.identity_index = identity_index(
+                case.first_name, case.last_name, case.date_of_birth
+            )
+            changed.append("identity_index")
         case.full_clean(exclude=["number"])
         case.save(update_fields=changed)
         audit_record(actor=actor, action="cases.case.update", obj=case, details={"fields": changed})

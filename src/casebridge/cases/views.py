@@ -85,7 +85,20 @@ def case_open(request):
     form = CaseOpenForm(
         request.POST or None, initial={"referral": referral.pk if referral else None}
     )
+    duplicates = 0
     if request.method == "POST" and form.is_valid():
+        identity = form.identity()
+        duplicates = selectors.possible_duplicates(
+            owner,
+            services.identity_index(
+                identity["first_name"], identity["last_name"], identity["date_of_birth"]
+            ),
+        )
+    if (
+        request.method == "POST"
+        and form.is_valid()
+        and (not duplicates or request.POST.get("confirm"))
+    ):
         try:
             case = services.case_open(
                 actor=request.user,
@@ -100,7 +113,9 @@ def case_open(request):
             messages.success(request, _("Case %(number)s opened.") % {"number": case.number})
             return redirect("cases:case", case_id=case.pk)
     return render(
-        request, "cases/case_open.html", {"form": form, "owner": owner, "referral": referral}
+        request,
+        "cases/case_open.html",
+        {"form": form, "owner": owner, "referral": referral, "duplicates": duplicates},
     )
 
 

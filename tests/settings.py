@@ -16,6 +16,8 @@ from casebridge.settings import *  # noqa: E402, F403
 
 # Argon2 is the production hasher (tests/test_settings.py checks it); hashing in every
 # persona fixture would make the suite slow for nothing.
+# The test client speaks plain HTTP; tests of the production headers switch these on.
+SECURE_SSL_REDIRECT = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

@@ -57,6 +57,7 @@ def main(argv: list[str] | None = None) -> None:
     if command == "demo":
         # The demo serves plain HTTP on 127.0.0.1; secure-only cookies would never return.
         os.environ.setdefault("SECURE_COOKIES", "0")
+        os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(argv)

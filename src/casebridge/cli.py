@@ -14,19 +14,21 @@ import sys
 from pathlib import Path
 
 
-def _local_secret_key(command: str | None) -> None:
+def _local_secret_key(command: str | None) -> bool:
+    """Use (or, for ``demo``, create) the local demo secret; True when it is in use."""
     if os.environ.get("SECRET_KEY") or os.environ.get("SECRET_KEY_FILE"):
-        return
+        return False
     data_dir = Path(os.environ.get("CASEBRIDGE_DATA_DIR", Path.cwd() / "var"))
     key_file = data_dir / "secret_key"
     if not key_file.exists():
         if command != "demo":
-            return  # settings will say that SECRET_KEY is missing
+            return False  # settings will say that SECRET_KEY is missing
         data_dir.mkdir(parents=True, exist_ok=True)
         fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as handle:
             handle.write(secrets.token_urlsafe(50))
     os.environ["SECRET_KEY_FILE"] = str(key_file)
+    return True
 
 
 def _local_key_ring(command: str | None) -> None:
@@ -52,10 +54,11 @@ def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv if argv is None else argv)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "casebridge.settings")
     command = argv[1] if len(argv) > 1 else None
-    _local_secret_key(command)
+    local = _local_secret_key(command)
     _local_key_ring(command)
-    if command == "demo":
-        # The demo serves plain HTTP on 127.0.0.1; secure-only cookies would never return.
+    if local:
+        # A local demo installation serves plain HTTP on 127.0.0.1: no HTTPS redirect, and
+        # cookies that travel without TLS. Production configures its own secret instead.
         os.environ.setdefault("SECURE_COOKIES", "0")
         os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
     from django.core.management import execute_from_command_line

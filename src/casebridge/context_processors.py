@@ -28,6 +28,7 @@ def navigation(request):
         items.append((reverse("sharing:tasks"), _("Tasks")))
     if organisations_with(user, frozenset({Role.DATA_PROTECTION_OFFICER})):
         items.append((reverse("sharing:register"), _("Disclosure register")))
+        items.append((reverse("audit:log"), _("Audit log")))
     if organisations_with(user, frozenset({Role.COORDINATOR, Role.DATA_PROTECTION_OFFICER})):
         items.append((reverse("sharing:protocols"), _("Procedures")))
     items += [

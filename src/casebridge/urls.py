@@ -11,5 +11,6 @@ urlpatterns = [
     path("hotline/", include("casebridge.hotline.urls")),
     path("cases/", include("casebridge.cases.urls")),
     path("sop/", include("casebridge.sharing.urls")),
+    path("audit/", include("casebridge.audit.urls")),
     path("api/v1/", api.urls),
 ]

@@ -1,0 +1,67 @@
+"""Reads of the audit log: for the data protection officer, and a case's access history."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.db.models import QuerySet
+from django.http import Http404
+
+from casebridge.accounts.models import Role
+from casebridge.audit.models import AuditEvent
+from casebridge.audit.services import audit_record
+from casebridge.sharing.policy import Action, decide, organisations_with
+
+
+def events_for_dpo(
+    actor,
+    *,
+    username: str = "",
+    action: str = "",
+    object_type: str = "",
+    object_id: str = "",
+    outcome: str = "",
+    day_from: date | None = None,
+    day_to: date | None = None,
+    limit: int = 500,
+) -> QuerySet[AuditEvent]:
+    """Who accessed what, filtered; only for data protection officers (404 for others)."""
+    if not organisations_with(actor, frozenset({Role.DATA_PROTECTION_OFFICER})):
+        raise Http404
+    events = AuditEvent.objects.order_by("-sequence")
+    if username:
+        events = events.filter(actor_label=username)
+    if action:
+        events = events.filter(action__startswith=action)
+    if object_type:
+        events = events.filter(object_type=object_type)
+    if object_id:
+        events = events.filter(object_id=object_id)
+    if outcome:
+        events = events.filter(outcome=outcome)
+    if day_from:
+        events = events.filter(occurred_at__date__gte=day_from)
+    if day_to:
+        events = events.filter(occurred_at__date__lte=day_to)
+    audit_record(
+        actor=actor,
+        action="audit.log.view",
+        purpose="data protection review",
+        details={"filters": [f for f in (username, action, object_type, object_id, outcome) if f]},
+    )
+    return events[:limit]
+
+
+def case_access_history(actor, case) -> list[AuditEvent]:
+    """Every recorded access to a case and its items, for the case's lead organisation."""
+    if not decide(actor, Action.CHANGE, case):
+        raise Http404
+    events = list(
+        AuditEvent.objects.filter(object_type="cases.case", object_id=str(case.pk)).order_by(
+            "-sequence"
+        )[:500]
+    )
+    audit_record(
+        actor=actor, action="audit.case_history.view", obj=case, details={"number": case.number}
+    )
+    return events

@@ -202,3 +202,31 @@ def test_duplicate_person_is_found_through_the_blind_index(personas, world):
     assert Case.objects.count() == 2
     other = personas.client(personas.partner_other).post(reverse("cases:open"), data)
     assert other.status_code == 302  # another organisation learns nothing about this person
+
+
+def test_case_detail_api_records_no_identity_read_it_did_not_make(personas, world):
+    from casebridge.audit.models import AuditEvent
+
+    before = AuditEvent.objects.filter(action="cases.identity.view").count()
+    assert (
+        personas.client(personas.partner).get(f"/api/v1/cases/{world.case.pk}").status_code == 200
+    )
+    assert AuditEvent.objects.filter(action="cases.identity.view").count() == before
+    personas.client(personas.partner).get(f"/api/v1/cases/{world.case.pk}/identity")
+    assert AuditEvent.objects.filter(action="cases.identity.view").count() == before + 1
+
+
+def test_recording_an_entry_accesses_the_case_once(personas, world):
+    from casebridge.audit.models import AuditEvent
+
+    before = AuditEvent.objects.filter(action="cases.case.view").count()
+    personas.client(personas.partner).post(
+        reverse("cases:entry_add", args=[world.case.pk]),
+        {"entry-kind": "note", "entry-category": "case_coordination", "entry-title": "Kurz"},
+    )
+    assert AuditEvent.objects.filter(action="cases.case.view").count() == before + 1
+    assert (
+        not AuditEvent.objects.filter(action="cases.entry.list", sequence__gt=0)
+        .filter(details__count__isnull=True)
+        .exists()
+    )

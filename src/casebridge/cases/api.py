@@ -13,7 +13,7 @@ from casebridge.cases import selectors, services
 from casebridge.cases.models import Participant
 from casebridge.cooperation_models.models import Term
 from casebridge.network.models import Organisation
-from casebridge.sharing.policy import organisations_with
+from casebridge.sharing.policy import Action, decide, organisations_with
 
 router = Router(tags=["cases"])
 
@@ -234,12 +234,11 @@ def _categories(codes: list[str], field: str) -> list[Term]:
 
 
 def _detail(request, case):
-    page = selectors.case_page(request.user, case)
     return {
         **CaseOut.from_orm(case).dict(),
-        "participants": page.participants,
-        "goals": page.goals,
-        "can_change": page.can_change,
+        "participants": selectors.case_participants(case),
+        "goals": selectors.case_goals(request.user, case),
+        "can_change": bool(decide(request.user, Action.CHANGE, case)),
     }
 
 
@@ -336,11 +335,12 @@ def case_detail(request, case_id: int):
     "/{case_id}/identity", response={200: IdentityOut, 404: Error}, summary="Identity (audited)"
 )
 def case_identity(request, case_id: int):
-    case = selectors.access_case(request.user, case_id)
-    page = selectors.case_page(request.user, case)
-    if page.identity is None:
+    identity, _related = selectors.case_identity(
+        request.user, selectors.access_case(request.user, case_id)
+    )
+    if identity is None:
         raise Http404
-    return page.identity
+    return identity
 
 
 @router.post(
@@ -513,9 +513,7 @@ def goal_status(request, case_id: int, goal_id: int, payload: GoalStatusIn):
 
 @router.get("/{case_id}/conferences", response={200: list[ConferenceOut], 404: Error})
 def conference_list(request, case_id: int):
-    return selectors.case_page(
-        request.user, selectors.access_case(request.user, case_id)
-    ).conferences
+    return selectors.case_conferences(request.user, selectors.access_case(request.user, case_id))
 
 
 @router.post(

@@ -175,16 +175,66 @@ class CasePage:
         return any(term.code == "identity" for term in self.writable)
 
 
-def case_page(actor, case: Case, *, query: str = "", category: str = "") -> CasePage:
-    """The case as the actor may see it, in a constant number of queries."""
-    seat = seats(actor)[case.pk]
-    coordination_readable = _can_read_code(seat, "case_coordination")
-    participants = list(
+def case_participants(case: Case) -> list[Participant]:
+    """Who takes part (organisations, roles, named people, scopes): visible to every seat."""
+    return list(
         Participant.objects.filter(case=case)
         .select_related("organisation__type__sector", "role", "lead_worker")
         .prefetch_related("members", "read_categories", "write_categories")
     )
-    goals = list(Goal.objects.filter(case=case)) if coordination_readable else []
+
+
+def case_goals(actor, case: Case) -> list[Goal]:
+    """The case plan's goals (category case_coordination) where the seat may read them."""
+    if not _can_read_code(seats(actor)[case.pk], "case_coordination"):
+        return []
+    return list(Goal.objects.filter(case=case))
+
+
+def case_conferences(actor, case: Case) -> list[Conference]:
+    """Conferences with only the minutes the actor's scope allows (``visible_items``)."""
+    items = visible(actor, ConferenceItem.objects.filter(conference__case=case)).select_related(
+        "category", "owner", "author_organisation"
+    )
+    return list(
+        Conference.objects.filter(case=case).prefetch_related(
+            Prefetch("items", queryset=items, to_attr="visible_items"), "attendees__organisation"
+        )
+    )
+
+
+def case_identity(actor, case: Case) -> tuple[dict | None, list[RelatedPerson]]:
+    """The person's identity and related people where the scope allows; the read is audited."""
+    if not decide(actor, Action.VIEW_IDENTITY, case):
+        return None, []
+    identity = {
+        "first_name": case.first_name,
+        "last_name": case.last_name,
+        "date_of_birth": case.date_of_birth,
+        "address": case.address,
+    }
+    related = list(RelatedPerson.objects.filter(case=case).select_related("relation"))
+    audit_record(
+        actor=actor, action="cases.identity.view", obj=case, details={"number": case.number}
+    )
+    return identity, related
+
+
+def writable_categories(actor, case: Case) -> list:
+    """The information categories the actor may record in this case, in the model's order."""
+    from casebridge.cooperation_models.models import Term
+
+    return list(Term.objects.filter(pk__in=seats(actor)[case.pk].writable).order_by("position"))
+
+
+def named_people(participants: list[Participant]) -> list:
+    """The named people of the active participants (owners of action items)."""
+    return [member for p in participants if p.is_active for member in p.members.all()]
+
+
+def case_page(actor, case: Case, *, query: str = "", category: str = "") -> CasePage:
+    """The case as the actor may see it, in a constant number of queries."""
+    coordination_readable = _can_read_code(seats(actor)[case.pk], "case_coordination")
     handovers = (
         list(
             Handover.objects.filter(participant__case=case).select_related(
@@ -194,41 +244,18 @@ def case_page(actor, case: Case, *, query: str = "", category: str = "") -> Case
         if coordination_readable
         else []
     )
-    items = visible(actor, ConferenceItem.objects.filter(conference__case=case)).select_related(
-        "category", "owner", "author_organisation"
-    )
-    conferences = list(
-        Conference.objects.filter(case=case).prefetch_related(
-            Prefetch("items", queryset=items, to_attr="visible_items"), "attendees__organisation"
-        )
-    )
-    identity = None
-    related = []
-    if decide(actor, Action.VIEW_IDENTITY, case):
-        identity = {
-            "first_name": case.first_name,
-            "last_name": case.last_name,
-            "date_of_birth": case.date_of_birth,
-            "address": case.address,
-        }
-        related = list(RelatedPerson.objects.filter(case=case).select_related("relation"))
-        audit_record(
-            actor=actor, action="cases.identity.view", obj=case, details={"number": case.number}
-        )
-    from casebridge.cooperation_models.models import Term
-
-    writable = list(Term.objects.filter(pk__in=seat.writable).order_by("position"))
+    identity, related = case_identity(actor, case)
     return CasePage(
         case=case,
-        participants=participants,
+        participants=case_participants(case),
         entries=case_entries(actor, case, query=query, category=category),
-        goals=goals,
+        goals=case_goals(actor, case),
         handovers=handovers,
-        conferences=conferences,
+        conferences=case_conferences(actor, case),
         identity=identity,
         related_people=related,
         can_change=bool(decide(actor, Action.CHANGE, case)),
-        writable=writable,
+        writable=writable_categories(actor, case),
     )
 
 

@@ -28,7 +28,7 @@ from casebridge.cases.forms import (
     ScopeForm,
     staff_of,
 )
-from casebridge.cases.models import Participant
+from casebridge.cases.models import Case, Participant
 from casebridge.cooperation_models.models import Term
 from casebridge.forms import apply_validation_error
 from casebridge.hotline import selectors as hotline_selectors
@@ -126,7 +126,7 @@ def _page(request, case, *, status: int = 200, **forms):
         query=request.GET.get("q", "")[:100],
         category=request.GET.get("category", ""),
     )
-    people = [m for p in view.participants if p.is_active for m in p.members.all()]
+    people = selectors.named_people(view.participants)
     lead = next((p for p in view.participants if p.role.attributes.get("lead")), None)
     context = {
         "page": view,
@@ -161,9 +161,17 @@ def case_detail(request, case_id: int):
     return _page(request, selectors.access_case(request.user, case_id))
 
 
-def _post(request, case_id: int, form_name: str, form, perform):
-    """Validate, perform, and either go back to the case or show it with the errors."""
-    case = selectors.access_case(request.user, case_id)
+def _post(request, case_or_id, form_name: str, form, perform):
+    """Validate, perform, and either go back to the case or show it with the errors.
+
+    Takes the case when the view already accessed it (one access, one audit event).
+    """
+    case = (
+        case_or_id
+        if isinstance(case_or_id, Case)
+        else selectors.access_case(request.user, case_or_id)
+    )
+    case_id = case.pk
     if form.is_valid():
         try:
             perform(case, form.cleaned_data)
@@ -181,11 +189,12 @@ def _post(request, case_id: int, form_name: str, form, perform):
 @require_POST
 def entry_add(request, case_id: int):
     case = selectors.access_case(request.user, case_id)
-    view_writable = selectors.case_page(request.user, case).writable
-    form = EntryForm(request.POST, request.FILES, writable=view_writable)
+    form = EntryForm(
+        request.POST, request.FILES, writable=selectors.writable_categories(request.user, case)
+    )
     return _post(
         request,
-        case_id,
+        case,
         "entry_form",
         form,
         lambda case, data: services.entry_create(
@@ -276,7 +285,7 @@ def participant_scope(request, case_id: int, participant_id: int):
     participant = _participant(request, case_id, participant_id)
     return _post(
         request,
-        case_id,
+        participant.case,
         "scope_form",
         ScopeForm(request.POST),
         lambda case, data: services.participant_scope(
@@ -309,7 +318,7 @@ def participant_handover(request, case_id: int, participant_id: int):
     form = HandoverForm(request.POST, organisation_id=participant.organisation_id)
     return _post(
         request,
-        case_id,
+        participant.case,
         "handover_form",
         form,
         lambda case, data: services.handover(actor=request.user, participant=participant, **data),
@@ -355,12 +364,14 @@ def conference_add(request, case_id: int):
 def conference_item_add(request, case_id: int, conference_id: int):
     case = selectors.access_case(request.user, case_id)
     conference = selectors.case_conference(case, conference_id)
-    view = selectors.case_page(request.user, case)
-    people = [m for p in view.participants if p.is_active for m in p.members.all()]
-    form = ConferenceItemForm(request.POST, writable=view.writable, people=people)
+    form = ConferenceItemForm(
+        request.POST,
+        writable=selectors.writable_categories(request.user, case),
+        people=selectors.named_people(selectors.case_participants(case)),
+    )
     return _post(
         request,
-        case_id,
+        case,
         "item_form",
         form,
         lambda case, data: services.conference_item_add(

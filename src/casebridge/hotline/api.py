@@ -8,7 +8,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 
-from casebridge.accounts.models import Role
 from casebridge.cooperation_models.models import Term
 from casebridge.hotline import routing, selectors, services
 from casebridge.hotline.models import AgeBand, Channel, Gender, Referral
@@ -281,16 +280,6 @@ def _referral_request(payload: ReferralIn) -> services.ReferralRequest:
     )
 
 
-def _hotline_organisation(user) -> Organisation:
-    ids = organisations_with(user, frozenset({Role.HOTLINE_COUNSELLOR}))
-    organisation = (
-        Organisation.objects.filter(pk__in=ids, active=True).order_by("-is_hotline").first()
-    )
-    if organisation is None:
-        raise PermissionDenied
-    return organisation
-
-
 def _respond(request, referral_id: int, perform):
     referral = selectors.access_referral(request.user, referral_id)
     try:
@@ -306,7 +295,7 @@ def _respond(request, referral_id: int, perform):
     summary="Record a contact (optionally with a referral, in one transaction)",
 )
 def contact_create(request, payload: ContactIn):
-    organisation = _hotline_organisation(request.user)
+    organisation = selectors.hotline_organisation_of(request.user)
     data = payload.dict(exclude={"referral", "concern_topics", "earlier_contact_id"})
     values = _contact_values(data)
     if payload.earlier_contact_id is not None:

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
+from casebridge.accounts.models import Role
 from casebridge.audit.services import audit_denied, audit_record
 from casebridge.hotline.models import Contact, Referral, ReferralEvent
-from casebridge.sharing.policy import Action, decide, visible
+from casebridge.network.models import Organisation
+from casebridge.sharing.policy import Action, decide, organisations_with, visible
 
 _CONTACT_RELATED = (
     "language",
@@ -49,6 +52,17 @@ def _referrals() -> QuerySet[Referral]:
 
 def _audit_list(actor, kind: str, count: int) -> None:
     audit_record(actor=actor, action=f"hotline.{kind}.list", details={"count": count})
+
+
+def hotline_organisation_of(actor):
+    """The hotline the actor takes calls for; PermissionDenied for everybody else."""
+    ids = organisations_with(actor, frozenset({Role.HOTLINE_COUNSELLOR}))
+    organisation = (
+        Organisation.objects.filter(pk__in=ids, active=True).order_by("-is_hotline").first()
+    )
+    if organisation is None:
+        raise PermissionDenied
+    return organisation
 
 
 def contact_list(

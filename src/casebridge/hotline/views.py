@@ -13,7 +13,6 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from casebridge.accounts.models import Role
 from casebridge.cases import selectors as case_selectors
 from casebridge.cooperation_models.models import CooperationModel
 from casebridge.forms import apply_validation_error
@@ -25,7 +24,7 @@ from casebridge.hotline.forms import (
     DeclineForm,
     ReferralFields,
 )
-from casebridge.network.models import Organisation, Region
+from casebridge.network.models import Region
 from casebridge.network.selectors import PostcodeError
 from casebridge.sharing.policy import (
     HOTLINE_ROLES,
@@ -34,17 +33,6 @@ from casebridge.sharing.policy import (
     decide,
     organisations_with,
 )
-
-
-def _hotline_organisation(user) -> Organisation:
-    """The hotline the user takes calls for; 403 for everybody else."""
-    ids = organisations_with(user, frozenset({Role.HOTLINE_COUNSELLOR}))
-    organisation = (
-        Organisation.objects.filter(pk__in=ids, active=True).order_by("-is_hotline").first()
-    )
-    if organisation is None:
-        raise PermissionDenied
-    return organisation
 
 
 def _require_hotline_staff(user) -> None:
@@ -89,7 +77,7 @@ def _elapsed_seconds(form: ContactForm, now) -> int:
 
 @login_required
 def intake(request):
-    organisation = _hotline_organisation(request.user)
+    organisation = selectors.hotline_organisation_of(request.user)
     now = timezone.localtime()
     initial = {
         "channel": "phone",

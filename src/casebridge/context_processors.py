@@ -31,6 +31,10 @@ def navigation(request):
         items.append((reverse("audit:log"), _("Audit log")))
     if organisations_with(user, frozenset({Role.COORDINATOR, Role.DATA_PROTECTION_OFFICER})):
         items.append((reverse("sharing:protocols"), _("Procedures")))
+    if organisations_with(user, frozenset({Role.COORDINATOR})):
+        items.append((reverse("sharing:emergency"), _("Emergency access")))
+    if organisations_with(user, frozenset({Role.DATA_PROTECTION_OFFICER})):
+        items.append((reverse("sharing:emergency_reviews"), _("Emergency access reviews")))
     items += [
         (reverse("network:organisations"), _("Directory")),
         (reverse("network:contact_points"), _("Contact points")),

@@ -108,13 +108,17 @@ def test_second_person_approves_through_the_api(personas, world):
 
 
 def test_every_sop_operation_is_in_the_matrix():
+    from tests.sharing.test_emergency import MATRIX as EMERGENCY
+
     assert_matrix_covers(
-        MATRIX,
+        MATRIX + "\n".join(EMERGENCY.strip().splitlines()[1:]),
         "/api/v1/sop",
         {
             "{case}": "{case_id}",
             "{consent}": "{consent_id}",
             "{disclosure}": "{disclosure_id}",
             "{obligation}": "{obligation_id}",
+            "{running}": "{access_id}",
+            "{ended}": "{access_id}",
         },
     )

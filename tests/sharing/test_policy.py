@@ -143,8 +143,16 @@ class CasePolicyAgreement(HypothesisTestCase):
             max_size=8,
         ),
         roles=st.lists(st.sampled_from(ROLES), min_size=1, max_size=2),
+        emergencies=st.lists(
+            st.tuples(
+                st.integers(0, 2),  # case
+                st.integers(0, 3),  # organisation the access is opened from
+                st.sampled_from(["running", "expired", "ended"]),
+            ),
+            max_size=2,
+        ),
     )
-    def test_decide_and_visible_agree_on_cases(self, seats, entries, roles):
+    def test_decide_and_visible_agree_on_cases(self, seats, entries, roles, emergencies):
         from casebridge.cases.models import Case, ConferenceItem, Entry, Participant
         from casebridge.sharing.policy import forget
 
@@ -188,6 +196,18 @@ class CasePolicyAgreement(HypothesisTestCase):
                 author=author,
                 author_organisation=organisations[org_index],
                 title="t",
+            )
+        from casebridge.sharing.models import EmergencyAccess
+
+        for case_index, org_index, state in emergencies:
+            EmergencyAccess.objects.create(
+                case=cases[case_index],
+                user=actor,
+                organisation=organisations[org_index],
+                reason="r",
+                started_at=now - timedelta(hours=2),
+                expires_at=now + timedelta(hours=-1 if state == "expired" else 1),
+                ended_at=now - timedelta(minutes=5) if state == "ended" else None,
             )
         forget(actor)
         mine = Entry.objects.filter(case__in=cases)

@@ -65,3 +65,13 @@ def case_access_history(actor, case) -> list[AuditEvent]:
         actor=actor, action="audit.case_history.view", obj=case, details={"number": case.number}
     )
     return events
+
+
+def events_of_user_between(user_id: int, start, end, *, limit: int = 1000) -> list[AuditEvent]:
+    """What one user did in a time window (an emergency access under review); the caller
+    has checked that the reader is a data protection officer."""
+    return list(
+        AuditEvent.objects.filter(
+            actor_id=user_id, occurred_at__gte=start, occurred_at__lte=end
+        ).order_by("occurred_at", "pk")[:limit]
+    )

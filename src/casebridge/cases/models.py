@@ -23,7 +23,12 @@ class _PrivateStorage(LazyObject):
         self._wrapped = FileSystemStorage(location=settings.DATA_DIR / "private")
 
 
-private_storage = _PrivateStorage()
+_private_storage = _PrivateStorage()
+
+
+def private_storage():
+    """A callable, so migrations name this function instead of one machine's data folder."""
+    return _private_storage
 
 
 class Phase(models.TextChoices):

@@ -10,10 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from casebridge.audit.services import audit_denied, audit_record
 from casebridge.cases.models import (
@@ -58,15 +60,32 @@ def access_case(actor, case_id: int, *, action: str = Action.VIEW) -> Case:
             reason=decision,
         )
         raise Http404
+    seat = seats(actor).get(case.pk)
     audit_record(
-        actor=actor, action=f"cases.case.{action}", obj=case, details={"number": case.number}
+        actor=actor,
+        action=f"cases.case.{action}",
+        obj=case,
+        purpose="emergency access" if seat is not None and seat.emergency else "",
+        details={"number": case.number},
     )
     return case
 
 
+def emergency_seat(actor, case: Case) -> int | None:
+    """The id of the actor's running emergency access to the case, if that is how they read it."""
+    seat = seats(actor).get(case.pk)
+    return seat.emergency if seat is not None else None
+
+
 def my_seat_participant(actor, case: Case) -> Participant:
-    """The participant through which the actor sits in the case."""
-    return Participant.objects.get(pk=seats(actor)[case.pk].participant_id)
+    """The participant through which the actor sits in the case (none for emergency access)."""
+    seat = seats(actor).get(case.pk)
+    if seat is None or seat.participant_id is None:
+        raise PermissionDenied(
+            _("denied: not a named person of a participant in case %(number)s")
+            % {"number": case.number}
+        )
+    return Participant.objects.get(pk=seat.participant_id)
 
 
 def possible_duplicates(owner, index: str) -> int:

@@ -145,6 +145,7 @@ def _page(request, case, *, status: int = 200, **forms):
         "lead": lead,
         "categories": Term.objects.of("information_category"),
         "sharing": sharing_selectors.case_sharing(request.user, case),
+        "emergency": _emergency(request.user, case),
         "event_form": EventForm(),
         "consent_form": ConsentForm(case=case),
         "form_errors": [
@@ -154,6 +155,11 @@ def _page(request, case, *, status: int = 200, **forms):
         ],
     }
     return render(request, "cases/case_detail.html", context, status=status)
+
+
+def _emergency(actor, case):
+    access_id = selectors.emergency_seat(actor, case)
+    return sharing_selectors.emergency_access(actor, access_id) if access_id else None
 
 
 @login_required

@@ -314,3 +314,90 @@ def tasks(request):
 )
 def register(request, legal_basis: str = ""):
     return selectors.register(request.user, legal_basis=legal_basis[:64])
+
+
+# --- emergency access (break-glass) -----------------------------------------------------
+
+
+class EmergencyAccessIn(Schema):
+    case_number: str = Field(max_length=20)
+    reason: str = Field(max_length=2000)
+    hours: int = Field(description="1, 2 or 4")
+
+
+class EmergencyAccessOut(Schema):
+    id: int
+    case_id: int
+    case_number: str = Field(alias="case.number")
+    user: str = Field(alias="user.username")
+    reason: str
+    started_at: datetime
+    expires_at: datetime
+    ended_at: datetime | None
+    active: bool = Field(alias="is_active")
+    review_outcome: str
+    review_note: str
+    reviewed_at: datetime | None
+
+
+class EmergencyReviewIn(Schema):
+    outcome: str = Field(max_length=16, description="justified or not_justified")
+    note: str = Field(default="", max_length=2000)
+
+
+class EmergencyQueueOut(Schema):
+    waiting: list[EmergencyAccessOut]
+    reviewed: list[EmergencyAccessOut]
+
+
+@router.post(
+    "/emergency-access",
+    response={201: EmergencyAccessOut, 403: Error, 404: Error, 422: Error},
+    summary="Open a case in an emergency (network coordinators; audited and reviewed)",
+)
+def emergency_access_start(request, payload: EmergencyAccessIn):
+    case = selectors.emergency_case(request.user, payload.case_number)
+    access = services.emergency_access_start(
+        actor=request.user, case=case, reason=payload.reason, hours=payload.hours
+    )
+    return Status(201, access)
+
+
+@router.get(
+    "/emergency-access",
+    response={200: list[EmergencyAccessOut], 404: Error},
+    summary="Your emergency accesses (network coordinators)",
+)
+def emergency_access_list(request):
+    return selectors.my_emergency_accesses(request.user)
+
+
+@router.post(
+    "/emergency-access/{access_id}/end",
+    response={200: EmergencyAccessOut, 403: Error, 404: Error, 422: Error},
+    summary="End your emergency access now",
+)
+def emergency_access_end(request, access_id: int):
+    access = selectors.emergency_access(request.user, access_id)
+    return services.emergency_access_end(actor=request.user, access=access)
+
+
+@router.get(
+    "/emergency-access/reviews",
+    response={200: EmergencyQueueOut, 404: Error},
+    summary="Emergency accesses waiting for review (data protection officers)",
+)
+def emergency_access_reviews(request):
+    return selectors.emergency_review_queue(request.user)
+
+
+@router.post(
+    "/emergency-access/{access_id}/review",
+    response={200: EmergencyAccessOut, 403: Error, 404: Error, 422: Error},
+    summary="Review an ended emergency access (data protection officers)",
+)
+def emergency_access_review(request, access_id: int, payload: EmergencyReviewIn):
+    access, _events = selectors.emergency_access_review_page(request.user, access_id)
+    return services.emergency_access_review(
+        actor=request.user, access=access, outcome=payload.outcome, note=payload.note
+    )

@@ -103,3 +103,32 @@ class DisclosureForm(forms.Form):
 
 class CancelForm(forms.Form):
     reason = forms.CharField(label=_("Why the obligation does not apply"), max_length=300)
+
+
+class EmergencyAccessForm(forms.Form):
+    case = forms.CharField(label=_("Case number"), max_length=20)
+    reason = forms.CharField(
+        label=_("Reason for the emergency access"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("What is the danger, and why can the case's participants not be reached?"),
+    )
+    hours = forms.TypedChoiceField(
+        label=_("Duration"),
+        coerce=int,
+        choices=[(h, _("%(count)d hours") % {"count": h}) for h in (1, 2, 4)],
+        initial=1,
+    )
+
+
+class EmergencyReviewForm(forms.Form):
+    outcome = forms.ChoiceField(
+        label=_("Was the access justified?"),
+        choices=[
+            ("justified", _("justified")),
+            ("not_justified", _("not justified")),
+        ],
+        widget=forms.RadioSelect,
+    )
+    note = forms.CharField(
+        label=_("Review note"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )

@@ -235,3 +235,56 @@ class Disclosure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case_id}: → {self.to_participant_id}"
+
+
+class EmergencyAccess(models.Model):
+    """Break-glass: a coordinator reads a case they do not sit in, for a few hours, with a reason.
+
+    Start and end are audited, every read during the access is audited as usual, and each access
+    waits in the data protection officer's review queue until it is reviewed.
+    """
+
+    HOURS = (1, 2, 4)
+
+    class Outcome(models.TextChoices):
+        JUSTIFIED = "justified", _("justified")
+        NOT_JUSTIFIED = "not_justified", _("not justified")
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="emergency_accesses")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    organisation = models.ForeignKey(
+        "network.Organisation", on_delete=models.PROTECT, related_name="+"
+    )
+    reason = models.TextField(_("reason"))
+    started_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(_("ends at the latest"))
+    ended_at = models.DateTimeField(null=True, blank=True)
+    ended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    review_outcome = models.CharField(
+        _("review outcome"), max_length=16, choices=Outcome.choices, blank=True
+    )
+    review_note = models.TextField(_("review note"), blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        verbose_name = _("emergency access")
+        verbose_name_plural = _("emergency accesses")
+        indexes = [models.Index(fields=["user", "expires_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} · {self.user_id} · {self.started_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def ends_at(self):
+        """When the access ended or ends: on request, or at expiry."""
+        return self.ended_at or self.expires_at
+
+    @property
+    def is_active(self) -> bool:
+        return self.ended_at is None and self.expires_at > timezone.now()

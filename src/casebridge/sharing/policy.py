@@ -5,6 +5,10 @@
 built from the same role facts (``_roles_by_organisation``), and a property test checks
 that they always agree.
 
+A coordinator's running emergency access (break-glass, ``EmergencyAccess``) is a seat too:
+it reads every category the coordinator's sector may read by scope, writes nothing, and
+ends by itself.
+
 Covered: hotline contacts, referrals and the caller's identity on them; cases, their
 entries, identity, conference items and documents. For case content the facts are the
 actor's *seats*: the active participations in which the actor is a named person and an
@@ -18,8 +22,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop as N_
+from django.utils.translation import gettext_noop
 
 from casebridge.accounts.models import Membership, Role
 from casebridge.cases.models import Case, ConferenceItem, Entry, Participant, RelatedPerson
@@ -92,13 +97,14 @@ class Seat:
     """The actor's place in one case."""
 
     case_id: int
-    participant_id: int
+    participant_id: int | None  # None for an emergency access (no participant behind it)
     organisation_id: int
     role: str
     lead: bool
     readable: frozenset[int]  # category ids readable by scope (never_by_scope removed)
     writable: frozenset[int]
     disclosed: frozenset[int] = frozenset()  # entry ids disclosed to this participant
+    emergency: int | None = None  # the EmergencyAccess id when the seat is a break-glass one
 
 
 def seats(actor) -> dict[int, Seat]:
@@ -146,8 +152,46 @@ def seats(actor) -> dict[int, Seat]:
         for case_id, entry_ids in disclosed.items():
             seat = cached[case_id]
             cached[case_id] = Seat(**{**seat.__dict__, "disclosed": frozenset(entry_ids)})
+    _add_emergency_seats(actor, cached, category_ids)
     actor._casebridge_policy_seats = cached
     return cached
+
+
+def _add_emergency_seats(actor, held: dict[int, Seat], category_ids: dict[str, int]) -> None:
+    """Break-glass: a coordinator's running emergency access reads the whole case, writes
+    nothing, and still never reads by scope what the coordinator's sector may not."""
+    coordinating = organisations_with(actor, frozenset({Role.COORDINATOR}))
+    if not coordinating:
+        return
+    from casebridge.sharing.models import EmergencyAccess
+
+    accesses = (
+        EmergencyAccess.objects.filter(
+            user=actor,
+            organisation_id__in=coordinating,
+            ended_at__isnull=True,
+            expires_at__gt=timezone.now(),
+        )
+        .exclude(case_id__in=list(held))
+        .select_related("organisation__type__sector")
+    )
+    everything = frozenset(category_ids.values())
+    for access in accesses:
+        never = {
+            category_ids[code]
+            for code in access.organisation.type.sector.never_by_scope
+            if code in category_ids
+        }
+        held[access.case_id] = Seat(
+            case_id=access.case_id,
+            participant_id=None,
+            organisation_id=access.organisation_id,
+            role="emergency_access",
+            lead=False,
+            readable=everything - never,
+            writable=frozenset(),
+            emergency=access.pk,
+        )
 
 
 def forget(actor) -> None:
@@ -178,7 +222,9 @@ def decide(actor, action: str, resource) -> Decision:
     if isinstance(resource, RelatedPerson):
         return _decide_case(actor, Action.VIEW_IDENTITY, resource.case)
     return Decision(
-        False, N_("denied: no rule covers %(kind)s"), lambda: {"kind": type(resource).__name__}
+        False,
+        gettext_noop("denied: no rule covers %(kind)s"),
+        lambda: {"kind": type(resource).__name__},
     )
 
 
@@ -187,37 +233,45 @@ def _decide_case(actor, action: str, case) -> Decision:
     if action == Action.VIEW_METADATA and (
         seat or organisations_with(actor, frozenset({Role.COORDINATOR}))
     ):
-        return Decision(True, N_("allowed: participant or network coordinator"))
+        return Decision(True, gettext_noop("allowed: participant or network coordinator"))
     if seat is None:
         return Decision(
             False,
-            N_("denied: not a named person of a participant in case %(number)s"),
+            gettext_noop("denied: not a named person of a participant in case %(number)s"),
             lambda: {"number": case.number},
         )
     if action == Action.VIEW:
+        if seat.emergency:
+            return _emergency_decision(lambda: case.number)
         return Decision(
-            True, N_("allowed: participant in case %(number)s"), lambda: {"number": case.number}
+            True,
+            gettext_noop("allowed: participant in case %(number)s"),
+            lambda: {"number": case.number},
         )
     if action == Action.CHANGE:
         if seat.lead:
             return Decision(
-                True, N_("allowed: the lead of case %(number)s"), lambda: {"number": case.number}
+                True,
+                gettext_noop("allowed: the lead of case %(number)s"),
+                lambda: {"number": case.number},
             )
         return Decision(
             False,
-            N_("denied: only the lead of case %(number)s changes it"),
+            gettext_noop("denied: only the lead of case %(number)s changes it"),
             lambda: {"number": case.number},
         )
     if action == Action.VIEW_IDENTITY:
         identity = _category_id("identity")
         if identity in seat.readable:
-            return Decision(True, N_("allowed: the scope includes identity"))
+            if seat.emergency:
+                return _emergency_decision(lambda: case.number)
+            return Decision(True, gettext_noop("allowed: the scope includes identity"))
         return Decision(
             False,
-            N_("denied: the %(role)s scope in case %(number)s excludes identity"),
+            gettext_noop("denied: the %(role)s scope in case %(number)s excludes identity"),
             lambda: {"role": seat.role, "number": case.number},
         )
-    return Decision(False, N_("denied: no rule covers this action on a case"))
+    return Decision(False, gettext_noop("denied: no rule covers this action on a case"))
 
 
 def _decide_item(actor, action: str, item) -> Decision:
@@ -232,30 +286,43 @@ def _decide_item(actor, action: str, item) -> Decision:
     if seat is None:
         return Decision(
             False,
-            N_("denied: not a named person of a participant in case %(number)s"),
+            gettext_noop("denied: not a named person of a participant in case %(number)s"),
             lambda: {"number": case_number()},
         )
     if action == Action.VIEW:
+        if seat.emergency and item.category_id in seat.readable:
+            return _emergency_decision(case_number)
         if item.category_id in seat.readable:
             return Decision(
                 True,
-                N_("allowed: the scope includes %(category)s"),
+                gettext_noop("allowed: the scope includes %(category)s"),
                 lambda: {"category": item.category.code},
             )
         if item.author_organisation_id == seat.organisation_id:
-            return Decision(True, N_("allowed: written by the reader's own organisation"))
+            return Decision(True, gettext_noop("allowed: written by the reader's own organisation"))
         if isinstance(item, Entry) and item.pk in seat.disclosed:
-            return Decision(True, N_("allowed: disclosed to the reader's organisation"))
+            return Decision(True, gettext_noop("allowed: disclosed to the reader's organisation"))
     elif action == Action.CHANGE and item.category_id in seat.writable:
         return Decision(
             True,
-            N_("allowed: the scope may write %(category)s"),
+            gettext_noop("allowed: the scope may write %(category)s"),
             lambda: {"category": item.category.code},
         )
     return Decision(
         False,
-        N_("denied: the %(role)s scope in case %(number)s excludes %(category)s"),
+        gettext_noop("denied: the %(role)s scope in case %(number)s excludes %(category)s"),
         lambda: {"role": seat.role, "number": case_number(), "category": item.category.code},
+    )
+
+
+def _emergency_decision(number) -> Decision:
+    """``number`` is a callable: the case number is loaded only when the reason is read."""
+    return Decision(
+        True,
+        gettext_noop(
+            "allowed: emergency access to case %(number)s, reviewed by the data protection officer"
+        ),
+        lambda: {"number": number()},
     )
 
 
@@ -265,12 +332,12 @@ def may_write(actor, case, category) -> Decision:
     if seat is not None and category.pk in seat.writable:
         return Decision(
             True,
-            N_("allowed: the scope may write %(category)s"),
+            gettext_noop("allowed: the scope may write %(category)s"),
             lambda: {"category": category.code},
         )
     return Decision(
         False,
-        N_("denied: no scope in case %(number)s to write %(category)s"),
+        gettext_noop("denied: no scope in case %(number)s to write %(category)s"),
         lambda: {"number": case.number, "category": category.code},
     )
 
@@ -298,11 +365,11 @@ def _decide_contact(actor, action: str, contact) -> Decision:
         Action.VIEW_IDENTITY,
     ):
         return Decision(
-            True, N_("allowed: hotline staff of the organisation that took the contact")
+            True, gettext_noop("allowed: hotline staff of the organisation that took the contact")
         )
     return Decision(
         False,
-        N_("denied: contact %(reference)s belongs to the hotline that took it"),
+        gettext_noop("denied: contact %(reference)s belongs to the hotline that took it"),
         lambda: {"reference": contact.reference},
     )
 
@@ -311,23 +378,30 @@ def _decide_referral(actor, action: str, referral) -> Decision:
     hotline_side = referral.contact.organisation_id in organisations_with(actor, HOTLINE_ROLES)
     partner_side = referral.partner_id in organisations_with(actor, PARTNER_ROLES)
     if action == Action.VIEW and (hotline_side or partner_side):
-        return Decision(True, N_("allowed: sender or addressee of the referral"))
+        return Decision(True, gettext_noop("allowed: sender or addressee of the referral"))
     if action == Action.CHANGE and hotline_side:
-        return Decision(True, N_("allowed: the hotline that sent the referral"))
+        return Decision(True, gettext_noop("allowed: the hotline that sent the referral"))
     if action == Action.RESPOND and partner_side:
-        return Decision(True, N_("allowed: the partner the referral is addressed to"))
+        return Decision(True, gettext_noop("allowed: the partner the referral is addressed to"))
     if action == Action.VIEW_IDENTITY:
         if hotline_side:
-            return Decision(True, N_("allowed: the hotline that took the contact"))
+            return Decision(True, gettext_noop("allowed: the hotline that took the contact"))
         if partner_side and referral.mode == "consent" and referral.status in _IDENTITY_STATUSES:
-            return Decision(True, N_("allowed: the caller consented to pass on contact details"))
+            return Decision(
+                True, gettext_noop("allowed: the caller consented to pass on contact details")
+            )
         if partner_side:
             return Decision(
-                False, N_("denied: the caller's identity is passed on only with recorded consent")
+                False,
+                gettext_noop(
+                    "denied: the caller's identity is passed on only with recorded consent"
+                ),
             )
     return Decision(
         False,
-        N_("denied: referral of %(reference)s is visible only to its sender and addressee"),
+        gettext_noop(
+            "denied: referral of %(reference)s is visible only to its sender and addressee"
+        ),
         lambda: {"reference": referral.contact.reference},
     )
 

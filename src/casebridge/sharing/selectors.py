@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 
 from casebridge.accounts.models import Role
 from casebridge.audit.services import audit_record
 from casebridge.cases.models import Case
-from casebridge.sharing.models import Consent, Disclosure, Obligation
+from casebridge.sharing.models import Consent, Disclosure, EmergencyAccess, Obligation
 from casebridge.sharing.policy import Action, decide, organisations_with, seats, visible
 from casebridge.sharing.services import can_approve
 
@@ -36,6 +38,7 @@ def task_counts(actor) -> dict[str, int]:
         "obligations": len(tasks["obligations"]),
         "overdue": sum(o.overdue for o in tasks["obligations"]),
         "approvals": len(tasks["approvals"]),
+        "emergency_reviews": emergency_review_count(actor),
     }
 
 
@@ -161,3 +164,82 @@ def register(actor, *, legal_basis: str = "") -> list[Disclosure]:
         purpose="data protection review",
     )
     return result
+
+
+# --- emergency access (break-glass) -----------------------------------------------------
+
+
+def _is_dpo(actor) -> bool:
+    return bool(organisations_with(actor, frozenset({Role.DATA_PROTECTION_OFFICER})))
+
+
+def _is_coordinator(actor) -> bool:
+    return bool(organisations_with(actor, frozenset({Role.COORDINATOR})))
+
+
+def emergency_case(actor, number: str) -> Case:
+    """The case a coordinator names for emergency access (its number only is checked)."""
+    if not _is_coordinator(actor):
+        raise Http404
+    case = visible(
+        actor, Case.objects.filter(number=number.strip().upper()), Action.VIEW_METADATA
+    ).first()
+    if case is None:
+        raise ValidationError({"case": [_("No case has this number.")]})
+    return case
+
+
+def my_emergency_accesses(actor) -> list[EmergencyAccess]:
+    """The coordinator's own emergency accesses, running ones first."""
+    if not _is_coordinator(actor):
+        raise Http404
+    return list(EmergencyAccess.objects.filter(user=actor).select_related("case")[:50])
+
+
+def emergency_access(actor, access_id: int) -> EmergencyAccess:
+    """One access: for the person who opened it, or for a data protection officer."""
+    access = get_object_or_404(
+        EmergencyAccess.objects.select_related(
+            "case", "user", "organisation", "ended_by", "reviewed_by"
+        ),
+        pk=access_id,
+    )
+    if access.user_id != actor.pk and not _is_dpo(actor):
+        raise Http404
+    return access
+
+
+def emergency_review_queue(actor) -> dict[str, list[EmergencyAccess]]:
+    """The data protection officer's queue: waiting for review, then the latest reviewed."""
+    if not _is_dpo(actor):
+        raise Http404
+    accesses = EmergencyAccess.objects.select_related("case", "user", "organisation", "reviewed_by")
+    return {
+        "waiting": list(accesses.filter(reviewed_at__isnull=True).order_by("started_at")),
+        "reviewed": list(accesses.filter(reviewed_at__isnull=False).order_by("-reviewed_at")[:50]),
+    }
+
+
+def emergency_review_count(actor) -> int:
+    """For the overview: accesses waiting for the data protection officer's review."""
+    if not _is_dpo(actor):
+        return 0
+    return EmergencyAccess.objects.filter(reviewed_at__isnull=True).count()
+
+
+def emergency_access_review_page(actor, access_id: int) -> tuple[EmergencyAccess, list]:
+    """An access with everything its holder did meanwhile, for the data protection officer."""
+    from casebridge.audit.selectors import events_of_user_between
+
+    if not _is_dpo(actor):
+        raise Http404
+    access = emergency_access(actor, access_id)
+    events = events_of_user_between(access.user_id, access.started_at, access.ends_at)
+    audit_record(
+        actor=actor,
+        action="sharing.emergency.review_view",
+        obj=access,
+        purpose="data protection review",
+        details={"case": access.case.number, "events": len(events)},
+    )
+    return access, events

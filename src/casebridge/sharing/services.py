@@ -5,7 +5,7 @@ Each is atomic and audited; audit details hold case numbers, rule and legal-basi
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -18,7 +18,14 @@ from casebridge.cases.models import Case, Entry, Participant
 from casebridge.cooperation_models.models import Term
 from casebridge.sharing import sop
 from casebridge.sharing.events import EVENTS, RECORDED_EVENTS
-from casebridge.sharing.models import CaseEvent, Consent, Disclosure, Obligation, Protocol
+from casebridge.sharing.models import (
+    CaseEvent,
+    Consent,
+    Disclosure,
+    EmergencyAccess,
+    Obligation,
+    Protocol,
+)
 from casebridge.sharing.policy import Action, decide, forget, seats
 
 APPROVAL_KINDS = ("duty", "emergency")
@@ -238,7 +245,7 @@ def consent_withdraw(*, actor, consent: Consent) -> Consent:
 
 def _seat_participant(actor, case: Case) -> Participant:
     seat = seats(actor).get(case.pk)
-    if seat is None:
+    if seat is None or seat.participant_id is None:
         raise PermissionDenied(
             _("denied: not a named person of a participant in case %(number)s")
             % {"number": case.number}
@@ -480,3 +487,162 @@ def obligation_cancel(*, actor, obligation: Obligation, reason: str) -> Obligati
         details={"case": obligation.case.number, "rule": obligation.rule},
     )
     return obligation
+
+
+# --- emergency access (break-glass) -----------------------------------------------------
+
+EMERGENCY_REASON_MIN_LENGTH = 20
+
+
+@transaction.atomic
+def emergency_access_start(*, actor, case: Case, reason: str, hours: int) -> EmergencyAccess:
+    """A coordinator opens a case they do not sit in, for ``hours``, with a written reason.
+
+    The start is audited and mailed to the data protection officers (case number only); the
+    access lands in their review queue.
+    """
+    organisation = (
+        Membership.objects.active()
+        .filter(user=actor, role=Role.COORDINATOR)
+        .order_by("valid_from")
+        .values_list("organisation_id", flat=True)
+        .first()
+    )
+    if organisation is None:
+        raise PermissionDenied(_("denied: only network coordinators may use emergency access"))
+    errors = {}
+    reason = (reason or "").strip()
+    if len(reason) < EMERGENCY_REASON_MIN_LENGTH:
+        errors["reason"] = [
+            _("Describe the emergency in at least %(count)d characters.")
+            % {"count": EMERGENCY_REASON_MIN_LENGTH}
+        ]
+    if hours not in EmergencyAccess.HOURS:
+        errors["hours"] = [
+            _("Choose one of %(choices)s hours.")
+            % {"choices": ", ".join(str(h) for h in EmergencyAccess.HOURS)}
+        ]
+    seat = seats(actor).get(case.pk)
+    if seat is not None and seat.emergency:
+        errors["case"] = [_("You already have emergency access to this case.")]
+    elif seat is not None:
+        errors["case"] = [_("You take part in this case already; no emergency access is needed.")]
+    if errors:
+        raise ValidationError(errors)
+    now = timezone.now()
+    access = EmergencyAccess.objects.create(
+        case=case,
+        user=actor,
+        organisation_id=organisation,
+        reason=reason,
+        started_at=now,
+        expires_at=now + timedelta(hours=hours),
+    )
+    audit_record(
+        actor=actor,
+        action="sharing.emergency.start",
+        obj=access,
+        purpose="emergency access",
+        details={"case": case.number, "hours": hours},
+    )
+    transaction.on_commit(lambda: _notify_data_protection_officers(access))
+    forget(actor)
+    return access
+
+
+def _notify_data_protection_officers(access: EmergencyAccess) -> None:
+    """A mail to every active data protection officer: the case number and times, no content."""
+    from django.core.mail import send_mail
+
+    recipients = sorted(
+        set(
+            Membership.objects.active()
+            .filter(role=Role.DATA_PROTECTION_OFFICER, user__is_active=True)
+            .exclude(user__email="")
+            .values_list("user__email", flat=True)
+        )
+    )
+    if recipients:
+        send_mail(
+            f"casebridge: emergency access to case {access.case.number}",
+            f"A network coordinator opened case {access.case.number} by emergency access at "
+            f"{access.started_at:%Y-%m-%d %H:%M} UTC, until {access.expires_at:%H:%M} UTC at the "
+            "latest. It waits in your review queue in casebridge.",
+            None,
+            recipients,
+        )
+
+
+@transaction.atomic
+def emergency_access_end(*, actor, access: EmergencyAccess) -> EmergencyAccess:
+    """The coordinator ends the access early; the end is audited."""
+    if access.user_id != actor.pk:
+        raise PermissionDenied(_("denied: only the person who opened an emergency access ends it"))
+    if not access.is_active:
+        raise ValidationError({"access": [_("This emergency access has already ended.")]})
+    access.ended_at, access.ended_by = timezone.now(), actor
+    access.save(update_fields=["ended_at", "ended_by"])
+    audit_record(
+        actor=actor,
+        action="sharing.emergency.end",
+        obj=access,
+        details={"case": access.case.number, "how": "ended"},
+    )
+    forget(actor)
+    return access
+
+
+@transaction.atomic
+def emergency_access_close_expired(*, now=None) -> int:
+    """Record the end of accesses that ran out (they stop working at expiry regardless)."""
+    now = now or timezone.now()
+    expired = list(
+        EmergencyAccess.objects.select_for_update()
+        .filter(ended_at__isnull=True, expires_at__lte=now)
+        .select_related("case")
+    )
+    for access in expired:
+        access.ended_at = access.expires_at
+        access.save(update_fields=["ended_at"])
+        audit_record(
+            actor=None,
+            action="sharing.emergency.end",
+            obj=access,
+            details={"case": access.case.number, "how": "expired"},
+        )
+    return len(expired)
+
+
+@transaction.atomic
+def emergency_access_review(
+    *, actor, access: EmergencyAccess, outcome: str, note: str
+) -> EmergencyAccess:
+    """The data protection officer's verdict on an access that has ended."""
+    if (
+        not Membership.objects.active()
+        .filter(user=actor, role=Role.DATA_PROTECTION_OFFICER)
+        .exists()
+    ):
+        raise PermissionDenied(_("denied: only data protection officers review emergency access"))
+    errors = {}
+    note = (note or "").strip()
+    if outcome not in EmergencyAccess.Outcome.values:
+        errors["outcome"] = [_("Choose whether the access was justified.")]
+    elif outcome == EmergencyAccess.Outcome.NOT_JUSTIFIED and not note:
+        errors["note"] = [_("Say why the access was not justified and what follows.")]
+    if access.is_active:
+        errors["access"] = [_("The access is still running; review it when it has ended.")]
+    elif access.reviewed_at is not None:
+        errors["access"] = [_("This emergency access has been reviewed already.")]
+    if errors:
+        raise ValidationError(errors)
+    access.review_outcome, access.review_note = outcome, note
+    access.reviewed_by, access.reviewed_at = actor, timezone.now()
+    access.save(update_fields=["review_outcome", "review_note", "reviewed_by", "reviewed_at"])
+    audit_record(
+        actor=actor,
+        action="sharing.emergency.review",
+        obj=access,
+        details={"case": access.case.number, "outcome": outcome},
+    )
+    return access

@@ -79,3 +79,11 @@ def remind_and_escalate() -> dict[str, int]:
             )
             escalated += 1
     return {"reminded": reminded, "escalated": escalated}
+
+
+@task()
+def close_expired_emergency_access() -> int:
+    """Write the end of emergency accesses that ran out into the audit log."""
+    from casebridge.sharing.services import emergency_access_close_expired
+
+    return emergency_access_close_expired()

@@ -17,6 +17,8 @@ from casebridge.sharing.forms import (
     CancelForm,
     ConsentForm,
     DisclosureForm,
+    EmergencyAccessForm,
+    EmergencyReviewForm,
     EventForm,
     SimulateForm,
 )
@@ -217,3 +219,79 @@ def protocols(request):
         for protocol in Protocol.objects.all()
     ]
     return render(request, "sharing/protocols.html", {"rows": rows})
+
+
+# --- emergency access (break-glass) -----------------------------------------------------
+
+
+@login_required
+def emergency(request):
+    """A coordinator's emergency accesses, and the form to open a case in an emergency."""
+    form = EmergencyAccessForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            case = selectors.emergency_case(request.user, data["case"])
+            services.emergency_access_start(
+                actor=request.user, case=case, reason=data["reason"], hours=data["hours"]
+            )
+        except ValidationError as exc:
+            apply_validation_error(form, exc)
+        except PermissionDenied:
+            raise Http404 from None
+        else:
+            messages.warning(request, _("Emergency access started. Every read is recorded."))
+            return redirect("cases:case", case_id=case.pk)
+    return render(
+        request,
+        "sharing/emergency.html",
+        {"form": form, "accesses": selectors.my_emergency_accesses(request.user)},
+        status=422 if form.errors else 200,
+    )
+
+
+@login_required
+@require_POST
+def emergency_end(request, access_id: int):
+    access = selectors.emergency_access(request.user, access_id)
+    try:
+        services.emergency_access_end(actor=request.user, access=access)
+    except PermissionDenied:
+        raise Http404 from None
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("Emergency access ended."))
+    return redirect("sharing:emergency")
+
+
+@login_required
+def emergency_reviews(request):
+    """The data protection officer's review queue."""
+    return render(
+        request,
+        "sharing/emergency_reviews.html",
+        {"queue": selectors.emergency_review_queue(request.user)},
+    )
+
+
+@login_required
+def emergency_review(request, access_id: int):
+    access, events = selectors.emergency_access_review_page(request.user, access_id)
+    form = EmergencyReviewForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.emergency_access_review(actor=request.user, access=access, **form.cleaned_data)
+        except ValidationError as exc:
+            apply_validation_error(form, exc)
+        except PermissionDenied:
+            raise Http404 from None
+        else:
+            messages.success(request, _("Review saved."))
+            return redirect("sharing:emergency_reviews")
+    return render(
+        request,
+        "sharing/emergency_review.html",
+        {"access": access, "events": events, "form": form},
+        status=422 if form.errors else 200,
+    )

@@ -5,7 +5,10 @@ from django.core.management.base import BaseCommand
 
 
 class Command(BaseCommand):
-    help = "Run background work: obligation reminders and escalations, and the task queue."
+    help = (
+        "Run background work: obligation reminders and escalations, the end of expired "
+        "emergency accesses, and the task queue."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument(
@@ -16,10 +19,11 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, interval, once, **options):
-        from casebridge.sharing.tasks import remind_and_escalate
+        from casebridge.sharing.tasks import close_expired_emergency_access, remind_and_escalate
 
         while True:
             remind_and_escalate.enqueue()
+            close_expired_emergency_access.enqueue()
             # Work the queue until it is empty, then wait for the next round.
             call_command("db_worker", "--batch", verbosity=0)
             if once:

@@ -23,7 +23,48 @@ class TokenAuth(HttpBearer):
         return user
 
 
-api = NinjaAPI(
+ERROR_SCHEMA = {
+    "title": "Error",
+    "type": "object",
+    "properties": {
+        "detail": {"title": "Detail", "type": "string"},
+        "fields": {
+            "title": "Fields",
+            "type": "object",
+            "additionalProperties": {"type": "array", "items": {"type": "string"}},
+        },
+    },
+    "required": ["detail"],
+}
+COMMON_ERRORS = {
+    "400": "The request body is not JSON.",
+    "401": "Authentication required: no valid token or session.",
+    "403": "Not allowed for your roles.",
+    "404": "Not found, or not yours to see (the two are not told apart).",
+    "422": "The input is not valid; `fields` names each field with its messages.",
+}
+
+
+class CasebridgeAPI(NinjaAPI):
+    """Every operation may answer the common errors; the OpenAPI document says so."""
+
+    def get_openapi_schema(self, *args, **kwargs):
+        schema = super().get_openapi_schema(*args, **kwargs)
+        schema.setdefault("components", {}).setdefault("schemas", {})["CommonError"] = ERROR_SCHEMA
+        reference = {"$ref": "#/components/schemas/CommonError"}
+        for item in schema["paths"].values():
+            for operation in item.values():
+                responses = operation.setdefault("responses", {})
+                for status, description in COMMON_ERRORS.items():
+                    if status not in responses and int(status) not in responses:
+                        responses[status] = {
+                            "description": description,
+                            "content": {"application/json": {"schema": reference}},
+                        }
+        return schema
+
+
+api = CasebridgeAPI(
     title="casebridge API",
     version="1",
     description="Everything the pages do. Authenticate with a personal API token "

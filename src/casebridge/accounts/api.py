@@ -10,6 +10,7 @@ from ninja import Field, Query, Router, Schema, Status
 from casebridge.accounts import selectors, services
 from casebridge.accounts.models import Membership, Role
 from casebridge.accounts.permissions import can_administer
+from casebridge.apischema import Error
 from casebridge.network.models import Organisation
 
 router = Router(tags=["accounts"])
@@ -39,11 +40,6 @@ class UserOut(Schema):
 
 class UserDetailOut(UserOut):
     memberships: list[MembershipOut]
-
-
-class Error(Schema):
-    detail: str
-    fields: dict[str, list[str]] = {}
 
 
 class TokenIn(Schema):

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, File, Form, Router, Schema, Status, UploadedFile
 
 from casebridge.accounts.models import Role, User
+from casebridge.apischema import Error
 from casebridge.cases import selectors, services
 from casebridge.cases.models import Participant
 from casebridge.cooperation_models.models import Term
@@ -16,11 +17,6 @@ from casebridge.network.models import Organisation
 from casebridge.sharing.policy import Action, decide, organisations_with
 
 router = Router(tags=["cases"])
-
-
-class Error(Schema):
-    detail: str
-    fields: dict[str, list[str]] = {}
 
 
 class ParticipantOut(Schema):
@@ -92,7 +88,7 @@ class EntryOut(Schema):
         return bool(obj.document)
 
 
-class IdentityOut(Schema):
+class PersonIdentityOut(Schema):
     first_name: str
     last_name: str
     date_of_birth: str
@@ -204,7 +200,7 @@ class RelatedPersonOut(Schema):
     note: str
 
 
-class SearchIn(Schema):
+class CaseSearchIn(Schema):
     q: str = Field(min_length=1, max_length=100)
 
 
@@ -296,7 +292,7 @@ def case_open(request, payload: CaseIn):
 
 
 @router.post("/search", response=list[EntryOut], summary="Search the entries you may read (POST)")
-def search(request, payload: SearchIn):
+def search(request, payload: CaseSearchIn):
     return selectors.search_entries(request.user, payload.q)
 
 
@@ -332,7 +328,9 @@ def case_detail(request, case_id: int):
 
 
 @router.get(
-    "/{case_id}/identity", response={200: IdentityOut, 404: Error}, summary="Identity (audited)"
+    "/{case_id}/identity",
+    response={200: PersonIdentityOut, 404: Error},
+    summary="Identity (audited)",
 )
 def case_identity(request, case_id: int):
     identity, _related = selectors.case_identity(

@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 
+from casebridge.apischema import Body, Error
 from casebridge.cooperation_models.models import Term
 from casebridge.hotline import routing, selectors, services
 from casebridge.hotline.models import AgeBand, Channel, Gender, Referral
@@ -16,11 +17,6 @@ from casebridge.network.selectors import PostcodeError
 from casebridge.sharing.policy import HOTLINE_ROLES, PARTNER_ROLES, organisations_with
 
 router = Router(tags=["hotline"])
-
-
-class Error(Schema):
-    detail: str
-    fields: dict[str, list[str]] = {}
 
 
 class ReferralIn(Schema):
@@ -175,7 +171,7 @@ class ContactDetailOut(ContactOut):
         return list(obj.referrals.all())
 
 
-class IdentityOut(Schema):
+class CallerIdentityOut(Schema):
     name: str
     phone: str
     email: str
@@ -208,7 +204,7 @@ class RouteOut(Schema):
     suggestions: list[SuggestionOut]
 
 
-class SearchIn(Schema):
+class ContactSearchIn(Body):
     q: str = Field(default="", max_length=100)
     day_from: date | None = None
     day_to: date | None = None
@@ -345,7 +341,7 @@ def contact_list(
     response={200: list[ContactOut], 403: Error},
     summary="Search contacts by reference or words (POST keeps words out of URLs)",
 )
-def contact_search(request, payload: SearchIn):
+def contact_search(request, payload: ContactSearchIn):
     if not organisations_with(request.user, HOTLINE_ROLES):
         raise PermissionDenied
     return selectors.contact_list(request.user, query=payload.q, **payload.dict(exclude={"q"}))
@@ -358,7 +354,7 @@ def contact_detail(request, contact_id: int):
 
 @router.get(
     "/contacts/{contact_id}/identity",
-    response={200: IdentityOut, 404: Error},
+    response={200: CallerIdentityOut, 404: Error},
     summary="The caller's identity (audited read); 404 when anonymous or not allowed",
 )
 def contact_identity(request, contact_id: int):
@@ -460,7 +456,7 @@ def referral_detail(request, referral_id: int):
 
 @router.get(
     "/referrals/{referral_id}/identity",
-    response={200: IdentityOut, 404: Error},
+    response={200: CallerIdentityOut, 404: Error},
     summary="The caller's contact details, where the caller consented (audited read)",
 )
 def referral_identity(request, referral_id: int):

@@ -10,16 +10,12 @@ from ninja.pagination import paginate
 
 from casebridge.accounts.models import User
 from casebridge.accounts.permissions import can_administer, can_manage_contact_points
+from casebridge.apischema import Error
 from casebridge.cooperation_models.models import Term, TermKind
 from casebridge.network import selectors, services
 from casebridge.network.models import ContactPoint, Organisation, OrganisationType, Region, Sector
 
 router = Router(tags=["network"])
-
-
-class Error(Schema):
-    detail: str
-    fields: dict[str, list[str]] = {}
 
 
 class TermOut(Schema):

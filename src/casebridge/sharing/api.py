@@ -6,17 +6,13 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 
+from casebridge.apischema import Error
 from casebridge.cases import selectors as case_selectors
 from casebridge.cooperation_models.models import Term
 from casebridge.sharing import selectors, services
 from casebridge.sharing.events import RECORDED_EVENTS
 
 router = Router(tags=["sop"])
-
-
-class Error(Schema):
-    detail: str
-    fields: dict[str, list[str]] = {}
 
 
 class OutcomeOut(Schema):

@@ -136,8 +136,8 @@ def audit_checkpoint(*, actor=None, key_path: Path | None = None) -> Checkpoint 
     Seals what is pending first. Writes nothing when the chain is empty or the newest
     checkpoint already covers its end (an idle worker does not grow the file).
     """
-    private = signing.load_private_key(key_path)
     seal_pending()
+    private = signing.load_private_key(key_path)
     head = ChainHead.objects.filter(id=1).first()
     if head is None or head.sequence == 0:
         return None
@@ -278,8 +278,9 @@ def audit_verify(
 
     expected = base + 1
     checked = 0
+    distinct = {(r.kind, r.sequence, r.hash, r.signature) for r in records}
     result = VerifyResult(
-        0, None, pending, first=expected, checkpoints=len(records), anchor=anchor and base
+        0, None, pending, first=expected, checkpoints=len(distinct), anchor=anchor and base
     )
     separators = chain.CONTENT_SEPARATORS
     separator = chain.SEPARATOR

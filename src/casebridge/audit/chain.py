@@ -87,18 +87,24 @@ def content_sql(vendor: str) -> str:
     return separator.join(parts)
 
 
-def seal_batch(limit: int) -> int:
+def seal_batch(limit: int, *, wait: bool = True) -> int | None:
     """Chain up to ``limit`` pending events in id order; return how many were sealed.
 
     Holds the chain head's lock only for this short transaction: one read of the pending
-    rows, their hashes computed in memory, one batched update.
+    rows, their hashes computed in memory, one batched update. With ``wait=False`` it
+    returns None at once when another sealer holds the lock (PostgreSQL; SQLite serialises
+    writers itself): that sealer looks for pending events again after it lets go
+    (``services.seal_pending``), so whatever was committed before this call is sealed.
     """
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT 1 FROM {TABLE} WHERE sequence IS NULL LIMIT 1")
         if cursor.fetchone() is None:
             return 0
     with transaction.atomic(), connection.cursor() as cursor:
-        sequence, prev = lock_head(cursor)
+        head = lock_head(cursor, wait=wait)
+        if head is None:
+            return None
+        sequence, prev = head
         cursor.execute(
             f"SELECT id, {content_sql(connection.vendor)} FROM {TABLE} "
             f"WHERE sequence IS NULL ORDER BY id LIMIT %s",
@@ -122,12 +128,21 @@ def seal_batch(limit: int) -> int:
         return len(rows)
 
 
-def lock_head(cursor) -> tuple[int, str]:
-    """Lock the chain head (created at genesis when missing); return its sequence and hash."""
-    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+def lock_head(cursor, *, wait: bool = True) -> tuple[int, str] | None:
+    """Lock the chain head (created at genesis when missing); return its sequence and hash.
+
+    Without ``wait``, None when another transaction holds the lock (PostgreSQL only).
+    """
+    lock = ""
+    if connection.features.has_select_for_update:
+        skip = not wait and connection.features.has_select_for_update_skip_locked
+        lock = " FOR UPDATE SKIP LOCKED" if skip else " FOR UPDATE"
     cursor.execute(f"SELECT sequence, hash FROM {HEAD_TABLE} WHERE id = 1{lock}")
     row = cursor.fetchone()
     if row is None:
+        cursor.execute(f"SELECT 1 FROM {HEAD_TABLE} WHERE id = 1")
+        if cursor.fetchone() is not None:
+            return None  # skipped: someone else is sealing
         cursor.execute(
             f"INSERT INTO {HEAD_TABLE} (id, sequence, hash) VALUES (1, 0, %s) "
             "ON CONFLICT (id) DO NOTHING",
@@ -135,6 +150,8 @@ def lock_head(cursor) -> tuple[int, str]:
         )
         cursor.execute(f"SELECT sequence, hash FROM {HEAD_TABLE} WHERE id = 1{lock}")
         row = cursor.fetchone()
+        if row is None:
+            return None
     return int(row[0]), row[1]
 
 

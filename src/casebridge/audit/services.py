@@ -87,17 +87,23 @@ def _seal_on_commit() -> None:
 
 
 def _seal_after_commit() -> None:
-    seal_pending()
+    # A request does not queue for the lock: if another sealer holds it, that one looks
+    # for pending events again after letting go, and finds this transaction's.
+    seal_pending(wait=False)
 
 
-def seal_pending(*, batch_size: int = 5000) -> int:
-    """Chain every pending event (in id order); return how many were sealed."""
+def seal_pending(*, batch_size: int = 5000, wait: bool = True) -> int:
+    """Chain every pending event (in id order); return how many were sealed.
+
+    After each batch it looks again, so events committed while it held the lock are
+    sealed too. With ``wait=False`` it gives up when another sealer holds the lock.
+    """
     total = 0
     while True:
-        sealed = chain.seal_batch(batch_size)
-        total += sealed
-        if sealed < batch_size:
+        sealed = chain.seal_batch(batch_size, wait=wait)
+        if not sealed:
             return total
+        total += sealed
 
 
 def audit_denied(*, actor, action: str, object_type: str, object_id: str | int, reason):
@@ -165,7 +171,7 @@ def audit_prune(*, before: datetime, actor=None, dry_run: bool = False) -> int:
     private = None if dry_run else signing.load_private_key()
     seal_pending()
     with connection.cursor() as cursor:
-        head_sequence, _head_hash = chain.lock_head(cursor)
+        head_sequence, _head_hash = chain.lock_head(cursor)  # type: ignore[misc] - waits
     kept = AuditEvent.objects.filter(sequence__isnull=False, occurred_at__gte=before)
     first_kept = kept.aggregate(first=Min("sequence"))["first"]
     last_pruned = head_sequence if first_kept is None else first_kept - 1

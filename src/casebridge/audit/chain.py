@@ -101,6 +101,11 @@ def seal_batch(limit: int, *, wait: bool = True) -> int | None:
         if cursor.fetchone() is None:
             return 0
     with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # No WAL flush for the seal: the events are already durable, a seal lost in a
+            # crash is redone from them, and a checkpoint's own (synchronous) commit flushes
+            # every seal it signed. Saves one fsync per request.
+            cursor.execute("SET LOCAL synchronous_commit = off")
         head = lock_head(cursor, wait=wait)
         if head is None:
             return None

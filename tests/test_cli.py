@@ -102,6 +102,17 @@ def test_audit_chain_of_the_demo_verifies(installation):
     assert "audit chain intact" in result.stdout
 
 
+def test_demo_signs_audit_checkpoints_with_its_own_key(installation):
+    environment, _output = installation
+    key = Path(environment["CASEBRIDGE_DATA_DIR"]) / "audit-signing.key"
+    assert oct(key.stat().st_mode & 0o777) == "0o600"
+    result = run(environment, "audit", "checkpoint")
+    assert result.returncode == 0, result.stderr
+    result = run(environment, "audit", "verify")
+    assert result.returncode == 0, result.stderr
+    assert "1 signed checkpoints checked" in result.stdout
+
+
 def test_generate_adds_organisations_and_people(installation):
     environment, _output = installation
     result = run(

@@ -50,12 +50,25 @@ def _local_key_ring(command: str | None) -> None:
     os.environ["CASEBRIDGE_KEYS_FILE"] = str(key_file)
 
 
+def _local_audit_key(command: str | None) -> None:
+    """``demo`` also creates the audit signing key next to the key ring (never overwriting it).
+    Production keeps it on other storage and sets CASEBRIDGE_AUDIT_KEY_FILE."""
+    if command != "demo" or os.environ.get("CASEBRIDGE_AUDIT_KEY_FILE"):
+        return
+    data_dir = Path(os.environ.get("CASEBRIDGE_DATA_DIR", Path.cwd() / "var"))
+    if not (data_dir / "audit-signing.key").exists():
+        from casebridge.audit.signing import generate_key
+
+        generate_key(data_dir / "audit-signing.key")
+
+
 def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv if argv is None else argv)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "casebridge.settings")
     command = argv[1] if len(argv) > 1 else None
     local = _local_secret_key(command)
     _local_key_ring(command)
+    _local_audit_key(command)
     if local:
         # A local demo installation serves plain HTTP on 127.0.0.1: no HTTPS redirect, and
         # cookies that travel without TLS. Production configures its own secret instead.

@@ -113,7 +113,7 @@ def test_disabling_a_user_ends_sessions_and_revokes_tokens(personas):
     assert not any(
         s.get_decoded().get("_auth_user_id") == str(victim.pk) for s in Session.objects.all()
     )
-    event = AuditEvent.objects.filter(action="accounts.user.disable").latest("sequence")
+    event = AuditEvent.objects.filter(action="accounts.user.disable").latest("id")
     assert event.details == {"tokens_revoked": 1, "sessions_ended": 1}
 
 

@@ -72,7 +72,7 @@ def test_edited_model_updates_what_changed_and_retires_what_is_gone(
     assert topic.active is False  # retired, not deleted
     assert CooperationModel.objects.get().version == "2026.2"
     assert Organisation.objects.filter(pk=hotline_org.pk).exists()
-    event = AuditEvent.objects.filter(action="cooperation_model.load").latest("sequence")
+    event = AuditEvent.objects.filter(action="cooperation_model.load").latest("id")
     assert event.details["retired"] == 1
 
 

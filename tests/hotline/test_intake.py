@@ -260,7 +260,7 @@ def test_contact_edit_changes_and_audits(personas, make_contact):
     assert response.status_code == 302, response.context["form"].errors
     contact.refresh_from_db()
     assert contact.summary == "Neue Zusammenfassung"
-    event = AuditEvent.objects.filter(action="hotline.contact.update").latest("sequence")
+    event = AuditEvent.objects.filter(action="hotline.contact.update").latest("id")
     assert "summary" in event.details["fields"]
     assert "Neue" not in str(event.details)
 

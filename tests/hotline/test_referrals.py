@@ -30,7 +30,7 @@ def test_partner_cannot_open_another_partners_referral(personas, make_contact):
     assert client.post(reverse("hotline:referral_accept", args=[other.pk])).status_code == 404
     other.refresh_from_db()
     assert other.status == "sent"
-    denied = AuditEvent.objects.filter(outcome="denied", object_id=str(other.pk)).latest("sequence")
+    denied = AuditEvent.objects.filter(outcome="denied", object_id=str(other.pk)).latest("id")
     assert denied.details["reason"].startswith("denied: referral of HL-")
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -12,14 +15,40 @@ class Outcome(models.TextChoices):
     DENIED = "denied", _("denied")
 
 
+def canonical_json(value) -> str:
+    """One text for one value: sorted keys, no spaces, UTF-8 kept (control characters escaped)."""
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, cls=DjangoJSONEncoder
+    )
+
+
+class CanonicalJSONField(models.TextField):
+    """JSON kept as canonical text, so the chain hashes the stored text as it is (no parsing)."""
+
+    def from_db_value(self, value, expression, connection):
+        return None if value is None else json.loads(value)
+
+    def to_python(self, value):
+        return json.loads(value) if isinstance(value, str) else value
+
+    def get_prep_value(self, value):
+        return None if value is None else canonical_json(value)
+
+    def value_to_string(self, obj):
+        return canonical_json(self.value_from_object(obj))
+
+
 class AuditEvent(models.Model):
     """One audited action. ``details`` never holds protected content, only ids and codes.
 
-    ``hash`` = SHA-256 over ``prev_hash`` and the canonical JSON of the other fields, so an
-    edited, deleted, inserted or reordered event breaks the chain.
+    An event is written *pending* (``sequence``, ``prev_hash`` and ``hash`` empty) in the
+    caller's transaction, and *sealed* into the chain right after that transaction commits
+    (``services.seal_pending``): ``hash`` = SHA-256 over ``prev_hash``, ``sequence`` and the
+    event's stored fields in a fixed order (``chain.CONTENT_FIELDS``), so an edited, deleted,
+    inserted or reordered event breaks the chain.
     """
 
-    sequence = models.BigIntegerField(unique=True)
+    sequence = models.BigIntegerField(unique=True, null=True, blank=True)
     occurred_at = models.DateTimeField(db_index=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -31,20 +60,25 @@ class AuditEvent(models.Model):
     outcome = models.CharField(max_length=8, choices=Outcome.choices, default=Outcome.OK)
     purpose = models.CharField(max_length=200, blank=True)
     remote_addr = models.GenericIPAddressField(null=True, blank=True)
-    details = models.JSONField(default=dict, blank=True)
-    prev_hash = models.CharField(max_length=64)
-    hash = models.CharField(max_length=64, unique=True)
+    details = CanonicalJSONField(default=dict, blank=True)
+    prev_hash = models.CharField(max_length=64, null=True, blank=True)
+    hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
 
     class Meta:
-        ordering = ["sequence"]
+        # Insertion order; the chain's own order is ``sequence`` (set when sealed).
+        ordering = ["id"]
         indexes = [models.Index(fields=["object_type", "object_id"])]
 
     def __str__(self) -> str:
-        return f"#{self.sequence} {self.action} {self.outcome}"
+        return f"#{self.sequence or 'pending'} {self.action} {self.outcome}"
+
+    @property
+    def sealed(self) -> bool:
+        return self.sequence is not None
 
 
 class ChainHead(models.Model):
-    """A single row that writers lock, so appends to the chain are serialised briefly."""
+    """A single row that sealers lock, so appends to the chain are serialised briefly."""
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     sequence = models.BigIntegerField(default=0)
@@ -52,3 +86,29 @@ class ChainHead(models.Model):
 
     def __str__(self) -> str:
         return f"chain head #{self.sequence}"
+
+
+class Checkpoint(models.Model):
+    """A signed statement "the chain held event ``sequence`` with ``hash``" (Ed25519).
+
+    A *checkpoint* lets verify notice a cut-off tail; an *anchor* records the last event
+    that pruning removed, and verify starts the chain after it. Each is also appended to a
+    file outside the database (``signing.checkpoint_file()``).
+    """
+
+    class Kind(models.TextChoices):
+        CHECKPOINT = "checkpoint", _("checkpoint")
+        ANCHOR = "anchor", _("anchor")
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    sequence = models.BigIntegerField()
+    hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField()
+    key_id = models.CharField(max_length=32)
+    signature = models.CharField(max_length=100)
+
+    class Meta:
+        ordering = ["sequence", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.sequence}"

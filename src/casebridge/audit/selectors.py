@@ -28,7 +28,7 @@ def events_for_dpo(
     """Who accessed what, filtered; only for data protection officers (404 for others)."""
     if not organisations_with(actor, frozenset({Role.DATA_PROTECTION_OFFICER})):
         raise Http404
-    events = AuditEvent.objects.order_by("-sequence")
+    events = AuditEvent.objects.order_by("-id")
     if username:
         events = events.filter(actor_label=username)
     if action:
@@ -57,9 +57,9 @@ def case_access_history(actor, case) -> list[AuditEvent]:
     if not decide(actor, Action.CHANGE, case):
         raise Http404
     events = list(
-        AuditEvent.objects.filter(object_type="cases.case", object_id=str(case.pk)).order_by(
-            "-sequence"
-        )[:500]
+        AuditEvent.objects.filter(object_type="cases.case", object_id=str(case.pk)).order_by("-id")[
+            :500
+        ]
     )
     audit_record(
         actor=actor, action="audit.case_history.view", obj=case, details={"number": case.number}

@@ -1,43 +1,44 @@
-"""Append to the audit chain and verify it."""
+"""Append to the audit chain, seal it, sign checkpoints, prune it and verify it.
+
+Appending is two steps (docs/development.md, "Audit chain"): ``audit_record`` inserts a
+*pending* event in the caller's transaction (a rollback leaves no event, and no lock is
+taken), and once that transaction commits ``seal_pending`` chains the pending events in a
+short transaction of its own, holding the chain head's lock only while it does. The worker
+and ``audit verify`` seal too, so an event committed just before a crash is sealed later.
+"""
 
 from __future__ import annotations
 
-import hashlib
-import json
-from collections.abc import Iterator
+import ipaddress
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Min
 from django.utils import timezone, translation
 
-from casebridge.audit.models import AuditEvent, ChainHead, Outcome
+from casebridge.audit import chain, signing
+from casebridge.audit.models import AuditEvent, ChainHead, Checkpoint, Outcome
 
-GENESIS = "0" * 64
+GENESIS = chain.GENESIS
 
 # Where the current request comes from; set by the middleware, read when an event is written.
 request_origin: ContextVar[str | None] = ContextVar("request_origin", default=None)
 
 
-def _digest(prev_hash: str, payload: dict) -> str:
-    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256((prev_hash + canonical).encode()).hexdigest()
-
-
-def _payload(event: AuditEvent) -> dict:
-    return {
-        "sequence": event.sequence,
-        "occurred_at": event.occurred_at.isoformat(),
-        "actor": event.actor_id,
-        "actor_label": event.actor_label,
-        "action": event.action,
-        "object_type": event.object_type,
-        "object_id": event.object_id,
-        "outcome": event.outcome,
-        "purpose": event.purpose,
-        "remote_addr": event.remote_addr,
-        "details": event.details,
-    }
+def _address(raw: str | None) -> str | None:
+    """The remote address as the chain stores it (IPv4-mapped IPv6 as plain IPv4)."""
+    if not raw:
+        return None
+    try:
+        address = ipaddress.ip_address(raw)
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    return str(address)
 
 
 def audit_record(
@@ -51,7 +52,7 @@ def audit_record(
     purpose: str = "",
     details: dict | None = None,
 ) -> AuditEvent:
-    """Append one event to the chain inside the caller's transaction.
+    """Write one event in the caller's transaction; it is chained when that transaction commits.
 
     ``details`` must hold ids, codes and counts only: never names, free text or other
     protected content.
@@ -59,27 +60,50 @@ def audit_record(
     if obj is not None:
         object_type = object_type or obj._meta.label_lower
         object_id = object_id or obj.pk
-    with transaction.atomic():
-        head, _created = ChainHead.objects.select_for_update().get_or_create(id=1)
-        event = AuditEvent(
-            sequence=head.sequence + 1,
-            occurred_at=timezone.now(),
-            actor=actor if getattr(actor, "pk", None) else None,
-            actor_label=getattr(actor, "username", "") or "system",
-            action=action,
-            object_type=object_type,
-            object_id=str(object_id or ""),
-            outcome=outcome,
-            purpose=purpose,
-            remote_addr=request_origin.get(),
-            details=details or {},
-            prev_hash=head.hash,
-        )
-        event.hash = _digest(event.prev_hash, _payload(event))
-        event.save(force_insert=True)
-        head.sequence, head.hash = event.sequence, event.hash
-        head.save(update_fields=["sequence", "hash"])
+    event = AuditEvent(
+        occurred_at=timezone.now(),
+        actor=actor if getattr(actor, "pk", None) else None,
+        actor_label=chain.clean(getattr(actor, "username", "") or "system"),
+        action=chain.clean(action),
+        object_type=chain.clean(object_type),
+        object_id=chain.clean(str(object_id or "")),
+        outcome=chain.clean(outcome),
+        purpose=chain.clean(purpose),
+        remote_addr=_address(request_origin.get()),
+        details=details or {},
+    )
+    event.save(force_insert=True)
+    _seal_on_commit()
     return event
+
+
+def _seal_on_commit() -> None:
+    """Ask for one seal after the current transaction commits (at once outside one)."""
+    if connection.in_atomic_block and any(
+        callback is _seal_after_commit for _sids, callback, _robust in connection.run_on_commit
+    ):
+        return
+    transaction.on_commit(_seal_after_commit, robust=True)
+
+
+def _seal_after_commit() -> None:
+    # A request does not queue for the lock: if another sealer holds it, that one looks
+    # for pending events again after letting go, and finds this transaction's.
+    seal_pending(wait=False)
+
+
+def seal_pending(*, batch_size: int = 5000, wait: bool = True) -> int:
+    """Chain every pending event (in id order); return how many were sealed.
+
+    After each batch it looks again, so events committed while it held the lock are
+    sealed too. With ``wait=False`` it gives up when another sealer holds the lock.
+    """
+    total = 0
+    while True:
+        sealed = chain.seal_batch(batch_size, wait=wait)
+        if not sealed:
+            return total
+        total += sealed
 
 
 def audit_denied(*, actor, action: str, object_type: str, object_id: str | int, reason):
@@ -97,8 +121,81 @@ def audit_denied(*, actor, action: str, object_type: str, object_id: str | int, 
         object_type=object_type,
         object_id=object_id,
         outcome=Outcome.DENIED,
-        details={"reason": reason},
+        details={"reason": str(reason)},
     )
+
+
+def _store(record: signing.SignedRecord, at: datetime) -> Checkpoint:
+    return Checkpoint.objects.create(
+        kind=record.kind,
+        sequence=record.sequence,
+        hash=record.hash,
+        created_at=at,
+        key_id=record.key_id,
+        signature=record.signature,
+    )
+
+
+def audit_checkpoint(*, actor=None, key_path: Path | None = None) -> Checkpoint | None:
+    """Sign the chain's current end; store it in the table and append it to the file.
+
+    Seals what is pending first. Writes nothing when the chain is empty or the newest
+    checkpoint already covers its end (an idle worker does not grow the file).
+    """
+    seal_pending()
+    private = signing.load_private_key(key_path)
+    head = ChainHead.objects.filter(id=1).first()
+    if head is None or head.sequence == 0:
+        return None
+    newest = Checkpoint.objects.filter(kind=Checkpoint.Kind.CHECKPOINT).order_by("-sequence")
+    if newest.filter(sequence__gte=head.sequence).exists():
+        return None
+    at = timezone.now()
+    record = signing.sign(
+        private, kind=Checkpoint.Kind.CHECKPOINT, sequence=head.sequence, hash_=head.hash, at=at
+    )
+    with transaction.atomic():
+        checkpoint = _store(record, at)
+        signing.append_line(record)
+    return checkpoint
+
+
+@transaction.atomic
+def audit_prune(*, before: datetime, actor=None, dry_run: bool = False) -> int:
+    """Delete the oldest events that occurred before ``before`` — a prefix of the chain only.
+
+    Pruning stops at the first event (in chain order) on or after ``before``; a signed anchor
+    records the sequence and hash of the last event removed, and verify starts after it.
+    Returns the number of events removed (or, with ``dry_run``, that would be).
+    """
+    private = None if dry_run else signing.load_private_key()
+    seal_pending()
+    with connection.cursor() as cursor:
+        head_sequence, _head_hash = chain.lock_head(cursor)  # type: ignore[misc] - waits
+    kept = AuditEvent.objects.filter(sequence__isnull=False, occurred_at__gte=before)
+    first_kept = kept.aggregate(first=Min("sequence"))["first"]
+    last_pruned = head_sequence if first_kept is None else first_kept - 1
+    doomed = AuditEvent.objects.filter(sequence__isnull=False, sequence__lte=last_pruned)
+    count = doomed.count()
+    if dry_run:
+        return count
+    if count:
+        last_hash = AuditEvent.objects.get(sequence=last_pruned).hash
+        at = timezone.now()
+        record = signing.sign(
+            private, kind=Checkpoint.Kind.ANCHOR, sequence=last_pruned, hash_=last_hash, at=at
+        )
+        _store(record, at)
+        doomed.delete()
+        # Written before the commit: a file anchor whose events survived a rollback is
+        # harmless (verify then checks it like a checkpoint), a missing one would not be.
+        signing.append_line(record)
+    audit_record(
+        actor=actor,
+        action="audit.pruned",
+        details={"count": count, "through_sequence": last_pruned if count else None},
+    )
+    return count
 
 
 @dataclass(frozen=True)
@@ -107,32 +204,125 @@ class Break:
     problem: str
 
 
-def audit_verify(*, batch_size: int = 5000) -> tuple[int, Break | None]:
-    """Walk the chain from the start; return the number of events checked and the first break."""
-    expected_prev = GENESIS
-    expected_sequence = 1
+@dataclass
+class VerifyResult:
+    checked: int
+    broken: Break | None
+    pending: int = 0
+    first: int = 1
+    last: int = 0
+    checkpoints: int = 0
+    anchor: int | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.broken is None
+
+
+def _signed_records(public_key: Path | None) -> tuple[list[signing.SignedRecord], Break | None]:
+    """Every checkpoint and anchor from the table and the file, signatures checked."""
+    records = [
+        signing.SignedRecord(
+            kind=row.kind,
+            sequence=row.sequence,
+            hash=row.hash,
+            created_at=signing.time_text(row.created_at),
+            key_id=row.key_id,
+            signature=row.signature,
+        )
+        for row in Checkpoint.objects.order_by("sequence", "id")
+    ]
+    for item in signing.read_lines():
+        if isinstance(item, int):
+            return [], Break(0, f"line {item} of the checkpoint file is not a checkpoint")
+        records.append(item)
+    if not records:
+        return [], None
+    public = (
+        signing.load_public_key(public_key)
+        if public_key
+        else signing.load_private_key().public_key()
+    )
+    for record in records:
+        if not signing.signature_valid(public, record):
+            where = "" if record.source == "database" else f" ({record.source})"
+            return [], Break(
+                record.sequence,
+                f"the {record.kind} at sequence {record.sequence}{where} has an invalid signature",
+            )
+    return records, None
+
+
+def audit_verify(
+    *, seal: bool = True, public_key: Path | None = None, batch_size: int = 50000
+) -> VerifyResult:
+    """Walk the chain and check every signed checkpoint; report the first break.
+
+    Seals pending events first (unless ``seal=False``) and reports how many remain pending.
+    The chain starts at genesis, or after the newest signed anchor left by pruning.
+    """
+    if seal:
+        seal_pending()
+    pending = AuditEvent.objects.filter(sequence__isnull=True).count()
+    records, broken = _signed_records(public_key)
+    if broken:
+        return VerifyResult(0, broken, pending)
+    first_present = AuditEvent.objects.aggregate(first=Min("sequence"))["first"]
+    anchors = [
+        r
+        for r in records
+        if r.kind == Checkpoint.Kind.ANCHOR
+        and (first_present is None or r.sequence < first_present)
+    ]
+    anchor = max(anchors, key=lambda r: r.sequence, default=None)
+    base, expected_prev = (anchor.sequence, anchor.hash) if anchor else (0, GENESIS)
+    wanted: dict[int, list[signing.SignedRecord]] = {}
+    for record in records:
+        if record.sequence > base:
+            wanted.setdefault(record.sequence, []).append(record)
+
+    expected = base + 1
     checked = 0
-    for event in _iter_events(batch_size):
-        if event.sequence != expected_sequence:
-            return checked, Break(expected_sequence, f"event {expected_sequence} is missing")
-        if event.prev_hash != expected_prev:
-            return checked, Break(event.sequence, "link to the previous event is broken")
-        if _digest(event.prev_hash, _payload(event)) != event.hash:
-            return checked, Break(event.sequence, "content does not match its hash")
-        expected_prev = event.hash
-        expected_sequence += 1
-        checked += 1
+    distinct = {(r.kind, r.sequence, r.hash, r.signature) for r in records}
+    result = VerifyResult(
+        0, None, pending, first=expected, checkpoints=len(distinct), anchor=anchor and base
+    )
+    separators = chain.CONTENT_SEPARATORS
+    separator = chain.SEPARATOR
+    digest = chain.digest
+    for rows in chain.iter_sealed(base, batch_size):
+        for sequence, prev_hash, hash_, content in rows:
+            if sequence != expected:
+                result.broken = Break(expected, f"event {expected} is missing")
+            elif prev_hash != expected_prev:
+                result.broken = Break(sequence, "link to the previous event is broken")
+            elif digest(prev_hash, sequence, content) != hash_ or (
+                content.count(separator) != separators
+            ):
+                result.broken = Break(sequence, "content does not match its hash")
+            elif sequence in wanted and any(r.hash != hash_ for r in wanted[sequence]):
+                result.broken = Break(
+                    sequence, f"event {sequence} does not match its signed checkpoint"
+                )
+            if result.broken:
+                result.checked, result.last = checked, expected - 1
+                return result
+            expected_prev = hash_
+            expected += 1
+            checked += 1
+    result.checked, result.last = checked, expected - 1
+    last = expected - 1
     head = ChainHead.objects.filter(id=1).first()
-    if head and (head.sequence != checked or head.hash != expected_prev):
-        return checked, Break(checked + 1, "events after this point were removed")
-    return checked, None
-
-
-def _iter_events(batch_size: int) -> Iterator[AuditEvent]:
-    last = 0
-    while True:
-        batch = list(AuditEvent.objects.filter(sequence__gt=last).order_by("sequence")[:batch_size])
-        if not batch:
-            return
-        yield from batch
-        last = batch[-1].sequence
+    if head and (head.sequence != last or head.hash != expected_prev):
+        result.broken = Break(last + 1, "events after this point were removed")
+    newest = max(wanted, default=0)
+    if result.broken is None and newest > last:
+        result.broken = Break(
+            last + 1,
+            f"events after sequence {last} were removed: the chain ends before the signed "
+            f"checkpoint at sequence {newest}",
+        )
+    if not records and last:
+        result.warnings.append("no signed checkpoint yet: a cut-off tail would go unnoticed")
+    return result

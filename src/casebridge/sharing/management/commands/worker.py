@@ -26,6 +26,10 @@ class Command(BaseCommand):
             close_expired_emergency_access.enqueue()
             # Work the queue until it is empty, then wait for the next round.
             call_command("db_worker", "--batch", verbosity=0)
+            # Seal what is pending and sign the audit chain's end (docs/operations.md).
+            call_command(
+                "audit", "checkpoint", "--skip-without-key", stdout=self.stdout, stderr=self.stderr
+            )
             if once:
                 return
             time.sleep(max(interval, 30))

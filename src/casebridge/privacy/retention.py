@@ -22,7 +22,7 @@ from casebridge.audit.models import AuditEvent
 from casebridge.audit.services import audit_record
 from casebridge.cases.models import Case, ConferenceItem, Entry
 from casebridge.cooperation_models.models import CooperationModel, Term
-from casebridge.hotline.models import Contact, Referral
+from casebridge.hotline.models import Contact, Referral, ReferralEvent
 from casebridge.privacy import erasure
 from casebridge.sharing.models import Consent, Disclosure
 
@@ -129,10 +129,9 @@ class _Run:
             | Q(status=Referral.Status.ACCEPTED, case__closed_at__lt=before)
         )
         closed_ids = list(closed.values_list("pk", flat=True))
-        referrals = (
-            Referral.objects.filter(pk__in=closed_ids)
-            .filter(erasure.REFERRAL_TEXT_LEFT | ~Q(events__note=""))
-            .distinct()
+        noted = ReferralEvent.objects.exclude(note="").values("referral_id")
+        referrals = Referral.objects.filter(pk__in=closed_ids).filter(
+            erasure.REFERRAL_TEXT_LEFT | Q(pk__in=noted)
         )
         # An identified contact loses identity and text once every referral of it is closed.
         contacts = (

@@ -20,6 +20,12 @@ class Command(BaseCommand):
 
         while True:
             remind_and_escalate.enqueue()
+            # -- retention (privacy): at most once a day ----------------------------------
+            from casebridge.privacy.retention import retention_due, retention_periods, retention_run
+
+            if retention_periods() is not None and retention_due():
+                retention_run(dry_run=False)
+            # -----------------------------------------------------------------------------
             # Work the queue until it is empty, then wait for the next round.
             call_command("db_worker", "--batch", verbosity=0)
             if once:

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from casebridge.accounts.models import Role
 from casebridge.audit.models import AuditEvent
@@ -91,6 +92,17 @@ def subject_search(
     a related person (they have no date of birth): the officer confirms those.
     """
     require_dpo(actor)
+    if not ((first_name.strip() and last_name.strip()) or case_number or contact_reference):
+        raise ValidationError(
+            {
+                "last_name": [
+                    _(
+                        "Enter first and last name (and date of birth), "
+                        "a case number or a reference."
+                    )
+                ]
+            }
+        )
     matches: list[Match] = []
     if first_name.strip() and last_name.strip():
         if date_of_birth.strip():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 
 from casebridge.privacy import selectors, services
 from casebridge.privacy.models import SubjectRequest
@@ -72,7 +72,7 @@ def request_list(request):
 
 @router.post("/requests", response={201: RequestOut, **ERRORS})
 def request_create(request, payload: RequestIn):
-    return 201, services.subject_request_create(actor=request.user, **payload.dict())
+    return Status(201, services.subject_request_create(actor=request.user, **payload.dict()))
 
 
 @router.get("/requests/{request_id}", response={200: RequestOut, **ERRORS})

@@ -295,16 +295,6 @@ def test_navigation_shows_subject_requests_to_the_dpo_only(personas):
     )
 
 
-def test_pages_answer_in_german(personas):
-    client = personas.client(personas.dpo)
-    client.post("/i18n/language/", {"language": "de"})
-    from django.utils import translation
-
-    with translation.override("de"):
-        response = client.get("/privacy/requests/", HTTP_ACCEPT_LANGUAGE="de")
-    assert response.status_code == 200
-
-
 PAGES = """
 endpoint                        hotline coordinator partner partner_other police prison_expired dpo admin outsider
 GET  /privacy/requests/         403     403         403     403           403    403            200 403   403

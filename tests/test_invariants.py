@@ -28,6 +28,7 @@ PROTECTED_MODELS = {
     "Consent",
     "Obligation",
     "CaseEvent",
+    "SubjectRequest",
 }
 ALLOWED = {
     "hotline/selectors.py",
@@ -42,6 +43,12 @@ ALLOWED = {
     "hotline/routing.py",
     # writes synthetic demo and benchmark data; shows nothing to anybody
     "demo.py",
+    # data subject requests: the DPO's only route to content, every read audited with the
+    # purpose "subject request <ref>"; erasure and retention empty content, keep statistics
+    "privacy/selectors.py",
+    "privacy/services.py",
+    "privacy/erasure.py",
+    "privacy/retention.py",
 }
 
 

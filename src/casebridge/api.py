@@ -119,6 +119,7 @@ def _register_routers() -> None:
     from casebridge.cases.api import router as cases_router
     from casebridge.hotline.api import router as hotline_router
     from casebridge.network.api import router as network_router
+    from casebridge.privacy.api import router as privacy_router
     from casebridge.sharing.api import router as sharing_router
 
     api.add_router("/", accounts_router)
@@ -126,6 +127,7 @@ def _register_routers() -> None:
     api.add_router("/hotline", hotline_router)
     api.add_router("/cases", cases_router)
     api.add_router("/sop", sharing_router)
+    api.add_router("/privacy", privacy_router)
 
 
 _register_routers()

@@ -29,6 +29,7 @@ def navigation(request):
     if organisations_with(user, frozenset({Role.DATA_PROTECTION_OFFICER})):
         items.append((reverse("sharing:register"), _("Disclosure register")))
         items.append((reverse("audit:log"), _("Audit log")))
+        items.append((reverse("privacy:requests"), _("Subject requests")))
     if organisations_with(user, frozenset({Role.COORDINATOR, Role.DATA_PROTECTION_OFFICER})):
         items.append((reverse("sharing:protocols"), _("Procedures")))
     if organisations_with(user, frozenset({Role.COORDINATOR})):

@@ -1,2 +1,26 @@
-# The hotline's contact factory serves the encryption tests too.
+# The hotline's contact factory and the multi-agency case serve the privacy tests too.
+from __future__ import annotations
+
+import pytest
+
+from tests.cases.conftest import world  # noqa: F401
 from tests.hotline.conftest import hotline_org, make_contact  # noqa: F401
+
+
+@pytest.fixture
+def prune_calls(monkeypatch):
+    """audit_prune belongs to the audit app (written in parallel): record how it is called.
+
+    The fake answers the number of events older than ``before`` without deleting them.
+    """
+    from casebridge.audit import services
+    from casebridge.audit.models import AuditEvent
+
+    calls = []
+
+    def fake_prune(*, before, actor=None, dry_run):
+        calls.append({"before": before, "actor": actor, "dry_run": dry_run})
+        return AuditEvent.objects.filter(occurred_at__lt=before).count()
+
+    monkeypatch.setattr(services, "audit_prune", fake_prune, raising=False)
+    return calls

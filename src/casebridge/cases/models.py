@@ -84,6 +84,8 @@ class Case(models.Model):
     )
     opened_at = models.DateTimeField(_("opened"), default=timezone.now)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    # When retention or an erasure request removed identity and content (stats stay).
+    anonymised_at = models.DateTimeField(_("anonymised"), null=True, blank=True)
 
     class Meta:
         ordering = ["-opened_at"]
@@ -108,6 +110,8 @@ class RelatedPerson(models.Model):
     name = EncryptedCharField(_("name"), max_length=200)
     phone = EncryptedCharField(_("phone"), max_length=60, blank=True)
     note = models.CharField(_("note"), max_length=300, blank=True)
+    # Keyed digest of the name: a subject request finds the person without plaintext.
+    name_index = models.CharField(max_length=64, blank=True, db_index=True)
 
     class Meta:
         verbose_name = _("related person")
@@ -115,6 +119,17 @@ class RelatedPerson(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case.number}: {self.relation.code}"
+
+    def save(self, *args, **kwargs):
+        from casebridge.privacy.keys import name_index
+
+        index = name_index(self.name)
+        if index != self.name_index:
+            self.name_index = index
+            update_fields = kwargs.get("update_fields")
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "name_index"}
+        super().save(*args, **kwargs)
 
 
 class ParticipantQuerySet(models.QuerySet):

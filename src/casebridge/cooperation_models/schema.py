@@ -175,6 +175,29 @@ class ProtocolEntry(_Strict):
     rules: list[RuleEntry] = Field(min_length=1)
 
 
+# -- [retention] (owned by privacy: storage limitation, GDPR Art. 5(1)(e)) ------------------
+Months = Annotated[int, Field(ge=1, le=600)]
+Years = Annotated[int, Field(ge=1, le=50)]
+
+
+class RetentionSpec(_Strict):
+    """How long each kind of record keeps its content; the statistical fields stay.
+
+    Every period counts from the event named in its key's comment in germany.toml.
+    ``category_years`` gives the free text of each information category its own period
+    after a case is closed; categories not named there follow ``closed_case_years``.
+    """
+
+    anonymous_contact_text_months: Months
+    identified_contact_months: Months
+    closed_referral_months: Months
+    closed_case_years: Years
+    category_years: dict[Code, Years] = {}
+    consent_years: Years
+    disclosure_years: Years
+    audit_event_years: Years
+
+
 # table name -> (entry schema, key that names an entry in messages)
 TABLES: dict[str, tuple[type[BaseModel], str]] = {
     "sectors": (SectorEntry, "code"),
@@ -232,7 +255,8 @@ class ModelError:
     def __str__(self) -> str:
         where = [self.file + (f":{self.line}" if self.line else "")]
         if self.table:
-            item = f"[{self.table}]" if self.table == "model" else f"[[{self.table}]]"
+            single = self.table in ("model", "retention")
+            item = f"[{self.table}]" if single else f"[[{self.table}]]"
             if self.index is not None:
                 item += f" {self.index}"
                 if self.entry:
@@ -267,6 +291,7 @@ class ModelSpec:
     tables: dict[str, list] = field(default_factory=dict)
     postcodes: list[PostcodeRow] = field(default_factory=list)
     organisation_regions: dict[str, str] = field(default_factory=dict)
+    retention: RetentionSpec | None = None
 
     @cached_property
     def postcode_centres(self) -> dict[str, tuple[float, float]]:
@@ -377,6 +402,7 @@ class _Checker:
             return None
         digest = hashlib.sha256(raw_bytes)
         header = self._header(data.pop("model", None))
+        raw_retention = data.pop("retention", None)
         tables: dict[str, list] = {}
         for name, value in data.items():
             if name not in TABLES:
@@ -397,6 +423,7 @@ class _Checker:
             spec.postcodes = self._postcodes(spec, digest)
         self._organisations(spec)
         self._protocols(spec)
+        spec.retention = self._retention(spec, raw_retention)
         spec.digest = digest.hexdigest()
         return spec
 
@@ -602,6 +629,30 @@ class _Checker:
                         entry=name,
                         key="rules",
                     )
+
+    def _retention(self, spec: ModelSpec, raw) -> RetentionSpec | None:
+        """The optional [retention] table; its categories must be the model's own."""
+        if raw is None:
+            return None
+        if not isinstance(raw, dict):
+            self.error(_("must be a table, written [retention]"), table="retention")
+            return None
+        try:
+            retention = RetentionSpec.model_validate(raw)
+        except ValidationError as exc:
+            for err in exc.errors():
+                self.error(_pydantic_message(err), table="retention", key=_loc(err))
+            return None
+        categories = self._codes(spec, "information_categories")
+        for code in retention.category_years:
+            self._reference(
+                categories,
+                code,
+                _("information category"),
+                table="retention",
+                key=f"category_years.{code}",
+            )
+        return retention
 
     def _regions(self, spec: ModelSpec) -> None:
         regions = {entry.code: entry for entry in spec.entries("regions") if entry is not None}

@@ -103,6 +103,8 @@ def model_load(*, spec: ModelSpec, actor=None) -> LoadReport:
         "statistics_threshold": header.statistics_threshold,
         "first_contact_target_days": header.first_contact_target_days,
     }
+    # Retention periods (privacy.retention reads them); absent table, no retention rules.
+    settings["retention"] = spec.retention.model_dump() if spec.retention else None
     record = _sync(
         report,
         "model",

@@ -125,6 +125,11 @@ class Contact(models.Model):
         verbose_name=_("earlier contact of the same caller"),
     )
     created_at = models.DateTimeField(default=timezone.now)
+    # Keyed digest of the caller's name: the data protection officer finds a person's
+    # contacts for a subject request without plaintext (privacy.keys.blind_index).
+    caller_index = models.CharField(max_length=64, blank=True, db_index=True)
+    # When retention or an erasure request removed identity and free text (stats stay).
+    anonymised_at = models.DateTimeField(_("anonymised"), null=True, blank=True)
 
     class Meta:
         ordering = ["-started_at"]
@@ -143,6 +148,17 @@ class Contact(models.Model):
 
     def __str__(self) -> str:
         return self.reference
+
+    def save(self, *args, **kwargs):
+        from casebridge.privacy.keys import name_index
+
+        index = name_index(self.caller_name)
+        if index != self.caller_index:
+            self.caller_index = index
+            update_fields = kwargs.get("update_fields")
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "caller_index"}
+        super().save(*args, **kwargs)
 
     @property
     def duration_minutes(self) -> int | None:

@@ -131,3 +131,15 @@ def blind_index(*parts: str) -> str:
     """A keyed digest of normalised values, for exact-match lookups without plaintext."""
     normalised = "\x1f".join(" ".join(p.split()).casefold() for p in parts)
     return hmac.new(key_ring().index_key, normalised.encode(), hashlib.sha256).hexdigest()
+
+
+def name_index(name: str) -> str:
+    """The blind index of a full name held in one field; empty for an empty name.
+
+    Word order is ignored ("Ali Beispiel" and "Beispiel, Ali" match), so a search by first
+    and last name finds a name however it was typed.
+    """
+    words = sorted(" ".join(name.replace(",", " ").split()).casefold().split())
+    if not words:
+        return ""
+    return blind_index("name", *words)

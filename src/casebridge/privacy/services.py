@@ -1,14 +1,25 @@
-"""Key rotation: re-seal every protected value with the current key, in batches."""
+"""Key rotation, and data subject requests (GDPR Art. 15 and 17) for the data protection
+officer: create, attach the person's records, prepare, review, release or erase, close."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable
+from datetime import date, timedelta
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from casebridge.audit.services import audit_record
-from casebridge.privacy import keys
+from casebridge.cases.models import Case, RelatedPerson
+from casebridge.hotline.models import Contact, Referral
+from casebridge.privacy import erasure, keys, selectors
 from casebridge.privacy.fields import protected_fields
+from casebridge.privacy.models import SubjectRequest
+from casebridge.sharing.models import Consent, Disclosure
 
 
 def rotation_plan() -> list[tuple[type, list[str]]]:
@@ -78,3 +89,212 @@ def _raw_rows(model, pks: list, names: list[str]):
             pks,
         )
         return cursor.fetchall()
+
+
+# -- data subject requests (GDPR Art. 15 and 17) ------------------------------------------
+
+
+Status = SubjectRequest.Status
+# Art. 12(3) GDPR: an answer within one month of receipt.
+ANSWER_DAYS = 30
+
+
+def _next_reference(year: int) -> str:
+    prefix = f"SR-{year}-"
+    last = (
+        SubjectRequest.objects.filter(reference__startswith=prefix)
+        .order_by("-reference")
+        .values_list("reference", flat=True)
+        .first()
+    )
+    return f"{prefix}{(int(last.rsplit('-', 1)[1]) + 1) if last else 1:04d}"
+
+
+def _audit(actor, action: str, request: SubjectRequest, **details) -> None:
+    audit_record(
+        actor=actor,
+        action=f"privacy.subject_request.{action}",
+        obj=request,
+        purpose=request.purpose,
+        details={"reference": request.reference, **details},
+    )
+
+
+def _require_status(request: SubjectRequest, *allowed: str) -> None:
+    if request.status not in allowed:
+        raise ValidationError(
+            {
+                "status": [
+                    _("Not possible while the request is %(status)s.")
+                    % {"status": request.get_status_display()}
+                ]
+            }
+        )
+
+
+@transaction.atomic
+def subject_request_create(
+    *,
+    actor,
+    kind: str,
+    article: str,
+    requester_note: str = "",
+    received_on: date | None = None,
+) -> SubjectRequest:
+    """Record a person's request; the answer is due one month after receipt."""
+    selectors.require_dpo(actor)
+    errors: dict[str, list[str]] = {}
+    if kind not in SubjectRequest.Kind.values:
+        errors["kind"] = [_("Choose access or erasure.")]
+    if article not in SubjectRequest.Article.values:
+        errors["article"] = [_("Choose the GDPR article the request relies on.")]
+    received_on = received_on or timezone.localdate()
+    if received_on > timezone.localdate():
+        errors["received_on"] = [_("The request cannot be received in the future.")]
+    if len(requester_note) > 5000:
+        errors["requester_note"] = [_("Keep the note under 5000 characters.")]
+    if errors:
+        raise ValidationError(errors)
+    request = SubjectRequest.objects.create(
+        reference=_next_reference(received_on.year),
+        kind=kind,
+        article=article,
+        requester_note=requester_note.strip(),
+        received_on=received_on,
+        due_on=received_on + timedelta(days=ANSWER_DAYS),
+        created_by=actor,
+    )
+    _audit(actor, "create", request, kind=kind, article=article)
+    return request
+
+
+@transaction.atomic
+def subject_request_attach(*, actor, request: SubjectRequest, keys: list[str]) -> SubjectRequest:
+    """Attach records found by the search ("cases:12", "contacts:7", ...) to the request."""
+    selectors.require_dpo(actor)
+    _require_status(request, Status.OPEN, Status.PREPARED)
+    wanted: dict[str, set[int]] = {}
+    for key in keys:
+        kind, _sep, raw = key.partition(":")
+        if kind not in selectors.SUBJECT_KINDS or not raw.isdigit():
+            raise ValidationError({"subjects": [_("Choose records from the search results.")]})
+        wanted.setdefault(kind, set()).add(int(raw))
+    if not wanted:
+        raise ValidationError({"subjects": [_("Choose at least one record.")]})
+    found = selectors.subject_records_exist({k: sorted(v) for k, v in wanted.items()})
+    if any(len(found[k]) != len(v) for k, v in wanted.items()):
+        raise ValidationError({"subjects": [_("Choose records from the search results.")]})
+    subjects = {
+        k: sorted(set((request.subjects or {}).get(k, [])) | set(v)) for k, v in found.items()
+    }
+    request.subjects = {**(request.subjects or {}), **subjects}
+    request.status = Status.OPEN  # a changed set of records needs a new export
+    request.export, request.export_digest, request.prepared_at = "", "", None
+    request.save(update_fields=["subjects", "status", "export", "export_digest", "prepared_at"])
+    _audit(actor, "attach", request, subjects=sorted(keys))
+    return request
+
+
+@transaction.atomic
+def subject_request_prepare(*, actor, request: SubjectRequest) -> SubjectRequest:
+    """Collect everything held about the subject into the export the officer reviews."""
+    selectors.require_dpo(actor)
+    _require_status(request, Status.OPEN, Status.PREPARED)
+    if not request.subject_count:
+        raise ValidationError({"subjects": [_("Find and attach the person's records first.")]})
+    data = selectors.subject_export_build(actor, request)
+    text = json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True)
+    request.export = text
+    request.export_digest = hashlib.sha256(text.encode()).hexdigest()
+    request.status, request.prepared_at = Status.PREPARED, timezone.now()
+    request.save(update_fields=["export", "export_digest", "status", "prepared_at"])
+    _audit(actor, "prepare", request, digest=request.export_digest)
+    return request
+
+
+@transaction.atomic
+def subject_request_review(*, actor, request: SubjectRequest) -> SubjectRequest:
+    """The officer has checked the export (third parties, exemptions) and approves it."""
+    selectors.require_dpo(actor)
+    _require_status(request, Status.PREPARED)
+    request.status, request.reviewed_by, request.reviewed_at = (
+        Status.REVIEWED,
+        actor,
+        timezone.now(),
+    )
+    request.save(update_fields=["status", "reviewed_by", "reviewed_at"])
+    _audit(actor, "review", request, digest=request.export_digest)
+    return request
+
+
+@transaction.atomic
+def subject_request_release(*, actor, request: SubjectRequest) -> SubjectRequest:
+    """Release the reviewed export of an access request: it can now be downloaded."""
+    selectors.require_dpo(actor)
+    _require_status(request, Status.REVIEWED)
+    if request.kind != SubjectRequest.Kind.ACCESS:
+        raise ValidationError({"kind": [_("Only an access request releases a copy.")]})
+    request.status, request.released_at = Status.RELEASED, timezone.now()
+    request.save(update_fields=["status", "released_at"])
+    _audit(actor, "release", request, digest=request.export_digest)
+    return request
+
+
+@transaction.atomic
+def subject_request_erase(*, actor, request: SubjectRequest) -> SubjectRequest:
+    """Carry out a reviewed erasure request: identity, free text and documents of the
+    subject's records go; statistical fields, rows and the audit chain stay."""
+    selectors.require_dpo(actor)
+    _require_status(request, Status.REVIEWED)
+    if request.kind != SubjectRequest.Kind.ERASURE:
+        raise ValidationError({"kind": [_("Only an erasure request erases.")]})
+    now = timezone.now()
+    subjects = request.subjects or {}
+    case_ids = subjects.get("cases", [])
+    counts = erasure.cases_anonymise(Case.objects.filter(pk__in=case_ids), now=now)
+    counts.update(erasure.case_items_clear(case_ids))
+    counts["consent"] = erasure.consents_clear(Consent.objects.filter(case_id__in=case_ids))
+    counts["disclosure"] = erasure.disclosures_clear(
+        Disclosure.objects.filter(case_id__in=case_ids)
+    )
+    contact_ids = subjects.get("contacts", [])
+    counts["referral"] = erasure.referrals_clear(
+        Referral.objects.filter(contact_id__in=contact_ids)
+    )
+    counts["contact"] = erasure.contacts_clear(
+        Contact.objects.filter(pk__in=contact_ids), identity=True, now=now
+    )
+    counts["related person"] += RelatedPerson.objects.filter(
+        pk__in=subjects.get("related_people", [])
+    ).update(**erasure.RELATED_PERSON)
+    # The export holds what was just erased: it goes too (its digest stays as evidence).
+    request.export = ""
+    request.status, request.erased_at, request.closed_at = Status.CLOSED, now, now
+    request.save(update_fields=["export", "status", "erased_at", "closed_at"])
+    _audit(actor, "erase", request, counts=counts)
+    return request
+
+
+@transaction.atomic
+def subject_request_close(*, actor, request: SubjectRequest) -> SubjectRequest:
+    """Close the request (answered, or refused with a reason given outside); the stored
+    export is dropped."""
+    selectors.require_dpo(actor)
+    _require_status(request, Status.OPEN, Status.PREPARED, Status.REVIEWED, Status.RELEASED)
+    request.export = ""
+    request.status, request.closed_at = Status.CLOSED, timezone.now()
+    request.save(update_fields=["export", "status", "closed_at"])
+    _audit(actor, "close", request)
+    return request
+
+
+@transaction.atomic
+def subject_export_open(*, actor, request: SubjectRequest, download: bool = False) -> dict:
+    """The stored export, for review (from prepared on) or as the released download."""
+    selectors.require_dpo(actor)
+    if download:
+        _require_status(request, Status.RELEASED)
+    else:
+        _require_status(request, Status.PREPARED, Status.REVIEWED, Status.RELEASED)
+    _audit(actor, "download" if download else "export_view", request, digest=request.export_digest)
+    return json.loads(request.export)

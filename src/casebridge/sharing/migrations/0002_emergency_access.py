@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('cases', '0005_document_storage_callable'),
+        ('cases', '0006_document_storage_callable'),
         ('network', '0002_sector_never_by_scope'),
         ('sharing', '0001_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),

@@ -19,11 +19,19 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, interval, once, **options):
+        from casebridge.audit.signing import AuditKeyError
+        from casebridge.privacy.retention import retention_due, retention_periods, retention_run
         from casebridge.sharing.tasks import close_expired_emergency_access, remind_and_escalate
 
         while True:
             remind_and_escalate.enqueue()
             close_expired_emergency_access.enqueue()
+            # Retention (the cooperation model's periods), at most once a day.
+            if retention_periods() is not None and retention_due():
+                try:
+                    retention_run(dry_run=False)
+                except AuditKeyError as exc:  # the rest of retention is done and committed
+                    self.stderr.write(f"retention: audit events were not pruned: {exc}")
             # Work the queue until it is empty, then wait for the next round.
             call_command("db_worker", "--batch", verbosity=0)
             # Seal what is pending and sign the audit chain's end (docs/operations.md).

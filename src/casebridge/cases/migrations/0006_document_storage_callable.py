@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('cases', '0004_identity_index'),
+        ('cases', '0005_privacy_indexes'),
     ]
 
     operations = [

@@ -1,0 +1,407 @@
+"""Reads for data subject requests: the data protection officer's only route to content.
+
+Every function here answers only to an active data protection officer (others get
+``PermissionDenied``), and every record read for a request is audited with the purpose
+"subject request <reference>". Outside a request, the policy still gives the officer no
+case content.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
+from django.http import Http404
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from casebridge.accounts.models import Role
+from casebridge.audit.models import AuditEvent
+from casebridge.audit.services import audit_denied, audit_record
+from casebridge.cases.models import Case, RelatedPerson
+from casebridge.cases.services import identity_index
+from casebridge.hotline.models import Contact
+from casebridge.privacy.keys import name_index
+from casebridge.privacy.models import SubjectRequest
+from casebridge.sharing.policy import organisations_with
+
+DPO = frozenset({Role.DATA_PROTECTION_OFFICER})
+SUBJECT_KINDS = ("cases", "contacts", "related_people")
+
+
+def is_dpo(actor) -> bool:
+    return bool(organisations_with(actor, DPO))
+
+
+def require_dpo(actor, action: str = "privacy.subject_request") -> None:
+    if not is_dpo(actor):
+        if getattr(actor, "is_authenticated", False):
+            audit_denied(
+                actor=actor,
+                action=action,
+                object_type="privacy.subjectrequest",
+                object_id="",
+                reason="only data protection officers handle subject requests",
+            )
+        raise PermissionDenied
+
+
+def subject_requests(actor) -> list[SubjectRequest]:
+    require_dpo(actor)
+    return list(SubjectRequest.objects.all()[:500])
+
+
+def access_subject_request(actor, request_id: int) -> SubjectRequest:
+    require_dpo(actor)
+    found = SubjectRequest.objects.filter(pk=request_id).first()
+    if found is None:
+        raise Http404
+    return found
+
+
+# -- finding the person -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Match:
+    kind: str  # "cases" | "contacts" | "related_people"
+    id: int
+    label: str  # a case number or contact reference: never a name
+    basis: str  # what matched: "name_dob", "name", "case_number", "contact_reference"
+    on: object  # the record's date (opened, contact start)
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}:{self.id}"
+
+
+def subject_search(
+    actor,
+    request: SubjectRequest,
+    *,
+    first_name: str = "",
+    last_name: str = "",
+    date_of_birth: str = "",
+    case_number: str = "",
+    contact_reference: str = "",
+) -> list[Match]:
+    """Find the records about a person through the blind indexes, or by number/reference.
+
+    Name and date of birth match a case's person exactly; name alone matches a caller or
+    a related person (they have no date of birth): the officer confirms those.
+    """
+    require_dpo(actor)
+    if not ((first_name.strip() and last_name.strip()) or case_number or contact_reference):
+        raise ValidationError(
+            {
+                "last_name": [
+                    _(
+                        "Enter first and last name (and date of birth), "
+                        "a case number or a reference."
+                    )
+                ]
+            }
+        )
+    matches: list[Match] = []
+    if first_name.strip() and last_name.strip():
+        if date_of_birth.strip():
+            index = identity_index(first_name, last_name, date_of_birth)
+            for case in Case.objects.filter(identity_index=index).select_related(None):
+                matches.append(Match("cases", case.pk, case.number, "name_dob", case.opened_at))
+        full = name_index(f"{first_name} {last_name}")
+        for contact in Contact.objects.filter(caller_index=full).only("reference", "started_at"):
+            matches.append(
+                Match("contacts", contact.pk, contact.reference, "name", contact.started_at)
+            )
+        for person in RelatedPerson.objects.filter(name_index=full).select_related("case"):
+            matches.append(
+                Match(
+                    "related_people", person.pk, person.case.number, "name", person.case.opened_at
+                )
+            )
+    if case_number.strip():
+        for case in Case.objects.filter(number=case_number.strip()):
+            matches.append(Match("cases", case.pk, case.number, "case_number", case.opened_at))
+    if contact_reference.strip():
+        for contact in Contact.objects.filter(reference=contact_reference.strip()):
+            matches.append(
+                Match(
+                    "contacts",
+                    contact.pk,
+                    contact.reference,
+                    "contact_reference",
+                    contact.started_at,
+                )
+            )
+    unique = list({m.key: m for m in matches}.values())
+    audit_record(
+        actor=actor,
+        action="privacy.subject.search",
+        obj=request,
+        purpose=request.purpose,
+        details={"matches": [m.key for m in unique]},
+    )
+    return unique
+
+
+def subject_records_exist(subjects: dict[str, list[int]]) -> dict[str, list[int]]:
+    """The ids of ``subjects`` that exist, per kind (for attaching search results)."""
+    models = {"cases": Case, "contacts": Contact, "related_people": RelatedPerson}
+    return {
+        kind: sorted(models[kind].objects.filter(pk__in=ids).values_list("pk", flat=True))
+        for kind, ids in subjects.items()
+    }
+
+
+# -- the export ---------------------------------------------------------------------------
+
+
+def _iso(value) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _label(term) -> str | None:
+    return term.code if term is not None else None
+
+
+def _read(actor, request: SubjectRequest, obj, **counts) -> None:
+    audit_record(
+        actor=actor,
+        action="privacy.subject.read",
+        obj=obj,
+        purpose=request.purpose,
+        details={"request": request.reference, **counts},
+    )
+
+
+def _case(case: Case) -> dict:
+    """A case about the subject: their identity and the case's content. Related people
+    are third parties: their relation only. Staff appear as their organisation."""
+    entries = list(case.entries.select_related("category", "author_organisation"))
+    conferences = list(case.conferences.prefetch_related("items__category"))
+    disclosures = list(
+        case.disclosures.select_related(
+            "from_participant__organisation", "to_participant__organisation", "legal_basis"
+        )
+    )
+    contact = case.referral.contact if case.referral_id else None
+    return {
+        "number": case.number,
+        "pseudonym": case.pseudonym,
+        "identity": {
+            "first_name": case.first_name,
+            "last_name": case.last_name,
+            "date_of_birth": case.date_of_birth,
+            "address": case.address,
+        },
+        "status": case.status,
+        "phase": case.phase,
+        "opened_at": _iso(case.opened_at),
+        "closed_at": _iso(case.closed_at),
+        "closing_reason": _label(case.closing_reason),
+        "anonymised_at": _iso(case.anonymised_at),
+        "lead_organisation": case.owner.name,
+        "participants": [
+            {"organisation": p.organisation.name, "role": p.role.code}
+            for p in case.participants.select_related("organisation", "role")
+        ],
+        "related_people": [{"relation": p.relation.code} for p in case.related_people.all()],
+        "entries": [
+            {
+                "category": e.category.code,
+                "kind": e.kind,
+                "date": _iso(e.occurred_on),
+                "title": e.title,
+                "text": e.text,
+                "likelihood": e.likelihood,
+                "imminence": e.imminence,
+                "document": e.document_name,
+                "organisation": e.author_organisation.name,
+            }
+            for e in entries
+        ],
+        "goals": [
+            {
+                "horizon": g.horizon,
+                "goal": g.title,
+                "status": g.status,
+                "target": _iso(g.target_date),
+            }
+            for g in case.goals.all()
+        ],
+        "conferences": [
+            {
+                "date": _iso(c.held_on),
+                "title": c.title,
+                "items": [
+                    {"kind": i.kind, "category": i.category.code, "text": i.text}
+                    for i in c.items.all()
+                ],
+            }
+            for c in conferences
+        ],
+        "consents": [
+            {
+                "given_by": c.given_by,
+                "purpose": c.purpose,
+                "categories": [t.code for t in c.categories.all()],
+                "given_on": _iso(c.given_on),
+                "valid_until": _iso(c.valid_until),
+                "withdrawn_at": _iso(c.withdrawn_at),
+            }
+            for c in case.consents.all()
+        ],
+        "disclosures": [
+            {
+                "from": d.from_participant.organisation.name,
+                "to": d.to_participant.organisation.name,
+                "purpose": d.purpose,
+                "legal_basis": d.legal_basis.code,
+                "excerpt": d.excerpt,
+                "entries": [e.pk for e in d.entries.all()],
+                "status": d.status,
+                "requested_at": _iso(d.requested_at),
+                "decided_at": _iso(d.decided_at),
+            }
+            for d in disclosures
+        ],
+        # The contact that led to the case describes the subject; the caller is a third
+        # party, so the caller's identity is left out.
+        "from_contact": (
+            {
+                "reference": contact.reference,
+                "started_at": _iso(contact.started_at),
+                "summary": contact.summary,
+                "advice": contact.advice,
+            }
+            if contact
+            else None
+        ),
+    }
+
+
+def _contact(contact: Contact) -> dict:
+    """A contact in which the subject was the caller: their identity and what was said."""
+    return {
+        "reference": contact.reference,
+        "channel": contact.channel,
+        "started_at": _iso(contact.started_at),
+        "ended_at": _iso(contact.ended_at),
+        "identity": {
+            "name": contact.caller_name,
+            "phone": contact.caller_phone,
+            "email": contact.caller_email,
+            "postcode": contact.caller_postcode,
+        },
+        "caller_category": _label(contact.caller_category),
+        "contact_category": _label(contact.contact_category),
+        "summary": contact.summary,
+        "advice": contact.advice,
+        "next_steps": contact.next_steps,
+        "anonymised_at": _iso(contact.anonymised_at),
+        "referrals": [
+            {
+                "partner": r.partner.name,
+                "mode": r.mode,
+                "status": r.status,
+                "sent_at": _iso(r.sent_at),
+                "message": r.message,
+                "consent_note": r.consent_note,
+            }
+            for r in contact.referrals.select_related("partner")
+        ],
+    }
+
+
+def _related_person(person: RelatedPerson) -> dict:
+    """The subject named as a related person in someone else's case: their own record and
+    the case number, nothing of the case's person or content."""
+    return {
+        "case": person.case.number,
+        "relation": person.relation.code,
+        "name": person.name,
+        "phone": person.phone,
+        "note": person.note,
+    }
+
+
+def _object_keys(request: SubjectRequest) -> list[tuple[str, str]]:
+    """(object_type, object_id) of every record the export covers, for its audit events."""
+    subjects = request.subjects or {}
+    keys = [("cases.case", str(pk)) for pk in subjects.get("cases", [])]
+    keys += [("hotline.contact", str(pk)) for pk in subjects.get("contacts", [])]
+    keys += [("cases.relatedperson", str(pk)) for pk in subjects.get("related_people", [])]
+    cases = Case.objects.filter(pk__in=subjects.get("cases", []))
+    for model_label, ids in (
+        ("cases.entry", cases.values_list("entries", flat=True)),
+        ("cases.goal", cases.values_list("goals", flat=True)),
+        ("cases.conference", cases.values_list("conferences", flat=True)),
+        ("sharing.consent", cases.values_list("consents", flat=True)),
+        ("sharing.disclosure", cases.values_list("disclosures", flat=True)),
+        (
+            "hotline.referral",
+            Contact.objects.filter(pk__in=subjects.get("contacts", [])).values_list(
+                "referrals", flat=True
+            ),
+        ),
+    ):
+        keys += [(model_label, str(pk)) for pk in ids if pk is not None]
+    return keys
+
+
+def subject_export_build(actor, request: SubjectRequest) -> dict:
+    """Everything held about the subject of ``request``, as plain data (every read audited)."""
+    require_dpo(actor)
+    subjects = request.subjects or {}
+    export = {
+        "request": {
+            "reference": request.reference,
+            "kind": request.kind,
+            "article": request.article,
+            "prepared_at": _iso(timezone.now()),
+        },
+        "cases": [],
+        "contacts": [],
+        "related_people": [],
+        "audit_events": [],
+    }
+    for case in Case.objects.filter(pk__in=subjects.get("cases", [])).select_related(
+        "owner", "closing_reason", "referral__contact"
+    ):
+        data = _case(case)
+        export["cases"].append(data)
+        _read(actor, request, case, entries=len(data["entries"]))
+    for contact in Contact.objects.filter(pk__in=subjects.get("contacts", [])).select_related(
+        "caller_category", "contact_category"
+    ):
+        export["contacts"].append(_contact(contact))
+        _read(actor, request, contact)
+    for person in RelatedPerson.objects.filter(
+        pk__in=subjects.get("related_people", [])
+    ).select_related("case", "relation"):
+        export["related_people"].append(_related_person(person))
+        _read(actor, request, person)
+    keys = _object_keys(request)
+    if keys:
+        by_type: dict[str, list[str]] = {}
+        for object_type, object_id in keys:
+            by_type.setdefault(object_type, []).append(object_id)
+        query = Q()
+        for object_type, ids in by_type.items():
+            query |= Q(object_type=object_type, object_id__in=ids)
+        # Staff usernames are left out: the subject learns which organisations acted
+        # (participants, disclosures), not which employee.
+        export["audit_events"] = [
+            {
+                "at": _iso(event.occurred_at),
+                "action": event.action,
+                "object_type": event.object_type,
+                "object_id": event.object_id,
+                "outcome": event.outcome,
+            }
+            for event in AuditEvent.objects.filter(query).exclude(
+                action__startswith="privacy.subject"
+            )
+        ]
+    return export

@@ -1,0 +1,386 @@
+# ruff: noqa: E501 - the persona matrix is a table and reads best unwrapped
+"""Data subject requests through the pages and the API: find, export, review, release, erase."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.db.models import Count
+
+from casebridge.audit.models import AuditEvent
+from casebridge.audit.services import audit_verify
+from casebridge.cases import services as case_services
+from casebridge.cases.models import Case, Entry, RelatedPerson
+from casebridge.cooperation_models.models import Term
+from casebridge.hotline.models import Contact
+from casebridge.privacy import services
+from casebridge.privacy.models import SubjectRequest
+from tests.matrix import assert_matrix_covers, matrix_params
+
+IDENTITY = {"first_name": "Ali", "last_name": "Beispiel", "date_of_birth": "2008-03-01"}
+
+
+@pytest.fixture
+def mother(world, personas):
+    """Ali's mother: a related person in Ali's case and, separately, a caller."""
+    return case_services.related_person_add(
+        actor=personas.partner,
+        case=world.case,
+        relation=Term.objects.of("caller_relation").first(),
+        name="Maria Beispiel",
+        phone="040 000002",
+    )
+
+
+@pytest.fixture
+def ali_calls(make_contact):
+    return make_contact(
+        anonymous=False,
+        caller_name="Beispiel Ali",
+        caller_phone="040 000003",
+        summary="Ali ruft selbst an.",
+    )
+
+
+def _create(client, kind="access", article="art15"):
+    response = client.post(
+        "/privacy/requests/", {"kind": kind, "article": article, "requester_note": "Brief vom 1.3."}
+    )
+    assert response.status_code == 302, response.content[:500]
+    return SubjectRequest.objects.latest("pk")
+
+
+def test_dpo_finds_the_person_by_name_and_birth_date_through_post(
+    world, mother, ali_calls, personas
+):
+    client = personas.client(personas.dpo)
+    item = _create(client)
+    assert item.reference.startswith("SR-") and item.due_on > item.received_on
+
+    response = client.post(f"/privacy/requests/{item.pk}/search/", IDENTITY)
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert world.case.number in page and ali_calls.reference in page
+    keys = {m.key for m in response.context["matches"]}
+    assert keys == {f"cases:{world.case.pk}", f"contacts:{ali_calls.pk}"}
+    assert "Beispiel" not in page.split("Records found")[1]  # results show numbers, not names
+    assert client.get(f"/privacy/requests/{item.pk}/search/").status_code == 405
+    event = AuditEvent.objects.filter(action="privacy.subject.search").latest("id")
+    assert event.purpose == f"subject request {item.reference}"
+    assert "Ali" not in json.dumps(event.details)
+
+
+def test_a_related_person_is_found_by_name_and_a_case_by_number(world, mother, personas):
+    client = personas.client(personas.dpo)
+    item = _create(client)
+    by_name = client.post(
+        f"/privacy/requests/{item.pk}/search/", {"first_name": "maria", "last_name": "BEISPIEL"}
+    )
+    assert {m.key for m in by_name.context["matches"]} == {f"related_people:{mother.pk}"}
+    by_number = client.post(
+        f"/privacy/requests/{item.pk}/search/", {"case_number": world.case.number}
+    )
+    assert {m.basis for m in by_number.context["matches"]} == {"case_number"}
+    empty = client.post(f"/privacy/requests/{item.pk}/search/", {"first_name": "Ali"})
+    assert empty.status_code == 422
+    assert "Enter first and last name" in empty.content.decode()
+
+
+def test_access_request_from_search_to_released_download(world, mother, ali_calls, personas):
+    client = personas.client(personas.dpo)
+    item = _create(client)
+    base = f"/privacy/requests/{item.pk}"
+    assert client.get(f"{base}/export/?format=json").status_code == 409
+    assert client.post(f"{base}/prepare/").status_code == 422  # nothing attached yet
+    client.post(
+        f"{base}/attach/", {"subjects": [f"cases:{world.case.pk}", f"contacts:{ali_calls.pk}"]}
+    )
+    assert client.post(f"{base}/prepare/").status_code == 302
+    item.refresh_from_db()
+    assert item.status == "prepared" and len(item.export_digest) == 64
+
+    review = client.get(f"{base}/export/")
+    assert review.status_code == 200
+    page = review.content.decode()
+    assert "Ali" in page and "Vertrauliche Beratung" in page and "Ali ruft selbst an." in page
+    assert "Maria" not in page  # a related person is a third party: relation only
+    assert client.get(f"{base}/export/?format=json").status_code == 409  # not released yet
+
+    assert client.post(f"{base}/release/").status_code == 422  # review first
+    client.post(f"{base}/review/")
+    client.post(f"{base}/release/")
+    download = client.get(f"{base}/export/?format=json")
+    assert download.status_code == 200
+    assert download["Content-Disposition"] == f'attachment; filename="{item.reference}.json"'
+    data = json.loads(download.content)
+    case = data["cases"][0]
+    assert case["identity"]["first_name"] == "Ali"
+    assert {e["category"] for e in case["entries"]} == {
+        "counselling",
+        "security",
+        "case_coordination",
+        "risk_assessment",
+    }
+    assert case["related_people"] == [{"relation": mother.relation.code}]
+    assert data["contacts"][0]["identity"]["name"] == "Beispiel Ali"
+    assert {e["action"] for e in data["audit_events"]} >= {"cases.case.open", "cases.entry.create"}
+    assert "partner" not in {e.get("actor") for e in data["audit_events"]}
+    assert "actor" not in data["audit_events"][0]
+
+    reads = AuditEvent.objects.filter(action="privacy.subject.read")
+    assert {(e.object_type, e.object_id) for e in reads} == {
+        ("cases.case", str(world.case.pk)),
+        ("hotline.contact", str(ali_calls.pk)),
+    }
+    assert {e.purpose for e in reads} == {f"subject request {item.reference}"}
+    assert AuditEvent.objects.filter(action="privacy.subject_request.download").count() == 1
+
+    client.post(f"{base}/close/")
+    item.refresh_from_db()
+    assert item.status == "closed" and item.export == "" and item.export_digest
+
+
+def test_export_of_a_related_person_holds_their_record_only(world, mother, personas):
+    item = services.subject_request_create(actor=personas.dpo, kind="access", article="art15")
+    services.subject_request_attach(
+        actor=personas.dpo, request=item, keys=[f"related_people:{mother.pk}"]
+    )
+    services.subject_request_prepare(actor=personas.dpo, request=item)
+    data = json.loads(item.export)
+    assert data["related_people"] == [
+        {
+            "case": world.case.number,
+            "relation": mother.relation.code,
+            "name": "Maria Beispiel",
+            "phone": "040 000002",
+            "note": "",
+        }
+    ]
+    assert data["cases"] == [] and "Ali" not in item.export
+
+
+def test_the_export_is_stored_encrypted(world, personas):
+    from django.db import connection
+
+    item = services.subject_request_create(actor=personas.dpo, kind="access", article="art15")
+    services.subject_request_attach(
+        actor=personas.dpo, request=item, keys=[f"cases:{world.case.pk}"]
+    )
+    services.subject_request_prepare(actor=personas.dpo, request=item)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT export FROM privacy_subjectrequest WHERE id = %s", [item.pk])
+        raw = cursor.fetchone()[0]
+    assert raw.startswith("cbenc1:") and "Beispiel" not in raw
+
+
+def _statistics():
+    return {
+        "cases": list(
+            Case.objects.values("status", "phase", "closing_reason", "owner")
+            .annotate(n=Count("pk"))
+            .order_by("status", "phase")
+        ),
+        "entries": list(
+            Entry.objects.values("category__code", "kind")
+            .annotate(n=Count("pk"))
+            .order_by("category__code", "kind")
+        ),
+        "contacts": list(
+            Contact.objects.values("caller_category", "contact_category", "person_region")
+            .annotate(n=Count("pk"))
+            .order_by("caller_category")
+        ),
+        "related": list(RelatedPerson.objects.values("relation").annotate(n=Count("pk"))),
+    }
+
+
+def test_erasure_keeps_statistics_and_the_audit_chain_verifiable(
+    world, mother, ali_calls, personas
+):
+    client = personas.client(personas.dpo)
+    item = _create(client, kind="erasure", article="art17")
+    base = f"/privacy/requests/{item.pk}"
+    client.post(
+        f"{base}/attach/",
+        {
+            "subjects": [
+                f"cases:{world.case.pk}",
+                f"contacts:{ali_calls.pk}",
+                f"related_people:{mother.pk}",
+            ]
+        },
+    )
+    client.post(f"{base}/prepare/")
+    assert client.post(f"{base}/erase/").status_code == 422  # review first
+    client.post(f"{base}/review/")
+    assert client.post(f"{base}/release/").status_code == 422  # erasure releases nothing
+    stats = _statistics()
+
+    assert client.post(f"{base}/erase/").status_code == 302
+
+    assert _statistics() == stats
+    verified = audit_verify()
+    assert verified.ok and verified.checked > 0, verified.broken
+    case = Case.objects.get(pk=world.case.pk)
+    assert (case.first_name, case.identity_index, case.pseudonym) == ("", "", "")
+    assert case.anonymised_at is not None
+    assert not Entry.objects.filter(case=case).exclude(title="", text="").exists()
+    assert RelatedPerson.objects.get(pk=mother.pk).name == ""
+    contact = Contact.objects.get(pk=ali_calls.pk)
+    assert (contact.caller_name, contact.caller_phone, contact.summary) == ("", "", "")
+    item.refresh_from_db()
+    assert item.status == "closed" and item.erased_at and item.export == ""
+    event = AuditEvent.objects.get(action="privacy.subject_request.erase")
+    assert event.details["counts"]["case"] == 1 and "Ali" not in json.dumps(event.details)
+    # the person can no longer be found
+    again = services.subject_request_create(actor=personas.dpo, kind="access", article="art15")
+    from casebridge.privacy.selectors import subject_search
+
+    assert subject_search(personas.dpo, again, **IDENTITY) == []
+
+
+def test_bad_input_names_the_field_and_changes_nothing(personas):
+    client = personas.client(personas.dpo)
+    response = client.post("/privacy/requests/", {"kind": "access", "article": "art99"})
+    assert response.status_code == 422
+    assert "article" in response.context["form"].errors
+    api = client.post(
+        "/api/v1/privacy/requests",
+        {"kind": "access", "article": "art15", "received_on": "2999-01-01"},
+        content_type="application/json",
+    )
+    assert api.status_code == 422
+    assert "received_on" in api.json()["fields"]
+    attach = client.post(
+        f"/api/v1/privacy/requests/{services.subject_request_create(actor=personas.dpo, kind='access', article='art15').pk}/subjects",
+        {"subjects": ["cases:999999"]},
+        content_type="application/json",
+    )
+    assert attach.status_code == 422 and "subjects" in attach.json()["fields"]
+    assert SubjectRequest.objects.count() == 1
+
+
+def test_api_workflow(world, personas):
+    client = personas.client(personas.dpo)
+    created = client.post(
+        "/api/v1/privacy/requests",
+        {"kind": "access", "article": "art15"},
+        content_type="application/json",
+    )
+    assert created.status_code == 201
+    base = f"/api/v1/privacy/requests/{created.json()['id']}"
+    found = client.post(f"{base}/search", IDENTITY, content_type="application/json").json()
+    assert [m["key"] for m in found] == [f"cases:{world.case.pk}"]
+    client.post(
+        f"{base}/subjects", {"subjects": [found[0]["key"]]}, content_type="application/json"
+    )
+    for step in ("prepare", "review", "release"):
+        assert client.post(f"{base}/{step}").status_code == 200, step
+    export = client.get(f"{base}/export")
+    assert export.status_code == 200
+    assert export.json()["cases"][0]["identity"]["last_name"] == "Beispiel"
+    assert client.post(f"{base}/close").json()["status"] == "closed"
+
+
+def test_the_dpo_still_reads_no_case_content_outside_a_request(world, personas):
+    client = personas.client(personas.dpo)
+    assert client.get(f"/cases/{world.case.pk}/").status_code in (403, 404)
+
+
+def test_navigation_shows_subject_requests_to_the_dpo_only(personas):
+    assert "/privacy/requests/" in personas.client(personas.dpo).get("/").content.decode()
+    assert (
+        "/privacy/requests/" not in personas.client(personas.coordinator).get("/").content.decode()
+    )
+
+
+PAGES = """
+endpoint                        hotline coordinator partner partner_other police prison_expired dpo admin outsider
+GET  /privacy/requests/         403     403         403     403           403    403            200 403   403
+POST /privacy/requests/         403     403         403     403           403    403            302 403   403
+GET  /privacy/requests/{r}/     403     403         403     403           403    403            200 403   403
+POST /privacy/requests/{r}/search/ 403  403         403     403           403    403            200 403   403
+POST /privacy/requests/{r}/prepare/ 403 403         403     403           403    403            302 403   403
+GET  /privacy/requests/{r}/export/  403 403         403     403           403    403            409 403   403
+"""
+
+
+@pytest.mark.parametrize(("method", "path", "persona", "expected"), list(matrix_params(PAGES)))
+def test_pages_answer_persona(world, personas, method, path, persona, expected):
+    item = services.subject_request_create(actor=personas.dpo, kind="access", article="art15")
+    services.subject_request_attach(
+        actor=personas.dpo, request=item, keys=[f"cases:{world.case.pk}"]
+    )
+    data = {"kind": "access", "article": "art15"} if path == "/privacy/requests/" else IDENTITY
+    client = personas.client(getattr(personas, persona))
+    url = path.format(r=item.pk)
+    response = client.post(url, data) if method == "POST" else client.get(url)
+    assert response.status_code == expected
+    if expected == 403:
+        assert "Beispiel" not in response.content.decode()
+
+
+API = """
+endpoint                          hotline coordinator partner partner_other police prison_expired dpo admin outsider
+GET  /requests                    403     403         403     403           403    403            200 403   403
+POST /requests                    403     403         403     403           403    403            201 403   403
+GET  /requests/{r}                403     403         403     403           403    403            200 403   403
+POST /requests/{r}/search         403     403         403     403           403    403            200 403   403
+POST /requests/{r}/subjects       403     403         403     403           403    403            200 403   403
+POST /requests/{r}/prepare        403     403         403     403           403    403            200 403   403
+POST /requests/{p}/review         403     403         403     403           403    403            200 403   403
+POST /requests/{v}/release        403     403         403     403           403    403            200 403   403
+POST /requests/{e}/erase          403     403         403     403           403    403            200 403   403
+POST /requests/{r}/close          403     403         403     403           403    403            200 403   403
+GET  /requests/{x}/export         403     403         403     403           403    403            200 403   403
+"""
+
+
+@pytest.mark.parametrize(("method", "path", "persona", "expected"), list(matrix_params(API)))
+def test_api_answers_persona(world, personas, method, path, persona, expected):
+    dpo = personas.dpo
+
+    def made(kind="access", steps=()):
+        item = services.subject_request_create(actor=dpo, kind=kind, article="art15")
+        services.subject_request_attach(actor=dpo, request=item, keys=[f"cases:{world.case.pk}"])
+        for step in steps:
+            getattr(services, f"subject_request_{step}")(actor=dpo, request=item)
+        return item.pk
+
+    ids = {
+        "r": made(),
+        "p": made(steps=("prepare",)),
+        "v": made(steps=("prepare", "review")),
+        "e": made(kind="erasure", steps=("prepare", "review")),
+        "x": made(steps=("prepare", "review", "release")),
+    }
+    bodies = {
+        "/requests": {"kind": "access", "article": "art15"},
+        "/requests/{r}/search": IDENTITY,
+        "/requests/{r}/subjects": {"subjects": [f"cases:{world.case.pk}"]},
+    }
+    client = personas.client(getattr(personas, persona))
+    url = "/api/v1/privacy" + path.format(**ids)
+    body = bodies.get(path)
+    response = client.generic(
+        method, url, data=json.dumps(body) if body else "", content_type="application/json"
+    )
+    assert response.status_code == expected, response.content[:300]
+    if expected == 403:
+        assert "Beispiel" not in response.content.decode()
+
+
+def test_every_privacy_operation_is_in_the_matrix():
+    assert_matrix_covers(
+        API,
+        "/api/v1/privacy",
+        {f"{{{k}}}": "{request_id}" for k in "rpvex"},
+    )
+
+
+def test_a_refused_user_is_recorded(personas):
+    personas.client(personas.coordinator).get("/privacy/requests/")
+    event = AuditEvent.objects.filter(action="privacy.subject_request").latest("id")
+    assert event.outcome == "denied" and event.actor == personas.coordinator

@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from casebridge.accounts.security import require_recent_auth
 from casebridge.cases import selectors as case_selectors
 from casebridge.forms import apply_validation_error
 from casebridge.sharing import selectors, services
@@ -131,6 +132,7 @@ def obligation_cancel(request, case_id: int, obligation_id: int):
 
 
 @login_required
+@require_recent_auth
 def disclose(request, case_id: int):
     case = case_selectors.access_case(request.user, case_id)
     choices = selectors.disclosure_choices(request.user, case)
@@ -182,6 +184,7 @@ def disclose(request, case_id: int):
 
 @login_required
 @require_POST
+@require_recent_auth
 def disclosure_decide(request, disclosure_id: int):
     disclosure = selectors.disclosure_for_decision(request.user, disclosure_id)
     approve = request.POST.get("decision") == "approve"

@@ -414,7 +414,7 @@ def two_factor_verify(*, user: User, code: str, stage: str = "sign_in"):
         _failed_code(user=user, stage=stage)
         raise ValidationError(
             {
-                "code": _("Too many wrong codes. Wait a minute, then try again.")
+                "code": _("Too many wrong codes. Wait a moment, then try again.")
                 if throttled
                 else _("This code is not valid.")
             }
@@ -428,8 +428,10 @@ def two_factor_reset(*, actor, user: User) -> int:
 
     Users who need a second factor set up a new one at their next sign-in.
     """
-    removed = TOTPDevice.objects.filter(user=user).delete()[0]
-    removed += StaticDevice.objects.filter(user=user).delete()[0]
+    removed = 0
+    for model in (TOTPDevice, StaticDevice):
+        # delete() counts the cascaded backup codes too; report devices only.
+        removed += model.objects.filter(user=user).delete()[1].get(model._meta.label, 0)
     forget(user)
     audit_record(actor=actor, action="accounts.2fa.reset", obj=user, details={"removed": removed})
     return removed

@@ -9,6 +9,9 @@ import pytest
 from django.utils import timezone
 from django_otp.oath import totp
 
+# The multi-agency case of tests/cases serves the re-authentication tests too.
+from tests.cases.conftest import world  # noqa: F401
+
 
 class Clock:
     """Moves ``django.utils.timezone.now`` (sessions, locks, audit) forward without sleeping."""

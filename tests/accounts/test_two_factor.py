@@ -271,3 +271,16 @@ def test_verify_page_speaks_german(personas):
     assert '<html lang="de">' in page
     assert "Dieses Feld ist zwingend erforderlich." in page
     assert "Abmelden" in page
+
+
+def test_demo_users_who_need_two_factor_get_a_known_secret(personas):
+    from casebridge.demo import demo_two_factor
+
+    assert demo_two_factor(personas.partner) is None
+    secret = demo_two_factor(personas.police)
+    assert secret == demo_two_factor(personas.police)  # idempotent, stable across runs
+    key = key_of(secret)
+    client = personas.unverified_client(personas.police)
+    response = client.post(reverse("accounts:two_factor_verify"), {"code": code_for(key)})
+    assert response.status_code == 302
+    assert client.get(reverse("home")).status_code == 200

@@ -15,9 +15,9 @@ from casebridge.accounts.services import api_token_create
 from casebridge.audit.models import AuditEvent
 from casebridge.sharing import services as sharing_services
 from casebridge.sharing.models import Disclosure
-from tests.accounts.conftest import code_for
 from tests.cases.conftest import org
 from tests.conftest import PASSWORD, make_user
+from tests.totp import code_for
 
 pytestmark = pytest.mark.django_db
 

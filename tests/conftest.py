@@ -8,8 +8,12 @@ from datetime import timedelta
 import pytest
 from django.test import Client
 from django.utils import timezone
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from casebridge.accounts.models import Membership, Role, User
+from casebridge.accounts.security import mark_reauthenticated
+from casebridge.accounts.two_factor import forget, two_factor_state
 from casebridge.cooperation_models.schema import parse_model
 from casebridge.cooperation_models.services import model_load
 from casebridge.network.models import Organisation
@@ -41,10 +45,43 @@ class Personas:
     admin: User
     outsider: User
 
-    def client(self, user: User) -> Client:
+    def client(self, user: User, *, reauthenticated: bool = True) -> Client:
+        """A signed-in client as after a complete sign-in: users who need a second factor
+        have given it, and the user has just confirmed it is them (exports, disclosures and
+        new tokens work). Tests of re-authentication pass ``reauthenticated=False``."""
+        client = Client()
+        client.force_login(user)
+        if any(two_factor_state_fresh(user)):
+            verify_session(client, user)
+        if reauthenticated:
+            session = client.session
+            mark_reauthenticated(session)
+            session.save()
+        return client
+
+    def unverified_client(self, user: User) -> Client:
+        """A client after the password step only: the second factor is still to come."""
         client = Client()
         client.force_login(user)
         return client
+
+
+def two_factor_state_fresh(user: User) -> tuple[bool, bool]:
+    """(required, enrolled) as the database says now, not as cached on the user object."""
+    forget(user)
+    state = two_factor_state(user)
+    forget(user)
+    return state
+
+
+def verify_session(client: Client, user: User) -> None:
+    """Mark the client's session as verified with the user's (or a new test) TOTP device."""
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="test", confirmed=True)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
 
 
 def _organisation(type_code: str, state: str | None = None) -> Organisation:

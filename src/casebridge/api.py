@@ -8,9 +8,10 @@ from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError
 from ninja.errors import ValidationError as NinjaValidationError
-from ninja.security import HttpBearer, django_auth
+from ninja.security import HttpBearer, SessionAuth
 
 from casebridge.accounts.services import api_token_authenticate
+from casebridge.accounts.two_factor import ReauthRequired, TwoFactorPending, two_factor_pending
 
 
 class TokenAuth(HttpBearer):
@@ -20,6 +21,17 @@ class TokenAuth(HttpBearer):
         user = api_token_authenticate(token)
         if user is not None:
             request.user = user
+            request.bearer_token = True
+        return user
+
+
+class VerifiedSessionAuth(SessionAuth):
+    """The browser session (with CSRF), once any second factor it needs has been given."""
+
+    def authenticate(self, request, key):
+        user = super().authenticate(request, key)
+        if user is not None and two_factor_pending(user):
+            raise TwoFactorPending
         return user
 
 
@@ -69,7 +81,7 @@ api = CasebridgeAPI(
     version="1",
     description="Everything the pages do. Authenticate with a personal API token "
     "(`Authorization: Bearer cb_…`) or a browser session (with CSRF).",
-    auth=[TokenAuth(), django_auth],
+    auth=[TokenAuth(), VerifiedSessionAuth()],
     urls_namespace="api",
 )
 
@@ -100,6 +112,34 @@ def input_validation_error(request, exc: NinjaValidationError):
 @api.exception_handler(Http404)
 def not_found(request, exc):
     return api.create_response(request, error_body(_("Not found.")), status=404)
+
+
+@api.exception_handler(TwoFactorPending)
+def two_factor_pending_response(request, exc):
+    return api.create_response(
+        request,
+        error_body(
+            _(
+                "Two-factor authentication required: sign in completely in the browser "
+                "(enter your authentication code) before using the API with this session."
+            )
+        ),
+        status=403,
+    )
+
+
+@api.exception_handler(ReauthRequired)
+def reauth_required_response(request, exc):
+    return api.create_response(
+        request,
+        error_body(
+            _(
+                "Confirm that it is you first: open “Confirm it is you” in the browser, then "
+                "repeat the request within a few minutes."
+            )
+        ),
+        status=403,
+    )
 
 
 @api.exception_handler(PermissionDenied)

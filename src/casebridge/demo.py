@@ -7,13 +7,16 @@ exactly as if a person had entered it.
 
 from __future__ import annotations
 
+import hashlib
 import random
 from dataclasses import dataclass
 
 from django.db import transaction
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from casebridge.accounts import services as account_services
 from casebridge.accounts.models import Membership, Role, User
+from casebridge.accounts.two_factor import forget, secret_base32, two_factor_required
 from casebridge.audit.services import audit_record
 from casebridge.network import services as network_services
 from casebridge.network.models import Organisation, OrganisationType, PostcodeArea
@@ -157,6 +160,27 @@ CONTACT_FUNCTIONS = {
 }
 
 
+def demo_totp_key(username: str) -> str:
+    """A fixed TOTP key per demo user (hex), so the printed secrets stay valid across runs.
+
+    Demo only: anyone who reads this code knows these keys.
+    """
+    return hashlib.sha256(f"casebridge-demo-totp:{username}".encode()).hexdigest()[:40]
+
+
+def demo_two_factor(user: User) -> str | None:
+    """Give a demo user who needs a second factor an authenticator with the known key;
+    return the secret to type into an app (None for users who need none)."""
+    forget(user)
+    if not two_factor_required(user):
+        return None
+    key = demo_totp_key(user.username)
+    TOTPDevice.objects.get_or_create(
+        user=user, name="demo", defaults={"key": key, "confirmed": True}
+    )
+    return secret_base32(key)
+
+
 def _organisation_for(spec: DemoUser) -> Organisation:
     organisations = Organisation.objects.filter(type__code=spec.organisation_type, active=True)
     if spec.state:
@@ -198,6 +222,7 @@ def demo_prepare() -> list[tuple[DemoUser, Organisation]]:
                 job_title=spec.job_title,
             )
         created.append((spec, organisation))
+        demo_two_factor(user)
     _demo_contact_points(random.Random(2026))  # noqa: S311 - demo data, not security
     _demo_contacts(random.Random(2027))  # noqa: S311 - demo data, not security
     _demo_cases()

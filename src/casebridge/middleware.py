@@ -1,12 +1,19 @@
-"""Request-wide concerns: the user's language and time zone, audit origin, no caching."""
+"""Request-wide concerns: the user's language and time zone, audit origin, no caching,
+session timeouts and the two-factor gate."""
 
 from __future__ import annotations
 
 import zoneinfo
+from urllib.parse import urlencode
 
+from django.contrib.auth import SESSION_KEY, logout
+from django.urls import reverse
 from django.utils import timezone, translation
 
+from casebridge.accounts import security, two_factor
 from casebridge.audit.services import request_origin
+
+API_PREFIX = "/api/"
 
 
 class UserPreferencesMiddleware:
@@ -45,3 +52,61 @@ class NoStoreMiddleware:
         if user is not None and user.is_authenticated and not response.has_header("Cache-Control"):
             response["Cache-Control"] = "no-store"
         return response
+
+
+class SessionTimeoutMiddleware:
+    """End sessions after SESSION_IDLE_MINUTES without a request or SESSION_MAX_HOURS in all.
+
+    Pages (htmx included) go to the sign-in page, which says why; API requests simply
+    continue without a session and are answered 401.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if SESSION_KEY in request.session:
+            reason = security.session_expiry(request.session)
+            if reason is not None:
+                logout(request)
+                if not request.path.startswith(API_PREFIX):
+                    query = urlencode({"reason": reason, "next": request.get_full_path()})
+                    return security.client_redirect(request, f"{reverse('accounts:login')}?{query}")
+        return self.get_response(request)
+
+
+class TwoFactorMiddleware:
+    """Until a user who needs a second factor has given it, only enrol/verify pages open.
+
+    The API answers such sessions itself (casebridge.api.VerifiedSessionAuth), with 403.
+    """
+
+    OPEN_VIEWS = frozenset(
+        {
+            "accounts:login",
+            "accounts:logout",
+            "accounts:two_factor_enrol",
+            "accounts:two_factor_verify",
+            "set_language",
+        }
+    )
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        match = request.resolver_match
+        if (
+            match is None
+            or match.namespace == "api"
+            or match.view_name in self.OPEN_VIEWS
+            or not two_factor.two_factor_pending(request.user)
+        ):
+            return None
+        _required, enrolled = two_factor.two_factor_state(request.user)
+        target = "accounts:two_factor_verify" if enrolled else "accounts:two_factor_enrol"
+        query = urlencode({"next": request.get_full_path()}) if request.method == "GET" else ""
+        return security.client_redirect(request, reverse(target) + (f"?{query}" if query else ""))

@@ -3,6 +3,17 @@
 Configured (from the environment): DATABASE_URL, SECRET_KEY / SECRET_KEY_FILE, DEBUG,
 ALLOWED_HOSTS, CSRF_TRUSTED_ORIGINS, CASEBRIDGE_DATA_DIR, CASEBRIDGE_MODEL, TIME_ZONE,
 LANGUAGE_CODE, SECURE_COOKIES, LOG_LEVEL. Everything else is computed here.
+
+Account security (see docs/operations.md):
+- LOGIN_FAILURE_LIMIT (default 5): failed sign-ins for one username within
+  LOGIN_LOCKOUT_MINUTES before that username is locked for LOGIN_LOCKOUT_MINUTES.
+- LOGIN_ADDRESS_FAILURE_LIMIT (default 30; 0 turns it off): the same per client address
+  (REMOTE_ADDR; behind a proxy that hides client addresses, turn it off).
+- LOGIN_LOCKOUT_MINUTES (default 15): the counting window and the length of a lock.
+- SESSION_IDLE_MINUTES (default 30): a session ends after this long without a request.
+- SESSION_MAX_HOURS (default 10): a session ends this long after sign-in, active or not.
+- REAUTH_MINUTES (default 5): how long a "confirm it is you" holds for exports and
+  disclosures.
 """
 
 from __future__ import annotations
@@ -38,6 +49,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "django_htmx",
     "ninja",
     "csp",
@@ -62,11 +76,14 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "casebridge.middleware.SessionTimeoutMiddleware",
     "casebridge.middleware.UserPreferencesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "csp.middleware.CSPMiddleware",
+    "casebridge.middleware.TwoFactorMiddleware",
     "casebridge.middleware.NoStoreMiddleware",
 ]
 
@@ -110,6 +127,16 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Sign-in throttling, kept in the database so that every app server sees the same counts.
+LOGIN_FAILURE_LIMIT = env.env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+LOGIN_ADDRESS_FAILURE_LIMIT = env.env_int("LOGIN_ADDRESS_FAILURE_LIMIT", 30, minimum=0)
+LOGIN_LOCKOUT_MINUTES = env.env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1)
+# Two-factor authentication (TOTP, backup codes) with django-otp.
+OTP_TOTP_ISSUER = "casebridge"
+# Server-side session limits, from timestamps kept in the session.
+SESSION_IDLE_MINUTES = env.env_int("SESSION_IDLE_MINUTES", 30, minimum=1)
+SESSION_MAX_HOURS = env.env_int("SESSION_MAX_HOURS", 10, minimum=1)
+REAUTH_MINUTES = env.env_int("REAUTH_MINUTES", 5, minimum=1)
 
 LANGUAGE_CODE = env.env_str("LANGUAGE_CODE", "de")
 LANGUAGES = [("de", _("German")), ("en", _("English"))]
@@ -130,7 +157,9 @@ WHITENOISE_USE_FINDERS = True
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
-SESSION_COOKIE_AGE = 8 * 60 * 60
+# The cookie and the stored session last as long as the absolute limit; the middleware
+# ends sessions earlier on inactivity.
+SESSION_COOKIE_AGE = SESSION_MAX_HOURS * 60 * 60
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SECURE_COOKIES = env.env_bool("SECURE_COOKIES", default=not DEBUG)
 SESSION_COOKIE_SECURE = SECURE_COOKIES

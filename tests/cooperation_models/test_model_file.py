@@ -379,3 +379,22 @@ def test_case_role_mistakes(tmp_path, change, message):
     assert any(error.startswith(message) for error in errors_of(write_model(tmp_path, text))), (
         errors_of(write_model(tmp_path, text))
     )
+
+
+def test_sector_two_factor_is_a_boolean(tmp_path):
+    security = 'label = { en = "Security", de = "Sicherheit" }'
+    spec = parse_model(
+        str(write_model(tmp_path, VALID.replace(security, security + "\ntwo_factor = true")))
+    )
+    assert {s.code: s.two_factor for s in spec.entries("sectors")}["security"] is True
+    errors = errors_of(
+        write_model(tmp_path, VALID.replace(security, security + '\ntwo_factor = "yes"'))
+    )
+    assert any("two_factor" in error for error in errors), errors
+
+
+def test_germany_asks_security_and_justice_for_a_second_factor(germany_spec):
+    assert {s.code for s in germany_spec.entries("sectors") if s.two_factor} == {
+        "security",
+        "justice",
+    }

@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 
 from casebridge.cases import services
 from casebridge.cooperation_models.models import Term
-from tests.conftest import PASSWORD
+from tests.e2e.conftest import confirm_it_is_you, sign_in
 
 SECRET = "Vertrauliche Beratung über Zweifel an der Gruppe"
 
@@ -49,10 +49,7 @@ def test_police_finds_counselling_notes_nowhere(browser, live_server, e2e_person
     context = browser.new_context(locale="en-GB", base_url=live_server.url, accept_downloads=True)
     page = context.new_page()
     page.set_default_timeout(10_000)
-    page.goto("/accounts/login/")
-    page.get_by_label("Username").fill("police")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    sign_in(page, "police")  # sets up the authenticator: the police need a second factor
     page.get_by_role("link", name="Cases").click()
     page.get_by_role("link", name=case.number).click()
 
@@ -71,8 +68,9 @@ def test_police_finds_counselling_notes_nowhere(browser, live_server, e2e_person
     assert "Konferenz am Montag" in api.text()
 
     page.goto(f"/cases/{case.pk}/")
+    page.get_by_role("link", name="Export what you may read (CSV)").click()
     with page.expect_download() as download:
-        page.get_by_role("link", name="Export what you may read (CSV)").click()
+        confirm_it_is_you(page, "police")
     exported = open(download.value.path(), encoding="utf-8").read()  # noqa: SIM115
     assert "Konferenz am Montag" in exported
     assert SECRET not in exported and "Sitzung 3" not in exported

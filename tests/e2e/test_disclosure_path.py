@@ -9,7 +9,8 @@ from playwright.sync_api import expect
 
 from casebridge.cases import services
 from casebridge.cooperation_models.models import Term
-from tests.conftest import PASSWORD, make_user
+from tests.conftest import make_user
+from tests.e2e.conftest import confirm_it_is_you, sign_in
 
 SECRET = "Vertrauliche Beratung über die Familie"
 EXCERPT = "A. kündigte an, am Samstag vor der Synagoge zuzuschlagen."
@@ -19,10 +20,7 @@ def _login(browser, live_server, username):
     context = browser.new_context(locale="en-GB", base_url=live_server.url)
     page = context.new_page()
     page.set_default_timeout(10_000)
-    page.goto("/accounts/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    sign_in(page, username)
     return context, page
 
 
@@ -67,6 +65,7 @@ def test_duty_to_report_path(browser, live_server, e2e_personas):
     obligation = page.locator("tr.obligation", has_text="§ 138")
     expect(obligation).to_contain_text("Landeskriminalamt")
     obligation.get_by_role("link", name="Meet it by a disclosure").click()
+    confirm_it_is_you(page, "partner")
 
     # 3. The disclosure cites § 138 StGB and carries only an excerpt.
     page.get_by_label("Or an excerpt (only what the recipient needs)").fill(EXCERPT)
@@ -83,6 +82,10 @@ def test_duty_to_report_path(browser, live_server, e2e_personas):
     # 4. A second person approves.
     context, page = _login(browser, live_server, "colleague")
     page.get_by_role("link", name="Tasks").click()
+    page.get_by_role("button", name="Approve").click()
+    # Deciding on a disclosure needs a fresh confirmation; then the decision is made again.
+    expect(page.locator(".messages")).to_contain_text("submit the form again")
+    confirm_it_is_you(page, "colleague")
     page.get_by_role("button", name="Approve").click()
     expect(page.locator(".messages")).to_contain_text("Approved.")
     context.close()

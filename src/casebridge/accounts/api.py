@@ -10,6 +10,8 @@ from ninja import Field, Query, Router, Schema, Status
 from casebridge.accounts import selectors, services
 from casebridge.accounts.models import Membership, Role
 from casebridge.accounts.permissions import can_administer
+from casebridge.accounts.security import recently_authenticated
+from casebridge.accounts.two_factor import ReauthRequired
 from casebridge.apischema import Error
 from casebridge.network.models import Organisation
 
@@ -108,10 +110,14 @@ def token_list(request):
 
 @router.post(
     "/tokens",
-    response={201: TokenCreatedOut, 422: Error},
+    response={201: TokenCreatedOut, 403: Error, 422: Error},
     summary="Create a token; the secret is in this response only",
 )
 def token_create(request, payload: TokenIn):
+    # A browser session must have confirmed the user recently; a bearer token cannot
+    # (it was itself created after such a confirmation, is shown once and expires).
+    if not getattr(request, "bearer_token", False) and not recently_authenticated(request.session):
+        raise ReauthRequired
     token, secret = services.api_token_create(actor=request.user, **payload.dict())
     return Status(201, {**TokenOut.from_orm(token).dict(), "secret": secret})
 
@@ -166,6 +172,36 @@ def user_enable(request, user_id: int):
     user = selectors.user_detail(user_id)
     services.user_set_active(actor=request.user, user=user, active=True)
     return _user_detail(user)
+
+
+class TwoFactorResetOut(Schema):
+    removed: int
+
+
+class UnlockOut(Schema):
+    lifted: int
+
+
+@router.post(
+    "/users/{user_id}/two-factor/reset",
+    response={200: TwoFactorResetOut, 403: Error, 404: Error},
+    summary="Remove a user's authenticator and backup codes (administrators)",
+)
+def two_factor_reset(request, user_id: int):
+    _administrator(request)
+    user = selectors.user_detail(user_id)
+    return {"removed": services.two_factor_reset(actor=request.user, user=user)}
+
+
+@router.post(
+    "/users/{user_id}/unlock",
+    response={200: UnlockOut, 403: Error, 404: Error},
+    summary="Lift a sign-in lock on a user's username (administrators)",
+)
+def user_unlock(request, user_id: int):
+    _administrator(request)
+    user = selectors.user_detail(user_id)
+    return {"lifted": services.login_unlock(actor=request.user, user=user)}
 
 
 @router.post(

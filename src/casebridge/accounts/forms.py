@@ -2,8 +2,10 @@ from zoneinfo import available_timezones
 
 from django import forms
 from django.conf import settings
+from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext_lazy as _
 
+from casebridge.accounts import services
 from casebridge.accounts.models import Role
 from casebridge.network.models import Organisation
 
@@ -59,3 +61,74 @@ class MembershipForm(forms.Form):
         required=False,
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
     )
+
+
+class LoginForm(AuthenticationForm):
+    """Django's sign-in form, refusing locked usernames and addresses and counting failures.
+
+    Every refusal reads the same whether the username exists or not.
+    """
+
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "locked": _(
+            "Too many failed attempts. Sign-in is blocked for %(minutes)s minutes; try again "
+            "later or ask an administrator."
+        ),
+    }
+
+    def clean(self):
+        username = self.cleaned_data.get("username") or ""
+        address = self.request.META.get("REMOTE_ADDR") if self.request else None
+        if username and services.login_locked(username=username, address=address):
+            services.login_failed(username=username, address=address, reason="locked")
+            raise self._locked()
+        try:
+            cleaned = super().clean()
+        except forms.ValidationError:
+            if username and services.login_failed(username=username, address=address):
+                raise self._locked() from None
+            raise
+        if self.user_cache is not None:
+            services.login_succeeded(user=self.user_cache)
+        return cleaned
+
+    def _locked(self):
+        return forms.ValidationError(
+            self.error_messages["locked"],
+            code="locked",
+            params={"minutes": settings.LOGIN_LOCKOUT_MINUTES},
+        )
+
+
+class CodeForm(forms.Form):
+    code = forms.CharField(
+        label=_("Code"),
+        max_length=16,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )
+
+
+class VerifyForm(forms.Form):
+    code = forms.CharField(
+        label=_("Code from your authenticator app, or a backup code"),
+        max_length=16,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "autofocus": True}),
+    )
+
+
+class ReauthForm(forms.Form):
+    password = forms.CharField(
+        label=_("Password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password", "autofocus": True}),
+    )
+
+    def __init__(self, *args, with_code: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        if with_code:
+            self.fields["code"] = forms.CharField(
+                label=_("Code from your authenticator app, or a backup code"),
+                max_length=16,
+                widget=forms.TextInput(attrs={"autocomplete": "one-time-code"}),
+            )

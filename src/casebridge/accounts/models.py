@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import zoneinfo
 
 from django.conf import settings
@@ -119,3 +121,63 @@ class ApiToken(models.Model):
     def is_usable(self) -> bool:
         now = timezone.now()
         return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
+
+
+def login_key(scope: str, value: str) -> str:
+    """Return a keyed digest of a username or client address for the sign-in counters.
+
+    Attempted usernames are often typos or passwords typed into the wrong field; they are
+    never stored, only this digest (which changes with SECRET_KEY).
+    """
+    return hmac.new(
+        settings.SECRET_KEY.encode(), f"{scope}:{value}".encode(), hashlib.sha256
+    ).hexdigest()
+
+
+class LoginScope(models.TextChoices):
+    USERNAME = "username", _("username")
+    ADDRESS = "address", _("client address")
+
+
+class LoginFailure(models.Model):
+    """One failed sign-in, counted against a username or a client address (as digests)."""
+
+    scope = models.CharField(max_length=8, choices=LoginScope.choices)
+    key = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["scope", "key", "created_at"], name="login_failure_key"),
+            models.Index(fields=["created_at"], name="login_failure_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.key[:8]}… {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class LoginLockout(models.Model):
+    """Sign-in refused for a username or a client address until ``until`` (or lifted)."""
+
+    scope = models.CharField(max_length=8, choices=LoginScope.choices)
+    key = models.CharField(max_length=64)
+    # The account, when the locked username is one; never the attempted name itself.
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, null=True, blank=True, related_name="lockouts"
+    )
+    locked_at = models.DateTimeField(default=timezone.now)
+    until = models.DateTimeField()
+    lifted_at = models.DateTimeField(null=True, blank=True)
+    lifted_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        indexes = [models.Index(fields=["scope", "key", "until"], name="login_lockout_key")]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.key[:8]}… until {self.until:%Y-%m-%d %H:%M}"
+
+    @property
+    def ends_at(self):
+        return self.lifted_at or self.until

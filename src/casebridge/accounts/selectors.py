@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from django.db.models import Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
-from casebridge.accounts.models import ApiToken, Membership, User
+from casebridge.accounts.models import ApiToken, LoginLockout, LoginScope, Membership, User
 
 
 def user_list(*, query: str = "", organisation_id: int | None = None) -> QuerySet[User]:
@@ -42,3 +43,14 @@ def tokens_of(user: User) -> QuerySet[ApiToken]:
 def own_token(user: User, token_id: int) -> ApiToken:
     """Return one of the user's own tokens; another user's token answers 404."""
     return get_object_or_404(ApiToken, pk=token_id, user=user)
+
+
+def active_lockout(user: User) -> LoginLockout | None:
+    """The sign-in lock on the user's account now in force, if any."""
+    return (
+        LoginLockout.objects.filter(
+            scope=LoginScope.USERNAME, user=user, until__gt=timezone.now(), lifted_at__isnull=True
+        )
+        .order_by("-until")
+        .first()
+    )

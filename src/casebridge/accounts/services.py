@@ -4,16 +4,33 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime
+import time
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.sessions.models import Session
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django_otp.oath import TOTP
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from casebridge.accounts.models import ApiToken, Membership, Role, User
+from casebridge.accounts.models import (
+    ApiToken,
+    LoginFailure,
+    LoginLockout,
+    LoginScope,
+    Membership,
+    Role,
+    User,
+    login_key,
+)
+from casebridge.accounts.two_factor import BACKUP_CODES, forget
+from casebridge.audit.models import Outcome
 from casebridge.audit.services import audit_record
 from casebridge.changes import assign_changes
 from casebridge.network.models import Organisation
@@ -200,3 +217,234 @@ def api_token_authenticate(secret: str) -> User | None:
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return token.user
+
+
+# -- Sign-in throttling ------------------------------------------------------------------
+
+
+def _login_counters(username: str, address: str | None):
+    """The (scope, key, limit) triples a sign-in attempt counts against."""
+    window = settings.LOGIN_LOCKOUT_MINUTES
+    yield (
+        LoginScope.USERNAME,
+        login_key("username", username.casefold()),
+        (settings.LOGIN_FAILURE_LIMIT),
+        window,
+    )
+    if address and settings.LOGIN_ADDRESS_FAILURE_LIMIT:
+        yield (
+            LoginScope.ADDRESS,
+            login_key("address", address),
+            (settings.LOGIN_ADDRESS_FAILURE_LIMIT),
+            window,
+        )
+
+
+def _account(username: str) -> User | None:
+    # The same lookup as the authentication backend: exact, case-sensitive.
+    return User.objects.filter(username=username).first()
+
+
+@transaction.atomic
+def login_failed(*, username: str, address: str | None, reason: str = "credentials") -> bool:
+    """Count a failed sign-in; lock the username or address at its limit. True if locked.
+
+    Audited with the account's id when the username is one, and without any name when
+    it is not (an attempted name may be a password typed into the wrong field).
+    """
+    now = timezone.now()
+    user = _account(username)
+    locked = False
+    for scope, key, limit, minutes in _login_counters(username, address):
+        LoginFailure.objects.create(scope=scope, key=key, created_at=now)
+        window_start = now - timedelta(minutes=minutes)
+        last = LoginLockout.objects.filter(scope=scope, key=key).order_by("-locked_at").first()
+        if last is not None and last.ends_at > now:
+            locked = True
+            continue
+        since = max(window_start, last.ends_at) if last is not None else window_start
+        failures = LoginFailure.objects.filter(scope=scope, key=key, created_at__gt=since).count()
+        if failures >= limit:
+            LoginLockout.objects.create(
+                scope=scope,
+                key=key,
+                user=user if scope == LoginScope.USERNAME else None,
+                locked_at=now,
+                until=now + timedelta(minutes=minutes),
+            )
+            locked = True
+            audit_record(
+                actor=None,
+                action="accounts.login.lock",
+                obj=user if scope == LoginScope.USERNAME else None,
+                outcome=Outcome.DENIED,
+                details={"scope": scope, "failures": failures, "minutes": minutes},
+            )
+    # Old counters are of no use once outside every window.
+    LoginFailure.objects.filter(created_at__lt=now - timedelta(days=1)).delete()
+    audit_record(
+        actor=None,
+        action="accounts.login.fail",
+        obj=user,
+        outcome=Outcome.DENIED,
+        details={"reason": reason},
+    )
+    return locked
+
+
+def login_locked(*, username: str, address: str | None) -> bool:
+    """True while the username or the client address is locked."""
+    now = timezone.now()
+    keys = Q()
+    for scope, key, _limit, _minutes in _login_counters(username, address):
+        keys |= Q(scope=scope, key=key)
+    return LoginLockout.objects.filter(keys, until__gt=now, lifted_at__isnull=True).exists()
+
+
+@transaction.atomic
+def login_succeeded(*, user: User) -> None:
+    """Record a sign-in with the password; earlier failures of the username stop counting."""
+    LoginFailure.objects.filter(
+        scope=LoginScope.USERNAME, key=login_key("username", user.username.casefold())
+    ).delete()
+    audit_record(actor=user, action="accounts.login", obj=user)
+
+
+@transaction.atomic
+def login_unlock(*, actor, user: User) -> int:
+    """Lift the locks on a user's username now; return how many were lifted."""
+    now = timezone.now()
+    lifted = LoginLockout.objects.filter(
+        scope=LoginScope.USERNAME,
+        key=login_key("username", user.username.casefold()),
+        until__gt=now,
+        lifted_at__isnull=True,
+    ).update(lifted_at=now, lifted_by=actor)
+    audit_record(actor=actor, action="accounts.login.unlock", obj=user, details={"locks": lifted})
+    return lifted
+
+
+# -- Two-factor authentication -----------------------------------------------------------
+
+
+def _failed_code(*, user: User, stage: str) -> None:
+    # Recorded in its own transaction: the attempt changes nothing, the record stays.
+    audit_record(
+        actor=user,
+        action="accounts.2fa.fail",
+        obj=user,
+        outcome=Outcome.DENIED,
+        details={"stage": stage},
+    )
+
+
+def two_factor_enrol(*, actor: User, key_hex: str, code: str) -> list[str]:
+    """Confirm a new authenticator with a code it shows; return one-time backup codes.
+
+    The secret stays in the session until the code matches: a wrong code saves nothing.
+    """
+    if TOTPDevice.objects.filter(user=actor, confirmed=True).exists():
+        raise ValidationError(
+            {"code": _("You have already set up an authenticator. An administrator can reset it.")}
+        )
+    totp = TOTP(bytes.fromhex(key_hex))
+    if not _code_matches(totp, code):
+        _failed_code(user=actor, stage="enrol")
+        raise ValidationError({"code": _("This code does not match. Enter the current code.")})
+    with transaction.atomic():
+        TOTPDevice.objects.filter(user=actor).delete()
+        StaticDevice.objects.filter(user=actor).delete()
+        device = TOTPDevice.objects.create(
+            user=actor, name="authenticator", key=key_hex, confirmed=True, last_t=totp.t()
+        )
+        backup = StaticDevice.objects.create(user=actor, name="backup", confirmed=True)
+        codes = [StaticToken.random_token() for _index in range(BACKUP_CODES)]
+        StaticToken.objects.bulk_create(StaticToken(device=backup, token=c) for c in codes)
+        forget(actor)
+        audit_record(
+            actor=actor,
+            action="accounts.2fa.enrol",
+            obj=actor,
+            details={"device": device.pk, "backup_codes": len(codes)},
+        )
+    return codes
+
+
+def _code_matches(totp: TOTP, code: str) -> bool:
+    code = code.replace(" ", "")
+    if not code.isdigit() or len(code) != totp.digits:
+        return False
+    totp.time = time.time()
+    return totp.verify(int(code), tolerance=1)
+
+
+def two_factor_verify(*, user: User, code: str, stage: str = "sign_in"):
+    """Check a code from the authenticator or a backup code; return the device that took it.
+
+    A backup code works once. Wrong codes are audited (never the code) and slow down
+    further tries (django-otp's throttling).
+    """
+    code = code.replace(" ", "").strip().lower()
+    matched = None
+    throttled = False
+    with transaction.atomic():
+        # Six digits come from the authenticator; anything else is a backup code. Trying
+        # only the matching kind keeps one kind's throttling from slowing the other.
+        kind = TOTPDevice if code.isdigit() and len(code) == 6 else StaticDevice
+        devices = kind.objects.devices_for_user(user, confirmed=True).select_for_update()
+        for device in devices:
+            allowed, _info = device.verify_is_allowed()
+            if not allowed:
+                throttled = True
+                continue
+            if code and device.verify_token(code):
+                matched = device
+                break
+        if matched is not None:
+            audit_record(
+                actor=user,
+                action="accounts.2fa.verify",
+                obj=user,
+                details={
+                    "stage": stage,
+                    "method": "backup" if isinstance(matched, StaticDevice) else "totp",
+                },
+            )
+    if matched is None:
+        _failed_code(user=user, stage=stage)
+        raise ValidationError(
+            {
+                "code": _("Too many wrong codes. Wait a moment, then try again.")
+                if throttled
+                else _("This code is not valid.")
+            }
+        )
+    return matched
+
+
+@transaction.atomic
+def two_factor_reset(*, actor, user: User) -> int:
+    """Remove a user's authenticator and backup codes (lost phone); return how many went.
+
+    Users who need a second factor set up a new one at their next sign-in.
+    """
+    removed = 0
+    for model in (TOTPDevice, StaticDevice):
+        # delete() counts the cascaded backup codes too; report devices only.
+        removed += model.objects.filter(user=user).delete()[1].get(model._meta.label, 0)
+    forget(user)
+    audit_record(actor=actor, action="accounts.2fa.reset", obj=user, details={"removed": removed})
+    return removed
+
+
+def reauthenticate(*, user: User, password: str, code: str, address: str | None) -> None:
+    """Confirm it is the signed-in person: the password, and a code when they use 2FA.
+
+    A wrong password counts towards the sign-in lock like a failed sign-in.
+    """
+    if not user.check_password(password):
+        login_failed(username=user.username, address=address, reason="reauth")
+        raise ValidationError({"password": _("The password is not correct.")})
+    if TOTPDevice.objects.filter(user=user, confirmed=True).exists():
+        two_factor_verify(user=user, code=code, stage="reauth")
+    audit_record(actor=user, action="accounts.reauth", obj=user)

@@ -7,6 +7,10 @@ app_name = "accounts"
 urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("two-factor/", views.two_factor_enrol, name="two_factor_enrol"),
+    path("two-factor/backup-codes/", views.two_factor_backup_codes, name="two_factor_backup_codes"),
+    path("two-factor/verify/", views.two_factor_verify, name="two_factor_verify"),
+    path("confirm/", views.reauth, name="reauth"),
     path("profile/", views.profile, name="profile"),
     path("tokens/<int:token_id>/revoke/", views.token_revoke, name="token_revoke"),
     path("manage/users/", views.admin_user_list, name="admin_users"),
@@ -17,6 +21,12 @@ urlpatterns = [
         views.admin_user_set_active,
         name="admin_user_set_active",
     ),
+    path(
+        "manage/users/<int:user_id>/two-factor/reset/",
+        views.admin_two_factor_reset,
+        name="admin_two_factor_reset",
+    ),
+    path("manage/users/<int:user_id>/unlock/", views.admin_user_unlock, name="admin_user_unlock"),
     path(
         "manage/memberships/<int:membership_id>/end/",
         views.admin_membership_end,

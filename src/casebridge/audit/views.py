@@ -10,6 +10,7 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
+from casebridge.accounts.security import require_recent_auth
 from casebridge.audit import selectors
 from casebridge.audit.models import Outcome
 from casebridge.cases import selectors as case_selectors
@@ -43,7 +44,12 @@ class AuditFilterForm(forms.Form):
     )
 
 
+def _exporting(request) -> bool:
+    return request.method == "POST" and bool(request.POST.get("export"))
+
+
 @login_required
+@require_recent_auth(when=_exporting)
 def log(request):
     """Filters are posted (usernames stay out of URLs); ``export`` returns the rows as CSV."""
     form = AuditFilterForm(request.POST or None)

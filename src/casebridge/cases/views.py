@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from casebridge.accounts.models import Role
+from casebridge.accounts.security import require_recent_auth
 from casebridge.cases import selectors, services
 from casebridge.cases.forms import (
     CaseOpenForm,
@@ -399,6 +400,7 @@ def entry_document(request, entry_id: int):
 
 
 @login_required
+@require_recent_auth
 def case_export(request, case_id: int):
     case = selectors.access_case(request.user, case_id)
     rows = selectors.export_rows(request.user, case)

@@ -82,6 +82,8 @@ class SectorEntry(VocabularyEntry):
     # Information categories an organisation of this sector never receives by scope, only
     # by a recorded disclosure (Germany: counselling never reaches the security sector).
     never_by_scope: list[Code] = []
+    # Staff of organisations in this sector sign in with a second factor (TOTP).
+    two_factor: bool = False
 
 
 class CaseRole(VocabularyEntry):

@@ -131,6 +131,7 @@ def model_load(*, spec: ModelSpec, actor=None) -> LoadReport:
                 "position": position,
                 "active": True,
                 "never_by_scope": list(entry.never_by_scope),
+                "two_factor": entry.two_factor,
             },
         )
     _retire(

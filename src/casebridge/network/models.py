@@ -23,6 +23,9 @@ class Sector(Labelled):
         blank=True,
         help_text="information categories this sector receives only by disclosure",
     )
+    two_factor = models.BooleanField(
+        default=False, help_text="staff of this sector sign in with a second factor"
+    )
 
     class Meta:
         ordering = ["position", "code"]

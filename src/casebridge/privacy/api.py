@@ -6,15 +6,11 @@ from datetime import date, datetime
 
 from ninja import Field, Router, Schema, Status
 
+from casebridge.apischema import Error
 from casebridge.privacy import selectors, services
 from casebridge.privacy.models import SubjectRequest
 
 router = Router(tags=["privacy"])
-
-
-class Error(Schema):
-    detail: str
-    fields: dict[str, list[str]] = {}
 
 
 class RequestIn(Schema):

@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from casebridge.accounts.security import require_recent_auth
 from casebridge.cases import selectors as case_selectors
 from casebridge.forms import apply_validation_error
 from casebridge.sharing import selectors, services
@@ -133,6 +134,7 @@ def obligation_cancel(request, case_id: int, obligation_id: int):
 
 
 @login_required
+@require_recent_auth
 def disclose(request, case_id: int):
     case = case_selectors.access_case(request.user, case_id)
     choices = selectors.disclosure_choices(request.user, case)
@@ -184,6 +186,7 @@ def disclose(request, case_id: int):
 
 @login_required
 @require_POST
+@require_recent_auth
 def disclosure_decide(request, disclosure_id: int):
     disclosure = selectors.disclosure_for_decision(request.user, disclosure_id)
     approve = request.POST.get("decision") == "approve"
@@ -225,6 +228,7 @@ def protocols(request):
 
 
 @login_required
+@require_recent_auth(when=lambda request: request.method == "POST")
 def emergency(request):
     """A coordinator's emergency accesses, and the form to open a case in an emergency."""
     form = EmergencyAccessForm(request.POST or None)

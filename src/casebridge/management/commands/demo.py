@@ -16,7 +16,8 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=8000)
 
     def handle(self, *args, no_serve, host, port, **options):
-        from casebridge.demo import demo_prepare
+        from casebridge.accounts.models import User
+        from casebridge.demo import demo_prepare, demo_two_factor
 
         settings.DATA_DIR.mkdir(parents=True, exist_ok=True)
         call_command("migrate", interactive=False, verbosity=0)
@@ -28,6 +29,18 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"  {spec.username:<12} {spec.password:<26} {spec.role:<20} {organisation.name}"
             )
+        secrets = [
+            (spec.username, demo_two_factor(User.objects.get(username=spec.username)))
+            for spec, _organisation in logins
+        ]
+        self.stdout.write("")
+        self.stdout.write(
+            "Two-factor authentication (demo secrets: add one to an authenticator app, "
+            "time-based, 6 digits):"
+        )
+        for username, secret in secrets:
+            if secret:
+                self.stdout.write(f"  {username:<12} {secret}")
         if no_serve:
             return
         self.stdout.write("")

@@ -27,7 +27,7 @@ def _rank(matrix: list[list[Fraction]]) -> int:
         for r in range(len(rows)):
             if r != rank and rows[r][column] != 0:
                 factor = rows[r][column] / rows[rank][column]
-                rows[r] = [a - factor * b for a, b in zip(rows[r], rows[rank])]
+                rows[r] = [a - factor * b for a, b in zip(rows[r], rows[rank], strict=True)]
         rank += 1
     return rank
 
@@ -111,7 +111,7 @@ def test_random_tables_publish_no_small_count_and_reveal_no_hidden_one(cells, k)
 
 
 def test_textbook_two_by_two_hides_the_whole_rectangle():
-    # One small cell in a 2 × 2 table: its row, column and the opposite cell must go.
+    # One small cell in a 2 x 2 table: its row, column and the opposite cell must go.
     result = protect(Table(["a", "b"], ["x", "y"], [[2, 30], [40, 50]]), 5)
     assert [[c.value for c in line] for line in result.cells] == [[None, None], [None, None]]
     assert [v.value for v in result.row_totals] == [32, 90]

@@ -256,7 +256,9 @@ def _rref(matrix: list[list[Fraction]], width: int) -> list[tuple[int, int]]:
         for other in range(len(matrix)):
             if other != row and matrix[other][column] != 0:
                 factor = matrix[other][column]
-                matrix[other] = [a - factor * b for a, b in zip(matrix[other], matrix[row])]
+                matrix[other] = [
+                    a - factor * b for a, b in zip(matrix[other], matrix[row], strict=True)
+                ]
         pivots.append((row, column))
         row += 1
         if row == len(matrix):

@@ -74,8 +74,16 @@ READABLE: dict[str, tuple[str, ...]] = {
         "decided_at",
     ),
     # vocabularies and the network: labels and codes, no people
-    "cooperation_models.Term": ("id", "kind", "code", "position", "labels", "attributes"),
-    "network.Region": ("id", "code", "level", "parent", "labels"),
+    "cooperation_models.Term": (
+        "id",
+        "kind",
+        "code",
+        "position",
+        "labels",
+        "attributes",
+        "active",
+    ),
+    "network.Region": ("id", "code", "level", "parent", "labels", "active"),
     "network.Organisation": ("id", "code", "short_name", "name", "type", "region"),
     "network.OrganisationType": ("id", "code", "sector"),
     "network.Sector": ("id", "code", "position", "labels"),
@@ -113,27 +121,60 @@ def readable_columns() -> dict[str, frozenset[str]]:
     return {table: frozenset(columns) for table, columns in tables.items()}
 
 
-_QUALIFIED = re.compile(r'"(?P<table>[^"]+)"\."(?P<column>[^"]+)"')
-_ALIAS = re.compile(r'"(?P<table>[^"]+)"\s+(?:AS\s+)?"?(?P<alias>T\d+|U\d+|V\d+)"?\b', re.I)
+_QUALIFIED = re.compile(r'(?:"(?P<table>[^"]+)"|\b(?P<alias>[A-Z]\d+))\."(?P<column>[^"]+)"')
+_ALIAS = re.compile(r'"(?P<table>[^"]+)"\s+(?:AS\s+)?"?(?P<alias>[A-Z]\d+)"?(?![\w."])', re.I)
 _FROM = re.compile(r'\b(?:FROM|JOIN)\s+"(?P<table>[^"]+)"', re.I)
+
+
+def _split_subqueries(sql: str) -> tuple[str, list[str]]:
+    """Return the statement with its parenthesised sub-selects cut out, and those."""
+    outer, inner = [], []
+    position = 0
+    while True:
+        start = sql.find("(SELECT", position)
+        if start < 0:
+            outer.append(sql[position:])
+            return "".join(outer), inner
+        depth, end = 0, start
+        for end in range(start, len(sql)):
+            depth += {"(": 1, ")": -1}.get(sql[end], 0)
+            if depth == 0:
+                break
+        outer.append(sql[position:start] + "(...)")
+        inner.append(sql[start + 1 : end])
+        position = end + 1
+
+
+def _columns(sql: str, inherited: dict[str, str], found: set[tuple[str, str]]) -> None:
+    own, subqueries = _split_subqueries(sql)
+    aliases = {**inherited, **{m["alias"]: m["table"] for m in _ALIAS.finditer(own)}}
+    named = set()
+    for match in _QUALIFIED.finditer(own):
+        if match["table"]:
+            table = aliases.get(match["table"], match["table"])
+        else:
+            table = aliases.get(match["alias"], match["alias"])
+        found.add((table, match["column"]))
+        named.add(table)
+    for subquery in subqueries:
+        _columns(subquery, aliases, found)
+    for match in _FROM.finditer(own):
+        table = match["table"]
+        if table not in named and not any(t == table for t, _c in found):
+            found.add((table, "*"))
 
 
 def columns_of(sql: str) -> set[tuple[str, str]]:
     """Return the (table, column) pairs an SQL statement names, aliases resolved.
 
-    Django qualifies every column as ``"table"."column"`` (or ``"T3"."column"`` for a
-    repeated table); a table named in FROM/JOIN without any qualified column is reported
-    as (table, "*") so that reading a whole table never passes unnoticed.
+    Django qualifies every column as ``"table"."column"`` (or ``T3."column"`` /
+    ``U0."column"`` for an aliased table; aliases are resolved per sub-select, since
+    Django reuses ``U0`` in each). A table named in FROM/JOIN without any qualified
+    column is reported as (table, "*") so that reading a whole table never passes
+    unnoticed.
     """
-    aliases = {m["alias"]: m["table"] for m in _ALIAS.finditer(sql)}
     found: set[tuple[str, str]] = set()
-    for match in _QUALIFIED.finditer(sql):
-        table = aliases.get(match["table"], match["table"])
-        found.add((table, match["column"]))
-    named = {table for table, _column in found}
-    for match in _FROM.finditer(sql):
-        if match["table"] not in named and match["table"] not in aliases.values():
-            found.add((match["table"], "*"))
+    _columns(sql, {}, found)
     return found
 
 

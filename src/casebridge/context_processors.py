@@ -9,6 +9,7 @@ from casebridge.sharing.policy import (
     PARTNER_ROLES,
     organisations_with,
 )
+from casebridge.stats.selectors import STATS_ROLES
 
 
 def navigation(request):
@@ -31,6 +32,9 @@ def navigation(request):
         items.append((reverse("audit:log"), _("Audit log")))
     if organisations_with(user, frozenset({Role.COORDINATOR, Role.DATA_PROTECTION_OFFICER})):
         items.append((reverse("sharing:protocols"), _("Procedures")))
+    # statistics: the network for coordinators and DPOs, one's own organisation otherwise
+    if organisations_with(user, STATS_ROLES):
+        items.append((reverse("stats:dashboard"), _("Statistics")))
     items += [
         (reverse("network:organisations"), _("Directory")),
         (reverse("network:contact_points"), _("Contact points")),

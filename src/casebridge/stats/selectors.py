@@ -29,6 +29,7 @@ from casebridge.stats.disclosure import ProtectedTable, protect
 DEFAULT_K = 5
 NETWORK_ROLES = frozenset({Role.COORDINATOR, Role.DATA_PROTECTION_OFFICER})
 OWN_ROLES = frozenset({Role.PARTNER_COUNSELLOR, Role.HOTLINE_COUNSELLOR})
+STATS_ROLES = NETWORK_ROLES | OWN_ROLES
 MAX_YEARS = 10
 
 
@@ -72,6 +73,12 @@ class Published:
     column_heading: str
     table: ProtectedTable
     medians: list[PublishedMedian]
+
+    @property
+    def lines(self) -> list[tuple]:
+        """(row label, cells, row total or None) for a table template."""
+        totals = self.table.row_totals or [None] * len(self.table.rows)
+        return list(zip(self.table.rows, self.table.cells, totals, strict=True))
 
 
 @dataclass

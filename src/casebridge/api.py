@@ -169,6 +169,10 @@ def _register_routers() -> None:
     api.add_router("/sop", sharing_router)
     api.add_router("/privacy", privacy_router)
 
+    from casebridge.stats.api import router as stats_router
+
+    api.add_router("/stats", stats_router)
+
 
 _register_routers()
 __all__ = ["api"]

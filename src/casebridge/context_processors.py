@@ -9,6 +9,7 @@ from casebridge.sharing.policy import (
     PARTNER_ROLES,
     organisations_with,
 )
+from casebridge.stats.selectors import STATS_ROLES
 
 
 def navigation(request):
@@ -36,6 +37,9 @@ def navigation(request):
         items.append((reverse("sharing:emergency"), _("Emergency access")))
     if organisations_with(user, frozenset({Role.DATA_PROTECTION_OFFICER})):
         items.append((reverse("sharing:emergency_reviews"), _("Emergency access reviews")))
+    # statistics: the network for coordinators and DPOs, one's own organisation otherwise
+    if organisations_with(user, STATS_ROLES):
+        items.append((reverse("stats:dashboard"), _("Statistics")))
     items += [
         (reverse("network:organisations"), _("Directory")),
         (reverse("network:contact_points"), _("Contact points")),

@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "casebridge.cases",
     "casebridge.sharing",
     "casebridge.privacy",
+    "casebridge.stats",
     "django_tasks",
     "django_tasks_db",
 ]

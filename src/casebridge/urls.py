@@ -13,5 +13,6 @@ urlpatterns = [
     path("sop/", include("casebridge.sharing.urls")),
     path("audit/", include("casebridge.audit.urls")),
     path("privacy/", include("casebridge.privacy.urls")),
+    path("stats/", include("casebridge.stats.urls")),
     path("api/v1/", api.urls),
 ]

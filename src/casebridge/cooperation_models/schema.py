@@ -63,6 +63,13 @@ class ModelHeader(_Strict):
     first_contact_target_days: int = Field(default=5, ge=1, le=90)
 
 
+class StatisticsSpec(_Strict):
+    """[statistics]: disclosure control for every figure that leaves the system (stats/)."""
+
+    # threshold k: counts 0 < n < k are suppressed, with secondary suppression
+    k: int = Field(default=5, ge=2, le=100)
+
+
 class VocabularyEntry(_Strict):
     code: Code
     label: dict[str, Text]
@@ -257,7 +264,7 @@ class ModelError:
     def __str__(self) -> str:
         where = [self.file + (f":{self.line}" if self.line else "")]
         if self.table:
-            single = self.table in ("model", "retention")
+            single = self.table in ("model", "retention", "statistics")
             item = f"[{self.table}]" if single else f"[[{self.table}]]"
             if self.index is not None:
                 item += f" {self.index}"
@@ -294,6 +301,14 @@ class ModelSpec:
     postcodes: list[PostcodeRow] = field(default_factory=list)
     organisation_regions: dict[str, str] = field(default_factory=dict)
     retention: RetentionSpec | None = None
+    statistics: StatisticsSpec | None = None
+
+    @property
+    def statistics_k(self) -> int:
+        """k from [statistics], else the older [model] statistics_threshold."""
+        if self.statistics is not None:
+            return self.statistics.k
+        return self.header.statistics_threshold
 
     @cached_property
     def postcode_centres(self) -> dict[str, tuple[float, float]]:
@@ -405,6 +420,7 @@ class _Checker:
         digest = hashlib.sha256(raw_bytes)
         header = self._header(data.pop("model", None))
         raw_retention = data.pop("retention", None)
+        statistics = self._statistics(data.pop("statistics", None), header)
         tables: dict[str, list] = {}
         for name, value in data.items():
             if name not in TABLES:
@@ -416,7 +432,9 @@ class _Checker:
                 self.error(_("is required but missing"), table=name)
         if header is None:
             return None
-        spec = ModelSpec(source=self.file, digest="", header=header, tables=tables)
+        spec = ModelSpec(
+            source=self.file, digest="", header=header, tables=tables, statistics=statistics
+        )
         self._labels(spec)
         self._unique_codes(spec)
         self._references(spec)
@@ -456,6 +474,32 @@ class _Checker:
                     key="name",
                 )
         return header
+
+    def _statistics(self, raw, header: ModelHeader | None) -> StatisticsSpec | None:
+        """[statistics] is a single table; its k must agree with [model] if both set it."""
+        if raw is None:
+            return None
+        if not isinstance(raw, dict):
+            self.error(_("must be a table, written [statistics]"), table="statistics")
+            return None
+        try:
+            statistics = StatisticsSpec.model_validate(raw)
+        except ValidationError as exc:
+            for err in exc.errors():
+                self.error(_pydantic_message(err), table="statistics", key=_loc(err))
+            return None
+        if (
+            header is not None
+            and "statistics_threshold" in header.model_fields_set
+            and header.statistics_threshold != statistics.k
+        ):
+            self.error(
+                _("k = %(k)s contradicts statistics_threshold = %(old)s in [model]; set k only")
+                % {"k": statistics.k, "old": header.statistics_threshold},
+                table="statistics",
+                key="k",
+            )
+        return statistics
 
     def _table(self, name: str, raw) -> list:
         schema, name_key = TABLES[name]

@@ -102,6 +102,7 @@ def model_load(*, spec: ModelSpec, actor=None) -> LoadReport:
         "postcode_pattern": header.postcode_pattern,
         "statistics_threshold": header.statistics_threshold,
         "first_contact_target_days": header.first_contact_target_days,
+        "statistics": {"k": spec.statistics_k},
     }
     # Retention periods (privacy.retention reads them); absent table, no retention rules.
     settings["retention"] = spec.retention.model_dump() if spec.retention else None

@@ -1,0 +1,240 @@
+"""Synthetic data for the statistics benchmark and tests: contacts, referrals and cases
+with participants, handovers, goals, obligations and disclosures.
+
+Written in bulk, without the services (a hundred thousand cases through them would take
+hours); nothing here is personal data. Needs the German model loaded and a hotline.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+UNUSABLE = "!"  # Django's marker for an unusable password: generated staff cannot log in
+
+
+def build(*, contacts: int, cases: int, seed: int = 7, days: int = 730, batch: int = 5000):
+    """Add ``contacts`` contacts (about a third referred) and ``cases`` cases from them.
+
+    Returns the counts made. Cases are opened from accepted referrals while there are
+    enough, the rest without a referral.
+    """
+    from casebridge.accounts.models import Membership, Role, User
+    from casebridge.cases.models import Case, Goal, Handover, Participant, Phase
+    from casebridge.cooperation_models.models import Term
+    from casebridge.hotline.models import AgeBand, Channel, Contact, Gender, Referral
+    from casebridge.network.models import Organisation, PostcodeArea
+    from casebridge.sharing.models import CaseEvent, Disclosure, Obligation, Protocol
+
+    rng = random.Random(seed)
+    now = timezone.now()
+    terms: dict[str, list] = {}
+    for term in Term.objects.filter(active=True):
+        terms.setdefault(term.kind, []).append(term)
+    hotline = Organisation.objects.get(is_hotline=True)
+    partners = list(
+        Organisation.objects.filter(
+            active=True, type__sector__code__in=["counselling_ngo", "state_counselling"]
+        ).exclude(is_hotline=True)
+    )
+    police = list(Organisation.objects.filter(active=True, type__sector__code="security"))
+    youth = (
+        list(Organisation.objects.filter(active=True, type__sector__code="child_welfare")) or police
+    )
+    offset = User.objects.count()
+    staff = User.objects.bulk_create(
+        [User(username=f"statsgen{offset + n}", password=UNUSABLE) for n in range(20)]
+    )
+    Membership.objects.bulk_create(
+        [Membership(user=staff[0], organisation=hotline, role=Role.HOTLINE_COUNSELLOR)]
+    )
+    regions = list(PostcodeArea.objects.values_list("region_id", flat=True).distinct())
+    roles = {t.code: t for t in terms["case_role"]}
+    lead_role = next(t for t in terms["case_role"] if t.attributes.get("lead"))
+    protocol = Protocol.objects.order_by("pk").first()
+    first = (Contact.objects.order_by("-pk").values_list("pk", flat=True).first() or 0) + 1
+    made = {"contacts": 0, "referrals": 0, "cases": 0}
+    accepted: list[Referral] = []
+    with transaction.atomic():
+        for start in range(0, contacts, batch):
+            rows = []
+            for number in range(start, min(contacts, start + batch)):
+                started = now - timedelta(minutes=rng.randint(10, days * 24 * 60))
+                rows.append(
+                    Contact(
+                        reference=f"ST-{first + number:08d}",
+                        organisation=hotline,
+                        counsellor=staff[0],
+                        channel=rng.choices(Channel.values, weights=[70, 15, 8, 2, 5])[0],
+                        started_at=started,
+                        ended_at=started + timedelta(minutes=rng.randint(5, 60)),
+                        language=rng.choices(
+                            terms["language"], weights=[85] + [2] * (len(terms["language"]) - 1)
+                        )[0],
+                        caller_category=rng.choices(
+                            terms["caller_category"],
+                            weights=[40, 20, 15, 12, 5, 5, 3][: len(terms["caller_category"])],
+                        )[0],
+                        person_region_id=rng.choice(regions) if rng.random() < 0.9 else None,
+                        person_age_band=rng.choice(AgeBand.values),
+                        person_gender=rng.choice(Gender.values),
+                        contact_category=rng.choices(
+                            terms["contact_category"],
+                            weights=[3, 5, 2, 1][: len(terms["contact_category"])],
+                        )[0],
+                    )
+                )
+            created = Contact.objects.bulk_create(rows, batch_size=1000)
+            referrals = []
+            for contact in created:
+                if rng.random() >= 0.33:
+                    continue
+                status = rng.choices(["sent", "accepted", "declined"], weights=[1, 8, 1])[0]
+                sent = contact.ended_at + timedelta(hours=rng.randint(0, 72))
+                answered = sent + timedelta(hours=rng.randint(2, 240))
+                referrals.append(
+                    Referral(
+                        contact=contact,
+                        partner=rng.choice(partners),
+                        mode=rng.choice(["anonymous", "consent"]),
+                        status=status,
+                        sent_at=sent,
+                        sent_by=staff[0],
+                        responded_at=None if status == "sent" else answered,
+                        first_appointment_on=(answered + timedelta(days=rng.randint(1, 30))).date()
+                        if status == "accepted" and rng.random() < 0.7
+                        else None,
+                    )
+                )
+            Referral.objects.bulk_create(referrals, batch_size=1000)
+            accepted += [r for r in referrals if r.status == "accepted" and len(accepted) < cases]
+            made["contacts"] += len(created)
+            made["referrals"] += len(referrals)
+        first_case = (Case.objects.order_by("-pk").values_list("pk", flat=True).first() or 0) + 1
+        for start in range(0, cases, batch):
+            rows = []
+            for number in range(start, min(cases, start + batch)):
+                referral = accepted[number] if number < len(accepted) else None
+                opened = (
+                    referral.responded_at + timedelta(days=rng.randint(1, 40))
+                    if referral
+                    else now - timedelta(days=rng.randint(1, days))
+                )
+                opened = min(opened, now - timedelta(minutes=5))
+                closed = None
+                if rng.random() < 0.45:
+                    closed = min(now, opened + timedelta(days=rng.randint(10, 900)))
+                rows.append(
+                    Case(
+                        number=f"SG-{first_case + number:08d}",
+                        owner=referral.partner if referral else rng.choice(partners),
+                        pseudonym=f"P{number}",
+                        status="closed" if closed else "open",
+                        phase=Phase.CLOSURE if closed else rng.choice(Phase.values[:-1]),
+                        closing_reason=rng.choice(terms["case_closing_reason"]) if closed else None,
+                        referral=referral,
+                        opened_at=opened,
+                        closed_at=closed,
+                    )
+                )
+            created = Case.objects.bulk_create(rows, batch_size=1000)
+            participants, second = [], []
+            for case in created:
+                lead = Participant(
+                    case=case,
+                    organisation=case.owner,
+                    role=lead_role,
+                    lead_worker=rng.choice(staff) if rng.random() < 0.9 else None,
+                    valid_from=case.opened_at,
+                )
+                participants.append(lead)
+                if rng.random() < 0.3:
+                    other = Participant(
+                        case=case,
+                        organisation=rng.choice(police if rng.random() < 0.7 else youth),
+                        role=roles.get("police_liaison", lead_role),
+                        valid_from=case.opened_at,
+                    )
+                    participants.append(other)
+                    second.append((lead, other))
+            Participant.objects.bulk_create(participants, batch_size=1000)
+            Handover.objects.bulk_create(
+                [
+                    Handover(
+                        participant=p,
+                        to_worker=rng.choice(staff),
+                        note="synthetic",
+                        actor=staff[0],
+                        at=p.valid_from + timedelta(days=rng.randint(1, 200)),
+                    )
+                    for p in participants
+                    if p.role_id == lead_role.pk
+                    for _ in range(rng.choices([0, 1, 2, 3, 4], weights=[60, 25, 8, 5, 2])[0])
+                ],
+                batch_size=1000,
+            )
+            Goal.objects.bulk_create(
+                [
+                    Goal(
+                        case=case,
+                        horizon=rng.choice(Goal.Horizon.values),
+                        title="synthetic goal",
+                        status=rng.choices(Goal.Status.values, weights=[5, 4, 1])[0],
+                        created_by=staff[0],
+                    )
+                    for case in created
+                    for _ in range(rng.randint(0, 3))
+                ],
+                batch_size=1000,
+            )
+            if protocol is not None:
+                events = CaseEvent.objects.bulk_create(
+                    [
+                        CaseEvent(case=lead.case, code="case_opened", recorded_by=staff[0])
+                        for lead, _other in second
+                    ]
+                )
+                obligations, disclosures = [], []
+                for event, (lead, other) in zip(events, second, strict=True):
+                    due = lead.valid_from + timedelta(days=rng.randint(1, 30))
+                    status = rng.choices(["open", "fulfilled", "cancelled"], weights=[3, 6, 1])[0]
+                    obligations.append(
+                        Obligation(
+                            case=lead.case,
+                            event=event,
+                            protocol=protocol,
+                            rule="synthetic",
+                            label="synthetic",
+                            recipient=other,
+                            recipient_label="",
+                            legal_basis="consent",
+                            due_at=due,
+                            status=status,
+                            fulfilled_at=due + timedelta(days=rng.randint(-5, 5))
+                            if status == "fulfilled"
+                            else None,
+                        )
+                    )
+                    if rng.random() < 0.6:
+                        forward = rng.random() < 0.7
+                        disclosures.append(
+                            Disclosure(
+                                case=lead.case,
+                                from_participant=lead if forward else other,
+                                to_participant=other if forward else lead,
+                                purpose="synthetic",
+                                legal_basis=rng.choice(terms["legal_basis"]),
+                                requested_by=staff[0],
+                                status=rng.choices(
+                                    ["approved", "pending", "rejected"], weights=[8, 1, 1]
+                                )[0],
+                                decided_at=min(now, due),
+                            )
+                        )
+                Obligation.objects.bulk_create(obligations, batch_size=1000)
+                Disclosure.objects.bulk_create(disclosures, batch_size=1000)
+            made["cases"] += len(created)
+    return made

@@ -1,0 +1,1 @@
+"""Statistics: indicators, disclosure control, charts, exports and reports."""

@@ -1,0 +1,82 @@
+"""Statistics API: the same protected tables as the pages and the CSV export."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.core.exceptions import ValidationError
+from ninja import Field, Query, Router, Schema
+
+from casebridge.stats import export, selectors
+
+router = Router(tags=["statistics"])
+
+
+class StatsQuery(Schema):
+    scope: str | None = Field(None, description="'network' or 'org-<id>'; default: the first")
+    date_from: date | None = Field(None, alias="from", description="first month (any day)")
+    date_to: date | None = Field(None, alias="to", description="last month (any day)")
+    state: str | None = Field(None, description="federal state code, e.g. DE-HH")
+
+
+class ValueOut(Schema):
+    value: int | None
+    status: str
+
+
+class MedianOut(Schema):
+    label: str
+    days: float | None
+    withheld: bool
+
+
+class IndicatorOut(Schema):
+    code: str
+    title: str
+    row_heading: str
+    column_heading: str
+    rows: list[str]
+    columns: list[str]
+    cells: list[list[ValueOut]]
+    row_totals: list[ValueOut] | None
+    column_totals: list[ValueOut] | None
+    total: ValueOut
+    medians: list[MedianOut]
+
+
+class DashboardOut(Schema):
+    scope: str
+    from_: date = Field(..., alias="from")
+    to: date
+    state: str | None
+    k: int
+    indicators: list[IndicatorOut]
+
+
+def _board(request, query: StatsQuery, codes=None):
+    try:
+        return selectors.dashboard(
+            request.auth,
+            scope_key=query.scope,
+            first=query.date_from,
+            last=query.date_to,
+            state_code=query.state,
+            codes=codes,
+            purpose="api",
+        )
+    except ValidationError as error:
+        names = {"to": "to", "from": "from"}
+        raise ValidationError({names.get(k, k): v for k, v in error.message_dict.items()}) from None
+
+
+@router.get("/indicators", response=DashboardOut, by_alias=True)
+def stats_indicators(request, query: Query[StatsQuery]):
+    """Every indicator for the scope, period and state, after disclosure control."""
+    return export.dashboard_dict(_board(request, query))
+
+
+@router.get("/indicators/{code}", response=IndicatorOut)
+def stats_indicator(request, code: str, query: Query[StatsQuery]):
+    """One indicator; 422 naming ``indicator`` when there is no such code."""
+    board = _board(request, query, codes=[code])
+    return export.published_dict(board.indicators[0])

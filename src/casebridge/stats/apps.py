@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+from django.db.backends.signals import connection_created
+
+
+class StatsConfig(AppConfig):
+    name = "casebridge.stats"
+    label = "stats"
+
+    def ready(self):
+        from casebridge.stats.functions import register_sqlite_functions
+
+        connection_created.connect(register_sqlite_functions, dispatch_uid="casebridge.stats")

@@ -1,0 +1,54 @@
+"""Server-rendered bar charts: geometry for an SVG template, no JavaScript, no styles."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from casebridge.stats.disclosure import ProtectedTable, Value
+
+BAR = 22
+GAP = 6
+LABEL_WIDTH = 220
+PLOT_WIDTH = 360
+VALUE_WIDTH = 60
+
+
+@dataclass
+class Bar:
+    label: str
+    value: Value
+    y: int
+    width: int
+    text_y: int
+
+
+@dataclass
+class Chart:
+    width: int
+    height: int
+    label_width: int
+    bars: list[Bar]
+
+
+def series(table: ProtectedTable) -> list[tuple[str, Value]]:
+    """What a chart shows: the cells of a one-column table, else the row totals."""
+    if table.one_dimensional:
+        return [(label, line[0]) for label, line in zip(table.rows, table.cells, strict=True)]
+    return list(zip(table.rows, table.row_totals or [], strict=True))
+
+
+def bar_chart(table: ProtectedTable) -> Chart:
+    """Horizontal bars scaled to the largest published value; hidden values get no bar."""
+    points = series(table)
+    largest = max((value.value for _label, value in points if value.value), default=0)
+    bars = []
+    for index, (label, value) in enumerate(points):
+        y = index * (BAR + GAP)
+        width = round(PLOT_WIDTH * value.value / largest) if largest and value.value else 0
+        bars.append(Bar(label, value, y, width, y + BAR // 2 + 5))
+    return Chart(
+        width=LABEL_WIDTH + PLOT_WIDTH + VALUE_WIDTH,
+        height=max(1, len(points)) * (BAR + GAP),
+        label_width=LABEL_WIDTH,
+        bars=bars,
+    )

@@ -1,0 +1,558 @@
+"""The indicators of issue 7: counts aggregated in the database, as raw tables.
+
+Every function takes ``Filters`` (a period, optionally a federal state and an
+organisation) and returns a ``Result``: a ``disclosure.Table`` of counts and, where the
+indicator has them, medians with the number of values behind each. Nothing here leaves
+the system as it is: ``selectors.py`` passes every result through disclosure control.
+
+Every query starts from ``registry.source()`` and names only columns listed in
+``registry.READABLE`` (``tests/stats/test_registry.py`` checks the SQL).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db.models import Case as CaseWhen
+from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, Subquery, Value, When
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from casebridge.cases.models import Case, Goal, Handover, Participant, Phase
+from casebridge.cooperation_models.models import Term, pick_label
+from casebridge.hotline.models import Channel, Contact, Referral
+from casebridge.network.models import Region, Sector
+from casebridge.sharing.models import Disclosure, Obligation
+from casebridge.stats.disclosure import Table
+from casebridge.stats.functions import DaysBetween, Median
+from casebridge.stats.registry import source
+
+NOT_RECORDED = _("not recorded")
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What an indicator counts: [start, end), optionally one state and one organisation."""
+
+    start: datetime
+    end: datetime
+    state_region_ids: frozenset[int] | None = None
+    organisation_id: int | None = None
+
+
+@dataclass
+class MedianFigure:
+    label: str
+    value: float | None
+    count: int
+
+
+@dataclass
+class Result:
+    table: Table
+    medians: list[MedianFigure] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Indicator:
+    code: str
+    title: str
+    group: str
+    row_heading: str
+    compute: Callable[[Filters], Result]
+    column_heading: str = ""
+
+
+# -- helpers ------------------------------------------------------------------------------
+
+
+def _terms(kind: str) -> list[tuple[int, str]]:
+    rows = source(Term).filter(kind=kind, active=True).order_by("position", "code")
+    return [
+        (row["id"], pick_label(row["labels"], fallback=row["code"]))
+        for row in rows.values("id", "code", "labels")
+    ]
+
+
+def _counts(queryset, key: str) -> dict:
+    return {row[key]: row["n"] for row in queryset.values(key).annotate(n=Count("id")).order_by()}
+
+
+def _vocabulary_table(counts: dict, labels: list[tuple], *, unknown: bool = True) -> Table:
+    """Rows in vocabulary order (zeros included), plus 'not recorded' for nulls."""
+    data = {label: counts.get(key, 0) for key, label in labels}
+    known = {key for key, _label in labels}
+    rest = sum(n for key, n in counts.items() if key not in known)
+    if unknown or rest:
+        data[str(NOT_RECORDED)] = rest
+    return Table.one_dimensional(data)
+
+
+def state_regions() -> dict[int, tuple[int, str]]:
+    """Return region id -> (state region id, state label) for every region in a state."""
+    regions = {
+        row["id"]: row for row in source(Region).values("id", "code", "level", "parent", "labels")
+    }
+    found = {}
+    for region_id in regions:
+        node = regions[region_id]
+        while node is not None and node["level"] != "state":
+            node = regions.get(node["parent"])
+        if node is not None:
+            found[region_id] = (node["id"], pick_label(node["labels"], fallback=node["code"]))
+    return found
+
+
+def states() -> list[tuple[int, str, str]]:
+    """Return (id, code, label) of every federal state, by code."""
+    rows = source(Region).filter(level="state", active=True).order_by("code")
+    return [
+        (r["id"], r["code"], pick_label(r["labels"], fallback=r["code"]))
+        for r in rows.values("id", "code", "labels")
+    ]
+
+
+def state_region_ids(state_id: int) -> frozenset[int]:
+    return frozenset(
+        region_id for region_id, (state, _label) in state_regions().items() if state == state_id
+    )
+
+
+def _contacts(filters: Filters):
+    queryset = source(Contact).filter(started_at__gte=filters.start, started_at__lt=filters.end)
+    if filters.state_region_ids is not None:
+        queryset = queryset.filter(person_region__in=filters.state_region_ids)
+    if filters.organisation_id is not None:
+        referred = source(Referral).filter(contact=OuterRef("pk"), partner=filters.organisation_id)
+        queryset = queryset.filter(Q(organisation=filters.organisation_id) | Exists(referred))
+    return queryset
+
+
+def _case_scope(queryset, filters: Filters, prefix: str = ""):
+    if filters.state_region_ids is not None:
+        queryset = queryset.filter(**{f"{prefix}owner__region__in": filters.state_region_ids})
+    if filters.organisation_id is not None:
+        queryset = queryset.filter(**{f"{prefix}owner": filters.organisation_id})
+    return queryset
+
+
+def _active_cases(filters: Filters):
+    """Cases open at some time in the period."""
+    queryset = (
+        source(Case)
+        .filter(opened_at__lt=filters.end)
+        .filter(Q(closed_at__isnull=True) | Q(closed_at__gte=filters.start))
+    )
+    return _case_scope(queryset, filters)
+
+
+def _closed_cases(filters: Filters):
+    queryset = source(Case).filter(closed_at__gte=filters.start, closed_at__lt=filters.end)
+    return _case_scope(queryset, filters)
+
+
+# -- contacts -----------------------------------------------------------------------------
+
+
+def contacts_by_caller_category(filters: Filters) -> Result:
+    counts = _counts(_contacts(filters), "caller_category")
+    return Result(_vocabulary_table(counts, _terms("caller_category"), unknown=False))
+
+
+def contacts_by_channel(filters: Filters) -> Result:
+    counts = _counts(_contacts(filters), "channel")
+    return Result(
+        _vocabulary_table(counts, [(c.value, str(c.label)) for c in Channel], unknown=False)
+    )
+
+
+def contacts_by_contact_category(filters: Filters) -> Result:
+    counts = _counts(_contacts(filters), "contact_category")
+    return Result(_vocabulary_table(counts, _terms("contact_category"), unknown=False))
+
+
+def contacts_by_language(filters: Filters) -> Result:
+    counts = _counts(_contacts(filters), "language")
+    return Result(_vocabulary_table(counts, _terms("language"), unknown=False))
+
+
+def contacts_by_state(filters: Filters) -> Result:
+    """Contacts by the federal state of the person of concern ('not recorded' without)."""
+    by_region = _counts(_contacts(filters), "person_region")
+    mapping = state_regions()
+    by_state: dict[int | None, int] = {}
+    for region_id, n in by_region.items():
+        state = mapping.get(region_id, (None, ""))[0]
+        by_state[state] = by_state.get(state, 0) + n
+    labels = [(state_id, label) for state_id, _code, label in states()]
+    if filters.state_region_ids is not None:
+        labels = [(i, label) for i, label in labels if i in filters.state_region_ids]
+    return Result(_vocabulary_table(by_state, labels))
+
+
+# -- the referral funnel ------------------------------------------------------------------
+
+FUNNEL = [
+    (0, _("no referral")),
+    (1, _("referred, not accepted")),
+    (2, _("accepted, no first appointment")),
+    (3, _("first appointment, no case")),
+    (4, _("case opened")),
+]
+FUNNEL_STEPS = [
+    _("contacts"),
+    _("referrals"),
+    _("accepted"),
+    _("first appointment"),
+    _("case"),
+]
+
+
+def referral_funnel(filters: Filters) -> Result:
+    """Each contact of the period at the furthest step it reached (the steps are nested).
+
+    A partition, so that disclosure control sees additive counts: the funnel figures
+    (contacts, referred, accepted, ...) are sums of its published cells. Medians of the
+    days between steps are over the referrals of those contacts.
+    """
+    referrals = source(Referral).filter(contact=OuterRef("pk"))
+    stage = CaseWhen(
+        When(Exists(source(Case).filter(referral__contact=OuterRef("pk"))), then=Value(4)),
+        When(Exists(referrals.filter(first_appointment_on__isnull=False)), then=Value(3)),
+        When(Exists(referrals.filter(status=Referral.Status.ACCEPTED)), then=Value(2)),
+        When(Exists(referrals), then=Value(1)),
+        default=Value(0),
+        output_field=IntegerField(),
+    )
+    counts = {
+        row["stage"]: row["n"]
+        for row in _contacts(filters)
+        .annotate(stage=stage)
+        .values("stage")
+        .annotate(n=Count("id"))
+        .order_by()
+    }
+    table = Table.one_dimensional({str(label): counts.get(key, 0) for key, label in FUNNEL})
+    scoped = source(Referral).filter(contact__in=_contacts(filters).values("id"))
+    accepted = Q(status=Referral.Status.ACCEPTED, responded_at__isnull=False)
+    appointment = accepted & Q(first_appointment_on__isnull=False)
+    with_case = Q(case__isnull=False)
+    figures = scoped.aggregate(
+        contact_referral=Median(DaysBetween("contact__started_at", "sent_at")),
+        contact_referral_n=Count("id"),
+        referral_accepted=Median(DaysBetween("sent_at", "responded_at"), filter=accepted),
+        referral_accepted_n=Count("id", filter=accepted),
+        accepted_appointment=Median(
+            DaysBetween("responded_at", "first_appointment_on"), filter=appointment
+        ),
+        accepted_appointment_n=Count("id", filter=appointment),
+        referral_case=Median(DaysBetween("sent_at", "case__opened_at"), filter=with_case),
+        referral_case_n=Count("id", filter=with_case),
+    )
+    medians = [
+        MedianFigure(str(label), figures[key], figures[f"{key}_n"])
+        for key, label in (
+            ("contact_referral", _("contact → referral")),
+            ("referral_accepted", _("referral → accepted")),
+            ("accepted_appointment", _("accepted → first appointment")),
+            ("referral_case", _("referral → case")),
+        )
+    ]
+    return Result(table, medians)
+
+
+# -- cases --------------------------------------------------------------------------------
+
+
+def cases_by_phase(filters: Filters) -> Result:
+    """Cases open at some time in the period, by their current phase."""
+    counts = _counts(_active_cases(filters), "phase")
+    return Result(
+        _vocabulary_table(counts, [(p.value, str(p.label)) for p in Phase], unknown=False)
+    )
+
+
+DURATION_BANDS = [
+    (0, 90, _("under 3 months")),
+    (90, 180, _("3 to 6 months")),
+    (180, 365, _("6 to 12 months")),
+    (365, 730, _("1 to 2 years")),
+    (730, None, _("2 years and more")),
+]
+
+
+def cases_by_duration(filters: Filters) -> Result:
+    """Cases closed in the period, by how long they ran; with the median in days."""
+    days = DaysBetween("opened_at", "closed_at")
+    band = CaseWhen(
+        *[
+            When(Q(days__gte=low) & (Q(days__lt=high) if high else Q()), then=Value(index))
+            for index, (low, high, _label) in enumerate(DURATION_BANDS)
+        ],
+        default=Value(0),
+        output_field=IntegerField(),
+    )
+    closed = _closed_cases(filters).annotate(days=days)
+    counts = _counts(closed.annotate(band=band), "band")
+    table = Table.one_dimensional(
+        {str(label): counts.get(index, 0) for index, (_l, _h, label) in enumerate(DURATION_BANDS)}
+    )
+    figures = _closed_cases(filters).aggregate(value=Median(days), n=Count("id"))
+    return Result(table, [MedianFigure(str(_("case duration")), figures["value"], figures["n"])])
+
+
+def cases_by_closing_reason(filters: Filters) -> Result:
+    counts = _counts(_closed_cases(filters), "closing_reason")
+    return Result(_vocabulary_table(counts, _terms("case_closing_reason")))
+
+
+def goals_by_status(filters: Filters) -> Result:
+    """Goals of the cases open in the period: horizon × status."""
+    goals = source(Goal).filter(case__in=_active_cases(filters).values("id"))
+    counts = {
+        (row["horizon"], row["status"]): row["n"]
+        for row in goals.values("horizon", "status").annotate(n=Count("id")).order_by()
+    }
+    horizons, statuses = list(Goal.Horizon), list(Goal.Status)
+    return Result(
+        Table(
+            [str(h.label) for h in horizons],
+            [str(s.label) for s in statuses],
+            [[counts.get((h.value, s.value), 0) for s in statuses] for h in horizons],
+        )
+    )
+
+
+LEAD_CHANGE_BANDS = [_("none"), _("one"), _("two"), _("three or more")]
+
+
+def lead_worker_changes(filters: Filters) -> Result:
+    """Cases open in the period by the number of handovers between workers."""
+    per_case = (
+        source(Handover)
+        .filter(participant__case=OuterRef("pk"))
+        .values("participant__case")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    changes = Coalesce(Subquery(per_case, output_field=IntegerField()), Value(0))
+    band = CaseWhen(
+        When(changes__gte=3, then=Value(3)),
+        default="changes",
+        output_field=IntegerField(),
+    )
+    counts = _counts(_active_cases(filters).annotate(changes=changes, band=band), "band")
+    return Result(
+        Table.one_dimensional(
+            {str(label): counts.get(i, 0) for i, label in enumerate(LEAD_CHANGE_BANDS)}
+        )
+    )
+
+
+def cases_without_lead(filters: Filters) -> Result:
+    """Cases open at the end of the period with and without an active, named lead worker."""
+    at = min(filters.end, timezone.now())
+    lead_roles = [
+        row["id"]
+        for row in source(Term).filter(kind="case_role").values("id", "attributes")
+        if (row["attributes"] or {}).get("lead")
+    ]
+    lead = (
+        source(Participant)
+        .filter(
+            case=OuterRef("pk"),
+            role__in=lead_roles,
+            lead_worker__isnull=False,
+            valid_from__lte=at,
+        )
+        .filter(Q(valid_until__isnull=True) | Q(valid_until__gt=at))
+    )
+    open_then = _case_scope(
+        source(Case)
+        .filter(opened_at__lte=at)
+        .filter(Q(closed_at__isnull=True) | Q(closed_at__gt=at)),
+        filters,
+    )
+    counts = _counts(open_then.annotate(led=Exists(lead)), "led")
+    return Result(
+        Table.one_dimensional(
+            {
+                str(_("with an active lead worker")): counts.get(True, 0),
+                str(_("without an active lead worker")): counts.get(False, 0),
+            }
+        )
+    )
+
+
+OBLIGATION_OUTCOMES = [
+    (0, _("met on time")),
+    (1, _("met late")),
+    (2, _("open and overdue")),
+    (3, _("open, not yet due")),
+    (4, _("cancelled")),
+]
+
+
+def obligations_compliance(filters: Filters) -> Result:
+    """SOP obligations due in the period by outcome."""
+    now = timezone.now()
+    fulfilled = Q(status=Obligation.Status.FULFILLED)
+    outcome = CaseWhen(
+        When(fulfilled & Q(fulfilled_at__lte=F("due_at")), then=Value(0)),
+        When(fulfilled, then=Value(1)),
+        When(status=Obligation.Status.OPEN, due_at__lt=now, then=Value(2)),
+        When(status=Obligation.Status.OPEN, then=Value(3)),
+        default=Value(4),
+        output_field=IntegerField(),
+    )
+    obligations = _case_scope(
+        source(Obligation).filter(due_at__gte=filters.start, due_at__lt=filters.end),
+        filters,
+        prefix="case__",
+    )
+    counts = _counts(obligations.annotate(outcome=outcome), "outcome")
+    return Result(
+        Table.one_dimensional({str(label): counts.get(i, 0) for i, label in OBLIGATION_OUTCOMES})
+    )
+
+
+def disclosures_by_legal_basis(filters: Filters) -> Result:
+    """Approved disclosures decided in the period: legal basis × direction (sector → sector)."""
+    disclosures = _case_scope(
+        source(Disclosure).filter(
+            status=Disclosure.Status.APPROVED,
+            decided_at__gte=filters.start,
+            decided_at__lt=filters.end,
+        ),
+        filters,
+        prefix="case__",
+    )
+    from_sector = "from_participant__organisation__type__sector"
+    to_sector = "to_participant__organisation__type__sector"
+    rows = list(
+        disclosures.values("legal_basis", from_sector, to_sector).annotate(n=Count("id")).order_by()
+    )
+    sectors = {
+        row["id"]: pick_label(row["labels"], fallback=row["code"])
+        for row in source(Sector).values("id", "code", "labels")
+    }
+    directions = sorted(
+        {(row[from_sector], row[to_sector]) for row in rows},
+        key=lambda pair: (sectors.get(pair[0], ""), sectors.get(pair[1], "")),
+    )
+    bases = _terms("legal_basis")
+    if not directions:
+        directions = [(None, None)]
+    counts = {(row["legal_basis"], row[from_sector], row[to_sector]): row["n"] for row in rows}
+    return Result(
+        Table(
+            [label for _id, label in bases],
+            [
+                f"{sectors.get(a, '–')} → {sectors.get(b, '–')}" if a else str(_("none"))
+                for a, b in directions
+            ],
+            [[counts.get((basis, a, b), 0) for a, b in directions] for basis, _label in bases],
+        )
+    )
+
+
+INDICATORS: list[Indicator] = [
+    Indicator(
+        "contacts_by_caller_category",
+        _("Contacts by caller category"),
+        "contacts",
+        _("Caller category"),
+        contacts_by_caller_category,
+    ),
+    Indicator(
+        "contacts_by_channel",
+        _("Contacts by channel"),
+        "contacts",
+        _("Channel"),
+        contacts_by_channel,
+    ),
+    Indicator(
+        "contacts_by_contact_category",
+        _("Contacts by contact category"),
+        "contacts",
+        _("Contact category"),
+        contacts_by_contact_category,
+    ),
+    Indicator(
+        "contacts_by_language",
+        _("Contacts by language"),
+        "contacts",
+        _("Language"),
+        contacts_by_language,
+    ),
+    Indicator(
+        "contacts_by_state",
+        _("Contacts by federal state"),
+        "contacts",
+        _("Federal state"),
+        contacts_by_state,
+    ),
+    Indicator(
+        "referral_funnel",
+        _("Referral funnel: furthest step reached"),
+        "referrals",
+        _("Step"),
+        referral_funnel,
+    ),
+    Indicator("cases_by_phase", _("Cases by phase"), "cases", _("Phase"), cases_by_phase),
+    Indicator(
+        "cases_by_duration",
+        _("Closed cases by duration"),
+        "cases",
+        _("Duration"),
+        cases_by_duration,
+    ),
+    Indicator(
+        "cases_by_closing_reason",
+        _("Closed cases by closing reason"),
+        "cases",
+        _("Closing reason"),
+        cases_by_closing_reason,
+    ),
+    Indicator(
+        "goals_by_status",
+        _("Goals by horizon and status"),
+        "cases",
+        _("Horizon"),
+        goals_by_status,
+        _("Status"),
+    ),
+    Indicator(
+        "lead_worker_changes",
+        _("Cases by lead-worker changes"),
+        "continuity",
+        _("Changes"),
+        lead_worker_changes,
+    ),
+    Indicator(
+        "cases_without_lead",
+        _("Open cases with and without a lead worker"),
+        "continuity",
+        _("Lead worker"),
+        cases_without_lead,
+    ),
+    Indicator(
+        "obligations_compliance",
+        _("SOP obligations by outcome"),
+        "compliance",
+        _("Outcome"),
+        obligations_compliance,
+    ),
+    Indicator(
+        "disclosures_by_legal_basis",
+        _("Disclosures by legal basis and direction"),
+        "transparency",
+        _("Legal basis"),
+        disclosures_by_legal_basis,
+        _("Direction"),
+    ),
+]
+BY_CODE = {indicator.code: indicator for indicator in INDICATORS}

@@ -1,0 +1,217 @@
+"""Statistics as they may leave the system: scoped by role, through disclosure control.
+
+Pages, exports, the API and the report all call ``dashboard()`` or ``indicator()``; there
+is no other way to a published figure. Counts pass ``disclosure.protect`` with the
+cooperation model's threshold k; a median is shown only when at least k values stand
+behind it. Periods are whole calendar months (a period ending mid-month could be
+differenced against one ending a day later). Each call is audited (scope, period and
+indicator codes only).
+"""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass
+from datetime import date, datetime, time
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from casebridge.accounts.models import Role
+from casebridge.audit.services import audit_record
+from casebridge.cooperation_models.models import CooperationModel
+from casebridge.network.models import Organisation
+from casebridge.sharing.policy import organisations_with
+from casebridge.stats import indicators
+from casebridge.stats.disclosure import ProtectedTable, protect
+
+DEFAULT_K = 5
+NETWORK_ROLES = frozenset({Role.COORDINATOR, Role.DATA_PROTECTION_OFFICER})
+OWN_ROLES = frozenset({Role.PARTNER_COUNSELLOR, Role.HOTLINE_COUNSELLOR})
+STATS_ROLES = NETWORK_ROLES | OWN_ROLES
+MAX_YEARS = 10
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Whose data: the whole network (``organisation_id`` None) or one organisation's."""
+
+    key: str
+    label: str
+    organisation_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Period:
+    first: date  # first day of the first month
+    last: date  # last day of the last month
+
+    @property
+    def start(self) -> datetime:
+        return timezone.make_aware(datetime.combine(self.first, time.min))
+
+    @property
+    def end(self) -> datetime:
+        following = date.fromordinal(self.last.toordinal() + 1)
+        return timezone.make_aware(datetime.combine(following, time.min))
+
+
+@dataclass
+class PublishedMedian:
+    label: str
+    value: float | None  # None: fewer than k values (or none)
+    count_below_k: bool
+
+
+@dataclass
+class Published:
+    code: str
+    title: str
+    group: str
+    row_heading: str
+    column_heading: str
+    table: ProtectedTable
+    medians: list[PublishedMedian]
+
+    @property
+    def lines(self) -> list[tuple]:
+        """(row label, cells, row total or None) for a table template."""
+        totals = self.table.row_totals or [None] * len(self.table.rows)
+        return list(zip(self.table.rows, self.table.cells, totals, strict=True))
+
+
+@dataclass
+class Dashboard:
+    scope: Scope
+    period: Period
+    state: tuple[int, str, str] | None
+    k: int
+    indicators: list[Published]
+
+
+def threshold() -> int:
+    """Return k from the loaded cooperation model ([statistics] k), 5 without one."""
+    model = CooperationModel.objects.order_by("-loaded_at").first()
+    if model is None:
+        return DEFAULT_K
+    settings = model.settings or {}
+    statistics = settings.get("statistics") or {}
+    return int(statistics.get("k") or settings.get("statistics_threshold") or DEFAULT_K)
+
+
+def scopes_for(actor) -> list[Scope]:
+    """The scopes the actor may see: the network for coordinators and data protection
+    officers, their own organisation for hotline and partner counsellors."""
+    found = []
+    if organisations_with(actor, NETWORK_ROLES):
+        found.append(Scope("network", _("whole network")))
+    own = organisations_with(actor, OWN_ROLES)
+    for organisation in Organisation.objects.filter(pk__in=own).order_by("name"):
+        found.append(Scope(f"org-{organisation.pk}", organisation.name, organisation.pk))
+    return found
+
+
+def scope_for(actor, key: str | None) -> Scope:
+    """The scope ``key`` (default: the first one) if the actor may see it; 403 otherwise."""
+    scopes = scopes_for(actor)
+    if not scopes:
+        raise PermissionDenied
+    if not key:
+        return scopes[0]
+    for scope in scopes:
+        if scope.key == key:
+            return scope
+    raise ValidationError({"scope": _("Choose one of the scopes offered.")})
+
+
+def period_of(first: date | None, last: date | None) -> Period:
+    """Whole months from ``first``'s month to ``last``'s; default: this calendar year."""
+    today = timezone.localdate()
+    first = first or date(today.year, 1, 1)
+    last = last or date(today.year, 12, 31)
+    if last < first:
+        raise ValidationError({"to": _("The end must not lie before the start.")})
+    if (last.year - first.year) > MAX_YEARS:
+        raise ValidationError(
+            {"to": _("A period can span at most %(years)d years.") % {"years": MAX_YEARS}}
+        )
+    last_day = calendar.monthrange(last.year, last.month)[1]
+    return Period(date(first.year, first.month, 1), date(last.year, last.month, last_day))
+
+
+def state_of(code: str | None) -> tuple[int, str, str] | None:
+    if not code:
+        return None
+    for state in indicators.states():
+        if state[1] == code:
+            return state
+    raise ValidationError({"state": _("Choose one of the federal states offered.")})
+
+
+def _filters(scope: Scope, period: Period, state) -> indicators.Filters:
+    return indicators.Filters(
+        start=period.start,
+        end=period.end,
+        state_region_ids=indicators.state_region_ids(state[0]) if state else None,
+        organisation_id=scope.organisation_id,
+    )
+
+
+def _publish(indicator: indicators.Indicator, filters: indicators.Filters, k: int) -> Published:
+    result = indicator.compute(filters)
+    medians = [
+        PublishedMedian(
+            figure.label,
+            round(figure.value, 1) if figure.value is not None and figure.count >= k else None,
+            figure.count < k,
+        )
+        for figure in result.medians
+    ]
+    return Published(
+        code=indicator.code,
+        title=str(indicator.title),
+        group=indicator.group,
+        row_heading=str(indicator.row_heading),
+        column_heading=str(indicator.column_heading),
+        table=protect(result.table, k),
+        medians=medians,
+    )
+
+
+def dashboard(
+    actor,
+    *,
+    scope_key: str | None = None,
+    first: date | None = None,
+    last: date | None = None,
+    state_code: str | None = None,
+    codes: list[str] | None = None,
+    purpose: str = "dashboard",
+) -> Dashboard:
+    """Every indicator (or those in ``codes``) for the scope, period and state, protected."""
+    scope = scope_for(actor, scope_key)
+    period = period_of(first, last)
+    state = state_of(state_code)
+    chosen = indicators.INDICATORS
+    if codes is not None:
+        unknown = [code for code in codes if code not in indicators.BY_CODE]
+        if unknown:
+            raise ValidationError({"indicator": _("There is no such indicator.")})
+        chosen = [indicators.BY_CODE[code] for code in codes]
+    k = threshold()
+    filters = _filters(scope, period, state)
+    published = [_publish(indicator, filters, k) for indicator in chosen]
+    audit_record(
+        actor=actor,
+        action=f"stats.{purpose}",
+        details={
+            "scope": scope.organisation_id or "network",
+            "from": period.first.isoformat(),
+            "to": period.last.isoformat(),
+            "state": state[1] if state else "",
+            "indicators": [item.code for item in published],
+            "k": k,
+        },
+    )
+    return Dashboard(scope, period, state, k, published)

@@ -1,0 +1,11 @@
+from __future__ import annotations
+
+import pytest
+
+from bench.stats_data import build
+
+
+@pytest.fixture
+def stats_data(db, personas):
+    """Synthetic contacts, referrals and cases over the last two years."""
+    return build(contacts=400, cases=120, seed=11)

@@ -1,0 +1,133 @@
+"""The statistics dashboard, its CSV export and the API, through HTTP."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, timedelta
+
+import pytest
+from django.utils import translation
+
+from casebridge.audit.models import AuditEvent
+from casebridge.stats import indicators
+
+pytestmark = pytest.mark.django_db
+
+SINCE = (date.today() - timedelta(days=800)).isoformat()
+
+
+def test_coordinator_dashboard_shows_every_indicator_as_chart_and_table(stats_data, personas):
+    response = personas.client(personas.coordinator).get("/stats/", {"date_from": SINCE})
+    assert response.status_code == 200
+    html = response.content.decode()
+    for indicator in indicators.INDICATORS:
+        assert f'id="ind-{indicator.code}"' in html
+    assert html.count('role="img"') == len(indicators.INDICATORS)
+    assert html.count("<title id=") == len(indicators.INDICATORS)
+    assert '<th scope="row">' in html and '<th scope="col">' in html
+    assert "suppressed to protect people" in html
+    assert "style=" not in html and "<script>" not in html
+
+
+def test_small_counts_never_reach_the_page(stats_data, personas):
+    client = personas.client(personas.coordinator)
+    response = client.get("/stats/", {"date_from": SINCE, "state": "DE-HB"})
+    board = response.context["board"]
+    hidden = 0
+    for item in board.indicators:
+        for value in item.table.published().values():
+            assert value == 0 or value >= board.k
+        hidden += item.table.suppressed_count
+    assert hidden > 0  # a small state over a short period has small cells to hide
+    assert "•" in response.content.decode()
+
+
+def test_csv_export_holds_the_same_protected_figures(stats_data, personas):
+    client = personas.client(personas.coordinator)
+    page = client.get("/stats/", {"date_from": SINCE, "state": "DE-HB"})
+    response = client.get("/stats/", {"date_from": SINCE, "state": "DE-HB", "format": "csv"})
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    lines = list(csv.reader(io.StringIO(response.content.decode())))
+    assert lines[1] == ["indicator", "row", "column", "value", "status"]
+    by_key = {(row[0], row[1], row[2]): row for row in lines[2:]}
+    for item in page.context["board"].indicators:
+        for label, line in zip(item.table.rows, item.table.cells, strict=True):
+            for column, cell in zip(item.table.columns, line, strict=True):
+                row = by_key[(item.code, label, column)]
+                assert row[3] == ("" if cell.suppressed else str(cell.value))
+                assert row[4] == cell.status
+    for row in lines[2:]:
+        if row[3] and row[4] == "published" and not row[1].startswith("median"):
+            assert int(row[3]) == 0 or int(row[3]) >= 5
+    assert AuditEvent.objects.filter(action="stats.export").exists()
+
+
+def test_bad_filters_name_the_field_and_show_no_figures(personas):
+    client = personas.client(personas.coordinator)
+    response = client.get("/stats/", {"date_from": "2026-05-01", "date_to": "2026-01-01"})
+    assert response.status_code == 400
+    assert response.context["board"] is None
+    assert "The end must not lie before the start." in response.content.decode()
+    response = client.get("/stats/", {"state": "XX"})
+    assert response.status_code == 400
+    assert "Select a valid choice" in response.content.decode()
+
+
+def test_partner_sees_its_own_organisation_and_cannot_pick_the_network(stats_data, personas):
+    client = personas.client(personas.partner)
+    response = client.get("/stats/")
+    assert response.status_code == 200
+    organisation = personas.partner.memberships.get().organisation
+    assert response.context["board"].scope.organisation_id == organisation.pk
+    assert client.get("/stats/", {"scope": "network"}).status_code == 400
+
+
+@pytest.mark.parametrize("name", ["police", "outsider", "prison_expired"])
+def test_others_get_no_statistics(personas, name):
+    user = getattr(personas, name)
+    assert personas.client(user).get("/stats/").status_code == 403
+    assert personas.client(user).get("/api/v1/stats/indicators").status_code == 403
+
+
+def test_the_navigation_offers_statistics_to_whom_may_see_them(personas):
+    assert b'href="/stats/"' in personas.client(personas.coordinator).get("/").content
+    assert b'href="/stats/"' not in personas.client(personas.police).get("/").content
+
+
+def test_the_page_speaks_german(stats_data, personas):
+    client = personas.client(personas.coordinator)
+    with translation.override("de"):
+        client.post("/i18n/language/", {"language": "de", "next": "/stats/"})
+        response = client.get("/stats/", {"date_from": SINCE})
+    assert response.status_code == 200
+    assert '<html lang="de">' in response.content.decode()
+
+
+def test_api_returns_the_same_tables_as_the_page(stats_data, personas):
+    client = personas.client(personas.coordinator)
+    page = client.get("/stats/", {"date_from": SINCE, "state": "DE-HB"}).context["board"]
+    response = client.get("/api/v1/stats/indicators", {"from": SINCE, "state": "DE-HB"})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["k"] == page.k and body["state"] == "DE-HB"
+    for item, published in zip(body["indicators"], page.indicators, strict=True):
+        assert item["code"] == published.code
+        assert [[c["value"] for c in line] for line in item["cells"]] == [
+            [c.value for c in line] for line in published.table.cells
+        ]
+    one = client.get("/api/v1/stats/indicators/referral_funnel", {"from": SINCE})
+    assert one.status_code == 200 and one.json()["code"] == "referral_funnel"
+
+
+def test_api_errors_name_the_field(personas):
+    client = personas.client(personas.coordinator)
+    response = client.get("/api/v1/stats/indicators/nonsense")
+    assert response.status_code == 422
+    assert "indicator" in response.json()["fields"]
+    response = client.get("/api/v1/stats/indicators", {"from": "2026-05-01", "to": "2026-01-01"})
+    assert response.status_code == 422
+    assert "to" in response.json()["fields"]
+    response = client.get("/api/v1/stats/indicators", {"state": "XX"})
+    assert response.status_code == 422 and "state" in response.json()["fields"]

@@ -79,12 +79,14 @@ def _register_routers() -> None:
     from casebridge.hotline.api import router as hotline_router
     from casebridge.network.api import router as network_router
     from casebridge.sharing.api import router as sharing_router
+    from casebridge.training.api import router as training_router
 
     api.add_router("/", accounts_router)
     api.add_router("/", network_router)
     api.add_router("/hotline", hotline_router)
     api.add_router("/cases", cases_router)
     api.add_router("/sop", sharing_router)
+    api.add_router("/training", training_router)
 
 
 _register_routers()

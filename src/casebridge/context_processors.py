@@ -2,7 +2,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from casebridge.accounts.models import Role
-from casebridge.accounts.permissions import can_administer
+from casebridge.accounts.permissions import active_roles, can_administer
 from casebridge.sharing.policy import (
     CASE_WORK_ROLES,
     HOTLINE_ROLES,
@@ -35,6 +35,9 @@ def navigation(request):
         items.append((reverse("sharing:emergency"), _("Emergency access")))
     if organisations_with(user, frozenset({Role.DATA_PROTECTION_OFFICER})):
         items.append((reverse("sharing:emergency_reviews"), _("Emergency access reviews")))
+    # Role-play training: every member of the network (issue 8).
+    if active_roles(user):
+        items.append((reverse("training:runs"), _("Training")))
     items += [
         (reverse("network:organisations"), _("Directory")),
         (reverse("network:contact_points"), _("Contact points")),

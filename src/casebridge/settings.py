@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "casebridge.cases",
     "casebridge.sharing",
     "casebridge.privacy",
+    "casebridge.training",
     "django_tasks",
     "django_tasks_db",
 ]

@@ -12,5 +12,6 @@ urlpatterns = [
     path("cases/", include("casebridge.cases.urls")),
     path("sop/", include("casebridge.sharing.urls")),
     path("audit/", include("casebridge.audit.urls")),
+    path("training/", include("casebridge.training.urls")),
     path("api/v1/", api.urls),
 ]

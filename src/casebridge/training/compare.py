@@ -495,3 +495,24 @@ def explain(difference: Difference, labels: Labels) -> str:
     else:  # pragma: no cover - every kind above is produced by compare()
         text = d.kind
     return f"{text} {why}".strip() if why and d.kind != "barrier_unknown" else text
+
+
+def describe(flow: Flow, labels: Labels) -> dict:
+    """A flow's codes as labels in the active language, for pages and the API."""
+    rule = getattr(flow, "rule", "")
+    return {
+        "rule": rule,
+        "rule_label": labels.rule(rule) if rule else "",
+        "recipient": flow.recipient,
+        "recipient_label": labels.role(flow.recipient),
+        "obligation": flow.obligation,
+        "obligation_label": obligation_label(flow.obligation),
+        "categories": list(flow.categories),
+        "categories_label": labels.categories_of(flow.categories),
+        "legal_basis": flow.legal_basis,
+        "legal_basis_label": labels.basis(flow.legal_basis),
+        "deadline": flow.deadline,
+        "deadline_label": deadline_label(flow.deadline) if flow.deadline else "–",
+        "consent_required": getattr(flow, "consent_required", False),
+        "second_approval": getattr(flow, "second_approval", False),
+    }

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 
 from casebridge.accounts.permissions import active_roles
 from casebridge.training import selectors, services
@@ -210,7 +210,7 @@ def run_list(request):
 @router.post("/runs", response={201: RunOut, 403: Error, 422: Error}, summary="Start a run")
 def run_create(request, payload: RunIn):
     run = services.run_create(actor=request.user, scenario_code=payload.scenario)
-    return 201, _run_out(run)
+    return Status(201, _run_out(run))
 
 
 @router.get("/runs/{run_id}", response={200: RunOut, 404: Error}, summary="One run")
@@ -243,7 +243,7 @@ def answer(request, run_id: int, number: int, payload: AnswerIn):
         flows=[f.dict() for f in payload.flows],
         nobody=payload.nobody,
     )
-    return 201, _feedback_out(selectors.feedback(selectors.setting(run), saved))
+    return Status(201, _feedback_out(selectors.feedback(selectors.setting(run), saved)))
 
 
 @router.get(

@@ -35,8 +35,11 @@ def navigation(request):
         items.append((reverse("sharing:emergency"), _("Emergency access")))
     if organisations_with(user, frozenset({Role.DATA_PROTECTION_OFFICER})):
         items.append((reverse("sharing:emergency_reviews"), _("Emergency access reviews")))
-    # Role-play training: every member of the network (issue 8).
+    # The network around the cases, for every member (issue 8).
     if active_roles(user):
+        if not organisations_with(user, CASE_WORK_ROLES):
+            items.append((reverse("sharing:tasks"), _("Tasks")))  # meeting action items
+        items.append((reverse("network:meetings"), _("Meetings")))
         items.append((reverse("training:runs"), _("Training")))
     items += [
         (reverse("network:organisations"), _("Directory")),

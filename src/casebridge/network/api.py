@@ -1,6 +1,6 @@
 """API operations for the network directory, regions and the model's vocabularies."""
 
-from datetime import date
+from datetime import date, datetime
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404
@@ -328,3 +328,212 @@ def organisation_type_list(request):
 )
 def vocabulary(request, kind: TermKind):
     return Term.objects.of(kind)
+
+
+# --- meetings and action items (issue 8) -------------------------------------------------
+
+
+class InvitationOut(Schema):
+    user: str = Field(alias="user.username")
+    response: str
+    attended: bool | None
+
+
+class DecisionOut(Schema):
+    id: int
+    text: str
+
+
+class ActionItemOut(Schema):
+    id: int
+    meeting: int = Field(alias="meeting_id")
+    title: str
+    owner: str = Field(alias="owner.username")
+    due_on: date
+    done: bool
+    overdue: bool
+
+    @staticmethod
+    def resolve_done(item) -> bool:
+        return item.done_at is not None
+
+
+class MeetingOut(Schema):
+    id: int
+    title: str
+    kind: str
+    status: str
+    starts_at: datetime
+    ends_at: datetime
+    location: str
+    organiser: str = Field(alias="organiser.username")
+
+
+class MeetingDetailOut(MeetingOut):
+    agenda: str
+    minutes: str
+    invitations: list[InvitationOut]
+    decisions: list[DecisionOut]
+    action_items: list[ActionItemOut]
+
+    @staticmethod
+    def resolve_invitations(meeting):
+        return list(meeting.invitations.all())
+
+    @staticmethod
+    def resolve_decisions(meeting):
+        return list(meeting.decisions.all())
+
+    @staticmethod
+    def resolve_action_items(meeting):
+        return list(meeting.action_items.all())
+
+
+class MeetingIn(Schema):
+    title: str = Field(max_length=200)
+    kind: str = Field(max_length=16, description="formal, working_group or informal")
+    starts_at: datetime
+    ends_at: datetime
+    location: str = Field(default="", max_length=200)
+    agenda: str = Field(default="", max_length=10_000)
+    invitees: list[str] = Field(default=[], max_length=200, description="usernames")
+
+
+class MeetingPatch(Schema):
+    title: str | None = Field(default=None, max_length=200)
+    kind: str | None = Field(default=None, max_length=16)
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    location: str | None = Field(default=None, max_length=200)
+    agenda: str | None = Field(default=None, max_length=10_000)
+    minutes: str | None = Field(default=None, max_length=50_000)
+    status: str | None = Field(default=None, max_length=10)
+    invitees: list[str] | None = Field(default=None, max_length=200)
+
+
+class RespondIn(Schema):
+    response: str = Field(max_length=10, description="accepted or declined")
+
+
+class AttendanceIn(Schema):
+    present: list[str] = Field(max_length=500, description="usernames")
+
+
+class DecisionIn(Schema):
+    text: str = Field(max_length=1000)
+
+
+class ActionItemIn(Schema):
+    title: str = Field(max_length=300)
+    owner: str = Field(max_length=150, description="username")
+    due_on: date
+
+
+def _users(usernames: list[str], field: str) -> list[User]:
+    users = list(User.objects.filter(username__in=usernames))
+    if len(users) != len(set(usernames)):
+        raise ValidationError({field: _("Unknown user.")})
+    return users
+
+
+def _meeting_member(request) -> None:
+    from casebridge.accounts.permissions import active_roles
+
+    if not active_roles(request.user):
+        raise PermissionDenied
+
+
+@router.get("/meetings", response={200: list[MeetingOut], 403: Error}, summary="Your meetings")
+def meeting_list(
+    request, starts_after: datetime | None = None, starts_before: datetime | None = None
+):
+    _meeting_member(request)
+    meetings = selectors.meetings_for(request.user)
+    if starts_after:
+        meetings = meetings.filter(starts_at__gte=starts_after)
+    if starts_before:
+        meetings = meetings.filter(starts_at__lt=starts_before)
+    return list(meetings[:500])
+
+
+@router.post("/meetings", response={201: MeetingDetailOut, 403: Error, 422: Error})
+def meeting_create(request, payload: MeetingIn):
+    data = payload.dict()
+    data["invitees"] = _users(data["invitees"], "invitees")
+    meeting = services.meeting_create(actor=request.user, **data)
+    return Status(201, selectors.access_meeting(request.user, meeting.pk))
+
+
+@router.get("/meetings/{meeting_id}", response={200: MeetingDetailOut, 404: Error})
+def meeting_detail(request, meeting_id: int):
+    return selectors.access_meeting(request.user, meeting_id)
+
+
+@router.patch(
+    "/meetings/{meeting_id}", response={200: MeetingDetailOut, 403: Error, 404: Error, 422: Error}
+)
+def meeting_update(request, meeting_id: int, payload: MeetingPatch):
+    meeting = selectors.access_meeting(request.user, meeting_id)
+    data = payload.dict(exclude_none=True)
+    if "invitees" in data:
+        data["invitees"] = _users(data["invitees"], "invitees")
+    services.meeting_update(actor=request.user, meeting=meeting, **data)
+    return selectors.access_meeting(request.user, meeting_id)
+
+
+@router.post(
+    "/meetings/{meeting_id}/respond", response={200: MeetingDetailOut, 404: Error, 422: Error}
+)
+def meeting_respond(request, meeting_id: int, payload: RespondIn):
+    meeting = selectors.access_meeting(request.user, meeting_id)
+    services.invitation_respond(actor=request.user, meeting=meeting, response=payload.response)
+    return selectors.access_meeting(request.user, meeting_id)
+
+
+@router.post(
+    "/meetings/{meeting_id}/attendance",
+    response={200: MeetingDetailOut, 403: Error, 404: Error, 422: Error},
+)
+def meeting_attendance(request, meeting_id: int, payload: AttendanceIn):
+    meeting = selectors.access_meeting(request.user, meeting_id)
+    present = {u.pk for u in _users(payload.present, "present")}
+    services.attendance_record(actor=request.user, meeting=meeting, present=present)
+    return selectors.access_meeting(request.user, meeting_id)
+
+
+@router.post(
+    "/meetings/{meeting_id}/decisions",
+    response={201: DecisionOut, 403: Error, 404: Error, 422: Error},
+)
+def meeting_decision(request, meeting_id: int, payload: DecisionIn):
+    meeting = selectors.access_meeting(request.user, meeting_id)
+    return Status(
+        201, services.decision_add(actor=request.user, meeting=meeting, text=payload.text)
+    )
+
+
+@router.post(
+    "/meetings/{meeting_id}/action-items",
+    response={201: ActionItemOut, 403: Error, 404: Error, 422: Error},
+)
+def meeting_action_item(request, meeting_id: int, payload: ActionItemIn):
+    meeting = selectors.access_meeting(request.user, meeting_id)
+    owner = User.objects.filter(username=payload.owner).first()
+    item = services.action_item_add(
+        actor=request.user, meeting=meeting, title=payload.title, owner=owner, due_on=payload.due_on
+    )
+    return Status(201, item)
+
+
+@router.get("/action-items", response=list[ActionItemOut], summary="Your open action items")
+def action_items(request):
+    return selectors.my_action_items(request.user)
+
+
+@router.post(
+    "/action-items/{item_id}/done",
+    response={200: ActionItemOut, 403: Error, 404: Error, 422: Error},
+)
+def action_item_done(request, item_id: int):
+    item = selectors.access_action_item(request.user, item_id)
+    return services.action_item_done(actor=request.user, item=item)

@@ -245,3 +245,93 @@ def organisation_counts_by_type() -> list[dict]:
         {"code": row["type__code"], "label": pick_label(row["type__labels"]), "count": row["count"]}
         for row in rows
     ]
+
+
+# --- meetings and action items (issue 8) -------------------------------------------------
+# Meetings are shown to their organiser, the people invited and coordinators; anybody else
+# gets 404. They hold the network's work, not case content.
+
+
+def can_manage_meeting(actor, meeting) -> bool:
+    """The organiser and coordinators keep agenda, minutes, attendance and action items."""
+    from casebridge.accounts.models import Role
+    from casebridge.accounts.permissions import active_roles
+
+    return meeting.organiser_id == actor.pk or Role.COORDINATOR in active_roles(actor)
+
+
+def meetings_for(actor):
+    from casebridge.accounts.models import Role
+    from casebridge.accounts.permissions import active_roles
+    from casebridge.network.models import Meeting
+
+    roles = active_roles(actor)
+    if not roles:
+        return Meeting.objects.none()
+    meetings = Meeting.objects.select_related("organiser")
+    if Role.COORDINATOR not in roles:
+        meetings = meetings.filter(Q(organiser=actor) | Q(invitations__user=actor)).distinct()
+    return meetings.order_by("starts_at")
+
+
+def meetings_between(actor, start, end):
+    """The actor's meetings starting in [start, end)."""
+    return list(meetings_for(actor).filter(starts_at__gte=start, starts_at__lt=end))
+
+
+def access_meeting(actor, meeting_id: int):
+    """One meeting with invitations, decisions and action items, or 404."""
+    from django.http import Http404
+
+    from casebridge.network.models import ActionItem, Invitation
+
+    meeting = (
+        meetings_for(actor)
+        .filter(pk=meeting_id)
+        .prefetch_related(
+            Prefetch("invitations", queryset=Invitation.objects.select_related("user")),
+            "decisions",
+            Prefetch("action_items", queryset=ActionItem.objects.select_related("owner")),
+        )
+        .first()
+    )
+    if meeting is None:
+        raise Http404
+    return meeting
+
+
+def my_action_items(actor) -> list:
+    """Open action items the actor owns, for the task list (soonest due first)."""
+    from casebridge.network.models import ActionItem
+
+    return list(
+        ActionItem.objects.open().filter(owner=actor).select_related("meeting").order_by("due_on")
+    )
+
+
+def invitable_users():
+    """People with a role in force: who may be invited and own action items."""
+    from casebridge.accounts.models import User
+
+    return (
+        User.objects.filter(is_active=True, memberships__in=Membership.objects.active())
+        .distinct()
+        .order_by("last_name", "first_name")
+    )
+
+
+def access_action_item(actor, item_id: int):
+    """An action item of a meeting the actor may see, or one the actor owns; else 404."""
+    from django.http import Http404
+
+    from casebridge.network.models import ActionItem
+
+    item = (
+        ActionItem.objects.select_related("meeting")
+        .filter(pk=item_id)
+        .filter(Q(owner=actor) | Q(meeting__in=meetings_for(actor)))
+        .first()
+    )
+    if item is None:
+        raise Http404
+    return item

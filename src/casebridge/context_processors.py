@@ -40,6 +40,7 @@ def navigation(request):
         if not organisations_with(user, CASE_WORK_ROLES):
             items.append((reverse("sharing:tasks"), _("Tasks")))  # meeting action items
         items.append((reverse("network:meetings"), _("Meetings")))
+        items.append((reverse("network:lessons"), _("Lessons learned")))
         items.append((reverse("training:runs"), _("Training")))
     items += [
         (reverse("network:organisations"), _("Directory")),

@@ -537,3 +537,73 @@ def action_items(request):
 def action_item_done(request, item_id: int):
     item = selectors.access_action_item(request.user, item_id)
     return services.action_item_done(actor=request.user, item=item)
+
+
+# --- lessons learned (issue 8) -----------------------------------------------------------
+
+
+class LessonOut(Schema):
+    id: int
+    title: str
+    outcome: str
+    what_happened: str
+    what_we_learned: str
+    what_we_change: str
+    tags: list[str]
+    author: str | None
+    created_at: datetime
+
+    @staticmethod
+    def resolve_tags(lesson) -> list[str]:
+        return [t.name for t in lesson.tags.all()]
+
+    @staticmethod
+    def resolve_author(lesson) -> str | None:
+        return lesson.author.username if lesson.show_author else None
+
+
+class LessonIn(Schema):
+    title: str = Field(max_length=200)
+    outcome: str = Field(max_length=10, description="failed, mixed or went_well")
+    what_happened: str = Field(max_length=10_000)
+    what_we_learned: str = Field(max_length=10_000)
+    what_we_change: str = Field(max_length=10_000)
+    tags: list[str] = Field(default=[], max_length=10)
+    show_author: bool = False
+
+
+class LessonSearchIn(Schema):
+    q: str = Field(default="", max_length=200)
+    tag: str = Field(default="", max_length=40)
+    outcome: str = Field(default="", max_length=10)
+
+
+@router.get("/lessons", response={200: list[LessonOut], 403: Error}, summary="Lessons learned")
+@paginate
+def lesson_list(request, tag: str = "", outcome: str = ""):
+    _meeting_member(request)
+    return selectors.lessons(request.user, tag=tag[:40], outcome=outcome[:10])
+
+
+@router.post(
+    "/lessons/search",
+    response={200: list[LessonOut], 403: Error},
+    summary="Search lessons learned by text (POST keeps the words out of URLs)",
+)
+@paginate
+def lesson_search(request, payload: LessonSearchIn):
+    _meeting_member(request)
+    return selectors.lessons(
+        request.user, query=payload.q, tag=payload.tag, outcome=payload.outcome
+    )
+
+
+@router.post("/lessons", response={201: LessonOut, 403: Error, 422: Error})
+def lesson_create(request, payload: LessonIn):
+    lesson = services.lesson_create(actor=request.user, **payload.dict())
+    return Status(201, selectors.access_lesson(request.user, lesson.pk))
+
+
+@router.get("/lessons/{lesson_id}", response={200: LessonOut, 404: Error})
+def lesson_detail(request, lesson_id: int):
+    return selectors.access_lesson(request.user, lesson_id)

@@ -182,3 +182,49 @@ class AttendanceForm(forms.Form):
         self.fields["present"].choices = [(str(i.user_id), str(i.user)) for i in invitations]
         if not self.is_bound:
             self.initial["present"] = [str(i.user_id) for i in invitations if i.attended]
+
+
+# --- lessons learned (issue 8) -----------------------------------------------------------
+
+
+class LessonForm(forms.Form):
+    title = forms.CharField(label=_("Title"), max_length=200)
+    outcome = forms.ChoiceField(label=_("How did it go?"), widget=forms.RadioSelect)
+    what_happened = forms.CharField(
+        label=_("What happened"),
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text=_("The situation and the course of events, without names, numbers or places."),
+    )
+    what_we_learned = forms.CharField(
+        label=_("What we learned"), widget=forms.Textarea(attrs={"rows": 4})
+    )
+    what_we_change = forms.CharField(
+        label=_("What we change"), widget=forms.Textarea(attrs={"rows": 4})
+    )
+    tags = forms.CharField(
+        label=_("Tags"),
+        required=False,
+        max_length=300,
+        help_text=_("Separated by commas, e.g. handover, consent, school"),
+    )
+    show_author = forms.BooleanField(label=_("Show my name with the lesson"), required=False)
+
+    def __init__(self, *args, **kwargs):
+        from casebridge.network.models import Lesson
+
+        super().__init__(*args, **kwargs)
+        self.fields["outcome"].choices = Lesson.Outcome.choices
+
+
+class LessonSearchForm(forms.Form):
+    """Sent by POST: free text may carry what does not belong in a URL."""
+
+    q = forms.CharField(label=_("Search"), required=False, max_length=200)
+    tag = forms.SlugField(label=_("Tag"), required=False, max_length=40)
+    outcome = forms.ChoiceField(label=_("How it went"), required=False)
+
+    def __init__(self, *args, **kwargs):
+        from casebridge.network.models import Lesson
+
+        super().__init__(*args, **kwargs)
+        self.fields["outcome"].choices = _all(Lesson.Outcome.choices)

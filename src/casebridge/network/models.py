@@ -325,3 +325,49 @@ class ActionItem(models.Model):
     @property
     def overdue(self) -> bool:
         return self.done_at is None and self.due_on < timezone.localdate()
+
+
+# --- lessons learned (issue 8) -----------------------------------------------------------
+
+
+class LessonTag(models.Model):
+    name = models.SlugField(max_length=40, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Lesson(models.Model):
+    """A structured review of what went well or failed: what happened, what we learned,
+    what we change.
+
+    Anonymous by construction: there is no link to a case, a contact or a person in one,
+    and the services refuse texts that carry case numbers, contact references, e-mail
+    addresses or phone numbers.
+    """
+
+    class Outcome(models.TextChoices):
+        FAILED = "failed", _("something failed")
+        MIXED = "mixed", _("mixed")
+        WENT_WELL = "went_well", _("went well")
+
+    title = models.CharField(_("title"), max_length=200)
+    outcome = models.CharField(_("how it went"), max_length=10, choices=Outcome.choices)
+    what_happened = models.TextField(_("what happened"))
+    what_we_learned = models.TextField(_("what we learned"))
+    what_we_change = models.TextField(_("what we change"))
+    tags = models.ManyToManyField(LessonTag, related_name="lessons", blank=True)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    show_author = models.BooleanField(_("show my name"), default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("lesson learned")
+        verbose_name_plural = _("lessons learned")
+
+    def __str__(self) -> str:
+        return self.title

@@ -335,3 +335,45 @@ def access_action_item(actor, item_id: int):
     if item is None:
         raise Http404
     return item
+
+
+# --- lessons learned (issue 8) -----------------------------------------------------------
+
+
+def lessons(actor, *, query: str = "", tag: str = "", outcome: str = ""):
+    """Lessons every member may read, newest first; ``query`` searches the three parts."""
+    from casebridge.accounts.permissions import active_roles
+    from casebridge.network.models import Lesson
+
+    if not active_roles(actor):
+        return Lesson.objects.none()
+    found = Lesson.objects.select_related("author").prefetch_related("tags")
+    for word in query.split()[:5]:
+        found = found.filter(
+            Q(title__icontains=word)
+            | Q(what_happened__icontains=word)
+            | Q(what_we_learned__icontains=word)
+            | Q(what_we_change__icontains=word)
+        )
+    if tag:
+        found = found.filter(tags__name=tag)
+    if outcome:
+        found = found.filter(outcome=outcome)
+    return found.order_by("-created_at")
+
+
+def lesson_tags() -> list[tuple[str, int]]:
+    """Tags with the number of lessons carrying them, most used first."""
+    from casebridge.network.models import LessonTag
+
+    rows = LessonTag.objects.annotate(count=Count("lessons")).filter(count__gt=0)
+    return [(t.name, t.count) for t in rows.order_by("-count", "name")]
+
+
+def access_lesson(actor, lesson_id: int):
+    from django.http import Http404
+
+    lesson = lessons(actor).filter(pk=lesson_id).first()
+    if lesson is None:
+        raise Http404
+    return lesson

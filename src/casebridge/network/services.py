@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from casebridge.audit.services import audit_record
 from casebridge.changes import assign_changes
@@ -15,6 +18,8 @@ from casebridge.network.models import (
     ContactPoint,
     Decision,
     Invitation,
+    Lesson,
+    LessonTag,
     Meeting,
     Organisation,
 )
@@ -357,3 +362,89 @@ def action_item_done(*, actor, item: ActionItem) -> ActionItem:
     item.save(update_fields=["done_at"])
     audit_record(actor=actor, action="network.action_item.done", obj=item)
     return item
+
+
+# --- lessons learned (issue 8) -----------------------------------------------------------
+
+LESSON_TEXT_FIELDS = ("title", "what_happened", "what_we_learned", "what_we_change")
+# What would let a reader follow a lesson back to a case or a person: case numbers
+# ("HH-2026-0042") and contact references ("HL-2026-00017"), e-mail addresses, phone numbers.
+IDENTIFYING_PATTERNS = (
+    # (pattern, what it is, digits a match needs at least: years and counts pass)
+    (re.compile(r"\b[A-Z]{2}-\d{4}-\d{3,6}\b"), _lazy("a case number or contact reference"), 0),
+    (re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+"), _lazy("an e-mail address"), 0),
+    (re.compile(r"(?<![\w.-])\+?\d[\d /()-]{6,}\d\b"), _lazy("a phone number"), 8),
+)
+
+
+def identifying_references(text: str) -> list[str]:
+    """What in ``text`` could identify a case or a person (kinds, not the matches)."""
+    return [
+        str(kind)
+        for pattern, kind, digits in IDENTIFYING_PATTERNS
+        if any(
+            sum(c.isdigit() for c in m) >= digits and not _only_years(m)
+            for m in pattern.findall(text or "")
+        )
+    ]
+
+
+def _only_years(match: str) -> bool:
+    groups = re.findall(r"\d+", match)
+    return bool(groups) and all(len(g) == 4 and g[:2] in ("19", "20") for g in groups)
+
+
+def _tags(raw) -> list[str]:
+    if isinstance(raw, str):
+        raw = re.split(r"[,;\n]+", raw)
+    tags = sorted({slugify(t)[:40] for t in raw if t and t.strip()})
+    return [t for t in tags if t]
+
+
+@transaction.atomic
+def lesson_create(
+    *,
+    actor,
+    title: str,
+    outcome: str,
+    what_happened: str,
+    what_we_learned: str,
+    what_we_change: str,
+    tags=(),
+    show_author: bool = False,
+) -> Lesson:
+    """Write a lesson learned; refuse anything that points to a case or a person."""
+    _require_member(actor)
+    values = {
+        "title": title.strip(),
+        "what_happened": what_happened.strip(),
+        "what_we_learned": what_we_learned.strip(),
+        "what_we_change": what_we_change.strip(),
+    }
+    errors: dict[str, list[str]] = {}
+    for name, text in values.items():
+        found = identifying_references(text)
+        if found:
+            errors[name] = [
+                _(
+                    "This text contains %(what)s. Lessons learned are anonymous: leave out "
+                    "case numbers, contact references, names and contact details."
+                )
+                % {"what": ", ".join(found)}
+            ]
+    tag_names = _tags(tags)
+    if len(tag_names) > 10:
+        errors["tags"] = [_("Give at most 10 tags.")]
+    if errors:
+        raise ValidationError(errors)
+    lesson = Lesson(outcome=outcome, author=actor, show_author=show_author, **values)
+    lesson.full_clean(exclude=["author"])
+    lesson.save()
+    lesson.tags.set([LessonTag.objects.get_or_create(name=name)[0] for name in tag_names])
+    audit_record(
+        actor=actor,
+        action="network.lesson.create",
+        obj=lesson,
+        details={"outcome": outcome, "tags": len(tag_names)},
+    )
+    return lesson

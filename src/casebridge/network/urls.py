@@ -32,6 +32,9 @@ urlpatterns = [
         name="meeting_action_item",
     ),
     path("action-items/<int:item_id>/done/", views.action_item_done, name="action_item_done"),
+    path("lessons/", views.lessons, name="lessons"),
+    path("lessons/new/", views.lesson_create, name="lesson_create"),
+    path("lessons/<int:lesson_id>/", views.lesson_detail, name="lesson"),
     path("manage/organisations/", views.admin_organisation_list, name="admin_organisations"),
     path("manage/organisations/new/", views.admin_organisation_edit, name="admin_organisation_new"),
     path(

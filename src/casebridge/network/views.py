@@ -25,6 +25,8 @@ from casebridge.network.forms import (
     ContactPointForm,
     DecisionForm,
     DirectoryFilterForm,
+    LessonForm,
+    LessonSearchForm,
     MeetingEditForm,
     MeetingForm,
     OrganisationForm,
@@ -397,3 +399,56 @@ def meetings_ics(request):
     since = timezone.now() - dt.timedelta(days=30)
     meetings_list = list(selectors.meetings_for(request.user).filter(starts_at__gte=since))
     return _ics_response(meetings_list, request, _("casebridge meetings"))
+
+
+# --- lessons learned (issue 8) -----------------------------------------------------------
+
+
+@login_required
+def lessons(request):
+    """Lessons learned: filter by tag or outcome (GET links), search the text (POST)."""
+    if not active_roles(request.user):
+        raise PermissionDenied
+    if request.method == "POST":
+        form = LessonSearchForm(request.POST)
+    else:
+        # Only the tag and outcome links travel in the URL, never a free-text query.
+        form = LessonSearchForm(
+            {"tag": request.GET.get("tag", ""), "outcome": request.GET.get("outcome", "")}
+        )
+    found = selectors.lessons(request.user)
+    if form.is_valid():
+        data = form.cleaned_data
+        found = selectors.lessons(
+            request.user, query=data["q"], tag=data["tag"], outcome=data["outcome"]
+        )
+    page = Paginator(found, 20).get_page(request.GET.get("page"))
+    template = "network/_lesson_rows.html" if request.htmx else "network/lessons.html"
+    return render(request, template, {"form": form, "page": page, "tags": selectors.lesson_tags()})
+
+
+@login_required
+def lesson_create(request):
+    if not active_roles(request.user):
+        raise PermissionDenied
+    form = LessonForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            lesson = services.lesson_create(actor=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            apply_validation_error(form, exc)
+        else:
+            messages.success(request, _("Thank you: the lesson is shared with the network."))
+            return redirect("network:lesson", lesson_id=lesson.pk)
+    return render(
+        request, "network/lesson_form.html", {"form": form}, status=422 if form.errors else 200
+    )
+
+
+@login_required
+def lesson_detail(request, lesson_id: int):
+    return render(
+        request,
+        "network/lesson_detail.html",
+        {"lesson": selectors.access_lesson(request.user, lesson_id)},
+    )

@@ -44,5 +44,7 @@ def test_a_full_role_play_run(browser, live_server, e2e_personas):
     page.get_by_role("button", name="Finish the run and open the debrief").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Debrief: The worried mother")
     expect(page.locator("#debrief-1")).to_contain_text("Matches the procedure.")
-    expect(page.locator("#debrief-2")).to_contain_text("shared only with consent or on a legal basis")
+    expect(page.locator("#debrief-2")).to_contain_text(
+        "shared only with consent or on a legal basis"
+    )
     context.close()

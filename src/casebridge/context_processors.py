@@ -33,6 +33,7 @@ def navigation(request):
         items.append((reverse("sharing:protocols"), _("Procedures")))
     if organisations_with(user, frozenset({Role.COORDINATOR})):
         items.append((reverse("sharing:emergency"), _("Emergency access")))
+        items.append((reverse("network:contact_point_gaps"), _("Contact point gaps")))
     if organisations_with(user, frozenset({Role.DATA_PROTECTION_OFFICER})):
         items.append((reverse("sharing:emergency_reviews"), _("Emergency access reviews")))
     # The network around the cases, for every member (issue 8).

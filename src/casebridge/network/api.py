@@ -98,6 +98,7 @@ class ContactPointOut(Schema):
     since: date
     until: date | None
     vacant: bool = Field(alias="is_vacant")
+    person_left: bool = False
 
 
 class PersonOut(Schema):
@@ -607,3 +608,23 @@ def lesson_create(request, payload: LessonIn):
 @router.get("/lessons/{lesson_id}", response={200: LessonOut, 404: Error})
 def lesson_detail(request, lesson_id: int):
     return selectors.access_lesson(request.user, lesson_id)
+
+
+class GapsOut(Schema):
+    organisations_without: list[OrganisationOut]
+    departed: list[ContactPointOut]
+
+
+@router.get(
+    "/contact-points/gaps",
+    response={200: GapsOut, 403: Error},
+    summary="Organisations without a contact point, points whose person left (coordinators)",
+)
+def contact_point_gaps(request, organisation_type: str = ""):
+    from casebridge.accounts.models import Role
+    from casebridge.accounts.permissions import active_roles
+
+    roles = active_roles(request.user)
+    if Role.COORDINATOR not in roles and Role.ADMINISTRATOR not in roles:
+        raise PermissionDenied
+    return selectors.contact_point_gaps(organisation_type=organisation_type[:64])

@@ -228,9 +228,58 @@ def contact_point_list(
         points = points.filter(organisation__type__code=organisation_type)
     if region is not None:
         points = points.filter(organisation__region_id__in=region_descendants(region))
+    points = points.annotate(person_left=_person_left())
     if vacant is True:
-        points = points.filter(Q(person__is_active=False) | (Q(person__isnull=True) & Q(name="")))
+        points = points.filter(
+            Q(person__is_active=False) | Q(person_left=True) | (Q(person__isnull=True) & Q(name=""))
+        )
     return points.order_by("organisation__name", "function")
+
+
+def _person_left():
+    """True where the point names a person whose membership in its organisation has ended."""
+    from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef
+
+    working = Membership.objects.active().filter(
+        user_id=OuterRef("person_id"), organisation_id=OuterRef("organisation_id")
+    )
+    return ExpressionWrapper(
+        Q(person__isnull=False) & ~Exists(working), output_field=BooleanField()
+    )
+
+
+@dataclass
+class ContactPointGaps:
+    """Continuity of staff: where the network has nobody to call."""
+
+    organisations_without: list  # active organisations with no filled contact point
+    departed: list  # contact points whose person has left or whose account is off
+
+
+def contact_point_gaps(*, organisation_type: str = "") -> ContactPointGaps:
+    """Organisations without a filled contact point, and points whose person has left."""
+    points = (
+        ContactPoint.objects.current()
+        .annotate(person_left=_person_left())
+        .select_related("organisation__type", "person")
+    )
+    if organisation_type:
+        points = points.filter(organisation__type__code=organisation_type)
+    points = list(points.order_by("organisation__name", "function"))
+    departed = [p for p in points if p.person_id and (p.person_left or not p.person.is_active)]
+    filled = {
+        p.organisation_id
+        for p in points
+        if (p.person_id and not p.person_left and p.person.is_active)
+        or (not p.person_id and p.name)
+    }
+    organisations = Organisation.objects.filter(active=True).select_related(
+        "type__sector", "region"
+    )
+    if organisation_type:
+        organisations = organisations.filter(type__code=organisation_type)
+    without = [o for o in organisations.order_by("type__position", "name") if o.pk not in filled]
+    return ContactPointGaps(without, departed)
 
 
 def organisation_counts_by_type() -> list[dict]:

@@ -12,6 +12,7 @@ urlpatterns = [
         name="contact_point_create",
     ),
     path("contact-points/", views.contact_point_list, name="contact_points"),
+    path("contact-points/gaps/", views.contact_point_gaps, name="contact_point_gaps"),
     path("contact-points/<int:point_id>/end/", views.contact_point_end, name="contact_point_end"),
     path("meetings/", views.meetings, name="meetings"),
     path("meetings/new/", views.meeting_create, name="meeting_create"),

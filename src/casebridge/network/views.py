@@ -452,3 +452,20 @@ def lesson_detail(request, lesson_id: int):
         "network/lesson_detail.html",
         {"lesson": selectors.access_lesson(request.user, lesson_id)},
     )
+
+
+@login_required
+def contact_point_gaps(request):
+    """For coordinators: organisations without a contact point and points whose person left."""
+    from casebridge.accounts.models import Role
+
+    roles = active_roles(request.user)
+    if Role.COORDINATOR not in roles and Role.ADMINISTRATOR not in roles:
+        raise PermissionDenied
+    form = ContactPointFilterForm(request.GET or None)
+    code = form.cleaned_data["type"] if form.is_bound and form.is_valid() else ""
+    return render(
+        request,
+        "network/contact_point_gaps.html",
+        {"form": form, "gaps": selectors.contact_point_gaps(organisation_type=code)},
+    )

@@ -97,3 +97,20 @@ def test_references_unknown_to_the_model_are_errors(germany_spec, tmp_path):
     spec = parse_scenario(path)
     errors = [str(e) for e in check_references(spec, vocabulary_of(germany_spec))]
     assert errors == ['danger-to-others.toml: [[parties]] 2: case role "sheriff" is not known']
+
+
+def test_the_check_command_names_each_error(tmp_path):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    out = StringIO()
+    call_command("training", "check", stdout=out)
+    assert "5 scenarios valid" in out.getvalue()
+    (tmp_path / "bad.toml").write_text(
+        GOOD.replace('case_role = "police_liaison"', 'case_role = "x"')
+    )
+    err = StringIO()
+    with pytest.raises(CommandError, match="1 errors"):
+        call_command("training", "check", str(tmp_path), stderr=err)
+    assert 'bad.toml: [[parties]] 2: case role "x" is not known' in err.getvalue()

@@ -161,6 +161,8 @@ def _register_routers() -> None:
     from casebridge.network.api import router as network_router
     from casebridge.privacy.api import router as privacy_router
     from casebridge.sharing.api import router as sharing_router
+    from casebridge.stats.api import router as stats_router
+    from casebridge.training.api import router as training_router
 
     api.add_router("/", accounts_router)
     api.add_router("/", network_router)
@@ -168,10 +170,8 @@ def _register_routers() -> None:
     api.add_router("/cases", cases_router)
     api.add_router("/sop", sharing_router)
     api.add_router("/privacy", privacy_router)
-
-    from casebridge.stats.api import router as stats_router
-
     api.add_router("/stats", stats_router)
+    api.add_router("/training", training_router)
 
 
 _register_routers()

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from ninja import Schema
+from django.conf import settings
+from ninja import Field, Schema
+from ninja.pagination import LimitOffsetPagination
 from pydantic import model_validator
+
+MAX_PAGE_SIZE = 500
+MAX_OFFSET = 10_000_000
 
 
 class Error(Schema):
@@ -23,3 +28,14 @@ class Body(Schema):
         if isinstance(getattr(data, "_obj", data), dict):  # ninja may wrap it (DjangoGetter)
             return data
         raise ValueError("the body must be a JSON object")
+
+
+class Pagination(LimitOffsetPagination):
+    """limit/offset paging with a bounded offset: a huge one would overflow the database's
+    integers and fail with a server error instead of a clear 422."""
+
+    class Input(Schema):
+        limit: int = Field(
+            settings.NINJA_PAGINATION_PER_PAGE, ge=1, le=MAX_PAGE_SIZE, description="page size"
+        )
+        offset: int = Field(0, ge=0, le=MAX_OFFSET, description="items to skip")

@@ -2,7 +2,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from casebridge.accounts.models import Role
-from casebridge.accounts.permissions import can_administer
+from casebridge.accounts.permissions import active_roles, can_administer
 from casebridge.sharing.policy import (
     CASE_WORK_ROLES,
     HOTLINE_ROLES,
@@ -35,11 +35,19 @@ def navigation(request):
         items.append((reverse("sharing:protocols"), _("Procedures")))
     if organisations_with(user, frozenset({Role.COORDINATOR})):
         items.append((reverse("sharing:emergency"), _("Emergency access")))
+        items.append((reverse("network:contact_point_gaps"), _("Contact point gaps")))
     if organisations_with(user, frozenset({Role.DATA_PROTECTION_OFFICER})):
         items.append((reverse("sharing:emergency_reviews"), _("Emergency access reviews")))
     # statistics: the network for coordinators and DPOs, one's own organisation otherwise
     if organisations_with(user, STATS_ROLES):
         items.append((reverse("stats:dashboard"), _("Statistics")))
+    # The network around the cases, for every member (issue 8).
+    if active_roles(user):
+        if not organisations_with(user, CASE_WORK_ROLES):
+            items.append((reverse("sharing:tasks"), _("Tasks")))  # meeting action items
+        items.append((reverse("network:meetings"), _("Meetings")))
+        items.append((reverse("network:lessons"), _("Lessons learned")))
+        items.append((reverse("training:runs"), _("Training")))
     items += [
         (reverse("network:organisations"), _("Directory")),
         (reverse("network:contact_points"), _("Contact points")),

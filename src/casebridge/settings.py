@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "casebridge.sharing",
     "casebridge.privacy",
     "casebridge.stats",
+    "casebridge.training",
     "django_tasks",
     "django_tasks_db",
 ]
@@ -213,6 +214,7 @@ LOGGING = {
 }
 
 NINJA_PAGINATION_PER_PAGE = 50
+NINJA_PAGINATION_CLASS = "casebridge.apischema.Pagination"
 
 # Background work (reminders, escalations): django-tasks with the database backend;
 # `casebridge worker` runs it.

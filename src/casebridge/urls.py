@@ -14,5 +14,6 @@ urlpatterns = [
     path("audit/", include("casebridge.audit.urls")),
     path("privacy/", include("casebridge.privacy.urls")),
     path("stats/", include("casebridge.stats.urls")),
+    path("training/", include("casebridge.training.urls")),
     path("api/v1/", api.urls),
 ]

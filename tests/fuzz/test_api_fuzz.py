@@ -104,3 +104,10 @@ def test_schema_names_are_unique():
             continue
         other = seen.setdefault(cls.__name__, cls)
         assert other is cls, f"{cls.__name__}: {other.__module__} and {cls.__module__}"
+
+
+@pytest.mark.django_db
+def test_a_huge_page_offset_is_refused_not_a_server_error(personas):
+    client = personas.client(personas.partner)
+    response = client.get("/api/v1/lessons", {"offset": "99999999999999999999"})
+    assert response.status_code == 422

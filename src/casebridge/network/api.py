@@ -1,6 +1,6 @@
 """API operations for the network directory, regions and the model's vocabularies."""
 
-from datetime import date
+from datetime import date, datetime
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404
@@ -94,6 +94,7 @@ class ContactPointOut(Schema):
     since: date
     until: date | None
     vacant: bool = Field(alias="is_vacant")
+    person_left: bool = False
 
 
 class PersonOut(Schema):
@@ -324,3 +325,302 @@ def organisation_type_list(request):
 )
 def vocabulary(request, kind: TermKind):
     return Term.objects.of(kind)
+
+
+# --- meetings and action items (issue 8) -------------------------------------------------
+
+
+class InvitationOut(Schema):
+    user: str = Field(alias="user.username")
+    response: str
+    attended: bool | None
+
+
+class MeetingDecisionOut(Schema):
+    id: int
+    text: str
+
+
+class ActionItemOut(Schema):
+    id: int
+    meeting: int = Field(alias="meeting_id")
+    title: str
+    owner: str = Field(alias="owner.username")
+    due_on: date
+    done: bool
+    overdue: bool
+
+    @staticmethod
+    def resolve_done(item) -> bool:
+        return item.done_at is not None
+
+
+class MeetingOut(Schema):
+    id: int
+    title: str
+    kind: str
+    status: str
+    starts_at: datetime
+    ends_at: datetime
+    location: str
+    organiser: str = Field(alias="organiser.username")
+
+
+class MeetingDetailOut(MeetingOut):
+    agenda: str
+    minutes: str
+    invitations: list[InvitationOut]
+    decisions: list[MeetingDecisionOut]
+    action_items: list[ActionItemOut]
+
+    @staticmethod
+    def resolve_invitations(meeting):
+        return list(meeting.invitations.all())
+
+    @staticmethod
+    def resolve_decisions(meeting):
+        return list(meeting.decisions.all())
+
+    @staticmethod
+    def resolve_action_items(meeting):
+        return list(meeting.action_items.all())
+
+
+class MeetingIn(Schema):
+    title: str = Field(max_length=200)
+    kind: str = Field(max_length=16, description="formal, working_group or informal")
+    starts_at: datetime
+    ends_at: datetime
+    location: str = Field(default="", max_length=200)
+    agenda: str = Field(default="", max_length=10_000)
+    invitees: list[str] = Field(default=[], max_length=200, description="usernames")
+
+
+class MeetingPatch(Schema):
+    title: str | None = Field(default=None, max_length=200)
+    kind: str | None = Field(default=None, max_length=16)
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    location: str | None = Field(default=None, max_length=200)
+    agenda: str | None = Field(default=None, max_length=10_000)
+    minutes: str | None = Field(default=None, max_length=50_000)
+    status: str | None = Field(default=None, max_length=10)
+    invitees: list[str] | None = Field(default=None, max_length=200)
+
+
+class RespondIn(Schema):
+    response: str = Field(max_length=10, description="accepted or declined")
+
+
+class AttendanceIn(Schema):
+    present: list[str] = Field(max_length=500, description="usernames")
+
+
+class MeetingDecisionIn(Schema):
+    text: str = Field(max_length=1000)
+
+
+class ActionItemIn(Schema):
+    title: str = Field(max_length=300)
+    owner: str = Field(max_length=150, description="username")
+    due_on: date
+
+
+def _users(usernames: list[str], field: str) -> list[User]:
+    users = list(User.objects.filter(username__in=usernames))
+    if len(users) != len(set(usernames)):
+        raise ValidationError({field: _("Unknown user.")})
+    return users
+
+
+def _meeting_member(request) -> None:
+    from casebridge.accounts.permissions import active_roles
+
+    if not active_roles(request.user):
+        raise PermissionDenied
+
+
+@router.get("/meetings", response={200: list[MeetingOut], 403: Error}, summary="Your meetings")
+def meeting_list(
+    request, starts_after: datetime | None = None, starts_before: datetime | None = None
+):
+    _meeting_member(request)
+    meetings = selectors.meetings_for(request.user)
+    if starts_after:
+        meetings = meetings.filter(starts_at__gte=starts_after)
+    if starts_before:
+        meetings = meetings.filter(starts_at__lt=starts_before)
+    return list(meetings[:500])
+
+
+@router.post("/meetings", response={201: MeetingDetailOut, 403: Error, 422: Error})
+def meeting_create(request, payload: MeetingIn):
+    data = payload.dict()
+    data["invitees"] = _users(data["invitees"], "invitees")
+    meeting = services.meeting_create(actor=request.user, **data)
+    return Status(201, selectors.access_meeting(request.user, meeting.pk))
+
+
+@router.get("/meetings/{meeting_id}", response={200: MeetingDetailOut, 404: Error})
+def meeting_detail(request, meeting_id: int):
+    return selectors.access_meeting(request.user, meeting_id)
+
+
+@router.patch(
+    "/meetings/{meeting_id}", response={200: MeetingDetailOut, 403: Error, 404: Error, 422: Error}
+)
+def meeting_update(request, meeting_id: int, payload: MeetingPatch):
+    meeting = selectors.access_meeting(request.user, meeting_id)
+    data = payload.dict(exclude_none=True)
+    if "invitees" in data:
+        data["invitees"] = _users(data["invitees"], "invitees")
+    services.meeting_update(actor=request.user, meeting=meeting, **data)
+    return selectors.access_meeting(request.user, meeting_id)
+
+
+@router.post(
+    "/meetings/{meeting_id}/respond", response={200: MeetingDetailOut, 404: Error, 422: Error}
+)
+def meeting_respond(request, meeting_id: int, payload: RespondIn):
+    meeting = selectors.access_meeting(request.user, meeting_id)
+    services.invitation_respond(actor=request.user, meeting=meeting, response=payload.response)
+    return selectors.access_meeting(request.user, meeting_id)
+
+
+@router.post(
+    "/meetings/{meeting_id}/attendance",
+    response={200: MeetingDetailOut, 403: Error, 404: Error, 422: Error},
+)
+def meeting_attendance(request, meeting_id: int, payload: AttendanceIn):
+    meeting = selectors.access_meeting(request.user, meeting_id)
+    present = {u.pk for u in _users(payload.present, "present")}
+    services.attendance_record(actor=request.user, meeting=meeting, present=present)
+    return selectors.access_meeting(request.user, meeting_id)
+
+
+@router.post(
+    "/meetings/{meeting_id}/decisions",
+    response={201: MeetingDecisionOut, 403: Error, 404: Error, 422: Error},
+)
+def meeting_decision(request, meeting_id: int, payload: MeetingDecisionIn):
+    meeting = selectors.access_meeting(request.user, meeting_id)
+    return Status(
+        201, services.decision_add(actor=request.user, meeting=meeting, text=payload.text)
+    )
+
+
+@router.post(
+    "/meetings/{meeting_id}/action-items",
+    response={201: ActionItemOut, 403: Error, 404: Error, 422: Error},
+)
+def meeting_action_item(request, meeting_id: int, payload: ActionItemIn):
+    meeting = selectors.access_meeting(request.user, meeting_id)
+    owner = User.objects.filter(username=payload.owner).first()
+    item = services.action_item_add(
+        actor=request.user, meeting=meeting, title=payload.title, owner=owner, due_on=payload.due_on
+    )
+    return Status(201, item)
+
+
+@router.get("/action-items", response=list[ActionItemOut], summary="Your open action items")
+def action_items(request):
+    return selectors.my_action_items(request.user)
+
+
+@router.post(
+    "/action-items/{item_id}/done",
+    response={200: ActionItemOut, 403: Error, 404: Error, 422: Error},
+)
+def action_item_done(request, item_id: int):
+    item = selectors.access_action_item(request.user, item_id)
+    return services.action_item_done(actor=request.user, item=item)
+
+
+# --- lessons learned (issue 8) -----------------------------------------------------------
+
+
+class LessonOut(Schema):
+    id: int
+    title: str
+    outcome: str
+    what_happened: str
+    what_we_learned: str
+    what_we_change: str
+    tags: list[str]
+    author: str | None
+    created_at: datetime
+
+    @staticmethod
+    def resolve_tags(lesson) -> list[str]:
+        return [t.name for t in lesson.tags.all()]
+
+    @staticmethod
+    def resolve_author(lesson) -> str | None:
+        return lesson.author.username if lesson.show_author else None
+
+
+class LessonIn(Schema):
+    title: str = Field(max_length=200)
+    outcome: str = Field(max_length=10, description="failed, mixed or went_well")
+    what_happened: str = Field(max_length=10_000)
+    what_we_learned: str = Field(max_length=10_000)
+    what_we_change: str = Field(max_length=10_000)
+    tags: list[str] = Field(default=[], max_length=10)
+    show_author: bool = False
+
+
+class LessonSearchIn(Schema):
+    q: str = Field(default="", max_length=200)
+    tag: str = Field(default="", max_length=40)
+    outcome: str = Field(default="", max_length=10)
+
+
+@router.get("/lessons", response={200: list[LessonOut], 403: Error}, summary="Lessons learned")
+@paginate
+def lesson_list(request, tag: str = "", outcome: str = ""):
+    _meeting_member(request)
+    return selectors.lessons(request.user, tag=tag[:40], outcome=outcome[:10])
+
+
+@router.post(
+    "/lessons/search",
+    response={200: list[LessonOut], 403: Error},
+    summary="Search lessons learned by text (POST keeps the words out of URLs)",
+)
+@paginate
+def lesson_search(request, payload: LessonSearchIn):
+    _meeting_member(request)
+    return selectors.lessons(
+        request.user, query=payload.q, tag=payload.tag, outcome=payload.outcome
+    )
+
+
+@router.post("/lessons", response={201: LessonOut, 403: Error, 422: Error})
+def lesson_create(request, payload: LessonIn):
+    lesson = services.lesson_create(actor=request.user, **payload.dict())
+    return Status(201, selectors.access_lesson(request.user, lesson.pk))
+
+
+@router.get("/lessons/{lesson_id}", response={200: LessonOut, 404: Error})
+def lesson_detail(request, lesson_id: int):
+    return selectors.access_lesson(request.user, lesson_id)
+
+
+class GapsOut(Schema):
+    organisations_without: list[OrganisationOut]
+    departed: list[ContactPointOut]
+
+
+@router.get(
+    "/contact-points/gaps",
+    response={200: GapsOut, 403: Error},
+    summary="Organisations without a contact point, points whose person left (coordinators)",
+)
+def contact_point_gaps(request, organisation_type: str = ""):
+    from casebridge.accounts.models import Role
+    from casebridge.accounts.permissions import active_roles
+
+    roles = active_roles(request.user)
+    if Role.COORDINATOR not in roles and Role.ADMINISTRATOR not in roles:
+        raise PermissionDenied
+    return selectors.contact_point_gaps(organisation_type=organisation_type[:64])

@@ -92,3 +92,139 @@ class ContactPointForm(forms.ModelForm):
         self.fields["name"].help_text = _(
             "Enter a name only if the person has no casebridge account."
         )
+
+
+# --- meetings and action items (issue 8) -------------------------------------------------
+
+
+class _LocalDateTimeInput(forms.DateTimeInput):
+    input_type = "datetime-local"
+
+    def format_value(self, value):
+        if hasattr(value, "strftime"):
+            from django.utils import timezone
+
+            if timezone.is_aware(value):
+                value = timezone.localtime(value)
+            return value.strftime("%Y-%m-%dT%H:%M")
+        return value
+
+
+def _people():
+    from casebridge.network.selectors import invitable_users
+
+    return invitable_users()
+
+
+class MeetingForm(forms.Form):
+    title = forms.CharField(label=_("Title"), max_length=200)
+    kind = forms.ChoiceField(label=_("Kind"))
+    starts_at = forms.DateTimeField(label=_("Starts"), widget=_LocalDateTimeInput)
+    ends_at = forms.DateTimeField(label=_("Ends"), widget=_LocalDateTimeInput)
+    location = forms.CharField(label=_("Place or link"), max_length=200, required=False)
+    agenda = forms.CharField(
+        label=_("Agenda"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text=_("The network's topics; never names or details of a person in a case."),
+    )
+    invitees = forms.ModelMultipleChoiceField(
+        label=_("Invite"), queryset=User.objects.none(), required=False
+    )
+
+    def __init__(self, *args, **kwargs):
+        from casebridge.network.models import Meeting
+
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = Meeting.Kind.choices
+        self.fields["invitees"].queryset = _people()
+
+
+class MeetingEditForm(MeetingForm):
+    minutes = forms.CharField(
+        label=_("Minutes"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 8}),
+        help_text=_("What was discussed; never names or details of a person in a case."),
+    )
+    status = forms.ChoiceField(label=_("Status"))
+
+    def __init__(self, *args, **kwargs):
+        from casebridge.network.models import Meeting
+
+        super().__init__(*args, **kwargs)
+        self.fields["status"].choices = Meeting.Status.choices
+        self.fields["invitees"].label = _("Invite more people")
+
+
+class DecisionForm(forms.Form):
+    text = forms.CharField(label=_("Decision"), max_length=1000)
+
+
+class ActionItemForm(forms.Form):
+    title = forms.CharField(label=_("Action"), max_length=300)
+    owner = forms.ModelChoiceField(label=_("Owner"), queryset=User.objects.none())
+    due_on = forms.DateField(label=_("Due"), widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = _people()
+
+
+class AttendanceForm(forms.Form):
+    present = forms.MultipleChoiceField(
+        label=_("Present"), required=False, widget=forms.CheckboxSelectMultiple
+    )
+
+    def __init__(self, *args, meeting, **kwargs):
+        super().__init__(*args, **kwargs)
+        invitations = list(meeting.invitations.all())
+        self.fields["present"].choices = [(str(i.user_id), str(i.user)) for i in invitations]
+        if not self.is_bound:
+            self.initial["present"] = [str(i.user_id) for i in invitations if i.attended]
+
+
+# --- lessons learned (issue 8) -----------------------------------------------------------
+
+
+class LessonForm(forms.Form):
+    title = forms.CharField(label=_("Title"), max_length=200)
+    outcome = forms.ChoiceField(label=_("How did it go?"), widget=forms.RadioSelect)
+    what_happened = forms.CharField(
+        label=_("What happened"),
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text=_("The situation and the course of events, without names, numbers or places."),
+    )
+    what_we_learned = forms.CharField(
+        label=_("What we learned"), widget=forms.Textarea(attrs={"rows": 4})
+    )
+    what_we_change = forms.CharField(
+        label=_("What we change"), widget=forms.Textarea(attrs={"rows": 4})
+    )
+    tags = forms.CharField(
+        label=_("Tags"),
+        required=False,
+        max_length=300,
+        help_text=_("Separated by commas, e.g. handover, consent, school"),
+    )
+    show_author = forms.BooleanField(label=_("Show my name with the lesson"), required=False)
+
+    def __init__(self, *args, **kwargs):
+        from casebridge.network.models import Lesson
+
+        super().__init__(*args, **kwargs)
+        self.fields["outcome"].choices = Lesson.Outcome.choices
+
+
+class LessonSearchForm(forms.Form):
+    """Sent by POST: free text may carry what does not belong in a URL."""
+
+    q = forms.CharField(label=_("Search"), required=False, max_length=200)
+    tag = forms.SlugField(label=_("Tag"), required=False, max_length=40)
+    outcome = forms.ChoiceField(label=_("How it went"), required=False)
+
+    def __init__(self, *args, **kwargs):
+        from casebridge.network.models import Lesson
+
+        super().__init__(*args, **kwargs)
+        self.fields["outcome"].choices = _all(Lesson.Outcome.choices)

@@ -215,3 +215,162 @@ class ContactPoint(models.Model):
         if self.person_id:
             return not self.person.is_active
         return not self.name
+
+
+# --- exchange around the cases: meetings, decisions, action items (issue 8) ---------------
+
+
+class Meeting(models.Model):
+    """A network meeting: a regular formal meeting, a working group or an informal exchange.
+
+    Agenda and minutes are about the network's work, never about a person in a case.
+    """
+
+    class Kind(models.TextChoices):
+        FORMAL = "formal", _("regular formal meeting")
+        WORKING_GROUP = "working_group", _("working group")
+        INFORMAL = "informal", _("informal exchange")
+
+    class Status(models.TextChoices):
+        PLANNED = "planned", _("planned")
+        HELD = "held", _("held")
+        CANCELLED = "cancelled", _("cancelled")
+
+    title = models.CharField(_("title"), max_length=200)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    starts_at = models.DateTimeField(_("starts"))
+    ends_at = models.DateTimeField(_("ends"))
+    location = models.CharField(_("place or link"), max_length=200, blank=True)
+    agenda = models.TextField(_("agenda"), blank=True)
+    minutes = models.TextField(_("minutes"), blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default="planned")
+    organiser = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    # Stable identifier for calendar programs (iCalendar UID); bumped on each change.
+    sequence = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["starts_at"]
+        indexes = [models.Index(fields=["starts_at"])]
+        verbose_name = _("meeting")
+        verbose_name_plural = _("meetings")
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Invitation(models.Model):
+    """A person invited to a meeting: their answer and, afterwards, whether they attended."""
+
+    class Response(models.TextChoices):
+        PENDING = "pending", _("no answer yet")
+        ACCEPTED = "accepted", _("accepted")
+        DECLINED = "declined", _("declined")
+
+    meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="invitations")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    response = models.CharField(max_length=10, choices=Response.choices, default="pending")
+    attended = models.BooleanField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["meeting", "user__last_name", "user__first_name"]
+        constraints = [
+            models.UniqueConstraint(fields=["meeting", "user"], name="invitation_unique_user")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.meeting_id}: {self.user_id}"
+
+
+class Decision(models.Model):
+    meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="decisions")
+    text = models.CharField(_("decision"), max_length=1000)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["meeting", "created_at", "id"]
+
+    def __str__(self) -> str:
+        return self.text[:60]
+
+
+class ActionItemQuerySet(models.QuerySet):
+    def open(self):
+        return self.filter(done_at__isnull=True)
+
+
+class ActionItem(models.Model):
+    """Something a meeting agreed to do: an owner, a due date; it shows in the owner's tasks."""
+
+    meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="action_items")
+    title = models.CharField(_("action"), max_length=300)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="action_items",
+        verbose_name=_("owner"),
+    )
+    due_on = models.DateField(_("due"))
+    done_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = ActionItemQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["due_on", "id"]
+        indexes = [models.Index(fields=["owner", "done_at"])]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def overdue(self) -> bool:
+        return self.done_at is None and self.due_on < timezone.localdate()
+
+
+# --- lessons learned (issue 8) -----------------------------------------------------------
+
+
+class LessonTag(models.Model):
+    name = models.SlugField(max_length=40, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Lesson(models.Model):
+    """A structured review of what went well or failed: what happened, what we learned,
+    what we change.
+
+    Anonymous by construction: there is no link to a case, a contact or a person in one,
+    and the services refuse texts that carry case numbers, contact references, e-mail
+    addresses or phone numbers.
+    """
+
+    class Outcome(models.TextChoices):
+        FAILED = "failed", _("something failed")
+        MIXED = "mixed", _("mixed")
+        WENT_WELL = "went_well", _("went well")
+
+    title = models.CharField(_("title"), max_length=200)
+    outcome = models.CharField(_("how it went"), max_length=10, choices=Outcome.choices)
+    what_happened = models.TextField(_("what happened"))
+    what_we_learned = models.TextField(_("what we learned"))
+    what_we_change = models.TextField(_("what we change"))
+    tags = models.ManyToManyField(LessonTag, related_name="lessons", blank=True)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    show_author = models.BooleanField(_("show my name"), default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("lesson learned")
+        verbose_name_plural = _("lessons learned")
+
+    def __str__(self) -> str:
+        return self.title

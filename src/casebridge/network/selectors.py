@@ -228,9 +228,58 @@ def contact_point_list(
         points = points.filter(organisation__type__code=organisation_type)
     if region is not None:
         points = points.filter(organisation__region_id__in=region_descendants(region))
+    points = points.annotate(person_left=_person_left())
     if vacant is True:
-        points = points.filter(Q(person__is_active=False) | (Q(person__isnull=True) & Q(name="")))
+        points = points.filter(
+            Q(person__is_active=False) | Q(person_left=True) | (Q(person__isnull=True) & Q(name=""))
+        )
     return points.order_by("organisation__name", "function")
+
+
+def _person_left():
+    """True where the point names a person whose membership in its organisation has ended."""
+    from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef
+
+    working = Membership.objects.active().filter(
+        user_id=OuterRef("person_id"), organisation_id=OuterRef("organisation_id")
+    )
+    return ExpressionWrapper(
+        Q(person__isnull=False) & ~Exists(working), output_field=BooleanField()
+    )
+
+
+@dataclass
+class ContactPointGaps:
+    """Continuity of staff: where the network has nobody to call."""
+
+    organisations_without: list  # active organisations with no filled contact point
+    departed: list  # contact points whose person has left or whose account is off
+
+
+def contact_point_gaps(*, organisation_type: str = "") -> ContactPointGaps:
+    """Organisations without a filled contact point, and points whose person has left."""
+    points = (
+        ContactPoint.objects.current()
+        .annotate(person_left=_person_left())
+        .select_related("organisation__type", "person")
+    )
+    if organisation_type:
+        points = points.filter(organisation__type__code=organisation_type)
+    points = list(points.order_by("organisation__name", "function"))
+    departed = [p for p in points if p.person_id and (p.person_left or not p.person.is_active)]
+    filled = {
+        p.organisation_id
+        for p in points
+        if (p.person_id and not p.person_left and p.person.is_active)
+        or (not p.person_id and p.name)
+    }
+    organisations = Organisation.objects.filter(active=True).select_related(
+        "type__sector", "region"
+    )
+    if organisation_type:
+        organisations = organisations.filter(type__code=organisation_type)
+    without = [o for o in organisations.order_by("type__position", "name") if o.pk not in filled]
+    return ContactPointGaps(without, departed)
 
 
 def organisation_counts_by_type() -> list[dict]:
@@ -245,3 +294,135 @@ def organisation_counts_by_type() -> list[dict]:
         {"code": row["type__code"], "label": pick_label(row["type__labels"]), "count": row["count"]}
         for row in rows
     ]
+
+
+# --- meetings and action items (issue 8) -------------------------------------------------
+# Meetings are shown to their organiser, the people invited and coordinators; anybody else
+# gets 404. They hold the network's work, not case content.
+
+
+def can_manage_meeting(actor, meeting) -> bool:
+    """The organiser and coordinators keep agenda, minutes, attendance and action items."""
+    from casebridge.accounts.models import Role
+    from casebridge.accounts.permissions import active_roles
+
+    return meeting.organiser_id == actor.pk or Role.COORDINATOR in active_roles(actor)
+
+
+def meetings_for(actor):
+    from casebridge.accounts.models import Role
+    from casebridge.accounts.permissions import active_roles
+    from casebridge.network.models import Meeting
+
+    roles = active_roles(actor)
+    if not roles:
+        return Meeting.objects.none()
+    meetings = Meeting.objects.select_related("organiser")
+    if Role.COORDINATOR not in roles:
+        meetings = meetings.filter(Q(organiser=actor) | Q(invitations__user=actor)).distinct()
+    return meetings.order_by("starts_at")
+
+
+def meetings_between(actor, start, end):
+    """The actor's meetings starting in [start, end)."""
+    return list(meetings_for(actor).filter(starts_at__gte=start, starts_at__lt=end))
+
+
+def access_meeting(actor, meeting_id: int):
+    """One meeting with invitations, decisions and action items, or 404."""
+    from django.http import Http404
+
+    from casebridge.network.models import ActionItem, Invitation
+
+    meeting = (
+        meetings_for(actor)
+        .filter(pk=meeting_id)
+        .prefetch_related(
+            Prefetch("invitations", queryset=Invitation.objects.select_related("user")),
+            "decisions",
+            Prefetch("action_items", queryset=ActionItem.objects.select_related("owner")),
+        )
+        .first()
+    )
+    if meeting is None:
+        raise Http404
+    return meeting
+
+
+def my_action_items(actor) -> list:
+    """Open action items the actor owns, for the task list (soonest due first)."""
+    from casebridge.network.models import ActionItem
+
+    return list(
+        ActionItem.objects.open().filter(owner=actor).select_related("meeting").order_by("due_on")
+    )
+
+
+def invitable_users():
+    """People with a role in force: who may be invited and own action items."""
+    from casebridge.accounts.models import User
+
+    return (
+        User.objects.filter(is_active=True, memberships__in=Membership.objects.active())
+        .distinct()
+        .order_by("last_name", "first_name")
+    )
+
+
+def access_action_item(actor, item_id: int):
+    """An action item of a meeting the actor may see, or one the actor owns; else 404."""
+    from django.http import Http404
+
+    from casebridge.network.models import ActionItem
+
+    item = (
+        ActionItem.objects.select_related("meeting")
+        .filter(pk=item_id)
+        .filter(Q(owner=actor) | Q(meeting__in=meetings_for(actor)))
+        .first()
+    )
+    if item is None:
+        raise Http404
+    return item
+
+
+# --- lessons learned (issue 8) -----------------------------------------------------------
+
+
+def lessons(actor, *, query: str = "", tag: str = "", outcome: str = ""):
+    """Lessons every member may read, newest first; ``query`` searches the three parts."""
+    from casebridge.accounts.permissions import active_roles
+    from casebridge.network.models import Lesson
+
+    if not active_roles(actor):
+        return Lesson.objects.none()
+    found = Lesson.objects.select_related("author").prefetch_related("tags")
+    for word in query.split()[:5]:
+        found = found.filter(
+            Q(title__icontains=word)
+            | Q(what_happened__icontains=word)
+            | Q(what_we_learned__icontains=word)
+            | Q(what_we_change__icontains=word)
+        )
+    if tag:
+        found = found.filter(tags__name=tag)
+    if outcome:
+        found = found.filter(outcome=outcome)
+    return found.order_by("-created_at")
+
+
+def lesson_tags() -> list[tuple[str, int]]:
+    """Tags with the number of lessons carrying them, most used first."""
+    from casebridge.network.models import LessonTag
+
+    rows = LessonTag.objects.annotate(count=Count("lessons")).filter(count__gt=0)
+    return [(t.name, t.count) for t in rows.order_by("-count", "name")]
+
+
+def access_lesson(actor, lesson_id: int):
+    from django.http import Http404
+
+    lesson = lessons(actor).filter(pk=lesson_id).first()
+    if lesson is None:
+        raise Http404
+    return lesson

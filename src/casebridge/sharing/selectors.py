@@ -38,6 +38,7 @@ def task_counts(actor) -> dict[str, int]:
         "obligations": len(tasks["obligations"]),
         "overdue": sum(o.overdue for o in tasks["obligations"]),
         "approvals": len(tasks["approvals"]),
+        "action_items": len(tasks["action_items"]),
         "emergency_reviews": emergency_review_count(actor),
     }
 
@@ -63,7 +64,14 @@ def my_tasks(actor) -> dict:
         )
     )
     approvals = [d for d in candidates if can_approve(actor, d)]
-    return {"obligations": obligations, "approvals": approvals}
+    return {"obligations": obligations, "approvals": approvals, **_network_tasks(actor)}
+
+
+def _network_tasks(actor) -> dict:
+    """Hook: open action items of network meetings the actor owns (issue 8)."""
+    from casebridge.network.selectors import my_action_items
+
+    return {"action_items": my_action_items(actor)}
 
 
 @dataclass

@@ -1,0 +1,203 @@
+"""Reads for role-play training: scenarios, runs, a participant's feedback, the debrief.
+
+Runs hold no personal data of anybody in a case (the scenarios are fictitious); a run is
+shown to its facilitator, its participants and coordinators, and while it is open to any
+member of the network who might join it. Everyone else gets 404.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db.models import Q
+from django.http import Http404
+
+from casebridge.accounts.models import Role
+from casebridge.accounts.permissions import active_roles
+from casebridge.cooperation_models.models import Term, pick_label
+from casebridge.sharing.services import stored_vocabulary
+from casebridge.training import compare
+from casebridge.training.models import TrainingAnswer, TrainingParticipant, TrainingRun
+from casebridge.training.scenarios import ScenarioSpec, check_references, load_scenarios
+
+
+def scenarios() -> list[ScenarioSpec]:
+    """The shipped scenarios, in file order."""
+    return list(load_scenarios().values())
+
+
+def scenario(code: str) -> ScenarioSpec | None:
+    return load_scenarios().get(code)
+
+
+def scenario_problems(spec: ScenarioSpec) -> list[str]:
+    """Codes of the scenario the loaded cooperation model does not know."""
+    return [str(e) for e in check_references(spec, stored_vocabulary())]
+
+
+def party_label(party) -> str:
+    """A party as players pick it: "NGO counsellor (Beratungsstelle Kompass)"."""
+    return f"{pick_label(party.label, fallback=party.code)} ({party.organisation})"
+
+
+def _is_coordinator(actor) -> bool:
+    return Role.COORDINATOR in active_roles(actor)
+
+
+def run_list(actor):
+    """Runs the actor facilitates, plays or may join; coordinators see every run."""
+    if not active_roles(actor):
+        return TrainingRun.objects.none()
+    runs = TrainingRun.objects.select_related("facilitator")
+    if not _is_coordinator(actor):
+        runs = runs.filter(
+            Q(facilitator=actor) | Q(participants__user=actor) | Q(status=TrainingRun.Status.OPEN)
+        ).distinct()
+    return runs.order_by("-created_at")
+
+
+def access_run(actor, run_id: int) -> TrainingRun:
+    """The run if the actor may see it; 404 for missing and hidden alike."""
+    run = run_list(actor).filter(pk=run_id).select_related("protocol").first()
+    if run is None:
+        raise Http404
+    return run
+
+
+def spec_of(run: TrainingRun) -> ScenarioSpec:
+    return ScenarioSpec.model_validate(run.scenario)
+
+
+@dataclass
+class Setting:
+    """What comparing a run's answers needs: the scenario, the rules, the vocabulary."""
+
+    spec: ScenarioSpec
+    rules: list
+    vocabulary: object
+    roles: compare.Roles
+    labels: compare.Labels
+
+    def recipients(self) -> list[tuple[str, str]]:
+        """(key, label) of every recipient an answer may name."""
+        own = {p.case_role: p for p in self.spec.parties}
+        choices = []
+        for role in compare.recipient_roles(self.spec, self.vocabulary):
+            label = self.labels.role(compare.role_key(role))
+            party = own.get(role)
+            if party is not None and party.joins_at:
+                label = f"{label} – {party.organisation}"
+            choices.append((compare.role_key(role), label))
+        return choices
+
+
+def setting(run: TrainingRun) -> Setting:
+    spec = spec_of(run)
+    rules = run.protocol.parsed_rules()
+    terms = list(Term.objects.filter(kind__in=["case_role", "information_category", "legal_basis"]))
+    roles = [t for t in terms if t.kind == "case_role"]
+    return Setting(
+        spec=spec,
+        rules=rules,
+        vocabulary=stored_vocabulary(),
+        roles=compare.Roles(
+            sectors={t.code: tuple(t.attributes.get("sectors", [])) for t in roles},
+            lead=frozenset(t.code for t in roles if t.attributes.get("lead")),
+        ),
+        labels=compare.Labels(
+            roles={t.code: t.labels for t in roles},
+            categories={t.code: t.labels for t in terms if t.kind == "information_category"},
+            legal_bases={t.code: t.labels for t in terms if t.kind == "legal_basis"},
+            rules={r.code: (dict(r.label), dict(r.description)) for r in rules},
+        ),
+    )
+
+
+@dataclass
+class Feedback:
+    """One participant's answer at one event, compared with the procedure."""
+
+    event_number: int
+    flows: list[compare.Flow]
+    comparison: compare.Comparison
+    explanations: list[str] = field(default_factory=list)
+    rows: list[dict] = field(default_factory=list)
+    expected_rows: list[dict] = field(default_factory=list)
+
+    @property
+    def correct(self) -> bool:
+        return self.comparison.correct
+
+
+def feedback(run_setting: Setting, answer: TrainingAnswer) -> Feedback:
+    flows = [compare.Flow.from_dict(f) for f in answer.flows]
+    comparison = compare.compare(
+        run_setting.spec,
+        answer.event_number,
+        flows,
+        run_setting.rules,
+        run_setting.vocabulary,
+        run_setting.roles,
+    )
+    return Feedback(
+        answer.event_number,
+        flows,
+        comparison,
+        [compare.explain(d, run_setting.labels) for d in comparison.differences],
+        [compare.describe(f, run_setting.labels) for f in flows],
+        [compare.describe(f, run_setting.labels) for f in comparison.expected],
+    )
+
+
+def my_participation(actor, run: TrainingRun) -> TrainingParticipant | None:
+    return (
+        TrainingParticipant.objects.filter(run=run, user=actor).prefetch_related("answers").first()
+    )
+
+
+def participants(run: TrainingRun) -> list[TrainingParticipant]:
+    return list(
+        TrainingParticipant.objects.filter(run=run)
+        .select_related("user")
+        .prefetch_related("answers")
+    )
+
+
+@dataclass
+class DebriefEvent:
+    number: int
+    event: object  # EventSpec
+    expected: list[dict]
+    barriers: list[dict]
+    rows: list[tuple[TrainingParticipant, Feedback | None]]
+
+
+def debrief(actor, run: TrainingRun) -> list[DebriefEvent]:
+    """Every event: what the procedure says, and each participant's answer and differences.
+
+    Only for a finished run, so nobody copies another's answer while playing.
+    """
+    if run.status != TrainingRun.Status.FINISHED:
+        raise Http404
+    run_setting = setting(run)
+    players = participants(run)
+    events = []
+    for number, event in enumerate(run_setting.spec.events, start=1):
+        expected, barriers = compare.expectation(
+            run_setting.spec, number, run_setting.rules, run_setting.vocabulary, run_setting.roles
+        )
+        rows = []
+        for player in players:
+            answer = next((a for a in player.answers.all() if a.event_number == number), None)
+            rows.append((player, feedback(run_setting, answer) if answer else None))
+        labels = run_setting.labels
+        events.append(
+            DebriefEvent(
+                number,
+                event,
+                [compare.describe(f, labels) for f in expected],
+                [compare.describe(f, labels) for f in barriers],
+                rows,
+            )
+        )
+    return events

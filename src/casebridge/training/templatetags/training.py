@@ -1,0 +1,17 @@
+"""`{{ event.title|in_language }}`: a {de: …, en: …} text in the reader's language."""
+
+from django import template
+
+from casebridge.cooperation_models.models import pick_label
+
+register = template.Library()
+
+
+@register.filter
+def in_language(texts) -> str:
+    return pick_label(texts or {})
+
+
+@register.filter
+def get_item(mapping, key):
+    return mapping.get(key, key)

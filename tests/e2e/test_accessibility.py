@@ -1,0 +1,101 @@
+"""Accessibility: axe-core (bundled with axe-playwright-python, nothing downloaded) on every
+page of each role's navigation, a case page and the sign-in page, in German and English —
+no serious or critical violation."""
+
+from __future__ import annotations
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+
+from casebridge.accounts.models import User
+from casebridge.cases import services
+from casebridge.cooperation_models.models import Term
+from tests.e2e.conftest import sign_in
+
+SEVERE = {"serious", "critical"}
+axe = Axe()
+
+
+def _violations(page) -> list[str]:
+    results = axe.run(page)
+    return [
+        f"{page.url} [{v['impact']}] {v['id']}: "
+        + "; ".join(node["target"][0] for node in v["nodes"][:3])
+        for v in results.response["violations"]
+        if v["impact"] in SEVERE
+    ]
+
+
+def _case_for(personas):
+    partner, police = personas.partner, personas.police
+    case = services.case_open(
+        actor=partner,
+        owner=partner.memberships.get().organisation,
+        pseudonym="A.",
+        identity={"first_name": "Ali", "last_name": "Beispiel"},
+    )
+    services.participant_add(
+        actor=partner,
+        case=case,
+        organisation=police.memberships.get().organisation,
+        role=Term.objects.get(kind="case_role", code="police_liaison"),
+        members=[police],
+    )
+    services.entry_create(
+        actor=partner,
+        case=case,
+        data=services.EntryData(
+            kind="note",
+            category=Term.objects.get(kind="information_category", code="case_coordination"),
+            title="Plan",
+            text="Termine",
+        ),
+    )
+    return case
+
+
+def test_sign_in_page_in_both_languages(browser, live_server):
+    found = []
+    for locale in ("de-DE", "en-GB"):
+        context = browser.new_context(locale=locale, base_url=live_server.url)
+        page = context.new_page()
+        page.goto("/accounts/login/")
+        assert page.locator("html").get_attribute("lang") == locale[:2]
+        found += _violations(page)
+        context.close()
+    assert not found, "\n".join(found)
+
+
+@pytest.mark.parametrize("persona", ["hotline", "partner", "police", "coordinator", "dpo", "admin"])
+def test_every_page_of_the_role_in_both_languages(browser, live_server, e2e_personas, persona):
+    case = _case_for(e2e_personas)
+    user = getattr(e2e_personas, persona)
+    context = browser.new_context(locale="en-GB", base_url=live_server.url)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    sign_in(page, user.username)
+    links = page.locator("nav[aria-label] a")
+    urls = sorted({links.nth(i).get_attribute("href") for i in range(links.count())})
+    if persona in ("partner", "police"):
+        urls.append(f"/cases/{case.pk}/")
+    assert len(urls) >= 4, urls
+    found = []
+    for language in ("en", "de"):
+        User.objects.filter(pk=user.pk).update(language=language)
+        for url in urls:
+            response = page.goto(url)
+            assert response.status == 200, (url, response.status)
+            assert page.locator("html").get_attribute("lang") == language
+            found += _violations(page)
+    context.close()
+    assert not found, "\n".join(found)
+
+
+def test_the_check_finds_a_violation(browser):
+    """The checker itself: an image without alternative text and an unlabelled field."""
+    page = browser.new_page()
+    page.set_content('<html lang="en"><body><main><img src="x.png"><input></main></body></html>')
+    found = _violations(page)
+    page.close()
+    assert any("image-alt" in line for line in found)
+    assert any("label" in line for line in found)

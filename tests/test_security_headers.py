@@ -66,3 +66,40 @@ def test_deployment_check_passes_with_production_settings(tmp_path):
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _plain_paths() -> list[str]:
+    """Every page address without parameters, from the URL configuration itself."""
+    from django.urls import URLPattern, URLResolver, get_resolver
+
+    paths = []
+
+    def walk(patterns, prefix=""):
+        for pattern in patterns:
+            route = str(pattern.pattern)
+            if isinstance(pattern, URLResolver):
+                if route.startswith("api/") or route.startswith("admin/"):
+                    continue
+                walk(pattern.url_patterns, prefix + route)
+            elif isinstance(pattern, URLPattern) and "<" not in route and "(" not in route:
+                paths.append("/" + prefix + route.lstrip("^").rstrip("$"))
+
+    walk(get_resolver().url_patterns)
+    return sorted(set(paths))
+
+
+@pytest.mark.parametrize("persona", ["hotline", "partner", "police", "coordinator", "dpo", "admin"])
+def test_every_page_carries_the_headers_and_is_not_stored(personas, persona):
+    client = personas.client(getattr(personas, persona))
+    paths = _plain_paths()
+    assert len(paths) > 30
+    seen_ok = 0
+    for path in paths:
+        response = client.get(path)
+        assert "script-src 'self'" in response["Content-Security-Policy"], path
+        assert response["X-Frame-Options"] == "DENY", path
+        assert response["X-Content-Type-Options"] == "nosniff", path
+        if response.status_code == 200:
+            seen_ok += 1
+            assert response["Cache-Control"] == "no-store", path
+    assert seen_ok >= 8

@@ -7,8 +7,10 @@ import zoneinfo
 from urllib.parse import urlencode
 
 from django.contrib.auth import SESSION_KEY, logout
+from django.http import HttpResponseBadRequest, JsonResponse
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from casebridge.accounts import security, two_factor
 from casebridge.audit.services import request_origin
@@ -110,3 +112,25 @@ class TwoFactorMiddleware:
         target = "accounts:two_factor_verify" if enrolled else "accounts:two_factor_enrol"
         query = urlencode({"next": request.get_full_path()}) if request.method == "GET" else ""
         return security.client_redirect(request, reverse(target) + (f"?{query}" if query else ""))
+
+
+class RefuseNulMiddleware:
+    """Query parameters with NUL characters are refused before any view reads them: no text
+    may hold one, and PostgreSQL would fail on it. Pages answer 400, the API 422 naming the
+    parameter. (Forms refuse NUL in posted fields themselves; API bodies in apischema.Input.)"""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        bad = sorted(
+            {name for name, values in request.GET.lists() for v in [name, *values] if "\x00" in v}
+        )
+        if bad:
+            message = _("The address contains a character that is not allowed.")
+            if request.path.startswith("/api/"):
+                return JsonResponse(
+                    {"detail": message, "fields": {name: [message] for name in bad}}, status=422
+                )
+            return HttpResponseBadRequest(message)
+        return self.get_response(request)

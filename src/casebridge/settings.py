@@ -87,6 +87,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "casebridge.middleware.TwoFactorMiddleware",
     "casebridge.middleware.NoStoreMiddleware",
+    "casebridge.middleware.RefuseNulMiddleware",
 ]
 
 ROOT_URLCONF = "casebridge.urls"

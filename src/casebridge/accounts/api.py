@@ -12,7 +12,7 @@ from casebridge.accounts.models import Membership, Role
 from casebridge.accounts.permissions import can_administer
 from casebridge.accounts.security import recently_authenticated
 from casebridge.accounts.two_factor import ReauthRequired
-from casebridge.apischema import Error
+from casebridge.apischema import Error, Input, Instant
 from casebridge.network.models import Organisation
 
 router = Router(tags=["accounts"])
@@ -44,9 +44,9 @@ class UserDetailOut(UserOut):
     memberships: list[MembershipOut]
 
 
-class TokenIn(Schema):
+class TokenIn(Input):
     name: str = Field(min_length=1, max_length=80)
-    expires_at: datetime | None = None
+    expires_at: Instant | None = None
 
 
 class TokenOut(Schema):
@@ -63,7 +63,7 @@ class TokenCreatedOut(TokenOut):
     secret: str
 
 
-class UserIn(Schema):
+class UserIn(Input):
     username: str = Field(min_length=1, max_length=150, pattern=r"^[\w.@+-]+$")
     first_name: str = Field(min_length=1, max_length=150)
     last_name: str = Field(min_length=1, max_length=150)
@@ -72,7 +72,7 @@ class UserIn(Schema):
     language: str = Field(default="de", pattern="^(de|en)$")
 
 
-class UserPatch(Schema):
+class UserPatch(Input):
     first_name: str | None = Field(default=None, min_length=1, max_length=150)
     last_name: str | None = Field(default=None, min_length=1, max_length=150)
     email: str | None = Field(default=None, min_length=3, max_length=254)
@@ -80,11 +80,11 @@ class UserPatch(Schema):
     time_zone: str | None = Field(default=None, max_length=64)
 
 
-class MembershipIn(Schema):
+class MembershipIn(Input):
     organisation_id: int
     role: Role
     job_title: str = Field(default="", max_length=120)
-    valid_until: datetime | None = None
+    valid_until: Instant | None = None
 
 
 def _administrator(request) -> None:

@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, File, Form, Router, Schema, Status, UploadedFile
 
 from casebridge.accounts.models import Role, User
-from casebridge.apischema import Error
+from casebridge.apischema import Error, Input, Instant
 from casebridge.cases import selectors, services
 from casebridge.cases.models import Participant
 from casebridge.cooperation_models.models import Term
@@ -95,7 +95,7 @@ class PersonIdentityOut(Schema):
     address: str
 
 
-class CaseIn(Schema):
+class CaseIn(Input):
     pseudonym: str = Field(min_length=1, max_length=60)
     referral_id: int | None = None
     first_name: str = Field(default="", max_length=120)
@@ -104,7 +104,7 @@ class CaseIn(Schema):
     address: str = Field(default="", max_length=500)
 
 
-class EntryIn(Schema):
+class EntryIn(Input):
     kind: str = Field(max_length=10)
     category: str = Field(max_length=64)
     title: str = Field(max_length=200)
@@ -114,49 +114,49 @@ class EntryIn(Schema):
     imminence: str = Field(default="", max_length=16)
 
 
-class ParticipantIn(Schema):
+class ParticipantIn(Input):
     organisation_id: int
     role: str = Field(max_length=64)
     members: list[int] = Field(min_length=1, max_length=20)
-    valid_until: datetime | None = None
+    valid_until: Instant | None = None
     reason: str = Field(default="", max_length=300)
 
 
-class ScopeIn(Schema):
+class ScopeIn(Input):
     read: list[str] = Field(max_length=20)
     write: list[str] = Field(max_length=20)
     reason: str = Field(max_length=300)
 
 
-class HandoverIn(Schema):
+class HandoverIn(Input):
     to_worker_id: int
     note: str = Field(max_length=5000)
 
 
-class PhaseIn(Schema):
+class PhaseIn(Input):
     phase: str = Field(max_length=16)
 
 
-class CloseIn(Schema):
+class CloseIn(Input):
     closing_reason: str = Field(max_length=64)
 
 
-class GoalIn(Schema):
+class GoalIn(Input):
     horizon: str = Field(max_length=10)
     title: str = Field(max_length=300)
     target_date: date | None = None
 
 
-class GoalStatusIn(Schema):
+class GoalStatusIn(Input):
     status: str = Field(max_length=8)
 
 
-class ConferenceIn(Schema):
+class ConferenceIn(Input):
     held_on: date
     title: str = Field(max_length=200)
 
 
-class ConferenceItemIn(Schema):
+class ConferenceItemIn(Input):
     kind: str = Field(max_length=10)
     category: str = Field(max_length=64)
     text: str = Field(max_length=10_000)
@@ -185,7 +185,7 @@ class ConferenceOut(Schema):
         return [p.organisation_id for p in obj.attendees.all()]
 
 
-class RelatedPersonIn(Schema):
+class RelatedPersonIn(Input):
     relation: str = Field(max_length=64)
     name: str = Field(max_length=200)
     phone: str = Field(default="", max_length=60)
@@ -200,7 +200,7 @@ class RelatedPersonOut(Schema):
     note: str
 
 
-class CaseSearchIn(Schema):
+class CaseSearchIn(Input):
     q: str = Field(min_length=1, max_length=100)
 
 

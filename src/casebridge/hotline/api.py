@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 
-from casebridge.apischema import Body, Error
+from casebridge.apischema import Body, Error, Input, Instant
 from casebridge.cooperation_models.models import Term
 from casebridge.hotline import routing, selectors, services
 from casebridge.hotline.models import AgeBand, Channel, Gender, Referral
@@ -19,7 +19,7 @@ from casebridge.sharing.policy import HOTLINE_ROLES, PARTNER_ROLES, organisation
 router = Router(tags=["hotline"])
 
 
-class ReferralIn(Schema):
+class ReferralIn(Input):
     partner_id: int
     mode: Referral.Mode | None = Field(
         default=None, description="consent (contact details passed on) or anonymous"
@@ -29,10 +29,10 @@ class ReferralIn(Schema):
     services: list[str] = Field(default=[], max_length=20)
 
 
-class ContactIn(Schema):
+class ContactIn(Input):
     channel: Channel = Channel.PHONE
-    started_at: datetime
-    ended_at: datetime | None = None
+    started_at: Instant
+    ended_at: Instant | None = None
     language: str = Field(default="de", max_length=64)
     interpreter_used: bool = False
     caller_category: str = Field(max_length=64)
@@ -58,9 +58,9 @@ class ContactIn(Schema):
     referral: ReferralIn | None = None
 
 
-class ContactPatch(Schema):
+class ContactPatch(Input):
     channel: Channel | None = None
-    ended_at: datetime | None = None
+    ended_at: Instant | None = None
     language: str | None = Field(default=None, max_length=64)
     interpreter_used: bool | None = None
     caller_category: str | None = Field(default=None, max_length=64)
@@ -177,7 +177,7 @@ class CallerIdentityOut(Schema):
     email: str
 
 
-class RouteIn(Schema):
+class RouteIn(Input):
     postcode: str = Field(min_length=1, max_length=16)
     services: list[str] = Field(default=[], max_length=20)
     language: str = Field(default="", max_length=64)
@@ -213,15 +213,15 @@ class ContactSearchIn(Body):
     follow_up_open: bool = False
 
 
-class DeclineIn(Schema):
+class DeclineIn(Input):
     reason: str = Field(min_length=1, max_length=2000)
 
 
-class AppointmentIn(Schema):
+class AppointmentIn(Input):
     on: date
 
 
-class WithdrawIn(Schema):
+class WithdrawIn(Input):
     reason: str = Field(default="", max_length=2000)
 
 

@@ -10,7 +10,7 @@ from ninja.pagination import paginate
 
 from casebridge.accounts.models import User
 from casebridge.accounts.permissions import can_administer, can_manage_contact_points
-from casebridge.apischema import Error
+from casebridge.apischema import Error, Input, Instant
 from casebridge.cooperation_models.models import Term, TermKind
 from casebridge.network import selectors, services
 from casebridge.network.models import ContactPoint, Organisation, OrganisationType, Region, Sector
@@ -123,7 +123,7 @@ class OrganisationDetailOut(OrganisationOut):
         return list(obj.coverages.all())
 
 
-class OrganisationFilter(Schema):
+class OrganisationFilter(Input):
     q: str = Field(default="", max_length=100)
     sector: str = Field(default="", max_length=64)
     type: str = Field(default="", max_length=64)
@@ -133,7 +133,7 @@ class OrganisationFilter(Schema):
     governance: str = Field(default="", pattern="^(|state|ngo)$")
 
 
-class OrganisationIn(Schema):
+class OrganisationIn(Input):
     name: str = Field(min_length=1, max_length=200)
     short_name: str = Field(default="", max_length=40)
     type: str = Field(description="organisation type code", max_length=64)
@@ -147,7 +147,7 @@ class OrganisationIn(Schema):
     website: str = Field(default="", max_length=200)
 
 
-class OrganisationPatch(Schema):
+class OrganisationPatch(Input):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     short_name: str | None = Field(default=None, max_length=40)
     type: str | None = Field(default=None, max_length=64)
@@ -162,7 +162,7 @@ class OrganisationPatch(Schema):
     active: bool | None = None
 
 
-class ContactPointIn(Schema):
+class ContactPointIn(Input):
     function: str = Field(min_length=1, max_length=120)
     person_id: int | None = None
     name: str = Field(default="", max_length=120)
@@ -386,21 +386,21 @@ class MeetingDetailOut(MeetingOut):
         return list(meeting.action_items.all())
 
 
-class MeetingIn(Schema):
+class MeetingIn(Input):
     title: str = Field(max_length=200)
     kind: str = Field(max_length=16, description="formal, working_group or informal")
-    starts_at: datetime
-    ends_at: datetime
+    starts_at: Instant
+    ends_at: Instant
     location: str = Field(default="", max_length=200)
     agenda: str = Field(default="", max_length=10_000)
     invitees: list[str] = Field(default=[], max_length=200, description="usernames")
 
 
-class MeetingPatch(Schema):
+class MeetingPatch(Input):
     title: str | None = Field(default=None, max_length=200)
     kind: str | None = Field(default=None, max_length=16)
-    starts_at: datetime | None = None
-    ends_at: datetime | None = None
+    starts_at: Instant | None = None
+    ends_at: Instant | None = None
     location: str | None = Field(default=None, max_length=200)
     agenda: str | None = Field(default=None, max_length=10_000)
     minutes: str | None = Field(default=None, max_length=50_000)
@@ -408,19 +408,19 @@ class MeetingPatch(Schema):
     invitees: list[str] | None = Field(default=None, max_length=200)
 
 
-class RespondIn(Schema):
+class RespondIn(Input):
     response: str = Field(max_length=10, description="accepted or declined")
 
 
-class AttendanceIn(Schema):
+class AttendanceIn(Input):
     present: list[str] = Field(max_length=500, description="usernames")
 
 
-class MeetingDecisionIn(Schema):
+class MeetingDecisionIn(Input):
     text: str = Field(max_length=1000)
 
 
-class ActionItemIn(Schema):
+class ActionItemIn(Input):
     title: str = Field(max_length=300)
     owner: str = Field(max_length=150, description="username")
     due_on: date
@@ -442,7 +442,7 @@ def _meeting_member(request) -> None:
 
 @router.get("/meetings", response={200: list[MeetingOut], 403: Error}, summary="Your meetings")
 def meeting_list(
-    request, starts_after: datetime | None = None, starts_before: datetime | None = None
+    request, starts_after: Instant | None = None, starts_before: Instant | None = None
 ):
     _meeting_member(request)
     meetings = selectors.meetings_for(request.user)
@@ -559,7 +559,7 @@ class LessonOut(Schema):
         return lesson.author.username if lesson.show_author else None
 
 
-class LessonIn(Schema):
+class LessonIn(Input):
     title: str = Field(max_length=200)
     outcome: str = Field(max_length=10, description="failed, mixed or went_well")
     what_happened: str = Field(max_length=10_000)
@@ -569,7 +569,7 @@ class LessonIn(Schema):
     show_author: bool = False
 
 
-class LessonSearchIn(Schema):
+class LessonSearchIn(Input):
     q: str = Field(default="", max_length=200)
     tag: str = Field(default="", max_length=40)
     outcome: str = Field(default="", max_length=10)

@@ -6,14 +6,14 @@ from datetime import date, datetime
 
 from ninja import Field, Router, Schema, Status
 
-from casebridge.apischema import Error
+from casebridge.apischema import Error, Input
 from casebridge.privacy import selectors, services
 from casebridge.privacy.models import SubjectRequest
 
 router = Router(tags=["privacy"])
 
 
-class RequestIn(Schema):
+class RequestIn(Input):
     kind: SubjectRequest.Kind
     article: SubjectRequest.Article
     requester_note: str = Field(default="", max_length=5000)
@@ -37,7 +37,7 @@ class RequestOut(Schema):
     closed_at: datetime | None
 
 
-class SearchIn(Schema):
+class SearchIn(Input):
     """Sent in the body, never in the URL: names and dates of birth are identity data."""
 
     first_name: str = Field(default="", max_length=120)
@@ -54,7 +54,7 @@ class MatchOut(Schema):
     basis: str
 
 
-class AttachIn(Schema):
+class AttachIn(Input):
     subjects: list[str] = Field(max_length=500, description='keys from the search: "cases:12"')
 
 

@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 
-from casebridge.apischema import Error
+from casebridge.apischema import Error, Input
 from casebridge.cases import selectors as case_selectors
 from casebridge.cooperation_models.models import Term
 from casebridge.sharing import selectors, services
@@ -34,14 +34,14 @@ class SimulationOut(Schema):
     outcomes: list[OutcomeOut]
 
 
-class SimulateIn(Schema):
+class SimulateIn(Input):
     event: str = Field(max_length=32)
     likelihood: str = Field(default="", max_length=24)
     imminence: str = Field(default="", max_length=16)
     event_date: date | None = None
 
 
-class EventIn(Schema):
+class EventIn(Input):
     code: str = Field(max_length=32, description=f"one of {', '.join(RECORDED_EVENTS)}")
     event_date: date | None = None
 
@@ -61,7 +61,7 @@ class ObligationOut(Schema):
     consent_required: bool
 
 
-class ConsentIn(Schema):
+class ConsentIn(Input):
     given_by: str = Field(max_length=10)
     purpose: str = Field(max_length=300)
     categories: list[str] = Field(max_length=10)
@@ -89,7 +89,7 @@ class ConsentOut(Schema):
         return [p.pk for p in obj.recipients.all()]
 
 
-class DisclosureIn(Schema):
+class DisclosureIn(Input):
     to_participant_id: int
     entries: list[int] = Field(default=[], max_length=50)
     excerpt: str = Field(default="", max_length=10_000)
@@ -132,11 +132,11 @@ class CaseSharingOut(Schema):
     consents: list[ConsentOut]
 
 
-class DecisionIn(Schema):
+class DecisionIn(Input):
     approve: bool
 
 
-class CancelIn(Schema):
+class CancelIn(Input):
     reason: str = Field(max_length=300)
 
 
@@ -315,7 +315,7 @@ def register(request, legal_basis: str = ""):
 # --- emergency access (break-glass) -----------------------------------------------------
 
 
-class EmergencyAccessIn(Schema):
+class EmergencyAccessIn(Input):
     case_number: str = Field(max_length=20)
     reason: str = Field(max_length=2000)
     hours: int = Field(description="1, 2 or 4")
@@ -336,7 +336,7 @@ class EmergencyAccessOut(Schema):
     reviewed_at: datetime | None
 
 
-class EmergencyReviewIn(Schema):
+class EmergencyReviewIn(Input):
     outcome: str = Field(max_length=16, description="justified or not_justified")
     note: str = Field(default="", max_length=2000)
 

@@ -7,12 +7,13 @@ from datetime import date
 from django.core.exceptions import ValidationError
 from ninja import Field, Query, Router, Schema
 
+from casebridge.apischema import Input
 from casebridge.stats import export, selectors
 
 router = Router(tags=["statistics"])
 
 
-class StatsQuery(Schema):
+class StatsQuery(Input):
     scope: str | None = Field(None, description="'network' or 'org-<id>'; default: the first")
     date_from: date | None = Field(None, alias="from", description="first month (any day)")
     date_to: date | None = Field(None, alias="to", description="last month (any day)")

@@ -8,7 +8,7 @@ from datetime import datetime
 from ninja import Field, Router, Schema, Status
 
 from casebridge.accounts.permissions import active_roles
-from casebridge.apischema import Error
+from casebridge.apischema import Error, Input
 from casebridge.training import selectors, services
 from casebridge.training.models import TrainingRun
 
@@ -89,15 +89,15 @@ def _run_out(run: TrainingRun) -> dict:
     }
 
 
-class RunIn(Schema):
+class RunIn(Input):
     scenario: str = Field(max_length=64)
 
 
-class JoinIn(Schema):
+class JoinIn(Input):
     party: str = Field(max_length=64)
 
 
-class FlowIn(Schema):
+class FlowIn(Input):
     recipient: str = Field(max_length=80, description="role:<case role code>")
     obligation: str = Field(max_length=20, description="must_inform, may_inform, must_not_share")
     categories: list[str] = Field(max_length=20)
@@ -110,7 +110,7 @@ class FlowIn(Schema):
     )
 
 
-class AnswerIn(Schema):
+class AnswerIn(Input):
     nobody: bool = False
     flows: list[FlowIn] = Field(default=[], max_length=services.MAX_FLOWS)
 

@@ -1,0 +1,28 @@
+"""Fixtures for tests that start servers: installations on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.robustness.server import Installation, postgres_available, postgres_database
+
+
+@pytest.fixture
+def postgres_url():
+    """A throwaway PostgreSQL database cb_ops_*; skipped when no server answers."""
+    if not postgres_available():
+        pytest.skip("no PostgreSQL on 127.0.0.1:5432")
+    with postgres_database() as (url, _name):
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def installation(request, tmp_path):
+    """A prepared demo installation, on each database."""
+    if request.param == "postgres":
+        url = request.getfixturevalue("postgres_url")
+        found = Installation(root=tmp_path, database_url=url)
+    else:
+        found = Installation(root=tmp_path)
+    found.prepare_demo()
+    return found

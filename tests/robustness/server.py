@@ -148,7 +148,7 @@ class Installation:
 
     def python(self, code: str) -> str:
         """Run Python code with Django set up in this installation; return its stdout."""
-        return self.run("shell", "-c", code).stdout
+        return self.run("shell", "--no-imports", "-c", code).stdout
 
     def prepare_demo(self) -> None:
         self.run("demo", "--no-serve")
@@ -229,7 +229,7 @@ class Server:
         result = subprocess.run(
             ["pgrep", "-g", str(self.process.pid)], capture_output=True, text=True, check=False
         )
-        return [int(pid) for pid in result.stdout.split()]
+        return [int(pid) for pid in result.stdout.split() if not _zombie(int(pid))]
 
     def kill9(self) -> None:
         """SIGKILL to the master and every worker at once: no graceful anything."""
@@ -248,6 +248,15 @@ class Server:
         # workers left behind by a killed master would hold the port and the database
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGKILL)
+
+
+def _zombie(pid: int) -> bool:
+    """A killed process whose parent died too waits here until init reaps it."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True  # gone already
+    return stat.rsplit(")", 1)[1].split()[0] in {"Z", "X"}
 
 
 class Browser:

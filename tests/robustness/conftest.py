@@ -13,6 +13,8 @@ from tests.robustness.server import Installation, postgres_available, postgres_d
 def postgres_url():
     """A throwaway PostgreSQL database cb_ops_*; skipped when no server answers."""
     if not postgres_available():
+        if os.environ.get("CASEBRIDGE_REQUIRE_POSTGRES") == "1":
+            pytest.fail("no PostgreSQL on 127.0.0.1:5432 (CASEBRIDGE_REQUIRE_POSTGRES=1)")
         pytest.skip("no PostgreSQL on 127.0.0.1:5432")
     with postgres_database() as (url, _name):
         yield url

@@ -99,6 +99,7 @@ def _fresh_folder(target: Path) -> None:
     if target.exists() and any(target.iterdir()):
         raise BackupError(_("%(folder)s is not empty; choose a new folder.") % {"folder": target})
     target.mkdir(mode=0o700, parents=True, exist_ok=True)
+    target.chmod(0o700)
 
 
 def _migrations() -> dict[str, str]:

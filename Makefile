@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint format messages bench clean
+.PHONY: demo test lint format messages bench bench-load clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -13,6 +13,10 @@ $(BIN)/python:
 $(VENV)/.installed-app: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e .
 	touch $@
+
+$(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e ".[test,bench]"
+	touch $@ $(VENV)/.installed-app $(VENV)/.installed-test
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e ".[test]"
@@ -38,6 +42,32 @@ format: $(VENV)/.installed-test
 messages: $(VENV)/.installed-test
 	cd src/casebridge && SECRET_KEY=makemessages-only-$$(printf '%040d' 0) ../../$(BIN)/casebridge makemessages -l de --no-obsolete --add-location file
 	cd src/casebridge && SECRET_KEY=makemessages-only-$$(printf '%040d' 0) ../../$(BIN)/casebridge compilemessages
+
+# PostgreSQL server for the benchmarks; each script creates and drops its own database.
+BENCH_POSTGRES ?= postgres://postgres@127.0.0.1:5432
+BENCH_OUT      ?= bench/out
+LOAD_ARGS      ?= --users 20 --run-time 60 --max-requests 5000
+
+## Benchmarks on SQLite and PostgreSQL, then the load test; output in bench/out/ (the
+## reviewed baseline is bench/results.md). Takes a long while: 1,000,000-row volumes.
+bench: $(VENV)/.installed-bench
+	mkdir -p $(BENCH_OUT)
+	for db in sqlite postgres; do \
+	  if [ $$db = postgres ]; then url=$(BENCH_POSTGRES)/cb_bench; else url=; fi; \
+	  DATABASE_URL=$$url $(BIN)/python bench/routing.py | tee $(BENCH_OUT)/routing-$$db.txt && \
+	  DATABASE_URL=$$url $(BIN)/python bench/policy.py | tee $(BENCH_OUT)/policy-$$db.txt && \
+	  (cd bench && DATABASE_URL=$$url PYTHONPATH=../src ../$(BIN)/python audit.py verify | tee ../$(BENCH_OUT)/audit-verify-$$db.txt) && \
+	  (cd bench && DATABASE_URL=$$url PYTHONPATH=../src ../$(BIN)/python audit.py cost | tee ../$(BENCH_OUT)/audit-cost-$$db.txt) && \
+	  DATABASE_URL=$$url $(BIN)/python bench/stats.py | tee $(BENCH_OUT)/stats-$$db.txt || exit 1; \
+	done
+	(cd bench && DATABASE_URL=$(BENCH_POSTGRES)/cb_bench PYTHONPATH=../src ../$(BIN)/python audit.py lock | tee ../$(BENCH_OUT)/audit-lock-postgres.txt)
+	$(MAKE) bench-load
+
+## The load test alone (locust against gunicorn), on SQLite and PostgreSQL
+bench-load: $(VENV)/.installed-bench
+	mkdir -p $(BENCH_OUT)
+	$(BIN)/python bench/load.py --database sqlite $(LOAD_ARGS) --output $(BENCH_OUT)/load-sqlite.md
+	CASEBRIDGE_OPS_POSTGRES=$(BENCH_POSTGRES) $(BIN)/python bench/load.py --database postgres $(LOAD_ARGS) --output $(BENCH_OUT)/load-postgres.md
 
 clean:
 	rm -rf $(VENV) var

@@ -3,9 +3,12 @@ session timeouts and the two-factor gate."""
 
 from __future__ import annotations
 
+import contextlib
+import ipaddress
 import zoneinfo
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib.auth import SESSION_KEY, logout
 from django.http import HttpResponseBadRequest, JsonResponse
 from django.urls import reverse
@@ -16,6 +19,35 @@ from casebridge.accounts import security, two_factor
 from casebridge.audit.services import request_origin
 
 API_PREFIX = "/api/"
+
+
+class ForwardedForMiddleware:
+    """Take the client address from X-Forwarded-For when the request came from a trusted proxy.
+
+    Behind nginx every request comes from the proxy's address; the audit log's origin and
+    the per-address sign-in lock need the client's. Only the rightmost address that is not
+    itself a trusted proxy counts (clients can put anything in front). Off unless
+    TRUSTED_PROXIES names the proxies.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.trusted = frozenset(settings.TRUSTED_PROXIES)
+
+    def __call__(self, request):
+        if self.trusted and request.META.get("REMOTE_ADDR") in self.trusted:
+            hops = [
+                hop.strip()
+                for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
+                if hop.strip()
+            ]
+            for hop in reversed(hops):
+                if hop not in self.trusted:
+                    # A malformed header keeps the proxy's address.
+                    with contextlib.suppress(ValueError):
+                        request.META["REMOTE_ADDR"] = str(ipaddress.ip_address(hop))
+                    break
+        return self.get_response(request)
 
 
 class UserPreferencesMiddleware:

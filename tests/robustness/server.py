@@ -1,0 +1,314 @@
+"""Real installations for the robustness tests: a data directory, keys on "other storage",
+SQLite or a throwaway PostgreSQL database (cb_ops_*), and gunicorn with deploy/gunicorn.conf.py
+on a free port of 127.0.0.1.
+
+Everything runs as an operator would run it: the ``casebridge`` command and gunicorn in
+their own processes. Each helper cleans up after itself (servers killed, databases dropped).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.cookiejar
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import casebridge
+
+REPO = Path(__file__).resolve().parents[2]
+SOURCE = Path(casebridge.__file__).resolve().parents[1]
+GUNICORN_CONF = REPO / "deploy" / "gunicorn.conf.py"
+POSTGRES_ADMIN_URL = os.environ.get("CASEBRIDGE_OPS_POSTGRES", "postgres://postgres@127.0.0.1:5432")
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nobody listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def postgres_available() -> bool:
+    result = subprocess.run(
+        ["pg_isready", "-q", "-d", POSTGRES_ADMIN_URL + "/postgres"],
+        check=False,
+        capture_output=True,
+    )
+    return result.returncode == 0
+
+
+def psql(sql: str, database: str = "postgres") -> str:
+    result = subprocess.run(
+        ["psql", "-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", "-c", sql],
+        env={**os.environ, "PGDATABASE": database, **_pg_environment()},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    return result.stdout.strip()
+
+
+def _pg_environment() -> dict:
+    parts = urllib.parse.urlsplit(POSTGRES_ADMIN_URL)
+    environment = {"PGHOST": parts.hostname or "127.0.0.1", "PGPORT": str(parts.port or 5432)}
+    if parts.username:
+        environment["PGUSER"] = urllib.parse.unquote(parts.username)
+    if parts.password:
+        environment["PGPASSWORD"] = urllib.parse.unquote(parts.password)
+    return environment
+
+
+@contextlib.contextmanager
+def postgres_database():
+    """Create a throwaway database ``cb_ops_<random>``; yield its URL; drop it afterwards."""
+    name = f"cb_ops_{secrets.token_hex(4)}"
+    psql(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{POSTGRES_ADMIN_URL}/{name}", name
+    finally:
+        psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@dataclass
+class Installation:
+    """One casebridge installation: data directory, key directory, database."""
+
+    root: Path
+    database_url: str | None = None
+    env: dict = field(default_factory=dict)
+
+    @property
+    def data_dir(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def keys_dir(self) -> Path:
+        """Key material, kept apart from the data directory as docs/operations.md asks."""
+        return self.root / "keys"
+
+    def __post_init__(self) -> None:
+        from casebridge.audit.signing import generate_key
+        from casebridge.privacy.keys import new_key_line
+
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.keys_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        secret = self.keys_dir / "secret_key"
+        if not secret.exists():
+            secret.write_text(secrets.token_urlsafe(50))
+            (self.keys_dir / "keyring").write_text(
+                new_key_line("k1") + "\n" + new_key_line("index") + "\n"
+            )
+            generate_key(self.keys_dir / "audit-signing.key")
+        self.env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": str(self.root),
+            "PYTHONPATH": str(SOURCE),
+            "CASEBRIDGE_DATA_DIR": str(self.data_dir),
+            "SECRET_KEY_FILE": str(secret),
+            "CASEBRIDGE_KEYS_FILE": str(self.keys_dir / "keyring"),
+            "CASEBRIDGE_AUDIT_KEY_FILE": str(self.keys_dir / "audit-signing.key"),
+            "CASEBRIDGE_AUDIT_CHECKPOINT_FILE": str(self.keys_dir / "audit-checkpoints.jsonl"),
+            "LANGUAGE_CODE": "en",
+            "SECURE_COOKIES": "0",
+            "SECURE_SSL_REDIRECT": "0",
+            "ALLOWED_HOSTS": "127.0.0.1",
+            "LOGIN_ADDRESS_FAILURE_LIMIT": "0",
+            **({"DATABASE_URL": self.database_url} if self.database_url else {}),
+        }
+
+    def run(
+        self, *args: str, check: bool = True, timeout: int = 600
+    ) -> subprocess.CompletedProcess:
+        """Run ``casebridge ARGS`` in this installation."""
+        result = subprocess.run(
+            [sys.executable, "-m", "casebridge.cli", *args],
+            env=self.env,
+            cwd=self.root,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=timeout,
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(f"casebridge {' '.join(args)} failed:\n{result.stderr[-3000:]}")
+        return result
+
+    def python(self, code: str) -> str:
+        """Run Python code with Django set up in this installation; return its stdout."""
+        return self.run("shell", "--no-imports", "-c", code).stdout
+
+    def prepare_demo(self) -> None:
+        self.run("demo", "--no-serve")
+
+    def api_token(self, username: str) -> str:
+        return self.python(
+            "from casebridge.accounts.models import User\n"
+            "from casebridge.accounts.services import api_token_create\n"
+            f"user = User.objects.get(username={username!r})\n"
+            "print(api_token_create(actor=user, name='robustness')[1])\n"
+        ).strip()
+
+    @contextlib.contextmanager
+    def server(self, *, workers: int = 2):
+        """gunicorn with the shipped configuration; yields the running Server."""
+        server = Server.start(self, workers=workers)
+        try:
+            yield server
+        finally:
+            server.stop()
+
+
+@dataclass
+class Server:
+    process: subprocess.Popen
+    port: int
+    log: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @classmethod
+    def start(cls, installation: Installation, *, workers: int) -> Server:
+        port = free_port()
+        log = installation.root / f"gunicorn-{port}.log"
+        environment = {
+            **installation.env,
+            "CASEBRIDGE_BIND": f"127.0.0.1:{port}",
+            "GUNICORN_WORKERS": str(workers),
+        }
+        with log.open("wb") as output:
+            process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "gunicorn",
+                    "-c",
+                    str(GUNICORN_CONF),
+                    "casebridge.wsgi",
+                ],
+                env=environment,
+                cwd=installation.root,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group: kill -9 reaches every worker
+            )
+        server = cls(process=process, port=port, log=log)
+        server.wait_until_up()
+        return server
+
+    def wait_until_up(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"gunicorn exited:\n{self.log.read_text()[-3000:]}")
+            try:
+                with urllib.request.urlopen(self.url + "/accounts/login/", timeout=5) as response:
+                    if response.status == 200:
+                        return
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                time.sleep(0.2)
+        self.stop()
+        raise AssertionError(f"gunicorn did not answer in {timeout} s:\n{self.log.read_text()}")
+
+    def pids(self) -> list[int]:
+        """The master and its workers (the process group)."""
+        result = subprocess.run(
+            ["pgrep", "-g", str(self.process.pid)], capture_output=True, text=True, check=False
+        )
+        return [int(pid) for pid in result.stdout.split() if not _zombie(int(pid))]
+
+    def kill9(self) -> None:
+        """SIGKILL to the master and every worker at once: no graceful anything."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.kill9()
+        # workers left behind by a killed master would hold the port and the database
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+
+
+def _zombie(pid: int) -> bool:
+    """A killed process whose parent died too waits here until init reaps it."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True  # gone already
+    return stat.rsplit(")", 1)[1].split()[0] in {"Z", "X"}
+
+
+class Browser:
+    """A tiny HTTP client with cookies and CSRF, enough to sign in and use pages."""
+
+    def __init__(self, base_url: str):
+        self.base_url = base_url
+        self.cookies = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.cookies))
+
+    def _csrf(self) -> str:
+        return next(cookie.value for cookie in self.cookies if cookie.name == "csrftoken")
+
+    def get(self, path: str) -> tuple[int, str]:
+        try:
+            with self.opener.open(self.base_url + path, timeout=30) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode()
+
+    def post(self, path: str, data: dict) -> tuple[int, str]:
+        body = urllib.parse.urlencode({**data, "csrfmiddlewaretoken": self._csrf()}).encode()
+        request = urllib.request.Request(
+            self.base_url + path, data=body, headers={"Referer": self.base_url + path}
+        )
+        try:
+            with self.opener.open(request, timeout=30) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode()
+
+    def sign_in(self, username: str, password: str) -> None:
+        self.get("/accounts/login/")
+        status, page = self.post("/accounts/login/", {"username": username, "password": password})
+        assert status == 200, status
+        assert 'name="password"' not in page, "sign-in failed"
+
+
+def api_post(base_url: str, path: str, token: str, payload: dict, timeout: float = 30):
+    """POST JSON with a bearer token; return (status, parsed body)."""
+    request = urllib.request.Request(
+        base_url + path,
+        data=json.dumps(payload).encode(),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+def copy_tree(source: Path, target: Path) -> None:
+    shutil.copytree(source, target, dirs_exist_ok=True)

@@ -55,7 +55,7 @@ class DashboardOut(Schema):
     indicators: list[IndicatorOut]
 
 
-def _board(request, query: StatsQuery, codes=None):
+def _board(request, query: StatsQuery, codes=None, fmt: str = ""):
     try:
         return selectors.dashboard(
             request.auth,
@@ -65,6 +65,7 @@ def _board(request, query: StatsQuery, codes=None):
             state_code=query.state,
             codes=codes,
             purpose="api",
+            fmt=fmt,
         )
     except ValidationError as error:
         names = {"to": "to", "from": "from"}
@@ -104,7 +105,7 @@ def stats_export(request, query: Query[ExportQuery]):
     """Every indicator as a file: the PDF report, XLSX (a sheet per indicator) or CSV."""
     if query.format not in report.FORMATS:
         raise ValidationError({"format": _("Choose pdf, xlsx or csv.")})
-    board = _board(request, query)
+    board = _board(request, query, fmt=query.format)
     body, content_type = report.render(board, query.format)
     response = HttpResponse(body, content_type=content_type)
     response["Content-Disposition"] = (

@@ -31,6 +31,7 @@ NETWORK_ROLES = frozenset({Role.COORDINATOR, Role.DATA_PROTECTION_OFFICER})
 OWN_ROLES = frozenset({Role.PARTNER_COUNSELLOR, Role.HOTLINE_COUNSELLOR})
 STATS_ROLES = NETWORK_ROLES | OWN_ROLES
 MAX_YEARS = 10
+MIN_YEAR = 2000
 
 
 @dataclass(frozen=True)
@@ -188,11 +189,40 @@ def dashboard(
     state_code: str | None = None,
     codes: list[str] | None = None,
     purpose: str = "dashboard",
+    fmt: str = "",
 ) -> Dashboard:
-    """Every indicator (or those in ``codes``) for the scope, period and state, protected."""
+    """Every indicator (or those in ``codes``) for the scope, period and state, protected;
+    ``fmt`` names the file format for the audit event of an export."""
     scope = scope_for(actor, scope_key)
     period = period_of(first, last)
     state = state_of(state_code)
+    board = _build(scope, period, state, codes)
+    _audit(actor, f"stats.{purpose}", board, **({"format": fmt} if fmt else {}))
+    return board
+
+
+def annual_report(*, year: int, state_code: str | None = None, fmt: str) -> Dashboard:
+    """The whole network's figures for one calendar year, for the command line.
+
+    Whoever can run ``casebridge`` on the server can read the database anyway, so the
+    command sees the network as a coordinator does — through the same disclosure control —
+    and is audited as ``stats.report`` by "system" with the format.
+    """
+    today = timezone.localdate()
+    if not MIN_YEAR <= year <= today.year + 1:
+        raise ValidationError(
+            {
+                "year": _("Give a year between %(first)d and %(last)d.")
+                % {"first": MIN_YEAR, "last": today.year + 1}
+            }
+        )
+    scope = Scope("network", _("whole network"))
+    board = _build(scope, period_of(date(year, 1, 1), date(year, 12, 31)), state_of(state_code))
+    _audit(None, "stats.report", board, format=fmt, via="command line")
+    return board
+
+
+def _build(scope: Scope, period: Period, state, codes: list[str] | None = None) -> Dashboard:
     chosen = indicators.INDICATORS
     if codes is not None:
         unknown = [code for code in codes if code not in indicators.BY_CODE]
@@ -202,16 +232,20 @@ def dashboard(
     k = threshold()
     filters = _filters(scope, period, state)
     published = [_publish(indicator, filters, k) for indicator in chosen]
+    return Dashboard(scope, period, state, k, published)
+
+
+def _audit(actor, action: str, board: Dashboard, **extra) -> None:
     audit_record(
         actor=actor,
-        action=f"stats.{purpose}",
+        action=action,
         details={
-            "scope": scope.organisation_id or "network",
-            "from": period.first.isoformat(),
-            "to": period.last.isoformat(),
-            "state": state[1] if state else "",
-            "indicators": [item.code for item in published],
-            "k": k,
+            "scope": board.scope.organisation_id or "network",
+            "from": board.period.first.isoformat(),
+            "to": board.period.last.isoformat(),
+            "state": board.state[1] if board.state else "",
+            "indicators": [item.code for item in board.indicators],
+            "k": board.k,
+            **extra,
         },
     )
-    return Dashboard(scope, period, state, k, published)

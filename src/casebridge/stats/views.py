@@ -58,6 +58,7 @@ def dashboard(request):
                 last=data.get("date_to"),
                 state_code=data.get("state") or None,
                 purpose="export" if fmt else "dashboard",
+                fmt=fmt or "",
             )
         except ValidationError as error:
             renamed = {FIELD_NAMES.get(k, k): v for k, v in error.message_dict.items()}

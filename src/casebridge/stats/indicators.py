@@ -24,11 +24,9 @@ from django.db.models import (
     Max,
     OuterRef,
     Q,
-    Subquery,
     Value,
     When,
 )
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -147,6 +145,23 @@ def _contacts(filters: Filters):
     return queryset
 
 
+def _referrals_of_contacts(filters: Filters):
+    """Referrals of the period's contacts: the contact filters through one join."""
+    queryset = source(Referral).filter(
+        contact__started_at__gte=filters.start, contact__started_at__lt=filters.end
+    )
+    if filters.state_region_ids is not None:
+        queryset = queryset.filter(contact__person_region__in=filters.state_region_ids)
+    if filters.organisation_id is not None:
+        referred = source(Referral).filter(
+            contact=OuterRef("contact"), partner=filters.organisation_id
+        )
+        queryset = queryset.filter(
+            Q(contact__organisation=filters.organisation_id) | Exists(referred)
+        )
+    return queryset
+
+
 PROFILE = ("channel", "caller_category", "contact_category", "language", "person_region")
 
 
@@ -260,7 +275,7 @@ def referral_funnel(filters: Filters) -> Result:
     """
     # The furthest step per referred contact (a GROUP BY over its referrals), then counted
     # per step; the contacts without a referral are the rest of the contact profile.
-    scoped = source(Referral).filter(contact__in=_contacts(filters).values("id"))
+    scoped = _referrals_of_contacts(filters)
     step = CaseWhen(
         When(case__isnull=False, then=Value(4)),
         When(first_appointment_on__isnull=False, then=Value(3)),
@@ -369,24 +384,25 @@ LEAD_CHANGE_BANDS = [_("none"), _("one"), _("two"), _("three or more")]
 
 def lead_worker_changes(filters: Filters) -> Result:
     """Cases open in the period by the number of handovers between workers."""
+    # handovers counted per case in one GROUP BY (not a sub-select per case), then the
+    # cases per number; the cases without any are the rest of the active cases
+    active = _active_cases(filters)
     per_case = (
         source(Handover)
-        .filter(participant__case=OuterRef("pk"))
+        .filter(participant__case__in=active.values("id"))
         .values("participant__case")
-        .annotate(n=Count("id"))
-        .values("n")
+        .annotate(changes=Count("id"))
+        .order_by()
     )
-    changes = Coalesce(Subquery(per_case, output_field=IntegerField()), Value(0))
-    band = CaseWhen(
-        When(changes__gte=3, then=Value(3)),
-        default="changes",
-        output_field=IntegerField(),
+    bands = per_case.aggregate(
+        one=Count("participant__case", filter=Q(changes=1)),
+        two=Count("participant__case", filter=Q(changes=2)),
+        more=Count("participant__case", filter=Q(changes__gte=3)),
     )
-    counts = _counts(_active_cases(filters).annotate(changes=changes, band=band), "band")
+    none = active.count() - bands["one"] - bands["two"] - bands["more"]
+    counts = [none, bands["one"], bands["two"], bands["more"]]
     return Result(
-        Table.one_dimensional(
-            {str(label): counts.get(i, 0) for i, label in enumerate(LEAD_CHANGE_BANDS)}
-        )
+        Table.one_dimensional({str(label): counts[i] for i, label in enumerate(LEAD_CHANGE_BANDS)})
     )
 
 

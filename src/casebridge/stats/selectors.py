@@ -38,11 +38,21 @@ MIN_YEAR = 2000
 
 @dataclass(frozen=True)
 class Scope:
-    """Whose data: the whole network (``organisation_id`` None) or one organisation's."""
+    """Whose data: the whole network (``organisation_id`` None) or one organisation's.
+
+    ``kind`` is "network", "hotline" or "partner"; ``groups`` limits the indicators to
+    those groups (the hotline owns no cases, so its dashboard shows contacts and
+    referrals), None meaning all.
+    """
 
     key: str
     label: str
     organisation_id: int | None = None
+    kind: str = "network"
+    groups: tuple[str, ...] | None = None
+
+
+HOTLINE_GROUPS = ("contacts", "referrals")
 
 
 @dataclass(frozen=True)
@@ -111,7 +121,17 @@ def scopes_for(actor) -> list[Scope]:
         found.append(Scope("network", _("whole network")))
     own = organisations_with(actor, OWN_ROLES)
     for organisation in Organisation.objects.filter(pk__in=own).order_by("name"):
-        found.append(Scope(f"org-{organisation.pk}", organisation.name, organisation.pk))
+        if organisation.is_hotline:
+            scope = Scope(
+                f"org-{organisation.pk}",
+                organisation.name,
+                organisation.pk,
+                kind="hotline",
+                groups=HOTLINE_GROUPS,
+            )
+        else:
+            scope = Scope(f"org-{organisation.pk}", organisation.name, organisation.pk, "partner")
+        found.append(scope)
     return found
 
 
@@ -225,11 +245,18 @@ def annual_report(*, year: int, state_code: str | None = None, fmt: str) -> Dash
 
 
 def _build(scope: Scope, period: Period, state, codes: list[str] | None = None) -> Dashboard:
-    chosen = indicators.INDICATORS
+    chosen = [
+        indicator
+        for indicator in indicators.INDICATORS
+        if scope.groups is None or indicator.group in scope.groups
+    ]
     if codes is not None:
         unknown = [code for code in codes if code not in indicators.BY_CODE]
         if unknown:
             raise ValidationError({"indicator": _("There is no such indicator.")})
+        offered = {indicator.code for indicator in chosen}
+        if any(code not in offered for code in codes):
+            raise ValidationError({"indicator": _("This indicator is not offered for these data.")})
         chosen = [indicators.BY_CODE[code] for code in codes]
     k = threshold()
     filters = _filters(scope, period, state)

@@ -10,6 +10,7 @@ import pytest
 from django.utils import translation
 
 from casebridge.audit.models import AuditEvent
+from casebridge.hotline.models import Contact
 from casebridge.stats import indicators
 
 pytestmark = pytest.mark.django_db
@@ -131,3 +132,44 @@ def test_api_errors_name_the_field(personas):
     assert "to" in response.json()["fields"]
     response = client.get("/api/v1/stats/indicators", {"state": "XX"})
     assert response.status_code == 422 and "state" in response.json()["fields"]
+
+
+def test_the_hotline_sees_hotline_figures_only(stats_data, personas):
+    client = personas.client(personas.hotline)
+    response = client.get("/stats/", {"date_from": SINCE})
+    assert response.status_code == 200
+    board = response.context["board"]
+    assert board.scope.kind == "hotline"
+    codes = [item.code for item in board.indicators]
+    assert "contacts_by_channel" in codes and "referral_funnel" in codes
+    assert "cases_by_phase" not in codes and "obligations_compliance" not in codes
+    html = response.content.decode()
+    assert "Hotline figures of" in html and 'id="ind-cases_by_phase"' not in html
+    hotline = personas.hotline.memberships.get().organisation
+    taken = Contact.objects.filter(
+        organisation=hotline,
+        started_at__gte=board.period.start,
+        started_at__lt=board.period.end,
+    ).count()
+    channels = next(item for item in board.indicators if item.code == "contacts_by_channel")
+    assert channels.table.total.value == taken > 0
+    api = client.get("/api/v1/stats/indicators/cases_by_phase")
+    assert api.status_code == 422 and "indicator" in api.json()["fields"]
+    body = client.get("/api/v1/stats/indicators", {"from": SINCE}).json()
+    assert [item["code"] for item in body["indicators"]] == codes
+
+
+def test_a_partner_sees_the_figures_of_its_own_organisation(stats_data, personas):
+    client = personas.client(personas.partner)
+    response = client.get("/stats/", {"date_from": SINCE})
+    board = response.context["board"]
+    assert board.scope.kind == "partner"
+    assert len(board.indicators) == len(indicators.INDICATORS)
+    organisation = personas.partner.memberships.get().organisation
+    assert f"Figures of {organisation.name}" in response.content.decode()
+
+
+def test_the_coordinator_sees_the_whole_network(stats_data, personas):
+    response = personas.client(personas.coordinator).get("/stats/", {"date_from": SINCE})
+    assert response.context["board"].scope.kind == "network"
+    assert "Figures of the whole network." in response.content.decode()

@@ -1,14 +1,16 @@
-"""Statistics API: the same protected tables as the pages and the CSV export."""
+"""Statistics API: the same protected tables as the pages, and the same files."""
 
 from __future__ import annotations
 
 from datetime import date
 
 from django.core.exceptions import ValidationError
+from django.http import HttpResponse
+from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 
 from casebridge.apischema import Input
-from casebridge.stats import export, selectors
+from casebridge.stats import export, report, selectors
 
 router = Router(tags=["statistics"])
 
@@ -54,7 +56,7 @@ class DashboardOut(Schema):
     indicators: list[IndicatorOut]
 
 
-def _board(request, query: StatsQuery, codes=None):
+def _board(request, query: StatsQuery, codes=None, fmt: str = ""):
     try:
         return selectors.dashboard(
             request.auth,
@@ -64,6 +66,7 @@ def _board(request, query: StatsQuery, codes=None):
             state_code=query.state,
             codes=codes,
             purpose="api",
+            fmt=fmt,
         )
     except ValidationError as error:
         names = {"to": "to", "from": "from"}
@@ -81,3 +84,32 @@ def stats_indicator(request, code: str, query: Query[StatsQuery]):
     """One indicator; 422 naming ``indicator`` when there is no such code."""
     board = _board(request, query, codes=[code])
     return export.published_dict(board.indicators[0])
+
+
+class ExportQuery(StatsQuery):
+    format: str = Field("pdf", description="pdf (the report with charts), xlsx or csv")
+
+
+@router.get(
+    "/export",
+    response={200: None},
+    openapi_extra={
+        "responses": {
+            200: {
+                "description": "The file",
+                "content": {content_type: {} for content_type in report.FORMATS.values()},
+            }
+        }
+    },
+)
+def stats_export(request, query: Query[ExportQuery]):
+    """Every indicator as a file: the PDF report, XLSX (a sheet per indicator) or CSV."""
+    if query.format not in report.FORMATS:
+        raise ValidationError({"format": _("Choose pdf, xlsx or csv.")})
+    board = _board(request, query, fmt=query.format)
+    body, content_type = report.render(board, query.format)
+    response = HttpResponse(body, content_type=content_type)
+    response["Content-Disposition"] = (
+        f'attachment; filename="{report.filename(board, query.format)}"'
+    )
+    return response

@@ -1,12 +1,22 @@
-"""Published statistics as plain data: the API's body and the CSV rows come from here."""
+"""Published statistics as plain data: the API's body, the CSV rows and the XLSX workbook
+come from here (the PDF report from ``report.py``). Every one of them takes a ``Dashboard``
+from ``selectors``, so nothing reaches a file that disclosure control has not seen."""
 
 from __future__ import annotations
 
 import csv
 import io
 
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font
+from openpyxl.utils import get_column_letter
+
 from casebridge.stats.disclosure import Value
 from casebridge.stats.selectors import Dashboard, Published
+
+SUPPRESSED = "•"
 
 CSV_COLUMNS = ["indicator", "row", "column", "value", "status"]
 
@@ -75,3 +85,100 @@ def to_csv(board: Dashboard) -> str:
     writer.writerow(CSV_COLUMNS)
     writer.writerows(rows(board))
     return buffer.getvalue()
+
+
+def suppression_note(k: int) -> str:
+    return _(
+        "• marks a number that is not shown to protect people: it is below %(k)d, or it "
+        "would let a reader work out such a number from the totals. Medians are shown only "
+        "when at least %(k)d values stand behind them."
+    ) % {"k": k}
+
+
+def description(board: Dashboard) -> list[tuple[str, str]]:
+    """What a file holds: scope, period, state, threshold (for its first lines)."""
+    return [
+        (_("Data of"), board.scope.label),
+        (_("From"), date_format(board.period.first, "F Y")),
+        (_("To"), date_format(board.period.last, "F Y")),
+        (_("Federal state"), board.state[2] if board.state else _("all states")),
+        (_("Threshold k"), str(board.k)),
+    ]
+
+
+def filename(board: Dashboard, extension: str) -> str:
+    return f"statistics-{board.period.first:%Y-%m}-{board.period.last:%Y-%m}.{extension}"
+
+
+def _cell(value: Value):
+    return SUPPRESSED if value.suppressed else value.value
+
+
+def to_xlsx(board: Dashboard) -> bytes:
+    """A workbook: an overview sheet, then one sheet per indicator (named by its code)."""
+    book = Workbook()
+    overview = book.active
+    overview.title = _("Overview")[:31]
+    bold = Font(bold=True)
+    overview.append([_("Statistics")])
+    overview["A1"].font = Font(bold=True, size=14)
+    for label, value in description(board):
+        overview.append([label, value])
+    overview.append([])
+    overview.append([suppression_note(board.k)])
+    overview.cell(overview.max_row, 1).alignment = Alignment(wrap_text=True)
+    overview.append([])
+    overview.append([_("Sheet"), _("Indicator")])
+    for cell in overview[overview.max_row]:
+        cell.font = bold
+    for item in board.indicators:
+        overview.append([item.code, item.title])
+    overview.column_dimensions["A"].width = 32
+    overview.column_dimensions["B"].width = 60
+    for item in board.indicators:
+        _indicator_sheet(book.create_sheet(item.code[:31]), item, board.k)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def _indicator_sheet(sheet, item: Published, k: int) -> None:
+    table = item.table
+    bold = Font(bold=True)
+    sheet.append([item.title])
+    sheet["A1"].font = Font(bold=True, size=13)
+    sheet.append([])
+    if table.one_dimensional:
+        header = [item.row_heading, _("Count")]
+    else:
+        header = [item.row_heading, *table.columns, _("Total")]
+    sheet.append(header)
+    for cell in sheet[sheet.max_row]:
+        cell.font = bold
+    for label, line, row_total in item.lines:
+        values = [_cell(v) for v in line]
+        if row_total is not None:
+            values.append(_cell(row_total))
+        sheet.append([label, *values])
+        sheet.cell(sheet.max_row, 1).font = bold
+    footer = [_("Total")]
+    if table.column_totals:
+        footer += [_cell(v) for v in table.column_totals]
+    footer.append(_cell(table.total))
+    sheet.append(footer)
+    for cell in sheet[sheet.max_row]:
+        cell.font = bold
+    if item.medians:
+        sheet.append([])
+        for median in item.medians:
+            sheet.append(
+                [
+                    _("Median days, %(step)s") % {"step": median.label},
+                    SUPPRESSED if median.value is None else median.value,
+                ]
+            )
+    sheet.append([])
+    sheet.append([suppression_note(k)])
+    sheet.column_dimensions["A"].width = 40
+    for index in range(2, len(header) + 1):
+        sheet.column_dimensions[get_column_letter(index)].width = 16

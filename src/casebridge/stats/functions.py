@@ -36,13 +36,12 @@ class Median(Aggregate):
     allow_distinct = False
 
     def as_postgresql(self, compiler, connection, **extra):
-        return self.as_sql(
-            compiler,
-            connection,
-            function="percentile_cont",
-            template="%(function)s(0.5) WITHIN GROUP (ORDER BY %(expressions)s)",
-            **extra,
-        )
+        # set on a copy, not passed as template=: Aggregate.as_sql passes its own template
+        # when there is a filter (a FILTER clause), and twice is a TypeError
+        clone = self.copy()
+        clone.function = "percentile_cont"
+        clone.template = "%(function)s(0.5) WITHIN GROUP (ORDER BY %(expressions)s)"
+        return clone.as_sql(compiler, connection, **extra)
 
 
 class _SqliteMedian:

@@ -1,4 +1,5 @@
-"""The statistics dashboard: filters by GET (no personal data), charts, tables, CSV."""
+"""The statistics dashboard: filters by GET (no personal data), charts, tables; the same
+figures as CSV, XLSX or the PDF report."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
 from casebridge.forms import apply_validation_error
-from casebridge.stats import charts, export, indicators, selectors
+from casebridge.stats import charts, indicators, report, selectors
 
 
 class StatsFilterForm(forms.Form):
@@ -36,11 +37,16 @@ FIELD_NAMES = {"to": "date_to", "from": "date_from"}
 
 @login_required
 def dashboard(request):
-    """Every indicator, protected; ``?format=csv`` returns the same figures as CSV."""
+    """Every indicator, protected; ``?format=csv|xlsx|pdf`` returns the same figures as a
+    file (the PDF is the report with charts)."""
     scopes = selectors.scopes_for(request.user)
     if not scopes:
         return render(request, "stats/forbidden.html", status=403)
-    form = StatsFilterForm(request.GET or None, scopes=scopes)
+    fmt = request.GET.get("format")
+    fmt = fmt if fmt in report.FORMATS else None
+    query = request.GET.copy()
+    query.pop("format", None)
+    form = StatsFilterForm(query or None, scopes=scopes)
     board = None
     if not form.is_bound or form.is_valid():
         data = form.cleaned_data if form.is_bound else {}
@@ -51,21 +57,22 @@ def dashboard(request):
                 first=data.get("date_from"),
                 last=data.get("date_to"),
                 state_code=data.get("state") or None,
-                purpose="export" if request.GET.get("format") == "csv" else "dashboard",
+                purpose="export" if fmt else "dashboard",
+                fmt=fmt or "",
             )
         except ValidationError as error:
             renamed = {FIELD_NAMES.get(k, k): v for k, v in error.message_dict.items()}
             apply_validation_error(form, ValidationError(renamed))
-    if board is not None and request.GET.get("format") == "csv":
-        response = HttpResponse(export.to_csv(board), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = (
-            f'attachment; filename="statistics-{board.period.first:%Y-%m}-'
-            f'{board.period.last:%Y-%m}.csv"'
-        )
+    if board is not None and fmt:
+        body, content_type = report.render(board, fmt)
+        response = HttpResponse(body, content_type=content_type)
+        response["Content-Disposition"] = f'attachment; filename="{report.filename(board, fmt)}"'
         return response
     items = [(item, charts.bar_chart(item.table)) for item in board.indicators] if board else []
-    query = request.GET.copy()
-    query["format"] = "csv"
+    downloads = {}
+    for name in report.FORMATS:
+        query["format"] = name
+        downloads[name] = query.urlencode()
     return render(
         request,
         "stats/dashboard.html",
@@ -73,7 +80,7 @@ def dashboard(request):
             "form": form,
             "board": board,
             "items": items,
-            "csv_query": query.urlencode(),
+            "downloads": downloads,
         },
         status=200 if board else 400,
     )

@@ -1,0 +1,266 @@
+"""The statistics report as a file: PDF (figures and charts), CSV or XLSX.
+
+The dashboard page, the API and ``casebridge stats report`` all hand a ``Dashboard`` from
+``selectors`` to ``render()``: the same protected figures in every format.
+
+The PDF is drawn with reportlab (pure PyPI, no system libraries). The bar charts are drawn
+with reportlab's own graphics from the same geometry as the page's SVG
+(``charts.bar_chart``) rather than converting that SVG with svglib: the SVG is a Django
+template styled with ``currentColor`` for the page's themes, so converting it would mean
+rendering HTML templates into a PDF and adding svglib with its lxml/cssselect2 stack,
+while the geometry is already at hand. Text uses Bitstream Vera, which ships inside
+reportlab and is embedded, so umlauts survive and the text can be copied; the few
+characters Vera lacks (arrows) are spelled out.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from functools import cache
+from xml.sax.saxutils import escape
+
+import reportlab
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from reportlab.graphics.shapes import Drawing, Rect, String
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.platypus import (
+    KeepTogether,
+    Paragraph,
+    SimpleDocTemplate,
+    Spacer,
+    TableStyle,
+)
+from reportlab.platypus import (
+    Table as PdfTable,
+)
+
+from casebridge.stats import charts, export
+from casebridge.stats.selectors import Dashboard, Published
+
+FORMATS = {
+    "pdf": "application/pdf",
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+BAR_COLOUR = colors.HexColor("#2b6cb0")
+FONT, BOLD = "CasebridgeVera", "CasebridgeVeraBold"
+SPELLED_OUT = {"→": "->", "←": "<-"}
+
+
+def render(board: Dashboard, fmt: str) -> tuple[bytes, str]:
+    """Return the file's bytes and its content type; ``fmt`` is a key of ``FORMATS``."""
+    if fmt == "csv":
+        body = export.to_csv(board).encode()
+    elif fmt == "xlsx":
+        body = export.to_xlsx(board)
+    elif fmt == "pdf":
+        body = to_pdf(board)
+    else:
+        raise ValueError(fmt)
+    return body, FORMATS[fmt]
+
+
+def filename(board: Dashboard, fmt: str) -> str:
+    """``annual-report-2026.pdf`` for a calendar year's PDF, else ``statistics-<months>``."""
+    if fmt == "pdf" and _calendar_year(board):
+        return f"annual-report-{board.period.first.year}.pdf"
+    return export.filename(board, fmt)
+
+
+def _calendar_year(board: Dashboard) -> bool:
+    first, last = board.period.first, board.period.last
+    return (first.month, first.day, last.month, last.day) == (1, 1, 12, 31) and (
+        first.year == last.year
+    )
+
+
+def title(board: Dashboard) -> str:
+    """'Annual report 2026' for a calendar year, else 'Statistics report, <from> to <to>'."""
+    first, last = board.period.first, board.period.last
+    if _calendar_year(board):
+        return _("Annual report %(year)d") % {"year": first.year}
+    return _("Statistics report, %(first)s to %(last)s") % {
+        "first": date_format(first, "F Y"),
+        "last": date_format(last, "F Y"),
+    }
+
+
+@cache
+def _fonts() -> None:
+    folder = os.path.join(os.path.dirname(reportlab.__file__), "fonts")
+    pdfmetrics.registerFont(TTFont(FONT, os.path.join(folder, "Vera.ttf")))
+    pdfmetrics.registerFont(TTFont(BOLD, os.path.join(folder, "VeraBd.ttf")))
+
+
+@cache
+def _glyphs() -> frozenset[int]:
+    _fonts()
+    return frozenset(pdfmetrics.getFont(FONT).face.charToGlyph)
+
+
+def _text(value) -> str:
+    """Text the embedded font can show: arrows spelled out, anything else missing as '?'."""
+    glyphs = _glyphs()
+    out = []
+    for char in str(value):
+        char = SPELLED_OUT.get(char, char)
+        out.append(char if len(char) > 1 or ord(char) in glyphs or char in "\n\t" else "?")
+    return "".join(out)
+
+
+def _para(text, style) -> Paragraph:
+    return Paragraph(escape(_text(text)), style)
+
+
+def _styles() -> dict[str, ParagraphStyle]:
+    _fonts()
+    body = ParagraphStyle("body", fontName=FONT, fontSize=9, leading=12)
+    return {
+        "title": ParagraphStyle("title", parent=body, fontName=BOLD, fontSize=18, leading=22),
+        "heading": ParagraphStyle(
+            "heading", parent=body, fontName=BOLD, fontSize=12, leading=15, spaceBefore=8
+        ),
+        "body": body,
+        "small": ParagraphStyle("small", parent=body, fontSize=8, leading=10),
+        "cell": ParagraphStyle("cell", parent=body, fontSize=8, leading=10),
+    }
+
+
+def _value(value) -> str:
+    return export.SUPPRESSED if value.suppressed else str(value.value)
+
+
+def chart_drawing(item: Published, width: float) -> Drawing:
+    """The page's bar chart (``charts.bar_chart``), scaled to ``width`` points."""
+    chart = charts.bar_chart(item.table)
+    scale = width / chart.width
+    height = chart.height * scale
+    drawing = Drawing(width, height)
+    for bar in chart.bars:
+        top = height - bar.y * scale  # SVG counts y downwards, PDF upwards
+        baseline = height - bar.text_y * scale
+        drawing.add(
+            String(
+                (chart.label_width - 8) * scale,
+                baseline,
+                _text(bar.label if len(bar.label) <= 30 else bar.label[:29] + "…"),
+                fontName=FONT,
+                fontSize=13 * scale,
+                textAnchor="end",
+            )
+        )
+        if bar.width:
+            drawing.add(
+                Rect(
+                    chart.label_width * scale,
+                    top - charts.BAR * scale,
+                    bar.width * scale,
+                    charts.BAR * scale,
+                    fillColor=BAR_COLOUR,
+                    strokeColor=None,
+                )
+            )
+        drawing.add(
+            String(
+                (chart.label_width + bar.width + 6) * scale,
+                baseline,
+                _value(bar.value),
+                fontName=FONT,
+                fontSize=13 * scale,
+            )
+        )
+    return drawing
+
+
+def _table(item: Published, styles) -> PdfTable:
+    table = item.table
+    cell = styles["cell"]
+    if table.one_dimensional:
+        header = [item.row_heading, _("Count")]
+    else:
+        header = [item.row_heading, *table.columns, _("Total")]
+    data = [[_para(text, cell) for text in header]]
+    for label, line, row_total in item.lines:
+        values = [_value(v) for v in line]
+        if row_total is not None:
+            values.append(_value(row_total))
+        data.append([_para(label, cell), *values])
+    footer = [_para(_("Total"), cell)]
+    footer += [_value(v) for v in table.column_totals or []]
+    footer.append(_value(table.total))
+    data.append(footer)
+    usable = A4[0] - 40 * mm
+    first = 60 * mm
+    rest = (usable - first) / max(1, len(header) - 1)
+    pdf = PdfTable(data, colWidths=[first] + [rest] * (len(header) - 1), repeatRows=1)
+    pdf.setStyle(
+        TableStyle(
+            [
+                ("FONTNAME", (0, 0), (-1, -1), FONT),
+                ("FONTSIZE", (0, 0), (-1, -1), 8),
+                ("FONTNAME", (0, -1), (-1, -1), BOLD),
+                ("ALIGN", (1, 1), (-1, -1), "RIGHT"),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("LINEBELOW", (0, 0), (-1, 0), 0.6, colors.black),
+                ("LINEABOVE", (0, -1), (-1, -1), 0.6, colors.black),
+                ("GRID", (0, 0), (-1, -1), 0.2, colors.grey),
+            ]
+        )
+    )
+    return pdf
+
+
+def to_pdf(board: Dashboard) -> bytes:
+    """The report: title, what it covers, the suppression note, then each indicator with its
+    bar chart, its table and its medians."""
+    styles = _styles()
+    buffer = io.BytesIO()
+    document = SimpleDocTemplate(
+        buffer,
+        pagesize=A4,
+        leftMargin=20 * mm,
+        rightMargin=20 * mm,
+        topMargin=18 * mm,
+        bottomMargin=18 * mm,
+        title=_text(title(board)),
+        author="casebridge",
+        subject=_text(_("Statistics after disclosure control")),
+    )
+    story: list = [_para(title(board), styles["title"]), Spacer(1, 4 * mm)]
+    for label, value in export.description(board):
+        story.append(_para(f"{label}: {value}", styles["body"]))
+    story.append(
+        _para(
+            _("Produced %(when)s.")
+            % {"when": date_format(timezone.localtime(), "DATETIME_FORMAT")},
+            styles["body"],
+        )
+    )
+    story += [Spacer(1, 3 * mm), _para(export.suppression_note(board.k), styles["small"])]
+    width = A4[0] - 40 * mm
+    for item in board.indicators:
+        block = [
+            _para(item.title, styles["heading"]),
+            chart_drawing(item, width),
+            Spacer(1, 2 * mm),
+            _table(item, styles),
+        ]
+        for median in item.medians:
+            shown = export.SUPPRESSED if median.value is None else f"{median.value}"
+            block.append(
+                _para(
+                    _("Median days, %(step)s") % {"step": median.label} + f": {shown}",
+                    styles["body"],
+                )
+            )
+        story.append(KeepTogether(block))
+    document.build(story)
+    return buffer.getvalue()

@@ -175,3 +175,13 @@ def build_personas() -> Personas:
         admin=make_user("admin", centre, Role.ADMINISTRATOR),
         outsider=make_user("outsider", None, None),
     )
+
+
+@pytest.fixture(autouse=True)
+def _worker_keeps_the_test_connection(monkeypatch):
+    """The task worker drops "old" connections between tasks; inside a test's transaction
+    that would close the test's own connection (on PostgreSQL). Django's test client
+    suspends the same call during requests."""
+    from django_tasks_db.management.commands import db_worker
+
+    monkeypatch.setattr(db_worker, "close_old_connections", lambda: None)

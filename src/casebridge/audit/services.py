@@ -9,6 +9,7 @@ and ``audit verify`` seal too, so an event committed just before a crash is seal
 
 from __future__ import annotations
 
+import bisect
 import ipaddress
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -288,24 +289,32 @@ def audit_verify(
     result = VerifyResult(
         0, None, pending, first=expected, checkpoints=len(distinct), anchor=anchor and base
     )
-    separators = chain.CONTENT_SEPARATORS
-    separator = chain.SEPARATOR
-    digest = chain.digest
+    checkpointed = sorted(wanted)
     for rows in chain.iter_sealed(base, batch_size):
-        for sequence, prev_hash, hash_, content in rows:
-            if sequence != expected:
-                result.broken = Break(expected, f"event {expected} is missing")
-            elif prev_hash != expected_prev:
-                result.broken = Break(sequence, "link to the previous event is broken")
-            elif digest(prev_hash, sequence, content) != hash_ or (
-                content.count(separator) != separators
+        end = expected + len(rows)
+        if chain.chunk_intact(rows, expected, expected_prev):
+            # The chunk is contiguous from ``expected``: a checkpoint's event is at its offset.
+            start = bisect.bisect_left(checkpointed, expected)
+            stop = bisect.bisect_left(checkpointed, end)
+            if all(
+                r.hash == rows[sequence - expected][2]
+                for sequence in checkpointed[start:stop]
+                for r in wanted[sequence]
             ):
-                result.broken = Break(sequence, "content does not match its hash")
-            elif sequence in wanted and any(r.hash != hash_ for r in wanted[sequence]):
-                result.broken = Break(
-                    sequence, f"event {sequence} does not match its signed checkpoint"
-                )
-            if result.broken:
+                checked += len(rows)
+                expected, expected_prev = end, rows[-1][2]
+                continue
+        for row in rows:  # something in this chunk is wrong: find and name the first break
+            sequence, hash_ = row[0], row[2]
+            problem = chain.row_problem(row, expected, expected_prev)
+            if (
+                problem is None
+                and sequence in wanted
+                and any(r.hash != hash_ for r in wanted[sequence])
+            ):
+                problem = sequence, f"event {sequence} does not match its signed checkpoint"
+            if problem:
+                result.broken = Break(*problem)
                 result.checked, result.last = checked, expected - 1
                 return result
             expected_prev = hash_

@@ -291,35 +291,20 @@ def audit_verify(
     )
     checkpointed = sorted(wanted)
     for rows in chain.iter_sealed(base, batch_size):
-        end = expected + len(rows)
-        if chain.chunk_intact(rows, expected, expected_prev):
-            # The chunk is contiguous from ``expected``: a checkpoint's event is at its offset.
-            start = bisect.bisect_left(checkpointed, expected)
-            stop = bisect.bisect_left(checkpointed, end)
-            if all(
-                r.hash == rows[sequence - expected][2]
-                for sequence in checkpointed[start:stop]
-                for r in wanted[sequence]
-            ):
-                checked += len(rows)
-                expected, expected_prev = end, rows[-1][2]
-                continue
-        for row in rows:  # something in this chunk is wrong: find and name the first break
-            sequence, hash_ = row[0], row[2]
-            problem = chain.row_problem(row, expected, expected_prev)
-            if (
-                problem is None
-                and sequence in wanted
-                and any(r.hash != hash_ for r in wanted[sequence])
-            ):
+        start = expected
+        expected, expected_prev, problem = chain.walk(rows, expected, expected_prev)
+        # Signed checkpoints among the events that passed (contiguous from ``start``).
+        low = bisect.bisect_left(checkpointed, start)
+        for sequence in checkpointed[low : bisect.bisect_left(checkpointed, expected)]:
+            if any(r.hash != rows[sequence - start][2] for r in wanted[sequence]):
                 problem = sequence, f"event {sequence} does not match its signed checkpoint"
-            if problem:
-                result.broken = Break(*problem)
-                result.checked, result.last = checked, expected - 1
-                return result
-            expected_prev = hash_
-            expected += 1
-            checked += 1
+                expected = sequence
+                break
+        checked = expected - base - 1
+        if problem:
+            result.broken = Break(*problem)
+            result.checked, result.last = checked, expected - 1
+            return result
     result.checked, result.last = checked, expected - 1
     last = expected - 1
     head = ChainHead.objects.filter(id=1).first()

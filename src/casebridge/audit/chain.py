@@ -109,6 +109,8 @@ def seal_batch(limit: int, *, wait: bool = True, look_first: bool = True) -> int
             if cursor.fetchone() is None:
                 return 0
     postgresql = connection.vendor == "postgresql"
+    if postgresql:  # one statement with 4 parameters per event: stay below 65,535
+        limit = min(limit, 10000)
     with transaction.atomic(), connection.cursor() as cursor:
         head = lock_head(cursor, wait=wait, seal=True)
         if head is None:

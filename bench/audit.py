@@ -6,7 +6,8 @@ and django-auditlog side by side.
     python bench/audit.py lock     [--threads 8 --writes 60]   chain lock wait under load
     python bench/audit.py auditlog [--saves 2000]         our audit_record vs django-auditlog
 
-SQLite by default; with DATABASE_URL=postgres://... the throwaway database cb_audit_bench.
+SQLite by default; with DATABASE_URL=postgres://... the throwaway database cb_audit_bench
+(or the name in BENCH_DB, so that two runs at once do not share one).
 ``lock`` compares the current design (pending insert, seal after commit) with the design
 of commit 625c682 (chain head locked inside the caller's transaction), copied below.
 """
@@ -42,7 +43,7 @@ def fresh_database(run, settings_module="casebridge.settings") -> int:
     from django.test.utils import setup_databases, teardown_databases
 
     if connection.vendor != "sqlite":
-        connection.settings_dict["TEST"]["NAME"] = "cb_audit_bench"
+        connection.settings_dict["TEST"]["NAME"] = os.environ.get("BENCH_DB", "cb_audit_bench")
     else:  # a file, so that threads share it (an in-memory test database would not do)
         connection.settings_dict["TEST"]["NAME"] = os.path.join(
             os.environ["CASEBRIDGE_DATA_DIR"], "bench.sqlite3"
@@ -316,21 +317,20 @@ def run_lock(args, connection) -> int:
 # --- b: verify throughput --------------------------------------------------------------------
 
 
-def run_verify(args, connection) -> int:
+def generate_events(count: int) -> None:
+    """``count`` sealed events with realistic content, chained as the seal would."""
     from django.contrib.auth import get_user_model
 
     from casebridge.audit import chain
     from casebridge.audit.models import AuditEvent, ChainHead, canonical_json
-    from casebridge.audit.services import audit_verify
 
     user = get_user_model().objects.create_user("bench-actor")
-    print(machine_line(f", {connection.vendor}"))
     rng = random.Random(5)
     started = time.perf_counter()
     prev, start = chain.GENESIS, datetime(2026, 1, 1, tzinfo=UTC)
     batch = []
     actions = ["cases.entry.create", "cases.case.view", "hotline.contact.view", "cases.case.list"]
-    for sequence in range(1, args.events + 1):
+    for sequence in range(1, count + 1):
         at = start + timedelta(seconds=sequence, microseconds=rng.randrange(1, 999999))
         action = actions[sequence % 4]
         details = canonical_json({"case": f"NGO-2026-{sequence % 997:04d}", "count": sequence % 7})
@@ -371,8 +371,15 @@ def run_verify(args, connection) -> int:
             AuditEvent.objects.bulk_create(batch)
             batch = []
     AuditEvent.objects.bulk_create(batch)
-    ChainHead.objects.update_or_create(id=1, defaults={"sequence": args.events, "hash": prev})
-    print(f"{args.events} events generated in {time.perf_counter() - started:.0f} s")
+    ChainHead.objects.update_or_create(id=1, defaults={"sequence": count, "hash": prev})
+    print(f"{count} events generated in {time.perf_counter() - started:.0f} s")
+
+
+def run_verify(args, connection) -> int:
+    from casebridge.audit.services import audit_verify
+
+    print(machine_line(f", {connection.vendor}"))
+    generate_events(args.events)
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("VACUUM ANALYZE audit_auditevent")
@@ -382,6 +389,13 @@ def run_verify(args, connection) -> int:
         result = audit_verify(seal=False)
         seconds.append(time.perf_counter() - began)
         assert result.broken is None and result.checked == args.events, result
+    if args.profile:
+        import cProfile
+        import pstats
+
+        profiler = cProfile.Profile()
+        profiler.runcall(audit_verify, seal=False)
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(12)
     med = statistics.median(seconds)
     print(
         f"verify: median {med:.2f} s, best {min(seconds):.2f} s, worst {max(seconds):.2f} s "
@@ -466,7 +480,9 @@ def run_auditlog(args, connection) -> int:
     timings = {"plain": [], "casebridge": [], "auditlog": []}
 
     def save(entry, i, mode):
-        entry.title = f"entry {i}"
+        # Every save changes the field: django-auditlog writes nothing for a save without a
+        # change (the first runs saved the same title three times and it logged only once).
+        entry.title = f"entry {i} {mode}"
         started = time.perf_counter()
         with transaction.atomic():
             entry.save(update_fields=["title"])
@@ -487,7 +503,9 @@ def run_auditlog(args, connection) -> int:
             save(entry, i, mode)
             if mode == "auditlog":
                 auditlog.unregister(Entry)
-    print(f"django-auditlog wrote {LogEntry.objects.count()} log entries for {args.saves} saves")
+    logged = LogEntry.objects.count()
+    print(f"django-auditlog wrote {logged} log entries for {args.saves} saves")
+    assert logged == args.saves, "django-auditlog skipped saves: the comparison would be unfair"
     med = {mode: statistics.median(values) for mode, values in timings.items()}
     print("| save (own transaction) | median | p95 | samples |\n|---|---|---|---|")
     for mode, label in (
@@ -516,6 +534,7 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--writes", type=int, default=60)
     parser.add_argument("--saves", type=int, default=2000)
+    parser.add_argument("--profile", action="store_true", help="verify: one run under cProfile")
     args = parser.parse_args()
     run = {"verify": run_verify, "cost": run_cost, "lock": run_lock, "auditlog": run_auditlog}
     settings_module = "auditlog_settings" if args.what == "auditlog" else "casebridge.settings"

@@ -16,7 +16,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from casebridge.accounts import security, two_factor
-from casebridge.audit.services import request_origin
+from casebridge.audit.services import request_origin, sealing_at_the_end
 
 API_PREFIX = "/api/"
 
@@ -68,7 +68,8 @@ class UserPreferencesMiddleware:
                 if user.language:
                     translation.activate(user.language)
                     request.LANGUAGE_CODE = user.language
-            return self.get_response(request)
+            with sealing_at_the_end():  # events written outside transactions: one seal
+                return self.get_response(request)
         finally:
             timezone.deactivate()
             request_origin.reset(token)

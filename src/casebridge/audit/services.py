@@ -9,7 +9,10 @@ and ``audit verify`` seal too, so an event committed just before a crash is seal
 
 from __future__ import annotations
 
+import bisect
 import ipaddress
+import logging
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -23,6 +26,7 @@ from casebridge.audit import chain, signing
 from casebridge.audit.models import AuditEvent, ChainHead, Checkpoint, Outcome
 
 GENESIS = chain.GENESIS
+logger = logging.getLogger(__name__)
 
 # Where the current request comes from; set by the middleware, read when an event is written.
 request_origin: ContextVar[str | None] = ContextVar("request_origin", default=None)
@@ -77,9 +81,21 @@ def audit_record(
     return event
 
 
+# While a request runs (``sealing_at_the_end``, entered by the middleware), events written
+# outside a transaction are sealed once when the request ends, or by the next seal in the
+# request, instead of one seal each.
+_seal_due: ContextVar[list[bool] | None] = ContextVar("audit_seal_due", default=None)
+
+
 def _seal_on_commit() -> None:
-    """Ask for one seal after the current transaction commits (at once outside one)."""
-    if connection.in_atomic_block and any(
+    """Ask for one seal after the current transaction commits (at once outside one, or at
+    the end of the request)."""
+    if not connection.in_atomic_block:
+        due = _seal_due.get()
+        if due is not None:
+            due[0] = True
+            return
+    elif any(
         callback is _seal_after_commit for _sids, callback, _robust in connection.run_on_commit
     ):
         return
@@ -88,22 +104,51 @@ def _seal_on_commit() -> None:
 
 def _seal_after_commit() -> None:
     # A request does not queue for the lock: if another sealer holds it, that one looks
-    # for pending events again after letting go, and finds this transaction's.
-    seal_pending(wait=False)
+    # for pending events again after letting go, and finds this transaction's. Either way
+    # the request's earlier events, committed before, are sealed too.
+    due = _seal_due.get()
+    if due is not None:
+        due[0] = False
+    seal_pending(wait=False, look_first=False)
 
 
-def seal_pending(*, batch_size: int = 5000, wait: bool = True) -> int:
+@contextmanager
+def sealing_at_the_end():
+    """Seal the events a request wrote outside transactions once, when it ends.
+
+    The events are committed (durable) when written; only their chaining waits for the
+    end of the request, or for the seal after the request's next transaction, whichever
+    comes first. A failed seal is logged and left to the worker, which seals what is
+    pending; the request's own outcome stands.
+    """
+    due = [False]
+    token = _seal_due.set(due)
+    try:
+        yield
+    finally:
+        _seal_due.reset(token)
+        if due[0]:
+            try:
+                seal_pending(wait=False, look_first=False)
+            except Exception:
+                logger.exception("audit: sealing at the end of a request failed")
+
+
+def seal_pending(*, batch_size: int = 5000, wait: bool = True, look_first: bool = True) -> int:
     """Chain every pending event (in id order); return how many were sealed.
 
     After each batch it looks again, so events committed while it held the lock are
     sealed too. With ``wait=False`` it gives up when another sealer holds the lock.
+    ``look_first=False``: the caller knows of a pending event, so the first batch skips
+    the check.
     """
     total = 0
     while True:
-        sealed = chain.seal_batch(batch_size, wait=wait)
+        sealed = chain.seal_batch(batch_size, wait=wait, look_first=look_first)
         if not sealed:
             return total
         total += sealed
+        look_first = True
 
 
 def audit_denied(*, actor, action: str, object_type: str, object_id: str | int, reason):
@@ -288,29 +333,22 @@ def audit_verify(
     result = VerifyResult(
         0, None, pending, first=expected, checkpoints=len(distinct), anchor=anchor and base
     )
-    separators = chain.CONTENT_SEPARATORS
-    separator = chain.SEPARATOR
-    digest = chain.digest
+    checkpointed = sorted(wanted)
     for rows in chain.iter_sealed(base, batch_size):
-        for sequence, prev_hash, hash_, content in rows:
-            if sequence != expected:
-                result.broken = Break(expected, f"event {expected} is missing")
-            elif prev_hash != expected_prev:
-                result.broken = Break(sequence, "link to the previous event is broken")
-            elif digest(prev_hash, sequence, content) != hash_ or (
-                content.count(separator) != separators
-            ):
-                result.broken = Break(sequence, "content does not match its hash")
-            elif sequence in wanted and any(r.hash != hash_ for r in wanted[sequence]):
-                result.broken = Break(
-                    sequence, f"event {sequence} does not match its signed checkpoint"
-                )
-            if result.broken:
-                result.checked, result.last = checked, expected - 1
-                return result
-            expected_prev = hash_
-            expected += 1
-            checked += 1
+        start = expected
+        expected, expected_prev, problem = chain.walk(rows, expected, expected_prev)
+        # Signed checkpoints among the events that passed (contiguous from ``start``).
+        low = bisect.bisect_left(checkpointed, start)
+        for sequence in checkpointed[low : bisect.bisect_left(checkpointed, expected)]:
+            if any(r.hash != rows[sequence - start][2] for r in wanted[sequence]):
+                problem = sequence, f"event {sequence} does not match its signed checkpoint"
+                expected = sequence
+                break
+        checked = expected - base - 1
+        if problem:
+            result.broken = Break(*problem)
+            result.checked, result.last = checked, expected - 1
+            return result
     result.checked, result.last = checked, expected - 1
     last = expected - 1
     head = ChainHead.objects.filter(id=1).first()

@@ -58,6 +58,7 @@ bench: $(VENV)/.installed-bench
 	  DATABASE_URL=$$url $(BIN)/python bench/policy.py | tee $(BENCH_OUT)/policy-$$db.txt && \
 	  (cd bench && DATABASE_URL=$$url PYTHONPATH=../src ../$(BIN)/python audit.py verify | tee ../$(BENCH_OUT)/audit-verify-$$db.txt) && \
 	  (cd bench && DATABASE_URL=$$url PYTHONPATH=../src ../$(BIN)/python audit.py cost | tee ../$(BENCH_OUT)/audit-cost-$$db.txt) && \
+	  (cd bench && DATABASE_URL=$$url PYTHONPATH=../src ../$(BIN)/python audit.py auditlog | tee ../$(BENCH_OUT)/audit-auditlog-$$db.txt) && \
 	  DATABASE_URL=$$url $(BIN)/python bench/stats.py | tee $(BENCH_OUT)/stats-$$db.txt || exit 1; \
 	done
 	(cd bench && DATABASE_URL=$(BENCH_POSTGRES)/cb_bench PYTHONPATH=../src ../$(BIN)/python audit.py lock | tee ../$(BENCH_OUT)/audit-lock-postgres.txt)

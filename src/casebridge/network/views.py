@@ -309,36 +309,46 @@ def meeting_attendance(request, meeting_id: int):
     )
 
 
+def _meeting_form(request, meeting, form, form_name: str, perform, success: str):
+    """Validate a form of the meeting page and perform it; on errors show the page again
+    with the form and its messages (422), nothing saved."""
+    if form.is_valid():
+        try:
+            perform(**form.cleaned_data)
+        except ValidationError as exc:
+            apply_validation_error(form, exc)
+        else:
+            messages.success(request, success)
+            return redirect("network:meeting", meeting_id=meeting.pk)
+    return _meeting_page(request, meeting, status=422, **{form_name: form})
+
+
 @login_required
 @require_POST
 def meeting_decision(request, meeting_id: int):
     meeting = selectors.access_meeting(request.user, meeting_id)
-    form = DecisionForm(request.POST)
-    if form.is_valid():
-        try:
-            services.decision_add(actor=request.user, meeting=meeting, **form.cleaned_data)
-        except ValidationError as exc:
-            apply_validation_error(form, exc)
-        else:
-            messages.success(request, _("The decision was recorded."))
-            return redirect("network:meeting", meeting_id=meeting.pk)
-    return _meeting_page(request, meeting, decision_form=form, status=422)
+    return _meeting_form(
+        request,
+        meeting,
+        DecisionForm(request.POST),
+        "decision_form",
+        lambda **data: services.decision_add(actor=request.user, meeting=meeting, **data),
+        _("The decision was recorded."),
+    )
 
 
 @login_required
 @require_POST
 def meeting_action_item(request, meeting_id: int):
     meeting = selectors.access_meeting(request.user, meeting_id)
-    form = ActionItemForm(request.POST)
-    if form.is_valid():
-        try:
-            services.action_item_add(actor=request.user, meeting=meeting, **form.cleaned_data)
-        except ValidationError as exc:
-            apply_validation_error(form, exc)
-        else:
-            messages.success(request, _("The action was added to the owner's tasks."))
-            return redirect("network:meeting", meeting_id=meeting.pk)
-    return _meeting_page(request, meeting, action_form=form, status=422)
+    return _meeting_form(
+        request,
+        meeting,
+        ActionItemForm(request.POST),
+        "action_form",
+        lambda **data: services.action_item_add(actor=request.user, meeting=meeting, **data),
+        _("The action was added to the owner's tasks."),
+    )
 
 
 @login_required

@@ -24,18 +24,3 @@ def marked(personas, world, make_contact):  # noqa: F811
     entry(personas.partner, world.case, "counselling", "Sitzung", "Vertraulich-QX-7731")
     make_contact(caller_name="Anruferqux Muster", anonymous=False)
     return MARKERS
-
-
-@pytest.fixture(autouse=True)
-def _keep_the_test_connection():
-    """The fuzzer calls the WSGI application directly, which closes the database connection
-    when a request ends — and with it the test's transaction on PostgreSQL. Django's own test
-    client switches that off the same way."""
-    from django.core.signals import request_finished, request_started
-    from django.db import close_old_connections
-
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
-    yield
-    request_started.connect(close_old_connections)
-    request_finished.connect(close_old_connections)

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from casebridge.accounts.models import Role
+from casebridge.accounts.permissions import has_role
 from casebridge.audit.models import AuditEvent
 from casebridge.audit.services import audit_denied, audit_record
 from casebridge.cases.models import Case, RelatedPerson
@@ -24,14 +25,12 @@ from casebridge.cases.services import identity_index
 from casebridge.hotline.models import Contact
 from casebridge.privacy.keys import name_index
 from casebridge.privacy.models import SubjectRequest
-from casebridge.sharing.policy import organisations_with
 
-DPO = frozenset({Role.DATA_PROTECTION_OFFICER})
 SUBJECT_KINDS = ("cases", "contacts", "related_people")
 
 
 def is_dpo(actor) -> bool:
-    return bool(organisations_with(actor, DPO))
+    return has_role(actor, Role.DATA_PROTECTION_OFFICER)
 
 
 def require_dpo(actor, action: str = "privacy.subject_request") -> None:

@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 
 from casebridge.accounts.models import Role
+from casebridge.accounts.permissions import has_role
 from casebridge.audit.services import audit_record
 from casebridge.cases.models import Case
 from casebridge.sharing.models import Consent, Disclosure, EmergencyAccess, Obligation
@@ -177,17 +178,9 @@ def register(actor, *, legal_basis: str = "") -> list[Disclosure]:
 # --- emergency access (break-glass) -----------------------------------------------------
 
 
-def _is_dpo(actor) -> bool:
-    return bool(organisations_with(actor, frozenset({Role.DATA_PROTECTION_OFFICER})))
-
-
-def _is_coordinator(actor) -> bool:
-    return bool(organisations_with(actor, frozenset({Role.COORDINATOR})))
-
-
 def emergency_case(actor, number: str) -> Case:
     """The case a coordinator names for emergency access (its number only is checked)."""
-    if not _is_coordinator(actor):
+    if not has_role(actor, Role.COORDINATOR):
         raise Http404
     case = visible(
         actor, Case.objects.filter(number=number.strip().upper()), Action.VIEW_METADATA
@@ -199,7 +192,7 @@ def emergency_case(actor, number: str) -> Case:
 
 def my_emergency_accesses(actor) -> list[EmergencyAccess]:
     """The coordinator's own emergency accesses, running ones first."""
-    if not _is_coordinator(actor):
+    if not has_role(actor, Role.COORDINATOR):
         raise Http404
     return list(EmergencyAccess.objects.filter(user=actor).select_related("case")[:50])
 
@@ -212,14 +205,14 @@ def emergency_access(actor, access_id: int) -> EmergencyAccess:
         ),
         pk=access_id,
     )
-    if access.user_id != actor.pk and not _is_dpo(actor):
+    if access.user_id != actor.pk and not has_role(actor, Role.DATA_PROTECTION_OFFICER):
         raise Http404
     return access
 
 
 def emergency_review_queue(actor) -> dict[str, list[EmergencyAccess]]:
     """The data protection officer's queue: waiting for review, then the latest reviewed."""
-    if not _is_dpo(actor):
+    if not has_role(actor, Role.DATA_PROTECTION_OFFICER):
         raise Http404
     accesses = EmergencyAccess.objects.select_related("case", "user", "organisation", "reviewed_by")
     return {
@@ -230,7 +223,7 @@ def emergency_review_queue(actor) -> dict[str, list[EmergencyAccess]]:
 
 def emergency_review_count(actor) -> int:
     """For the overview: accesses waiting for the data protection officer's review."""
-    if not _is_dpo(actor):
+    if not has_role(actor, Role.DATA_PROTECTION_OFFICER):
         return 0
     return EmergencyAccess.objects.filter(reviewed_at__isnull=True).count()
 
@@ -239,7 +232,7 @@ def emergency_access_review_page(actor, access_id: int) -> tuple[EmergencyAccess
     """An access with everything its holder did meanwhile, for the data protection officer."""
     from casebridge.audit.selectors import events_of_user_between
 
-    if not _is_dpo(actor):
+    if not has_role(actor, Role.DATA_PROTECTION_OFFICER):
         raise Http404
     access = emergency_access(actor, access_id)
     events = events_of_user_between(access.user_id, access.started_at, access.ends_at)

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from casebridge.accounts.models import Membership, Role
+from casebridge.accounts.permissions import has_role
 from casebridge.audit.services import audit_record
 from casebridge.cases.models import Case, Entry, Participant
 from casebridge.cooperation_models.models import Term
@@ -618,11 +619,7 @@ def emergency_access_review(
     *, actor, access: EmergencyAccess, outcome: str, note: str
 ) -> EmergencyAccess:
     """The data protection officer's verdict on an access that has ended."""
-    if (
-        not Membership.objects.active()
-        .filter(user=actor, role=Role.DATA_PROTECTION_OFFICER)
-        .exists()
-    ):
+    if not has_role(actor, Role.DATA_PROTECTION_OFFICER):
         raise PermissionDenied(_("denied: only data protection officers review emergency access"))
     errors = {}
     note = (note or "").strip()

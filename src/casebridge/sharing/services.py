@@ -27,7 +27,7 @@ from casebridge.sharing.models import (
     Obligation,
     Protocol,
 )
-from casebridge.sharing.policy import Action, decide, forget, seats
+from casebridge.sharing.policy import Action, decide, forget, organisations_with, seats
 
 APPROVAL_KINDS = ("duty", "emergency")
 
@@ -502,13 +502,8 @@ def emergency_access_start(*, actor, case: Case, reason: str, hours: int) -> Eme
     The start is audited and mailed to the data protection officers (case number only); the
     access lands in their review queue.
     """
-    organisation = (
-        Membership.objects.active()
-        .filter(user=actor, role=Role.COORDINATOR)
-        .order_by("valid_from")
-        .values_list("organisation_id", flat=True)
-        .first()
-    )
+    coordinating = organisations_with(actor, frozenset({Role.COORDINATOR}))
+    organisation = min(coordinating) if coordinating else None
     if organisation is None:
         raise PermissionDenied(_("denied: only network coordinators may use emergency access"))
     errors = {}

@@ -103,11 +103,15 @@ def run(args, connection) -> int:
     from datetime import date
 
     from django.db import connection as db
+    from django.utils import timezone
 
-    from casebridge.stats import indicators, selectors
+    from casebridge.stats import aggregates, indicators, selectors
     from casebridge.stats.registry import QueryRecorder
 
     coordinator = _prepare(args)
+    started = time.perf_counter()
+    months = aggregates.rebuild_all()
+    rebuilt = time.perf_counter() - started
     today = date.today()
     first = date(today.year - 1, today.month, 1)
     query = {"date_from": first.isoformat(), "date_to": today.isoformat()}
@@ -118,6 +122,17 @@ def run(args, connection) -> int:
         assert response.status_code == 200, response.status_code
 
     page_median, page_times = _median_ms(page, args.samples)
+
+    def page_after_a_change():
+        # what a reader pays when the current month changed since the last build
+        aggregates.StaleMonth.objects.create(month=aggregates.month_of(timezone.now()))
+        page()
+
+    stale_median, _times = _median_ms(page_after_a_change, args.samples)
+    month_median, _times = _median_ms(
+        lambda: aggregates.build_month(aggregates.month_of(timezone.now()), force=True),
+        args.samples,
+    )
     selector_median, _times = _median_ms(
         lambda: selectors.dashboard(coordinator, first=first, last=today), args.samples
     )
@@ -140,7 +155,12 @@ def run(args, connection) -> int:
         f"coordinator dashboard page, 12 months: median {page_median:.0f} ms "
         f"(min {min(page_times):.0f}, max {max(page_times):.0f}, n={len(page_times)})"
     )
+    print(
+        f"the same page when this month changed since its last build: median "
+        f"{stale_median:.0f} ms (building one month alone: median {month_median:.0f} ms)"
+    )
     print(f"selectors.dashboard() alone: median {selector_median:.0f} ms")
+    print(f"monthly figures: {months} months built from scratch in {rebuilt:.1f} s")
     print(f"indicators together: {sum(per_indicator.values()):.0f} ms")
     for code, ms in sorted(per_indicator.items(), key=lambda kv: -kv[1]):
         print(f"  {code:32s} {ms:8.1f} ms  {queries[code]} queries")

@@ -237,4 +237,8 @@ def build(*, contacts: int, cases: int, seed: int = 7, days: int = 730, batch: i
                 Obligation.objects.bulk_create(obligations, batch_size=1000)
                 Disclosure.objects.bulk_create(disclosures, batch_size=1000)
             made["cases"] += len(created)
+    # bulk_create sends no signals: have every month's statistics built again on reading
+    from casebridge.stats.aggregates import forget
+
+    forget()
     return made

@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from bench.stats_data import build
+from tests.hotline.conftest import hotline_org, make_contact  # noqa: F401 (fixtures)
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count
 from django.utils import timezone
 
 from casebridge.audit.models import AuditEvent
@@ -18,9 +19,12 @@ from casebridge.stats import indicators, selectors
 pytestmark = pytest.mark.django_db
 
 
-def _window():
-    now = timezone.now()
-    return indicators.Filters(now - timedelta(days=365), now)
+def _window(**narrowing):
+    """The last twelve whole months and this one: the monthly figures count whole local
+    calendar months, as every period a dashboard, export or report asks for is."""
+    today = timezone.localdate()
+    period = selectors.period_of(date(today.year - 1, today.month, 1), today)
+    return indicators.Filters(period.start, period.end, **narrowing)
 
 
 def _cells(result) -> dict[str, int]:
@@ -46,7 +50,7 @@ def test_contacts_by_state_sum_to_the_contacts_and_a_state_filter_narrows(stats_
     assert sum(_cells(indicators.contacts_by_state(filters)).values()) == total.count()
     state = next(s for s in indicators.states() if s[1] == "DE-BY")
     ids = indicators.state_region_ids(state[0])
-    narrowed = indicators.Filters(filters.start, filters.end, state_region_ids=ids)
+    narrowed = _window(state_region_ids=ids)
     cells = _cells(indicators.contacts_by_state(narrowed))
     assert set(cells) == {state[2], "not recorded"}
     assert cells[state[2]] == total.filter(person_region__in=ids).count()
@@ -72,14 +76,46 @@ def test_the_funnel_puts_each_contact_at_its_furthest_step(stats_data):
     result = indicators.referral_funnel(filters)
     assert [line[0] for line in result.table.cells] == expected
     accepted = [
-        (r.responded_at - r.sent_at).total_seconds() / 86400
+        (timezone.localdate(r.responded_at) - timezone.localdate(r.sent_at)).days
         for r in Referral.objects.filter(
-            contact__started_at__gte=filters.start, status="accepted", responded_at__isnull=False
+            contact__started_at__gte=filters.start,
+            contact__started_at__lt=filters.end,
+            status="accepted",
+            responded_at__isnull=False,
         )
     ]
     figure = next(m for m in result.medians if m.label == "referral → accepted")
-    assert figure.count == len(accepted)
-    assert figure.value == pytest.approx(statistics.median(accepted), abs=1e-3)
+    assert figure.count == len(accepted) > 10
+    assert figure.value == statistics.median(accepted)
+    to_case = [
+        (timezone.localdate(c.opened_at) - timezone.localdate(c.referral.sent_at)).days
+        for c in Case.objects.filter(
+            referral__contact__started_at__gte=filters.start,
+            referral__contact__started_at__lt=filters.end,
+        ).select_related("referral")
+    ]
+    figure = next(m for m in result.medians if m.label == "referral → case")
+    assert (figure.count, figure.value) == (len(to_case), statistics.median(to_case))
+
+
+def test_a_partners_contacts_and_funnel_are_those_referred_to_it(stats_data):
+    """The partner scope counts each contact referred to it once, at the furthest step
+    any of its referrals (to whomever) reached."""
+    busiest = Referral.objects.values("partner").annotate(n=Count("id")).order_by("-n")[0]
+    partner = busiest["partner"]
+    filters = _window(organisation_id=partner)
+    seen = Contact.objects.filter(
+        started_at__gte=filters.start, started_at__lt=filters.end, referrals__partner=partner
+    ).distinct()
+    assert seen.count() >= 3
+    channels = {k: v for k, v in _cells(indicators.contacts_by_channel(filters)).items() if v}
+    expected: dict[str, int] = {}
+    for contact in seen:
+        expected[contact.get_channel_display()] = expected.get(contact.get_channel_display(), 0) + 1
+    assert channels == expected
+    funnel = indicators.referral_funnel(filters)
+    assert sum(line[0] for line in funnel.table.cells) == seen.count()
+    assert funnel.table.cells[0][0] == 0  # a contact it saw was referred, at least to it
 
 
 def test_cases_goals_continuity_and_obligations_match_the_rows(stats_data):

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date
 
 import pytest
 from django.db import connection, models
 from django.utils import timezone
 
 from casebridge.privacy.fields import protected_fields
-from casebridge.stats import indicators
+from casebridge.stats import indicators, selectors
 from casebridge.stats.registry import (
     READABLE,
     NotReadable,
@@ -48,6 +48,10 @@ def test_the_registry_lists_no_identity_field_and_no_free_text():
                 assert field.choices or (label, name) in CODE_COLUMNS, (label, name)
 
 
+def _filters(period, **narrowing):
+    return indicators.Filters(period.start, period.end, **narrowing)
+
+
 def _run_all(filters):
     recorder = QueryRecorder()
     with connection.execute_wrapper(recorder):
@@ -58,14 +62,13 @@ def _run_all(filters):
 
 @pytest.mark.django_db
 def test_every_indicator_touches_only_registered_columns(stats_data, personas):
-    now = timezone.now()
+    today = timezone.localdate()
     hamburg = next(state for state in indicators.states() if state[1] == "DE-HH")
     partner = personas.partner.memberships.get().organisation
     for filters in (
-        indicators.Filters(now - timedelta(days=800), now),
-        indicators.Filters(
-            now - timedelta(days=400),
-            now,
+        _filters(selectors.period_of(date(today.year - 2, 1, 1), today)),
+        _filters(
+            selectors.period_of(date(today.year - 1, today.month, 1), today),
             state_region_ids=indicators.state_region_ids(hamburg[0]),
             organisation_id=partner.pk,
         ),

@@ -7,6 +7,8 @@ class StatsConfig(AppConfig):
     label = "stats"
 
     def ready(self):
+        from casebridge.stats import aggregates
         from casebridge.stats.functions import register_sqlite_functions
 
         connection_created.connect(register_sqlite_functions, dispatch_uid="casebridge.stats")
+        aggregates.connect()

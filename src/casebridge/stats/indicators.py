@@ -11,6 +11,7 @@ Every query starts from ``registry.source()`` and names only columns listed in
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,11 +19,8 @@ from datetime import datetime
 from django.db.models import Case as CaseWhen
 from django.db.models import (
     Count,
-    Exists,
     F,
     IntegerField,
-    Max,
-    OuterRef,
     Q,
     Value,
     When,
@@ -32,9 +30,10 @@ from django.utils.translation import gettext_lazy as _
 
 from casebridge.cases.models import Case, Goal, Handover, Participant, Phase
 from casebridge.cooperation_models.models import Term, pick_label
-from casebridge.hotline.models import Channel, Contact, Referral
+from casebridge.hotline.models import Channel
 from casebridge.network.models import Region, Sector
 from casebridge.sharing.models import Disclosure, Obligation
+from casebridge.stats import aggregates
 from casebridge.stats.disclosure import Table
 from casebridge.stats.functions import DaysBetween, Median
 from casebridge.stats.registry import source
@@ -105,21 +104,6 @@ def _vocabulary_table(counts: dict, labels: list[tuple], *, unknown: bool = True
     return Table.one_dimensional(data)
 
 
-def state_regions() -> dict[int, tuple[int, str]]:
-    """Return region id -> (state region id, state label) for every region in a state."""
-    regions = {
-        row["id"]: row for row in source(Region).values("id", "code", "level", "parent", "labels")
-    }
-    found = {}
-    for region_id in regions:
-        node = regions[region_id]
-        while node is not None and node["level"] != "state":
-            node = regions.get(node["parent"])
-        if node is not None:
-            found[region_id] = (node["id"], pick_label(node["labels"], fallback=node["code"]))
-    return found
-
-
 def states() -> list[tuple[int, str, str]]:
     """Return (id, code, label) of every federal state, by code."""
     rows = source(Region).filter(level="state", active=True).order_by("code")
@@ -131,59 +115,31 @@ def states() -> list[tuple[int, str, str]]:
 
 def state_region_ids(state_id: int) -> frozenset[int]:
     return frozenset(
-        region_id for region_id, (state, _label) in state_regions().items() if state == state_id
+        region_id
+        for region_id, (state, _label) in aggregates.state_regions().items()
+        if state == state_id
     )
 
 
-def _contacts(filters: Filters):
-    queryset = source(Contact).filter(started_at__gte=filters.start, started_at__lt=filters.end)
-    if filters.state_region_ids is not None:
-        queryset = queryset.filter(person_region__in=filters.state_region_ids)
-    if filters.organisation_id is not None:
-        referred = source(Referral).filter(contact=OuterRef("pk"), partner=filters.organisation_id)
-        queryset = queryset.filter(Q(organisation=filters.organisation_id) | Exists(referred))
-    return queryset
-
-
-def _referrals_of_contacts(filters: Filters):
-    """Referrals of the period's contacts: the contact filters through one join."""
-    queryset = source(Referral).filter(
-        contact__started_at__gte=filters.start, contact__started_at__lt=filters.end
-    )
-    if filters.state_region_ids is not None:
-        queryset = queryset.filter(contact__person_region__in=filters.state_region_ids)
-    if filters.organisation_id is not None:
-        referred = source(Referral).filter(
-            contact=OuterRef("contact"), partner=filters.organisation_id
+def _monthly(filters: Filters) -> tuple[dict, Counter]:
+    """The period's monthly figures (``aggregates``), read once per ``Filters``: the contact
+    indicators are their margins, the funnel their steps and day histograms."""
+    if "monthly" not in filters.shared:
+        filters.shared["monthly"] = aggregates.read(
+            filters.start,
+            filters.end,
+            organisation_id=filters.organisation_id,
+            state_region_ids=filters.state_region_ids,
         )
-        queryset = queryset.filter(
-            Q(contact__organisation=filters.organisation_id) | Exists(referred)
-        )
-    return queryset
+    return filters.shared["monthly"]
 
 
-PROFILE = ("channel", "caller_category", "contact_category", "language", "person_region")
-
-
-def _contact_profile(filters: Filters) -> dict[tuple, int]:
-    """Contacts of the period counted by every dimension at once, read once per ``Filters``.
-
-    One GROUP BY over the contacts (an index-only scan of ``hotline_contact_stats`` on
-    PostgreSQL) instead of one per indicator: five indicators are margins of it.
-    """
-    if "profile" not in filters.shared:
-        rows = _contacts(filters).values(*PROFILE).annotate(n=Count("id")).order_by()
-        filters.shared["profile"] = {tuple(row[key] for key in PROFILE): row["n"] for row in rows}
-    return filters.shared["profile"]
-
-
-def _contact_counts(filters: Filters, key: str) -> dict:
-    """One margin of the contact profile: counts by ``key`` (one of ``PROFILE``)."""
-    index = PROFILE.index(key)
-    counts: dict = {}
-    for values, n in _contact_profile(filters).items():
-        counts[values[index]] = counts.get(values[index], 0) + n
-    return counts
+def _contact_counts(filters: Filters, key: str, parse=int) -> dict:
+    """Contacts counted by ``key`` (one of ``aggregates.DIMENSIONS``), None for unrecorded."""
+    totals, _states = _monthly(filters)
+    return {
+        (None if value == aggregates.NONE else parse(value)): n for value, n in totals[key].items()
+    }
 
 
 def _case_scope(queryset, filters: Filters, prefix: str = ""):
@@ -218,7 +174,7 @@ def contacts_by_caller_category(filters: Filters) -> Result:
 
 
 def contacts_by_channel(filters: Filters) -> Result:
-    counts = _contact_counts(filters, "channel")
+    counts = _contact_counts(filters, "channel", parse=str)
     return Result(
         _vocabulary_table(counts, [(c.value, str(c.label)) for c in Channel], unknown=False)
     )
@@ -236,12 +192,7 @@ def contacts_by_language(filters: Filters) -> Result:
 
 def contacts_by_state(filters: Filters) -> Result:
     """Contacts by the federal state of the person of concern ('not recorded' without)."""
-    by_region = _contact_counts(filters, "person_region")
-    mapping = state_regions()
-    by_state: dict[int | None, int] = {}
-    for region_id, n in by_region.items():
-        state = mapping.get(region_id, (None, ""))[0]
-        by_state[state] = by_state.get(state, 0) + n
+    _totals, by_state = _monthly(filters)
     labels = [(state_id, label) for state_id, _code, label in states()]
     if filters.state_region_ids is not None:
         labels = [(i, label) for i, label in labels if i in filters.state_region_ids]
@@ -271,47 +222,18 @@ def referral_funnel(filters: Filters) -> Result:
 
     A partition, so that disclosure control sees additive counts: the funnel figures
     (contacts, referred, accepted, ...) are sums of its published cells. Medians of the
-    days between steps are over the referrals of those contacts.
+    calendar days between steps are over the referrals of those contacts.
     """
-    # The furthest step per referred contact (a GROUP BY over its referrals), then counted
-    # per step; the contacts without a referral are the rest of the contact profile.
-    scoped = _referrals_of_contacts(filters)
-    step = CaseWhen(
-        When(case__isnull=False, then=Value(4)),
-        When(first_appointment_on__isnull=False, then=Value(3)),
-        When(status=Referral.Status.ACCEPTED, then=Value(2)),
-        default=Value(1),
-        output_field=IntegerField(),
-    )
-    furthest = scoped.values("contact").annotate(step=Max(step)).order_by()
-    reached = furthest.aggregate(
-        **{f"step_{n}": Count("contact", filter=Q(step=n)) for n in (1, 2, 3, 4)}
-    )
-    counts = {n: reached[f"step_{n}"] for n in (1, 2, 3, 4)}
-    counts[0] = sum(_contact_profile(filters).values()) - sum(counts.values())
+    totals, _states = _monthly(filters)
+    counts = {int(step): n for step, n in totals["funnel"].items()}
     table = Table.one_dimensional({str(label): counts.get(key, 0) for key, label in FUNNEL})
-    accepted = Q(status=Referral.Status.ACCEPTED, responded_at__isnull=False)
-    appointment = accepted & Q(first_appointment_on__isnull=False)
-    with_case = Q(case__isnull=False)
-    figures = scoped.aggregate(
-        contact_referral=Median(DaysBetween("contact__started_at", "sent_at")),
-        contact_referral_n=Count("id"),
-        referral_accepted=Median(DaysBetween("sent_at", "responded_at"), filter=accepted),
-        referral_accepted_n=Count("id", filter=accepted),
-        accepted_appointment=Median(
-            DaysBetween("responded_at", "first_appointment_on"), filter=appointment
-        ),
-        accepted_appointment_n=Count("id", filter=appointment),
-        referral_case=Median(DaysBetween("sent_at", "case__opened_at"), filter=with_case),
-        referral_case_n=Count("id", filter=with_case),
-    )
     medians = [
-        MedianFigure(str(label), figures[key], figures[f"{key}_n"])
-        for key, label in (
-            ("contact_referral", _("contact → referral")),
-            ("referral_accepted", _("referral → accepted")),
-            ("accepted_appointment", _("accepted → first appointment")),
-            ("referral_case", _("referral → case")),
+        MedianFigure(str(label), *aggregates.histogram_median(totals[measure]))
+        for measure, label in (
+            ("days.contact_referral", _("contact → referral")),
+            ("days.referral_accepted", _("referral → accepted")),
+            ("days.accepted_appointment", _("accepted → first appointment")),
+            ("days.referral_case", _("referral → case")),
         )
     ]
     return Result(table, medians)

@@ -87,6 +87,10 @@ READABLE: dict[str, tuple[str, ...]] = {
     "network.Organisation": ("id", "code", "short_name", "name", "type", "region"),
     "network.OrganisationType": ("id", "code", "sector"),
     "network.Sector": ("id", "code", "position", "labels"),
+    # statistics' own derived counts (``aggregates``), built from the columns above
+    "stats.MonthFigures": ("id", "month", "organisation", "state", "figures"),
+    "stats.MonthBuild": ("id", "month", "built_at"),
+    "stats.StaleMonth": ("id", "month"),
 }
 
 

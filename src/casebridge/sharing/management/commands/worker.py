@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand
 class Command(BaseCommand):
     help = (
         "Run background work: obligation reminders and escalations, the end of expired "
-        "emergency accesses, and the task queue."
+        "emergency accesses, retention, the statistics' monthly figures, and the task queue."
     )
 
     def add_arguments(self, parser):
@@ -22,6 +22,7 @@ class Command(BaseCommand):
         from casebridge.audit.signing import AuditKeyError
         from casebridge.privacy.retention import retention_due, retention_periods, retention_run
         from casebridge.sharing.tasks import close_expired_emergency_access, remind_and_escalate
+        from casebridge.stats.aggregates import refresh_stale
 
         while True:
             remind_and_escalate.enqueue()
@@ -32,6 +33,8 @@ class Command(BaseCommand):
                     retention_run(dry_run=False)
                 except AuditKeyError as exc:  # the rest of retention is done and committed
                     self.stderr.write(f"retention: audit events were not pruned: {exc}")
+            # Count the months that changed, so that dashboards find their figures ready.
+            refresh_stale()
             # Work the queue until it is empty, then wait for the next round.
             call_command("db_worker", "--batch", verbosity=0)
             # Seal what is pending and sign the audit chain's end (docs/operations.md).

@@ -16,7 +16,8 @@ OPTION = {"year": "--year", "state": "--state"}
 class Command(BaseCommand):
     help = (
         "Statistics for operators. 'report' writes the annual report of the whole network "
-        "(the dashboard's figures after disclosure control) as PDF, CSV or XLSX."
+        "(the dashboard's figures after disclosure control) as PDF, CSV or XLSX; 'rebuild' "
+        "counts the monthly figures again from the data (after a bulk import or a restore)."
     )
 
     def add_arguments(self, parser):
@@ -34,6 +35,10 @@ class Command(BaseCommand):
             "(annual-report-2026.pdf, statistics-2026-01-2026-12.xlsx) in this directory",
         )
         report.add_argument("--state", default="", help="one federal state, e.g. DE-HH")
+        sub.add_parser(
+            "rebuild",
+            help="count every month's figures again from the contacts and referrals",
+        )
         report.add_argument(
             "--language",
             choices=[code for code, _name in settings.LANGUAGES],
@@ -41,7 +46,16 @@ class Command(BaseCommand):
             help="language of the labels (default: LANGUAGE_CODE)",
         )
 
-    def handle(self, *args, action, year, fmt, output, state, language, **options):
+    def handle(self, *args, action, **options):
+        if action == "rebuild":
+            from casebridge.stats import aggregates
+
+            months = aggregates.rebuild_all()
+            self.stdout.write(f"built the figures of {months} month(s)")
+            return
+        self.report(**options)
+
+    def report(self, *, year, fmt, output, state, language, **options):
         from casebridge.stats import report, selectors
 
         with translation.override(language):

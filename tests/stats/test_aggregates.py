@@ -1,0 +1,175 @@
+"""The monthly figures stay exact: every change through the services shows at the next
+read, the rebuild takes in exactly the changes it saw, and histogram medians are medians."""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import replace
+from datetime import date, timedelta
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+from hypothesis import given
+from hypothesis import strategies as st
+
+from casebridge.cases.services import case_open
+from casebridge.hotline import services as hotline
+from casebridge.stats import aggregates, indicators, selectors
+from casebridge.stats.models import MonthBuild, MonthFigures, StaleMonth
+from tests.hotline.conftest import partner_of
+
+pytestmark = pytest.mark.django_db
+
+
+def _this_month(**narrowing) -> indicators.Filters:
+    period = selectors.period_of(timezone.localdate(), timezone.localdate())
+    return indicators.Filters(period.start, period.end, **narrowing)
+
+
+def _funnel(filters) -> list[int]:
+    fresh = replace(filters, shared={})  # a Filters keeps what it read: one per dashboard
+    return [line[0] for line in indicators.referral_funnel(fresh).table.cells]
+
+
+def _everything(filters) -> dict:
+    totals, by_state = aggregates.read(
+        filters.start,
+        filters.end,
+        organisation_id=filters.organisation_id,
+        state_region_ids=filters.state_region_ids,
+    )
+    return {"totals": {k: dict(v) for k, v in totals.items() if v}, "states": dict(by_state)}
+
+
+def test_each_service_change_shows_at_the_next_read(personas, make_contact):
+    partner = partner_of(personas.partner)
+    network, scoped = _this_month(), _this_month(organisation_id=partner.pk)
+    assert _funnel(network) == [0, 0, 0, 0, 0]  # built now, empty, and marked built
+    assert MonthBuild.objects.filter(built_at__isnull=False).exists()
+
+    make_contact()
+    contact = make_contact(referral_to=partner)
+    assert _funnel(network) == [1, 1, 0, 0, 0]
+    assert _funnel(scoped) == [0, 1, 0, 0, 0]  # the partner sees the contact referred to it
+
+    referral = contact.referrals.get()
+    hotline.referral_accept(actor=personas.partner, referral=referral)
+    assert _funnel(network) == [1, 0, 1, 0, 0]
+    hotline.referral_appointment(
+        actor=personas.partner, referral=referral, on=timezone.localdate() + timedelta(days=3)
+    )
+    assert _funnel(scoped) == [0, 0, 0, 1, 0]
+    referral.refresh_from_db()
+    case_open(actor=personas.partner, owner=partner, pseudonym="F. Test", referral=referral)
+    assert _funnel(scoped) == [0, 0, 0, 0, 1]
+    medians = {m.label: m for m in indicators.referral_funnel(_this_month()).medians}
+    assert (medians["referral → case"].value, medians["referral → case"].count) == (0, 1)
+    assert medians["accepted → first appointment"].value == 3
+    assert not StaleMonth.objects.exists()  # the reads took every change in
+
+
+def test_moving_a_contact_to_another_month_counts_it_there(personas, make_contact):
+    contact = make_contact()
+    today = timezone.localdate()
+    earlier = date(today.year - 1, today.month, 15)
+    last_year = selectors.period_of(earlier, earlier)
+    before = aggregates.read(last_year.start, last_year.end)[0]["contacts"][aggregates.NONE]
+    assert aggregates.read(*_bounds(_this_month()))[0]["contacts"][aggregates.NONE] == 1
+    moved = timezone.make_aware(timezone.datetime.combine(earlier, timezone.datetime.min.time()))
+    hotline.contact_update(
+        actor=personas.hotline,
+        contact=contact,
+        values={"started_at": moved, "ended_at": moved + timedelta(minutes=5)},
+    )
+    assert aggregates.read(*_bounds(_this_month()))[0]["contacts"][aggregates.NONE] == 0
+    after = aggregates.read(last_year.start, last_year.end)[0]["contacts"][aggregates.NONE]
+    assert after == before + 1
+
+
+def _bounds(filters):
+    return filters.start, filters.end
+
+
+def test_a_save_that_changes_no_statistical_field_marks_nothing(personas, make_contact):
+    contact = make_contact(follow_up_on=timezone.localdate() + timedelta(days=2))
+    aggregates.refresh_stale()
+    assert not StaleMonth.objects.exists()
+    hotline.follow_up_done(actor=personas.hotline, contact=contact)
+    assert not StaleMonth.objects.exists()
+
+
+def test_the_figures_always_equal_a_count_from_scratch(stats_data, personas):
+    """After the bulk data (and forget()), reading builds every month; the result is what a
+    build from nothing gives, for the network, a partner and a state."""
+    today = timezone.localdate()
+    period = selectors.period_of(date(today.year - 2, 1, 1), today)
+    busiest = partner_of(personas.partner).pk
+    hamburg = next(state for state in indicators.states() if state[1] == "DE-HH")
+    views = [
+        indicators.Filters(period.start, period.end),
+        indicators.Filters(period.start, period.end, organisation_id=busiest),
+        indicators.Filters(
+            period.start,
+            period.end,
+            state_region_ids=indicators.state_region_ids(hamburg[0]),
+        ),
+    ]
+    read = [_everything(view) for view in views]
+    assert read[0]["totals"]["contacts"][aggregates.NONE] == stats_data["contacts"]
+    MonthFigures.objects.all().delete()
+    aggregates.rebuild_all()
+    assert [_everything(view) for view in views] == read
+
+
+def test_a_build_removes_only_the_marks_it_saw(monkeypatch, make_contact):
+    make_contact()
+    month = aggregates.month_of(timezone.now())
+    seen = list(StaleMonth.objects.values_list("id", flat=True))
+    assert seen
+    counted = aggregates.count_month
+
+    def count_while_a_change_lands(*args):
+        StaleMonth.objects.create(month=month)  # as if committed while counting
+        return counted(*args)
+
+    monkeypatch.setattr(aggregates, "count_month", count_while_a_change_lands)
+    assert aggregates.build_month(month) is True
+    left = list(StaleMonth.objects.values_list("id", flat=True))
+    assert len(left) == 1 and left[0] not in seen
+    monkeypatch.setattr(aggregates, "count_month", counted)
+    assert aggregates.build_month(month) is True  # the later change is taken in
+    assert aggregates.build_month(month) is False  # and then the month is current
+
+
+def test_the_worker_builds_stale_months(make_contact):
+    make_contact()
+    assert StaleMonth.objects.exists()
+    call_command("worker", "--once")
+    assert not StaleMonth.objects.exists()
+    assert MonthFigures.objects.filter(organisation=0).exists()
+
+
+def test_rebuild_command_counts_everything_again(make_contact, capsys):
+    make_contact()
+    MonthFigures.objects.all().delete()
+    call_command("stats", "rebuild")
+    assert "1 month" in capsys.readouterr().out
+    total = aggregates.read(*_bounds(_this_month()))[0]["contacts"]
+    assert total == {aggregates.NONE: 1}
+
+
+def test_periods_must_be_whole_months():
+    now = timezone.now()
+    with pytest.raises(ValueError):
+        aggregates.months_between(now - timedelta(days=30), now)
+
+
+@given(st.lists(st.integers(min_value=-5, max_value=400), min_size=0, max_size=60))
+def test_the_histogram_median_is_the_median(values):
+    counts = {}
+    for value in values:
+        counts[str(value)] = counts.get(str(value), 0) + 1
+    median, n = aggregates.histogram_median(counts)
+    assert n == len(values)
+    assert median == (statistics.median(values) if values else None)

@@ -46,12 +46,15 @@ messages: $(VENV)/.installed-test
 # PostgreSQL server for the benchmarks; each script creates and drops its own database.
 BENCH_POSTGRES ?= postgres://postgres@127.0.0.1:5432
 BENCH_OUT      ?= bench/out
-LOAD_ARGS      ?= --users 20 --run-time 60 --max-requests 5000
+# the generated volume: 1 = 100,000 contacts, 20,000 cases, 500,000 entries; 10 = ten times
+SCALE          ?= 1
+LOAD_ARGS      ?= --users 20 --run-time 60 --max-requests 5000 --scale $(SCALE)
 
-## Benchmarks on SQLite and PostgreSQL, then the load test; output in bench/out/ (the
-## reviewed baseline is bench/results.md). Takes a long while: 1,000,000-row volumes.
+## Every benchmark on SQLite and PostgreSQL, then the load test, each script's output in
+## bench/out/, then bench/baseline.md (machine, figures) from them. `make bench SCALE=10`.
 bench: $(VENV)/.installed-bench
-	mkdir -p $(BENCH_OUT)
+	rm -rf $(BENCH_OUT) && mkdir -p $(BENCH_OUT)
+	$(BIN)/python bench/collect.py start $(BENCH_OUT)
 	for db in sqlite postgres; do \
 	  if [ $$db = postgres ]; then url=$(BENCH_POSTGRES)/cb_bench; else url=; fi; \
 	  DATABASE_URL=$$url $(BIN)/python bench/routing.py | tee $(BENCH_OUT)/routing-$$db.txt && \
@@ -59,10 +62,11 @@ bench: $(VENV)/.installed-bench
 	  (cd bench && DATABASE_URL=$$url PYTHONPATH=../src ../$(BIN)/python audit.py verify | tee ../$(BENCH_OUT)/audit-verify-$$db.txt) && \
 	  (cd bench && DATABASE_URL=$$url PYTHONPATH=../src ../$(BIN)/python audit.py cost | tee ../$(BENCH_OUT)/audit-cost-$$db.txt) && \
 	  (cd bench && DATABASE_URL=$$url PYTHONPATH=../src ../$(BIN)/python audit.py auditlog | tee ../$(BENCH_OUT)/audit-auditlog-$$db.txt) && \
-	  DATABASE_URL=$$url $(BIN)/python bench/stats.py | tee $(BENCH_OUT)/stats-$$db.txt || exit 1; \
+	  DATABASE_URL=$$url $(BIN)/python bench/stats.py --scale $(SCALE) | tee $(BENCH_OUT)/stats-$$db.txt || exit 1; \
 	done
 	(cd bench && DATABASE_URL=$(BENCH_POSTGRES)/cb_bench PYTHONPATH=../src ../$(BIN)/python audit.py lock | tee ../$(BENCH_OUT)/audit-lock-postgres.txt)
 	$(MAKE) bench-load
+	$(BIN)/python bench/collect.py write $(BENCH_OUT) bench/baseline.md --scale $(SCALE)
 
 ## The load test alone (locust against gunicorn), on SQLite and PostgreSQL
 bench-load: $(VENV)/.installed-bench

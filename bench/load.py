@@ -37,7 +37,7 @@ def main() -> int:
     parser.add_argument("--run-time", type=int, default=60, help="seconds")
     parser.add_argument("--max-requests", type=int, default=5000)
     parser.add_argument("--workers", type=int, default=4)
-    parser.add_argument("--contacts", type=int, default=20000)
+    parser.add_argument("--scale", type=float, default=1.0, help="realistic volume × S")
     parser.add_argument("--output", type=Path)
     args = parser.parse_args()
 
@@ -57,8 +57,8 @@ def main() -> int:
                 "20",
                 "--people",
                 "100",
-                "--contacts",
-                str(args.contacts),
+                "--scale",
+                str(args.scale),
                 "--seed",
                 "9",
             )
@@ -121,6 +121,9 @@ def read_csv(path: Path) -> list[dict]:
 
 
 def render(args, rows, failures, server_errors) -> str:
+    from casebridge.volume import scaled
+
+    volume = ", ".join(f"{n:,} {name}" for name, n in scaled(args.scale).items())
     lines = [
         f"# Load test ({args.database})",
         "",
@@ -129,8 +132,8 @@ def render(args, rows, failures, server_errors) -> str:
         f"locust headless, {args.users} users (spawn rate {args.spawn_rate}/s, wait 0.5–2 s), "
         f"bounded by {args.run_time} s and {args.max_requests} requests; gunicorn "
         f"(deploy/gunicorn.conf.py) with {args.workers} sync workers on 127.0.0.1; demo data "
-        f"plus {args.contacts} generated contacts. Personas: hotline 3, partner 3, police 1 "
-        "(weights).",
+        f"plus the generated volume at scale {args.scale:g} ({volume}). "
+        "Personas: hotline 3, partner 3, police 1 (weights).",
         "",
         "| request | count | errors | req/s | median ms | p95 ms | max ms |",
         "|---|---|---|---|---|---|---|",

@@ -2,7 +2,9 @@
 1,000,000 contacts and 100,000 cases on PostgreSQL.
 
 Usage:  .venv/bin/python bench/stats.py [--contacts 1000000] [--cases 100000] [--samples 7]
-        [--keep cb_stats_bench] [--profile]
+        [--scale S] [--keep cb_stats_bench] [--profile]
+``--scale S`` takes the realistic volume's contacts and cases times S instead (100,000 and
+20,000 at 1; ``make bench``); entries are not generated, no indicator reads them.
 Fresh database of its own (SQLite by default; PostgreSQL with DATABASE_URL, as
 casebridge_bench_stats). ``--keep NAME`` reuses (and keeps) the PostgreSQL database NAME:
 the data is generated only when it holds fewer contacts than asked for, so a second run
@@ -30,22 +32,28 @@ def main() -> int:
     parser.add_argument("--contacts", type=int, default=1_000_000)
     parser.add_argument("--cases", type=int, default=100_000)
     parser.add_argument("--samples", type=int, default=7)
+    parser.add_argument("--scale", type=float, default=0, help="realistic volume × S")
     parser.add_argument("--keep", default="", help="PostgreSQL database to reuse and keep")
     parser.add_argument("--profile", action="store_true", help="cProfile one page request")
     args = parser.parse_args()
+    if args.scale:
+        from casebridge.volume import scaled
+
+        volume = scaled(args.scale)
+        args.contacts, args.cases = volume["contacts"], volume["cases"]
     return with_fresh_database("stats", lambda connection: run(args, connection), keep=args.keep)
 
 
 def _prepare(args):
     """Load the model, the coordinator and the data unless a kept database has them."""
     from django.db import connection as db
-    from stats_data import build
 
     from casebridge.accounts.models import Membership, Role, User
     from casebridge.cooperation_models.schema import parse_model
     from casebridge.cooperation_models.services import model_load
     from casebridge.hotline.models import Contact
     from casebridge.network.models import Organisation
+    from casebridge.volume import build
 
     coordinator = User.objects.filter(username="coordinator").first()
     if coordinator is None:

@@ -116,13 +116,17 @@ def test_demo_signs_audit_checkpoints_with_its_own_key(installation):
 def test_generate_adds_organisations_and_people(installation):
     environment, _output = installation
     result = run(
-        environment, "generate", "--organisations", "5", "--people", "20", "--contacts", "300"
+        environment,
+        *("generate", "--organisations", "5", "--people", "20", "--contacts", "300"),
+        *("--cases", "40", "--entries", "200"),
     )
     assert result.returncode == 0, result.stderr
     assert "generated 5 organisations, 20 people, 300 contacts, " in result.stdout
-    bad = run(environment, "generate", "--people", "-1")
-    assert bad.returncode != 0
-    assert "--people: must not be negative" in bad.stderr
+    assert " 40 cases, 200 entries" in result.stdout
+    for option in ("--people", "--scale", "--entries"):
+        bad = run(environment, "generate", option, "-1")
+        assert bad.returncode != 0
+        assert f"{option}: must not be negative" in bad.stderr
 
 
 def test_serve_answers_http(installation):

@@ -551,9 +551,16 @@ def _demo_contact_points(rng: random.Random) -> None:
 
 
 def generate(
-    *, organisations: int, people: int, contacts: int = 0, seed: int = 1
+    *,
+    organisations: int,
+    people: int,
+    contacts: int = 0,
+    cases: int = 0,
+    entries: int = 0,
+    seed: int = 1,
 ) -> dict[str, int]:
-    """Add organisations, staff accounts with roles, and hotline contacts with referrals."""
+    """Add organisations, staff accounts with roles, and (``casebridge.volume``) hotline
+    contacts with referrals, cases from them and entries in those cases."""
     rng = random.Random(seed)  # noqa: S311 - synthetic data
     types = list(OrganisationType.objects.filter(active=True).exclude(code="central_advice_centre"))
     postcodes = list(PostcodeArea.objects.values_list("postcode", flat=True))
@@ -596,118 +603,23 @@ def generate(
             action="demo.generate",
             details={"organisations": len(made_organisations), "people": people, "seed": seed},
         )
-    made_contacts, made_referrals = _generate_contacts(contacts, rng) if contacts else (0, 0)
-    return {
-        "organisations": len(made_organisations),
-        "people": people,
-        "contacts": made_contacts,
-        "referrals": made_referrals,
-    }
+    made = {"organisations": len(made_organisations), "people": people}
+    made.update(_generate_volume(contacts=contacts, cases=cases, entries=entries, seed=seed))
+    return made
 
 
-def _generate_contacts(count: int, rng: random.Random) -> tuple[int, int]:
-    """Bulk synthetic contacts over the last two years; about one in four is referred.
+def _generate_volume(*, contacts: int, cases: int, entries: int, seed: int) -> dict[str, int]:
+    """Contacts, referrals, cases and entries in bulk (``casebridge.volume``), audited as
+    one event with the counts."""
+    from casebridge.volume import build
 
-    Written in batches without the per-record services (a million contacts through them
-    would take hours); the batch is audited as one event, like the staff above.
-    """
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from casebridge.cooperation_models.models import Term
-    from casebridge.hotline.models import AgeBand, Channel, Contact, Gender, Referral
-
-    hotline = Organisation.objects.filter(is_hotline=True).first()
-    counsellor = (
-        User.objects.filter(
-            memberships__organisation=hotline, memberships__role=Role.HOTLINE_COUNSELLOR
-        )
-        .order_by("pk")
-        .first()
-    )
-    if hotline is None or counsellor is None:
-        raise RuntimeError(
-            "generated contacts need the hotline and a hotline counsellor (casebridge demo)"
-        )
-    terms: dict[str, list] = {}
-    for term in Term.objects.filter(active=True):
-        terms.setdefault(term.kind, []).append(term)
-    areas = list(PostcodeArea.objects.values_list("postcode", "region_id"))
-    partners = list(
-        Organisation.objects.filter(
-            active=True,
-            is_hotline=False,
-            type__sector__code__in=["counselling_ngo", "state_counselling"],
-        )
-    )
-    one_off = [
-        t
-        for t in terms["closing_reason"]
-        if t.attributes.get("contact_category") == "one_off_consultation"
-    ]
-    now = timezone.now()
-    first_pk = (Contact.objects.order_by("-pk").values_list("pk", flat=True).first() or 0) + 1
-    made_referrals = 0
-    batch_size = 5000
-    for start in range(0, count, batch_size):
-        batch = []
-        for number in range(start, min(count, start + batch_size)):
-            started = now - timedelta(minutes=rng.randint(10, 2 * 365 * 24 * 60))
-            postcode, region_id = rng.choice(areas)
-            category = rng.choices(
-                terms["contact_category"], weights=[3, 5, 2, 1][: len(terms["contact_category"])]
-            )[0]
-            batch.append(
-                Contact(
-                    reference=f"GEN-{first_pk + number:07d}",
-                    organisation=hotline,
-                    counsellor=counsellor,
-                    channel=rng.choices(Channel.values, weights=[70, 15, 8, 2, 5])[0],
-                    started_at=started,
-                    ended_at=started + timedelta(minutes=rng.randint(5, 60)),
-                    language=rng.choices(
-                        terms["language"], weights=[85] + [2] * (len(terms["language"]) - 1)
-                    )[0],
-                    caller_category=rng.choices(
-                        terms["caller_category"],
-                        weights=[40, 20, 15, 12, 5, 5, 3][: len(terms["caller_category"])],
-                    )[0],
-                    caller_relation=rng.choice(terms["caller_relation"]),
-                    caller_postcode=postcode,
-                    caller_region_id=region_id,
-                    person_region_id=region_id,
-                    person_age_band=rng.choice(AgeBand.values),
-                    person_gender=rng.choice(Gender.values),
-                    contact_category=category,
-                    closing_reason=rng.choice(one_off)
-                    if category.code == "one_off_consultation"
-                    else None,
-                    summary="Synthetic contact for benchmarks.",
-                )
-            )
-        created = Contact.objects.bulk_create(batch, batch_size=1000)
-        referrals = [
-            Referral(
-                contact=contact,
-                partner=rng.choice(partners),
-                mode=rng.choice(["anonymous", "consent"]),
-                status=rng.choices(["sent", "accepted", "declined"], weights=[2, 7, 1])[0],
-                sent_at=contact.ended_at,
-                sent_by=counsellor,
-            )
-            for contact in created
-            if rng.random() < 0.9
-            and contact.contact_category.code in {"clarification_needed", "case"}
-        ]
-        Referral.objects.bulk_create(referrals, batch_size=1000)
-        made_referrals += len(referrals)
-    audit_record(
-        actor=None,
-        action="demo.generate_contacts",
-        details={"contacts": count, "referrals": made_referrals},
-    )
-    return count, made_referrals
+    if not contacts and not cases and not entries:
+        return {"contacts": 0, "referrals": 0, "cases": 0, "entries": 0}
+    if not Organisation.objects.filter(is_hotline=True).exists():
+        raise RuntimeError("generated contacts need the hotline (casebridge demo)")
+    made = {"entries": 0, **build(contacts=contacts, cases=cases, entries=entries, seed=seed)}
+    audit_record(actor=None, action="demo.generate_volume", details=made)
+    return made
 
 
 def _role_for(organisation_type: OrganisationType, rng: random.Random) -> str:

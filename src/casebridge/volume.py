@@ -1,8 +1,10 @@
-"""Synthetic data for the statistics benchmark and tests: contacts, referrals and cases
-with participants, handovers, goals, obligations and disclosures.
+"""Synthetic volume for benchmarks and tests: contacts, referrals and cases with
+participants, handovers, goals, obligations and disclosures, and case entries.
 
 Written in bulk, without the services (a hundred thousand cases through them would take
 hours); nothing here is personal data. Needs the German model loaded and a hotline.
+``casebridge generate --scale 1`` writes the realistic volume of issue 9 (``VOLUME``:
+100,000 contacts, 20,000 cases, 500,000 entries; ``--scale 10`` ten times that).
 """
 
 from __future__ import annotations
@@ -13,11 +15,29 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
+# the realistic volume at scale 1 (issue 9); a scale multiplies every figure
+VOLUME = {"contacts": 100_000, "cases": 20_000, "entries": 500_000}
+
+
+def scaled(scale: float) -> dict[str, int]:
+    """Return the realistic volume times ``scale``."""
+    return {name: round(count * scale) for name, count in VOLUME.items()}
+
+
 UNUSABLE = "!"  # Django's marker for an unusable password: generated staff cannot log in
 
 
-def build(*, contacts: int, cases: int, seed: int = 7, days: int = 730, batch: int = 5000):
-    """Add ``contacts`` contacts (about a third referred) and ``cases`` cases from them.
+def build(
+    *,
+    contacts: int,
+    cases: int,
+    entries: int = 0,
+    seed: int = 7,
+    days: int = 730,
+    batch: int = 5000,
+):
+    """Add ``contacts`` contacts (about a third referred), ``cases`` cases from them and
+    ``entries`` entries in those cases.
 
     Returns the counts made. Cases are opened from accepted referrals while there are
     enough, the rest without a referral.
@@ -51,7 +71,12 @@ def build(*, contacts: int, cases: int, seed: int = 7, days: int = 730, batch: i
     Membership.objects.bulk_create(
         [Membership(user=staff[0], organisation=hotline, role=Role.HOTLINE_COUNSELLOR)]
     )
-    regions = list(PostcodeArea.objects.values_list("region_id", flat=True).distinct())
+    areas = list(PostcodeArea.objects.values_list("postcode", "region_id"))
+    one_off = [
+        term
+        for term in terms.get("closing_reason", [])
+        if term.attributes.get("contact_category") == "one_off_consultation"
+    ]
     roles = {t.code: t for t in terms["case_role"]}
     lead_role = next(t for t in terms["case_role"] if t.attributes.get("lead"))
     protocol = Protocol.objects.order_by("pk").first()
@@ -63,6 +88,11 @@ def build(*, contacts: int, cases: int, seed: int = 7, days: int = 730, batch: i
             rows = []
             for number in range(start, min(contacts, start + batch)):
                 started = now - timedelta(minutes=rng.randint(10, days * 24 * 60))
+                postcode, region_id = rng.choice(areas)
+                category = rng.choices(
+                    terms["contact_category"],
+                    weights=[3, 5, 2, 1][: len(terms["contact_category"])],
+                )[0]
                 rows.append(
                     Contact(
                         reference=f"ST-{first + number:08d}",
@@ -78,13 +108,17 @@ def build(*, contacts: int, cases: int, seed: int = 7, days: int = 730, batch: i
                             terms["caller_category"],
                             weights=[40, 20, 15, 12, 5, 5, 3][: len(terms["caller_category"])],
                         )[0],
-                        person_region_id=rng.choice(regions) if rng.random() < 0.9 else None,
+                        caller_relation=rng.choice(terms["caller_relation"]),
+                        caller_postcode=postcode,
+                        caller_region_id=region_id,
+                        person_region_id=region_id if rng.random() < 0.9 else None,
                         person_age_band=rng.choice(AgeBand.values),
                         person_gender=rng.choice(Gender.values),
-                        contact_category=rng.choices(
-                            terms["contact_category"],
-                            weights=[3, 5, 2, 1][: len(terms["contact_category"])],
-                        )[0],
+                        contact_category=category,
+                        closing_reason=rng.choice(one_off)
+                        if one_off and category.code == "one_off_consultation"
+                        else None,
+                        summary="Synthetic contact for benchmarks.",
                     )
                 )
             created = Contact.objects.bulk_create(rows, batch_size=1000)
@@ -237,8 +271,47 @@ def build(*, contacts: int, cases: int, seed: int = 7, days: int = 730, batch: i
                 Obligation.objects.bulk_create(obligations, batch_size=1000)
                 Disclosure.objects.bulk_create(disclosures, batch_size=1000)
             made["cases"] += len(created)
+    if entries:
+        made["entries"] = entries_build(count=entries, author=staff[0], seed=seed, batch=batch)
     # bulk_create sends no signals: have every month's statistics built again on reading
     from casebridge.stats.aggregates import forget
 
     forget()
     return made
+
+
+ENTRY_KINDS = ["note", "session", "call", "measure"]
+
+
+def entries_build(*, count: int, author, seed: int = 7, batch: int = 5000) -> int:
+    """Add ``count`` entries spread over the existing cases, each written by one of the
+    case's participating organisations in a random information category."""
+    from casebridge.cases.models import Entry, Participant
+    from casebridge.cooperation_models.models import Term
+
+    rng = random.Random(seed)
+    seats = list(Participant.objects.values_list("case_id", "organisation_id", "case__opened_at"))
+    if not seats:
+        raise RuntimeError("entries need cases: generate cases first (--cases)")
+    categories = list(Term.objects.filter(kind="information_category", active=True))
+    today = timezone.localdate()
+    with transaction.atomic():
+        for start in range(0, count, batch):
+            rows = []
+            for _ in range(start, min(count, start + batch)):
+                case_id, organisation_id, opened = rng.choice(seats)
+                age = max(0, (today - timezone.localdate(opened)).days)
+                rows.append(
+                    Entry(
+                        case_id=case_id,
+                        author=author,
+                        author_organisation_id=organisation_id,
+                        category=rng.choice(categories),
+                        kind=rng.choice(ENTRY_KINDS),
+                        occurred_on=today - timedelta(days=rng.randint(0, age)),
+                        title="synthetic entry",
+                        text="synthetic text " * rng.randint(1, 20),
+                    )
+                )
+            Entry.objects.bulk_create(rows, batch_size=1000)
+    return count

@@ -1,0 +1,34 @@
+"""The benchmark volume: the realistic defaults, their scale, and entries only in cases."""
+
+from __future__ import annotations
+
+import pytest
+
+from casebridge.cases.models import Case, Entry
+from casebridge.hotline.models import Contact
+from casebridge.volume import VOLUME, build, entries_build, scaled
+
+
+def test_scale_multiplies_the_realistic_volume():
+    assert scaled(1) == VOLUME == {"contacts": 100_000, "cases": 20_000, "entries": 500_000}
+    assert scaled(10) == {"contacts": 1_000_000, "cases": 200_000, "entries": 5_000_000}
+    assert scaled(0.01) == {"contacts": 1_000, "cases": 200, "entries": 5_000}
+
+
+@pytest.mark.django_db
+def test_build_writes_what_it_reports(personas):
+    made = build(contacts=300, cases=30, entries=150, seed=3)
+    assert made["contacts"] == 300 == Contact.objects.filter(reference__startswith="ST-").count()
+    assert made["cases"] == 30 == Case.objects.filter(number__startswith="SG-").count()
+    entries = Entry.objects.filter(title="synthetic entry")
+    assert made["entries"] == 150 == entries.count()
+    # each entry is written by an organisation that takes part in its case
+    for entry in entries.select_related("case")[:50]:
+        assert entry.case.participants.filter(organisation=entry.author_organisation).exists()
+
+
+@pytest.mark.django_db
+def test_entries_need_cases(personas):
+    assert not Case.objects.exists()
+    with pytest.raises(RuntimeError, match="entries need cases"):
+        entries_build(count=5, author=personas.hotline)

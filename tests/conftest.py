@@ -180,14 +180,18 @@ def build_personas() -> Personas:
 @pytest.fixture(autouse=True)
 def _keep_the_test_connection(monkeypatch):
     """Code that runs outside Django's test client drops "old" connections: the task worker
-    between tasks, and the WSGI application (called directly by the API fuzzer) when a
-    request ends. Inside a test's transaction that would close the test's own connection on
-    PostgreSQL; Django's test client suspends the same call during its requests."""
+    between tasks, our worker between its counts of statistics, and the WSGI application
+    (called directly by the API fuzzer) when a request ends. Inside a test's transaction
+    that would close the test's own connection on PostgreSQL; Django's test client
+    suspends the same call during its requests."""
     from django.core.signals import request_finished, request_started
     from django.db import close_old_connections
     from django_tasks_db.management.commands import db_worker
 
+    from casebridge.sharing.management.commands import worker
+
     monkeypatch.setattr(db_worker, "close_old_connections", lambda: None)
+    monkeypatch.setattr(worker, "close_old_connections", lambda: None)
     request_started.disconnect(close_old_connections)
     request_finished.disconnect(close_old_connections)
     yield

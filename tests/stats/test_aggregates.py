@@ -6,6 +6,7 @@ from __future__ import annotations
 import statistics
 from dataclasses import replace
 from datetime import date, timedelta
+from types import SimpleNamespace
 
 import pytest
 from django.core.management import call_command
@@ -148,6 +149,31 @@ def test_the_worker_builds_stale_months(make_contact):
     call_command("worker", "--once")
     assert not StaleMonth.objects.exists()
     assert MonthFigures.objects.filter(organisation=0).exists()
+
+
+def test_between_rounds_the_worker_counts_changed_months_every_stats_interval(
+    monkeypatch, make_contact
+):
+    from casebridge.sharing.management.commands import worker
+
+    class Stop(Exception):
+        pass
+
+    sleeps = []
+
+    def sleep(seconds):
+        sleeps.append(seconds)
+        if len(sleeps) == 1:
+            make_contact()  # a change while the worker waits
+            assert StaleMonth.objects.exists()
+        if len(sleeps) == 2:
+            assert not StaleMonth.objects.exists()  # counted after the first pause
+            raise Stop
+
+    monkeypatch.setattr(worker, "time", SimpleNamespace(sleep=sleep))  # this module's only
+    with pytest.raises(Stop):
+        call_command("worker", "--interval", "60", "--stats-interval", "20")
+    assert sleeps == [20, 20]
 
 
 def test_rebuild_command_counts_everything_again(make_contact, capsys):

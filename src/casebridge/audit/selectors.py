@@ -10,6 +10,7 @@ from django.http import Http404
 from casebridge.accounts.models import Role
 from casebridge.audit.models import AuditEvent
 from casebridge.audit.services import audit_record
+from casebridge.dates import day_range
 from casebridge.sharing.policy import Action, decide, organisations_with
 
 
@@ -39,10 +40,7 @@ def events_for_dpo(
         events = events.filter(object_id=object_id)
     if outcome:
         events = events.filter(outcome=outcome)
-    if day_from:
-        events = events.filter(occurred_at__date__gte=day_from)
-    if day_to:
-        events = events.filter(occurred_at__date__lte=day_to)
+    events = events.filter(**day_range("occurred_at", day_from, day_to))
     audit_record(
         actor=actor,
         action="audit.log.view",

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from casebridge.accounts.models import Role
 from casebridge.audit.services import audit_denied, audit_record
+from casebridge.dates import day_range
 from casebridge.hotline.models import Contact, Referral, ReferralEvent
 from casebridge.network.models import Organisation
 from casebridge.sharing.policy import Action, decide, organisations_with, visible
@@ -83,10 +84,9 @@ def contact_list(
         # Reference or words of the summary; searched in the body of a POST, never a URL.
         for word in query.split()[:5]:
             contacts = contacts.filter(Q(reference__iexact=word) | Q(summary__icontains=word))
-    if day_from:
-        contacts = contacts.filter(started_at__date__gte=day_from)
-    if day_to:
-        contacts = contacts.filter(started_at__date__lte=day_to)
+    # a range of the indexed column, not started_at__date (which cast every row: on SQLite
+    # 0.6 s through a Python function at 100,000 contacts, for the intake page's "today")
+    contacts = contacts.filter(**day_range("started_at", day_from, day_to))
     if contact_category:
         contacts = contacts.filter(contact_category__code=contact_category)
     if caller_category:

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import calendar
 from collections import Counter, defaultdict
-from datetime import date, datetime, time
+from datetime import date, datetime
 from functools import partial
 
 from django.db import transaction
@@ -38,6 +38,7 @@ from django.utils import timezone
 
 from casebridge.cases.models import Case
 from casebridge.cooperation_models.models import CooperationModel, pick_label
+from casebridge.dates import local_midnight
 from casebridge.hotline.models import Contact, Referral
 from casebridge.network.models import Region
 from casebridge.stats.models import MonthBuild, MonthFigures, StaleMonth
@@ -77,8 +78,8 @@ def month_bounds(month: date) -> tuple[datetime, datetime]:
     days = calendar.monthrange(month.year, month.month)[1]
     following = date.fromordinal(month.toordinal() + days)
     return (
-        timezone.make_aware(datetime.combine(month, time.min)),
-        timezone.make_aware(datetime.combine(following, time.min)),
+        local_midnight(month),
+        local_midnight(following),
     )
 
 

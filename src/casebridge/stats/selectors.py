@@ -13,7 +13,7 @@ from __future__ import annotations
 import calendar
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
@@ -23,9 +23,10 @@ from django.utils.translation import gettext as _
 from casebridge.accounts.models import Role
 from casebridge.audit.services import audit_record
 from casebridge.cooperation_models.models import CooperationModel
+from casebridge.dates import local_midnight
 from casebridge.network.models import Organisation
 from casebridge.sharing.policy import organisations_with
-from casebridge.stats import indicators
+from casebridge.stats import aggregates, indicators
 from casebridge.stats.disclosure import ProtectedTable, protect
 
 DEFAULT_K = 5
@@ -62,12 +63,12 @@ class Period:
 
     @property
     def start(self) -> datetime:
-        return timezone.make_aware(datetime.combine(self.first, time.min))
+        return local_midnight(self.first)
 
     @property
     def end(self) -> datetime:
         following = date.fromordinal(self.last.toordinal() + 1)
-        return timezone.make_aware(datetime.combine(following, time.min))
+        return local_midnight(following)
 
 
 @dataclass
@@ -260,6 +261,9 @@ def _build(scope: Scope, period: Period, state, codes: list[str] | None = None) 
         chosen = [indicators.BY_CODE[code] for code in codes]
     k = threshold()
     filters = _filters(scope, period, state)
+    # count changed months first, each in its own short transaction, not inside the
+    # indicators' one (which would hold the months' build locks until the page is done)
+    aggregates.refresh(aggregates.months_between(period.start, period.end))
     with tuned():
         published = [_publish(indicator, filters, k) for indicator in chosen]
     return Dashboard(scope, period, state, k, published)

@@ -1,4 +1,4 @@
-from datetime import date, datetime, time
+from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
@@ -24,11 +24,12 @@ class Command(BaseCommand):
 
     def handle(self, *args, action, dry_run, now, **options):
         from casebridge.audit.signing import AuditKeyError
+        from casebridge.dates import local_midnight
         from casebridge.privacy.retention import retention_run, rule_label
 
         moment = None
         if now:
-            moment = timezone.make_aware(datetime.combine(_day(now), time.min))
+            moment = local_midnight(_day(now))
         try:
             results = retention_run(now=moment, dry_run=dry_run)
         except AuditKeyError as exc:

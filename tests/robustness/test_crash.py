@@ -3,6 +3,7 @@ audit chain verifies afterwards (events committed but not yet sealed are sealed 
 
 from __future__ import annotations
 
+import http.client
 import threading
 import time
 import urllib.error
@@ -42,8 +43,14 @@ def test_kill_9_during_concurrent_writes_loses_no_acknowledged_write(installatio
                     status, body = api_post(
                         server.url, "/api/v1/hotline/contacts", token, contact(number, sent), 10
                     )
-                except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
-                    failed.append(number)  # no answer: the write may or may not have happened
+                except (
+                    urllib.error.URLError,
+                    http.client.HTTPException,  # e.g. IncompleteRead: killed mid-answer
+                    ConnectionError,
+                    TimeoutError,
+                    OSError,
+                ):
+                    failed.append(number)  # no whole answer: the write may or may not be there
                     continue
                 if status == 201:
                     acknowledged.append(body["id"])

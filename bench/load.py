@@ -62,6 +62,13 @@ def main() -> int:
                 "--seed",
                 "9",
             )
+            # the personas' case pages at volume: seats in generated cases, with entries
+            print(
+                installation.python(
+                    "from casebridge.volume import seat_members\n"
+                    "print(seat_members(['partner', 'police'], per_user=100))\n"
+                ).strip()
+            )
             installation.run("collectstatic", "--no-input")
             token = installation.api_token("hotline")
             with installation.server(workers=args.workers) as server:

@@ -32,3 +32,30 @@ def test_entries_need_cases(personas):
     assert not Case.objects.exists()
     with pytest.raises(RuntimeError, match="entries need cases"):
         entries_build(count=5, author=personas.hotline)
+
+
+@pytest.mark.django_db
+def test_seated_personas_open_generated_cases_and_read_their_scope(personas):
+    from casebridge.cases.selectors import access_case, case_entries
+    from casebridge.volume import seat_members
+
+    build(contacts=200, cases=60, entries=600, seed=5)
+    partner = personas.partner.memberships.get().organisation
+    own = Case.objects.filter(number__startswith="SG-", participants__organisation=partner)
+    assert own.count() >= 2  # the generator spreads cases over every counselling partner
+    given = seat_members(["partner"], per_user=2, seed=5)
+    assert given == {"partner": 2}
+    seated = Case.objects.filter(number__startswith="SG-", participants__members=personas.partner)
+    assert seated.count() == given["partner"]
+    seen = 0
+    for case in seated:
+        assert access_case(personas.partner, case.pk) == case
+        visible = case_entries(personas.partner, case)
+        seen += len(visible)
+        readable = set(
+            case.participants.get(members=personas.partner).read_categories.values_list(
+                "pk", flat=True
+            )
+        )
+        assert {entry.category_id for entry in visible} <= readable
+    assert seen > 0

@@ -315,3 +315,35 @@ def entries_build(*, count: int, author, seed: int = 7, batch: int = 5000) -> in
                 )
             Entry.objects.bulk_create(rows, batch_size=1000)
     return count
+
+
+def seat_members(usernames: list[str], *, per_user: int = 100, seed: int = 7) -> dict[str, int]:
+    """Seat named users in up to ``per_user`` generated cases of their organisations (with
+    their role's default reading and writing scope), so that a load test's personas open
+    case pages at volume; returns the seats given per user. One audit event for the batch.
+    """
+    from casebridge.accounts.models import User
+    from casebridge.audit.services import audit_record
+    from casebridge.cases.models import Participant
+    from casebridge.cases.services import _default_scope  # the scope a new seat gets
+
+    rng = random.Random(seed)
+    given = {}
+    with transaction.atomic():
+        for username in usernames:
+            user = User.objects.get(username=username)
+            organisations = user.memberships.values_list("organisation_id", flat=True)
+            seats = list(
+                Participant.objects.filter(
+                    organisation_id__in=organisations, case__number__startswith="SG-"
+                ).select_related("role", "organisation__type__sector")
+            )
+            chosen = rng.sample(seats, min(per_user, len(seats)))
+            for seat in chosen:
+                seat.members.add(user)
+                read, write = _default_scope(seat.role, seat.organisation)
+                seat.read_categories.add(*read)
+                seat.write_categories.add(*write)
+            given[username] = len(chosen)
+        audit_record(actor=None, action="demo.generate_seats", details=given)
+    return given

@@ -57,6 +57,23 @@ def test_case_page_queries_do_not_grow_with_entries(personas, world):
     assert ten == two_thousand
 
 
+def test_case_page_queries_do_not_grow_with_the_network(personas, world):
+    """The lead's page offers every active organisation to join, each labelled with its
+    type: one query for all of them, not one per organisation."""
+    from casebridge.network.models import Organisation
+
+    client = personas.client(personas.partner)
+    url = reverse("cases:case", args=[world.case.pk])
+    client.get(url)
+    before = _queries(client, url)
+    template = Organisation.objects.filter(active=True).first()
+    for n in range(15):
+        Organisation.objects.create(
+            code=f"extra-{n}", name=f"Extra {n}", type=template.type, region=template.region
+        )
+    assert _queries(client, url) == before
+
+
 def test_police_page_has_no_counselling_anywhere(personas, world):
     client = personas.client(personas.police)
     body = client.get(reverse("cases:case", args=[world.case.pk])).content.decode()

@@ -82,7 +82,9 @@ class GoalForm(forms.Form):
 
 class ParticipantForm(forms.Form):
     organisation = forms.ModelChoiceField(
-        label=_("Organisation"), queryset=Organisation.objects.filter(active=True)
+        label=_("Organisation"),
+        # the type is in every option's label: one query, not one per organisation
+        queryset=Organisation.objects.filter(active=True).select_related("type"),
     )
     role = TermChoiceField(TermKind.CASE_ROLE, label=_("Role in the case"))
     members = forms.ModelMultipleChoiceField(

@@ -199,3 +199,23 @@ def test_the_histogram_median_is_the_median(values):
     median, n = aggregates.histogram_median(counts)
     assert n == len(values)
     assert median == (statistics.median(values) if values else None)
+
+
+def test_a_dashboard_counts_changed_months_once_before_its_indicators(
+    personas, make_contact, monkeypatch
+):
+    make_contact()
+    calls = []
+    counted = aggregates.refresh
+
+    def refresh(months):
+        calls.append(len(months))
+        return counted(months)
+
+    monkeypatch.setattr(aggregates, "refresh", refresh)
+    board = selectors.dashboard(personas.coordinator)
+    assert calls == [12]  # once, for the year's months, not again per indicator
+    assert len(board.indicators) == len(indicators.INDICATORS)
+    assert not StaleMonth.objects.exists()
+    totals = aggregates.read(*_bounds(_this_month()), recount=False)[0]
+    assert totals["contacts"] == {aggregates.NONE: 1}  # counted before the indicators read

@@ -286,11 +286,14 @@ def read(
     *,
     organisation_id: int | None = None,
     state_region_ids: frozenset[int] | None = None,
+    recount: bool = True,
 ) -> tuple[dict[str, Counter], Counter]:
     """The summed figures of [start, end) for a scope (None: the network), optionally one
-    federal state: (measure -> Counter of value keys, contacts per state id (0: none))."""
+    federal state: (measure -> Counter of value keys, contacts per state id (0: none)).
+    ``recount=False`` when the caller has just refreshed the months itself."""
     months = months_between(start, end)
-    refresh(months)
+    if recount:
+        refresh(months)
     rows = source(MonthFigures).filter(month__in=months, organisation=organisation_id or 0)
     if state_region_ids is not None:
         rows = rows.filter(state__in=state_region_ids)

@@ -53,6 +53,7 @@ class Filters:
     end: datetime
     state_region_ids: frozenset[int] | None = None
     organisation_id: int | None = None
+    refreshed: bool = False  # the caller has counted the period's changed months already
     shared: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
 
 
@@ -130,6 +131,7 @@ def _monthly(filters: Filters) -> tuple[dict, Counter]:
             filters.end,
             organisation_id=filters.organisation_id,
             state_region_ids=filters.state_region_ids,
+            recount=not filters.refreshed,
         )
     return filters.shared["monthly"]
 

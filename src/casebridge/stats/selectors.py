@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import calendar
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -260,10 +260,11 @@ def _build(scope: Scope, period: Period, state, codes: list[str] | None = None) 
             raise ValidationError({"indicator": _("This indicator is not offered for these data.")})
         chosen = [indicators.BY_CODE[code] for code in codes]
     k = threshold()
-    filters = _filters(scope, period, state)
     # count changed months first, each in its own short transaction, not inside the
-    # indicators' one (which would hold the months' build locks until the page is done)
+    # indicators' one: that would hold the months' build locks until the page is done,
+    # and on SQLite a write after the read transaction's first read fails (BUSY_SNAPSHOT)
     aggregates.refresh(aggregates.months_between(period.start, period.end))
+    filters = replace(_filters(scope, period, state), refreshed=True)
     with tuned():
         published = [_publish(indicator, filters, k) for indicator in chosen]
     return Dashboard(scope, period, state, k, published)

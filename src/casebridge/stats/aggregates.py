@@ -247,17 +247,22 @@ def refresh(months: list[date]) -> int:
         )
     )
     stale = set(StaleMonth.objects.filter(month__in=months).values_list("month", flat=True))
-    due = sorted((set(months) - built) | stale)
-    states = state_regions() if due else {}
-    return sum(build_month(month, states=states) for month in due)
+    return _build_each((set(months) - built) | stale)
 
 
 def refresh_stale() -> int:
     """Build the months marked stale and those whose figures were forgotten (the worker)."""
     due = set(StaleMonth.objects.values_list("month", flat=True))
     due |= set(MonthBuild.objects.filter(built_at__isnull=True).values_list("month", flat=True))
-    states = state_regions() if due else {}
-    return sum(build_month(month, states=states) for month in sorted(due))
+    return _build_each(due)
+
+
+def _build_each(months, *, force: bool = False) -> int:
+    """Build the given months in order, reading the region tree once; return how many."""
+    if not months:
+        return 0
+    states = state_regions()
+    return sum(build_month(month, states=states, force=force) for month in sorted(months))
 
 
 def rebuild_all() -> int:
@@ -268,8 +273,7 @@ def rebuild_all() -> int:
     if first is None:
         return 0
     months = months_between(month_bounds(month_of(first))[0], month_bounds(month_of(last))[1])
-    states = state_regions()
-    return sum(build_month(month, states=states, force=True) for month in months)
+    return _build_each(months, force=True)
 
 
 def forget() -> None:
@@ -312,13 +316,16 @@ def histogram_median(counts: Counter) -> tuple[float | None, int]:
     n = sum(counts.values())
     if not n:
         return None, 0
-    wanted = {(n - 1) // 2, n // 2}
-    found, seen = [], 0
-    for value in sorted(counts, key=int):
-        upto = seen + counts[value]
-        found += [int(value) for position in sorted(wanted) if seen <= position < upto]
-        seen = upto
-    return sum(found) / len(found), n
+    ordered = sorted((int(value), count) for value, count in counts.items())
+
+    def value_at(position: int) -> int:  # the value at this 0-based position, in order
+        for value, count in ordered:
+            if position < count:
+                return value
+            position -= count
+        raise IndexError(position)
+
+    return (value_at((n - 1) // 2) + value_at(n // 2)) / 2, n
 
 
 # -- keeping the figures in step --------------------------------------------------------------

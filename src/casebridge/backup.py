@@ -95,6 +95,19 @@ def _run(command: list[str]) -> None:
         raise BackupError(f"{command[0]}: {result.stderr.strip()[-2000:]}")
 
 
+def _sqlite_copy(origin: Path, destination: Path) -> None:
+    """Copy an SQLite database page by page with SQLite's online backup (consistent even
+    while another connection writes), replacing what ``destination`` held."""
+    source = sqlite3.connect(origin)
+    try:
+        copy = sqlite3.connect(destination)
+        with copy:
+            source.backup(copy)
+        copy.close()
+    finally:
+        source.close()
+
+
 def _fresh_folder(target: Path) -> None:
     if target.exists() and any(target.iterdir()):
         raise BackupError(_("%(folder)s is not empty; choose a new folder.") % {"folder": target})
@@ -129,14 +142,7 @@ def backup_data(target: Path) -> dict:
     head = _audit_head()
     if _is_sqlite():
         database_file = target / "database.sqlite3"
-        source = sqlite3.connect(_database()["NAME"])
-        try:
-            copy = sqlite3.connect(database_file)
-            with copy:
-                source.backup(copy)
-            copy.close()
-        finally:
-            source.close()
+        _sqlite_copy(Path(_database()["NAME"]), database_file)
     else:
         database_file = target / "database.pgdump"
         _run(["pg_dump", "--format=custom", "--no-owner", "--file", str(database_file)])
@@ -263,14 +269,7 @@ def restore_data(source: Path, *, force: bool = False) -> dict:
         connections.close_all()
         target = Path(_database()["NAME"])
         target.parent.mkdir(parents=True, exist_ok=True)
-        backup = sqlite3.connect(source / "database.sqlite3")
-        try:
-            live = sqlite3.connect(target)
-            with live:
-                backup.backup(live)
-            live.close()
-        finally:
-            backup.close()
+        _sqlite_copy(source / "database.sqlite3", target)
     else:
         connections.close_all()
         _run(

@@ -14,6 +14,8 @@ import pytest
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import expect
 
+from casebridge.cases import services as case_services
+from casebridge.cooperation_models.models import Term
 from casebridge.cooperation_models.services import model_load
 from tests.conftest import PASSWORD, Personas, build_personas
 from tests.totp import code_for, key_of
@@ -107,3 +109,22 @@ def confirm_it_is_you(page, username: str, password: str = PASSWORD) -> None:
             code_for(device.bin_key, steps_ahead=1)
         )
     page.get_by_role("button", name="Confirm").click()
+
+
+def case_with_police(partner, police, **identity):
+    """A case owned by the partner's organisation (pseudonym "A.", optional identity) with
+    the police liaison seated by the service, as the browser tests start from."""
+    case = case_services.case_open(
+        actor=partner,
+        owner=partner.memberships.get().organisation,
+        pseudonym="A.",
+        **({"identity": identity} if identity else {}),
+    )
+    case_services.participant_add(
+        actor=partner,
+        case=case,
+        organisation=police.memberships.get().organisation,
+        role=Term.objects.get(kind="case_role", code="police_liaison"),
+        members=[police],
+    )
+    return case

@@ -10,7 +10,7 @@ from axe_playwright_python.sync_playwright import Axe
 from casebridge.accounts.models import User
 from casebridge.cases import services
 from casebridge.cooperation_models.models import Term
-from tests.e2e.conftest import sign_in
+from tests.e2e.conftest import case_with_police, sign_in
 
 SEVERE = {"serious", "critical"}
 axe = Axe()
@@ -28,19 +28,7 @@ def _violations(page) -> list[str]:
 
 def _case_for(personas):
     partner, police = personas.partner, personas.police
-    case = services.case_open(
-        actor=partner,
-        owner=partner.memberships.get().organisation,
-        pseudonym="A.",
-        identity={"first_name": "Ali", "last_name": "Beispiel"},
-    )
-    services.participant_add(
-        actor=partner,
-        case=case,
-        organisation=police.memberships.get().organisation,
-        role=Term.objects.get(kind="case_role", code="police_liaison"),
-        members=[police],
-    )
+    case = case_with_police(partner, police, first_name="Ali", last_name="Beispiel")
     services.entry_create(
         actor=partner,
         case=case,

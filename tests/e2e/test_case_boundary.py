@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 
 from casebridge.cases import services
 from casebridge.cooperation_models.models import Term
-from tests.e2e.conftest import confirm_it_is_you, sign_in
+from tests.e2e.conftest import case_with_police, confirm_it_is_you, sign_in
 
 SECRET = "Vertrauliche Beratung über Zweifel an der Gruppe"
 
@@ -18,16 +18,7 @@ def _category(code):
 
 def test_police_finds_counselling_notes_nowhere(browser, live_server, e2e_personas):
     partner, police = e2e_personas.partner, e2e_personas.police
-    case = services.case_open(
-        actor=partner, owner=partner.memberships.get().organisation, pseudonym="A."
-    )
-    services.participant_add(
-        actor=partner,
-        case=case,
-        organisation=police.memberships.get().organisation,
-        role=Term.objects.get(kind="case_role", code="police_liaison"),
-        members=[police],
-    )
+    case = case_with_police(partner, police)
     services.entry_create(
         actor=partner,
         case=case,

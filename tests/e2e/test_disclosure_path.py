@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 from casebridge.cases import services
 from casebridge.cooperation_models.models import Term
 from tests.conftest import make_user
-from tests.e2e.conftest import confirm_it_is_you, sign_in
+from tests.e2e.conftest import case_with_police, confirm_it_is_you, sign_in
 
 SECRET = "Vertrauliche Beratung über die Familie"
 EXCERPT = "A. kündigte an, am Samstag vor der Synagoge zuzuschlagen."
@@ -27,14 +27,7 @@ def _login(browser, live_server, username):
 def test_duty_to_report_path(browser, live_server, e2e_personas):
     partner, police = e2e_personas.partner, e2e_personas.police
     organisation = partner.memberships.get().organisation
-    case = services.case_open(actor=partner, owner=organisation, pseudonym="A.")
-    services.participant_add(
-        actor=partner,
-        case=case,
-        organisation=police.memberships.get().organisation,
-        role=Term.objects.get(kind="case_role", code="police_liaison"),
-        members=[police],
-    )
+    case = case_with_police(partner, police)
     services.entry_create(
         actor=partner,
         case=case,

@@ -37,7 +37,7 @@ from django.db.models.signals import post_delete, post_save, pre_save
 from django.utils import timezone
 
 from casebridge.cases.models import Case
-from casebridge.cooperation_models.models import CooperationModel, pick_label
+from casebridge.cooperation_models.models import CooperationModel
 from casebridge.dates import local_midnight
 from casebridge.hotline.models import Contact, Referral
 from casebridge.network.models import Region
@@ -98,18 +98,16 @@ def months_between(start: datetime, end: datetime) -> list[date]:
 # -- the federal state of a region ----------------------------------------------------------
 
 
-def state_regions() -> dict[int, tuple[int, str]]:
-    """Return region id -> (state region id, state label) for every region in a state."""
-    regions = {
-        row["id"]: row for row in source(Region).values("id", "code", "level", "parent", "labels")
-    }
+def state_regions() -> dict[int, int]:
+    """Return region id -> the id of its federal state, for every region in a state."""
+    regions = {row["id"]: row for row in source(Region).values("id", "level", "parent")}
     found = {}
     for region_id in regions:
         node = regions[region_id]
         while node is not None and node["level"] != "state":
             node = regions.get(node["parent"])
         if node is not None:
-            found[region_id] = (node["id"], pick_label(node["labels"], fallback=node["code"]))
+            found[region_id] = node["id"]
     return found
 
 
@@ -151,7 +149,7 @@ def _referral_days(started_at, referral: dict, zone) -> list[tuple[str, str]]:
     return [(measure, str(days)) for measure, days in found]
 
 
-def count_month(month: date, states: dict[int, tuple[int, str]]) -> dict[tuple[int, int], dict]:
+def count_month(month: date, states: dict[int, int]) -> dict[tuple[int, int], dict]:
     """Count one month from the live rows: (organisation, state) -> measure -> {value: n}."""
     start, end = month_bounds(month)
     zone = timezone.get_current_timezone()
@@ -178,7 +176,7 @@ def count_month(month: date, states: dict[int, tuple[int, str]]) -> dict[tuple[i
     contacts = source(Contact).filter(started_at__gte=start, started_at__lt=end)
     fields = ("id", "organisation", "person_region", *DIMENSIONS)
     for contact_id, organisation, region, *dimensions in contacts.values_list(*fields):
-        state = states.get(region, (0, ""))[0]
+        state = states.get(region, 0)
         values = [("contacts", NONE)]
         values += [
             (key, NONE if value is None else str(value))

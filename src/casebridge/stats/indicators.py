@@ -116,9 +116,7 @@ def states() -> list[tuple[int, str, str]]:
 
 def state_region_ids(state_id: int) -> frozenset[int]:
     return frozenset(
-        region_id
-        for region_id, (state, _label) in aggregates.state_regions().items()
-        if state == state_id
+        region_id for region_id, state in aggregates.state_regions().items() if state == state_id
     )
 
 

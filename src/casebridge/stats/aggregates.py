@@ -282,6 +282,28 @@ def forget() -> None:
 # -- reading ------------------------------------------------------------------------------
 
 
+def read_by_state(
+    start: datetime,
+    end: datetime,
+    *,
+    organisation_id: int | None = None,
+    recount: bool = True,
+) -> dict[int, dict[str, Counter]]:
+    """The figures of [start, end) for a scope (None: the network) summed per federal state
+    id (0: none): state -> measure -> Counter of value keys. ``recount=False`` when the
+    caller has just refreshed the months itself."""
+    months = months_between(start, end)
+    if recount:
+        refresh(months)
+    rows = source(MonthFigures).filter(month__in=months, organisation=organisation_id or 0)
+    found: dict[int, dict[str, Counter]] = {}
+    for state, figures in rows.values_list("state", "figures"):
+        totals = found.setdefault(state, {})
+        for measure, counts in figures.items():
+            totals.setdefault(measure, Counter()).update(counts)
+    return found
+
+
 def read(
     start: datetime,
     end: datetime,
@@ -290,18 +312,14 @@ def read(
     state_region_ids: frozenset[int] | None = None,
     recount: bool = True,
 ) -> tuple[dict[str, Counter], Counter]:
-    """The summed figures of [start, end) for a scope (None: the network), optionally one
-    federal state: (measure -> Counter of value keys, contacts per state id (0: none)).
-    ``recount=False`` when the caller has just refreshed the months itself."""
-    months = months_between(start, end)
-    if recount:
-        refresh(months)
-    rows = source(MonthFigures).filter(month__in=months, organisation=organisation_id or 0)
-    if state_region_ids is not None:
-        rows = rows.filter(state__in=state_region_ids)
+    """The summed figures of [start, end) for a scope, optionally only some states:
+    (measure -> Counter of value keys, contacts per state id (0: none))."""
+    per_state = read_by_state(start, end, organisation_id=organisation_id, recount=recount)
     totals: dict[str, Counter] = {measure: Counter() for measure in MEASURES}
     by_state: Counter = Counter()
-    for state, figures in rows.values_list("state", "figures"):
+    for state, figures in per_state.items():
+        if state_region_ids is not None and state not in state_region_ids:
+            continue
         for measure, counts in figures.items():
             totals.setdefault(measure, Counter()).update(counts)
         by_state[state] += figures.get("contacts", {}).get(NONE, 0)

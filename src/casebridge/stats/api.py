@@ -17,8 +17,13 @@ router = Router(tags=["statistics"])
 
 class StatsQuery(Input):
     scope: str | None = Field(None, description="'network' or 'org-<id>'; default: the first")
-    date_from: date | None = Field(None, alias="from", description="first month (any day)")
-    date_to: date | None = Field(None, alias="to", description="last month (any day)")
+    year: int | None = Field(None, description="the calendar year; default: this year")
+    date_from: date | None = Field(
+        None, alias="from", description="instead of year: 1 January of the year"
+    )
+    date_to: date | None = Field(
+        None, alias="to", description="instead of year: 31 December of the same year"
+    )
     state: str | None = Field(None, description="federal state code, e.g. DE-HH")
 
 
@@ -49,6 +54,7 @@ class IndicatorOut(Schema):
 
 class DashboardOut(Schema):
     scope: str
+    year: int
     from_: date = Field(..., alias="from")
     to: date
     state: str | None
@@ -57,25 +63,24 @@ class DashboardOut(Schema):
 
 
 def _board(request, query: StatsQuery, codes=None, fmt: str = ""):
-    try:
-        return selectors.dashboard(
-            request.auth,
-            scope_key=query.scope,
-            first=query.date_from,
-            last=query.date_to,
-            state_code=query.state,
-            codes=codes,
-            purpose="api",
-            fmt=fmt,
-        )
-    except ValidationError as error:
-        names = {"to": "to", "from": "from"}
-        raise ValidationError({names.get(k, k): v for k, v in error.message_dict.items()}) from None
+    year = selectors.year_of_range(query.date_from, query.date_to)
+    if year is not None and query.year is not None and year != query.year:
+        raise ValidationError({"year": _("Give the year or the two dates, not both.")})
+    return selectors.dashboard(
+        request.auth,
+        scope_key=query.scope,
+        year=query.year if query.year is not None else year,
+        state_code=query.state,
+        codes=codes,
+        purpose="api",
+        fmt=fmt,
+    )
 
 
 @router.get("/indicators", response=DashboardOut, by_alias=True)
 def stats_indicators(request, query: Query[StatsQuery]):
-    """Every indicator for the scope, period and state, after disclosure control."""
+    """Every indicator for the scope, year and state, after disclosure control (every
+    table of the scope and year is protected together; see the operations guide)."""
     return export.dashboard_dict(_board(request, query))
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import io
 
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
@@ -39,7 +38,7 @@ def published_dict(item: Published) -> dict:
         "column_totals": [_value(v) for v in table.column_totals] if table.column_totals else None,
         "total": _value(table.total),
         "medians": [
-            {"label": m.label, "days": m.value, "withheld": m.count_below_k} for m in item.medians
+            {"label": m.label, "days": m.value, "withheld": m.value is None} for m in item.medians
         ],
     }
 
@@ -47,6 +46,7 @@ def published_dict(item: Published) -> dict:
 def dashboard_dict(board: Dashboard) -> dict:
     return {
         "scope": board.scope.key,
+        "year": board.period.first.year,
         "from": board.period.first,
         "to": board.period.last,
         "state": board.state[1] if board.state else None,
@@ -81,7 +81,7 @@ def rows(board: Dashboard):
 def to_csv(board: Dashboard) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(["# k", board.k, "from", board.period.first, "to", board.period.last])
+    writer.writerow(["# k", board.k, "year", board.period.first.year])
     writer.writerow(CSV_COLUMNS)
     writer.writerows(rows(board))
     return buffer.getvalue()
@@ -90,24 +90,24 @@ def to_csv(board: Dashboard) -> str:
 def suppression_note(k: int) -> str:
     return _(
         "• marks a number that is not shown to protect people: it is below %(k)d, or it "
-        "would let a reader work out such a number from the totals. Medians are shown only "
-        "when at least %(k)d values stand behind them."
+        "would let a reader work out such a number from this or any other published table "
+        "of the year. Medians are shown only when at least %(k)d values stand behind them "
+        "and their table hides nothing."
     ) % {"k": k}
 
 
 def description(board: Dashboard) -> list[tuple[str, str]]:
-    """What a file holds: scope, period, state, threshold (for its first lines)."""
+    """What a file holds: scope, year, state, threshold (for its first lines)."""
     return [
         (_("Data of"), board.scope.label),
-        (_("From"), date_format(board.period.first, "F Y")),
-        (_("To"), date_format(board.period.last, "F Y")),
+        (_("Year"), str(board.period.first.year)),
         (_("Federal state"), board.state[2] if board.state else _("all states")),
         (_("Threshold k"), str(board.k)),
     ]
 
 
 def filename(board: Dashboard, extension: str) -> str:
-    return f"statistics-{board.period.first:%Y-%m}-{board.period.last:%Y-%m}.{extension}"
+    return f"statistics-{board.period.first.year}.{extension}"
 
 
 def _cell(value: Value):

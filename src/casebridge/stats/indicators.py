@@ -1,9 +1,10 @@
 """The indicators of issue 7: counts aggregated in the database, as raw tables.
 
-Every function takes ``Filters`` (a period, optionally a federal state and an
-organisation) and returns a ``Result``: a ``disclosure.Table`` of counts and, where the
-indicator has them, medians with the number of values behind each. Nothing here leaves
-the system as it is: ``selectors.py`` passes every result through disclosure control.
+Every function takes ``Filters`` (a period, optionally an organisation) and returns
+``Counts``: the table's counts in every federal state at once (and in "no state"), with
+the day histograms behind its medians. Nothing here leaves the system as it is:
+``publication.py`` protects every table of a scope and year together and
+``selectors.py`` is the only way out.
 
 Every query starts from ``registry.source()`` and names only columns listed in
 ``registry.READABLE`` (``tests/stats/test_registry.py`` checks the SQL).
@@ -11,13 +12,13 @@ Every query starts from ``registry.source()`` and names only columns listed in
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db.models import Case as CaseWhen
 from django.db.models import (
+    BooleanField,
     Count,
     F,
     IntegerField,
@@ -25,6 +26,7 @@ from django.db.models import (
     Value,
     When,
 )
+from django.db.models import Case as CaseWhen
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -34,50 +36,77 @@ from casebridge.hotline.models import Channel
 from casebridge.network.models import Region, Sector
 from casebridge.sharing.models import Disclosure, Obligation
 from casebridge.stats import aggregates
-from casebridge.stats.disclosure import Table
-from casebridge.stats.functions import DaysBetween, Median
 from casebridge.stats.registry import source
 
 NOT_RECORDED = _("not recorded")
 
 
+SLOT_NONE = 0  # the slot of what has no federal state (never a filter of its own)
+
+
 @dataclass(frozen=True)
 class Filters:
-    """What an indicator counts: [start, end), optionally one state and one organisation.
+    """What the indicators count: [start, end), optionally one organisation's data.
 
-    ``shared`` holds what several indicators read from one query (the contact profile) for
-    the life of this object, i.e. one dashboard; a new dashboard builds new ``Filters``.
+    Every indicator counts every federal state at once (``Counts.slots``): disclosure
+    control protects all state filters together. ``shared`` holds what several indicators
+    read from one query (the contact profile, the region tree) for the life of this
+    object, i.e. one dashboard; a new dashboard builds new ``Filters``.
     """
 
     start: datetime
     end: datetime
-    state_region_ids: frozenset[int] | None = None
     organisation_id: int | None = None
     refreshed: bool = False  # the caller has counted the period's changed months already
     shared: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
 
 
 @dataclass
-class MedianFigure:
-    label: str
-    value: float | None
-    count: int
+class Counts:
+    """An indicator's counts per slot — a federal state's region id, or 0 for none.
 
+    ``histograms`` are the values behind its medians: (label, slot -> Counter of whole
+    days -> how many), so a median can be taken for any choice of slots.
+    """
 
-@dataclass
-class Result:
-    table: Table
-    medians: list[MedianFigure] = field(default_factory=list)
+    rows: list[str]
+    columns: list[str]
+    slots: dict[int, list[list[int]]]
+    histograms: list[tuple[str, dict[int, Counter]]] = field(default_factory=list)
+
+    def cells(self, slots) -> list[list[int]]:
+        """The counts summed over ``slots``."""
+        found = [[0] * len(self.columns) for _row in self.rows]
+        for slot in slots:
+            for i, line in enumerate(self.slots.get(slot, ())):
+                for j, n in enumerate(line):
+                    found[i][j] += n
+        return found
 
 
 @dataclass(frozen=True)
 class Indicator:
+    """One published table. Indicators of one ``population`` count the same units (the
+    contacts of the period, the cases active in it, ...), so their totals are equal in
+    every state; ``rows_are_states``: the rows are the slots themselves."""
+
     code: str
     title: str
     group: str
     row_heading: str
-    compute: Callable[[Filters], Result]
+    compute: Callable[[Filters], Counts]
+    population: str
     column_heading: str = ""
+    rows_are_states: bool = False
+
+
+@dataclass(frozen=True)
+class Part:
+    """A population's total in a slot, or one row of one of its indicators there."""
+
+    population: str
+    indicator: str | None = None
+    row: int | None = None  # the row's position in the indicator's table
 
 
 # -- helpers ------------------------------------------------------------------------------
@@ -91,18 +120,8 @@ def _terms(kind: str) -> list[tuple[int, str]]:
     ]
 
 
-def _counts(queryset, key: str) -> dict:
-    return {row[key]: row["n"] for row in queryset.values(key).annotate(n=Count("id")).order_by()}
-
-
-def _vocabulary_table(counts: dict, labels: list[tuple], *, unknown: bool = True) -> Table:
-    """Rows in vocabulary order (zeros included), plus 'not recorded' for nulls."""
-    data = {label: counts.get(key, 0) for key, label in labels}
-    known = {key for key, _label in labels}
-    rest = sum(n for key, n in counts.items() if key not in known)
-    if unknown or rest:
-        data[str(NOT_RECORDED)] = rest
-    return Table.one_dimensional(data)
+def _has_retired_terms(kind: str) -> bool:
+    return source(Term).filter(kind=kind, active=False).exists()
 
 
 def states() -> list[tuple[int, str, str]]:
@@ -114,37 +133,64 @@ def states() -> list[tuple[int, str, str]]:
     ]
 
 
-def state_region_ids(state_id: int) -> frozenset[int]:
-    return frozenset(
-        region_id for region_id, state in aggregates.state_regions().items() if state == state_id
-    )
+def _slot_of(filters: Filters) -> dict[int, int]:
+    """Region id -> slot (its federal state's id), read once per dashboard."""
+    if "regions" not in filters.shared:
+        filters.shared["regions"] = aggregates.state_regions()
+    return filters.shared["regions"]
 
 
-def _monthly(filters: Filters) -> tuple[dict, Counter]:
-    """The period's monthly figures (``aggregates``), read once per ``Filters``: the contact
-    indicators are their margins, the funnel their steps and day histograms."""
+def _slot_counts(filters: Filters, queryset, key, region: str) -> dict[int, Counter]:
+    """Count ``queryset`` by ``key`` (a field or an annotation) in every slot."""
+    slot_of = _slot_of(filters)
+    found: dict[int, Counter] = defaultdict(Counter)
+    for row in queryset.values(region, key).annotate(n=Count("id")).order_by():
+        found[slot_of.get(row[region], SLOT_NONE)][row[key]] += row["n"]
+    return found
+
+
+def _vocabulary(per_slot: dict[int, Counter], labels: list[tuple], *, rest: bool) -> Counts:
+    """A one-column table: rows in vocabulary order (zeros included), then, where
+    ``rest``, one row for everything else (retired vocabulary, nothing recorded). The rows
+    never depend on the data: a row that appears only when it is not zero would tell."""
+    rows = [str(label) for _key, label in labels] + ([str(NOT_RECORDED)] if rest else [])
+    known = {key for key, _label in labels}
+    slots = {}
+    for slot, counts in per_slot.items():
+        line = [counts.get(key, 0) for key, _label in labels]
+        if rest:
+            line.append(sum(n for key, n in counts.items() if key not in known))
+        slots[slot] = [[n] for n in line]
+    return Counts(rows, [""], slots)
+
+
+def _monthly(filters: Filters) -> dict[int, dict[str, Counter]]:
+    """The period's monthly figures per state (``aggregates``), read once per ``Filters``:
+    the contact indicators are their margins, the funnel their steps and day histograms."""
     if "monthly" not in filters.shared:
-        filters.shared["monthly"] = aggregates.read(
+        filters.shared["monthly"] = aggregates.read_by_state(
             filters.start,
             filters.end,
             organisation_id=filters.organisation_id,
-            state_region_ids=filters.state_region_ids,
             recount=not filters.refreshed,
         )
     return filters.shared["monthly"]
 
 
-def _contact_counts(filters: Filters, key: str, parse=int) -> dict:
-    """Contacts counted by ``key`` (one of ``aggregates.DIMENSIONS``), None for unrecorded."""
-    totals, _states = _monthly(filters)
+def _contact_counts(filters: Filters, key: str, parse=int) -> dict[int, Counter]:
+    """Contacts per slot counted by ``key`` (one of ``aggregates.DIMENSIONS``)."""
     return {
-        (None if value == aggregates.NONE else parse(value)): n for value, n in totals[key].items()
+        state: Counter(
+            {
+                (None if value == aggregates.NONE else parse(value)): n
+                for value, n in figures.get(key, {}).items()
+            }
+        )
+        for state, figures in _monthly(filters).items()
     }
 
 
 def _case_scope(queryset, filters: Filters, prefix: str = ""):
-    if filters.state_region_ids is not None:
-        queryset = queryset.filter(**{f"{prefix}owner__region__in": filters.state_region_ids})
     if filters.organisation_id is not None:
         queryset = queryset.filter(**{f"{prefix}owner": filters.organisation_id})
     return queryset
@@ -165,38 +211,57 @@ def _closed_cases(filters: Filters):
     return _case_scope(queryset, filters)
 
 
+def _open_cases(filters: Filters):
+    """Cases open at the end of the period: active in it and not closed in it, so that
+    active = closed + open in every state (an attacker knows that too)."""
+    queryset = (
+        source(Case)
+        .filter(opened_at__lt=filters.end)
+        .filter(Q(closed_at__isnull=True) | Q(closed_at__gte=filters.end))
+    )
+    return _case_scope(queryset, filters)
+
+
+def _days(earlier: datetime, later: datetime) -> int:
+    """Calendar days between two moments, by their local dates."""
+    return (timezone.localtime(later).date() - timezone.localtime(earlier).date()).days
+
+
 # -- contacts -----------------------------------------------------------------------------
 
 
-def contacts_by_caller_category(filters: Filters) -> Result:
+def contacts_by_caller_category(filters: Filters) -> Counts:
     counts = _contact_counts(filters, "caller_category")
-    return Result(_vocabulary_table(counts, _terms("caller_category"), unknown=False))
-
-
-def contacts_by_channel(filters: Filters) -> Result:
-    counts = _contact_counts(filters, "channel", parse=str)
-    return Result(
-        _vocabulary_table(counts, [(c.value, str(c.label)) for c in Channel], unknown=False)
+    return _vocabulary(
+        counts, _terms("caller_category"), rest=_has_retired_terms("caller_category")
     )
 
 
-def contacts_by_contact_category(filters: Filters) -> Result:
+def contacts_by_channel(filters: Filters) -> Counts:
+    counts = _contact_counts(filters, "channel", parse=str)
+    return _vocabulary(counts, [(c.value, str(c.label)) for c in Channel], rest=False)
+
+
+def contacts_by_contact_category(filters: Filters) -> Counts:
     counts = _contact_counts(filters, "contact_category")
-    return Result(_vocabulary_table(counts, _terms("contact_category"), unknown=False))
+    return _vocabulary(
+        counts, _terms("contact_category"), rest=_has_retired_terms("contact_category")
+    )
 
 
-def contacts_by_language(filters: Filters) -> Result:
+def contacts_by_language(filters: Filters) -> Counts:
     counts = _contact_counts(filters, "language")
-    return Result(_vocabulary_table(counts, _terms("language"), unknown=False))
+    return _vocabulary(counts, _terms("language"), rest=_has_retired_terms("language"))
 
 
-def contacts_by_state(filters: Filters) -> Result:
+def contacts_by_state(filters: Filters) -> Counts:
     """Contacts by the federal state of the person of concern ('not recorded' without)."""
-    _totals, by_state = _monthly(filters)
     labels = [(state_id, label) for state_id, _code, label in states()]
-    if filters.state_region_ids is not None:
-        labels = [(i, label) for i, label in labels if i in filters.state_region_ids]
-    return Result(_vocabulary_table(by_state, labels))
+    per_slot = {
+        state: Counter({state: figures.get("contacts", {}).get(aggregates.NONE, 0)})
+        for state, figures in _monthly(filters).items()
+    }
+    return _vocabulary(per_slot, labels, rest=True)
 
 
 # -- the referral funnel ------------------------------------------------------------------
@@ -215,39 +280,45 @@ FUNNEL_STEPS = [
     _("first appointment"),
     _("case"),
 ]
+FUNNEL_MEDIANS = (
+    ("days.contact_referral", _("contact → referral")),
+    ("days.referral_accepted", _("referral → accepted")),
+    ("days.accepted_appointment", _("accepted → first appointment")),
+    ("days.referral_case", _("referral → case")),
+)
 
 
-def referral_funnel(filters: Filters) -> Result:
+def referral_funnel(filters: Filters) -> Counts:
     """Each contact of the period at the furthest step it reached (the steps are nested).
 
     A partition, so that disclosure control sees additive counts: the funnel figures
     (contacts, referred, accepted, ...) are sums of its published cells. Medians of the
     calendar days between steps are over the referrals of those contacts.
     """
-    totals, _states = _monthly(filters)
-    counts = {int(step): n for step, n in totals["funnel"].items()}
-    table = Table.one_dimensional({str(label): counts.get(key, 0) for key, label in FUNNEL})
-    medians = [
-        MedianFigure(str(label), *aggregates.histogram_median(totals[measure]))
-        for measure, label in (
-            ("days.contact_referral", _("contact → referral")),
-            ("days.referral_accepted", _("referral → accepted")),
-            ("days.accepted_appointment", _("accepted → first appointment")),
-            ("days.referral_case", _("referral → case")),
+    monthly = _monthly(filters)
+    counts = _vocabulary(
+        _contact_counts(filters, "funnel"), [(key, label) for key, label in FUNNEL], rest=False
+    )
+    counts.histograms = [
+        (
+            str(label),
+            {
+                state: Counter({int(days): n for days, n in figures.get(measure, {}).items()})
+                for state, figures in monthly.items()
+            },
         )
+        for measure, label in FUNNEL_MEDIANS
     ]
-    return Result(table, medians)
+    return counts
 
 
 # -- cases --------------------------------------------------------------------------------
 
 
-def cases_by_phase(filters: Filters) -> Result:
+def cases_by_phase(filters: Filters) -> Counts:
     """Cases open at some time in the period, by their current phase."""
-    counts = _counts(_active_cases(filters), "phase")
-    return Result(
-        _vocabulary_table(counts, [(p.value, str(p.label)) for p in Phase], unknown=False)
-    )
+    counts = _slot_counts(filters, _active_cases(filters), "phase", "owner__region")
+    return _vocabulary(counts, [(p.value, str(p.label)) for p in Phase], rest=False)
 
 
 DURATION_BANDS = [
@@ -259,77 +330,84 @@ DURATION_BANDS = [
 ]
 
 
-def cases_by_duration(filters: Filters) -> Result:
-    """Cases closed in the period, by how long they ran; with the median in days."""
-    days = DaysBetween("opened_at", "closed_at")
-    band = CaseWhen(
-        *[
-            When(Q(days__gte=low) & (Q(days__lt=high) if high else Q()), then=Value(index))
-            for index, (low, high, _label) in enumerate(DURATION_BANDS)
-        ],
-        default=Value(0),
-        output_field=IntegerField(),
+def _band(days: int) -> int:
+    for index, (low, high, _label) in enumerate(DURATION_BANDS):
+        if days >= low and (high is None or days < high):
+            return index
+    return 0
+
+
+def cases_by_duration(filters: Filters) -> Counts:
+    """Cases closed in the period, by how long they ran (calendar days); with the median."""
+    slot_of = _slot_of(filters)
+    days: dict[int, Counter] = defaultdict(Counter)
+    closed = _closed_cases(filters).values_list("owner__region", "opened_at", "closed_at")
+    for region, opened_at, closed_at in closed:
+        days[slot_of.get(region, SLOT_NONE)][_days(opened_at, closed_at)] += 1
+    bands: dict[int, Counter] = defaultdict(Counter)
+    for slot, counter in days.items():
+        for n, count in counter.items():
+            bands[slot][_band(n)] += count
+    counts = _vocabulary(
+        bands, [(index, label) for index, (_l, _h, label) in enumerate(DURATION_BANDS)], rest=False
     )
-    closed = _closed_cases(filters).annotate(days=days)
-    counts = _counts(closed.annotate(band=band), "band")
-    table = Table.one_dimensional(
-        {str(label): counts.get(index, 0) for index, (_l, _h, label) in enumerate(DURATION_BANDS)}
-    )
-    figures = _closed_cases(filters).aggregate(value=Median(days), n=Count("id"))
-    return Result(table, [MedianFigure(str(_("case duration")), figures["value"], figures["n"])])
+    counts.histograms = [(str(_("case duration")), dict(days))]
+    return counts
 
 
-def cases_by_closing_reason(filters: Filters) -> Result:
-    counts = _counts(_closed_cases(filters), "closing_reason")
-    return Result(_vocabulary_table(counts, _terms("case_closing_reason")))
+def cases_by_closing_reason(filters: Filters) -> Counts:
+    counts = _slot_counts(filters, _closed_cases(filters), "closing_reason", "owner__region")
+    return _vocabulary(counts, _terms("case_closing_reason"), rest=True)
 
 
-def goals_by_status(filters: Filters) -> Result:
+def goals_by_status(filters: Filters) -> Counts:
     """Goals of the cases open in the period: horizon × status."""
+    slot_of = _slot_of(filters)
     goals = source(Goal).filter(case__in=_active_cases(filters).values("id"))
-    counts = {
-        (row["horizon"], row["status"]): row["n"]
-        for row in goals.values("horizon", "status").annotate(n=Count("id")).order_by()
-    }
     horizons, statuses = list(Goal.Horizon), list(Goal.Status)
-    return Result(
-        Table(
-            [str(h.label) for h in horizons],
-            [str(s.label) for s in statuses],
-            [[counts.get((h.value, s.value), 0) for s in statuses] for h in horizons],
-        )
-    )
+    rows = {h.value: i for i, h in enumerate(horizons)}
+    columns = {s.value: j for j, s in enumerate(statuses)}
+    slots: dict[int, list[list[int]]] = {}
+    grouped = goals.values("case__owner__region", "horizon", "status").annotate(n=Count("id"))
+    for row in grouped.order_by():
+        slot = slot_of.get(row["case__owner__region"], SLOT_NONE)
+        cells = slots.setdefault(slot, [[0] * len(statuses) for _h in horizons])
+        cells[rows[row["horizon"]]][columns[row["status"]]] += row["n"]
+    return Counts([str(h.label) for h in horizons], [str(s.label) for s in statuses], slots)
 
 
 LEAD_CHANGE_BANDS = [_("none"), _("one"), _("two"), _("three or more")]
 
 
-def lead_worker_changes(filters: Filters) -> Result:
+def lead_worker_changes(filters: Filters) -> Counts:
     """Cases open in the period by the number of handovers between workers."""
-    # handovers counted per case in one GROUP BY (not a sub-select per case), then the
-    # cases per number; the cases without any are the rest of the active cases
+    slot_of = _slot_of(filters)
     active = _active_cases(filters)
+    # handovers counted per case in one GROUP BY (not a sub-select per case); the cases
+    # without any are the rest of the active cases
     per_case = (
         source(Handover)
         .filter(participant__case__in=active.values("id"))
-        .values("participant__case")
+        .values("participant__case", "participant__case__owner__region")
         .annotate(changes=Count("id"))
         .order_by()
     )
-    bands = per_case.aggregate(
-        one=Count("participant__case", filter=Q(changes=1)),
-        two=Count("participant__case", filter=Q(changes=2)),
-        more=Count("participant__case", filter=Q(changes__gte=3)),
-    )
-    none = active.count() - bands["one"] - bands["two"] - bands["more"]
-    counts = [none, bands["one"], bands["two"], bands["more"]]
-    return Result(
-        Table.one_dimensional({str(label): counts[i] for i, label in enumerate(LEAD_CHANGE_BANDS)})
-    )
+    bands: dict[int, Counter] = defaultdict(Counter)
+    for row in per_case:
+        slot = slot_of.get(row["participant__case__owner__region"], SLOT_NONE)
+        bands[slot][min(row["changes"], 3)] += 1
+    for slot, n in _slot_counts(filters, active, "status", "owner__region").items():
+        bands[slot][0] += n.total() - sum(bands[slot].values())
+    labels = [(index, label) for index, label in enumerate(LEAD_CHANGE_BANDS)]
+    return _vocabulary(bands, labels, rest=False)
 
 
-def cases_without_lead(filters: Filters) -> Result:
-    """Cases open at the end of the period with and without an active, named lead worker."""
+LEAD = [(True, _("with an active lead worker")), (False, _("without an active lead worker"))]
+
+
+def cases_without_lead(filters: Filters) -> Counts:
+    """Cases open at the end of the period with and without an active, named lead worker
+    (at the end of the period, or now for a period that has not ended)."""
     at = min(filters.end, timezone.now())
     lead_roles = [
         row["id"]
@@ -340,29 +418,17 @@ def cases_without_lead(filters: Filters) -> Result:
     # case made SQLite probe the participants by role for each case: 0.2 s for 2,000 cases)
     led_cases = (
         source(Participant)
-        .filter(
-            role__in=lead_roles,
-            lead_worker__isnull=False,
-            valid_from__lte=at,
-        )
+        .filter(role__in=lead_roles, lead_worker__isnull=False, valid_from__lte=at)
         .filter(Q(valid_until__isnull=True) | Q(valid_until__gt=at))
         .values("case")
     )
-    open_then = _case_scope(
-        source(Case)
-        .filter(opened_at__lte=at)
-        .filter(Q(closed_at__isnull=True) | Q(closed_at__gt=at)),
-        filters,
+    led = CaseWhen(
+        When(id__in=led_cases, then=Value(True)),
+        default=Value(False),
+        output_field=BooleanField(),
     )
-    counts = open_then.aggregate(all=Count("id"), led=Count("id", filter=Q(id__in=led_cases)))
-    return Result(
-        Table.one_dimensional(
-            {
-                str(_("with an active lead worker")): counts["led"],
-                str(_("without an active lead worker")): counts["all"] - counts["led"],
-            }
-        )
-    )
+    open_cases = _open_cases(filters).annotate(led=led)
+    return _vocabulary(_slot_counts(filters, open_cases, "led", "owner__region"), LEAD, rest=False)
 
 
 OBLIGATION_OUTCOMES = [
@@ -374,7 +440,7 @@ OBLIGATION_OUTCOMES = [
 ]
 
 
-def obligations_compliance(filters: Filters) -> Result:
+def obligations_compliance(filters: Filters) -> Counts:
     """SOP obligations due in the period by outcome."""
     now = timezone.now()
     fulfilled = Q(status=Obligation.Status.FULFILLED)
@@ -390,16 +456,14 @@ def obligations_compliance(filters: Filters) -> Result:
         source(Obligation).filter(due_at__gte=filters.start, due_at__lt=filters.end),
         filters,
         prefix="case__",
-    )
-    counts = _counts(obligations.annotate(outcome=outcome), "outcome")
-    return Result(
-        Table.one_dimensional({str(label): counts.get(i, 0) for i, label in OBLIGATION_OUTCOMES})
-    )
+    ).annotate(outcome=outcome)
+    counts = _slot_counts(filters, obligations, "outcome", "case__owner__region")
+    return _vocabulary(counts, OBLIGATION_OUTCOMES, rest=False)
 
 
-def disclosures_by_legal_basis(filters: Filters) -> Result:
-    """Approved disclosures decided in the period: legal basis × direction (sector → sector)."""
-    disclosures = _case_scope(
+def _approved_disclosures(filters: Filters):
+    """Disclosures approved (decided) in the period."""
+    return _case_scope(
         source(Disclosure).filter(
             status=Disclosure.Status.APPROVED,
             decided_at__gte=filters.start,
@@ -408,33 +472,40 @@ def disclosures_by_legal_basis(filters: Filters) -> Result:
         filters,
         prefix="case__",
     )
+
+
+def disclosures_by_legal_basis(filters: Filters) -> Counts:
+    """Approved disclosures decided in the period, by legal basis."""
+    disclosures = _approved_disclosures(filters)
+    counts = _slot_counts(filters, disclosures, "legal_basis", "case__owner__region")
+    return _vocabulary(counts, _terms("legal_basis"), rest=True)
+
+
+def disclosures_by_direction(filters: Filters) -> Counts:
+    """Approved disclosures decided in the period: sector they came from × sector they
+    went to. Every sector is a row and a column, so the table's shape tells nothing."""
+    slot_of = _slot_of(filters)
+    sectors = [
+        (row["id"], pick_label(row["labels"], fallback=row["code"]))
+        for row in source(Sector).order_by("position", "code").values("id", "code", "labels")
+    ]
+    index = {sector_id: i for i, (sector_id, _label) in enumerate(sectors)}
     from_sector = "from_participant__organisation__type__sector"
     to_sector = "to_participant__organisation__type__sector"
-    rows = list(
-        disclosures.values("legal_basis", from_sector, to_sector).annotate(n=Count("id")).order_by()
+    grouped = (
+        _approved_disclosures(filters)
+        .values("case__owner__region", from_sector, to_sector)
+        .annotate(n=Count("id"))
+        .order_by()
     )
-    sectors = {
-        row["id"]: pick_label(row["labels"], fallback=row["code"])
-        for row in source(Sector).values("id", "code", "labels")
-    }
-    directions = sorted(
-        {(row[from_sector], row[to_sector]) for row in rows},
-        key=lambda pair: (sectors.get(pair[0], ""), sectors.get(pair[1], "")),
-    )
-    bases = _terms("legal_basis")
-    if not directions:
-        directions = [(None, None)]
-    counts = {(row["legal_basis"], row[from_sector], row[to_sector]): row["n"] for row in rows}
-    return Result(
-        Table(
-            [label for _id, label in bases],
-            [
-                f"{sectors.get(a, '–')} → {sectors.get(b, '–')}" if a else str(_("none"))
-                for a, b in directions
-            ],
-            [[counts.get((basis, a, b), 0) for a, b in directions] for basis, _label in bases],
-        )
-    )
+    slots: dict[int, list[list[int]]] = {}
+    for row in grouped:
+        slot = slot_of.get(row["case__owner__region"], SLOT_NONE)
+        cells = slots.setdefault(slot, [[0] * len(sectors) for _s in sectors])
+        # every participant's organisation has a type with a sector
+        cells[index[row[from_sector]]][index[row[to_sector]]] += row["n"]
+    labels = [label for _id, label in sectors]
+    return Counts(labels, labels, slots)
 
 
 INDICATORS: list[Indicator] = [
@@ -444,6 +515,7 @@ INDICATORS: list[Indicator] = [
         "contacts",
         _("Caller category"),
         contacts_by_caller_category,
+        "contacts",
     ),
     Indicator(
         "contacts_by_channel",
@@ -451,6 +523,7 @@ INDICATORS: list[Indicator] = [
         "contacts",
         _("Channel"),
         contacts_by_channel,
+        "contacts",
     ),
     Indicator(
         "contacts_by_contact_category",
@@ -458,6 +531,7 @@ INDICATORS: list[Indicator] = [
         "contacts",
         _("Contact category"),
         contacts_by_contact_category,
+        "contacts",
     ),
     Indicator(
         "contacts_by_language",
@@ -465,6 +539,7 @@ INDICATORS: list[Indicator] = [
         "contacts",
         _("Language"),
         contacts_by_language,
+        "contacts",
     ),
     Indicator(
         "contacts_by_state",
@@ -472,6 +547,8 @@ INDICATORS: list[Indicator] = [
         "contacts",
         _("Federal state"),
         contacts_by_state,
+        "contacts",
+        rows_are_states=True,
     ),
     Indicator(
         "referral_funnel",
@@ -479,14 +556,23 @@ INDICATORS: list[Indicator] = [
         "referrals",
         _("Step"),
         referral_funnel,
+        "contacts",
     ),
-    Indicator("cases_by_phase", _("Cases by phase"), "cases", _("Phase"), cases_by_phase),
+    Indicator(
+        "cases_by_phase",
+        _("Cases by phase"),
+        "cases",
+        _("Phase"),
+        cases_by_phase,
+        "cases.active",
+    ),
     Indicator(
         "cases_by_duration",
         _("Closed cases by duration"),
         "cases",
         _("Duration"),
         cases_by_duration,
+        "cases.closed",
     ),
     Indicator(
         "cases_by_closing_reason",
@@ -494,6 +580,7 @@ INDICATORS: list[Indicator] = [
         "cases",
         _("Closing reason"),
         cases_by_closing_reason,
+        "cases.closed",
     ),
     Indicator(
         "goals_by_status",
@@ -501,6 +588,7 @@ INDICATORS: list[Indicator] = [
         "cases",
         _("Horizon"),
         goals_by_status,
+        "goals",
         _("Status"),
     ),
     Indicator(
@@ -509,6 +597,7 @@ INDICATORS: list[Indicator] = [
         "continuity",
         _("Changes"),
         lead_worker_changes,
+        "cases.active",
     ),
     Indicator(
         "cases_without_lead",
@@ -516,6 +605,7 @@ INDICATORS: list[Indicator] = [
         "continuity",
         _("Lead worker"),
         cases_without_lead,
+        "cases.open",
     ),
     Indicator(
         "obligations_compliance",
@@ -523,14 +613,36 @@ INDICATORS: list[Indicator] = [
         "compliance",
         _("Outcome"),
         obligations_compliance,
+        "obligations",
     ),
     Indicator(
         "disclosures_by_legal_basis",
-        _("Disclosures by legal basis and direction"),
+        _("Disclosures by legal basis"),
         "transparency",
         _("Legal basis"),
         disclosures_by_legal_basis,
-        _("Direction"),
+        "disclosures",
+    ),
+    Indicator(
+        "disclosures_by_direction",
+        _("Disclosures by direction"),
+        "transparency",
+        _("From sector"),
+        disclosures_by_direction,
+        "disclosures",
+        _("To sector"),
     ),
 ]
 BY_CODE = {indicator.code: indicator for indicator in INDICATORS}
+
+# What an attacker knows of the populations besides their equal totals, per state: the
+# cases active in a period are those closed in it and those still open at its end, and a
+# case closed in it is in the phase "closure".
+RELATIONS: list[tuple[str, tuple[Part, ...], tuple[Part, ...]]] = [
+    ("equal", (Part("cases.active"),), (Part("cases.closed"), Part("cases.open"))),
+    (
+        "at_least",
+        (Part("cases.active", "cases_by_phase", list(Phase).index(Phase.CLOSURE)),),
+        (Part("cases.closed"),),
+    ),
+]

@@ -69,28 +69,14 @@ def render(board: Dashboard, fmt: str) -> tuple[bytes, str]:
 
 
 def filename(board: Dashboard, fmt: str) -> str:
-    """``annual-report-2026.pdf`` for a calendar year's PDF, else ``statistics-<months>``."""
-    if fmt == "pdf" and _calendar_year(board):
+    """``annual-report-2026.pdf`` for the PDF, else ``statistics-2026.<format>``."""
+    if fmt == "pdf":
         return f"annual-report-{board.period.first.year}.pdf"
     return export.filename(board, fmt)
 
 
-def _calendar_year(board: Dashboard) -> bool:
-    first, last = board.period.first, board.period.last
-    return (first.month, first.day, last.month, last.day) == (1, 1, 12, 31) and (
-        first.year == last.year
-    )
-
-
 def title(board: Dashboard) -> str:
-    """'Annual report 2026' for a calendar year, else 'Statistics report, <from> to <to>'."""
-    first, last = board.period.first, board.period.last
-    if _calendar_year(board):
-        return _("Annual report %(year)d") % {"year": first.year}
-    return _("Statistics report, %(first)s to %(last)s") % {
-        "first": date_format(first, "F Y"),
-        "last": date_format(last, "F Y"),
-    }
+    return _("Annual report %(year)d") % {"year": board.period.first.year}
 
 
 @cache

@@ -1,18 +1,20 @@
 """Statistics as they may leave the system: scoped by role, through disclosure control.
 
-Pages, exports, the API and the report all call ``dashboard()`` or ``indicator()``; there
-is no other way to a published figure. Counts pass ``disclosure.protect`` with the
-cooperation model's threshold k; a median is shown only when at least k values stand
-behind it. Periods are whole calendar months (a period ending mid-month could be
-differenced against one ending a day later). Each call is audited (scope, period and
-indicator codes only).
+Pages, exports, the API and the report all call ``dashboard()`` or ``annual_report()``;
+there is no other way to a published figure. A persona sees one kind of scope — the whole
+network (coordinators, data protection officers) or its own organisations (counsellors),
+never both, since an organisation's counts are part of the network's and the two could be
+compared. The period is one calendar year: fixed periods, so that no period is the
+difference of two others. Every indicator of the scope, for the network and every federal
+state, is protected at once (``publication.publish``) with the cooperation model's
+threshold k, whatever part of it a request shows. Each call is audited (scope, year,
+state and indicator codes only).
 """
 
 from __future__ import annotations
 
-import calendar
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -27,13 +29,13 @@ from casebridge.dates import local_midnight
 from casebridge.network.models import Organisation
 from casebridge.sharing.policy import organisations_with
 from casebridge.stats import aggregates, indicators
-from casebridge.stats.disclosure import ProtectedTable, protect
+from casebridge.stats.disclosure import ProtectedTable
+from casebridge.stats.publication import Publication, PublishedMedian, publish
 
 DEFAULT_K = 5
 NETWORK_ROLES = frozenset({Role.COORDINATOR, Role.DATA_PROTECTION_OFFICER})
 OWN_ROLES = frozenset({Role.PARTNER_COUNSELLOR, Role.HOTLINE_COUNSELLOR})
 STATS_ROLES = NETWORK_ROLES | OWN_ROLES
-MAX_YEARS = 10
 MIN_YEAR = 2000
 
 
@@ -69,13 +71,6 @@ class Period:
     def end(self) -> datetime:
         following = date.fromordinal(self.last.toordinal() + 1)
         return local_midnight(following)
-
-
-@dataclass
-class PublishedMedian:
-    label: str
-    value: float | None  # None: fewer than k values (or none)
-    count_below_k: bool
 
 
 @dataclass
@@ -116,10 +111,12 @@ def threshold() -> int:
 
 def scopes_for(actor) -> list[Scope]:
     """The scopes the actor may see: the network for coordinators and data protection
-    officers, their own organisation for hotline and partner counsellors."""
-    found = []
+    officers; otherwise their own organisations, for hotline and partner counsellors.
+    Never both: an organisation's figures are part of the network's, and the two side by
+    side could be subtracted to find what disclosure control hides."""
     if organisations_with(actor, NETWORK_ROLES):
-        found.append(Scope("network", _("whole network")))
+        return [Scope("network", _("whole network"))]
+    found = []
     own = organisations_with(actor, OWN_ROLES)
     for organisation in Organisation.objects.filter(pk__in=own).order_by("name"):
         if organisation.is_hotline:
@@ -149,19 +146,41 @@ def scope_for(actor, key: str | None) -> Scope:
     raise ValidationError({"scope": _("Choose one of the scopes offered.")})
 
 
-def period_of(first: date | None, last: date | None) -> Period:
-    """Whole months from ``first``'s month to ``last``'s; default: this calendar year."""
+def period_of(year: int | None) -> Period:
+    """The calendar year ``year`` (default: this year) as a period."""
     today = timezone.localdate()
-    first = first or date(today.year, 1, 1)
-    last = last or date(today.year, 12, 31)
-    if last < first:
-        raise ValidationError({"to": _("The end must not lie before the start.")})
-    if (last.year - first.year) > MAX_YEARS:
+    year = today.year if year is None else year
+    if not MIN_YEAR <= year <= today.year + 1:
         raise ValidationError(
-            {"to": _("A period can span at most %(years)d years.") % {"years": MAX_YEARS}}
+            {
+                "year": _("Give a year between %(first)d and %(last)d.")
+                % {"first": MIN_YEAR, "last": today.year + 1}
+            }
         )
-    last_day = calendar.monthrange(last.year, last.month)[1]
-    return Period(date(first.year, first.month, 1), date(last.year, last.month, last_day))
+    return Period(date(year, 1, 1), date(year, 12, 31))
+
+
+def year_of_range(first: date | None, last: date | None) -> int | None:
+    """The year that ``first`` … ``last`` spans, for callers that give a period as two
+    dates: statistics are published per calendar year, so nothing else is accepted."""
+    if first is None and last is None:
+        return None
+    if (
+        first is None
+        or last is None
+        or (first.month, first.day) != (1, 1)
+        or (last.month, last.day) != (12, 31)
+        or first.year != last.year
+    ):
+        raise ValidationError(
+            {
+                "from": _(
+                    "Statistics are published for whole calendar years: give the year, "
+                    "or 1 January and 31 December of one year."
+                )
+            }
+        )
+    return first.year
 
 
 def state_of(code: str | None) -> tuple[int, str, str] | None:
@@ -173,33 +192,16 @@ def state_of(code: str | None) -> tuple[int, str, str] | None:
     raise ValidationError({"state": _("Choose one of the federal states offered.")})
 
 
-def _filters(scope: Scope, period: Period, state) -> indicators.Filters:
-    return indicators.Filters(
-        start=period.start,
-        end=period.end,
-        state_region_ids=indicators.state_region_ids(state[0]) if state else None,
-        organisation_id=scope.organisation_id,
-    )
-
-
-def _publish(indicator: indicators.Indicator, filters: indicators.Filters, k: int) -> Published:
-    result = indicator.compute(filters)
-    medians = [
-        PublishedMedian(
-            figure.label,
-            round(figure.value, 1) if figure.value is not None and figure.count >= k else None,
-            figure.count < k,
-        )
-        for figure in result.medians
-    ]
+def _published(publication: Publication, indicator: indicators.Indicator, state) -> Published:
+    slot = state[0] if state else None
     return Published(
         code=indicator.code,
         title=str(indicator.title),
         group=indicator.group,
         row_heading=str(indicator.row_heading),
         column_heading=str(indicator.column_heading),
-        table=protect(result.table, k),
-        medians=medians,
+        table=publication.table(indicator.code, slot),
+        medians=publication.medians(indicator.code, slot),
     )
 
 
@@ -207,17 +209,16 @@ def dashboard(
     actor,
     *,
     scope_key: str | None = None,
-    first: date | None = None,
-    last: date | None = None,
+    year: int | None = None,
     state_code: str | None = None,
     codes: list[str] | None = None,
     purpose: str = "dashboard",
     fmt: str = "",
 ) -> Dashboard:
-    """Every indicator (or those in ``codes``) for the scope, period and state, protected;
+    """Every indicator (or those in ``codes``) for the scope, year and state, protected;
     ``fmt`` names the file format for the audit event of an export."""
     scope = scope_for(actor, scope_key)
-    period = period_of(first, last)
+    period = period_of(year)
     state = state_of(state_code)
     board = _build(scope, period, state, codes)
     _audit(actor, f"stats.{purpose}", board, **({"format": fmt} if fmt else {}))
@@ -231,43 +232,50 @@ def annual_report(*, year: int, state_code: str | None = None, fmt: str) -> Dash
     command sees the network as a coordinator does — through the same disclosure control —
     and is audited as ``stats.report`` by "system" with the format.
     """
-    today = timezone.localdate()
-    if not MIN_YEAR <= year <= today.year + 1:
-        raise ValidationError(
-            {
-                "year": _("Give a year between %(first)d and %(last)d.")
-                % {"first": MIN_YEAR, "last": today.year + 1}
-            }
-        )
     scope = Scope("network", _("whole network"))
-    board = _build(scope, period_of(date(year, 1, 1), date(year, 12, 31)), state_of(state_code))
+    board = _build(scope, period_of(year), state_of(state_code))
     _audit(None, "stats.report", board, format=fmt, via="command line")
     return board
 
 
 def _build(scope: Scope, period: Period, state, codes: list[str] | None = None) -> Dashboard:
-    chosen = [
+    offered = [
         indicator
         for indicator in indicators.INDICATORS
         if scope.groups is None or indicator.group in scope.groups
     ]
+    chosen = offered
     if codes is not None:
         unknown = [code for code in codes if code not in indicators.BY_CODE]
         if unknown:
             raise ValidationError({"indicator": _("There is no such indicator.")})
-        offered = {indicator.code for indicator in chosen}
-        if any(code not in offered for code in codes):
+        if any(code not in {indicator.code for indicator in offered} for code in codes):
             raise ValidationError({"indicator": _("This indicator is not offered for these data.")})
         chosen = [indicators.BY_CODE[code] for code in codes]
     k = threshold()
+    publication = _publication(scope, period, offered, k)
+    published = [_published(publication, indicator, state) for indicator in chosen]
+    return Dashboard(scope, period, state, k, published)
+
+
+def _publication(scope: Scope, period: Period, offered, k: int) -> Publication:
+    """Every offered indicator for every state of the scope and year, protected together
+    — whichever of them the request shows, so that two requests never differ in what
+    they hide for the same figure."""
     # count changed months first, each in its own short transaction, not inside the
     # indicators' one: that would hold the months' build locks until the page is done,
     # and on SQLite a write after the read transaction's first read fails (BUSY_SNAPSHOT)
     aggregates.refresh(aggregates.months_between(period.start, period.end))
-    filters = replace(_filters(scope, period, state), refreshed=True)
+    filters = indicators.Filters(
+        start=period.start,
+        end=period.end,
+        organisation_id=scope.organisation_id,
+        refreshed=True,
+    )
     with tuned():
-        published = [_publish(indicator, filters, k) for indicator in chosen]
-    return Dashboard(scope, period, state, k, published)
+        counts = {indicator.code: indicator.compute(filters) for indicator in offered}
+        states = indicators.states()
+    return publish(offered, counts, states, k, indicators.RELATIONS)
 
 
 @contextmanager

@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from casebridge.forms import apply_validation_error
@@ -16,23 +17,19 @@ from casebridge.stats import charts, indicators, report, selectors
 
 class StatsFilterForm(forms.Form):
     scope = forms.ChoiceField(label=_("Data of"), required=False)
-    date_from = forms.DateField(
-        label=_("From (month)"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    date_to = forms.DateField(
-        label=_("To (month)"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    year = forms.IntegerField(label=_("Year"), required=False)
     state = forms.ChoiceField(label=_("Federal state"), required=False)
 
     def __init__(self, *args, scopes, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["scope"].choices = [(s.key, s.label) for s in scopes]
+        today = timezone.localdate()
+        self.fields["year"].widget.attrs.update(
+            {"min": selectors.MIN_YEAR, "max": today.year + 1, "placeholder": today.year}
+        )
         self.fields["state"].choices = [("", _("all states"))] + [
             (code, label) for _id, code, label in indicators.states()
         ]
-
-
-FIELD_NAMES = {"to": "date_to", "from": "date_from"}
 
 
 @login_required
@@ -54,15 +51,13 @@ def dashboard(request):
             board = selectors.dashboard(
                 request.user,
                 scope_key=data.get("scope") or None,
-                first=data.get("date_from"),
-                last=data.get("date_to"),
+                year=data.get("year"),
                 state_code=data.get("state") or None,
                 purpose="export" if fmt else "dashboard",
                 fmt=fmt or "",
             )
         except ValidationError as error:
-            renamed = {FIELD_NAMES.get(k, k): v for k, v in error.message_dict.items()}
-            apply_validation_error(form, ValidationError(renamed))
+            apply_validation_error(form, error)
     if board is not None and fmt:
         body, content_type = report.render(board, fmt)
         response = HttpResponse(body, content_type=content_type)

@@ -32,7 +32,7 @@ class Command(BaseCommand):
             "--output",
             default="",
             help="file to write ('-' for standard output); default: the report's own name "
-            "(annual-report-2026.pdf, statistics-2026-01-2026-12.xlsx) in this directory",
+            "(annual-report-2026.pdf, statistics-2026.xlsx) in this directory",
         )
         report.add_argument("--state", default="", help="one federal state, e.g. DE-HH")
         sub.add_parser(

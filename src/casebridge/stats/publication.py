@@ -1,0 +1,206 @@
+"""Everything one scope publishes for one calendar year, protected as one system.
+
+A persona can ask for every indicator of its scope, for the whole network and for each
+federal state, for any calendar year. Within a year and a scope these tables are linked:
+a state's table is a slice of the network's, indicators of one population share their
+totals, and populations are related (``indicators.RELATIONS``). ``publish()`` describes
+all of them to ``protection.protect()`` at once and keeps the answer, so the table for a
+state filter and the table for the whole network can never be subtracted from each other
+to reveal a hidden count. Different years count different contacts and disclosures; the
+case populations of two years overlap, but no published figure spans two years.
+
+Medians are published only where at least k values stand behind them and the table they
+belong to hides nothing (a median withheld for lack of values would otherwise say that a
+hidden count is small).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from casebridge.stats.aggregates import histogram_median
+from casebridge.stats.disclosure import ProtectedTable, Table, publish_table
+from casebridge.stats.indicators import SLOT_NONE, Counts, Indicator, Part
+from casebridge.stats.protection import Figure, Relation, protect
+
+Key = tuple  # a value of a table: ("cell", i, j), ("row", i), ("col", j), ("total",)
+
+
+@dataclass
+class PublishedMedian:
+    label: str
+    value: float | None  # None: withheld
+
+
+@dataclass
+class Publication:
+    """The protected tables of one scope and year, for every state filter."""
+
+    k: int
+    states: list[tuple[int, str, str]]  # (slot id, code, label) of every federal state
+    indicators: list[Indicator]
+    counts: dict[str, Counts]
+    hidden: set[frozenset[int]] = field(default_factory=set)
+    expressions: dict[tuple[str, int | None], dict[Key, frozenset[int]]] = field(
+        default_factory=dict
+    )
+    tables: dict[tuple[str, int | None], Table] = field(default_factory=dict)
+
+    def table(self, code: str, state: int | None) -> ProtectedTable:
+        """The indicator's table for a state (None: the whole network), protected."""
+        expressions = self.expressions[(code, state)]
+        hidden = {key for key, cells in expressions.items() if cells in self.hidden}
+        return publish_table(self.tables[(code, state)], self.k, hidden)
+
+    def medians(self, code: str, state: int | None) -> list[PublishedMedian]:
+        counts = self.counts[code]
+        if not counts.histograms:
+            return []
+        complete = not any(
+            cells in self.hidden for cells in self.expressions[(code, state)].values()
+        )
+        found = []
+        for label, per_slot in counts.histograms:
+            merged: dict[int, int] = {}
+            for slot in _slots(self.states, state):
+                for days, n in per_slot.get(slot, {}).items():
+                    merged[days] = merged.get(days, 0) + n
+            value, n = histogram_median(merged)
+            shown = complete and value is not None and n >= self.k
+            found.append(PublishedMedian(label, round(value, 1) if shown else None))
+        return found
+
+
+def _slots(states, state: int | None) -> list[int]:
+    """The slots a filter sums: one state, or every state and "no state"."""
+    return [state] if state is not None else [slot for slot, _c, _l in states] + [SLOT_NONE]
+
+
+class _Builder:
+    """Numbers the finest counts (indicator, slot, row, column) and writes every value
+    of every table as the set of them it sums."""
+
+    def __init__(self, publication: Publication):
+        self.publication = publication
+        self.slots = _slots(publication.states, None)
+        self.index: dict[tuple, int] = {}
+        self.canonical: dict[str, Indicator] = {}
+        for indicator in publication.indicators:
+            if indicator.rows_are_states:
+                continue
+            self.canonical.setdefault(indicator.population, indicator)
+            counts = publication.counts[indicator.code]
+            for slot in self.slots:
+                for r in range(len(counts.rows)):
+                    for c in range(len(counts.columns)):
+                        self.index[(indicator.code, slot, r, c)] = len(self.index)
+
+    def cells(self, code: str, slots, rows=None, columns=None) -> frozenset[int]:
+        counts = self.publication.counts[code]
+        rows = range(len(counts.rows)) if rows is None else rows
+        columns = range(len(counts.columns)) if columns is None else columns
+        return frozenset(
+            self.index[(code, slot, r, c)] for slot in slots for r in rows for c in columns
+        )
+
+    def total(self, population: str, slots) -> frozenset[int]:
+        return self.cells(self.canonical[population].code, slots)
+
+    def part(self, part: Part, slot: int) -> frozenset[int]:
+        if part.indicator is None:
+            return self.total(part.population, [slot])
+        return self.cells(part.indicator, [slot], rows=[part.row])
+
+    def table(self, indicator: Indicator, state: int | None):
+        """The table shown for a filter and the cells behind each of its values."""
+        counts = self.publication.counts[indicator.code]
+        slots = _slots(self.publication.states, state)
+        if indicator.rows_are_states:
+            # one row per state (and "not recorded" for the whole network)
+            shown = slots
+            rows = [self._slot_label(slot, counts) for slot in shown]
+            totals = [sum(n for line in counts.cells([slot]) for n in line) for slot in shown]
+            table = Table(rows, [""], [[n] for n in totals])
+            total = self.total(indicator.population, slots)
+            expressions = {
+                key: self.total(indicator.population, [shown[key[1]]])
+                if key[0] == "cell"
+                else total
+                for key in table.values()
+            }
+            return table, expressions
+        table = Table(counts.rows, counts.columns, counts.cells(slots))
+        expressions = {}
+        for key in table.values():
+            if key[0] == "cell":
+                expressions[key] = self.cells(indicator.code, slots, [key[1]], [key[2]])
+            elif key[0] == "row":
+                expressions[key] = self.cells(indicator.code, slots, rows=[key[1]])
+            elif key[0] == "col":
+                expressions[key] = self.cells(indicator.code, slots, columns=[key[1]])
+            else:
+                expressions[key] = self.total(indicator.population, slots)
+        return table, expressions
+
+    def _slot_label(self, slot: int, counts: Counts) -> str:
+        if slot == SLOT_NONE:
+            return counts.rows[-1]
+        return next(label for state, _code, label in self.publication.states if state == slot)
+
+    def relations(self, relations) -> list[tuple[Relation, frozenset, frozenset, str]]:
+        found = []
+        for indicator in self.publication.indicators:
+            canonical = self.canonical.get(indicator.population)
+            if indicator.rows_are_states or canonical is indicator:
+                continue
+            for slot in self.slots:
+                plus = self.cells(indicator.code, [slot])
+                minus = self.cells(canonical.code, [slot])
+                found.append((Relation.equal(plus, minus), plus, minus, "equal"))
+        present = set(self.canonical)
+        for kind, plus_parts, minus_parts in relations:
+            if not {part.population for part in plus_parts + minus_parts} <= present:
+                continue
+            for slot in self.slots:
+                plus = [cell for part in plus_parts for cell in self.part(part, slot)]
+                minus = [cell for part in minus_parts for cell in self.part(part, slot)]
+                make = Relation.equal if kind == "equal" else Relation.at_least
+                found.append((make(plus, minus), frozenset(plus), frozenset(minus), kind))
+        return found
+
+    def values(self) -> list[int]:
+        found = [0] * len(self.index)
+        for (code, slot, r, c), position in self.index.items():
+            cells = self.publication.counts[code].slots.get(slot)
+            found[position] = cells[r][c] if cells else 0
+        return found
+
+
+def publish(
+    indicators: list[Indicator],
+    counts: dict[str, Counts],
+    states: list[tuple[int, str, str]],
+    k: int,
+    relations=(),
+) -> Publication:
+    """Protect every table of ``indicators`` for the network and for each state at once."""
+    publication = Publication(k, states, indicators, counts)
+    builder = _Builder(publication)
+    figures = []
+    for indicator in indicators:
+        for state in [None, *(slot for slot, _code, _label in states)]:
+            table, expressions = builder.table(indicator, state)
+            publication.tables[(indicator.code, state)] = table
+            publication.expressions[(indicator.code, state)] = expressions
+            values = table.values()
+            figures += [Figure(cells, values[key]) for key, cells in expressions.items()]
+    values = builder.values()
+    kept = []
+    for relation, plus, minus, kind in builder.relations(relations):
+        # a relation the data do not satisfy is no knowledge an attacker has
+        difference = sum(values[i] for i in plus) - sum(values[i] for i in minus)
+        if difference == 0 or (kind == "at_least" and difference > 0):
+            kept.append(relation)
+    outcome = protect(figures, k, variables=len(builder.index), relations=kept, truth=values)
+    publication.hidden = outcome.hidden
+    return publication

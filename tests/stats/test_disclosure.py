@@ -105,7 +105,7 @@ def test_one_small_count_beside_one_large_one_needs_more_than_a_pair():
 def test_two_small_counts_summing_to_k_are_not_enough_for_each_other():
     table = Table.one_dimensional({"a": 2, "b": 3, "c": 40})
     result = protect_table(table, 5)
-    # 2 and 3 over 45 − 40 = 5 would put each in [1, 4]: the 40 (or the total) goes too
+    # 2 and 3 over 45 - 40 = 5 would put each in [1, 4]: the 40 (or the total) goes too
     assert result.cells[2][0].suppressed or result.total.suppressed
     assert _pinned(table, result, 5)[0] == []
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from datetime import date, timedelta
+from datetime import date
 
 import pytest
 from openpyxl import load_workbook
@@ -15,8 +15,8 @@ from casebridge.stats.report import _text
 
 pytestmark = pytest.mark.django_db
 
-SINCE = (date.today() - timedelta(days=800)).isoformat()
-FILTERS = {"date_from": SINCE, "state": "DE-HB"}
+YEAR = date.today().year  # statistics are published per calendar year
+FILTERS = {"year": YEAR, "state": "DE-HB"}
 
 
 def _expected_sheet_rows(item) -> list[list]:
@@ -75,7 +75,7 @@ def test_pdf_report_from_the_page_has_every_indicator_chart_and_figure(stats_dat
     assert response.status_code == 200
     assert response["Content-Type"] == "application/pdf"
     reader, text = _pdf_text(response.content)
-    assert reader.metadata.title.startswith("Statistics report")
+    assert reader.metadata.title == f"Annual report {YEAR}"
     assert "Bremen" in text and "Threshold k: 5" in text
     assert "• marks a number" in text.replace("\n", " ")
     position = 0
@@ -114,9 +114,7 @@ def test_the_page_offers_the_downloads_and_bad_filters_give_no_file(stats_data, 
     html = client.get("/stats/", FILTERS).content.decode()
     for fmt in ("pdf", "xlsx", "csv"):
         assert f"format={fmt}" in html
-    response = client.get(
-        "/stats/", {"date_from": "2026-05-01", "date_to": "2026-01-01", "format": "xlsx"}
-    )
+    response = client.get("/stats/", {"year": "1999", "format": "xlsx"})
     assert response.status_code == 400
     assert response["Content-Type"].startswith("text/html")
 
@@ -124,7 +122,7 @@ def test_the_page_offers_the_downloads_and_bad_filters_give_no_file(stats_data, 
 def test_a_partner_report_holds_only_its_own_organisation(stats_data, personas):
     client = personas.client(personas.partner)
     organisation = personas.partner.memberships.get().organisation
-    response = client.get("/stats/", {"date_from": SINCE, "format": "pdf"})
+    response = client.get("/stats/", {"year": YEAR, "format": "pdf"})
     assert response.status_code == 200
     _reader, text = _pdf_text(response.content)
     assert organisation.name in " ".join(text.split())
@@ -134,11 +132,11 @@ def test_a_partner_report_holds_only_its_own_organisation(stats_data, personas):
 
 def test_api_exports_the_same_files(stats_data, personas):
     client = personas.client(personas.coordinator)
-    response = client.get("/api/v1/stats/export", {"format": "xlsx", "from": SINCE})
+    response = client.get("/api/v1/stats/export", {"format": "xlsx", "year": YEAR})
     assert response.status_code == 200
     book = load_workbook(io.BytesIO(response.content))
     assert "referral_funnel" in book.sheetnames
-    response = client.get("/api/v1/stats/export", {"format": "pdf", "from": SINCE})
+    response = client.get("/api/v1/stats/export", {"format": "pdf", "year": YEAR})
     assert response.status_code == 200 and response.content.startswith(b"%PDF")
     response = client.get("/api/v1/stats/export", {"format": "doc"})
     assert response.status_code == 422 and "format" in response.json()["fields"]

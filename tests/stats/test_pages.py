@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, timedelta
+from datetime import date
 
 import pytest
 from django.utils import translation
@@ -15,11 +15,11 @@ from casebridge.stats import indicators
 
 pytestmark = pytest.mark.django_db
 
-SINCE = (date.today() - timedelta(days=800)).isoformat()
+YEAR = date.today().year  # statistics are published per calendar year
 
 
 def test_coordinator_dashboard_shows_every_indicator_as_chart_and_table(stats_data, personas):
-    response = personas.client(personas.coordinator).get("/stats/", {"date_from": SINCE})
+    response = personas.client(personas.coordinator).get("/stats/", {"year": YEAR})
     assert response.status_code == 200
     html = response.content.decode()
     for indicator in indicators.INDICATORS:
@@ -33,7 +33,7 @@ def test_coordinator_dashboard_shows_every_indicator_as_chart_and_table(stats_da
 
 def test_small_counts_never_reach_the_page(stats_data, personas):
     client = personas.client(personas.coordinator)
-    response = client.get("/stats/", {"date_from": SINCE, "state": "DE-HB"})
+    response = client.get("/stats/", {"year": YEAR, "state": "DE-HB"})
     board = response.context["board"]
     hidden = 0
     for item in board.indicators:
@@ -46,8 +46,8 @@ def test_small_counts_never_reach_the_page(stats_data, personas):
 
 def test_csv_export_holds_the_same_protected_figures(stats_data, personas):
     client = personas.client(personas.coordinator)
-    page = client.get("/stats/", {"date_from": SINCE, "state": "DE-HB"})
-    response = client.get("/stats/", {"date_from": SINCE, "state": "DE-HB", "format": "csv"})
+    page = client.get("/stats/", {"year": YEAR, "state": "DE-HB"})
+    response = client.get("/stats/", {"year": YEAR, "state": "DE-HB", "format": "csv"})
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
     lines = list(csv.reader(io.StringIO(response.content.decode())))
@@ -67,10 +67,12 @@ def test_csv_export_holds_the_same_protected_figures(stats_data, personas):
 
 def test_bad_filters_name_the_field_and_show_no_figures(personas):
     client = personas.client(personas.coordinator)
-    response = client.get("/stats/", {"date_from": "2026-05-01", "date_to": "2026-01-01"})
+    response = client.get("/stats/", {"year": "1999"})
     assert response.status_code == 400
     assert response.context["board"] is None
-    assert "The end must not lie before the start." in response.content.decode()
+    assert "Give a year between 2000 and" in response.content.decode()
+    response = client.get("/stats/", {"year": "twenty"})
+    assert response.status_code == 400 and response.context["board"] is None
     response = client.get("/stats/", {"state": "XX"})
     assert response.status_code == 400
     assert "Select a valid choice" in response.content.decode()
@@ -101,15 +103,15 @@ def test_the_page_speaks_german(stats_data, personas):
     client = personas.client(personas.coordinator)
     with translation.override("de"):
         client.post("/i18n/language/", {"language": "de", "next": "/stats/"})
-        response = client.get("/stats/", {"date_from": SINCE})
+        response = client.get("/stats/", {"year": YEAR})
     assert response.status_code == 200
     assert '<html lang="de">' in response.content.decode()
 
 
 def test_api_returns_the_same_tables_as_the_page(stats_data, personas):
     client = personas.client(personas.coordinator)
-    page = client.get("/stats/", {"date_from": SINCE, "state": "DE-HB"}).context["board"]
-    response = client.get("/api/v1/stats/indicators", {"from": SINCE, "state": "DE-HB"})
+    page = client.get("/stats/", {"year": YEAR, "state": "DE-HB"}).context["board"]
+    response = client.get("/api/v1/stats/indicators", {"year": YEAR, "state": "DE-HB"})
     assert response.status_code == 200
     body = response.json()
     assert body["k"] == page.k and body["state"] == "DE-HB"
@@ -118,7 +120,7 @@ def test_api_returns_the_same_tables_as_the_page(stats_data, personas):
         assert [[c["value"] for c in line] for line in item["cells"]] == [
             [c.value for c in line] for line in published.table.cells
         ]
-    one = client.get("/api/v1/stats/indicators/referral_funnel", {"from": SINCE})
+    one = client.get("/api/v1/stats/indicators/referral_funnel", {"year": YEAR})
     assert one.status_code == 200 and one.json()["code"] == "referral_funnel"
 
 
@@ -129,14 +131,31 @@ def test_api_errors_name_the_field(personas):
     assert "indicator" in response.json()["fields"]
     response = client.get("/api/v1/stats/indicators", {"from": "2026-05-01", "to": "2026-01-01"})
     assert response.status_code == 422
-    assert "to" in response.json()["fields"]
+    assert "from" in response.json()["fields"]
+    # a month or a span of years is not a published period: it could be subtracted
+    for period in (
+        {"from": "2026-03-01", "to": "2026-03-31"},
+        {"from": "2025-01-01", "to": "2026-12-31"},
+        {"from": "2026-01-01"},
+    ):
+        response = client.get("/api/v1/stats/indicators", period)
+        assert response.status_code == 422 and "from" in response.json()["fields"]
+    response = client.get("/api/v1/stats/indicators", {"year": 1999})
+    assert response.status_code == 422 and "year" in response.json()["fields"]
+    response = client.get(
+        "/api/v1/stats/indicators", {"year": 2025, "from": "2026-01-01", "to": "2026-12-31"}
+    )
+    assert response.status_code == 422 and "year" in response.json()["fields"]
+    whole_year = {"from": "2025-01-01", "to": "2025-12-31"}
+    response = client.get("/api/v1/stats/indicators", whole_year)
+    assert response.status_code == 200 and response.json()["year"] == 2025
     response = client.get("/api/v1/stats/indicators", {"state": "XX"})
     assert response.status_code == 422 and "state" in response.json()["fields"]
 
 
 def test_the_hotline_sees_hotline_figures_only(stats_data, personas):
     client = personas.client(personas.hotline)
-    response = client.get("/stats/", {"date_from": SINCE})
+    response = client.get("/stats/", {"year": YEAR})
     assert response.status_code == 200
     board = response.context["board"]
     assert board.scope.kind == "hotline"
@@ -155,13 +174,13 @@ def test_the_hotline_sees_hotline_figures_only(stats_data, personas):
     assert channels.table.total.value == taken > 0
     api = client.get("/api/v1/stats/indicators/cases_by_phase")
     assert api.status_code == 422 and "indicator" in api.json()["fields"]
-    body = client.get("/api/v1/stats/indicators", {"from": SINCE}).json()
+    body = client.get("/api/v1/stats/indicators", {"year": YEAR}).json()
     assert [item["code"] for item in body["indicators"]] == codes
 
 
 def test_a_partner_sees_the_figures_of_its_own_organisation(stats_data, personas):
     client = personas.client(personas.partner)
-    response = client.get("/stats/", {"date_from": SINCE})
+    response = client.get("/stats/", {"year": YEAR})
     board = response.context["board"]
     assert board.scope.kind == "partner"
     assert len(board.indicators) == len(indicators.INDICATORS)
@@ -170,6 +189,6 @@ def test_a_partner_sees_the_figures_of_its_own_organisation(stats_data, personas
 
 
 def test_the_coordinator_sees_the_whole_network(stats_data, personas):
-    response = personas.client(personas.coordinator).get("/stats/", {"date_from": SINCE})
+    response = personas.client(personas.coordinator).get("/stats/", {"year": YEAR})
     assert response.context["board"].scope.kind == "network"
     assert "Figures of the whole network." in response.content.decode()

@@ -120,7 +120,7 @@ def test_two_indicators_sharing_their_state_totals():
 
 
 def test_nothing_small_nothing_hidden():
-    figures, relations, hidden = _protect([[[0, 0], [5, 9], [0, 12]]])
+    _figures, _relations, hidden = _protect([[[0, 0], [5, 9], [0, 12]]])
     assert hidden == set()
 
 

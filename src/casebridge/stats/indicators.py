@@ -88,7 +88,13 @@ class Counts:
 class Indicator:
     """One published table. Indicators of one ``population`` count the same units (the
     contacts of the period, the cases active in it, ...), so their totals are equal in
-    every state; ``rows_are_states``: the rows are the slots themselves."""
+    every state; ``rows_are_states``: the rows are the slots themselves.
+
+    ``present``: the indicator describes cases as they are now (their phase, goals, lead
+    workers), so it is published for the current year only. For two years it would count
+    the same open cases twice — a case open at the end of one year is active in the next,
+    in the same phase — and the two years' tables could be played against each other.
+    """
 
     code: str
     title: str
@@ -98,6 +104,7 @@ class Indicator:
     population: str
     column_heading: str = ""
     rows_are_states: bool = False
+    present: bool = False
 
 
 @dataclass(frozen=True)
@@ -565,6 +572,7 @@ INDICATORS: list[Indicator] = [
         _("Phase"),
         cases_by_phase,
         "cases.active",
+        present=True,
     ),
     Indicator(
         "cases_by_duration",
@@ -590,6 +598,7 @@ INDICATORS: list[Indicator] = [
         goals_by_status,
         "goals",
         _("Status"),
+        present=True,
     ),
     Indicator(
         "lead_worker_changes",
@@ -598,6 +607,7 @@ INDICATORS: list[Indicator] = [
         _("Changes"),
         lead_worker_changes,
         "cases.active",
+        present=True,
     ),
     Indicator(
         "cases_without_lead",
@@ -606,6 +616,7 @@ INDICATORS: list[Indicator] = [
         _("Lead worker"),
         cases_without_lead,
         "cases.open",
+        present=True,
     ),
     Indicator(
         "obligations_compliance",

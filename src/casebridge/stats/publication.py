@@ -201,6 +201,23 @@ def publish(
         difference = sum(values[i] for i in plus) - sum(values[i] for i in minus)
         if difference == 0 or (kind == "at_least" and difference > 0):
             kept.append(relation)
-    outcome = protect(figures, k, variables=len(builder.index), relations=kept, truth=values)
-    publication.hidden = outcome.hidden
+    shapes = tuple(
+        (i.code, len(counts[i.code].rows), len(counts[i.code].columns)) for i in indicators
+    )
+    key = (k, shapes, tuple(slot for slot, _c, _l in states), tuple(values), tuple(kept))
+    hidden = _DECIDED.get(key)
+    if hidden is None:
+        outcome = protect(figures, k, variables=len(builder.index), relations=kept, truth=values)
+        hidden = _DECIDED[key] = frozenset(outcome.hidden)
+        while len(_DECIDED) > DECIDED_KEPT:
+            _DECIDED.pop(next(iter(_DECIDED)))
+    publication.hidden = set(hidden)
     return publication
+
+
+# What protect() decided, by everything it depends on: the same counts always give the
+# same answer, so a dashboard shown again (or its export) need not solve again. Shared by
+# everyone who may see the scope, and exact — nothing of one scope's answer can reach
+# another's, whose key differs.
+_DECIDED: dict[tuple, frozenset] = {}
+DECIDED_KEPT = 64

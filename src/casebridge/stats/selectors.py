@@ -150,11 +150,11 @@ def period_of(year: int | None) -> Period:
     """The calendar year ``year`` (default: this year) as a period."""
     today = timezone.localdate()
     year = today.year if year is None else year
-    if not MIN_YEAR <= year <= today.year + 1:
+    if not MIN_YEAR <= year <= today.year:
         raise ValidationError(
             {
                 "year": _("Give a year between %(first)d and %(last)d.")
-                % {"first": MIN_YEAR, "last": today.year + 1}
+                % {"first": MIN_YEAR, "last": today.year}
             }
         )
     return Period(date(year, 1, 1), date(year, 12, 31))
@@ -238,22 +238,39 @@ def annual_report(*, year: int, state_code: str | None = None, fmt: str) -> Dash
     return board
 
 
-def _build(scope: Scope, period: Period, state, codes: list[str] | None = None) -> Dashboard:
-    offered = [
+def offered(scope: Scope, period: Period) -> list[indicators.Indicator]:
+    """The indicators of the scope for the year: those describing the present only for the
+    current year."""
+    current = period.first.year == timezone.localdate().year
+    return [
         indicator
         for indicator in indicators.INDICATORS
-        if scope.groups is None or indicator.group in scope.groups
+        if (scope.groups is None or indicator.group in scope.groups)
+        and (current or not indicator.present)
     ]
-    chosen = offered
+
+
+def _build(scope: Scope, period: Period, state, codes: list[str] | None = None) -> Dashboard:
+    chosen = offered_now = offered(scope, period)
     if codes is not None:
         unknown = [code for code in codes if code not in indicators.BY_CODE]
         if unknown:
             raise ValidationError({"indicator": _("There is no such indicator.")})
-        if any(code not in {indicator.code for indicator in offered} for code in codes):
-            raise ValidationError({"indicator": _("This indicator is not offered for these data.")})
+        codes_offered = {indicator.code for indicator in offered_now}
+        for code in codes:
+            if code in codes_offered:
+                continue
+            if indicators.BY_CODE[code] in offered(scope, period_of(None)):
+                message = _(
+                    "This indicator describes the cases as they are now and is published "
+                    "for the current year only."
+                )
+            else:
+                message = _("This indicator is not offered for these data.")
+            raise ValidationError({"indicator": message})
         chosen = [indicators.BY_CODE[code] for code in codes]
     k = threshold()
-    publication = _publication(scope, period, offered, k)
+    publication = _publication(scope, period, offered_now, k)
     published = [_published(publication, indicator, state) for indicator in chosen]
     return Dashboard(scope, period, state, k, published)
 

@@ -113,23 +113,31 @@ def run(args, connection) -> int:
     from django.db import connection as db
     from django.utils import timezone
 
-    from casebridge.stats import aggregates, indicators, selectors
+    from casebridge.stats import aggregates, indicators, publication, selectors
     from casebridge.stats.registry import QueryRecorder
 
     coordinator = _prepare(args)
     started = time.perf_counter()
     months = aggregates.rebuild_all()
     rebuilt = time.perf_counter() - started
-    today = date.today()
-    first = date(today.year - 1, today.month, 1)
-    query = {"date_from": first.isoformat(), "date_to": today.isoformat()}
+    year = date.today().year
+    query = {"year": year}
     client = _client(coordinator)
 
-    def page():
-        response = client.get("/stats/", query, secure=True)
+    def page(extra=None):
+        response = client.get("/stats/", {**query, **(extra or {})}, secure=True)
         assert response.status_code == 200, response.status_code
 
     page_median, page_times = _median_ms(page, args.samples)
+    state_median, _times = _median_ms(lambda: page({"state": "DE-HB"}), args.samples)
+    last_year_median, _times = _median_ms(lambda: page({"year": year - 1}), args.samples)
+
+    def page_deciding_anew():
+        # what the first reader after a change of any count pays: protection solved again
+        publication._DECIDED.clear()
+        page()
+
+    cold_median, cold_times = _median_ms(page_deciding_anew, args.samples)
 
     def page_after_a_change():
         # what a reader pays when the current month changed since the last build
@@ -142,11 +150,23 @@ def run(args, connection) -> int:
         args.samples,
     )
     selector_median, _times = _median_ms(
-        lambda: selectors.dashboard(coordinator, first=first, last=today), args.samples
+        lambda: selectors.dashboard(coordinator, year=year), args.samples
     )
-    filters = selectors._filters(
-        selectors.scope_for(coordinator, None), selectors.period_of(first, today), None
-    )
+    scope = selectors.scope_for(coordinator, None)
+    period = selectors.period_of(year)
+    filters = indicators.Filters(period.start, period.end)
+    offered = selectors.offered(scope, period)
+    with selectors.tuned():
+        counts = {i.code: i.compute(replace(filters, shared={})) for i in offered}
+    decided = []
+
+    def protect_alone():
+        publication._DECIDED.clear()
+        found = publication.publish(offered, counts, indicators.states(), 5, indicators.RELATIONS)
+        decided.append(found.outcome)
+
+    protect_median, _times = _median_ms(protect_alone, args.samples)
+    last = decided[-1]
     per_indicator, queries = {}, {}
     for indicator in indicators.INDICATORS:
         with selectors.tuned():  # the settings the dashboard runs its queries with
@@ -160,8 +180,19 @@ def run(args, connection) -> int:
             queries[indicator.code] = len(recorder.statements)
     print(machine_line(f", {db.vendor}"))
     print(
-        f"coordinator dashboard page, 12 months: median {page_median:.0f} ms "
+        f"coordinator dashboard page, {year}, every state counted: median {page_median:.0f} ms "
         f"(min {min(page_times):.0f}, max {max(page_times):.0f}, n={len(page_times)})"
+    )
+    print(f"the same page for one state (DE-HB): median {state_median:.0f} ms")
+    print(f"the same page for {year - 1}: median {last_year_median:.0f} ms")
+    print(
+        f"the same page deciding the protection anew (first reader after a change): median "
+        f"{cold_median:.0f} ms (max {max(cold_times):.0f})"
+    )
+    print(
+        f"protection of the year's {len(offered)} indicators x 17 state filters alone: median "
+        f"{protect_median:.0f} ms, {last.solves} LP solves, {len(last.primary)} small values, "
+        f"{len(last.hidden)} hidden in all"
     )
     print(
         f"the same page when this month changed since its last build: median "

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from casebridge.stats.aggregates import histogram_median
 from casebridge.stats.disclosure import ProtectedTable, Table, publish_table
 from casebridge.stats.indicators import SLOT_NONE, Counts, Indicator, Part
-from casebridge.stats.protection import Figure, Relation, protect
+from casebridge.stats.protection import Figure, Outcome, Relation, protect
 
 Key = tuple  # a value of a table: ("cell", i, j), ("row", i), ("col", j), ("total",)
 
@@ -45,6 +45,7 @@ class Publication:
         default_factory=dict
     )
     tables: dict[tuple[str, int | None], Table] = field(default_factory=dict)
+    outcome: Outcome | None = None  # what protect() found, when it ran for this one
 
     def table(self, code: str, state: int | None) -> ProtectedTable:
         """The indicator's table for a state (None: the whole network), protected."""
@@ -208,6 +209,7 @@ def publish(
     hidden = _DECIDED.get(key)
     if hidden is None:
         outcome = protect(figures, k, variables=len(builder.index), relations=kept, truth=values)
+        publication.outcome = outcome
         hidden = _DECIDED[key] = frozenset(outcome.hidden)
         while len(_DECIDED) > DECIDED_KEPT:
             _DECIDED.pop(next(iter(_DECIDED)))

@@ -98,6 +98,11 @@ class Dashboard:
     k: int
     indicators: list[Published]
 
+    @property
+    def current(self) -> bool:
+        """The year is this year (which alone shows the cases as they are now)."""
+        return self.period.first.year == timezone.localdate().year
+
 
 def threshold() -> int:
     """Return k from the loaded cooperation model ([statistics] k), 5 without one."""

@@ -42,15 +42,9 @@ def _funnel(filters) -> list[int]:
 
 
 def _medians(filters) -> dict:
+    """The funnel's medians for the whole network: label -> (median, how many)."""
     counts = indicators.referral_funnel(replace(filters, shared={}))
-    found = {}
-    for label, per_slot in counts.histograms:
-        merged = {}
-        for histogram in per_slot.values():
-            for days, n in histogram.items():
-                merged[days] = merged.get(days, 0) + n
-        found[label] = aggregates.histogram_median(merged)
-    return found
+    return {label: by_filter[None] for label, by_filter in counts.medians}
 
 
 def _everything(filters, state_region_ids=None) -> dict:

@@ -2,7 +2,7 @@
 
 Every function takes ``Filters`` (a period, optionally an organisation) and returns
 ``Counts``: the table's counts in every federal state at once (and in "no state"), with
-the day histograms behind its medians. Nothing here leaves the system as it is:
+its medians for each filter. Nothing here leaves the system as it is:
 ``publication.py`` protects every table of a scope and year together and
 ``selectors.py`` is the only way out.
 
@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.db import connection
 from django.db.models import (
     BooleanField,
     Count,
@@ -36,6 +37,7 @@ from casebridge.hotline.models import Channel
 from casebridge.network.models import Region, Sector
 from casebridge.sharing.models import Disclosure, Obligation
 from casebridge.stats import aggregates
+from casebridge.stats.functions import DaysBetween, Median
 from casebridge.stats.registry import source
 
 NOT_RECORDED = _("not recorded")
@@ -65,14 +67,16 @@ class Filters:
 class Counts:
     """An indicator's counts per slot — a federal state's region id, or 0 for none.
 
-    ``histograms`` are the values behind its medians: (label, slot -> Counter of whole
-    days -> how many), so a median can be taken for any choice of slots.
+    ``medians`` are its medians for each filter: (label, {state id or None for the whole
+    network: (median, how many values)}).
     """
 
     rows: list[str]
     columns: list[str]
     slots: dict[int, list[list[int]]]
-    histograms: list[tuple[str, dict[int, Counter]]] = field(default_factory=list)
+    medians: list[tuple[str, dict[int | None, tuple[float | None, int]]]] = field(
+        default_factory=list
+    )
 
     def cells(self, slots) -> list[list[int]]:
         """The counts summed over ``slots``."""
@@ -147,12 +151,40 @@ def _slot_of(filters: Filters) -> dict[int, int]:
     return filters.shared["regions"]
 
 
+def _slot(filters: Filters, region: str):
+    """The slot of a row as an SQL expression of its region: the database groups by
+    federal state, so a query returns one row per state and value, not per region."""
+    by_state: dict[int, list[int]] = defaultdict(list)
+    for region_id, state in _slot_of(filters).items():
+        by_state[state].append(region_id)
+    return CaseWhen(
+        *[
+            When(**{f"{region}__in": regions}, then=Value(state))
+            for state, regions in sorted(by_state.items())
+        ],
+        default=Value(SLOT_NONE),
+        output_field=IntegerField(),
+    )
+
+
 def _slot_counts(filters: Filters, queryset, key, region: str) -> dict[int, Counter]:
     """Count ``queryset`` by ``key`` (a field or an annotation) in every slot."""
-    slot_of = _slot_of(filters)
     found: dict[int, Counter] = defaultdict(Counter)
-    for row in queryset.values(region, key).annotate(n=Count("id")).order_by():
-        found[slot_of.get(row[region], SLOT_NONE)][row[key]] += row["n"]
+    grouped = queryset.annotate(slot=_slot(filters, region)).values("slot", key)
+    for row in grouped.annotate(n=Count("id")).order_by():
+        found[row["slot"]][row[key]] += row["n"]
+    return found
+
+
+def _medians_by_filter(per_slot: dict[int, Counter]) -> dict[int | None, tuple]:
+    """Medians of whole-day histograms for each state and for the whole network."""
+    merged: Counter = Counter()
+    found: dict[int | None, tuple] = {}
+    for slot, histogram in per_slot.items():
+        merged.update(histogram)
+        if slot != SLOT_NONE:
+            found[slot] = aggregates.histogram_median(histogram)
+    found[None] = aggregates.histogram_median(merged)
     return found
 
 
@@ -229,11 +261,6 @@ def _open_cases(filters: Filters):
     return _case_scope(queryset, filters)
 
 
-def _days(earlier: datetime, later: datetime) -> int:
-    """Calendar days between two moments, by their local dates."""
-    return (timezone.localtime(later).date() - timezone.localtime(earlier).date()).days
-
-
 # -- contacts -----------------------------------------------------------------------------
 
 
@@ -306,13 +333,15 @@ def referral_funnel(filters: Filters) -> Counts:
     counts = _vocabulary(
         _contact_counts(filters, "funnel"), [(key, label) for key, label in FUNNEL], rest=False
     )
-    counts.histograms = [
+    counts.medians = [
         (
             str(label),
-            {
-                state: Counter({int(days): n for days, n in figures.get(measure, {}).items()})
-                for state, figures in monthly.items()
-            },
+            _medians_by_filter(
+                {
+                    state: Counter({int(days): n for days, n in figures.get(measure, {}).items()})
+                    for state, figures in monthly.items()
+                }
+            ),
         )
         for measure, label in FUNNEL_MEDIANS
     ]
@@ -337,28 +366,36 @@ DURATION_BANDS = [
 ]
 
 
-def _band(days: int) -> int:
-    for index, (low, high, _label) in enumerate(DURATION_BANDS):
-        if days >= low and (high is None or days < high):
-            return index
-    return 0
-
-
 def cases_by_duration(filters: Filters) -> Counts:
-    """Cases closed in the period, by how long they ran (calendar days); with the median."""
-    slot_of = _slot_of(filters)
-    days: dict[int, Counter] = defaultdict(Counter)
-    closed = _closed_cases(filters).values_list("owner__region", "opened_at", "closed_at")
-    for region, opened_at, closed_at in closed:
-        days[slot_of.get(region, SLOT_NONE)][_days(opened_at, closed_at)] += 1
-    bands: dict[int, Counter] = defaultdict(Counter)
-    for slot, counter in days.items():
-        for n, count in counter.items():
-            bands[slot][_band(n)] += count
-    counts = _vocabulary(
-        bands, [(index, label) for index, (_l, _h, label) in enumerate(DURATION_BANDS)], rest=False
+    """Cases closed in the period, by how long they ran; with the median in days."""
+    days = DaysBetween("opened_at", "closed_at")
+    band = CaseWhen(
+        *[
+            When(Q(days__gte=low) & (Q(days__lt=high) if high else Q()), then=Value(index))
+            for index, (low, high, _label) in enumerate(DURATION_BANDS)
+        ],
+        default=Value(0),
+        output_field=IntegerField(),
     )
-    counts.histograms = [(str(_("case duration")), dict(days))]
+    closed = _closed_cases(filters).annotate(days=days, band=band)
+    counts = _vocabulary(
+        _slot_counts(filters, closed, "band", "owner__region"),
+        [(index, label) for index, (_l, _h, label) in enumerate(DURATION_BANDS)],
+        rest=False,
+    )
+    per_state = (
+        _closed_cases(filters)
+        .annotate(slot=_slot(filters, "owner__region"))
+        .values("slot")
+        .annotate(value=Median(days), n=Count("id"))
+        .order_by()
+    )
+    medians: dict[int | None, tuple] = {
+        row["slot"]: (row["value"], row["n"]) for row in per_state if row["slot"] != SLOT_NONE
+    }
+    network = _closed_cases(filters).aggregate(value=Median(days), n=Count("id"))
+    medians[None] = (network["value"], network["n"])
+    counts.medians = [(str(_("case duration")), medians)]
     return counts
 
 
@@ -369,16 +406,19 @@ def cases_by_closing_reason(filters: Filters) -> Counts:
 
 def goals_by_status(filters: Filters) -> Counts:
     """Goals of the cases open in the period: horizon × status."""
-    slot_of = _slot_of(filters)
     goals = source(Goal).filter(case__in=_active_cases(filters).values("id"))
     horizons, statuses = list(Goal.Horizon), list(Goal.Status)
     rows = {h.value: i for i, h in enumerate(horizons)}
     columns = {s.value: j for j, s in enumerate(statuses)}
     slots: dict[int, list[list[int]]] = {}
-    grouped = goals.values("case__owner__region", "horizon", "status").annotate(n=Count("id"))
-    for row in grouped.order_by():
-        slot = slot_of.get(row["case__owner__region"], SLOT_NONE)
-        cells = slots.setdefault(slot, [[0] * len(statuses) for _h in horizons])
+    grouped = (
+        goals.annotate(slot=_slot(filters, "case__owner__region"))
+        .values("slot", "horizon", "status")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for row in grouped:
+        cells = slots.setdefault(row["slot"], [[0] * len(statuses) for _h in horizons])
         cells[rows[row["horizon"]]][columns[row["status"]]] += row["n"]
     return Counts([str(h.label) for h in horizons], [str(s.label) for s in statuses], slots)
 
@@ -388,21 +428,26 @@ LEAD_CHANGE_BANDS = [_("none"), _("one"), _("two"), _("three or more")]
 
 def lead_worker_changes(filters: Filters) -> Counts:
     """Cases open in the period by the number of handovers between workers."""
-    slot_of = _slot_of(filters)
     active = _active_cases(filters)
-    # handovers counted per case in one GROUP BY (not a sub-select per case); the cases
-    # without any are the rest of the active cases
+    # handovers counted per case (one GROUP BY, not a sub-select per case), then those
+    # cases counted per state and number in the database around it; the cases without
+    # any handover are the rest of the active cases
     per_case = (
         source(Handover)
         .filter(participant__case__in=active.values("id"))
-        .values("participant__case", "participant__case__owner__region")
+        .annotate(slot=_slot(filters, "participant__case__owner__region"))
+        .values("participant__case", "slot")
         .annotate(changes=Count("id"))
         .order_by()
     )
+    inner, params = per_case.query.sql_with_params()
+    # Django's own SQL with its parameters kept apart: nothing from outside is pasted in
+    sql = "SELECT slot, CASE WHEN changes >= 3 THEN 3 ELSE changes END, COUNT(*) FROM ({}) c"
     bands: dict[int, Counter] = defaultdict(Counter)
-    for row in per_case:
-        slot = slot_of.get(row["participant__case__owner__region"], SLOT_NONE)
-        bands[slot][min(row["changes"], 3)] += 1
+    with connection.cursor() as cursor:
+        cursor.execute(sql.format(inner) + " GROUP BY 1, 2", params)
+        for slot, band, n in cursor.fetchall():
+            bands[slot][band] += n
     for slot, n in _slot_counts(filters, active, "status", "owner__region").items():
         bands[slot][0] += n.total() - sum(bands[slot].values())
     labels = [(index, label) for index, label in enumerate(LEAD_CHANGE_BANDS)]
@@ -491,7 +536,6 @@ def disclosures_by_legal_basis(filters: Filters) -> Counts:
 def disclosures_by_direction(filters: Filters) -> Counts:
     """Approved disclosures decided in the period: sector they came from × sector they
     went to. Every sector is a row and a column, so the table's shape tells nothing."""
-    slot_of = _slot_of(filters)
     sectors = [
         (row["id"], pick_label(row["labels"], fallback=row["code"]))
         for row in source(Sector).order_by("position", "code").values("id", "code", "labels")
@@ -501,14 +545,14 @@ def disclosures_by_direction(filters: Filters) -> Counts:
     to_sector = "to_participant__organisation__type__sector"
     grouped = (
         _approved_disclosures(filters)
-        .values("case__owner__region", from_sector, to_sector)
+        .annotate(slot=_slot(filters, "case__owner__region"))
+        .values("slot", from_sector, to_sector)
         .annotate(n=Count("id"))
         .order_by()
     )
     slots: dict[int, list[list[int]]] = {}
     for row in grouped:
-        slot = slot_of.get(row["case__owner__region"], SLOT_NONE)
-        cells = slots.setdefault(slot, [[0] * len(sectors) for _s in sectors])
+        cells = slots.setdefault(row["slot"], [[0] * len(sectors) for _s in sectors])
         # every participant's organisation has a type with a sector
         cells[index[row[from_sector]]][index[row[to_sector]]] += row["n"]
     labels = [label for _id, label in sectors]

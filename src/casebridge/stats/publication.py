@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from casebridge.stats.aggregates import histogram_median
 from casebridge.stats.disclosure import ProtectedTable, Table, publish_table
 from casebridge.stats.indicators import SLOT_NONE, Counts, Indicator, Part
 from casebridge.stats.protection import Figure, Outcome, Relation, protect
@@ -55,18 +54,12 @@ class Publication:
 
     def medians(self, code: str, state: int | None) -> list[PublishedMedian]:
         counts = self.counts[code]
-        if not counts.histograms:
-            return []
         complete = not any(
             cells in self.hidden for cells in self.expressions[(code, state)].values()
         )
         found = []
-        for label, per_slot in counts.histograms:
-            merged: dict[int, int] = {}
-            for slot in _slots(self.states, state):
-                for days, n in per_slot.get(slot, {}).items():
-                    merged[days] = merged.get(days, 0) + n
-            value, n = histogram_median(merged)
+        for label, by_filter in counts.medians:
+            value, n = by_filter.get(state, (None, 0))
             shown = complete and value is not None and n >= self.k
             found.append(PublishedMedian(label, round(value, 1) if shown else None))
         return found

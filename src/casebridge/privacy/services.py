@@ -7,6 +7,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from datetime import date, timedelta
+from typing import NamedTuple
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -18,6 +19,7 @@ from casebridge.cases.models import Case, RelatedPerson
 from casebridge.hotline.models import Contact, Referral
 from casebridge.privacy import erasure, keys, selectors
 from casebridge.privacy.fields import protected_fields
+from casebridge.privacy.files import private_storage
 from casebridge.privacy.models import SubjectRequest
 from casebridge.sharing.models import Consent, Disclosure
 
@@ -30,12 +32,22 @@ def rotation_plan() -> list[tuple[type, list[str]]]:
     return list(plan.items())
 
 
-def keys_rotate(
-    *, actor=None, batch_size: int = 500, progress: Callable[[int, int], None] | None = None
-) -> int:
-    """Re-encrypt every value not sealed with the current key; return how many rows changed.
+class Rotated(NamedTuple):
+    rows: int
+    documents: int
 
-    Reads the raw column to see the key id without decrypting rows already current.
+
+def keys_rotate(
+    *,
+    actor=None,
+    batch_size: int = 500,
+    progress: Callable[[int, int, str], None] | None = None,
+) -> Rotated:
+    """Re-encrypt every value and every stored document not sealed with the current key
+    (documents still in clear too); return how many rows and documents changed.
+
+    Reads the raw column (and each file's header) to see the key id without decrypting
+    what is already current.
     """
     current_id, _key = keys.key_ring().current
     plan = rotation_plan()
@@ -68,11 +80,16 @@ def keys_rotate(
             last = rows[-1][0]
             done += len(rows)
             if progress:
-                progress(done, total)
-    audit_record(
-        actor=actor, action="privacy.keys.rotate", details={"key": current_id, "rows": changed}
+                progress(done, total, "rows")
+    documents = private_storage().reencrypt_all(
+        progress=(lambda done, total: progress(done, total, "documents")) if progress else None
     )
-    return changed
+    audit_record(
+        actor=actor,
+        action="privacy.keys.rotate",
+        details={"key": current_id, "rows": changed, "documents": documents},
+    )
+    return Rotated(changed, documents)
 
 
 def _raw_rows(model, pks: list, names: list[str]):

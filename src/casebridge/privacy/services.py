@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
+import zipfile
 from collections.abc import Callable
 from datetime import date, timedelta
 from typing import NamedTuple
 
 from django.core.exceptions import ValidationError
+from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -149,6 +152,57 @@ def _require_status(request: SubjectRequest, *allowed: str) -> None:
         )
 
 
+EXPORT_FIELDS = ["export", "export_file"]
+
+
+def _export_drop(request: SubjectRequest) -> None:
+    """Delete the stored export (text and bundle); the caller saves ``EXPORT_FIELDS``."""
+    if request.export_file:
+        private_storage().delete(request.export_file.name)
+    request.export, request.export_file = "", ""
+
+
+class _Digesting:
+    """A write-only stream that hashes what passes through it."""
+
+    def __init__(self, out, digest):
+        self._out, self._digest = out, digest
+
+    def write(self, data) -> int:
+        self._digest.update(data)
+        return self._out.write(data)
+
+    def flush(self) -> None:
+        pass
+
+
+def _bundle_write(export: selectors.Export) -> tuple[str, str, str]:
+    """Write the bundle for the person: a ZIP of the documents and ``export.json``, stored
+    encrypted; return its storage name, the JSON text and the ZIP's SHA-256.
+
+    Each document's size and SHA-256 go into export.json, so the JSON is written last.
+    Nothing is written in clear: the ZIP streams into the encrypting storage.
+    """
+    storage = private_storage()
+    name = f"exports/{secrets.token_hex(16)}"
+    digest = hashlib.sha256()
+    with (
+        storage.writer(name) as out,
+        zipfile.ZipFile(_Digesting(out, digest), "w", zipfile.ZIP_DEFLATED) as bundle,
+    ):
+        for document in export.documents:
+            hashed, size = hashlib.sha256(), 0
+            with storage.open(document.stored) as source, bundle.open(document.file, "w") as member:
+                for chunk in source.chunks():
+                    member.write(chunk)
+                    hashed.update(chunk)
+                    size += len(chunk)
+            document.record.update(size=size, sha256=hashed.hexdigest())
+        text = json.dumps(export.data, ensure_ascii=False, indent=2, sort_keys=True)
+        bundle.writestr("export.json", text)
+    return name, text, digest.hexdigest()
+
+
 @transaction.atomic
 def subject_request_create(
     *,
@@ -206,8 +260,11 @@ def subject_request_attach(*, actor, request: SubjectRequest, keys: list[str]) -
     }
     request.subjects = {**(request.subjects or {}), **subjects}
     request.status = Status.OPEN  # a changed set of records needs a new export
-    request.export, request.export_digest, request.prepared_at = "", "", None
-    request.save(update_fields=["subjects", "status", "export", "export_digest", "prepared_at"])
+    _export_drop(request)
+    request.export_digest, request.prepared_at = "", None
+    request.save(
+        update_fields=["subjects", "status", *EXPORT_FIELDS, "export_digest", "prepared_at"]
+    )
     _audit(actor, "attach", request, subjects=sorted(keys))
     return request
 
@@ -219,13 +276,13 @@ def subject_request_prepare(*, actor, request: SubjectRequest) -> SubjectRequest
     _require_status(request, Status.OPEN, Status.PREPARED)
     if not request.subject_count:
         raise ValidationError({"subjects": [_("Find and attach the person's records first.")]})
-    data = selectors.subject_export_build(actor, request)
-    text = json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True)
-    request.export = text
-    request.export_digest = hashlib.sha256(text.encode()).hexdigest()
+    export = selectors.subject_export_build(actor, request)
+    bundle = _bundle_write(export)
+    _export_drop(request)
+    request.export_file, request.export, request.export_digest = bundle
     request.status, request.prepared_at = Status.PREPARED, timezone.now()
-    request.save(update_fields=["export", "export_digest", "status", "prepared_at"])
-    _audit(actor, "prepare", request, digest=request.export_digest)
+    request.save(update_fields=[*EXPORT_FIELDS, "export_digest", "status", "prepared_at"])
+    _audit(actor, "prepare", request, digest=request.export_digest, documents=len(export.documents))
     return request
 
 
@@ -285,9 +342,9 @@ def subject_request_erase(*, actor, request: SubjectRequest) -> SubjectRequest:
         pk__in=subjects.get("related_people", [])
     ).update(**erasure.RELATED_PERSON)
     # The export holds what was just erased: it goes too (its digest stays as evidence).
-    request.export = ""
+    _export_drop(request)
     request.status, request.erased_at, request.closed_at = Status.CLOSED, now, now
-    request.save(update_fields=["export", "status", "erased_at", "closed_at"])
+    request.save(update_fields=[*EXPORT_FIELDS, "status", "erased_at", "closed_at"])
     _audit(actor, "erase", request, counts=counts)
     return request
 
@@ -298,9 +355,9 @@ def subject_request_close(*, actor, request: SubjectRequest) -> SubjectRequest:
     export is dropped."""
     selectors.require_dpo(actor)
     _require_status(request, Status.OPEN, Status.PREPARED, Status.REVIEWED, Status.RELEASED)
-    request.export = ""
+    _export_drop(request)
     request.status, request.closed_at = Status.CLOSED, timezone.now()
-    request.save(update_fields=["export", "status", "closed_at"])
+    request.save(update_fields=[*EXPORT_FIELDS, "status", "closed_at"])
     _audit(actor, "close", request)
     return request
 
@@ -315,3 +372,25 @@ def subject_export_open(*, actor, request: SubjectRequest, download: bool = Fals
         _require_status(request, Status.PREPARED, Status.REVIEWED, Status.RELEASED)
     _audit(actor, "download" if download else "export_view", request, digest=request.export_digest)
     return json.loads(request.export)
+
+
+@transaction.atomic
+def subject_export_bundle(*, actor, request: SubjectRequest) -> File:
+    """The bundle (ZIP with the documents), opened for streaming: for the officer's review
+    from prepared on (audited as viewing the export), and as the copy once released
+    (audited as the download)."""
+    selectors.require_dpo(actor)
+    _require_status(request, Status.PREPARED, Status.REVIEWED, Status.RELEASED)
+    if not request.export_file:
+        raise ValidationError(
+            {"status": [_("This export was prepared without its documents; prepare it again.")]}
+        )
+    released = request.status == Status.RELEASED
+    _audit(
+        actor,
+        "download" if released else "export_view",
+        request,
+        digest=request.export_digest,
+        bundle=True,
+    )
+    return request.export_file.open("rb")

@@ -2,10 +2,12 @@
 
 A data backup is a folder with the database (``database.pgdump``, pg_dump's custom format,
 or ``database.sqlite3``, SQLite's online backup), the documents (``private.tar``, the
-folder ``DATA_DIR/private``) and ``manifest.json`` (format, time, database vendor, the
-newest migration per app, the audit chain's end, a SHA-256 per file). A key backup is
-another folder with the key ring, the Django secret, the audit signing key with its public
-key and the checkpoint file, and ``keys.json`` naming the variable each file is for.
+folder ``DATA_DIR/private`` as it is on disk: ciphertext only, see ``privacy.files``; a
+backup is refused while a file there is still in clear) and ``manifest.json`` (format,
+time, database vendor, the newest migration per app, the audit chain's end, a SHA-256 per
+file). A key backup is another folder with the key ring, the Django secret, the audit
+signing key with its public key and the checkpoint file, and ``keys.json`` naming the
+variable each file is for.
 
 Keys and data must never sit on the same medium: whoever holds both reads every identity.
 The database is dumped before the documents, so a document added meanwhile is an extra
@@ -29,6 +31,8 @@ from pathlib import Path
 from django.conf import settings
 from django.db import connection, connections
 from django.utils.translation import gettext as _
+
+from casebridge.privacy.files import private_storage
 
 FORMAT = 1
 MANIFEST = "manifest.json"
@@ -137,6 +141,15 @@ def backup_data(target: Path) -> dict:
     """Write the database and the documents to the new folder ``target``; return the manifest."""
     from casebridge.audit.services import seal_pending
 
+    clear = private_storage().in_clear()
+    if clear:
+        raise BackupError(
+            _(
+                "%(count)s files in %(folder)s are not encrypted; run "
+                "“casebridge keys rotate” first (a backup holds ciphertext only)."
+            )
+            % {"count": len(clear), "folder": _private_dir()}
+        )
     _fresh_folder(target)
     seal_pending()  # the manifest names a sealed chain end
     head = _audit_head()
@@ -299,4 +312,5 @@ def restore_data(source: Path, *, force: bool = False) -> dict:
             private.mkdir(mode=0o700)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+    private_storage().tighten()
     return manifest

@@ -159,6 +159,12 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = True
+# Documents (privacy.files) are written 0600 in 0700 folders whatever the umask; these
+# cover any other file Django writes. Uploads up to the 20 MB document limit stay in
+# memory, so no plaintext copy lands in the temporary folder while a request runs.
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
+FILE_UPLOAD_MAX_MEMORY_SIZE = 21 * 1024 * 1024
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

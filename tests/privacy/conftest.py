@@ -24,3 +24,16 @@ def prune_calls(monkeypatch):
 
     monkeypatch.setattr(services, "audit_prune", fake_prune, raising=False)
     return calls
+
+
+@pytest.fixture
+def private_dir(tmp_path):
+    """A storage folder of the test's own: the walks and rotations below see only its files."""
+    from casebridge.privacy import files
+
+    storage = files.private_storage()
+    storage._setup()  # make sure the lazy storage exists, then swap its folder
+    before = storage._wrapped
+    storage._wrapped = files.EncryptedFileStorage(tmp_path / "data" / "private")
+    yield tmp_path / "data" / "private"
+    storage._wrapped = before

@@ -70,7 +70,7 @@ def test_rotation_reseals_everything_with_the_current_key(contact, monkeypatch, 
     call_command("keys", "rotate", "--batch", "2")
     assert raw("hotline_contact", "caller_name", contact.pk).startswith("cbenc1:t2:")
     assert Contact.objects.get(pk=contact.pk).caller_name == "Max Muster"
-    assert "re-encrypted 1 rows with key t2" in capsys.readouterr().out
+    assert "re-encrypted 1 rows and 0 documents with key t2" in capsys.readouterr().out
     keys.key_ring.cache_clear()
 
 

@@ -3,9 +3,14 @@
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
+import os
+import zipfile
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db.models import Count
 
 from casebridge.audit.models import AuditEvent
@@ -15,6 +20,7 @@ from casebridge.cases.models import Case, Entry, RelatedPerson
 from casebridge.cooperation_models.models import Term
 from casebridge.hotline.models import Contact
 from casebridge.privacy import services
+from casebridge.privacy.files import SEGMENT, private_storage
 from casebridge.privacy.models import SubjectRequest
 from tests.matrix import assert_matrix_covers, matrix_params
 
@@ -31,6 +37,28 @@ def mother(world, personas):
         name="Maria Beispiel",
         phone="040 000002",
     )
+
+
+@pytest.fixture
+def report(world, personas):
+    """A counselling report about Ali, larger than one segment, with a marker inside."""
+    marker = b"ALI-REPORT-" + os.urandom(8).hex().encode()
+    body = os.urandom(SEGMENT - 20) + marker + os.urandom(SEGMENT)
+    entry = case_services.entry_create(
+        actor=personas.partner,
+        case=world.case,
+        data=case_services.EntryData(
+            kind="document",
+            category=Term.objects.get(kind="information_category", code="counselling"),
+            title="Beratungsbericht",
+            document=SimpleUploadedFile("Bericht Ali Beispiel.pdf", body),
+        ),
+    )
+    return entry, body, marker
+
+
+def _bundle(content: bytes) -> zipfile.ZipFile:
+    return zipfile.ZipFile(io.BytesIO(content))
 
 
 @pytest.fixture
@@ -88,11 +116,15 @@ def test_a_related_person_is_found_by_name_and_a_case_by_number(world, mother, p
     assert "Enter first and last name" in empty.content.decode()
 
 
-def test_access_request_from_search_to_released_download(world, mother, ali_calls, personas):
+def test_access_request_from_search_to_released_download(
+    world, mother, ali_calls, report, personas
+):
+    entry, body, _marker = report
     client = personas.client(personas.dpo)
     item = _create(client)
     base = f"/privacy/requests/{item.pk}"
     assert client.get(f"{base}/export/?format=json").status_code == 409
+    assert client.get(f"{base}/export/?format=zip").status_code == 409
     assert client.post(f"{base}/prepare/").status_code == 422  # nothing attached yet
     client.post(
         f"{base}/attach/", {"subjects": [f"cases:{world.case.pk}", f"contacts:{ali_calls.pk}"]}
@@ -106,7 +138,14 @@ def test_access_request_from_search_to_released_download(world, mother, ali_call
     page = review.content.decode()
     assert "Ali" in page and "Vertrauliche Beratung" in page and "Ali ruft selbst an." in page
     assert "Maria" not in page  # a related person is a third party: relation only
+    assert "Bericht Ali Beispiel.pdf" in page  # the document, listed for review
     assert client.get(f"{base}/export/?format=json").status_code == 409  # not released yet
+    # The officer reviews the documents too: the bundle opens for review before release.
+    for_review = client.get(f"{base}/export/?format=zip")
+    assert for_review.status_code == 200
+    with _bundle(b"".join(for_review.streaming_content)) as bundle:
+        assert bundle.read(f"documents/{entry.pk}-Bericht_Ali_Beispiel.pdf") == body
+    assert AuditEvent.objects.filter(action="privacy.subject_request.download").count() == 0
 
     assert client.post(f"{base}/release/").status_code == 422  # review first
     client.post(f"{base}/review/")
@@ -115,6 +154,24 @@ def test_access_request_from_search_to_released_download(world, mother, ali_call
     assert download.status_code == 200
     assert download["Content-Disposition"] == f'attachment; filename="{item.reference}.json"'
     data = json.loads(download.content)
+    copy = client.get(f"{base}/export/?format=zip")
+    assert copy["Content-Type"] == "application/zip"
+    assert copy["Content-Disposition"] == f'attachment; filename="{item.reference}.zip"'
+    content = b"".join(copy.streaming_content)
+    assert int(copy["Content-Length"]) == len(content)
+    # The bundle is what was reviewed, byte for byte: its SHA-256 is the recorded one.
+    assert hashlib.sha256(content).hexdigest() == item.export_digest
+    with _bundle(content) as bundle:
+        assert json.loads(bundle.read("export.json")) == data
+        (document,) = [e["document"] for e in data["cases"][0]["entries"] if e["document"]]
+        assert document == {
+            "name": "Bericht Ali Beispiel.pdf",
+            "file": f"documents/{entry.pk}-Bericht_Ali_Beispiel.pdf",
+            "size": len(body),
+            "sha256": hashlib.sha256(body).hexdigest(),
+        }
+        assert bundle.read(document["file"]) == body
+        assert sorted(bundle.namelist()) == sorted(["export.json", document["file"]])
     case = data["cases"][0]
     assert case["identity"]["first_name"] == "Ali"
     assert {e["category"] for e in case["entries"]} == {
@@ -135,11 +192,15 @@ def test_access_request_from_search_to_released_download(world, mother, ali_call
         ("hotline.contact", str(ali_calls.pk)),
     }
     assert {e.purpose for e in reads} == {f"subject request {item.reference}"}
-    assert AuditEvent.objects.filter(action="privacy.subject_request.download").count() == 1
+    assert reads.get(object_type="cases.case").details["documents"] == 1
+    assert AuditEvent.objects.filter(action="privacy.subject_request.download").count() == 2
 
+    stored = item.export_file.name
+    assert private_storage().exists(stored)
     client.post(f"{base}/close/")
     item.refresh_from_db()
     assert item.status == "closed" and item.export == "" and item.export_digest
+    assert not item.export_file and not private_storage().exists(stored)
 
 
 def test_export_of_a_related_person_holds_their_record_only(world, mother, personas):
@@ -161,9 +222,10 @@ def test_export_of_a_related_person_holds_their_record_only(world, mother, perso
     assert data["cases"] == [] and "Ali" not in item.export
 
 
-def test_the_export_is_stored_encrypted(world, personas):
+def test_the_export_is_stored_encrypted(world, report, personas):
     from django.db import connection
 
+    entry, _body, marker = report
     item = services.subject_request_create(actor=personas.dpo, kind="access", article="art15")
     services.subject_request_attach(
         actor=personas.dpo, request=item, keys=[f"cases:{world.case.pk}"]
@@ -173,6 +235,16 @@ def test_the_export_is_stored_encrypted(world, personas):
         cursor.execute("SELECT export FROM privacy_subjectrequest WHERE id = %s", [item.pk])
         raw = cursor.fetchone()[0]
     assert raw.startswith("cbenc1:") and "Beispiel" not in raw
+    # The bundle holds the document decrypted, and is itself stored encrypted.
+    with open(private_storage().path(item.export_file.name), "rb") as handle:
+        on_disk = handle.read()
+    assert on_disk.startswith(b"cbdoc\x01")
+    assert not [
+        marker[i : i + 16] for i in range(len(marker) - 15) if marker[i : i + 16] in on_disk
+    ]
+    assert b"Beispiel" not in on_disk and b"export.json" not in on_disk
+    with item.export_file.open() as bundle, zipfile.ZipFile(bundle) as archive:
+        assert marker in archive.read(f"documents/{entry.pk}-Bericht_Ali_Beispiel.pdf")
 
 
 def _statistics():
@@ -197,7 +269,7 @@ def _statistics():
 
 
 def test_erasure_keeps_statistics_and_the_audit_chain_verifiable(
-    world, mother, ali_calls, personas
+    world, mother, ali_calls, report, personas
 ):
     client = personas.client(personas.dpo)
     item = _create(client, kind="erasure", article="art17")
@@ -213,6 +285,9 @@ def test_erasure_keeps_statistics_and_the_audit_chain_verifiable(
         },
     )
     client.post(f"{base}/prepare/")
+    item.refresh_from_db()
+    bundle, document = item.export_file.name, report[0].document.name
+    assert private_storage().exists(bundle) and private_storage().exists(document)
     assert client.post(f"{base}/erase/").status_code == 422  # review first
     client.post(f"{base}/review/")
     assert client.post(f"{base}/release/").status_code == 422  # erasure releases nothing
@@ -232,6 +307,9 @@ def test_erasure_keeps_statistics_and_the_audit_chain_verifiable(
     assert (contact.caller_name, contact.caller_phone, contact.summary) == ("", "", "")
     item.refresh_from_db()
     assert item.status == "closed" and item.erased_at and item.export == ""
+    # the document and the bundle that held its decrypted copy are gone
+    assert not private_storage().exists(bundle) and not private_storage().exists(document)
+    assert not item.export_file and not Entry.objects.get(pk=report[0].pk).document
     event = AuditEvent.objects.get(action="privacy.subject_request.erase")
     assert event.details["counts"]["case"] == 1 and "Ali" not in json.dumps(event.details)
     # the person can no longer be found
@@ -281,7 +359,12 @@ def test_api_workflow(world, personas):
     export = client.get(f"{base}/export")
     assert export.status_code == 200
     assert export.json()["cases"][0]["identity"]["last_name"] == "Beispiel"
+    bundle = client.get(f"{base}/export/bundle")
+    assert bundle.status_code == 200 and bundle["Content-Type"] == "application/zip"
+    with _bundle(b"".join(bundle.streaming_content)) as archive:
+        assert json.loads(archive.read("export.json")) == export.json()
     assert client.post(f"{base}/close").json()["status"] == "closed"
+    assert client.get(f"{base}/export/bundle").status_code == 422
 
 
 def test_the_dpo_still_reads_no_case_content_outside_a_request(world, personas):
@@ -304,6 +387,7 @@ GET  /privacy/requests/{r}/     403     403         403     403           403   
 POST /privacy/requests/{r}/search/ 403  403         403     403           403    403            200 403   403
 POST /privacy/requests/{r}/prepare/ 403 403         403     403           403    403            302 403   403
 GET  /privacy/requests/{r}/export/  403 403         403     403           403    403            409 403   403
+GET  /privacy/requests/{r}/export/?format=zip 403 403 403   403           403    403            409 403   403
 """
 
 
@@ -335,6 +419,8 @@ POST /requests/{v}/release        403     403         403     403           403 
 POST /requests/{e}/erase          403     403         403     403           403    403            200 403   403
 POST /requests/{r}/close          403     403         403     403           403    403            200 403   403
 GET  /requests/{x}/export         403     403         403     403           403    403            200 403   403
+GET  /requests/{x}/export/bundle  403     403         403     403           403    403            200 403   403
+GET  /requests/{r}/export/bundle  403     403         403     403           403    403            422 403   403
 """
 
 

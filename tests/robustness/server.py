@@ -82,6 +82,17 @@ def postgres_database():
         psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@contextlib.contextmanager
+def same_kind_of_database(source: Installation):
+    """The DATABASE_URL for a fresh installation on the database kind of ``source``:
+    a new cb_ops_* database on PostgreSQL (dropped afterwards), None for SQLite."""
+    if source.database_url:
+        with postgres_database() as (url, _name):
+            yield url
+    else:
+        yield None
+
+
 @dataclass
 class Installation:
     """One casebridge installation: data directory, key directory, database."""
@@ -149,6 +160,16 @@ class Installation:
     def python(self, code: str) -> str:
         """Run Python code with Django set up in this installation; return its stdout."""
         return self.run("shell", "--no-imports", "-c", code).stdout
+
+    def restore_keys(self, key_backup: Path) -> None:
+        """Put the files of a ``casebridge backup keys`` folder where the variables point."""
+        manifest = json.loads((key_backup / "keys.json").read_text())
+        for name, what in manifest["files"].items():
+            if what["variable"]:
+                shutil.copyfile(key_backup / name, self.env[what["variable"]])
+        shutil.copyfile(
+            key_backup / "audit-signing.key.pub", self.keys_dir / "audit-signing.key.pub"
+        )
 
     def prepare_demo(self) -> None:
         self.run("demo", "--no-serve")
@@ -288,6 +309,25 @@ class Browser:
         except urllib.error.HTTPError as error:
             return error.code, error.read().decode()
 
+    def fetch(
+        self, path: str, body: bytes | None = None, content_type: str = ""
+    ) -> tuple[int, bytes]:
+        """GET (or POST ``body``) and return the raw bytes: for files and uploads."""
+        headers = {"Referer": self.base_url + path}
+        if content_type:
+            headers["Content-Type"] = content_type
+        request = urllib.request.Request(self.base_url + path, data=body, headers=headers)
+        try:
+            with self.opener.open(request, timeout=60) as response:
+                return response.status, response.read()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read()
+
+    def upload(self, path: str, fields: dict, files: dict) -> tuple[int, bytes]:
+        """POST a form with files (multipart), CSRF token included."""
+        body, content_type = multipart({**fields, "csrfmiddlewaretoken": self._csrf()}, files)
+        return self.fetch(path, body, content_type)
+
     def sign_in(self, username: str, password: str) -> None:
         self.get("/accounts/login/")
         status, page = self.post("/accounts/login/", {"username": username, "password": password})
@@ -308,6 +348,40 @@ def api_post(base_url: str, path: str, token: str, payload: dict, timeout: float
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as error:
         return error.code, error.read().decode()
+
+
+def multipart(fields: dict, files: dict) -> tuple[bytes, str]:
+    """A multipart/form-data body: ``files`` maps a field to (file name, content)."""
+    boundary = secrets.token_hex(16)
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+        for name, value in fields.items()
+    ]
+    for name, (file_name, content) in files.items():
+        parts.append(
+            f"--{boundary}\r\nContent-Disposition: form-data; "
+            f'name="{name}"; filename="{file_name}"\r\n'
+            "Content-Type: application/octet-stream\r\n\r\n".encode()
+            + content
+            + b"\r\n"
+        )
+    parts.append(f"--{boundary}--\r\n".encode())
+    return b"".join(parts), f"multipart/form-data; boundary={boundary}"
+
+
+def api_fetch(
+    base_url: str, path: str, token: str, body: bytes | None = None, content_type: str = ""
+) -> tuple[int, bytes]:
+    """GET (or POST ``body``) with a bearer token; return status and raw bytes."""
+    headers = {"Authorization": f"Bearer {token}"}
+    if content_type:
+        headers["Content-Type"] = content_type
+    request = urllib.request.Request(base_url + path, data=body, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
 
 
 def copy_tree(source: Path, target: Path) -> None:

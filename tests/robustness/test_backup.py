@@ -6,12 +6,11 @@ the audit chain verifies."""
 from __future__ import annotations
 
 import json
-import shutil
 import stat
 
 import pytest
 
-from tests.robustness.server import Installation, postgres_database
+from tests.robustness.server import Installation, same_kind_of_database
 
 pytestmark = pytest.mark.slow
 
@@ -51,21 +50,6 @@ print(json.dumps({{
 """
 
 
-def restore_target(tmp_path, source: Installation):
-    """A fresh installation on the same kind of database, with no keys of its own yet."""
-    if source.database_url:
-        return postgres_database()
-    return _no_database()
-
-
-class _no_database:
-    def __enter__(self):
-        return None, None
-
-    def __exit__(self, *exc):
-        return False
-
-
 def test_backup_and_restore_round_trip(installation, tmp_path_factory):
     entry = installation.python(ADD_DOCUMENT).strip()
     before = json.loads(installation.python(READ_CASE.format(entry=entry)))
@@ -88,17 +72,9 @@ def test_backup_and_restore_round_trip(installation, tmp_path_factory):
     # Keys and data never share a folder.
     assert not {path.name for path in data_backup.iterdir()} & {"keyring", "secret_key"}
 
-    with restore_target(tmp_path_factory, installation) as (url, _name):
+    with same_kind_of_database(installation) as url:
         fresh = Installation(root=tmp_path_factory.mktemp("restored"), database_url=url)
-        # The operator puts the key files back where the variables point.
-        manifest = json.loads((key_backup / "keys.json").read_text())
-        for name, what in manifest["files"].items():
-            if what["variable"]:
-                shutil.copyfile(key_backup / name, fresh.env[what["variable"]])
-        shutil.copyfile(
-            key_backup / "audit-signing.key.pub",
-            fresh.keys_dir / "audit-signing.key.pub",
-        )
+        fresh.restore_keys(key_backup)  # as the operator would, where the variables point
         result = fresh.run("restore", "data", str(data_backup))
         assert "restored the backup" in result.stdout
         fresh.run("migrate", "--no-input")

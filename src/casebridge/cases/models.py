@@ -4,31 +4,17 @@ goals, handovers and case conferences."""
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.files.storage import FileSystemStorage
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.functional import LazyObject
 from django.utils.translation import gettext_lazy as _
 
 from casebridge.cooperation_models.models import Term
 from casebridge.network.models import Organisation
 from casebridge.privacy.fields import EncryptedCharField, EncryptedTextField
 
-
-class _PrivateStorage(LazyObject):
-    """Uploads live outside anything a web server serves; only the policy hands them out."""
-
-    def _setup(self):
-        self._wrapped = FileSystemStorage(location=settings.DATA_DIR / "private")
-
-
-_private_storage = _PrivateStorage()
-
-
-def private_storage():
-    """A callable, so migrations name this function instead of one machine's data folder."""
-    return _private_storage
+# Documents are encrypted at rest; migration 0006 names the storage callable here.
+from casebridge.privacy.files import private_storage
 
 
 class Phase(models.TextChoices):
@@ -350,10 +336,12 @@ class Entry(CategorisedItem):
     imminence = models.CharField(
         _("imminence"), max_length=16, choices=Imminence.choices, blank=True
     )
+    # The file on disk has a random name and holds ciphertext (privacy.files); the name
+    # it was uploaded under may identify someone, so it is encrypted too.
     document = models.FileField(
         _("document"), storage=private_storage, upload_to="entries/%Y/%m/", blank=True
     )
-    document_name = models.CharField(max_length=200, blank=True)
+    document_name = EncryptedCharField(max_length=200, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -5,6 +5,7 @@ Audit details hold case numbers, codes and ids: never names, notes or judgements
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -461,7 +462,8 @@ def entry_create(*, actor, case: Case, data: EntryData) -> Entry:
         document_name=(data.document.name[:200] if data.document else ""),
     )
     if data.document is not None:
-        entry.document.save(f"{case.pk}-{timezone.now():%Y%m%d%H%M%S%f}", data.document, save=False)
+        # A random name: the file on disk says nothing about the case or the person.
+        entry.document.save(secrets.token_hex(16), data.document, save=False)
     entry.full_clean()
     entry.save()
     audit_record(

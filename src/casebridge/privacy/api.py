@@ -9,6 +9,7 @@ from ninja import Field, Router, Schema, Status
 from casebridge.apischema import Error, Input
 from casebridge.privacy import selectors, services
 from casebridge.privacy.models import SubjectRequest
+from casebridge.privacy.views import bundle_response
 
 router = Router(tags=["privacy"])
 
@@ -117,3 +118,17 @@ def request_export(request, request_id: int):
     """The released export (the copy for the person); 422 before release."""
     item = selectors.access_subject_request(request.user, request_id)
     return services.subject_export_open(actor=request.user, request=item, download=True)
+
+
+@router.get(
+    "/requests/{request_id}/export/bundle",
+    response={200: None, **ERRORS},
+    openapi_extra={
+        "responses": {200: {"description": "The ZIP", "content": {"application/zip": {}}}}
+    },
+)
+def request_export_bundle(request, request_id: int):
+    """The export with the documents, as a ZIP (export.json and documents/): for review from
+    prepared on, the copy for the person once released; 422 before."""
+    item = selectors.access_subject_request(request.user, request_id)
+    return bundle_response(services.subject_export_bundle(actor=request.user, request=item), item)

@@ -18,9 +18,9 @@ from casebridge.cases.models import (
     Goal,
     Handover,
     RelatedPerson,
-    private_storage,
 )
 from casebridge.hotline.models import Contact, Referral, ReferralEvent
+from casebridge.privacy.files import private_storage
 from casebridge.sharing.models import Consent, Disclosure
 
 

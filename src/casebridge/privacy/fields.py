@@ -72,7 +72,11 @@ def encrypt_stored(app_label: str, model_name: str, field_names: list[str]):
 
     def run(apps, schema_editor):
         model = apps.get_model(app_label, model_name)
-        for obj in model.objects.all().iterator(chunk_size=500):
+        filled = models.Q()
+        for name in field_names:
+            filled |= ~models.Q(**{name: ""})
+        rows = model.objects.filter(filled).only("pk", *field_names)
+        for obj in rows.iterator(chunk_size=500):
             values = {name: getattr(obj, name) for name in field_names if getattr(obj, name)}
             if values:
                 model.objects.filter(pk=obj.pk).update(**values)

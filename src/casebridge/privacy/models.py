@@ -8,14 +8,16 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from casebridge.privacy.fields import EncryptedTextField
+from casebridge.privacy.files import private_storage
 
 
 class SubjectRequest(models.Model):
     """A person's request to see (access) or remove (erasure) what is held about them.
 
     The data protection officer's only route to content: every object read for it is
-    audited with the purpose "subject request <reference>". The export is stored encrypted
-    (it is what the officer reviewed, byte for byte) and dropped when the request closes.
+    audited with the purpose "subject request <reference>". The export (its text, and the
+    bundle with the documents) is stored encrypted (it is what the officer reviewed, byte
+    for byte) and dropped when the request closes.
     """
 
     class Kind(models.TextChoices):
@@ -48,6 +50,9 @@ class SubjectRequest(models.Model):
     # "related_people": [...]} (ids only).
     subjects = models.JSONField(default=dict, blank=True)
     export = EncryptedTextField(blank=True)
+    # The copy for the person: a ZIP of export.json (the text above) and the documents,
+    # encrypted at rest like every stored file; the digest is the ZIP's SHA-256.
+    export_file = models.FileField(storage=private_storage, upload_to="exports/", blank=True)
     export_digest = models.CharField(max_length=64, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"

@@ -10,17 +10,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied, SuspiciousFileOperation, ValidationError
 from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone
+from django.utils.text import get_valid_filename
 from django.utils.translation import gettext as _
 
 from casebridge.accounts.models import Role
 from casebridge.accounts.permissions import has_role
 from casebridge.audit.models import AuditEvent
 from casebridge.audit.services import audit_denied, audit_record
-from casebridge.cases.models import Case, RelatedPerson
+from casebridge.cases.models import Case, Entry, RelatedPerson
 from casebridge.cases.services import identity_index
 from casebridge.hotline.models import Contact
 from casebridge.privacy.keys import name_index
@@ -174,9 +175,38 @@ def _read(actor, request: SubjectRequest, obj, **counts) -> None:
     )
 
 
-def _case(case: Case) -> dict:
-    """A case about the subject: their identity and the case's content. Related people
-    are third parties: their relation only. Staff appear as their organisation."""
+@dataclass
+class ExportDocument:
+    """A document that goes into the export bundle."""
+
+    file: str  # its path inside the bundle
+    stored: str  # its name in the private storage
+    record: dict  # its entry's "document" in export.json; the bundle adds size and sha256
+
+
+@dataclass
+class Export:
+    data: dict
+    documents: list[ExportDocument]
+
+
+def _document(entry: Entry, documents: list[ExportDocument]) -> dict | None:
+    """The entry's document in export.json; the file itself is queued for the bundle."""
+    if not entry.document:
+        return None
+    try:
+        safe = get_valid_filename(entry.document_name)[-100:]
+    except SuspiciousFileOperation:
+        safe = "document"
+    record = {"name": entry.document_name, "file": f"documents/{entry.pk}-{safe}"}
+    documents.append(ExportDocument(record["file"], entry.document.name, record))
+    return record
+
+
+def _case(case: Case, documents: list[ExportDocument]) -> dict:
+    """A case about the subject: their identity and the case's content, documents included.
+    Related people are third parties: their relation only. Staff appear as their
+    organisation."""
     entries = list(case.entries.select_related("category", "author_organisation"))
     conferences = list(case.conferences.prefetch_related("items__category"))
     disclosures = list(
@@ -215,7 +245,7 @@ def _case(case: Case) -> dict:
                 "text": e.text,
                 "likelihood": e.likelihood,
                 "imminence": e.imminence,
-                "document": e.document_name,
+                "document": _document(e, documents),
                 "organisation": e.author_organisation.name,
             }
             for e in entries
@@ -349,10 +379,12 @@ def _object_keys(request: SubjectRequest) -> list[tuple[str, str]]:
     return keys
 
 
-def subject_export_build(actor, request: SubjectRequest) -> dict:
-    """Everything held about the subject of ``request``, as plain data (every read audited)."""
+def subject_export_build(actor, request: SubjectRequest) -> Export:
+    """Everything held about the subject of ``request``: plain data and the documents to
+    bundle with it (every read audited)."""
     require_dpo(actor)
     subjects = request.subjects or {}
+    documents: list[ExportDocument] = []
     export = {
         "request": {
             "reference": request.reference,
@@ -368,9 +400,16 @@ def subject_export_build(actor, request: SubjectRequest) -> dict:
     for case in Case.objects.filter(pk__in=subjects.get("cases", [])).select_related(
         "owner", "closing_reason", "referral__contact"
     ):
-        data = _case(case)
+        before = len(documents)
+        data = _case(case, documents)
         export["cases"].append(data)
-        _read(actor, request, case, entries=len(data["entries"]))
+        _read(
+            actor,
+            request,
+            case,
+            entries=len(data["entries"]),
+            documents=len(documents) - before,
+        )
     for contact in Contact.objects.filter(pk__in=subjects.get("contacts", [])).select_related(
         "caller_category", "contact_category"
     ):
@@ -403,4 +442,4 @@ def subject_export_build(actor, request: SubjectRequest) -> dict:
                 action__startswith="privacy.subject"
             )
         ]
-    return export
+    return Export(export, documents)

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
+import zipfile
 from collections.abc import Callable
 from datetime import date, timedelta
+from typing import NamedTuple
 
 from django.core.exceptions import ValidationError
+from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -18,6 +22,7 @@ from casebridge.cases.models import Case, RelatedPerson
 from casebridge.hotline.models import Contact, Referral
 from casebridge.privacy import erasure, keys, selectors
 from casebridge.privacy.fields import protected_fields
+from casebridge.privacy.files import private_storage
 from casebridge.privacy.models import SubjectRequest
 from casebridge.sharing.models import Consent, Disclosure
 
@@ -30,12 +35,22 @@ def rotation_plan() -> list[tuple[type, list[str]]]:
     return list(plan.items())
 
 
-def keys_rotate(
-    *, actor=None, batch_size: int = 500, progress: Callable[[int, int], None] | None = None
-) -> int:
-    """Re-encrypt every value not sealed with the current key; return how many rows changed.
+class Rotated(NamedTuple):
+    rows: int
+    documents: int
 
-    Reads the raw column to see the key id without decrypting rows already current.
+
+def keys_rotate(
+    *,
+    actor=None,
+    batch_size: int = 500,
+    progress: Callable[[int, int, str], None] | None = None,
+) -> Rotated:
+    """Re-encrypt every value and every stored document not sealed with the current key
+    (documents still in clear too); return how many rows and documents changed.
+
+    Reads the raw column (and each file's header) to see the key id without decrypting
+    what is already current.
     """
     current_id, _key = keys.key_ring().current
     plan = rotation_plan()
@@ -68,11 +83,16 @@ def keys_rotate(
             last = rows[-1][0]
             done += len(rows)
             if progress:
-                progress(done, total)
-    audit_record(
-        actor=actor, action="privacy.keys.rotate", details={"key": current_id, "rows": changed}
+                progress(done, total, "rows")
+    documents = private_storage().reencrypt_all(
+        progress=(lambda done, total: progress(done, total, "documents")) if progress else None
     )
-    return changed
+    audit_record(
+        actor=actor,
+        action="privacy.keys.rotate",
+        details={"key": current_id, "rows": changed, "documents": documents},
+    )
+    return Rotated(changed, documents)
 
 
 def _raw_rows(model, pks: list, names: list[str]):
@@ -132,6 +152,59 @@ def _require_status(request: SubjectRequest, *allowed: str) -> None:
         )
 
 
+EXPORT_FIELDS = ["export", "export_file"]
+
+
+def _export_drop(request: SubjectRequest) -> None:
+    """Delete the stored export (text and bundle); the caller saves ``EXPORT_FIELDS``."""
+    if request.export_file:
+        private_storage().delete(request.export_file.name)
+    request.export, request.export_file = "", ""
+
+
+class _Digesting:
+    """A write-only stream that hashes what passes through it."""
+
+    def __init__(self, out, digest):
+        self._out, self._digest = out, digest
+
+    def write(self, data) -> int:
+        self._digest.update(data)
+        return self._out.write(data)
+
+    def flush(self) -> None:
+        pass
+
+
+def _bundle_write(export: selectors.Export) -> tuple[str, str, str]:
+    """Write the bundle for the person: a ZIP of the documents and ``export.json``, stored
+    encrypted; return its storage name, the JSON text and the ZIP's SHA-256.
+
+    Each document's size and SHA-256 go into export.json, so the JSON is written last.
+    Nothing is written in clear: the ZIP streams into the encrypting storage.
+    """
+    storage = private_storage()
+    name = f"exports/{secrets.token_hex(16)}"
+    digest = hashlib.sha256()
+    with (
+        storage.writer(name) as out,
+        zipfile.ZipFile(_Digesting(out, digest), "w") as bundle,
+    ):
+        for document in export.documents:
+            hashed, size = hashlib.sha256(), 0
+            # Stored as they are (most are compressed formats already): a case with many
+            # documents is bundled at disk speed, well within a request's time.
+            with storage.open(document.stored) as source, bundle.open(document.file, "w") as member:
+                for chunk in source.chunks():
+                    member.write(chunk)
+                    hashed.update(chunk)
+                    size += len(chunk)
+            document.record.update(size=size, sha256=hashed.hexdigest())
+        text = json.dumps(export.data, ensure_ascii=False, indent=2, sort_keys=True)
+        bundle.writestr("export.json", text, compress_type=zipfile.ZIP_DEFLATED)
+    return name, text, digest.hexdigest()
+
+
 @transaction.atomic
 def subject_request_create(
     *,
@@ -189,8 +262,11 @@ def subject_request_attach(*, actor, request: SubjectRequest, keys: list[str]) -
     }
     request.subjects = {**(request.subjects or {}), **subjects}
     request.status = Status.OPEN  # a changed set of records needs a new export
-    request.export, request.export_digest, request.prepared_at = "", "", None
-    request.save(update_fields=["subjects", "status", "export", "export_digest", "prepared_at"])
+    _export_drop(request)
+    request.export_digest, request.prepared_at = "", None
+    request.save(
+        update_fields=["subjects", "status", *EXPORT_FIELDS, "export_digest", "prepared_at"]
+    )
     _audit(actor, "attach", request, subjects=sorted(keys))
     return request
 
@@ -202,13 +278,13 @@ def subject_request_prepare(*, actor, request: SubjectRequest) -> SubjectRequest
     _require_status(request, Status.OPEN, Status.PREPARED)
     if not request.subject_count:
         raise ValidationError({"subjects": [_("Find and attach the person's records first.")]})
-    data = selectors.subject_export_build(actor, request)
-    text = json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True)
-    request.export = text
-    request.export_digest = hashlib.sha256(text.encode()).hexdigest()
+    export = selectors.subject_export_build(actor, request)
+    bundle = _bundle_write(export)
+    _export_drop(request)
+    request.export_file, request.export, request.export_digest = bundle
     request.status, request.prepared_at = Status.PREPARED, timezone.now()
-    request.save(update_fields=["export", "export_digest", "status", "prepared_at"])
-    _audit(actor, "prepare", request, digest=request.export_digest)
+    request.save(update_fields=[*EXPORT_FIELDS, "export_digest", "status", "prepared_at"])
+    _audit(actor, "prepare", request, digest=request.export_digest, documents=len(export.documents))
     return request
 
 
@@ -268,9 +344,9 @@ def subject_request_erase(*, actor, request: SubjectRequest) -> SubjectRequest:
         pk__in=subjects.get("related_people", [])
     ).update(**erasure.RELATED_PERSON)
     # The export holds what was just erased: it goes too (its digest stays as evidence).
-    request.export = ""
+    _export_drop(request)
     request.status, request.erased_at, request.closed_at = Status.CLOSED, now, now
-    request.save(update_fields=["export", "status", "erased_at", "closed_at"])
+    request.save(update_fields=[*EXPORT_FIELDS, "status", "erased_at", "closed_at"])
     _audit(actor, "erase", request, counts=counts)
     return request
 
@@ -281,9 +357,9 @@ def subject_request_close(*, actor, request: SubjectRequest) -> SubjectRequest:
     export is dropped."""
     selectors.require_dpo(actor)
     _require_status(request, Status.OPEN, Status.PREPARED, Status.REVIEWED, Status.RELEASED)
-    request.export = ""
+    _export_drop(request)
     request.status, request.closed_at = Status.CLOSED, timezone.now()
-    request.save(update_fields=["export", "status", "closed_at"])
+    request.save(update_fields=[*EXPORT_FIELDS, "status", "closed_at"])
     _audit(actor, "close", request)
     return request
 
@@ -298,3 +374,25 @@ def subject_export_open(*, actor, request: SubjectRequest, download: bool = Fals
         _require_status(request, Status.PREPARED, Status.REVIEWED, Status.RELEASED)
     _audit(actor, "download" if download else "export_view", request, digest=request.export_digest)
     return json.loads(request.export)
+
+
+@transaction.atomic
+def subject_export_bundle(*, actor, request: SubjectRequest) -> File:
+    """The bundle (ZIP with the documents), opened for streaming: for the officer's review
+    from prepared on (audited as viewing the export), and as the copy once released
+    (audited as the download)."""
+    selectors.require_dpo(actor)
+    _require_status(request, Status.PREPARED, Status.REVIEWED, Status.RELEASED)
+    if not request.export_file:
+        raise ValidationError(
+            {"status": [_("This export was prepared without its documents; prepare it again.")]}
+        )
+    released = request.status == Status.RELEASED
+    _audit(
+        actor,
+        "download" if released else "export_view",
+        request,
+        digest=request.export_digest,
+        bundle=True,
+    )
+    return request.export_file.open("rb")

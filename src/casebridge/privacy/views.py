@@ -7,7 +7,8 @@ import json
 from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpResponse
+from django.core.files import File
+from django.http import FileResponse, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
@@ -126,11 +127,30 @@ def step(request, request_id: int, name: str):
     return redirect("privacy:request", request_id=subject_request.pk)
 
 
+def bundle_response(bundle: File, subject_request: SubjectRequest) -> FileResponse:
+    """Stream the export bundle (decrypted on the way, never in clear on disk)."""
+    response = FileResponse(
+        bundle,
+        as_attachment=True,
+        filename=f"{subject_request.reference}.zip",
+        content_type="application/zip",
+    )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
 @login_required
 @require_recent_auth
 def export(request, request_id: int):
-    """The readable export for review; ``?format=json`` is the released download."""
+    """The readable export for review; ``?format=zip`` is the bundle with the documents
+    (for review, then the copy), ``?format=json`` the released text alone."""
     subject_request = selectors.access_subject_request(request.user, request_id)
+    if request.GET.get("format") == "zip":
+        try:
+            bundle = services.subject_export_bundle(actor=request.user, request=subject_request)
+        except ValidationError as exc:
+            return _detail(request, subject_request, error=exc.messages, status=409)
+        return bundle_response(bundle, subject_request)
     download = request.GET.get("format") == "json"
     try:
         data = services.subject_export_open(

@@ -4,7 +4,10 @@ from django.core.management.base import BaseCommand, CommandError
 
 
 class Command(BaseCommand):
-    help = "Generate a key line, or re-encrypt all identity data with the current (first) key."
+    help = (
+        "Generate a key line, or re-encrypt all identity data and documents with the current "
+        "(first) key."
+    )
 
     def add_arguments(self, parser):
         sub = parser.add_subparsers(dest="action", required=True)
@@ -13,7 +16,8 @@ class Command(BaseCommand):
         )
         generate.add_argument("--id", default="k2", help="key id (letters and digits)")
         rotate = sub.add_parser(
-            "rotate", help="re-encrypt every protected value with the first key"
+            "rotate",
+            help="re-encrypt every protected value and stored document with the first key",
         )
         rotate.add_argument("--batch", type=int, default=500)
 
@@ -29,13 +33,15 @@ class Command(BaseCommand):
             raise CommandError("--batch: must be at least 1")
         from casebridge.privacy.services import keys_rotate
 
-        def progress(done: int, total: int) -> None:
+        def progress(done: int, total: int, unit: str) -> None:
             width = 30
             filled = width * done // max(total, 1)
-            sys.stdout.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} rows")
+            sys.stdout.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {unit}")
+            sys.stdout.write("\n" if done == total else "")
             sys.stdout.flush()
 
-        changed = keys_rotate(batch_size=options["batch"], progress=progress)
-        self.stdout.write("")
+        rotated = keys_rotate(batch_size=options["batch"], progress=progress)
         current = keys.key_ring().current[0]
-        self.stdout.write(f"re-encrypted {changed} rows with key {current}")
+        self.stdout.write(
+            f"re-encrypted {rotated.rows} rows and {rotated.documents} documents with key {current}"
+        )

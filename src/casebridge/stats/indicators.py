@@ -152,8 +152,9 @@ def _slot_of(filters: Filters) -> dict[int, int]:
 
 
 def _slot(filters: Filters, region: str):
-    """The slot of a row as an SQL expression of its region: the database groups by
-    federal state, so a query returns one row per state and value, not per region."""
+    """The slot of a row as an SQL expression of its region, for what must be computed
+    per federal state in the database (medians). Counts group by the region column
+    itself — cheaper than this CASE per row — and are summed per state in Python."""
     by_state: dict[int, list[int]] = defaultdict(list)
     for region_id, state in _slot_of(filters).items():
         by_state[state].append(region_id)
@@ -168,11 +169,12 @@ def _slot(filters: Filters, region: str):
 
 
 def _slot_counts(filters: Filters, queryset, key, region: str) -> dict[int, Counter]:
-    """Count ``queryset`` by ``key`` (a field or an annotation) in every slot."""
+    """Count ``queryset`` by ``key`` (a field or an annotation) in every slot: grouped by
+    region in the database (a few hundred rows at most), summed per state here."""
+    slot_of = _slot_of(filters)
     found: dict[int, Counter] = defaultdict(Counter)
-    grouped = queryset.annotate(slot=_slot(filters, region)).values("slot", key)
-    for row in grouped.annotate(n=Count("id")).order_by():
-        found[row["slot"]][row[key]] += row["n"]
+    for row in queryset.values(region, key).annotate(n=Count("id")).order_by():
+        found[slot_of.get(row[region], SLOT_NONE)][row[key]] += row["n"]
     return found
 
 
@@ -410,15 +412,14 @@ def goals_by_status(filters: Filters) -> Counts:
     horizons, statuses = list(Goal.Horizon), list(Goal.Status)
     rows = {h.value: i for i, h in enumerate(horizons)}
     columns = {s.value: j for j, s in enumerate(statuses)}
+    slot_of = _slot_of(filters)
     slots: dict[int, list[list[int]]] = {}
     grouped = (
-        goals.annotate(slot=_slot(filters, "case__owner__region"))
-        .values("slot", "horizon", "status")
-        .annotate(n=Count("id"))
-        .order_by()
+        goals.values("case__owner__region", "horizon", "status").annotate(n=Count("id")).order_by()
     )
     for row in grouped:
-        cells = slots.setdefault(row["slot"], [[0] * len(statuses) for _h in horizons])
+        slot = slot_of.get(row["case__owner__region"], SLOT_NONE)
+        cells = slots.setdefault(slot, [[0] * len(statuses) for _h in horizons])
         cells[rows[row["horizon"]]][columns[row["status"]]] += row["n"]
     return Counts([str(h.label) for h in horizons], [str(s.label) for s in statuses], slots)
 
@@ -435,19 +436,20 @@ def lead_worker_changes(filters: Filters) -> Counts:
     per_case = (
         source(Handover)
         .filter(participant__case__in=active.values("id"))
-        .annotate(slot=_slot(filters, "participant__case__owner__region"))
-        .values("participant__case", "slot")
+        .annotate(region=F("participant__case__owner__region"))
+        .values("participant__case", "region")
         .annotate(changes=Count("id"))
         .order_by()
     )
     inner, params = per_case.query.sql_with_params()
     # Django's own SQL with its parameters kept apart: nothing from outside is pasted in
-    sql = "SELECT slot, CASE WHEN changes >= 3 THEN 3 ELSE changes END, COUNT(*) FROM ({}) c"
+    sql = "SELECT region, CASE WHEN changes >= 3 THEN 3 ELSE changes END, COUNT(*) FROM ({}) c"
+    slot_of = _slot_of(filters)
     bands: dict[int, Counter] = defaultdict(Counter)
     with connection.cursor() as cursor:
         cursor.execute(sql.format(inner) + " GROUP BY 1, 2", params)
-        for slot, band, n in cursor.fetchall():
-            bands[slot][band] += n
+        for region, band, n in cursor.fetchall():
+            bands[slot_of.get(region, SLOT_NONE)][band] += n
     for slot, n in _slot_counts(filters, active, "status", "owner__region").items():
         bands[slot][0] += n.total() - sum(bands[slot].values())
     labels = [(index, label) for index, label in enumerate(LEAD_CHANGE_BANDS)]

@@ -56,3 +56,18 @@ class StaleMonth(models.Model):
 
     def __str__(self) -> str:
         return f"{self.month:%Y-%m} stale"
+
+
+class Protection(models.Model):
+    """One decision of disclosure control: which figures of a scope's year are hidden
+    (``publication.publish``), by the SHA-256 of everything it depends on — the counts,
+    *k*, the tables' shapes and the relations. Kept so that every app server and the
+    worker share what one of them solved; ``hidden`` holds sets of variable numbers, no
+    count and no person. Deleting rows loses nothing: they are solved again."""
+
+    digest = models.CharField(max_length=64, unique=True)
+    hidden = models.JSONField()
+    decided_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"protection {self.digest[:12]} of {self.decided_at:%Y-%m-%d %H:%M}"

@@ -16,7 +16,9 @@ hidden count is small).
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from casebridge.stats.disclosure import ProtectedTable, Table, publish_table
 from casebridge.stats.indicators import SLOT_NONE, Counts, Indicator, Part
@@ -176,8 +178,11 @@ def publish(
     states: list[tuple[int, str, str]],
     k: int,
     relations=(),
+    store: Decisions | None = None,
 ) -> Publication:
-    """Protect every table of ``indicators`` for the network and for each state at once."""
+    """Protect every table of ``indicators`` for the network and for each state at once
+    (or take the decision made before for the same counts, from this process or
+    ``store``)."""
     publication = Publication(k, states, indicators, counts)
     builder = _Builder(publication)
     figures = []
@@ -199,20 +204,35 @@ def publish(
         (i.code, len(counts[i.code].rows), len(counts[i.code].columns)) for i in indicators
     )
     key = (k, shapes, tuple(slot for slot, _c, _l in states), tuple(values), tuple(kept))
-    hidden = _DECIDED.get(key)
+    digest = hashlib.sha256(repr(key).encode()).hexdigest()
+    hidden = _DECIDED.get(digest)
+    if hidden is None and store is not None:
+        hidden = store.get(digest)
     if hidden is None:
         outcome = protect(figures, k, variables=len(builder.index), relations=kept, truth=values)
         publication.outcome = outcome
-        hidden = _DECIDED[key] = frozenset(outcome.hidden)
-        while len(_DECIDED) > DECIDED_KEPT:
-            _DECIDED.pop(next(iter(_DECIDED)))
+        hidden = frozenset(outcome.hidden)
+        if store is not None:
+            store.put(digest, hidden)
+    _DECIDED[digest] = hidden
+    while len(_DECIDED) > DECIDED_KEPT:
+        _DECIDED.pop(next(iter(_DECIDED)))
     publication.hidden = set(hidden)
     return publication
 
 
-# What protect() decided, by everything it depends on: the same counts always give the
-# same answer, so a dashboard shown again (or its export) need not solve again. Shared by
-# everyone who may see the scope, and exact — nothing of one scope's answer can reach
-# another's, whose key differs.
-_DECIDED: dict[tuple, frozenset] = {}
+class Decisions(Protocol):
+    """Where decisions are kept beyond this process (``selectors`` keeps them in the
+    database, so that app servers and the worker share them)."""
+
+    def get(self, digest: str) -> frozenset[frozenset[int]] | None: ...
+
+    def put(self, digest: str, hidden: frozenset[frozenset[int]]) -> None: ...
+
+
+# What protect() decided, by the digest of everything it depends on: the same counts
+# always give the same answer, so a dashboard shown again (or its export) need not solve
+# again. Shared by everyone who may see the scope, and exact — nothing of one scope's
+# answer can reach another's, whose digest differs.
+_DECIDED: dict[str, frozenset] = {}
 DECIDED_KEPT = 64

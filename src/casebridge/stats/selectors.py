@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
@@ -30,6 +30,7 @@ from casebridge.network.models import Organisation
 from casebridge.sharing.policy import organisations_with
 from casebridge.stats import aggregates, indicators
 from casebridge.stats.disclosure import ProtectedTable
+from casebridge.stats.models import Protection
 from casebridge.stats.publication import Publication, PublishedMedian, publish
 
 DEFAULT_K = 5
@@ -297,7 +298,42 @@ def _publication(scope: Scope, period: Period, offered, k: int) -> Publication:
     with tuned():
         counts = {indicator.code: indicator.compute(filters) for indicator in offered}
         states = indicators.states()
-    return publish(offered, counts, states, k, indicators.RELATIONS)
+    return publish(offered, counts, states, k, indicators.RELATIONS, store=StoredDecisions())
+
+
+class StoredDecisions:
+    """Protection decisions in the database (``stats.Protection``), shared by every app
+    server and the worker."""
+
+    def get(self, digest: str):
+        row = Protection.objects.filter(digest=digest).values_list("hidden", flat=True).first()
+        return None if row is None else frozenset(frozenset(cells) for cells in row)
+
+    def put(self, digest: str, hidden) -> None:
+        Protection.objects.bulk_create(
+            [
+                Protection(
+                    digest=digest,
+                    hidden=sorted(sorted(cells) for cells in hidden),
+                    decided_at=timezone.now(),
+                )
+            ],
+            ignore_conflicts=True,
+        )
+
+
+DECISIONS_KEPT_DAYS = 7
+
+
+def decide_ahead() -> None:
+    """Protect this year's network figures now if their counts changed (the worker), so
+    that the next coordinator's dashboard finds the decision made; forget decisions
+    older than a week (they are solved again when needed)."""
+    scope = Scope("network", _("whole network"))
+    period = period_of(None)
+    _publication(scope, period, offered(scope, period), threshold())
+    old = timezone.now() - timedelta(days=DECISIONS_KEPT_DAYS)
+    Protection.objects.filter(decided_at__lt=old).delete()
 
 
 @contextmanager

@@ -30,6 +30,7 @@ class Command(BaseCommand):
         from casebridge.privacy.retention import retention_due, retention_periods, retention_run
         from casebridge.sharing.tasks import close_expired_emergency_access, remind_and_escalate
         from casebridge.stats.aggregates import refresh_stale
+        from casebridge.stats.selectors import decide_ahead
 
         while True:
             remind_and_escalate.enqueue()
@@ -40,8 +41,10 @@ class Command(BaseCommand):
                     retention_run(dry_run=False)
                 except AuditKeyError as exc:  # the rest of retention is done and committed
                     self.stderr.write(f"retention: audit events were not pruned: {exc}")
-            # Count the months that changed, so that dashboards find their figures ready.
+            # Count the months that changed and protect this year's network figures, so
+            # that dashboards find their figures and the protection decided.
             refresh_stale()
+            decide_ahead()
             # Work the queue until it is empty, then wait for the next round.
             call_command("db_worker", "--batch", verbosity=0)
             # Seal what is pending and sign the audit chain's end (docs/operations.md).
@@ -58,3 +61,4 @@ class Command(BaseCommand):
                 pause -= step
                 close_old_connections()  # a long-lived process: drop a broken connection
                 refresh_stale()
+                decide_ahead()

@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from casebridge.accounts.security import require_recent_auth
+from casebridge.accounts.stepup import require_recent_auth
 from casebridge.forms import apply_validation_error
 from casebridge.privacy import selectors, services
 from casebridge.privacy.models import SubjectRequest
@@ -127,7 +127,7 @@ def step(request, request_id: int, name: str):
 
 
 @login_required
-@require_recent_auth
+@require_recent_auth("privacy.subject_request.export")
 def export(request, request_id: int):
     """The readable export for review; ``?format=json`` is the released download."""
     subject_request = selectors.access_subject_request(request.user, request_id)

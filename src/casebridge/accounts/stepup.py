@@ -199,14 +199,21 @@ def demand(code: str, *, actor, emergency: bool = False, obj=None) -> None:
     _check(_request.get(), code, actor=actor, emergency=emergency, obj=obj)
 
 
-def step_up(code: str):
-    """Guard an API operation: 403 (token, or no recent confirmation) before it reads."""
+def step_up(code: str, *, emergency=None):
+    """Guard an API operation: 403 (token, no recent confirmation) before it reads.
+
+    ``emergency(actor, **path_ids) -> bool``: for an action in one case, whether the
+    user reads that case only by emergency access (the operation's app asks the policy),
+    so the door applies the table's emergency column and marks its refusal with the
+    purpose.
+    """
     STEP_UP[code]  # a code outside the table fails at import
 
     def decorate(view):
         @wraps(view)
         def wrapper(request, *args, **kwargs):
-            _check(request, code, actor=request.user)
+            in_emergency = emergency is not None and emergency(request.user, **kwargs)
+            _check(request, code, actor=request.user, emergency=in_emergency)
             return view(request, *args, **kwargs)
 
         wrapper.step_up = code

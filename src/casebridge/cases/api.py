@@ -406,7 +406,7 @@ def document_upload(
     summary="Export what you may read (a confirmed browser session; never a token, never "
     "during an emergency access)",
 )
-@step_up("cases.case.export")
+@step_up("cases.case.export", emergency=selectors.reads_by_emergency)
 def case_export(request, case_id: int):
     return selectors.export_rows(request.user, selectors.access_case(request.user, case_id))
 

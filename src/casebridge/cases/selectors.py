@@ -109,6 +109,11 @@ def access_case(actor, case_id: int, *, action: str = Action.VIEW, for_write: bo
     return case
 
 
+def reads_by_emergency(actor, *, case_id: int, **_ids) -> bool:
+    """For the step-up door of an API operation on a case (``accounts.stepup.step_up``)."""
+    return emergency_access_of(actor, case_id) is not None
+
+
 def emergency_seat(actor, case: Case) -> int | None:
     """The id of the actor's running emergency access to the case, if that is how they read it."""
     return emergency_access_of(actor, case.pk)

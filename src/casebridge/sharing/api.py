@@ -233,7 +233,7 @@ def consent_withdraw(request, case_id: int, consent_id: int):
     summary="Disclose items or an excerpt beyond the recipient's scope (a confirmed browser "
     "session; never a token)",
 )
-@step_up("sharing.disclosure.request")
+@step_up("sharing.disclosure.request", emergency=case_selectors.reads_by_emergency)
 def disclosure_request(request, case_id: int, payload: DisclosureIn):
     case = case_selectors.access_case(request.user, case_id, for_write=True)
     choices = selectors.disclosure_choices(request.user, case)
@@ -282,7 +282,7 @@ def disclosure_request(request, case_id: int, payload: DisclosureIn):
     response={200: DisclosureOut, 403: Error, 404: Error},
     summary="Approve or reject as the second person (a confirmed browser session; never a token)",
 )
-@step_up("sharing.disclosure.decide")
+@step_up("sharing.disclosure.decide", emergency=selectors.decides_by_emergency)
 def disclosure_decide(request, disclosure_id: int, payload: DecisionIn):
     disclosure = selectors.disclosure_for_decision(request.user, disclosure_id)
     return services.disclosure_decide(

@@ -169,6 +169,12 @@ def disclosure_for_decision(actor, disclosure_id: int) -> Disclosure:
     return disclosure
 
 
+def decides_by_emergency(actor, *, disclosure_id: int, **_ids) -> bool:
+    """For the step-up door of a decision: is its case read only by emergency access?"""
+    case_ids = Disclosure.objects.filter(pk=disclosure_id).values_list("case_id", flat=True)
+    return any(emergency_access_of(actor, case_id) is not None for case_id in case_ids)
+
+
 def register(actor, *, legal_basis: str = "") -> list[Disclosure]:
     """Every disclosure across cases, for the data protection officer (no content shown)."""
     if not organisations_with(actor, frozenset({Role.DATA_PROTECTION_OFFICER})):

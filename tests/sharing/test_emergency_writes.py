@@ -421,3 +421,23 @@ def test_every_event_written_during_the_access_carries_its_purpose(
         assert expected in actions
     unmarked = events.exclude(purpose=PURPOSE).values_list("action", "outcome")
     assert list(unmarked) == []
+
+
+def test_the_refusal_speaks_the_users_language(personas, world, emergency):
+    personas.coordinator.language = "de"
+    personas.coordinator.save(update_fields=["language"])
+    client = personas.client(personas.coordinator)
+    page = client.post(
+        reverse("cases:conference_add", args=[world.case.pk]),
+        {"title": "Konferenz", "held_on": "2026-12-01"},
+    )
+    assert page.status_code == 403
+    assert "Sie lesen diesen Fall über einen Notfallzugriff" in page.content.decode()
+    assert reverse("cases:case", args=[world.case.pk]) in page.content.decode()  # way back
+    api = api_post(
+        client,
+        f"/api/v1/cases/{world.case.pk}/conferences",
+        {"held_on": "2026-12-01", "title": "K"},
+    )
+    assert api.status_code == 403
+    assert api.json()["detail"].startswith("Sie lesen diesen Fall über einen Notfallzugriff")

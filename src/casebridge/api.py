@@ -12,6 +12,7 @@ from ninja.security import HttpBearer, SessionAuth
 
 from casebridge.accounts.services import api_token_authenticate
 from casebridge.accounts.two_factor import TwoFactorPending, two_factor_pending
+from casebridge.middleware import use_preferences
 from casebridge.refusals import Refusal
 
 
@@ -28,6 +29,7 @@ class TokenAuth(HttpBearer):
             return None
         request.user = api_token.user
         request.api_token = api_token
+        use_preferences(request, api_token.user)
         return api_token.user
 
 

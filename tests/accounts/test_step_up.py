@@ -63,10 +63,6 @@ class Walk:
     service: Callable[[], object]  # the action through its service, as the views call it
 
 
-def _legal_basis(code: str) -> Term:
-    return Term.objects.get(kind="legal_basis", code=code)
-
-
 def _export(personas, world, actor):
     return Walk(
         actor=actor,
@@ -110,32 +106,25 @@ def _disclose(personas, world, actor):
         ),
         api_done=201,
         secret="Jobcenter",
-        service=lambda: sharing_services.disclosure_request(
-            actor=actor,
-            case=world.case,
-            to_participant=world.police,
-            entries=[world.coordination],
-            purpose="Fallkonferenz vorbereiten",
-            legal_basis=_legal_basis("danger_prevention_bdsg"),
-            justification="Abstimmung nach SOP.",
-        ),
+        service=lambda: _disclosure(actor, world, world.coordination, "danger_prevention_bdsg"),
     )
 
 
-def _pending_disclosure(personas, world) -> Disclosure:
+def _disclosure(actor, world, entry, basis: str) -> Disclosure:
+    """``entry`` to the police liaison on the legal basis ``basis``, through the service."""
     return sharing_services.disclosure_request(
-        actor=personas.partner,
+        actor=actor,
         case=world.case,
         to_participant=world.police,
-        entries=[world.risk],
-        purpose="Gefahrenabwehr",
-        legal_basis=_legal_basis("duty_to_report"),
-        justification="§ 138 StGB",
+        entries=[entry],
+        purpose="Fallkonferenz vorbereiten",
+        legal_basis=Term.objects.get(kind="legal_basis", code=basis),
+        justification="Abstimmung nach SOP.",
     )
 
 
 def _decide(personas, world, actor):
-    disclosure = _pending_disclosure(personas, world)
+    disclosure = _disclosure(personas.partner, world, world.risk, "duty_to_report")  # pending
     return Walk(
         actor=actor,
         page=(

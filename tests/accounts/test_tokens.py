@@ -173,3 +173,11 @@ def test_tokens_from_before_origins_were_kept_keep_working_until_the_password_ch
     personas.partner.set_password("a-new-and-long-passphrase")
     personas.partner.save()
     assert bearer(rows["partner"]).get("/api/v1/me").status_code == 401
+
+
+def test_a_token_is_answered_in_its_users_language(personas):
+    personas.partner.language = "de"
+    personas.partner.save(update_fields=["language"])
+    _token, secret = api_token_create(actor=personas.partner, name="script")
+    response = bearer(secret).post("/api/v1/tokens", {"name": "x"}, content_type="application/json")
+    assert response.json()["detail"].startswith("Ein API-Token kann Ihre Identität nicht")

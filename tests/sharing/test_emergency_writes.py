@@ -25,7 +25,7 @@ from casebridge.cases import services as case_services
 from casebridge.sharing import services
 from casebridge.sharing.models import Obligation
 from casebridge.sharing.policy import forget
-from tests.cases.conftest import category, org
+from tests.cases.conftest import category, entry, org
 
 pytestmark = pytest.mark.django_db
 
@@ -371,15 +371,14 @@ def test_every_event_written_during_the_access_carries_its_purpose(
     personas, world, emergency, door
 ):
     """Reads of every kind, a search, the export and the refused writes: all marked."""
-    document = case_services.entry_create(
-        actor=personas.partner,
-        case=world.case,
-        data=case_services.EntryData(
-            kind="document",
-            category=category("case_coordination"),
-            title="Plan",
-            document=SimpleUploadedFile("plan.txt", b"Plan"),
-        ),
+    document = entry(
+        personas.partner,
+        world.case,
+        "case_coordination",
+        "Plan",
+        "",
+        kind="document",
+        document=SimpleUploadedFile("plan.txt", b"Plan"),
     )
     since = AuditEvent.objects.latest("id").pk
     if door == "session":

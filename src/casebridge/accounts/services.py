@@ -13,7 +13,7 @@ from django.contrib.sessions.models import Session
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
@@ -251,12 +251,14 @@ def api_token_authenticate(secret: str) -> ApiToken | None:
     if not token.password_unchanged():
         return None
     if not token.second_factor and two_factor_required(token.user):
-        raise TokenRefused(
-            _(
-                "This token was created without a second factor, which your roles now "
-                "require. Sign in with your second factor and create a new token."
+        # Said in the token user's language: the request has no other user to go by yet.
+        with translation.override(token.user.language or None):
+            raise TokenRefused(
+                _(
+                    "This token was created without a second factor, which your roles now "
+                    "require. Sign in with your second factor and create a new token."
+                )
             )
-        )
     now = timezone.now()
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)

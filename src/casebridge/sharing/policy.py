@@ -365,17 +365,7 @@ def may_contribute(actor, case) -> Decision:
     seat = seats(actor).get(case.pk)
     if seat is not None and seat.emergency:
         return _emergency_read_only(lambda: case.number)
-    if seat is not None:
-        return Decision(
-            True,
-            gettext_noop("allowed: participant in case %(number)s"),
-            lambda: {"number": case.number},
-        )
-    return Decision(
-        False,
-        gettext_noop("denied: not a named person of a participant in case %(number)s"),
-        lambda: {"number": case.number},
-    )
+    return decide(actor, Action.VIEW, case)
 
 
 def may_write(actor, case, category) -> Decision:

@@ -40,12 +40,12 @@ from casebridge.sharing.policy import (
 )
 
 
-def _purpose(actor, case_ids, default: str = "") -> str:
+def _purpose(actor, case_ids) -> str:
     """The purpose of an event about these cases: "emergency access" when the actor reads
     any of them by emergency access (the data protection officer reviews those events)."""
     if any(emergency_access_of(actor, case_id) for case_id in case_ids):
         return EMERGENCY_PURPOSE
-    return default
+    return ""
 
 
 def my_cases(actor, *, status: str = "open") -> list[Case]:

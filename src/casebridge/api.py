@@ -11,18 +11,26 @@ from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import HttpBearer, SessionAuth
 
 from casebridge.accounts.services import api_token_authenticate
-from casebridge.accounts.two_factor import ReauthRequired, TwoFactorPending, two_factor_pending
+from casebridge.accounts.two_factor import TwoFactorPending, two_factor_pending
+from casebridge.middleware import use_preferences
+from casebridge.refusals import Refusal
 
 
 class TokenAuth(HttpBearer):
-    """``Authorization: Bearer cb_…`` with a personal API token."""
+    """``Authorization: Bearer cb_…`` with a personal API token.
+
+    ``request.api_token`` tells the step-up check (``accounts.stepup``) that a token, not
+    a session, stands behind the request.
+    """
 
     def authenticate(self, request, token: str):
-        user = api_token_authenticate(token)
-        if user is not None:
-            request.user = user
-            request.bearer_token = True
-        return user
+        api_token = api_token_authenticate(token)
+        if api_token is None:
+            return None
+        request.user = api_token.user
+        request.api_token = api_token
+        use_preferences(request, api_token.user)
+        return api_token.user
 
 
 class VerifiedSessionAuth(SessionAuth):
@@ -128,18 +136,11 @@ def two_factor_pending_response(request, exc):
     )
 
 
-@api.exception_handler(ReauthRequired)
-def reauth_required_response(request, exc):
-    return api.create_response(
-        request,
-        error_body(
-            _(
-                "Confirm that it is you first: open “Confirm it is you” in the browser, then "
-                "repeat the request within a few minutes."
-            )
-        ),
-        status=403,
-    )
+@api.exception_handler(Refusal)
+def refusal_response(request, exc: Refusal):
+    """No recent confirmation, a token where a confirmed session is needed, an emergency
+    access that only reads: 403 with a message saying which."""
+    return api.create_response(request, error_body(str(exc)), status=403)
 
 
 @api.exception_handler(PermissionDenied)

@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from casebridge.accounts import security, two_factor
+from casebridge.accounts import security, stepup, two_factor
 from casebridge.audit.services import request_origin, sealing_at_the_end
 
 API_PREFIX = "/api/"
@@ -51,7 +51,8 @@ class ForwardedForMiddleware:
 
 
 class UserPreferencesMiddleware:
-    """Use the signed-in user's time zone; remember where the request came from for audit."""
+    """Use the signed-in user's time zone; remember where the request came from for audit
+    and how it was authenticated for "confirm it is you" (``accounts.stepup``)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -61,18 +62,24 @@ class UserPreferencesMiddleware:
         user = getattr(request, "user", None)
         try:
             if user is not None and user.is_authenticated:
-                try:
-                    timezone.activate(zoneinfo.ZoneInfo(user.time_zone))
-                except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-                    timezone.deactivate()
-                if user.language:
-                    translation.activate(user.language)
-                    request.LANGUAGE_CODE = user.language
-            with sealing_at_the_end():  # events written outside transactions: one seal
+                use_preferences(request, user)
+            # events written outside transactions: one seal
+            with sealing_at_the_end(), stepup.authenticated_by(request):
                 return self.get_response(request)
         finally:
             timezone.deactivate()
             request_origin.reset(token)
+
+
+def use_preferences(request, user) -> None:
+    """Answer in the user's language and time zone (a token's user too: ``api.TokenAuth``)."""
+    try:
+        timezone.activate(zoneinfo.ZoneInfo(user.time_zone))
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        timezone.deactivate()
+    if user.language:
+        translation.activate(user.language)
+        request.LANGUAGE_CODE = user.language
 
 
 class NoStoreMiddleware:

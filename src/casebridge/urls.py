@@ -17,3 +17,5 @@ urlpatterns = [
     path("training/", include("casebridge.training.urls")),
     path("api/v1/", api.urls),
 ]
+
+handler403 = "casebridge.views.forbidden"

@@ -1,10 +1,11 @@
-"""Pages that belong to no single app: the overview and the language switch."""
+"""Pages that belong to no single app: the overview, the language switch, the 403 page."""
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
@@ -13,6 +14,7 @@ from casebridge.accounts.services import user_update
 from casebridge.cooperation_models.models import CooperationModel
 from casebridge.hotline import selectors as hotline_selectors
 from casebridge.network import selectors as network_selectors
+from casebridge.refusals import Refusal
 from casebridge.sharing import selectors as sharing_selectors
 
 
@@ -56,3 +58,19 @@ def set_language(request):
         httponly=True,
     )
     return response
+
+
+def forbidden(request, exception=None):
+    """The 403 page: says why when the refusal is meant for the user (a ``Refusal``, such as
+    a write during an emergency access), and leads back to the case it concerns."""
+    match = getattr(request, "resolver_match", None)
+    case_id = match.kwargs.get("case_id") if match is not None else None
+    return render(
+        request,
+        "403.html",
+        {
+            "message": str(exception) if isinstance(exception, Refusal) else "",
+            "case_url": reverse("cases:case", args=[case_id]) if case_id else "",
+        },
+        status=403,
+    )

@@ -154,7 +154,9 @@ def test_a_token_is_created_only_after_a_confirmation(personas):
     assert api.status_code == 201
 
 
-def test_a_bearer_token_creates_tokens_without_a_confirmation(personas):
+def test_a_bearer_token_cannot_create_tokens(personas):
+    """A token cannot confirm it is the user, so it cannot mint tokens (issue 14, point 2;
+    tests/accounts/test_tokens.py reproduces the attack)."""
     _token, secret = api_token_create(actor=personas.partner, name="ci")
     response = Client().post(
         "/api/v1/tokens",
@@ -162,7 +164,9 @@ def test_a_bearer_token_creates_tokens_without_a_confirmation(personas):
         content_type="application/json",
         HTTP_AUTHORIZATION=f"Bearer {secret}",
     )
-    assert response.status_code == 201
+    assert response.status_code == 403
+    assert "An API token cannot confirm" in response.json()["detail"]
+    assert ApiToken.objects.count() == 1
 
 
 def test_the_confirmation_holds_five_minutes(personas, world, clock):

@@ -8,10 +8,9 @@ from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 
 from casebridge.accounts import selectors, services
-from casebridge.accounts.models import Membership, Role
+from casebridge.accounts.models import ApiToken, Membership, Role
 from casebridge.accounts.permissions import can_administer
-from casebridge.accounts.security import recently_authenticated
-from casebridge.accounts.two_factor import ReauthRequired
+from casebridge.accounts.stepup import step_up
 from casebridge.apischema import Error, Input, Instant
 from casebridge.network.models import Organisation
 
@@ -57,6 +56,11 @@ class TokenOut(Schema):
     last_used_at: datetime | None
     expires_at: datetime | None
     revoked_at: datetime | None
+    origin: ApiToken.Origin = Field(
+        description="where the token was created: page, session_api (the API in a browser "
+        "session), command (the operator's command line) or unrecorded (before origins were kept)"
+    )
+    second_factor: bool = Field(description="created in a session that gave a second factor")
 
 
 class TokenCreatedOut(TokenOut):
@@ -111,13 +115,12 @@ def token_list(request):
 @router.post(
     "/tokens",
     response={201: TokenCreatedOut, 403: Error, 422: Error},
-    summary="Create a token; the secret is in this response only",
+    summary="Create a token in a confirmed browser session; the secret is in this response only",
+    description="A token cannot create tokens (403): it could otherwise outlive and "
+    "outrank the token that made it. Use the browser session after “Confirm it is you”.",
 )
+@step_up("accounts.token.create")
 def token_create(request, payload: TokenIn):
-    # A browser session must have confirmed the user recently; a bearer token cannot
-    # (it was itself created after such a confirmation, is shown once and expires).
-    if not getattr(request, "bearer_token", False) and not recently_authenticated(request.session):
-        raise ReauthRequired
     token, secret = services.api_token_create(actor=request.user, **payload.dict())
     return Status(201, {**TokenOut.from_orm(token).dict(), "secret": secret})
 

@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext_lazy as _
 
 
@@ -98,7 +99,20 @@ class ApiToken(models.Model):
 
     The secret has 256 bits of entropy, so a fast digest is enough: there is nothing to
     brute-force that a slow hash would protect.
+
+    A token never outlives or outranks what created it (DESIGN invariant 12): only a
+    browser session that confirmed it is the user creates one (``origin``), never another
+    token; it ends when revoked, at its expiry, when the account is disabled, and when the
+    password changes (``auth_hash``, as sessions end); it acts with the user's rights of
+    the moment, and a token made without a second factor stops once the user's roles
+    require one (``second_factor``).
     """
+
+    class Origin(models.TextChoices):
+        PAGE = "page", _("profile page")
+        SESSION_API = "session_api", _("API in a browser session")
+        COMMAND = "command", _("command line (operator)")
+        UNRECORDED = "unrecorded", _("not recorded (created before origins were kept)")
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
     name = models.CharField(_("name"), max_length=80)
@@ -108,6 +122,10 @@ class ApiToken(models.Model):
     last_used_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(_("expires"), null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    origin = models.CharField(_("origin"), max_length=16, choices=Origin.choices)
+    second_factor = models.BooleanField(_("created with a second factor"), default=False)
+    # The user's session authentication hash (an HMAC of the password hash) at creation.
+    auth_hash = models.CharField(max_length=64, blank=True)
 
     class Meta:
         verbose_name = _("API token")
@@ -121,6 +139,14 @@ class ApiToken(models.Model):
     def is_usable(self) -> bool:
         now = timezone.now()
         return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
+
+    def password_unchanged(self) -> bool:
+        """True while the user's password is the one they had when the token was made."""
+        user = self.user
+        return any(
+            constant_time_compare(self.auth_hash, current)
+            for current in (user.get_session_auth_hash(), *user.get_session_auth_fallback_hash())
+        )
 
 
 def login_key(scope: str, value: str) -> str:

@@ -2,21 +2,19 @@
 
 ``session_started`` runs on every sign-in (Django's ``user_logged_in`` signal);
 ``SessionTimeoutMiddleware`` (casebridge.middleware) ends sessions that were idle or are
-too old; ``require_recent_auth`` guards exports and disclosures.
+too old; ``mark_reauthenticated`` and ``recently_authenticated`` keep the clock of "confirm it
+is you", which ``casebridge.accounts.stepup`` consults for every step-up action.
 """
 
 from __future__ import annotations
 
-from functools import wraps
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.contrib import messages
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.translation import gettext as _
 from django_htmx.http import HttpResponseClientRedirect
 
 SIGNED_IN_AT = "cb_signed_in_at"
@@ -75,7 +73,7 @@ def recently_authenticated(session) -> bool:
     return confirmed is not None and _now() - confirmed <= settings.REAUTH_MINUTES * 60
 
 
-def _local(request, candidate: str | None) -> str | None:
+def local_url(request, candidate: str | None) -> str | None:
     if candidate and url_has_allowed_host_and_scheme(
         candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
@@ -85,7 +83,7 @@ def _local(request, candidate: str | None) -> str | None:
 
 def safe_next(request, candidate: str | None) -> str:
     """Return ``candidate`` when it is a URL of this site, else the overview."""
-    return _local(request, candidate) or reverse("home")
+    return local_url(request, candidate) or reverse("home")
 
 
 def client_redirect(request, url: str):
@@ -97,33 +95,3 @@ def client_redirect(request, url: str):
 
 def reauth_url(next_url: str) -> str:
     return f"{reverse('accounts:reauth')}?{urlencode({'next': next_url})}"
-
-
-def require_recent_auth(view=None, *, when=None):
-    """Send the user to "confirm it is you" unless they did so within REAUTH_MINUTES.
-
-    Checked when a form is shown and when it is posted: a stale POST runs nothing (so
-    nothing is saved) and the user comes back to the form to submit it again. ``when``
-    limits the check to some requests (e.g. only the export of a page).
-    """
-
-    def decorate(view):
-        @wraps(view)
-        def wrapper(request, *args, **kwargs):
-            if (when is not None and not when(request)) or recently_authenticated(request.session):
-                return view(request, *args, **kwargs)
-            if request.method == "POST":
-                messages.warning(
-                    request,
-                    _("Nothing was saved yet. Confirm that it is you, then submit the form again."),
-                )
-                # Back to the page that showed the form: browsers send it as Referer
-                # (Referrer-Policy same-origin); without one, the form's own address.
-                back = _local(request, request.headers.get("Referer")) or request.path
-            else:
-                back = request.get_full_path()
-            return client_redirect(request, reauth_url(back))
-
-        return wrapper
-
-    return decorate(view) if view is not None else decorate

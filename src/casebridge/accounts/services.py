@@ -13,7 +13,7 @@ from django.contrib.sessions.models import Session
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
@@ -29,11 +29,13 @@ from casebridge.accounts.models import (
     User,
     login_key,
 )
-from casebridge.accounts.two_factor import BACKUP_CODES, forget
+from casebridge.accounts.stepup import credential, demand
+from casebridge.accounts.two_factor import BACKUP_CODES, forget, two_factor_required
 from casebridge.audit.models import Outcome
 from casebridge.audit.services import audit_record
 from casebridge.changes import assign_changes
 from casebridge.network.models import Organisation
+from casebridge.refusals import TokenRefused
 
 USER_FIELDS = ("first_name", "last_name", "email", "language", "time_zone")
 TOKEN_PREFIX = "cb_"  # noqa: S105 - a public marker, not a secret
@@ -177,18 +179,45 @@ def membership_end(*, actor, membership: Membership) -> Membership:
 def api_token_create(
     *, actor, name: str, expires_at: datetime | None = None
 ) -> tuple[ApiToken, str]:
-    """Create a personal token for ``actor``; return it with the secret, shown only once."""
+    """Create a personal token for ``actor``; return it with the secret, shown only once.
+
+    Only a browser session that confirmed it is the user (or the operator's command line)
+    creates tokens; a token never does (``accounts.stepup``). The token records where it
+    came from and whether that session gave a second factor.
+    """
+    demand("accounts.token.create", actor=actor)
     name = name.strip()
     if not name:
         raise ValidationError({"name": _("Give the token a name.")})
     if expires_at is not None and expires_at <= timezone.now():
         raise ValidationError({"expires_at": _("The expiry must lie in the future.")})
+    source = credential()
+    origin = {
+        "command": ApiToken.Origin.COMMAND,
+        "session": ApiToken.Origin.SESSION_API if source.api else ApiToken.Origin.PAGE,
+    }[source.kind]
     prefix = secrets.token_hex(4)
     secret = f"{TOKEN_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
     token = ApiToken.objects.create(
-        user=actor, name=name, prefix=prefix, digest=token_digest(secret), expires_at=expires_at
+        user=actor,
+        name=name,
+        prefix=prefix,
+        digest=token_digest(secret),
+        expires_at=expires_at,
+        origin=origin,
+        second_factor=source.second_factor,
+        auth_hash=actor.get_session_auth_hash(),
     )
-    audit_record(actor=actor, action="accounts.token.create", obj=token)
+    audit_record(
+        actor=actor,
+        action="accounts.token.create",
+        obj=token,
+        details={
+            "origin": origin,
+            "second_factor": source.second_factor,
+            "expires_at": expires_at.isoformat() if expires_at else None,
+        },
+    )
     return token, secret
 
 
@@ -202,8 +231,14 @@ def api_token_revoke(*, actor, token: ApiToken) -> ApiToken:
     return token
 
 
-def api_token_authenticate(secret: str) -> User | None:
-    """Return the active user a presented token belongs to, or None."""
+def api_token_authenticate(secret: str) -> ApiToken | None:
+    """Return the usable token a presented secret belongs to, or None.
+
+    Checked at every use, not only at creation: revoked, expired, the account disabled or
+    the password changed since (as sessions end) all answer None. A token made without a
+    second factor is refused once the user's roles require one: it would outrank the
+    session that created it.
+    """
     if not secret.startswith(TOKEN_PREFIX):
         return None
     token = (
@@ -213,10 +248,21 @@ def api_token_authenticate(secret: str) -> User | None:
     )
     if token is None or not token.is_usable or not token.user.is_active:
         return None
+    if not token.password_unchanged():
+        return None
+    if not token.second_factor and two_factor_required(token.user):
+        # Said in the token user's language: the request has no other user to go by yet.
+        with translation.override(token.user.language or None):
+            raise TokenRefused(
+                _(
+                    "This token was created without a second factor, which your roles now "
+                    "require. Sign in with your second factor and create a new token."
+                )
+            )
     now = timezone.now()
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-    return token.user
+    return token
 
 
 # -- Sign-in throttling ------------------------------------------------------------------

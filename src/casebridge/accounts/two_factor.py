@@ -27,10 +27,6 @@ class TwoFactorPending(PermissionDenied):
     """A session-authenticated API request before the second factor was given."""
 
 
-class ReauthRequired(PermissionDenied):
-    """A session-authenticated API request that needs a recent "confirm it is you"."""
-
-
 def two_factor_state(user) -> tuple[bool, bool]:
     """Return (required by role or sector, enrolled) for the user, in one query."""
     if not getattr(user, "is_authenticated", False):

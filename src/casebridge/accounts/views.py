@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 from django_otp.plugins.otp_totp.models import TOTPDevice, default_key
 
-from casebridge.accounts import security, selectors, services, two_factor
+from casebridge.accounts import security, selectors, services, stepup, two_factor
 from casebridge.accounts.forms import (
     CodeForm,
     LoginForm,
@@ -176,7 +176,7 @@ def _token_form_posted(request) -> bool:
 
 
 @login_required
-@security.require_recent_auth(when=_token_form_posted)
+@stepup.require_recent_auth("accounts.token.create", when=_token_form_posted)
 def profile(request):
     """Preferences, roles, two-factor state and API tokens (new ones after re-auth)."""
     preferences = PreferencesForm(

@@ -8,6 +8,7 @@ from django.db.models import QuerySet
 from django.http import Http404
 
 from casebridge.accounts.models import Role
+from casebridge.accounts.stepup import demand
 from casebridge.audit.models import AuditEvent
 from casebridge.audit.services import audit_record
 from casebridge.dates import day_range
@@ -25,6 +26,7 @@ def events_for_dpo(
     day_from: date | None = None,
     day_to: date | None = None,
     limit: int = 500,
+    record_as: str = "audit.log.view",
 ) -> QuerySet[AuditEvent]:
     """Who accessed what, filtered; only for data protection officers (404 for others)."""
     if not organisations_with(actor, frozenset({Role.DATA_PROTECTION_OFFICER})):
@@ -43,11 +45,17 @@ def events_for_dpo(
     events = events.filter(**day_range("occurred_at", day_from, day_to))
     audit_record(
         actor=actor,
-        action="audit.log.view",
+        action=record_as,
         purpose="data protection review",
         details={"filters": [f for f in (username, action, object_type, object_id, outcome) if f]},
     )
     return events[:limit]
+
+
+def audit_log_export(actor, **filters) -> QuerySet[AuditEvent]:
+    """The filtered log for a download: a step-up action (a confirmed browser session)."""
+    demand("audit.log.export", actor=actor)
+    return events_for_dpo(actor, **filters, record_as="audit.log.export")
 
 
 def case_access_history(actor, case) -> list[AuditEvent]:

@@ -151,7 +151,9 @@ def seal_pending(*, batch_size: int = 5000, wait: bool = True, look_first: bool 
         look_first = True
 
 
-def audit_denied(*, actor, action: str, object_type: str, object_id: str | int, reason):
+def audit_denied(
+    *, actor, action: str, object_type: str, object_id: str | int, reason, purpose: str = ""
+):
     """Record a denied attempt; the reason names roles and categories, never content.
 
     ``reason`` may be a policy decision: it is then written in English, so the log reads
@@ -166,6 +168,7 @@ def audit_denied(*, actor, action: str, object_type: str, object_id: str | int, 
         object_type=object_type,
         object_id=object_id,
         outcome=Outcome.DENIED,
+        purpose=purpose,
         details={"reason": str(reason)},
     )
 

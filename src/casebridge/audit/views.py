@@ -10,7 +10,7 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
-from casebridge.accounts.security import require_recent_auth
+from casebridge.accounts.stepup import require_recent_auth
 from casebridge.audit import selectors
 from casebridge.audit.models import Outcome
 from casebridge.cases import selectors as case_selectors
@@ -49,13 +49,13 @@ def _exporting(request) -> bool:
 
 
 @login_required
-@require_recent_auth(when=_exporting)
+@require_recent_auth("audit.log.export", when=_exporting)
 def log(request):
     """Filters are posted (usernames stay out of URLs); ``export`` returns the rows as CSV."""
     form = AuditFilterForm(request.POST or None)
     filters = form.cleaned_data if form.is_bound and form.is_valid() else {}
-    events = selectors.events_for_dpo(request.user, **filters)
-    if request.POST.get("export"):
+    if _exporting(request):
+        events = selectors.audit_log_export(request.user, **filters)
         response = HttpResponse(content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = 'attachment; filename="audit.csv"'
         response["Cache-Control"] = "no-store"
@@ -64,6 +64,7 @@ def log(request):
         for event in events:
             writer.writerow([getattr(event, column) for column in COLUMNS])
         return response
+    events = selectors.events_for_dpo(request.user, **filters)
     return render(request, "audit/log.html", {"form": form, "events": events})
 
 

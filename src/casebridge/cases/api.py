@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, File, Form, Router, Schema, Status, UploadedFile
 
 from casebridge.accounts.models import Role, User
+from casebridge.accounts.stepup import step_up
 from casebridge.apischema import Error, Input, Instant
 from casebridge.cases import selectors, services
 from casebridge.cases.models import Participant
@@ -239,7 +240,7 @@ def _detail(request, case):
 
 
 def _participant(request, case_id: int, participant_id: int) -> Participant:
-    case = selectors.access_case(request.user, case_id)
+    case = selectors.access_case(request.user, case_id, for_write=True)
     return get_object_or_404(
         Participant.objects.select_related("organisation__type__sector", "role", "case"),
         pk=participant_id,
@@ -347,7 +348,7 @@ def case_identity(request, case_id: int):
     summary="Record a family member or other person around the case (identity)",
 )
 def related_person_add(request, case_id: int, payload: RelatedPersonIn):
-    case = selectors.access_case(request.user, case_id)
+    case = selectors.access_case(request.user, case_id, for_write=True)
     relation = Term.objects.of("caller_relation").filter(code=payload.relation).first()
     if relation is None:
         raise ValidationError({"relation": [_("Unknown relation.")]})
@@ -370,7 +371,7 @@ def entry_list(request, case_id: int, category: str = ""):
 
 @router.post("/{case_id}/entries", response={201: EntryOut, 403: Error, 404: Error, 422: Error})
 def entry_create(request, case_id: int, payload: EntryIn):
-    case = selectors.access_case(request.user, case_id)
+    case = selectors.access_case(request.user, case_id, for_write=True)
     data = services.EntryData(**{**payload.dict(), "category": _category(payload.category)})
     return Status(201, services.entry_create(actor=request.user, case=case, data=data))
 
@@ -388,7 +389,7 @@ def document_upload(
     file: File[UploadedFile],
     text: Form[str] = "",
 ):
-    case = selectors.access_case(request.user, case_id)
+    case = selectors.access_case(request.user, case_id, for_write=True)
     data = services.EntryData(
         kind="document",
         category=_category(category[:64]),
@@ -400,8 +401,12 @@ def document_upload(
 
 
 @router.get(
-    "/{case_id}/export", response={200: list[dict], 404: Error}, summary="Export what you may read"
+    "/{case_id}/export",
+    response={200: list[dict], 403: Error, 404: Error},
+    summary="Export what you may read (a confirmed browser session; never a token, never "
+    "during an emergency access)",
 )
+@step_up("cases.case.export", emergency=selectors.reads_by_emergency)
 def case_export(request, case_id: int):
     return selectors.export_rows(request.user, selectors.access_case(request.user, case_id))
 
@@ -410,7 +415,7 @@ def case_export(request, case_id: int):
     "/{case_id}/participants", response={201: ParticipantOut, 403: Error, 404: Error, 422: Error}
 )
 def participant_add(request, case_id: int, payload: ParticipantIn):
-    case = selectors.access_case(request.user, case_id)
+    case = selectors.access_case(request.user, case_id, for_write=True)
     organisation = (
         Organisation.objects.select_related("type__sector")
         .filter(pk=payload.organisation_id)
@@ -479,14 +484,14 @@ def participant_handover(request, case_id: int, participant_id: int, payload: Ha
 
 @router.post("/{case_id}/phase", response={200: CaseDetailOut, 403: Error, 404: Error, 422: Error})
 def case_phase(request, case_id: int, payload: PhaseIn):
-    case = selectors.access_case(request.user, case_id)
+    case = selectors.access_case(request.user, case_id, for_write=True)
     services.case_update(actor=request.user, case=case, phase=payload.phase)
     return _detail(request, case)
 
 
 @router.post("/{case_id}/close", response={200: CaseDetailOut, 403: Error, 404: Error, 422: Error})
 def case_close(request, case_id: int, payload: CloseIn):
-    case = selectors.access_case(request.user, case_id)
+    case = selectors.access_case(request.user, case_id, for_write=True)
     reason = Term.objects.of("case_closing_reason").filter(code=payload.closing_reason).first()
     if reason is None:
         raise ValidationError({"closing_reason": [_("Unknown closing reason.")]})
@@ -496,7 +501,7 @@ def case_close(request, case_id: int, payload: CloseIn):
 
 @router.post("/{case_id}/goals", response={201: GoalOut, 403: Error, 404: Error, 422: Error})
 def goal_add(request, case_id: int, payload: GoalIn):
-    case = selectors.access_case(request.user, case_id)
+    case = selectors.access_case(request.user, case_id, for_write=True)
     return Status(201, services.goal_add(actor=request.user, case=case, **payload.dict()))
 
 
@@ -504,7 +509,7 @@ def goal_add(request, case_id: int, payload: GoalIn):
     "/{case_id}/goals/{goal_id}/status", response={200: GoalOut, 403: Error, 404: Error, 422: Error}
 )
 def goal_status(request, case_id: int, goal_id: int, payload: GoalStatusIn):
-    case = selectors.access_case(request.user, case_id)
+    case = selectors.access_case(request.user, case_id, for_write=True)
     goal = selectors.case_goal(case, goal_id)
     return services.goal_status(actor=request.user, goal=goal, status=payload.status)
 
@@ -518,7 +523,7 @@ def conference_list(request, case_id: int):
     "/{case_id}/conferences", response={201: ConferenceOut, 403: Error, 404: Error, 422: Error}
 )
 def conference_create(request, case_id: int, payload: ConferenceIn):
-    case = selectors.access_case(request.user, case_id)
+    case = selectors.access_case(request.user, case_id, for_write=True)
     attendees = list(Participant.objects.active().filter(case=case))
     conference = services.conference_create(
         actor=request.user,
@@ -536,7 +541,7 @@ def conference_create(request, case_id: int, payload: ConferenceIn):
     response={201: ConferenceItemOut, 403: Error, 404: Error, 422: Error},
 )
 def conference_item_add(request, case_id: int, conference_id: int, payload: ConferenceItemIn):
-    case = selectors.access_case(request.user, case_id)
+    case = selectors.access_case(request.user, case_id, for_write=True)
     conference = selectors.case_conference(case, conference_id)
     owner = User.objects.filter(pk=payload.owner_id).first() if payload.owner_id else None
     if payload.owner_id and owner is None:

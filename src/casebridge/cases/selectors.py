@@ -17,6 +17,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from casebridge.accounts.stepup import EMERGENCY_PURPOSE, demand
 from casebridge.audit.services import audit_denied, audit_record
 from casebridge.cases.models import (
     Case,
@@ -28,7 +29,23 @@ from casebridge.cases.models import (
     Participant,
     RelatedPerson,
 )
-from casebridge.sharing.policy import Action, decide, seats, visible
+from casebridge.refusals import EmergencyRefused
+from casebridge.sharing.policy import (
+    Action,
+    decide,
+    emergency_access_of,
+    may_contribute,
+    seats,
+    visible,
+)
+
+
+def _purpose(actor, case_ids) -> str:
+    """The purpose of an event about these cases: "emergency access" when the actor reads
+    any of them by emergency access (the data protection officer reviews those events)."""
+    if any(emergency_access_of(actor, case_id) for case_id in case_ids):
+        return EMERGENCY_PURPOSE
+    return ""
 
 
 def my_cases(actor, *, status: str = "open") -> list[Case]:
@@ -37,12 +54,22 @@ def my_cases(actor, *, status: str = "open") -> list[Case]:
     if status:
         cases = cases.filter(status=status)
     result = list(cases.order_by("-opened_at")[:500])
-    audit_record(actor=actor, action="cases.case.list", details={"count": len(result)})
+    audit_record(
+        actor=actor,
+        action="cases.case.list",
+        purpose=_purpose(actor, [case.pk for case in result]),
+        details={"count": len(result)},
+    )
     return result
 
 
-def access_case(actor, case_id: int, *, action: str = Action.VIEW) -> Case:
-    """One case, or 404 for missing and forbidden alike (the denial is audited)."""
+def access_case(actor, case_id: int, *, action: str = Action.VIEW, for_write: bool = False) -> Case:
+    """One case, or 404 for missing and forbidden alike (the denial is audited).
+
+    ``for_write``: the caller is about to add to or change the case. An emergency access
+    only reads, so it is refused here, audited, with ``EmergencyRefused`` (a 403 that says
+    why: the user may know the case, a 404 would only confuse). The services refuse it too.
+    """
     case = (
         Case.objects.select_related("owner__region", "closing_reason", "referral")
         .filter(pk=case_id)
@@ -60,21 +87,36 @@ def access_case(actor, case_id: int, *, action: str = Action.VIEW) -> Case:
             reason=decision,
         )
         raise Http404
-    seat = seats(actor).get(case.pk)
+    emergency = emergency_access_of(actor, case.pk) is not None
+    purpose = EMERGENCY_PURPOSE if emergency else ""
+    if for_write and emergency:
+        audit_denied(
+            actor=actor,
+            action="cases.case.write",
+            object_type="cases.case",
+            object_id=case_id,
+            reason=may_contribute(actor, case),
+            purpose=purpose,
+        )
+        raise EmergencyRefused
     audit_record(
         actor=actor,
         action=f"cases.case.{action}",
         obj=case,
-        purpose="emergency access" if seat is not None and seat.emergency else "",
+        purpose=purpose,
         details={"number": case.number},
     )
     return case
 
 
+def reads_by_emergency(actor, *, case_id: int, **_ids) -> bool:
+    """For the step-up door of an API operation on a case (``accounts.stepup.step_up``)."""
+    return emergency_access_of(actor, case_id) is not None
+
+
 def emergency_seat(actor, case: Case) -> int | None:
     """The id of the actor's running emergency access to the case, if that is how they read it."""
-    seat = seats(actor).get(case.pk)
-    return seat.emergency if seat is not None else None
+    return emergency_access_of(actor, case.pk)
 
 
 def my_seat_participant(actor, case: Case) -> Participant:
@@ -139,6 +181,7 @@ def case_entries(actor, case: Case, *, query: str = "", category: str = "") -> l
         actor=actor,
         action="cases.entry.list",
         obj=case,
+        purpose=_purpose(actor, [case.pk]),
         details={"number": case.number, "count": len(result)},
     )
     return result
@@ -150,7 +193,12 @@ def search_entries(actor, query: str) -> list[Entry]:
     for word in query.split()[:5]:
         entries = entries.filter(Q(title__icontains=word) | Q(text__icontains=word))
     result = list(entries.order_by("-occurred_on")[:200])
-    audit_record(actor=actor, action="cases.entry.search", details={"count": len(result)})
+    audit_record(
+        actor=actor,
+        action="cases.entry.search",
+        purpose=_purpose(actor, {entry.case_id for entry in result}),
+        details={"count": len(result)},
+    )
     return result
 
 
@@ -169,7 +217,11 @@ def access_entry(actor, entry_id: int) -> Entry:
         )
         raise Http404
     audit_record(
-        actor=actor, action="cases.entry.view", obj=entry, details={"case": entry.case.number}
+        actor=actor,
+        action="cases.entry.view",
+        obj=entry,
+        purpose=_purpose(actor, [entry.case_id]),
+        details={"case": entry.case.number},
     )
     return entry
 
@@ -234,7 +286,11 @@ def case_identity(actor, case: Case) -> tuple[dict | None, list[RelatedPerson]]:
     }
     related = list(RelatedPerson.objects.filter(case=case).select_related("relation"))
     audit_record(
-        actor=actor, action="cases.identity.view", obj=case, details={"number": case.number}
+        actor=actor,
+        action="cases.identity.view",
+        obj=case,
+        purpose=_purpose(actor, [case.pk]),
+        details={"number": case.number},
     )
     return identity, related
 
@@ -285,7 +341,17 @@ def _can_read_code(seat, code: str) -> bool:
 
 
 def export_rows(actor, case: Case) -> list[dict]:
-    """The readable entries of a case as rows for a download (the export is audited)."""
+    """The readable entries of a case as rows for a download (the export is audited).
+
+    A step-up action (``accounts.stepup``): a confirmed session only, never a token, and
+    never during an emergency access (a copy would outlive the access).
+    """
+    demand(
+        "cases.case.export",
+        actor=actor,
+        emergency=emergency_access_of(actor, case.pk) is not None,
+        obj=case,
+    )
     rows = [
         {
             "date": entry.occurred_on.isoformat(),

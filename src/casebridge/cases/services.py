@@ -38,17 +38,14 @@ from casebridge.sharing.policy import (
     Action,
     decide,
     forget,
+    may_contribute,
     may_write,
     organisations_with,
+    require,
 )
 
 COUNSELLING_SECTORS = ("counselling_ngo", "state_counselling")
 MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
-
-
-def _require(decision) -> None:
-    if not decision:
-        raise PermissionDenied(decision.reason)
 
 
 def _lead_role() -> Term:
@@ -212,7 +209,7 @@ def case_update(
     *, actor, case: Case, phase: str | None = None, identity: dict | None = None
 ) -> Case:
     """The lead changes the phase or the person's identity data."""
-    _require(decide(actor, Action.CHANGE, case))
+    require(decide(actor, Action.CHANGE, case))
     changed = []
     if phase is not None and phase != case.phase:
         if phase not in Phase.values:
@@ -239,7 +236,7 @@ def case_update(
 
 @transaction.atomic
 def case_close(*, actor, case: Case, closing_reason: Term) -> Case:
-    _require(decide(actor, Action.CHANGE, case))
+    require(decide(actor, Action.CHANGE, case))
     if case.status == Case.Status.CLOSED:
         raise ValidationError({"status": [_("The case is already closed.")]})
     if closing_reason is None or closing_reason.kind != "case_closing_reason":
@@ -266,7 +263,7 @@ def participant_add(
     reason: str = "",
 ) -> Participant:
     """Bring an organisation into the case, with the role's default scope (a fast, normal step)."""
-    _require(decide(actor, Action.CHANGE, case))
+    require(decide(actor, Action.CHANGE, case))
     errors: dict[str, list[str]] = {}
     if role is None or role.kind != "case_role":
         errors["role"] = [_("Choose the organisation's role in the case.")]
@@ -315,7 +312,7 @@ def participant_scope(
     *, actor, participant: Participant, read: list[Term], write: list[Term], reason: str
 ) -> Participant:
     """Change what a participant may read and write; the reason is recorded."""
-    _require(decide(actor, Action.CHANGE, participant.case))
+    require(decide(actor, Action.CHANGE, participant.case))
     if not reason.strip():
         raise ValidationError({"reason": [_("Say why the scope changes.")]})
     if any(t.kind != "information_category" for t in [*read, *write]):
@@ -337,7 +334,7 @@ def participant_scope(
 
 @transaction.atomic
 def participant_end(*, actor, participant: Participant) -> Participant:
-    _require(decide(actor, Action.CHANGE, participant.case))
+    require(decide(actor, Action.CHANGE, participant.case))
     if participant.role.attributes.get("lead"):
         raise ValidationError(
             {"participant": [_("The lead cannot leave; close the case or hand it over.")]}
@@ -363,9 +360,8 @@ def handover(*, actor, participant: Participant, to_worker, note: str) -> Handov
     The leaving worker is no longer a named person of the case (need to know).
     """
     lead_case = decide(actor, Action.CHANGE, participant.case)
-    own = actor.pk == participant.lead_worker_id
-    if not (lead_case or own):
-        raise PermissionDenied(lead_case.reason)
+    if actor.pk != participant.lead_worker_id:
+        require(lead_case)
     if not note.strip():
         raise ValidationError({"note": [_("Write a handover note for your colleague.")]})
     if to_worker.pk == participant.lead_worker_id:
@@ -415,7 +411,7 @@ def entry_create(*, actor, case: Case, data: EntryData) -> Entry:
     errors: dict[str, list[str]] = {}
     if data.category is None or data.category.kind != "information_category":
         raise ValidationError({"category": [_("Choose the information category.")]})
-    _require(may_write(actor, case, data.category))
+    require(may_write(actor, case, data.category))
     if data.kind not in Entry.Kind.values:
         errors["kind"] = [_("Unknown kind of entry.")]
     if not data.title.strip():
@@ -489,7 +485,7 @@ def goal_add(
     *, actor, case: Case, horizon: str, title: str, target_date: date | None = None
 ) -> Goal:
     category = Term.objects.of("information_category").get(code="case_coordination")
-    _require(may_write(actor, case, category))
+    require(may_write(actor, case, category))
     if horizon not in Goal.Horizon.values:
         raise ValidationError({"horizon": [_("Choose interim or long-term.")]})
     if not title.strip():
@@ -504,7 +500,7 @@ def goal_add(
 @transaction.atomic
 def goal_status(*, actor, goal: Goal, status: str) -> Goal:
     category = Term.objects.of("information_category").get(code="case_coordination")
-    _require(may_write(actor, goal.case, category))
+    require(may_write(actor, goal.case, category))
     if status not in Goal.Status.values:
         raise ValidationError({"status": [_("Unknown status.")]})
     goal.status = status
@@ -523,7 +519,7 @@ def related_person_add(
     *, actor, case: Case, relation: Term, name: str, phone: str = "", note: str = ""
 ):
     identity = Term.objects.of("information_category").get(code="identity")
-    _require(may_write(actor, case, identity))
+    require(may_write(actor, case, identity))
     if not name.strip():
         raise ValidationError({"name": [_("Enter the name.")]})
     person = RelatedPerson.objects.create(
@@ -539,7 +535,7 @@ def related_person_add(
 def conference_create(
     *, actor, case: Case, held_on: date, title: str, attendees: list[Participant]
 ) -> Conference:
-    _require(decide(actor, Action.VIEW, case))
+    require(may_contribute(actor, case))
     if not title.strip():
         raise ValidationError({"title": [_("Give the conference a title.")]})
     if any(p.case_id != case.pk for p in attendees):
@@ -568,7 +564,7 @@ def conference_item_add(
     """Add an agenda point, minute, decision or action item in a category the actor may write."""
     if category is None or category.kind != "information_category":
         raise ValidationError({"category": [_("Choose the information category.")]})
-    _require(may_write(actor, conference.case, category))
+    require(may_write(actor, conference.case, category))
     errors: dict[str, list[str]] = {}
     if kind not in ConferenceItem.Kind.values:
         errors["kind"] = [_("Unknown kind of item.")]

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from casebridge.accounts.models import Role
-from casebridge.accounts.security import require_recent_auth
+from casebridge.accounts.stepup import require_recent_auth
 from casebridge.cases import selectors, services
 from casebridge.cases.forms import (
     CaseOpenForm,
@@ -34,6 +34,7 @@ from casebridge.cooperation_models.models import Term
 from casebridge.forms import apply_validation_error
 from casebridge.hotline import selectors as hotline_selectors
 from casebridge.network.models import Organisation
+from casebridge.refusals import hide_denials
 from casebridge.sharing import selectors as sharing_selectors
 from casebridge.sharing.forms import ConsentForm, EventForm
 from casebridge.sharing.policy import PARTNER_ROLES, Action, organisations_with
@@ -176,14 +177,13 @@ def _post(request, case_or_id, form_name: str, form, perform):
     case = (
         case_or_id
         if isinstance(case_or_id, Case)
-        else selectors.access_case(request.user, case_or_id)
+        else selectors.access_case(request.user, case_or_id, for_write=True)
     )
     case_id = case.pk
     if form.is_valid():
         try:
-            perform(case, form.cleaned_data)
-        except PermissionDenied:
-            raise Http404 from None
+            with hide_denials():
+                perform(case, form.cleaned_data)
         except ValidationError as exc:
             apply_validation_error(form, exc)
         else:
@@ -195,7 +195,7 @@ def _post(request, case_or_id, form_name: str, form, perform):
 @login_required
 @require_POST
 def entry_add(request, case_id: int):
-    case = selectors.access_case(request.user, case_id)
+    case = selectors.access_case(request.user, case_id, for_write=True)
     form = EntryForm(
         request.POST, request.FILES, writable=selectors.writable_categories(request.user, case)
     )
@@ -237,12 +237,13 @@ def related_person_add(request, case_id: int):
 @login_required
 @require_POST
 def goal_status(request, case_id: int, goal_id: int):
-    case = selectors.access_case(request.user, case_id)
+    case = selectors.access_case(request.user, case_id, for_write=True)
     goal = selectors.case_goal(case, goal_id)
     try:
-        services.goal_status(actor=request.user, goal=goal, status=request.POST.get("status", ""))
-    except PermissionDenied:
-        raise Http404 from None
+        with hide_denials():
+            services.goal_status(
+                actor=request.user, goal=goal, status=request.POST.get("status", "")
+            )
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     return redirect("cases:case", case_id=case_id)
@@ -278,7 +279,7 @@ def participant_members(request, case_id: int):
 
 
 def _participant(request, case_id: int, participant_id: int) -> Participant:
-    case = selectors.access_case(request.user, case_id)
+    case = selectors.access_case(request.user, case_id, for_write=True)
     return get_object_or_404(
         Participant.objects.select_related("organisation__type__sector", "role", "case"),
         pk=participant_id,
@@ -310,9 +311,8 @@ def participant_scope(request, case_id: int, participant_id: int):
 def participant_end(request, case_id: int, participant_id: int):
     participant = _participant(request, case_id, participant_id)
     try:
-        services.participant_end(actor=request.user, participant=participant)
-    except PermissionDenied:
-        raise Http404 from None
+        with hide_denials():
+            services.participant_end(actor=request.user, participant=participant)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     return redirect("cases:case", case_id=case_id)
@@ -369,7 +369,7 @@ def conference_add(request, case_id: int):
 @login_required
 @require_POST
 def conference_item_add(request, case_id: int, conference_id: int):
-    case = selectors.access_case(request.user, case_id)
+    case = selectors.access_case(request.user, case_id, for_write=True)
     conference = selectors.case_conference(case, conference_id)
     form = ConferenceItemForm(
         request.POST,
@@ -400,7 +400,7 @@ def entry_document(request, entry_id: int):
 
 
 @login_required
-@require_recent_auth
+@require_recent_auth("cases.case.export")
 def case_export(request, case_id: int):
     case = selectors.access_case(request.user, case_id)
     rows = selectors.export_rows(request.user, case)

@@ -6,6 +6,7 @@ from datetime import date, datetime
 
 from ninja import Field, Router, Schema, Status
 
+from casebridge.accounts.stepup import step_up
 from casebridge.apischema import Error, Input
 from casebridge.privacy import selectors, services
 from casebridge.privacy.models import SubjectRequest
@@ -114,8 +115,10 @@ for _name in ("prepare", "review", "release", "erase", "close"):
 
 
 @router.get("/requests/{request_id}/export", response={200: dict, **ERRORS})
+@step_up("privacy.subject_request.export")
 def request_export(request, request_id: int):
-    """The released export (the copy for the person); 422 before release."""
+    """The released export (the copy for the person); 422 before release. A confirmed
+    browser session only, never a token."""
     item = selectors.access_subject_request(request.user, request_id)
     return services.subject_export_open(actor=request.user, request=item, download=True)
 

@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from casebridge.accounts.stepup import demand
 from casebridge.audit.services import audit_record
 from casebridge.cases.models import Case, RelatedPerson
 from casebridge.hotline.models import Contact, Referral
@@ -366,7 +367,10 @@ def subject_request_close(*, actor, request: SubjectRequest) -> SubjectRequest:
 
 @transaction.atomic
 def subject_export_open(*, actor, request: SubjectRequest, download: bool = False) -> dict:
-    """The stored export, for review (from prepared on) or as the released download."""
+    """The stored export, for review (from prepared on) or as the released download.
+
+    A step-up action: a confirmed browser session only, never a token."""
+    demand("privacy.subject_request.export", actor=actor, obj=request)
     selectors.require_dpo(actor)
     if download:
         _require_status(request, Status.RELEASED)

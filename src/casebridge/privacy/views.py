@@ -13,7 +13,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from casebridge.accounts.security import require_recent_auth
+from casebridge.accounts.stepup import require_recent_auth
 from casebridge.forms import apply_validation_error
 from casebridge.privacy import selectors, services
 from casebridge.privacy.models import SubjectRequest
@@ -140,7 +140,7 @@ def bundle_response(bundle: File, subject_request: SubjectRequest) -> FileRespon
 
 
 @login_required
-@require_recent_auth
+@require_recent_auth("privacy.subject_request.export")
 def export(request, request_id: int):
     """The readable export for review; ``?format=zip`` is the bundle with the documents
     (for review, then the copy), ``?format=json`` the released text alone."""

@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 
+from casebridge.accounts.stepup import step_up
 from casebridge.apischema import Error, Input
 from casebridge.cases import selectors as case_selectors
 from casebridge.cooperation_models.models import Term
@@ -184,7 +185,7 @@ def case_sharing(request, case_id: int):
     "/cases/{case_id}/events", response={201: CaseSharingOut, 403: Error, 404: Error, 422: Error}
 )
 def event_record(request, case_id: int, payload: EventIn):
-    case = case_selectors.access_case(request.user, case_id)
+    case = case_selectors.access_case(request.user, case_id, for_write=True)
     services.event_record(
         actor=request.user, case=case, code=payload.code, event_date=payload.event_date
     )
@@ -195,7 +196,7 @@ def event_record(request, case_id: int, payload: EventIn):
     "/cases/{case_id}/consents", response={201: ConsentOut, 403: Error, 404: Error, 422: Error}
 )
 def consent_add(request, case_id: int, payload: ConsentIn):
-    case = case_selectors.access_case(request.user, case_id)
+    case = case_selectors.access_case(request.user, case_id, for_write=True)
     categories = [_term("information_category", code, "categories") for code in payload.categories]
     choices = selectors.disclosure_choices(request.user, case)
     own = case_selectors.my_seat_participant(request.user, case)
@@ -220,7 +221,7 @@ def consent_add(request, case_id: int, payload: ConsentIn):
     response={200: ConsentOut, 403: Error, 404: Error, 422: Error},
 )
 def consent_withdraw(request, case_id: int, consent_id: int):
-    case = case_selectors.access_case(request.user, case_id)
+    case = case_selectors.access_case(request.user, case_id, for_write=True)
     return services.consent_withdraw(
         actor=request.user, consent=selectors.case_consent(case, consent_id)
     )
@@ -229,10 +230,12 @@ def consent_withdraw(request, case_id: int, consent_id: int):
 @router.post(
     "/cases/{case_id}/disclosures",
     response={201: DisclosureOut, 403: Error, 404: Error, 422: Error},
-    summary="Disclose items or an excerpt beyond the recipient's scope",
+    summary="Disclose items or an excerpt beyond the recipient's scope (a confirmed browser "
+    "session; never a token)",
 )
+@step_up("sharing.disclosure.request", emergency=case_selectors.reads_by_emergency)
 def disclosure_request(request, case_id: int, payload: DisclosureIn):
-    case = case_selectors.access_case(request.user, case_id)
+    case = case_selectors.access_case(request.user, case_id, for_write=True)
     choices = selectors.disclosure_choices(request.user, case)
     recipient = choices["to_participant"].filter(pk=payload.to_participant_id).first()
     if recipient is None:
@@ -276,9 +279,10 @@ def disclosure_request(request, case_id: int, payload: DisclosureIn):
 
 @router.post(
     "/disclosures/{disclosure_id}/decide",
-    response={200: DisclosureOut, 404: Error},
-    summary="Approve or reject as the second person",
+    response={200: DisclosureOut, 403: Error, 404: Error},
+    summary="Approve or reject as the second person (a confirmed browser session; never a token)",
 )
+@step_up("sharing.disclosure.decide", emergency=selectors.decides_by_emergency)
 def disclosure_decide(request, disclosure_id: int, payload: DecisionIn):
     disclosure = selectors.disclosure_for_decision(request.user, disclosure_id)
     return services.disclosure_decide(
@@ -291,7 +295,7 @@ def disclosure_decide(request, disclosure_id: int, payload: DecisionIn):
     response={200: ObligationOut, 403: Error, 404: Error, 422: Error},
 )
 def obligation_cancel(request, case_id: int, obligation_id: int, payload: CancelIn):
-    case = case_selectors.access_case(request.user, case_id)
+    case = case_selectors.access_case(request.user, case_id, for_write=True)
     obligation = selectors.case_obligation(case, obligation_id)
     return services.obligation_cancel(
         actor=request.user, obligation=obligation, reason=payload.reason
@@ -349,8 +353,10 @@ class EmergencyQueueOut(Schema):
 @router.post(
     "/emergency-access",
     response={201: EmergencyAccessOut, 403: Error, 404: Error, 422: Error},
-    summary="Open a case in an emergency (network coordinators; audited and reviewed)",
+    summary="Open a case in an emergency (network coordinators in a confirmed browser session; "
+    "audited and reviewed)",
 )
+@step_up("sharing.emergency.start")
 def emergency_access_start(request, payload: EmergencyAccessIn):
     case = selectors.emergency_case(request.user, payload.case_number)
     access = services.emergency_access_start(

@@ -7,7 +7,8 @@ that they always agree.
 
 A coordinator's running emergency access (break-glass, ``EmergencyAccess``) is a seat too:
 it reads every category the coordinator's sector may read by scope, writes nothing, and
-ends by itself.
+ends by itself. Every write decision refuses it with an emergency denial, which
+``require()`` turns into ``EmergencyRefused`` (a clear 403, not a 404).
 
 Covered: hotline contacts, referrals and the caller's identity on them; cases, their
 entries, identity, conference items and documents. For case content the facts are the
@@ -21,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -30,6 +32,7 @@ from casebridge.accounts.models import Membership, Role
 from casebridge.cases.models import Case, ConferenceItem, Entry, Participant, RelatedPerson
 from casebridge.cooperation_models.models import Term
 from casebridge.hotline.models import Contact, Referral
+from casebridge.refusals import EmergencyRefused
 
 HOTLINE_ROLES = frozenset({Role.HOTLINE_COUNSELLOR, Role.COORDINATOR})
 PARTNER_ROLES = frozenset({Role.PARTNER_COUNSELLOR, Role.COORDINATOR})
@@ -51,12 +54,13 @@ class Decision:
     Rendering on demand keeps ``decide()`` fast for lists, where most reasons are never shown.
     """
 
-    __slots__ = ("_message", "_params", "allowed")
+    __slots__ = ("_message", "_params", "allowed", "emergency")
 
-    def __init__(self, allowed: bool, message: str, params=None):
+    def __init__(self, allowed: bool, message: str, params=None, *, emergency: bool = False):
         self.allowed = allowed
         self._message = message
         self._params = params
+        self.emergency = emergency  # refused because the seat is an emergency access
 
     def __bool__(self) -> bool:
         return self.allowed
@@ -249,6 +253,8 @@ def _decide_case(actor, action: str, case) -> Decision:
             lambda: {"number": case.number},
         )
     if action == Action.CHANGE:
+        if seat.emergency:
+            return _emergency_read_only(lambda: case.number)
         if seat.lead:
             return Decision(
                 True,
@@ -326,9 +332,47 @@ def _emergency_decision(number) -> Decision:
     )
 
 
+def _emergency_read_only(number) -> Decision:
+    return Decision(
+        False,
+        gettext_noop("denied: emergency access to case %(number)s reads and never writes"),
+        lambda: {"number": number()},
+        emergency=True,
+    )
+
+
+def require(decision: Decision) -> None:
+    """Raise unless allowed: ``EmergencyRefused`` (said to the user) for an emergency seat,
+    ``PermissionDenied`` with the reason otherwise."""
+    if decision:
+        return
+    if decision.emergency:
+        raise EmergencyRefused
+    raise PermissionDenied(decision.reason)
+
+
+def emergency_access_of(actor, case_id: int) -> int | None:
+    """The id of the running emergency access through which the actor reads the case."""
+    seat = seats(actor).get(case_id)
+    return seat.emergency if seat is not None else None
+
+
+def may_contribute(actor, case) -> Decision:
+    """May the actor add to the case's record (a conference, an event, a disclosure)?
+
+    Any participant's seat may; an emergency access never does.
+    """
+    seat = seats(actor).get(case.pk)
+    if seat is not None and seat.emergency:
+        return _emergency_read_only(lambda: case.number)
+    return decide(actor, Action.VIEW, case)
+
+
 def may_write(actor, case, category) -> Decision:
     """May the actor record an item of ``category`` in ``case``?"""
     seat = seats(actor).get(case.pk)
+    if seat is not None and seat.emergency:
+        return _emergency_read_only(lambda: case.number)
     if seat is not None and category.pk in seat.writable:
         return Decision(
             True,

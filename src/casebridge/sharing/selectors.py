@@ -12,10 +12,18 @@ from django.utils.translation import gettext as _
 
 from casebridge.accounts.models import Role
 from casebridge.accounts.permissions import has_role
+from casebridge.accounts.stepup import demand
 from casebridge.audit.services import audit_record
 from casebridge.cases.models import Case
 from casebridge.sharing.models import Consent, Disclosure, EmergencyAccess, Obligation
-from casebridge.sharing.policy import Action, decide, organisations_with, seats, visible
+from casebridge.sharing.policy import (
+    Action,
+    decide,
+    emergency_access_of,
+    organisations_with,
+    seats,
+    visible,
+)
 from casebridge.sharing.services import can_approve
 
 
@@ -151,11 +159,20 @@ def case_consent(case: Case, consent_id: int) -> Consent:
 
 
 def disclosure_for_decision(actor, disclosure_id: int) -> Disclosure:
-    """A pending disclosure the actor may approve or reject; 404 otherwise."""
+    """A pending disclosure the actor may approve or reject; 404 otherwise. Refused (and
+    audited) while the actor reads its case only by emergency access."""
     disclosure = _disclosures().filter(pk=disclosure_id).first()
     if disclosure is None or not can_approve(actor, disclosure):
         raise Http404
+    if emergency_access_of(actor, disclosure.case_id) is not None:
+        demand("sharing.disclosure.decide", actor=actor, emergency=True, obj=disclosure)
     return disclosure
+
+
+def decides_by_emergency(actor, *, disclosure_id: int, **_ids) -> bool:
+    """For the step-up door of a decision: is its case read only by emergency access?"""
+    case_ids = Disclosure.objects.filter(pk=disclosure_id).values_list("case_id", flat=True)
+    return any(emergency_access_of(actor, case_id) is not None for case_id in case_ids)
 
 
 def register(actor, *, legal_basis: str = "") -> list[Disclosure]:

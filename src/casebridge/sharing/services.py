@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from casebridge.accounts.models import Membership, Role
 from casebridge.accounts.permissions import has_role
+from casebridge.accounts.stepup import EMERGENCY_PURPOSE, demand
 from casebridge.audit.services import audit_record
 from casebridge.cases.models import Case, Entry, Participant
 from casebridge.cooperation_models.models import Term
@@ -27,7 +28,16 @@ from casebridge.sharing.models import (
     Obligation,
     Protocol,
 )
-from casebridge.sharing.policy import Action, decide, forget, organisations_with, seats
+from casebridge.sharing.policy import (
+    Action,
+    decide,
+    emergency_access_of,
+    forget,
+    may_contribute,
+    organisations_with,
+    require,
+    seats,
+)
 
 APPROVAL_KINDS = ("duty", "emergency")
 
@@ -165,8 +175,7 @@ def event_raise(
 @transaction.atomic
 def event_record(*, actor, case: Case, code: str, event_date: date | None = None) -> CaseEvent:
     """A participant records an event the system cannot see (travel plans, a release date)."""
-    if not decide(actor, Action.VIEW, case):
-        raise PermissionDenied(decide(actor, Action.VIEW, case).reason)
+    require(may_contribute(actor, case))
     if code not in RECORDED_EVENTS:
         raise ValidationError({"code": [_("This event is recorded by the system, not by hand.")]})
     return event_raise(actor=actor, case=case, code=code, event_date=event_date)
@@ -187,8 +196,7 @@ def consent_record(
     given_on: date | None = None,
     valid_until: date | None = None,
 ) -> Consent:
-    if not decide(actor, Action.CHANGE, case):
-        raise PermissionDenied(decide(actor, Action.CHANGE, case).reason)
+    require(decide(actor, Action.CHANGE, case))
     errors: dict[str, list[str]] = {}
     if given_by not in Consent.GivenBy.values:
         errors["given_by"] = [_("Say who gave the consent.")]
@@ -225,8 +233,7 @@ def consent_record(
 @transaction.atomic
 def consent_withdraw(*, actor, consent: Consent) -> Consent:
     """Withdrawal blocks further disclosures on this consent and triggers the protocol."""
-    if not decide(actor, Action.CHANGE, consent.case):
-        raise PermissionDenied(decide(actor, Action.CHANGE, consent.case).reason)
+    require(decide(actor, Action.CHANGE, consent.case))
     if consent.withdrawn_at is not None:
         raise ValidationError({"consent": [_("This consent has already been withdrawn.")]})
     consent.withdrawn_at, consent.withdrawn_by = timezone.now(), actor
@@ -271,6 +278,13 @@ def disclosure_request(
 ) -> Disclosure:
     """Share items or an excerpt beyond a scope. Needs a legal basis and consent or a written
     justification; a second person approves where the rule or the legal basis says so."""
+    demand(
+        "sharing.disclosure.request",
+        actor=actor,
+        emergency=emergency_access_of(actor, case.pk) is not None,
+        obj=case,
+    )
+    require(may_contribute(actor, case))
     source = _seat_participant(actor, case)
     errors: dict[str, list[str]] = {}
     if to_participant.case_id != case.pk or not to_participant.is_active:
@@ -403,6 +417,14 @@ def can_approve(actor, disclosure: Disclosure) -> bool:
 
 @transaction.atomic
 def disclosure_decide(*, actor, disclosure: Disclosure, approve: bool) -> Disclosure:
+    """The second person approves or rejects; never while they read the case only by
+    emergency access, whatever their role in the disclosing organisation."""
+    demand(
+        "sharing.disclosure.decide",
+        actor=actor,
+        emergency=emergency_access_of(actor, disclosure.case_id) is not None,
+        obj=disclosure,
+    )
     if not can_approve(actor, disclosure):
         raise PermissionDenied(
             _("denied: approval needs a second person of the disclosing organisation")
@@ -475,8 +497,7 @@ def stored_vocabulary():
 @transaction.atomic
 def obligation_cancel(*, actor, obligation: Obligation, reason: str) -> Obligation:
     """The lead records why an obligation does not apply (e.g. the danger was averted)."""
-    if not decide(actor, Action.CHANGE, obligation.case):
-        raise PermissionDenied(decide(actor, Action.CHANGE, obligation.case).reason)
+    require(decide(actor, Action.CHANGE, obligation.case))
     if not reason.strip():
         raise ValidationError({"reason": [_("Say why the obligation does not apply.")]})
     obligation.status, obligation.note = Obligation.Status.CANCELLED, reason.strip()[:300]
@@ -502,6 +523,7 @@ def emergency_access_start(*, actor, case: Case, reason: str, hours: int) -> Eme
     The start is audited and mailed to the data protection officers (case number only); the
     access lands in their review queue.
     """
+    demand("sharing.emergency.start", actor=actor, obj=case)
     coordinating = organisations_with(actor, frozenset({Role.COORDINATOR}))
     organisation = min(coordinating) if coordinating else None
     if organisation is None:
@@ -538,7 +560,7 @@ def emergency_access_start(*, actor, case: Case, reason: str, hours: int) -> Eme
         actor=actor,
         action="sharing.emergency.start",
         obj=access,
-        purpose="emergency access",
+        purpose=EMERGENCY_PURPOSE,
         details={"case": case.number, "hours": hours},
     )
     transaction.on_commit(lambda: _notify_data_protection_officers(access))

@@ -10,9 +10,10 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from casebridge.accounts.security import require_recent_auth
+from casebridge.accounts.stepup import require_recent_auth
 from casebridge.cases import selectors as case_selectors
 from casebridge.forms import apply_validation_error
+from casebridge.refusals import hide_denials
 from casebridge.sharing import selectors, services
 from casebridge.sharing.forms import (
     CancelForm,
@@ -32,9 +33,8 @@ def _back(case_id: int):
 
 def _run(request, perform, case_id: int):
     try:
-        perform()
-    except PermissionDenied:
-        raise Http404 from None
+        with hide_denials():
+            perform()
     except ValidationError as exc:
         messages.error(request, " ".join(f"{m}" for m in exc.messages))
     else:
@@ -67,7 +67,7 @@ def simulate(request, case_id: int):
 @login_required
 @require_POST
 def event_record(request, case_id: int):
-    case = case_selectors.access_case(request.user, case_id)
+    case = case_selectors.access_case(request.user, case_id, for_write=True)
     form = EventForm(request.POST)
     if not form.is_valid():
         messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
@@ -82,7 +82,7 @@ def event_record(request, case_id: int):
 @login_required
 @require_POST
 def consent_add(request, case_id: int):
-    case = case_selectors.access_case(request.user, case_id)
+    case = case_selectors.access_case(request.user, case_id, for_write=True)
     form = ConsentForm(request.POST, case=case)
     if not form.is_valid():
         messages.error(
@@ -110,7 +110,7 @@ def consent_add(request, case_id: int):
 @login_required
 @require_POST
 def consent_withdraw(request, case_id: int, consent_id: int):
-    case = case_selectors.access_case(request.user, case_id)
+    case = case_selectors.access_case(request.user, case_id, for_write=True)
     consent = selectors.case_consent(case, consent_id)
     return _run(
         request, lambda: services.consent_withdraw(actor=request.user, consent=consent), case_id
@@ -120,7 +120,7 @@ def consent_withdraw(request, case_id: int, consent_id: int):
 @login_required
 @require_POST
 def obligation_cancel(request, case_id: int, obligation_id: int):
-    case = case_selectors.access_case(request.user, case_id)
+    case = case_selectors.access_case(request.user, case_id, for_write=True)
     obligation = selectors.case_obligation(case, obligation_id)
     form = CancelForm(request.POST)
     reason = form.cleaned_data["reason"] if form.is_valid() else ""
@@ -134,9 +134,9 @@ def obligation_cancel(request, case_id: int, obligation_id: int):
 
 
 @login_required
-@require_recent_auth
+@require_recent_auth("sharing.disclosure.request")
 def disclose(request, case_id: int):
-    case = case_selectors.access_case(request.user, case_id)
+    case = case_selectors.access_case(request.user, case_id, for_write=True)
     choices = selectors.disclosure_choices(request.user, case)
     initial = {}
     if request.GET.get("obligation", "").isdigit():
@@ -151,21 +151,20 @@ def disclose(request, case_id: int):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            disclosure = services.disclosure_request(
-                actor=request.user,
-                case=case,
-                to_participant=data["to_participant"],
-                entries=list(data["entries"]),
-                excerpt=data["excerpt"],
-                excerpt_category=data["excerpt_category"],
-                purpose=data["purpose"],
-                legal_basis=data["legal_basis"],
-                consent=data["consent"],
-                justification=data["justification"],
-                obligation=data["obligation"],
-            )
-        except PermissionDenied:
-            raise Http404 from None
+            with hide_denials():
+                disclosure = services.disclosure_request(
+                    actor=request.user,
+                    case=case,
+                    to_participant=data["to_participant"],
+                    entries=list(data["entries"]),
+                    excerpt=data["excerpt"],
+                    excerpt_category=data["excerpt_category"],
+                    purpose=data["purpose"],
+                    legal_basis=data["legal_basis"],
+                    consent=data["consent"],
+                    justification=data["justification"],
+                    obligation=data["obligation"],
+                )
         except ValidationError as exc:
             apply_validation_error(form, exc)
         else:
@@ -186,7 +185,7 @@ def disclose(request, case_id: int):
 
 @login_required
 @require_POST
-@require_recent_auth
+@require_recent_auth("sharing.disclosure.decide")
 def disclosure_decide(request, disclosure_id: int):
     disclosure = selectors.disclosure_for_decision(request.user, disclosure_id)
     approve = request.POST.get("decision") == "approve"
@@ -228,7 +227,7 @@ def protocols(request):
 
 
 @login_required
-@require_recent_auth(when=lambda request: request.method == "POST")
+@require_recent_auth("sharing.emergency.start", when=lambda request: request.method == "POST")
 def emergency(request):
     """A coordinator's emergency accesses, and the form to open a case in an emergency."""
     form = EmergencyAccessForm(request.POST or None)

@@ -156,6 +156,7 @@ def unauthenticated(request, exc):
 
 def _register_routers() -> None:
     from casebridge.accounts.api import router as accounts_router
+    from casebridge.audit.api import router as audit_router
     from casebridge.cases.api import router as cases_router
     from casebridge.hotline.api import router as hotline_router
     from casebridge.network.api import router as network_router
@@ -170,6 +171,7 @@ def _register_routers() -> None:
     api.add_router("/cases", cases_router)
     api.add_router("/sop", sharing_router)
     api.add_router("/privacy", privacy_router)
+    api.add_router("/audit", audit_router)
     api.add_router("/stats", stats_router)
     api.add_router("/training", training_router)
 

@@ -102,8 +102,11 @@ def django_validation_error(request, exc: ValidationError):
 def input_validation_error(request, exc: NinjaValidationError):
     fields: dict[str, list[str]] = {}
     for error in exc.errors:
-        location = [str(part) for part in error.get("loc", ()) if part not in ("body", "payload")]
-        fields.setdefault(".".join(location) or "__all__", []).append(error.get("msg", ""))
+        where = [str(part) for part in error.get("loc", ())]
+        location = [part for part in where if part not in ("body", "payload")]
+        # An error of the body as a whole (not an object) names the body.
+        name = ".".join(location) or ("body" if where[:1] == ["body"] else "__all__")
+        fields.setdefault(name, []).append(error.get("msg", ""))
     return api.create_response(
         request, error_body(_("The input is not valid."), fields), status=422
     )

@@ -5,28 +5,28 @@ Filters travel in a POST body, as on the page: usernames stay out of URLs and lo
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Literal
 
 from ninja import Field, Router, Schema
 
 from casebridge.accounts.security import recently_authenticated
 from casebridge.accounts.two_factor import ReauthRequired
-from casebridge.apischema import MAX_OFFSET, Body, Error
+from casebridge.apischema import MAX_OFFSET, Day, Error, Input
 from casebridge.audit import export, selectors
 from casebridge.audit.models import Outcome
 
 router = Router(tags=["audit"])
 
 
-class AuditFilterIn(Body):
+class AuditFilterIn(Input):
     username: str = Field(default="", max_length=150)
     action: str = Field(default="", max_length=80, description="the action begins with this")
     object_type: str = Field(default="", max_length=80)
     object_id: str = Field(default="", max_length=64)
     outcome: Outcome | None = None
-    day_from: date | None = Field(default=None, description="first local day")
-    day_to: date | None = Field(default=None, description="last local day")
+    day_from: Day | None = Field(default=None, description="first local day")
+    day_to: Day | None = Field(default=None, description="last local day")
 
     def filters(self) -> dict:
         values = self.dict(include=set(AuditFilterIn.model_fields))

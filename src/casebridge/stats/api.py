@@ -9,7 +9,7 @@ from django.http import HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 
-from casebridge.apischema import Input
+from casebridge.apischema import Day, Input
 from casebridge.stats import export, report, selectors
 
 router = Router(tags=["statistics"])
@@ -17,8 +17,8 @@ router = Router(tags=["statistics"])
 
 class StatsQuery(Input):
     scope: str | None = Field(None, description="'network' or 'org-<id>'; default: the first")
-    date_from: date | None = Field(None, alias="from", description="first month (any day)")
-    date_to: date | None = Field(None, alias="to", description="last month (any day)")
+    date_from: Day | None = Field(None, alias="from", description="first month (any day)")
+    date_to: Day | None = Field(None, alias="to", description="last month (any day)")
     state: str | None = Field(None, description="federal state code, e.g. DE-HH")
 
 

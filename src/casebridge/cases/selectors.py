@@ -61,9 +61,11 @@ def access_case(actor, case_id: int, *, action: str = Action.VIEW) -> Case:
         )
         raise Http404
     seat = seats(actor).get(case.pk)
+    # Checked for a change or not, the case is read: a change is recorded by the service
+    # that makes it, and only when something changed.
     audit_record(
         actor=actor,
-        action=f"cases.case.{action}",
+        action=f"cases.case.{Action.VIEW if action == Action.CHANGE else action}",
         obj=case,
         purpose="emergency access" if seat is not None and seat.emergency else "",
         details={"number": case.number},

@@ -18,8 +18,8 @@ from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from casebridge.audit.models import AuditEvent
 from casebridge.audit import services as audit_services
+from casebridge.audit.models import AuditEvent
 from casebridge.audit.services import audit_record, chain_end
 from casebridge.cases.models import Case, ConferenceItem, Entry
 from casebridge.cooperation_models.models import CooperationModel, Term

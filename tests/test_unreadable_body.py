@@ -18,10 +18,10 @@ pytestmark = pytest.mark.django_db
 @pytest.mark.parametrize("where", ["api", "page"])
 def test_an_unreadable_multipart_body_is_a_bad_request_without_a_traceback(
     personas,
-    world,
+    world,  # noqa: F811
     caplog,
     content_type,
-    where,  # noqa: F811
+    where,
 ):
     client = personas.client(personas.partner)
     path = f"/api/v1/cases/{world.case.pk}/documents" if where == "api" else "/cases/"

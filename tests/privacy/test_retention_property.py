@@ -27,9 +27,7 @@ def populated(everything_due, signing_key):  # noqa: F811
     """Every rule has a record due around today, and the audit log reaches back 25 years."""
     for years in range(25, 0, -1):
         event = audit_record(actor=None, action="test.event", details={"years": years})
-        AuditEvent.objects.filter(pk=event.pk).update(
-            occurred_at=NOW - timedelta(days=365 * years)
-        )
+        AuditEvent.objects.filter(pk=event.pk).update(occurred_at=NOW - timedelta(days=365 * years))
     seal_pending()
     return signing_key
 

@@ -116,19 +116,23 @@ def test_the_same_phase_goal_status_and_scope_again_record_nothing(personas, wor
         assert len(changed) == 1 and again == [], (name, changed, again)
 
 
-def test_the_same_user_organisation_and_meeting_values_again_record_nothing(personas):
-    admin = personas.client(personas.admin)
-    coordinator = personas.client(personas.coordinator)
-    organisation = personas.partner.memberships.get().organisation
-    start = timezone.now() + timedelta(days=2)
-    meeting = network_services.meeting_create(
+def _meeting(personas, starts_in: timedelta, invitees):
+    start = timezone.now() + starts_in
+    return network_services.meeting_create(
         actor=personas.coordinator,
         title="AG Schulen",
         kind="working_group",
         starts_at=start,
         ends_at=start + timedelta(hours=1),
-        invitees=[personas.partner],
+        invitees=invitees,
     )
+
+
+def test_the_same_user_organisation_and_meeting_values_again_record_nothing(personas):
+    admin = personas.client(personas.admin)
+    coordinator = personas.client(personas.coordinator)
+    organisation = personas.partner.memberships.get().organisation
+    meeting = _meeting(personas, timedelta(days=2), [personas.partner])
     partner = personas.client(personas.partner)
     sends = {
         "user": lambda: _json(
@@ -151,15 +155,7 @@ def test_the_same_user_organisation_and_meeting_values_again_record_nothing(pers
 
 def test_the_same_attendance_again_records_nothing(personas):
     coordinator = personas.client(personas.coordinator)
-    start = timezone.now() - timedelta(hours=3)
-    meeting = network_services.meeting_create(
-        actor=personas.coordinator,
-        title="Fallkonferenz",
-        kind="working_group",
-        starts_at=start,
-        ends_at=start + timedelta(hours=1),
-        invitees=[personas.partner, personas.police],
-    )
+    meeting = _meeting(personas, -timedelta(hours=3), [personas.partner, personas.police])
     changed, again = _twice(
         lambda: _json(
             coordinator,

@@ -113,8 +113,9 @@ def test_a_disclosure_without_basis_or_justification_is_refused(personas, world,
     assert not Disclosure.objects.exists()
 
 
-def test_consent_carries_a_disclosure_and_its_withdrawal_blocks_the_next(personas, world):
-    consent = services.consent_record(
+def police_consent(personas, world):
+    """The person's consent to share risk assessments with the police liaison."""
+    return services.consent_record(
         actor=personas.partner,
         case=world.case,
         given_by="person",
@@ -122,6 +123,10 @@ def test_consent_carries_a_disclosure_and_its_withdrawal_blocks_the_next(persona
         categories=[category("risk_assessment")],
         recipients=[world.police],
     )
+
+
+def test_consent_carries_a_disclosure_and_its_withdrawal_blocks_the_next(personas, world):
+    consent = police_consent(personas, world)
     services.disclosure_request(
         actor=personas.partner,
         case=world.case,
@@ -301,14 +306,7 @@ def consent_in_use(personas, world):
     """A consent, and a colleague at the lead organisation who is about to disclose on it."""
     colleague = make_user("kollegin", org(personas.partner), "partner_counsellor")
     world.lead.members.add(colleague)
-    consent = services.consent_record(
-        actor=personas.partner,
-        case=world.case,
-        given_by="person",
-        purpose="Austausch mit der Polizei",
-        categories=[category("risk_assessment")],
-        recipients=[world.police],
-    )
+    consent = police_consent(personas, world)
     return colleague, consent
 
 

@@ -78,7 +78,6 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "casebridge.middleware.UnreadableBodyMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
@@ -91,6 +90,8 @@ MIDDLEWARE = [
     "casebridge.middleware.TwoFactorMiddleware",
     "casebridge.middleware.NoStoreMiddleware",
     "casebridge.middleware.RefuseNulMiddleware",
+    # Before any view hook (CSRF reads the body in process_view), in the user's language.
+    "casebridge.middleware.UnreadableBodyMiddleware",
 ]
 
 ROOT_URLCONF = "casebridge.urls"

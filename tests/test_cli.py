@@ -163,3 +163,70 @@ def test_serve_answers_http(installation):
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+# -- without a SECRET_KEY ---------------------------------------------------------------------
+
+OWN_COMMANDS = [
+    "audit",
+    "backup",
+    "demo",
+    "generate",
+    "keys",
+    "model",
+    "region",
+    "restore",
+    "retention",
+    "route",
+    "serve",
+    "sop",
+    "stats",
+    "training",
+    "worker",
+]
+MISSING_SECRET = "casebridge: SECRET_KEY: not set; set SECRET_KEY or SECRET_KEY_FILE"
+
+
+@pytest.fixture
+def no_secret(tmp_path):
+    """An empty folder and an environment without any secret."""
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "CASEBRIDGE_DATA_DIR": str(tmp_path),
+        "HOME": str(tmp_path),
+        "LANGUAGE_CODE": "en",
+    }
+
+
+def test_checking_a_model_file_needs_no_secret(no_secret):
+    result = run(no_secret, "model", "check", "germany")
+    assert result.returncode == 0, result.stderr
+    assert "germany.toml: valid" in result.stdout
+    broken = Path(no_secret["CASEBRIDGE_DATA_DIR"]) / "broken.toml"
+    broken.write_text("[model]\nname = 1\n")
+    result = run(no_secret, "model", "check", str(broken))
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert not (Path(no_secret["CASEBRIDGE_DATA_DIR"]) / "secret_key").exists()
+
+
+@pytest.mark.parametrize("command", [*OWN_COMMANDS, "migrate"])
+def test_the_help_of_every_command_needs_no_secret(no_secret, command):
+    result = run(no_secret, command, "--help")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("usage:") and result.stderr == ""
+    assert not list(Path(no_secret["CASEBRIDGE_DATA_DIR"]).iterdir())  # help made nothing
+
+
+def test_the_list_of_commands_needs_no_secret(no_secret):
+    result = run(no_secret, "help")
+    assert result.returncode == 0
+    assert "[audit]" in result.stdout and "not properly configured" not in result.stdout
+
+
+@pytest.mark.parametrize(
+    "args", [["migrate"], ["retention", "run"], ["audit", "verify"], ["worker", "--once"]]
+)
+def test_a_command_that_needs_the_secret_says_so_in_one_line(no_secret, args):
+    result = run(no_secret, *args)
+    assert result.returncode == 1
+    assert result.stderr == MISSING_SECRET + "\n"

@@ -110,8 +110,11 @@ def django_validation_error(request, exc: ValidationError):
 def input_validation_error(request, exc: NinjaValidationError):
     fields: dict[str, list[str]] = {}
     for error in exc.errors:
-        location = [str(part) for part in error.get("loc", ()) if part not in ("body", "payload")]
-        fields.setdefault(".".join(location) or "__all__", []).append(error.get("msg", ""))
+        where = [str(part) for part in error.get("loc", ())]
+        location = [part for part in where if part not in ("body", "payload")]
+        # An error of the body as a whole (not an object) names the body.
+        name = ".".join(location) or ("body" if where[:1] == ["body"] else "__all__")
+        fields.setdefault(name, []).append(error.get("msg", ""))
     return api.create_response(
         request, error_body(_("The input is not valid."), fields), status=422
     )
@@ -157,6 +160,7 @@ def unauthenticated(request, exc):
 
 def _register_routers() -> None:
     from casebridge.accounts.api import router as accounts_router
+    from casebridge.audit.api import router as audit_router
     from casebridge.cases.api import router as cases_router
     from casebridge.hotline.api import router as hotline_router
     from casebridge.network.api import router as network_router
@@ -171,6 +175,7 @@ def _register_routers() -> None:
     api.add_router("/cases", cases_router)
     api.add_router("/sop", sharing_router)
     api.add_router("/privacy", privacy_router)
+    api.add_router("/audit", audit_router)
     api.add_router("/stats", stats_router)
     api.add_router("/training", training_router)
 

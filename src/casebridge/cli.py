@@ -62,10 +62,25 @@ def _local_audit_key(command: str | None) -> None:
         generate_key(data_dir / "audit-signing.key")
 
 
+# Checks of files and printed keys: they sign nothing and store nothing, so they need no
+# SECRET_KEY (nor does the help of any command).
+SECRET_FREE = {("model", "check"), ("sop", "check"), ("training", "check"), ("keys", "generate")}
+
+
+def _asks_for_help(args: list[str]) -> bool:
+    return (
+        not args
+        or args[0] in {"help", "version", "--version"}
+        or bool({"-h", "--help"} & set(args))
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv if argv is None else argv)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "casebridge.settings")
-    command = argv[1] if len(argv) > 1 else None
+    helping = _asks_for_help(argv[1:])
+    # Help creates nothing: not even `demo --help` makes keys.
+    command = None if helping else argv[1]
     local = _local_secret_key(command)
     _local_key_ring(command)
     _local_audit_key(command)
@@ -74,8 +89,20 @@ def main(argv: list[str] | None = None) -> None:
         # cookies that travel without TLS. Production configures its own secret instead.
         os.environ.setdefault("SECURE_COOKIES", "0")
         os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
+    elif (helping or tuple(argv[1:3]) in SECRET_FREE) and not (
+        os.environ.get("SECRET_KEY") or os.environ.get("SECRET_KEY_FILE")
+    ):
+        # A key for this process only: nothing it does is signed or kept.
+        os.environ["SECRET_KEY"] = secrets.token_urlsafe(50)
+    import django
+    from django.core.exceptions import ImproperlyConfigured
     from django.core.management import execute_from_command_line
 
+    try:
+        django.setup()
+    except ImproperlyConfigured as exc:
+        # A missing or malformed setting: its variable and what is wrong, in one line.
+        sys.exit(f"casebridge: {exc}")
     execute_from_command_line(argv)
 
 

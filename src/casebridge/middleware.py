@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY, logout
 from django.http import HttpResponseBadRequest, JsonResponse
+from django.http.multipartparser import MultiPartParserError
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -173,4 +174,24 @@ class RefuseNulMiddleware:
                     {"detail": message, "fields": {name: [message] for name in bad}}, status=422
                 )
             return HttpResponseBadRequest(message)
+        return self.get_response(request)
+
+
+class UnreadableBodyMiddleware:
+    """A POST whose multipart body cannot be read (no boundary, a broken one) is answered 400
+    before any view or view hook (CSRF's) reads it. Django would answer 400 too, but log the
+    parser's traceback; this way ``django.request`` logs one line ("Bad Request: /path")."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.method == "POST" and request.content_type == "multipart/form-data":
+            try:
+                request.POST  # noqa: B018 - parsed here, once, so that a failure is ours
+            except MultiPartParserError:
+                message = _("The request body is not readable multipart/form-data.")
+                if request.path.startswith("/api/"):
+                    return JsonResponse({"detail": message, "fields": {}}, status=400)
+                return HttpResponseBadRequest(message)
         return self.get_response(request)

@@ -90,6 +90,8 @@ MIDDLEWARE = [
     "casebridge.middleware.TwoFactorMiddleware",
     "casebridge.middleware.NoStoreMiddleware",
     "casebridge.middleware.RefuseNulMiddleware",
+    # Before any view hook (CSRF reads the body in process_view), in the user's language.
+    "casebridge.middleware.UnreadableBodyMiddleware",
 ]
 
 ROOT_URLCONF = "casebridge.urls"

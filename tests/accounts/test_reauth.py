@@ -64,7 +64,7 @@ def test_audit_export_needs_a_confirmation_with_password_and_code(personas, cloc
     client = stale(personas, personas.dpo)
     log = reverse("audit:log")
     assert client.post(log, {"action": "accounts."}).status_code == 200  # filtering is free
-    response = client.post(log, {"export": "1"})
+    response = client.post(log, {"export": "csv"})
     assert response["Location"] == f"{REAUTH}?next={quote(log, safe='')}"
     page = client.get(response["Location"])
     assert "code" in page.context["form"].fields
@@ -74,10 +74,10 @@ def test_audit_export_needs_a_confirmation_with_password_and_code(personas, cloc
     assert response.context["form"].errors["code"]
     clock.advance(seconds=2)
     assert confirm(client, personas.dpo, log, steps_ahead=1)["Location"] == log
-    response = client.post(log, {"export": "1"})
+    response = client.post(log, {"export": "csv"})
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
-    assert b"accounts.reauth" in response.content
+    assert b"accounts.reauth" in b"".join(response.streaming_content)
 
 
 def test_a_stale_disclosure_saves_nothing_and_leads_back_to_the_form(personas, world):

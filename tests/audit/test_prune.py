@@ -114,3 +114,44 @@ def test_prune_command(signing_key, capsys):
     assert "2 events pruned" in capsys.readouterr().out
     with pytest.raises(CommandError, match="--before: '1.1.2021' is not a date"):
         call_command("audit", "prune", "--before", "1.1.2021")
+
+
+def test_an_event_written_as_of_a_later_moment_is_kept_and_stops_the_prefix(signing_key):
+    make_chain("oo")
+    audit_record(actor=None, action="test.event", details={"as_of": "2030-01-01T00:00:00+00:00"})
+    AuditEvent.objects.filter(sequence=None).update(occurred_at=OLD + timedelta(days=1))
+    old_after_it = audit_record(actor=None, action="test.event")
+    AuditEvent.objects.filter(pk=old_after_it.pk).update(occurred_at=OLD + timedelta(days=2))
+    seal_pending()
+    assert audit_prune(before=CUTOFF, dry_run=True) == 2
+    assert audit_prune(before=CUTOFF) == 2
+    pruned = AuditEvent.objects.get(action="audit.pruned")
+    assert audit_prune(before=CUTOFF) == 0  # the as-of event blocks, as it did the first time
+    assert AuditEvent.objects.filter(action="audit.pruned").get() == pruned
+    assert audit_verify().ok
+
+
+def test_pruning_stops_after_the_given_sequence(signing_key):
+    make_chain("oooo")
+    assert audit_prune(before=CUTOFF, through_sequence=2) == 2
+    assert sorted(
+        AuditEvent.objects.filter(action="test.event").values_list("sequence", flat=True)
+    ) == [3, 4]
+
+
+def test_the_prune_record_is_written_as_of_the_given_moment_and_survives_a_second_prune(
+    signing_key,
+):
+    make_chain("ooo")
+    later = datetime(2040, 1, 1, tzinfo=UTC)
+    assert audit_prune(before=later, as_of=later) == 3
+    assert AuditEvent.objects.get(action="audit.pruned").details["as_of"] == later.isoformat()
+    assert audit_prune(before=later, as_of=later) == 0
+    assert list(AuditEvent.objects.values_list("action", flat=True)) == ["audit.pruned"]
+    assert audit_verify().ok
+
+
+def test_a_prune_that_removes_nothing_writes_no_event(signing_key):
+    make_chain("nn")
+    assert audit_prune(before=CUTOFF) == 0
+    assert not AuditEvent.objects.filter(action="audit.pruned").exists()

@@ -18,8 +18,8 @@ def prune_calls(monkeypatch):
 
     calls = []
 
-    def fake_prune(*, before, actor=None, dry_run):
-        calls.append({"before": before, "actor": actor, "dry_run": dry_run})
+    def fake_prune(*, before, actor=None, dry_run, through_sequence=None, as_of=None):
+        calls.append({"before": before, "actor": actor, "dry_run": dry_run, "as_of": as_of})
         return AuditEvent.objects.filter(occurred_at__lt=before).count()
 
     monkeypatch.setattr(services, "audit_prune", fake_prune, raising=False)

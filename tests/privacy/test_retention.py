@@ -351,7 +351,7 @@ def test_each_applied_rule_writes_one_audit_event_with_counts_only(everything_du
     assert actions.count("retention.cases.closed") == 1
     assert actions[-1] == "retention.run"
     for event in events:
-        assert set(event.details) <= {"before", "counts", "records"}
+        assert set(event.details) <= {"as_of", "before", "counts", "records"}
         assert "Muster" not in str(event.details)
     verified = audit_verify()
     assert verified.ok and verified.checked > 0, verified.broken

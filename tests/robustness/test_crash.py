@@ -20,6 +20,7 @@ WRITERS = 8
 def contact(writer: int, number: int) -> dict:
     return {
         "started_at": "2026-01-05T10:00:00Z",
+        "ended_at": "2026-01-05T10:20:00Z",  # a past call names its end
         "caller_category": "parents_relatives",
         "contact_category": "general_information",
         "summary": f"crash test writer {writer} number {number}",

@@ -26,9 +26,12 @@ def terminate_backends(database: str) -> int:
     return int(ended)
 
 
-def contact(started_at: str = "2026-01-05T10:00:00Z") -> dict:
+def contact(
+    started_at: str = "2026-01-05T10:00:00Z", ended_at: str = "2026-01-05T10:20:00Z"
+) -> dict:
     return {
         "started_at": started_at,
+        "ended_at": ended_at,  # a past call names its end
         "caller_category": "parents_relatives",
         "contact_category": "general_information",
     }

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import zoneinfo
+
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
+from django.utils import translation
+from django.utils.formats import date_format
 
 from casebridge.audit.models import AuditEvent
 from casebridge.cases import services as case_services
@@ -109,8 +113,9 @@ def test_a_disclosure_without_basis_or_justification_is_refused(personas, world,
     assert not Disclosure.objects.exists()
 
 
-def test_consent_carries_a_disclosure_and_its_withdrawal_blocks_the_next(personas, world):
-    consent = services.consent_record(
+def police_consent(personas, world):
+    """The person's consent to share risk assessments with the police liaison."""
+    return services.consent_record(
         actor=personas.partner,
         case=world.case,
         given_by="person",
@@ -118,6 +123,10 @@ def test_consent_carries_a_disclosure_and_its_withdrawal_blocks_the_next(persona
         categories=[category("risk_assessment")],
         recipients=[world.police],
     )
+
+
+def test_consent_carries_a_disclosure_and_its_withdrawal_blocks_the_next(personas, world):
+    consent = police_consent(personas, world)
     services.disclosure_request(
         actor=personas.partner,
         case=world.case,
@@ -287,3 +296,72 @@ def test_a_protocol_with_errors_cannot_be_activated(personas):
     assert broken.status == "draft"
     protocol.refresh_from_db()
     assert protocol.status == "active"
+
+
+# -- a consent withdrawn while the disclosure form is open --------------------------------
+
+
+@pytest.fixture
+def consent_in_use(personas, world):
+    """A consent, and a colleague at the lead organisation who is about to disclose on it."""
+    colleague = make_user("kollegin", org(personas.partner), "partner_counsellor")
+    world.lead.members.add(colleague)
+    consent = police_consent(personas, world)
+    return colleague, consent
+
+
+def _disclose_on(consent, world) -> dict:
+    return {
+        "to_participant": world.police.pk,
+        "entries": [world.risk.pk],
+        "purpose": "Abstimmung",
+        "legal_basis": "consent_special_categories",
+        "consent": consent.pk,
+    }
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        ("en", "This consent was withdrawn by Partner Persona on "),
+        ("de", "Diese Einwilligung hat Partner Persona am "),
+    ],
+)
+def test_a_consent_withdrawn_while_the_form_is_open_says_by_whom_and_when(
+    personas, world, consent_in_use, language, expected
+):
+    colleague, consent = consent_in_use
+    colleague.language = language
+    colleague.save(update_fields=["language"])
+    client = personas.client(colleague)
+    url = reverse("sharing:disclose", args=[world.case.pk])
+    form = client.get(url).context["form"]
+    assert consent.pk in [value for value, _label in form.fields["consent"].choices if value]
+
+    services.consent_withdraw(actor=personas.partner, consent=consent)
+    response = client.post(url, _disclose_on(consent, world))
+
+    assert response.status_code == 422
+    message = response.context["form"].errors["consent"][0]
+    assert message.startswith(expected), message
+    when = AuditEvent.objects.get(action="sharing.consent.withdraw").occurred_at
+    with translation.override(language):
+        local = when.astimezone(zoneinfo.ZoneInfo("Europe/Berlin"))
+        assert date_format(local, "SHORT_DATETIME_FORMAT") in message
+    assert not Disclosure.objects.exists()
+    again = client.get(url).context["form"].fields["consent"].choices
+    assert [value for value, _label in again if value] == []  # no longer offered
+
+
+def test_the_api_says_who_withdrew_the_consent_and_when(personas, world, consent_in_use):
+    colleague, consent = consent_in_use
+    services.consent_withdraw(actor=personas.partner, consent=consent)
+    body = {**_disclose_on(consent, world), "entries": [world.risk.pk]}
+    body["to_participant_id"] = body.pop("to_participant")
+    body["consent_id"] = body.pop("consent")
+    response = personas.client(colleague).post(
+        f"/api/v1/sop/cases/{world.case.pk}/disclosures", body, content_type="application/json"
+    )
+    assert response.status_code == 422
+    (message,) = response.json()["fields"]["consent"]
+    assert message.startswith("This consent was withdrawn by Partner Persona on ")

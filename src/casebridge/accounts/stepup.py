@@ -104,8 +104,8 @@ STEP_UP: dict[str, StepUpAction] = {
             "audit.log.export",
             _("Export the audit log"),
             pages=("audit:log",),
-            operations=(),
-            services=("casebridge.audit.selectors.audit_log_export",),
+            operations=("POST /api/v1/audit/events/export",),
+            services=("casebridge.audit.selectors.export_for_dpo",),
             during_emergency=DuringEmergency.NOT_IN_A_CASE,
         ),
         StepUpAction(

@@ -208,41 +208,91 @@ def audit_checkpoint(*, actor=None, key_path: Path | None = None) -> Checkpoint 
     return checkpoint
 
 
+def chain_end() -> int:
+    """Seal what is pending; return the sequence of the chain's last event (0 when empty).
+
+    A caller that prunes later in the same piece of work passes it as ``through_sequence``,
+    so that only events that existed when the work began can go.
+    """
+    seal_pending()
+    return ChainHead.objects.filter(id=1).values_list("sequence", flat=True).first() or 0
+
+
+def _as_of(details) -> datetime | None:
+    value = details.get("as_of") if isinstance(details, dict) else None
+    try:
+        return datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+def _first_kept(before: datetime, through_sequence: int | None) -> int | None:
+    """The first event (in chain order) that pruning before ``before`` must keep, or None.
+
+    Kept are events that occurred on or after ``before``, events after ``through_sequence``,
+    and events whose ``details`` say they were written ``as_of`` a moment on or after
+    ``before``: a retention run evaluated at a future ``--now`` writes its record at real
+    time, and a second run at the same ``--now`` must neither count nor remove it.
+    """
+    first = AuditEvent.objects.filter(sequence__isnull=False, occurred_at__gte=before).aggregate(
+        first=Min("sequence")
+    )["first"]
+    if through_sequence is not None and (first is None or first > through_sequence + 1):
+        first = through_sequence + 1
+    dated = AuditEvent.objects.filter(
+        sequence__isnull=False, occurred_at__lt=before, details__contains='"as_of":'
+    )
+    if first is not None:
+        dated = dated.filter(sequence__lt=first)
+    for sequence, details in dated.order_by("sequence").values_list("sequence", "details"):
+        as_of = _as_of(details)
+        if as_of is not None and as_of >= before:
+            return sequence
+    return first
+
+
 @transaction.atomic
-def audit_prune(*, before: datetime, actor=None, dry_run: bool = False) -> int:
+def audit_prune(
+    *,
+    before: datetime,
+    actor=None,
+    dry_run: bool = False,
+    through_sequence: int | None = None,
+    as_of: datetime | None = None,
+) -> int:
     """Delete the oldest events that occurred before ``before`` — a prefix of the chain only.
 
-    Pruning stops at the first event (in chain order) on or after ``before``; a signed anchor
-    records the sequence and hash of the last event removed, and verify starts after it.
-    Returns the number of events removed (or, with ``dry_run``, that would be).
+    Pruning stops at the first event (in chain order) it must keep (``_first_kept``: one on
+    or after ``before``, after ``through_sequence``, or written as of a moment on or after
+    ``before``); a signed anchor records the sequence and hash of the last event removed,
+    and verify starts after it. Returns the number of events removed (or, with ``dry_run``,
+    that would be). A prune that removes something records an ``audit.pruned`` event, with
+    ``as_of`` when given (a retention run's ``now``); one that removes nothing writes none.
     """
     seal_pending()
     with connection.cursor() as cursor:
         head_sequence, _head_hash = chain.lock_head(cursor)  # type: ignore[misc] - waits
-    kept = AuditEvent.objects.filter(sequence__isnull=False, occurred_at__gte=before)
-    first_kept = kept.aggregate(first=Min("sequence"))["first"]
+    first_kept = _first_kept(before, through_sequence)
     last_pruned = head_sequence if first_kept is None else first_kept - 1
     doomed = AuditEvent.objects.filter(sequence__isnull=False, sequence__lte=last_pruned)
     count = doomed.count()
-    if dry_run:
+    if dry_run or not count:
         return count
-    if count:
-        private = signing.load_private_key()  # no key, no pruning: the anchor must be signed
-        last_hash = AuditEvent.objects.get(sequence=last_pruned).hash
-        at = timezone.now()
-        record = signing.sign(
-            private, kind=Checkpoint.Kind.ANCHOR, sequence=last_pruned, hash_=last_hash, at=at
-        )
-        _store(record, at)
-        doomed.delete()
-        # Written before the commit: a file anchor whose events survived a rollback is
-        # harmless (verify then checks it like a checkpoint), a missing one would not be.
-        signing.append_line(record)
-    audit_record(
-        actor=actor,
-        action="audit.pruned",
-        details={"count": count, "through_sequence": last_pruned if count else None},
+    private = signing.load_private_key()  # no key, no pruning: the anchor must be signed
+    last_hash = AuditEvent.objects.get(sequence=last_pruned).hash
+    at = timezone.now()
+    record = signing.sign(
+        private, kind=Checkpoint.Kind.ANCHOR, sequence=last_pruned, hash_=last_hash, at=at
     )
+    _store(record, at)
+    doomed.delete()
+    # Written before the commit: a file anchor whose events survived a rollback is
+    # harmless (verify then checks it like a checkpoint), a missing one would not be.
+    signing.append_line(record)
+    details = {"count": count, "through_sequence": last_pruned}
+    if as_of is not None:
+        details["as_of"] = as_of.isoformat()
+    audit_record(actor=actor, action="audit.pruned", details=details)
     return count
 
 

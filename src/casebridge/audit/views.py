@@ -1,31 +1,16 @@
-"""The audit pages: the DPO's view of the log (with CSV export) and a case's access history."""
+"""The audit pages: the DPO's view of the log (with its export) and a case's access history."""
 
 from __future__ import annotations
 
-import csv
-
 from django import forms
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
 from casebridge.accounts.stepup import require_recent_auth
-from casebridge.audit import selectors
+from casebridge.audit import export, selectors
 from casebridge.audit.models import Outcome
 from casebridge.cases import selectors as case_selectors
-
-COLUMNS = [
-    "sequence",
-    "occurred_at",
-    "actor_label",
-    "action",
-    "object_type",
-    "object_id",
-    "outcome",
-    "purpose",
-    "remote_addr",
-]
 
 
 class AuditFilterForm(forms.Form):
@@ -51,20 +36,18 @@ def _exporting(request) -> bool:
 @login_required
 @require_recent_auth("audit.log.export", when=_exporting)
 def log(request):
-    """Filters are posted (usernames stay out of URLs); ``export`` returns the rows as CSV."""
+    """Filters are posted (usernames stay out of URLs), and so is the page number;
+    ``export`` (``csv`` or ``jsonl``) streams every matching event, however many."""
     form = AuditFilterForm(request.POST or None)
-    filters = form.cleaned_data if form.is_bound and form.is_valid() else {}
+    if form.is_bound and not form.is_valid():
+        # Never the unfiltered log (or export) in place of the one asked for.
+        return render(request, "audit/log.html", {"form": form, "events": None}, status=422)
+    filters = form.cleaned_data if form.is_bound else {}
     if _exporting(request):
-        events = selectors.audit_log_export(request.user, **filters)
-        response = HttpResponse(content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = 'attachment; filename="audit.csv"'
-        response["Cache-Control"] = "no-store"
-        writer = csv.writer(response)
-        writer.writerow(COLUMNS)
-        for event in events:
-            writer.writerow([getattr(event, column) for column in COLUMNS])
-        return response
-    events = selectors.events_for_dpo(request.user, **filters)
+        fmt = "jsonl" if request.POST["export"] == "jsonl" else "csv"
+        exported = selectors.export_for_dpo(request.user, fmt=fmt, **filters)
+        return export.stream(exported.rows, fmt)
+    events = selectors.events_for_dpo(request.user, page=request.POST.get("page", 1), **filters)
     return render(request, "audit/log.html", {"form": form, "events": events})
 
 

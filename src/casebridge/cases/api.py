@@ -10,7 +10,7 @@ from ninja import Field, File, Form, Router, Schema, Status, UploadedFile
 
 from casebridge.accounts.models import Role, User
 from casebridge.accounts.stepup import step_up
-from casebridge.apischema import Error, Input, Instant
+from casebridge.apischema import Day, Error, Input, Instant
 from casebridge.cases import selectors, services
 from casebridge.cases.models import Participant
 from casebridge.cooperation_models.models import Term
@@ -101,7 +101,7 @@ class CaseIn(Input):
     referral_id: int | None = None
     first_name: str = Field(default="", max_length=120)
     last_name: str = Field(default="", max_length=120)
-    date_of_birth: date | None = None
+    date_of_birth: Day | None = None
     address: str = Field(default="", max_length=500)
 
 
@@ -110,7 +110,7 @@ class EntryIn(Input):
     category: str = Field(max_length=64)
     title: str = Field(max_length=200)
     text: str = Field(default="", max_length=50_000)
-    occurred_on: date | None = None
+    occurred_on: Day | None = None
     likelihood: str = Field(default="", max_length=24)
     imminence: str = Field(default="", max_length=16)
 
@@ -145,7 +145,7 @@ class CloseIn(Input):
 class GoalIn(Input):
     horizon: str = Field(max_length=10)
     title: str = Field(max_length=300)
-    target_date: date | None = None
+    target_date: Day | None = None
 
 
 class GoalStatusIn(Input):
@@ -153,7 +153,7 @@ class GoalStatusIn(Input):
 
 
 class ConferenceIn(Input):
-    held_on: date
+    held_on: Day
     title: str = Field(max_length=200)
 
 
@@ -162,7 +162,7 @@ class ConferenceItemIn(Input):
     category: str = Field(max_length=64)
     text: str = Field(max_length=10_000)
     owner_id: int | None = None
-    due_on: date | None = None
+    due_on: Day | None = None
 
 
 class ConferenceItemOut(Schema):

@@ -99,9 +99,11 @@ def access_case(actor, case_id: int, *, action: str = Action.VIEW, for_write: bo
             purpose=purpose,
         )
         raise EmergencyRefused
+    # Checked for a change or not, the case is read: a change is recorded by the service
+    # that makes it, and only when something changed.
     audit_record(
         actor=actor,
-        action=f"cases.case.{action}",
+        action=f"cases.case.{Action.VIEW if action == Action.CHANGE else action}",
         obj=case,
         purpose=purpose,
         details={"number": case.number},

@@ -318,6 +318,10 @@ def participant_scope(
     if any(t.kind != "information_category" for t in [*read, *write]):
         raise ValidationError({"read": [_("Unknown information category.")]})
     _check_scope(participant.organisation, read, write)
+    if set(read) == set(participant.read_categories.all()) and set(write) == set(
+        participant.write_categories.all()
+    ):
+        return participant  # the same scope again: nothing changes, nothing is recorded
     _set_scope(participant, read, write, reason=reason.strip(), actor=actor)
     audit_record(
         actor=actor,
@@ -503,6 +507,8 @@ def goal_status(*, actor, goal: Goal, status: str) -> Goal:
     require(may_write(actor, goal.case, category))
     if status not in Goal.Status.values:
         raise ValidationError({"status": [_("Unknown status.")]})
+    if goal.status == status:
+        return goal
     goal.status = status
     goal.save(update_fields=["status"])
     audit_record(

@@ -4,11 +4,10 @@ from datetime import date, datetime
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 
-from casebridge.apischema import Body, Error, Input, Instant
+from casebridge.apischema import Day, Error, Input, Instant, QueryFlag, QueryInt
 from casebridge.cooperation_models.models import Term
 from casebridge.hotline import routing, selectors, services
 from casebridge.hotline.models import AgeBand, Channel, Gender, Referral
@@ -53,7 +52,7 @@ class ContactIn(Input):
     contact_category: str = Field(max_length=64)
     closing_reason: str | None = Field(default=None, max_length=64)
     next_steps: str = Field(default="", max_length=5000)
-    follow_up_on: date | None = None
+    follow_up_on: Day | None = None
     earlier_contact_id: int | None = None
     referral: ReferralIn | None = None
 
@@ -78,7 +77,7 @@ class ContactPatch(Input):
     contact_category: str | None = Field(default=None, max_length=64)
     closing_reason: str | None = Field(default=None, max_length=64)
     next_steps: str | None = Field(default=None, max_length=5000)
-    follow_up_on: date | None = None
+    follow_up_on: Day | None = None
 
 
 class ReferralEventOut(Schema):
@@ -204,10 +203,10 @@ class RouteOut(Schema):
     suggestions: list[SuggestionOut]
 
 
-class ContactSearchIn(Body):
+class ContactSearchIn(Input):
     q: str = Field(default="", max_length=100)
-    day_from: date | None = None
-    day_to: date | None = None
+    day_from: Day | None = None
+    day_to: Day | None = None
     contact_category: str = Field(default="", max_length=64)
     caller_category: str = Field(default="", max_length=64)
     follow_up_open: bool = False
@@ -218,7 +217,7 @@ class DeclineIn(Input):
 
 
 class AppointmentIn(Input):
-    on: date
+    on: Day
 
 
 class WithdrawIn(Input):
@@ -239,15 +238,6 @@ def _term(kind: str, code: str | None, field: str) -> Term | None:
     return _terms(kind, [code], field)[0]
 
 
-_TERM_FIELDS = {
-    "language": "language",
-    "caller_category": "caller_category",
-    "caller_relation": "caller_relation",
-    "contact_category": "contact_category",
-    "closing_reason": "closing_reason",
-}
-
-
 def _contact_values(data: dict) -> dict:
     values = dict(data)
     if values.get("caller_region") is not None:
@@ -255,9 +245,9 @@ def _contact_values(data: dict) -> dict:
         if region is None:
             raise ValidationError({"caller_region": [_("Unknown region.")]})
         values["caller_region"] = region
-    for name, kind in _TERM_FIELDS.items():
+    for name in services.TERM_FIELDS:
         if name in values:
-            values[name] = _term(kind, values[name], name)
+            values[name] = _term(name, values[name], name)
     return values
 
 
@@ -301,8 +291,6 @@ def contact_create(request, payload: ContactIn):
             )
         except Http404:  # an invisible earlier contact is simply unknown here
             raise ValidationError({"earlier_contact_id": [_("Unknown earlier contact.")]}) from None
-    if values.get("ended_at") is None:
-        values["ended_at"] = max(timezone.now(), payload.started_at)
     contact = services.contact_create(
         actor=request.user,
         organisation=organisation,
@@ -318,11 +306,11 @@ def contact_create(request, payload: ContactIn):
 )
 def contact_list(
     request,
-    day_from: date | None = None,
-    day_to: date | None = None,
+    day_from: Day | None = None,
+    day_to: Day | None = None,
     contact_category: str = Query("", max_length=64),
     caller_category: str = Query("", max_length=64),
-    follow_up_open: bool = False,
+    follow_up_open: QueryFlag = False,
 ):
     if not organisations_with(request.user, HOTLINE_ROLES):
         raise PermissionDenied
@@ -390,7 +378,10 @@ def follow_up_done(request, contact_id: int):
 
 
 @router.get("/follow-ups", response={200: list[ContactOut], 403: Error}, summary="Open follow-ups")
-def follow_up_list(request, within_days: int = Query(7, ge=0, le=365)):
+def follow_up_list(
+    request,
+    within_days: QueryInt = Query(7, ge=0, le=365),  # noqa: B008 - ruff knows int, not QueryInt
+):
     if not organisations_with(request.user, HOTLINE_ROLES):
         raise PermissionDenied
     return selectors.follow_ups(request.user, within_days=within_days)

@@ -1,10 +1,9 @@
 from django import forms
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from casebridge.cooperation_models.models import Term, TermKind
 from casebridge.hotline.models import MODE_REQUIRED, Contact, Referral
-from casebridge.hotline.services import CONTACT_FIELDS
+from casebridge.hotline.services import CONTACT_FIELDS, OPEN_CALL_HOURS, TERM_FIELDS
 from casebridge.network.models import Organisation, Region
 
 
@@ -82,7 +81,15 @@ class ContactForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["started_at"].input_formats = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
         self.fields["ended_at"].input_formats = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
-        self.fields["ended_at"].help_text = _("Empty: the call ends when you save.")
+        self.fields["ended_at"].help_text = _(
+            "Empty: the call ends when you save (for a call that started within the last "
+            "%(hours)d hours)."
+        ) % {"hours": OPEN_CALL_HOURS}
+        if self.instance.pk:
+            # The choices are keyed by code; the stored value is the term itself.
+            for name in TERM_FIELDS:
+                term = getattr(self.instance, name)
+                self.initial[name] = term.code if term else None
         self.fields["caller_name"].help_text = _("Only if given and needed.")
         self.fields["channel"].widget.attrs["autofocus"] = True
         region = self.fields["caller_region"]
@@ -90,6 +97,21 @@ class ContactForm(forms.ModelForm):
         region.label_from_instance = lambda r: r.label
         region.label = _("Caller's federal state")
         region.help_text = _("Only when the caller gives no postcode.")
+
+    def _same_minute(self, name: str):
+        """The stored time when the field shows it unchanged (the field holds minutes only:
+        saving the form as it is must not cut off the seconds)."""
+        value = self.cleaned_data.get(name)
+        stored = getattr(self.instance, name) if self.instance.pk else None
+        if value and stored and value == stored.replace(second=0, microsecond=0):
+            return stored
+        return value
+
+    def clean_started_at(self):
+        return self._same_minute("started_at")
+
+    def clean_ended_at(self):
+        return self._same_minute("ended_at")
 
     def resolve_earlier(self, actor) -> None:
         """Turn the reference into a contact the actor may see, or a field error."""
@@ -112,8 +134,6 @@ class ContactForm(forms.ModelForm):
         }
         if "earlier_contact" in self.cleaned_data:
             values["earlier_contact"] = self.cleaned_data["earlier_contact"]
-        if values.get("ended_at") is None and self.instance.pk is None:
-            values["ended_at"] = max(timezone.now(), values["started_at"])
         return values
 
 

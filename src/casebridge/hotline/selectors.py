@@ -140,9 +140,11 @@ def access_contact(actor, contact_id: int, *, for_write: bool = False) -> Contac
             reason=decision,
         )
         raise Http404
+    # Opened to be changed or not, the contact is read: a change is recorded by the
+    # service that makes it, and only when something changed.
     audit_record(
         actor=actor,
-        action=f"hotline.contact.{action}",
+        action=f"hotline.contact.{Action.VIEW}",
         obj=contact,
         details={"reference": contact.reference},
     )

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -24,6 +24,14 @@ from casebridge.network.selectors import PostcodeError, region_for_postcode
 from casebridge.sharing.policy import Action, decide
 
 IDENTITY_FIELDS = ("caller_name", "caller_phone", "caller_email")
+# Vocabulary entries of the cooperation model; each field's name is its term kind.
+TERM_FIELDS = (
+    "language",
+    "caller_category",
+    "caller_relation",
+    "contact_category",
+    "closing_reason",
+)
 # In the order of a call; the intake form shows them in this order.
 CONTACT_FIELDS = (
     "channel",
@@ -107,6 +115,28 @@ def _locate(contact: Contact) -> None:
         contact.person_region = place.state or place.region
 
 
+# A contact recorded as the call ends has no end yet: it ends now. One that started longer
+# ago than a call lasts must say when it ended — "now" would record a call of days.
+OPEN_CALL_HOURS = 6
+
+
+def _with_end(values: dict, now: datetime) -> dict:
+    """The values with the end filled in for a call that ends now, or a field error."""
+    started = values.get("started_at")
+    if values.get("ended_at") is not None or started is None:
+        return values
+    if now - started > timedelta(hours=OPEN_CALL_HOURS):
+        raise ValidationError(
+            {
+                "ended_at": [
+                    _("The contact started more than %(hours)d hours ago: enter when it ended.")
+                    % {"hours": OPEN_CALL_HOURS}
+                ]
+            }
+        )
+    return {**values, "ended_at": max(now, started)}
+
+
 @transaction.atomic
 def contact_create(
     *,
@@ -116,7 +146,10 @@ def contact_create(
     topics: list[Term] | None = None,
     referral: ReferralRequest | None = None,
 ) -> Contact:
-    """Record a contact (and, in the same transaction, an optional referral)."""
+    """Record a contact (and, in the same transaction, an optional referral).
+
+    Without ``ended_at`` the call ends now, if it started within ``OPEN_CALL_HOURS``.
+    """
     unknown = set(values) - set(CONTACT_FIELDS)
     if unknown:
         raise ValueError(f"cannot set {sorted(unknown)}")
@@ -124,7 +157,7 @@ def contact_create(
         organisation=organisation,
         counsellor=actor,
         reference=f"tmp-{uuid.uuid4().hex[:14]}",
-        **values,
+        **_with_end(values, timezone.now()),
     )
     _locate(contact)
     _check_contact(contact, today=timezone.localdate(), new_follow_up=True)

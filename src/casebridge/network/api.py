@@ -10,7 +10,7 @@ from ninja.pagination import paginate
 
 from casebridge.accounts.models import User
 from casebridge.accounts.permissions import can_administer, can_manage_contact_points
-from casebridge.apischema import Error, Input, Instant
+from casebridge.apischema import Day, Error, Input, Instant, QueryFlag
 from casebridge.cooperation_models.models import Term, TermKind
 from casebridge.network import selectors, services
 from casebridge.network.models import ContactPoint, Organisation, OrganisationType, Region, Sector
@@ -240,7 +240,7 @@ def contact_point_list(
     q: str = Query("", max_length=100),
     type: str = Query("", max_length=64),
     region: str = Query("", max_length=32),
-    vacant: bool = False,
+    vacant: QueryFlag = False,
 ):
     return selectors.contact_point_list(
         query=q,
@@ -423,7 +423,7 @@ class MeetingDecisionIn(Input):
 class ActionItemIn(Input):
     title: str = Field(max_length=300)
     owner: str = Field(max_length=150, description="username")
-    due_on: date
+    due_on: Day
 
 
 def _users(usernames: list[str], field: str) -> list[User]:

@@ -270,6 +270,8 @@ def invitation_respond(*, actor, meeting: Meeting, response: str) -> Invitation:
     invitation = Invitation.objects.filter(meeting=meeting, user=actor).first()
     if invitation is None:
         raise ValidationError({"response": _("You are not invited to this meeting.")})
+    if invitation.response == response:
+        return invitation
     invitation.response = response
     invitation.save(update_fields=["response"])
     audit_record(
@@ -291,6 +293,10 @@ def attendance_record(*, actor, meeting: Meeting, present: set[int]) -> Meeting:
     unknown = present - {i.user_id for i in invitations}
     if unknown:
         raise ValidationError({"attended": _("Only invited people can be recorded as present.")})
+    if meeting.status != Meeting.Status.PLANNED and all(
+        invitation.attended == (invitation.user_id in present) for invitation in invitations
+    ):
+        return meeting  # recorded so before: nothing changes
     for invitation in invitations:
         invitation.attended = invitation.user_id in present
     Invitation.objects.bulk_update(invitations, ["attended"])

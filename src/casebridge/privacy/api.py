@@ -7,7 +7,7 @@ from datetime import date, datetime
 from ninja import Field, Router, Schema, Status
 
 from casebridge.accounts.stepup import step_up
-from casebridge.apischema import Error, Input
+from casebridge.apischema import Day, Error, Input
 from casebridge.privacy import selectors, services
 from casebridge.privacy.models import SubjectRequest
 from casebridge.privacy.views import bundle_response
@@ -19,7 +19,7 @@ class RequestIn(Input):
     kind: SubjectRequest.Kind
     article: SubjectRequest.Article
     requester_note: str = Field(default="", max_length=5000)
-    received_on: date | None = None
+    received_on: Day | None = None
 
 
 class RequestOut(Schema):

@@ -18,8 +18,9 @@ from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from casebridge.audit import services as audit_services
 from casebridge.audit.models import AuditEvent
-from casebridge.audit.services import audit_record
+from casebridge.audit.services import audit_record, chain_end
 from casebridge.cases.models import Case, ConferenceItem, Entry
 from casebridge.cooperation_models.models import CooperationModel, Term
 from casebridge.hotline.models import Contact, Referral, ReferralEvent
@@ -81,6 +82,12 @@ class _Run:
     def __init__(self, *, now: datetime, dry_run: bool, actor):
         self.now, self.dry_run, self.actor = now, dry_run, actor
         self.results: list[RuleResult] = []
+        # The run's own events happen in real time but are written as of ``now``: the audit
+        # rule of this run and of any later run at the same ``now`` keeps them.
+        self.as_of = {"as_of": now.isoformat()}
+        # Only events that existed when the run began may be pruned (sealed here, so the
+        # dry run and the real run count the same chain).
+        self.chain_end = chain_end()
 
     def add(self, rule: str, before: datetime, counts: dict[str, int]) -> None:
         for record_type, count in counts.items():
@@ -90,7 +97,7 @@ class _Run:
                 actor=self.actor,
                 action=f"retention.{rule}",
                 purpose="retention",
-                details={"before": before.isoformat(), "counts": counts},
+                details={"before": before.isoformat(), "counts": counts, **self.as_of},
             )
 
     # -- the rules ------------------------------------------------------------------------
@@ -226,10 +233,14 @@ class _Run:
 
     def audit_events(self, years: int) -> None:
         # Written by the audit app (it removes a verifiable prefix of the chain).
-        from casebridge.audit.services import audit_prune
-
         before = years_before(self.now, years)
-        count = audit_prune(before=before, actor=self.actor, dry_run=self.dry_run)
+        count = audit_services.audit_prune(
+            before=before,
+            actor=self.actor,
+            dry_run=self.dry_run,
+            through_sequence=self.chain_end,
+            as_of=self.now,
+        )
         self.results.append(RuleResult("audit.events", "audit event", count, before))
 
 
@@ -253,10 +264,11 @@ def retention_run(*, now: datetime | None = None, dry_run: bool, actor=None) -> 
                 actor=actor,
                 action="retention.run",
                 purpose="retention",
-                details={"records": sum(r.count for r in run.results)},
+                details={"records": sum(r.count for r in run.results), **run.as_of},
             )
-    # The audit rule runs last and on its own: it must not prune this run's own events,
-    # and audit_prune keeps the rest of the chain verifiable.
+    # The audit rule runs last and on its own transaction: it prunes only events that
+    # existed when the run began and never this run's own (written as of ``now``), and
+    # audit_prune keeps the rest of the chain verifiable.
     run.audit_events(periods["audit_event_years"])
     return run.results
 

@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 
 from casebridge.accounts.stepup import step_up
-from casebridge.apischema import Error, Input
+from casebridge.apischema import Day, Error, Input
 from casebridge.cases import selectors as case_selectors
 from casebridge.cooperation_models.models import Term
 from casebridge.sharing import selectors, services
@@ -39,12 +39,12 @@ class SimulateIn(Input):
     event: str = Field(max_length=32)
     likelihood: str = Field(default="", max_length=24)
     imminence: str = Field(default="", max_length=16)
-    event_date: date | None = None
+    event_date: Day | None = None
 
 
 class EventIn(Input):
     code: str = Field(max_length=32, description=f"one of {', '.join(RECORDED_EVENTS)}")
-    event_date: date | None = None
+    event_date: Day | None = None
 
 
 class ObligationOut(Schema):
@@ -67,8 +67,8 @@ class ConsentIn(Input):
     purpose: str = Field(max_length=300)
     categories: list[str] = Field(max_length=10)
     recipients: list[int] = Field(max_length=20, description="participant ids")
-    given_on: date | None = None
-    valid_until: date | None = None
+    given_on: Day | None = None
+    valid_until: Day | None = None
 
 
 class ConsentOut(Schema):

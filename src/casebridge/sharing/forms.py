@@ -95,9 +95,17 @@ class DisclosureForm(forms.Form):
         self.fields["entries"].label_from_instance = lambda e: (
             f"{e.occurred_on:%d.%m.%Y} · {e.category.label} · {e.title}"
         )
-        self.fields["consent"].label_from_instance = lambda c: (
-            f"{c.given_on:%d.%m.%Y} · {c.purpose}"
-        )
+        consent = self.fields["consent"]
+        # Offered: the consents not withdrawn. One withdrawn while this form was open is still
+        # accepted here, so that the service can say who withdrew it and when.
+        consent.choices = [
+            ("", consent.empty_label),
+            *(
+                (c.pk, f"{c.given_on:%d.%m.%Y} · {c.purpose}")
+                for c in choices["consent"]
+                if c.withdrawn_at is None
+            ),
+        ]
         self.fields["obligation"].label_from_instance = lambda o: f"{o.label} → {o.recipient_label}"
 
 

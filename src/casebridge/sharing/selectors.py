@@ -135,7 +135,8 @@ def case_sharing(actor, case: Case) -> CaseSharing:
 
 def disclosure_choices(actor, case: Case) -> dict:
     """What the actor may pick in a disclosure: other active participants, the entries the
-    actor may read, the case's consents in force, its open obligations."""
+    actor may read, the case's consents (the form offers those not withdrawn; one withdrawn
+    meanwhile reaches the service, which says by whom and when), its open obligations."""
     from casebridge.cases.models import Entry, Participant
 
     seat = seats(actor)[case.pk]
@@ -145,7 +146,7 @@ def disclosure_choices(actor, case: Case) -> dict:
         .exclude(pk=seat.participant_id)
         .select_related("organisation", "role"),
         "entries": visible(actor, Entry.objects.filter(case=case)).select_related("category"),
-        "consent": Consent.objects.filter(case=case, withdrawn_at__isnull=True),
+        "consent": Consent.objects.filter(case=case).select_related("withdrawn_by"),
         "obligation": Obligation.objects.filter(case=case, status=Obligation.Status.OPEN),
     }
 

@@ -10,6 +10,7 @@ from datetime import date, timedelta
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from casebridge.accounts.models import Membership, Role
@@ -261,6 +262,20 @@ def _seat_participant(actor, case: Case) -> Participant:
     return Participant.objects.get(pk=seat.participant_id)
 
 
+def _consent_ended(consent: Consent) -> str:
+    """Why a consent cannot carry a disclosure: withdrawn (by whom, when) or expired."""
+    if consent.withdrawn_at is not None:
+        return _(
+            "This consent was withdrawn by %(name)s on %(when)s; it cannot carry a disclosure."
+        ) % {
+            "name": consent.withdrawn_by or _("an unknown user"),
+            "when": date_format(timezone.localtime(consent.withdrawn_at), "SHORT_DATETIME_FORMAT"),
+        }
+    return _("This consent expired on %(day)s; it cannot carry a disclosure.") % {
+        "day": date_format(consent.valid_until, "SHORT_DATE_FORMAT")
+    }
+
+
 @transaction.atomic
 def disclosure_request(
     *,
@@ -307,10 +322,10 @@ def disclosure_request(
             _("Without consent, write the justification: why this, to them, now, on this basis.")
         ]
     if consent is not None:
-        if consent.case_id != case.pk or not consent.in_force:
-            errors["consent"] = [
-                _("This consent is withdrawn or expired; it cannot carry a disclosure.")
-            ]
+        if consent.case_id != case.pk:
+            errors["consent"] = [_("This consent belongs to another case.")]
+        elif not consent.in_force:
+            errors["consent"] = [_consent_ended(consent)]
         else:
             covered = {t.pk for t in consent.categories.all()}
             wanted = {e.category_id for e in entries} | (

@@ -9,7 +9,7 @@ from django.http import HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 
-from casebridge.apischema import Input
+from casebridge.apischema import Day, Input, QueryInt
 from casebridge.stats import export, report, selectors
 
 router = Router(tags=["statistics"])
@@ -17,11 +17,11 @@ router = Router(tags=["statistics"])
 
 class StatsQuery(Input):
     scope: str | None = Field(None, description="'network' or 'org-<id>'; default: the first")
-    year: int | None = Field(None, description="the calendar year; default: this year")
-    date_from: date | None = Field(
+    year: QueryInt | None = Field(None, description="the calendar year; default: this year")
+    date_from: Day | None = Field(
         None, alias="from", description="instead of year: 1 January of the year"
     )
-    date_to: date | None = Field(
+    date_to: Day | None = Field(
         None, alias="to", description="instead of year: 31 December of the same year"
     )
     state: str | None = Field(None, description="federal state code, e.g. DE-HH")

@@ -44,7 +44,7 @@ def _funnel(filters) -> list[int]:
 def _medians(filters) -> dict:
     """The funnel's medians for the whole network: label -> (median, how many)."""
     counts = indicators.referral_funnel(replace(filters, shared={}))
-    return {label: by_filter[None] for label, by_filter in counts.medians}
+    return {label: (value, n) for label, value, n in counts.medians(None)}
 
 
 def _everything(filters, state_region_ids=None) -> dict:

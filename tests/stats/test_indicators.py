@@ -37,7 +37,7 @@ def _cells(counts, slots=None) -> dict[str, int]:
 
 
 def _median(counts, label, state=None):
-    return dict(counts.medians)[label][state]
+    return next((value, n) for found, value, n in counts.medians(state) if found == label)
 
 
 def test_contacts_by_channel_match_the_rows(stats_data):

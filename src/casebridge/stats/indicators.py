@@ -34,7 +34,7 @@ from django.utils.translation import gettext_lazy as _
 from casebridge.cases.models import Case, Goal, Handover, Participant, Phase
 from casebridge.cooperation_models.models import Term, pick_label
 from casebridge.hotline.models import Channel
-from casebridge.network.models import Region, Sector
+from casebridge.network.models import Organisation, Region, Sector
 from casebridge.sharing.models import Disclosure, Obligation
 from casebridge.stats import aggregates
 from casebridge.stats.functions import DaysBetween, Median
@@ -67,15 +67,16 @@ class Filters:
 class Counts:
     """An indicator's counts per slot — a federal state's region id, or 0 for none.
 
-    ``medians`` are its medians for each filter: (label, {state id or None for the whole
-    network: (median, how many values)}).
+    ``medians(state)`` gives its medians for one filter — a state id, or None for the
+    whole network — as (label, median, how many values): asked only for the filter a
+    request shows, since a median is not a sum of the states' medians.
     """
 
     rows: list[str]
     columns: list[str]
     slots: dict[int, list[list[int]]]
-    medians: list[tuple[str, dict[int | None, tuple[float | None, int]]]] = field(
-        default_factory=list
+    medians: Callable[[int | None], list[tuple[str, float | None, int]]] = field(
+        default=lambda state: []
     )
 
     def cells(self, slots) -> list[list[int]]:
@@ -151,43 +152,31 @@ def _slot_of(filters: Filters) -> dict[int, int]:
     return filters.shared["regions"]
 
 
-def _slot(filters: Filters, region: str):
-    """The slot of a row as an SQL expression of its region, for what must be computed
-    per federal state in the database (medians). Counts group by the region column
-    itself — cheaper than this CASE per row — and are summed per state in Python."""
-    by_state: dict[int, list[int]] = defaultdict(list)
-    for region_id, state in _slot_of(filters).items():
-        by_state[state].append(region_id)
-    return CaseWhen(
-        *[
-            When(**{f"{region}__in": regions}, then=Value(state))
-            for state, regions in sorted(by_state.items())
-        ],
-        default=Value(SLOT_NONE),
-        output_field=IntegerField(),
-    )
+def _owner_slot(filters: Filters) -> dict[int, int]:
+    """Organisation id -> the slot of its seat, read once per dashboard. Case figures
+    group by the owning organisation (a column of the case: no join) and are summed per
+    state here — cheaper than joining every case to its owner's region."""
+    if "owners" not in filters.shared:
+        slot_of = _slot_of(filters)
+        filters.shared["owners"] = {
+            row["id"]: slot_of.get(row["region"], SLOT_NONE)
+            for row in source(Organisation).values("id", "region")
+        }
+    return filters.shared["owners"]
 
 
-def _slot_counts(filters: Filters, queryset, key, region: str) -> dict[int, Counter]:
+def _slot_counts(filters: Filters, queryset, key, owner: str) -> dict[int, Counter]:
     """Count ``queryset`` by ``key`` (a field or an annotation) in every slot: grouped by
-    region in the database (a few hundred rows at most), summed per state here."""
-    slot_of = _slot_of(filters)
+    the owning organisation in the database (a few hundred rows), summed per state here."""
+    slot_of = _owner_slot(filters)
     found: dict[int, Counter] = defaultdict(Counter)
-    for row in queryset.values(region, key).annotate(n=Count("id")).order_by():
-        found[slot_of.get(row[region], SLOT_NONE)][row[key]] += row["n"]
+    for row in queryset.values(owner, key).annotate(n=Count("id")).order_by():
+        found[slot_of.get(row[owner], SLOT_NONE)][row[key]] += row["n"]
     return found
 
 
-def _medians_by_filter(per_slot: dict[int, Counter]) -> dict[int | None, tuple]:
-    """Medians of whole-day histograms for each state and for the whole network."""
-    merged: Counter = Counter()
-    found: dict[int | None, tuple] = {}
-    for slot, histogram in per_slot.items():
-        merged.update(histogram)
-        if slot != SLOT_NONE:
-            found[slot] = aggregates.histogram_median(histogram)
-    found[None] = aggregates.histogram_median(merged)
-    return found
+def _owners_in(filters: Filters, state: int) -> list[int]:
+    return [owner for owner, slot in _owner_slot(filters).items() if slot == state]
 
 
 def _vocabulary(per_slot: dict[int, Counter], labels: list[tuple], *, rest: bool) -> Counts:
@@ -237,14 +226,20 @@ def _case_scope(queryset, filters: Filters, prefix: str = ""):
     return queryset
 
 
+def _active(filters: Filters, prefix: str = "") -> Q:
+    """Cases open at some time in the period, as a condition on ``prefix`` + case fields
+    (a join the query needs anyway, not a second one through ``IN (cases)``)."""
+    condition = Q(**{f"{prefix}opened_at__lt": filters.end}) & (
+        Q(**{f"{prefix}closed_at__isnull": True}) | Q(**{f"{prefix}closed_at__gte": filters.start})
+    )
+    if filters.organisation_id is not None:
+        condition &= Q(**{f"{prefix}owner": filters.organisation_id})
+    return condition
+
+
 def _active_cases(filters: Filters):
     """Cases open at some time in the period."""
-    queryset = (
-        source(Case)
-        .filter(opened_at__lt=filters.end)
-        .filter(Q(closed_at__isnull=True) | Q(closed_at__gte=filters.start))
-    )
-    return _case_scope(queryset, filters)
+    return source(Case).filter(_active(filters))
 
 
 def _closed_cases(filters: Filters):
@@ -335,27 +330,44 @@ def referral_funnel(filters: Filters) -> Counts:
     counts = _vocabulary(
         _contact_counts(filters, "funnel"), [(key, label) for key, label in FUNNEL], rest=False
     )
-    counts.medians = [
-        (
-            str(label),
-            _medians_by_filter(
-                {
-                    state: Counter({int(days): n for days, n in figures.get(measure, {}).items()})
-                    for state, figures in monthly.items()
-                }
-            ),
-        )
-        for measure, label in FUNNEL_MEDIANS
-    ]
+    histograms = {
+        measure: {
+            state: Counter({int(days): n for days, n in figures.get(measure, {}).items()})
+            for state, figures in monthly.items()
+        }
+        for measure, _label in FUNNEL_MEDIANS
+    }
+
+    def medians(state: int | None) -> list[tuple[str, float | None, int]]:
+        found = []
+        for measure, label in FUNNEL_MEDIANS:
+            merged: Counter = Counter()
+            for slot, histogram in histograms[measure].items():
+                if state is None or slot == state:
+                    merged.update(histogram)
+            found.append((str(label), *aggregates.histogram_median(merged)))
+        return found
+
+    counts.medians = medians
     return counts
 
 
 # -- cases --------------------------------------------------------------------------------
 
 
+def _active_by_phase(filters: Filters) -> dict[int, Counter]:
+    """The active cases per slot and phase, read once per dashboard (the cases by phase,
+    and the total of active cases that lead-worker changes start from)."""
+    if "active_by_phase" not in filters.shared:
+        filters.shared["active_by_phase"] = _slot_counts(
+            filters, _active_cases(filters), "phase", "owner"
+        )
+    return filters.shared["active_by_phase"]
+
+
 def cases_by_phase(filters: Filters) -> Counts:
     """Cases open at some time in the period, by their current phase."""
-    counts = _slot_counts(filters, _active_cases(filters), "phase", "owner__region")
+    counts = _active_by_phase(filters)
     return _vocabulary(counts, [(p.value, str(p.label)) for p in Phase], rest=False)
 
 
@@ -381,44 +393,38 @@ def cases_by_duration(filters: Filters) -> Counts:
     )
     closed = _closed_cases(filters).annotate(days=days, band=band)
     counts = _vocabulary(
-        _slot_counts(filters, closed, "band", "owner__region"),
+        _slot_counts(filters, closed, "band", "owner"),
         [(index, label) for index, (_l, _h, label) in enumerate(DURATION_BANDS)],
         rest=False,
     )
-    per_state = (
-        _closed_cases(filters)
-        .annotate(slot=_slot(filters, "owner__region"))
-        .values("slot")
-        .annotate(value=Median(days), n=Count("id"))
-        .order_by()
-    )
-    medians: dict[int | None, tuple] = {
-        row["slot"]: (row["value"], row["n"]) for row in per_state if row["slot"] != SLOT_NONE
-    }
-    network = _closed_cases(filters).aggregate(value=Median(days), n=Count("id"))
-    medians[None] = (network["value"], network["n"])
-    counts.medians = [(str(_("case duration")), medians)]
+
+    def medians(state: int | None) -> list[tuple[str, float | None, int]]:
+        closed = _closed_cases(filters)
+        if state is not None:
+            closed = closed.filter(owner__in=_owners_in(filters, state))
+        figures = closed.aggregate(value=Median(days), n=Count("id"))
+        return [(str(_("case duration")), figures["value"], figures["n"])]
+
+    counts.medians = medians
     return counts
 
 
 def cases_by_closing_reason(filters: Filters) -> Counts:
-    counts = _slot_counts(filters, _closed_cases(filters), "closing_reason", "owner__region")
+    counts = _slot_counts(filters, _closed_cases(filters), "closing_reason", "owner")
     return _vocabulary(counts, _terms("case_closing_reason"), rest=True)
 
 
 def goals_by_status(filters: Filters) -> Counts:
     """Goals of the cases open in the period: horizon × status."""
-    goals = source(Goal).filter(case__in=_active_cases(filters).values("id"))
+    goals = source(Goal).filter(_active(filters, "case__"))
     horizons, statuses = list(Goal.Horizon), list(Goal.Status)
     rows = {h.value: i for i, h in enumerate(horizons)}
     columns = {s.value: j for j, s in enumerate(statuses)}
-    slot_of = _slot_of(filters)
+    slot_of = _owner_slot(filters)
     slots: dict[int, list[list[int]]] = {}
-    grouped = (
-        goals.values("case__owner__region", "horizon", "status").annotate(n=Count("id")).order_by()
-    )
+    grouped = goals.values("case__owner", "horizon", "status").annotate(n=Count("id")).order_by()
     for row in grouped:
-        slot = slot_of.get(row["case__owner__region"], SLOT_NONE)
+        slot = slot_of.get(row["case__owner"], SLOT_NONE)
         cells = slots.setdefault(slot, [[0] * len(statuses) for _h in horizons])
         cells[rows[row["horizon"]]][columns[row["status"]]] += row["n"]
     return Counts([str(h.label) for h in horizons], [str(s.label) for s in statuses], slots)
@@ -429,28 +435,27 @@ LEAD_CHANGE_BANDS = [_("none"), _("one"), _("two"), _("three or more")]
 
 def lead_worker_changes(filters: Filters) -> Counts:
     """Cases open in the period by the number of handovers between workers."""
-    active = _active_cases(filters)
     # handovers counted per case (one GROUP BY, not a sub-select per case), then those
     # cases counted per state and number in the database around it; the cases without
     # any handover are the rest of the active cases
     per_case = (
         source(Handover)
-        .filter(participant__case__in=active.values("id"))
-        .annotate(region=F("participant__case__owner__region"))
-        .values("participant__case", "region")
+        .filter(_active(filters, "participant__case__"))
+        .annotate(owner=F("participant__case__owner"))
+        .values("participant__case", "owner")
         .annotate(changes=Count("id"))
         .order_by()
     )
     inner, params = per_case.query.sql_with_params()
     # Django's own SQL with its parameters kept apart: nothing from outside is pasted in
-    sql = "SELECT region, CASE WHEN changes >= 3 THEN 3 ELSE changes END, COUNT(*) FROM ({}) c"
-    slot_of = _slot_of(filters)
+    sql = "SELECT owner, CASE WHEN changes >= 3 THEN 3 ELSE changes END, COUNT(*) FROM ({}) c"
+    slot_of = _owner_slot(filters)
     bands: dict[int, Counter] = defaultdict(Counter)
     with connection.cursor() as cursor:
         cursor.execute(sql.format(inner) + " GROUP BY 1, 2", params)
-        for region, band, n in cursor.fetchall():
-            bands[slot_of.get(region, SLOT_NONE)][band] += n
-    for slot, n in _slot_counts(filters, active, "status", "owner__region").items():
+        for owner, band, n in cursor.fetchall():
+            bands[slot_of.get(owner, SLOT_NONE)][band] += n
+    for slot, n in _active_by_phase(filters).items():
         bands[slot][0] += n.total() - sum(bands[slot].values())
     labels = [(index, label) for index, label in enumerate(LEAD_CHANGE_BANDS)]
     return _vocabulary(bands, labels, rest=False)
@@ -482,7 +487,7 @@ def cases_without_lead(filters: Filters) -> Counts:
         output_field=BooleanField(),
     )
     open_cases = _open_cases(filters).annotate(led=led)
-    return _vocabulary(_slot_counts(filters, open_cases, "led", "owner__region"), LEAD, rest=False)
+    return _vocabulary(_slot_counts(filters, open_cases, "led", "owner"), LEAD, rest=False)
 
 
 OBLIGATION_OUTCOMES = [
@@ -511,7 +516,7 @@ def obligations_compliance(filters: Filters) -> Counts:
         filters,
         prefix="case__",
     ).annotate(outcome=outcome)
-    counts = _slot_counts(filters, obligations, "outcome", "case__owner__region")
+    counts = _slot_counts(filters, obligations, "outcome", "case__owner")
     return _vocabulary(counts, OBLIGATION_OUTCOMES, rest=False)
 
 
@@ -531,7 +536,7 @@ def _approved_disclosures(filters: Filters):
 def disclosures_by_legal_basis(filters: Filters) -> Counts:
     """Approved disclosures decided in the period, by legal basis."""
     disclosures = _approved_disclosures(filters)
-    counts = _slot_counts(filters, disclosures, "legal_basis", "case__owner__region")
+    counts = _slot_counts(filters, disclosures, "legal_basis", "case__owner")
     return _vocabulary(counts, _terms("legal_basis"), rest=True)
 
 
@@ -545,16 +550,17 @@ def disclosures_by_direction(filters: Filters) -> Counts:
     index = {sector_id: i for i, (sector_id, _label) in enumerate(sectors)}
     from_sector = "from_participant__organisation__type__sector"
     to_sector = "to_participant__organisation__type__sector"
+    slot_of = _owner_slot(filters)
     grouped = (
         _approved_disclosures(filters)
-        .annotate(slot=_slot(filters, "case__owner__region"))
-        .values("slot", from_sector, to_sector)
+        .values("case__owner", from_sector, to_sector)
         .annotate(n=Count("id"))
         .order_by()
     )
     slots: dict[int, list[list[int]]] = {}
     for row in grouped:
-        cells = slots.setdefault(row["slot"], [[0] * len(sectors) for _s in sectors])
+        slot = slot_of.get(row["case__owner"], SLOT_NONE)
+        cells = slots.setdefault(slot, [[0] * len(sectors) for _s in sectors])
         # every participant's organisation has a type with a sector
         cells[index[row[from_sector]]][index[row[to_sector]]] += row["n"]
     labels = [label for _id, label in sectors]

@@ -60,8 +60,7 @@ class Publication:
             cells in self.hidden for cells in self.expressions[(code, state)].values()
         )
         found = []
-        for label, by_filter in counts.medians:
-            value, n = by_filter.get(state, (None, 0))
+        for label, value, n in counts.medians(state):
             shown = complete and value is not None and n >= self.k
             found.append(PublishedMedian(label, round(value, 1) if shown else None))
         return found

@@ -193,12 +193,12 @@ def _subject_export(personas, world, actor):
 def _audit_export(personas, world, actor):
     return Walk(
         actor=actor,
-        page=("POST", reverse("audit:log"), {"export": "1"}),
+        page=("POST", reverse("audit:log"), {"export": "csv"}),
         page_done=200,
-        api=None,  # the audit log has no API
+        api=("POST", "/api/v1/audit/events/export", {"format": "csv"}),
         api_done=200,
         secret="occurred_at",
-        service=lambda: list(audit_selectors.audit_log_export(actor)),
+        service=lambda: list(audit_selectors.export_for_dpo(actor, fmt="csv").rows),
     )
 
 

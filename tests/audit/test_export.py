@@ -163,13 +163,20 @@ def test_audit_verify_checks_an_excerpt_against_the_chain(personas, many_events,
 # -- the API ---------------------------------------------------------------------------------
 
 
-def test_the_api_streams_the_same_export_with_a_token(personas, many_events, client):
+def test_the_api_streams_the_same_export_to_a_confirmed_session_never_a_token(
+    personas, many_events, client
+):
+    """Exporting the log is a step-up action (accounts.stepup): a token cannot confirm."""
     token = api_token_create(actor=personas.dpo, name="audit")[1]
-    response = client.post(
+    refused = client.post(
         EXPORT,
         {"format": "jsonl", "action": "test.bulk.0"},
         content_type="application/json",
         HTTP_AUTHORIZATION=f"Bearer {token}",
+    )
+    assert refused.status_code == 403
+    response = personas.client(personas.dpo).post(
+        EXPORT, {"format": "jsonl", "action": "test.bulk.0"}, content_type="application/json"
     )
     rows = _read(response, "jsonl")
     assert [row["sequence"] for row in rows] == _sealed(action="test.bulk.0")

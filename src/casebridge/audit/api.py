@@ -3,8 +3,6 @@
 Filters travel in a POST body, as on the page: usernames stay out of URLs and logs.
 """
 
-from __future__ import annotations
-
 from datetime import datetime
 from typing import Literal
 

@@ -14,6 +14,8 @@ Account security (see docs/operations.md):
 - SESSION_MAX_HOURS (default 10): a session ends this long after sign-in, active or not.
 - REAUTH_MINUTES (default 5): how long a "confirm it is you" holds for exports and
   disclosures.
+- API_TOKEN_MAX_DAYS (default 90): the longest a personal API token lives; a token asked
+  for without an expiry gets this one.
 """
 
 from __future__ import annotations
@@ -144,6 +146,7 @@ OTP_TOTP_ISSUER = "casebridge"
 SESSION_IDLE_MINUTES = env.env_int("SESSION_IDLE_MINUTES", 30, minimum=1)
 SESSION_MAX_HOURS = env.env_int("SESSION_MAX_HOURS", 10, minimum=1)
 REAUTH_MINUTES = env.env_int("REAUTH_MINUTES", 5, minimum=1)
+API_TOKEN_MAX_DAYS = env.env_int("API_TOKEN_MAX_DAYS", 90, minimum=1)
 
 LANGUAGE_CODE = env.env_str("LANGUAGE_CODE", "de")
 LANGUAGES = [("de", _("German")), ("en", _("English"))]

@@ -181,3 +181,37 @@ def test_a_token_is_answered_in_its_users_language(personas):
     _token, secret = api_token_create(actor=personas.partner, name="script")
     response = bearer(secret).post("/api/v1/tokens", {"name": "x"}, content_type="application/json")
     assert response.json()["detail"].startswith("Ein API-Token kann Ihre Identität nicht")
+
+
+def test_no_token_lives_longer_than_the_maximum(personas, clock, settings):
+    """Without an expiry a token gets API_TOKEN_MAX_DAYS; longer is refused at the field;
+    the day after the maximum it no longer works."""
+    settings.API_TOKEN_MAX_DAYS = 30
+    client = personas.client(personas.partner)
+    made = created_in_the_session_api(client, name="no expiry given")
+    token = ApiToken.objects.get(pk=made["id"])
+    assert timedelta(days=29) < token.expires_at - timezone.now() <= timedelta(days=30)
+    too_long = (timezone.now() + timedelta(days=31)).isoformat()
+    response = client.post(
+        "/api/v1/tokens", {"name": "long", "expires_at": too_long}, content_type="application/json"
+    )
+    assert response.status_code == 422
+    assert "30 days" in response.json()["fields"]["expires_at"][0]
+    page = client.post(
+        reverse("accounts:profile"),
+        {"form": "token", "name": "long", "expires_at": too_long[:16]},
+    )
+    assert "30 days" in page.content.decode()
+    assert ApiToken.objects.count() == 1
+    assert bearer(made["secret"]).get("/api/v1/me").status_code == 200
+    clock.advance(days=31)
+    assert bearer(made["secret"]).get("/api/v1/me").status_code == 401
+
+
+def test_tokens_without_an_expiry_get_the_maximum_on_upgrade(personas, settings):
+    migration = import_module("casebridge.accounts.migrations.0006_token_lifetime")
+    token, _secret = api_token_create(actor=personas.partner, name="old")
+    ApiToken.objects.filter(pk=token.pk).update(expires_at=None)
+    migration.cap(apps, None)
+    token.refresh_from_db()
+    assert token.expires_at - timezone.now() > timedelta(days=settings.API_TOKEN_MAX_DAYS - 1)

@@ -183,14 +183,25 @@ def api_token_create(
 
     Only a browser session that confirmed it is the user (or the operator's command line)
     creates tokens; a token never does (``accounts.stepup``). The token records where it
-    came from and whether that session gave a second factor.
+    came from and whether that session gave a second factor. No token lives longer than
+    API_TOKEN_MAX_DAYS; without an expiry it gets that one.
     """
     demand("accounts.token.create", actor=actor)
     name = name.strip()
     if not name:
         raise ValidationError({"name": _("Give the token a name.")})
-    if expires_at is not None and expires_at <= timezone.now():
+    now = timezone.now()
+    latest = now + timedelta(days=settings.API_TOKEN_MAX_DAYS)
+    if expires_at is not None and expires_at <= now:
         raise ValidationError({"expires_at": _("The expiry must lie in the future.")})
+    if expires_at is not None and expires_at > latest:
+        raise ValidationError(
+            {
+                "expires_at": _("A token lives at most %(days)d days.")
+                % {"days": settings.API_TOKEN_MAX_DAYS}
+            }
+        )
+    expires_at = expires_at or latest
     source = credential()
     origin = {
         "command": ApiToken.Origin.COMMAND,

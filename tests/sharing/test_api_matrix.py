@@ -10,7 +10,6 @@ import pytest
 from casebridge.sharing import services
 from casebridge.sharing.models import Obligation
 from casebridge.sharing.policy import forget
-from tests.cases.conftest import category
 from tests.matrix import assert_matrix_covers, matrix_params
 
 pytestmark = pytest.mark.django_db
@@ -31,17 +30,12 @@ GET   /register                                    404     404    404           
 
 
 @pytest.mark.parametrize(("method", "path", "persona", "expected"), list(matrix_params(MATRIX)))
-def test_endpoint_answers_persona(personas, world, method, path, persona, expected):
+def test_endpoint_answers_persona(
+    personas, world, coordination_consent, method, path, persona, expected
+):
     from casebridge.cooperation_models.models import Term
 
-    consent = services.consent_record(
-        actor=personas.partner,
-        case=world.case,
-        given_by="person",
-        purpose="p",
-        categories=[category("case_coordination")],
-        recipients=[world.police],
-    )
+    consent = coordination_consent
     disclosure = services.disclosure_request(
         actor=personas.partner,
         case=world.case,

@@ -25,7 +25,7 @@ from casebridge.cases import services as case_services
 from casebridge.sharing import services
 from casebridge.sharing.models import Obligation
 from casebridge.sharing.policy import forget
-from tests.cases.conftest import category, entry, org
+from tests.cases.conftest import entry, org
 
 pytestmark = pytest.mark.django_db
 
@@ -36,20 +36,13 @@ PURPOSE = "emergency access"
 
 
 @pytest.fixture
-def emergency(personas, world):
+def emergency(personas, world, coordination_consent):
     """The coordinator reads the multi-agency case by emergency access; the case has a goal,
     a consent and an open obligation to aim writes at."""
     goal = case_services.goal_add(
         actor=personas.partner, case=world.case, horizon="interim", title="Ziel"
     )
-    consent = services.consent_record(
-        actor=personas.partner,
-        case=world.case,
-        given_by="person",
-        purpose="p",
-        categories=[category("case_coordination")],
-        recipients=[world.police],
-    )
+    consent = coordination_consent
     forget(personas.partner)
     access = services.emergency_access_start(
         actor=personas.coordinator, case=world.case, reason=REASON, hours=1

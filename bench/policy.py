@@ -64,11 +64,11 @@ def main() -> int:
 
 def build(args):
     """The world, through the services; returns (police, lead) as fresh users."""
+    from casebridge.access.policy import forget
     from casebridge.accounts.models import Membership, Role, User
     from casebridge.cases import services
     from casebridge.cooperation_models.models import Term
     from casebridge.network.models import Organisation
-    from casebridge.sharing.policy import forget
 
     def organisation(type_code):
         found = Organisation.objects.filter(type__code=type_code, active=True)
@@ -113,9 +113,9 @@ def build(args):
 def casbin_rules() -> list[str]:
     """The policy lines from the database rows (not from seats()): named members of active
     participants with an active case-work membership, read scope minus never_by_scope."""
+    from casebridge.access.policy import CASE_WORK_ROLES
     from casebridge.accounts.models import Membership
     from casebridge.cases.models import Participant
-    from casebridge.sharing.policy import CASE_WORK_ROLES
 
     staff = set(
         Membership.objects.active()
@@ -157,10 +157,10 @@ def run(args, connection) -> int:
     from django.test.utils import CaptureQueriesContext
     from django.utils import translation
 
+    from casebridge.access.policy import Action, decide, seats, visible
     from casebridge.cases.models import Entry
     from casebridge.cooperation_models.schema import parse_model
     from casebridge.cooperation_models.services import model_load
-    from casebridge.sharing.policy import Action, decide, seats, visible
 
     model_load(spec=parse_model("germany"))
     started = time.perf_counter()

@@ -1,14 +1,14 @@
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from casebridge.accounts.models import Role
-from casebridge.accounts.permissions import active_roles, can_administer
-from casebridge.sharing.policy import (
+from casebridge.access.policy import (
     CASE_WORK_ROLES,
     HOTLINE_ROLES,
     PARTNER_ROLES,
     organisations_with,
 )
+from casebridge.accounts.models import Role
+from casebridge.accounts.permissions import active_roles, can_administer
 from casebridge.stats.selectors import STATS_ROLES
 
 

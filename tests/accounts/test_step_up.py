@@ -26,6 +26,7 @@ import pytest
 from django.test import Client, RequestFactory
 from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 
+from casebridge.access.policy import forget
 from casebridge.accounts.models import ApiToken, Membership, Role
 from casebridge.accounts.services import api_token_create
 from casebridge.accounts.stepup import STEP_UP, DuringEmergency, authenticated_by
@@ -37,7 +38,6 @@ from casebridge.privacy import services as privacy_services
 from casebridge.refusals import ReauthRequired, TokenRefused
 from casebridge.sharing import services as sharing_services
 from casebridge.sharing.models import Disclosure, EmergencyAccess
-from casebridge.sharing.policy import forget
 from tests.cases.conftest import org
 from tests.conftest import make_user
 

@@ -8,10 +8,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from casebridge.access.policy import forget
 from casebridge.cases import services
 from casebridge.cases.models import Case, Conference, Entry, Participant
 from casebridge.cooperation_models.models import Term
-from casebridge.sharing.policy import forget
 
 
 def category(code: str) -> Term:

@@ -11,8 +11,8 @@ import json
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from casebridge.access.policy import forget
 from casebridge.cases import services
-from casebridge.sharing.policy import forget
 from tests.cases.conftest import category, org
 from tests.conftest import make_user
 from tests.matrix import assert_matrix_covers, matrix_params

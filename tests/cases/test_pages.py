@@ -9,8 +9,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from casebridge.access.policy import forget
 from casebridge.cases.models import Case, Entry
-from casebridge.sharing.policy import forget
 from tests.cases.conftest import category
 
 pytestmark = pytest.mark.django_db

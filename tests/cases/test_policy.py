@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
+from casebridge.access.policy import Action, decide, forget, visible
 from casebridge.audit.models import AuditEvent
 from casebridge.cases import selectors, services
 from casebridge.cases.models import ConferenceItem, Entry
-from casebridge.sharing.policy import Action, decide, forget, visible
 from tests.cases.conftest import category, org, role
 
 pytestmark = pytest.mark.django_db

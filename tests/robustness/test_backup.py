@@ -20,7 +20,7 @@ from casebridge.accounts.models import User
 from casebridge.cases.models import Participant
 from casebridge.cases.services import EntryData, entry_create
 from casebridge.cooperation_models.models import Term
-from casebridge.sharing.policy import may_write
+from casebridge.access.policy import may_write
 partner = User.objects.get(username="partner")
 case = Participant.objects.filter(members=partner).order_by("case_id").first().case
 category = next(

@@ -7,9 +7,9 @@ import json
 
 import pytest
 
+from casebridge.access.policy import forget
 from casebridge.sharing import services
 from casebridge.sharing.models import Obligation
-from casebridge.sharing.policy import forget
 from tests.matrix import assert_matrix_covers, matrix_params
 
 pytestmark = pytest.mark.django_db

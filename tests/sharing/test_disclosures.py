@@ -10,11 +10,11 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.formats import date_format
 
+from casebridge.access.policy import Action, decide, forget
 from casebridge.audit.models import AuditEvent
 from casebridge.cases import services as case_services
 from casebridge.sharing import services
 from casebridge.sharing.models import Disclosure, Obligation
-from casebridge.sharing.policy import Action, decide, forget
 from tests.cases.conftest import category, org
 from tests.conftest import make_user
 

@@ -10,12 +10,12 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from casebridge.access.policy import Action, decide, forget
 from casebridge.accounts.models import Membership, Role
 from casebridge.audit.models import AuditEvent
 from casebridge.cases import services as case_services
 from casebridge.sharing import services
 from casebridge.sharing.models import EmergencyAccess
-from casebridge.sharing.policy import Action, decide, forget
 from tests.cases.conftest import org
 from tests.matrix import matrix_params
 

@@ -19,12 +19,12 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from casebridge.access.policy import forget
 from casebridge.accounts.services import api_token_create
 from casebridge.audit.models import AuditEvent
 from casebridge.cases import services as case_services
 from casebridge.sharing import services
 from casebridge.sharing.models import Obligation
-from casebridge.sharing.policy import forget
 from tests.cases.conftest import entry, org
 
 pytestmark = pytest.mark.django_db

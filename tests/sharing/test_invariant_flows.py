@@ -8,12 +8,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase as HypothesisTestCase
 
+from casebridge.access.policy import Action, decide, forget
 from casebridge.cases import services as case_services
 from casebridge.cases.models import Entry, Participant
 from casebridge.cooperation_models.models import Term
 from casebridge.sharing import services
 from casebridge.sharing.models import Disclosure
-from casebridge.sharing.policy import Action, decide, forget
 from tests.conftest import build_personas
 
 CATEGORIES = [

@@ -10,11 +10,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase as HypothesisTestCase
 
+from casebridge.access.policy import Action, decide, visible
 from casebridge.accounts.models import Membership, Role, User
 from casebridge.cooperation_models.models import Term
 from casebridge.hotline.models import Contact, Referral
 from casebridge.network.models import Organisation
-from casebridge.sharing.policy import Action, decide, visible
 
 ROLES = [r.value for r in Role]
 
@@ -153,8 +153,8 @@ class CasePolicyAgreement(HypothesisTestCase):
         ),
     )
     def test_decide_and_visible_agree_on_cases(self, seats, entries, roles, emergencies):
+        from casebridge.access.policy import forget
         from casebridge.cases.models import Case, ConferenceItem, Entry, Participant
-        from casebridge.sharing.policy import forget
 
         # Organisations of different sectors, so never_by_scope (security) is exercised.
         organisations = [
@@ -232,7 +232,7 @@ class CasePolicyAgreement(HypothesisTestCase):
             author_organisation=security
         ):
             seat = (
-                __import__("casebridge.sharing.policy", fromlist=["seats"])
+                __import__("casebridge.access.policy", fromlist=["seats"])
                 .seats(actor)
                 .get(entry.case_id)
             )

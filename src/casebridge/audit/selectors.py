@@ -12,13 +12,13 @@ from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
 from django.http import Http404
 
+from casebridge.access.policy import Action, decide, organisations_with
 from casebridge.accounts.models import Role
 from casebridge.accounts.stepup import demand
 from casebridge.audit import chain
 from casebridge.audit.models import AuditEvent
 from casebridge.audit.services import audit_record, chain_end
 from casebridge.dates import day_range
-from casebridge.sharing.policy import Action, decide, organisations_with
 
 PER_PAGE = 100
 EXPORT_CHUNK = 2000

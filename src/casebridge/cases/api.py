@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from ninja import Field, File, Form, Router, Schema, Status, UploadedFile
 
+from casebridge.access.policy import Action, decide, organisations_with
 from casebridge.accounts.models import Role, User
 from casebridge.accounts.stepup import step_up
 from casebridge.apischema import Day, Error, Input, Instant
@@ -15,7 +16,6 @@ from casebridge.cases import selectors, services
 from casebridge.cases.models import Participant
 from casebridge.cooperation_models.models import Term
 from casebridge.network.models import Organisation
-from casebridge.sharing.policy import Action, decide, organisations_with
 
 router = Router(tags=["cases"])
 

@@ -1,12 +1,12 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from casebridge.access.policy import CASE_WORK_ROLES
 from casebridge.accounts.models import Membership, User
 from casebridge.cases.models import ConferenceItem, Entry, Goal, Imminence, Phase, RiskLevel
 from casebridge.cooperation_models.models import Term, TermKind
 from casebridge.hotline.forms import TermChoiceField, TermMultipleField
 from casebridge.network.models import Organisation
-from casebridge.sharing.policy import CASE_WORK_ROLES
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 

@@ -17,6 +17,14 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from casebridge.access.policy import (
+    Action,
+    decide,
+    emergency_access_of,
+    may_contribute,
+    seats,
+    visible,
+)
 from casebridge.accounts.stepup import EMERGENCY_PURPOSE, demand
 from casebridge.audit.services import audit_denied, audit_record
 from casebridge.cases.models import (
@@ -30,14 +38,6 @@ from casebridge.cases.models import (
     RelatedPerson,
 )
 from casebridge.refusals import EmergencyRefused
-from casebridge.sharing.policy import (
-    Action,
-    decide,
-    emergency_access_of,
-    may_contribute,
-    seats,
-    visible,
-)
 
 
 def _purpose(actor, case_ids) -> str:
@@ -337,7 +337,7 @@ def case_page(actor, case: Case, *, query: str = "", category: str = "") -> Case
 
 
 def _can_read_code(seat, code: str) -> bool:
-    from casebridge.sharing.policy import _category_id
+    from casebridge.access.policy import _category_id
 
     return _category_id(code) in seat.readable
 

@@ -15,6 +15,17 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from casebridge.access.policy import (
+    CASE_WORK_ROLES,
+    PARTNER_ROLES,
+    Action,
+    decide,
+    forget,
+    may_contribute,
+    may_write,
+    organisations_with,
+    require,
+)
 from casebridge.accounts.models import Membership
 from casebridge.audit.services import audit_record
 from casebridge.cases.models import (
@@ -32,17 +43,6 @@ from casebridge.cases.models import (
 from casebridge.cooperation_models.models import Term
 from casebridge.network.models import Organisation
 from casebridge.sharing import services as sharing
-from casebridge.sharing.policy import (
-    CASE_WORK_ROLES,
-    PARTNER_ROLES,
-    Action,
-    decide,
-    forget,
-    may_contribute,
-    may_write,
-    organisations_with,
-    require,
-)
 
 COUNSELLING_SECTORS = ("counselling_ngo", "state_counselling")
 MAX_DOCUMENT_BYTES = 20 * 1024 * 1024

@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from casebridge.access.policy import PARTNER_ROLES, Action, organisations_with
 from casebridge.accounts.models import Role
 from casebridge.accounts.stepup import require_recent_auth
 from casebridge.cases import selectors, services
@@ -37,7 +38,6 @@ from casebridge.network.models import Organisation
 from casebridge.refusals import hide_denials
 from casebridge.sharing import selectors as sharing_selectors
 from casebridge.sharing.forms import ConsentForm, EventForm
-from casebridge.sharing.policy import PARTNER_ROLES, Action, organisations_with
 
 
 def _counselling_organisation(user) -> Organisation | None:

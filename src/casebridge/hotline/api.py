@@ -7,13 +7,13 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 
+from casebridge.access.policy import HOTLINE_ROLES, PARTNER_ROLES, organisations_with
 from casebridge.apischema import Day, Error, Input, Instant, QueryFlag, QueryInt
 from casebridge.cooperation_models.models import Term
 from casebridge.hotline import routing, selectors, services
 from casebridge.hotline.models import AgeBand, Channel, Gender, Referral
 from casebridge.network.models import Organisation, Region
 from casebridge.network.selectors import PostcodeError
-from casebridge.sharing.policy import HOTLINE_ROLES, PARTNER_ROLES, organisations_with
 
 router = Router(tags=["hotline"])
 

@@ -14,12 +14,12 @@ from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
+from casebridge.access.policy import Action, decide, organisations_with, visible
 from casebridge.accounts.models import Role
 from casebridge.audit.services import audit_denied, audit_record
 from casebridge.dates import day_range
 from casebridge.hotline.models import Contact, Referral, ReferralEvent
 from casebridge.network.models import Organisation
-from casebridge.sharing.policy import Action, decide, organisations_with, visible
 
 _CONTACT_RELATED = (
     "language",

@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from casebridge.access.policy import Action, decide
 from casebridge.audit.services import audit_record
 from casebridge.changes import assign_changes
 from casebridge.cooperation_models.models import Term
@@ -21,7 +22,6 @@ from casebridge.hotline.models import MODE_REQUIRED, Contact, Referral, Referral
 from casebridge.hotline.routing import COUNSELLING_SECTORS, invalidate_capacity
 from casebridge.network.models import Organisation
 from casebridge.network.selectors import PostcodeError, region_for_postcode
-from casebridge.sharing.policy import Action, decide
 
 IDENTITY_FIELDS = ("caller_name", "caller_phone", "caller_email")
 # Vocabulary entries of the cooperation model; each field's name is its term kind.

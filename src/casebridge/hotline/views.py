@@ -13,6 +13,13 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from casebridge.access.policy import (
+    HOTLINE_ROLES,
+    PARTNER_ROLES,
+    Action,
+    decide,
+    organisations_with,
+)
 from casebridge.cases import selectors as case_selectors
 from casebridge.cooperation_models.models import CooperationModel
 from casebridge.forms import apply_validation_error
@@ -26,13 +33,6 @@ from casebridge.hotline.forms import (
 )
 from casebridge.network.models import Region
 from casebridge.network.selectors import PostcodeError
-from casebridge.sharing.policy import (
-    HOTLINE_ROLES,
-    PARTNER_ROLES,
-    Action,
-    decide,
-    organisations_with,
-)
 
 
 def _require_hotline_staff(user) -> None:

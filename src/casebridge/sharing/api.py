@@ -9,9 +9,9 @@ from ninja import Field, Router, Schema, Status
 from casebridge.accounts.stepup import step_up
 from casebridge.apischema import Day, Error, Input
 from casebridge.cases import selectors as case_selectors
+from casebridge.cooperation_models.events import RECORDED_EVENTS
 from casebridge.cooperation_models.models import Term
 from casebridge.sharing import selectors, services
-from casebridge.sharing.events import RECORDED_EVENTS
 
 router = Router(tags=["sop"])
 

@@ -9,8 +9,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from casebridge.cases.models import Case, Entry, Participant
+from casebridge.cooperation_models.events import EVENTS
 from casebridge.cooperation_models.models import Term, pick_label
-from casebridge.sharing.events import EVENTS
 
 
 class Protocol(models.Model):

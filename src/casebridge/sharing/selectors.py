@@ -10,13 +10,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 
-from casebridge.accounts.models import Role
-from casebridge.accounts.permissions import has_role
-from casebridge.accounts.stepup import demand
-from casebridge.audit.services import audit_record
-from casebridge.cases.models import Case
-from casebridge.sharing.models import Consent, Disclosure, EmergencyAccess, Obligation
-from casebridge.sharing.policy import (
+from casebridge.access.policy import (
     Action,
     decide,
     emergency_access_of,
@@ -24,6 +18,12 @@ from casebridge.sharing.policy import (
     seats,
     visible,
 )
+from casebridge.accounts.models import Role
+from casebridge.accounts.permissions import has_role
+from casebridge.accounts.stepup import demand
+from casebridge.audit.services import audit_record
+from casebridge.cases.models import Case
+from casebridge.sharing.models import Consent, Disclosure, EmergencyAccess, Obligation
 from casebridge.sharing.services import can_approve
 
 

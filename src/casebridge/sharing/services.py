@@ -13,23 +13,8 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from casebridge.accounts.models import Membership, Role
-from casebridge.accounts.permissions import has_role
-from casebridge.accounts.stepup import EMERGENCY_PURPOSE, demand
-from casebridge.audit.services import audit_record
-from casebridge.cases.models import Case, Entry, Participant
-from casebridge.cooperation_models.models import Term
-from casebridge.sharing import sop
-from casebridge.sharing.events import EVENTS, RECORDED_EVENTS
-from casebridge.sharing.models import (
-    CaseEvent,
-    Consent,
-    Disclosure,
-    EmergencyAccess,
-    Obligation,
-    Protocol,
-)
-from casebridge.sharing.policy import (
+from casebridge.access import sop
+from casebridge.access.policy import (
     Action,
     decide,
     emergency_access_of,
@@ -38,6 +23,21 @@ from casebridge.sharing.policy import (
     organisations_with,
     require,
     seats,
+)
+from casebridge.accounts.models import Membership, Role
+from casebridge.accounts.permissions import has_role
+from casebridge.accounts.stepup import EMERGENCY_PURPOSE, demand
+from casebridge.audit.services import audit_record
+from casebridge.cases.models import Case, Entry, Participant
+from casebridge.cooperation_models.events import EVENTS, RECORDED_EVENTS
+from casebridge.cooperation_models.models import Term
+from casebridge.sharing.models import (
+    CaseEvent,
+    Consent,
+    Disclosure,
+    EmergencyAccess,
+    Obligation,
+    Protocol,
 )
 
 APPROVAL_KINDS = ("duty", "emergency")

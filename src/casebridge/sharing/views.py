@@ -213,7 +213,7 @@ def register(request):
 
 @login_required
 def protocols(request):
-    from casebridge.sharing import sop
+    from casebridge.access import sop
 
     vocabulary = services.stored_vocabulary()
     rows = [

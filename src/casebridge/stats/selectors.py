@@ -22,12 +22,12 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from casebridge.access.policy import organisations_with
 from casebridge.accounts.models import Role
 from casebridge.audit.services import audit_record
 from casebridge.cooperation_models.models import CooperationModel
 from casebridge.dates import local_midnight
 from casebridge.network.models import Organisation
-from casebridge.sharing.policy import organisations_with
 from casebridge.stats import aggregates, indicators
 from casebridge.stats.disclosure import ProtectedTable
 from casebridge.stats.models import Protection

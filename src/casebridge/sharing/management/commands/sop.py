@@ -3,13 +3,13 @@ from datetime import date
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
+from casebridge.access import sop
 from casebridge.cooperation_models.schema import (
     ModelInvalid,
     parse_model,
     resolve_model_path,
     vocabulary_of,
 )
-from casebridge.sharing import sop
 
 
 class Command(BaseCommand):
@@ -88,7 +88,7 @@ class Command(BaseCommand):
         case = case_for_operator(options["case"])
         if case is None:
             raise CommandError(_("--case: no case %(number)s") % {"number": options["case"]})
-        from casebridge.sharing.events import EVENTS, IMMINENCE, LIKELIHOOD
+        from casebridge.cooperation_models.events import EVENTS, IMMINENCE, LIKELIHOOD
 
         if options["event"] not in EVENTS or options["event"] == "always":
             raise CommandError(

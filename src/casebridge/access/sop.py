@@ -13,8 +13,8 @@ from datetime import date, datetime, timedelta
 
 from django.utils.translation import gettext as _
 
+from casebridge.cooperation_models.events import EVENTS, IMMINENCE, LIKELIHOOD
 from casebridge.cooperation_models.models import pick_label
-from casebridge.sharing.events import EVENTS, IMMINENCE, LIKELIHOOD
 
 OVERRIDING_KINDS = ("duty", "emergency", "child_welfare")
 

@@ -6,7 +6,7 @@ import ast
 import re
 from pathlib import Path
 
-from casebridge.privacy.fields import protected_fields
+from casebridge.crypto.fields import protected_fields
 
 SOURCE = Path(__file__).resolve().parents[1] / "src" / "casebridge"
 

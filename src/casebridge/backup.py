@@ -2,7 +2,7 @@
 
 A data backup is a folder with the database (``database.pgdump``, pg_dump's custom format,
 or ``database.sqlite3``, SQLite's online backup), the documents (``private.tar``, the
-folder ``DATA_DIR/private`` as it is on disk: ciphertext only, see ``privacy.files``; a
+folder ``DATA_DIR/private`` as it is on disk: ciphertext only, see ``crypto.files``; a
 backup is refused while a file there is still in clear) and ``manifest.json`` (format,
 time, database vendor, the newest migration per app, the audit chain's end, a SHA-256 per
 file). A key backup is another folder with the key ring, the Django secret, the audit
@@ -32,7 +32,7 @@ from django.conf import settings
 from django.db import connection, connections
 from django.utils.translation import gettext as _
 
-from casebridge.privacy.files import private_storage
+from casebridge.crypto.files import private_storage
 
 FORMAT = 1
 MANIFEST = "manifest.json"

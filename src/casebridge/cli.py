@@ -41,7 +41,7 @@ def _local_key_ring(command: str | None) -> None:
     if not key_file.exists():
         if command != "demo":
             return
-        from casebridge.privacy.keys import new_key_line
+        from casebridge.crypto.keys import new_key_line
 
         data_dir.mkdir(parents=True, exist_ok=True)
         fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

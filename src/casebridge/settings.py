@@ -164,7 +164,7 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = True
-# Documents (privacy.files) are written 0600 in 0700 folders whatever the umask; these
+# Documents (crypto.files) are written 0600 in 0700 folders whatever the umask; these
 # cover any other file Django writes. Uploads up to the 20 MB document limit stay in
 # memory, so no plaintext copy lands in the temporary folder while a request runs.
 FILE_UPLOAD_PERMISSIONS = 0o600

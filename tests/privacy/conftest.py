@@ -29,7 +29,7 @@ def prune_calls(monkeypatch):
 @pytest.fixture
 def private_dir(tmp_path):
     """A storage folder of the test's own: the walks and rotations below see only its files."""
-    from casebridge.privacy import files
+    from casebridge.crypto import files
 
     storage = files.private_storage()
     storage._setup()  # make sure the lazy storage exists, then swap its folder

@@ -19,8 +19,8 @@ from django.urls import reverse
 from casebridge import backup
 from casebridge.audit.models import AuditEvent
 from casebridge.cases.models import Entry
-from casebridge.privacy import files, keys
-from casebridge.privacy.files import SEGMENT, private_storage
+from casebridge.crypto import files, keys
+from casebridge.crypto.files import SEGMENT, private_storage
 
 pytestmark = pytest.mark.django_db
 

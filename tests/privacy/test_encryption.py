@@ -8,8 +8,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.db import connection
 
-from casebridge.privacy import keys
-from casebridge.privacy.fields import protected_fields
+from casebridge.crypto import keys
+from casebridge.crypto.fields import protected_fields
 
 pytestmark = pytest.mark.django_db
 

@@ -1,4 +1,4 @@
-"""The encrypted file storage (privacy.files): format, tampering, modes, streaming, rotation.
+"""The encrypted file storage (crypto.files): format, tampering, modes, streaming, rotation.
 
 Each test has its own storage folder, so key ring changes here touch no other test's files.
 """
@@ -18,8 +18,8 @@ from django.core.files.base import ContentFile
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from casebridge.privacy import files, keys
-from casebridge.privacy.files import (
+from casebridge.crypto import files, keys
+from casebridge.crypto.files import (
     SEGMENT,
     TAG,
     DocumentDamaged,

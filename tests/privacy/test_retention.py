@@ -22,9 +22,9 @@ from casebridge.cases.models import (
     private_storage,
 )
 from casebridge.cooperation_models.models import CooperationModel, Term
+from casebridge.crypto.keys import name_index
 from casebridge.hotline import services as hotline_services
 from casebridge.hotline.models import Contact, Referral, ReferralEvent
-from casebridge.privacy.keys import name_index
 from casebridge.privacy.retention import months_before, retention_due, retention_run, years_before
 from casebridge.sharing.models import Consent, Disclosure
 from tests.hotline.conftest import partner_of

@@ -18,9 +18,9 @@ from casebridge.audit.services import audit_verify
 from casebridge.cases import services as case_services
 from casebridge.cases.models import Case, Entry, RelatedPerson
 from casebridge.cooperation_models.models import Term
+from casebridge.crypto.files import SEGMENT, private_storage
 from casebridge.hotline.models import Contact
 from casebridge.privacy import services
-from casebridge.privacy.files import SEGMENT, private_storage
 from casebridge.privacy.models import SubjectRequest
 from tests.matrix import assert_matrix_covers, matrix_params
 

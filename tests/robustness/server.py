@@ -112,7 +112,7 @@ class Installation:
 
     def __post_init__(self) -> None:
         from casebridge.audit.signing import generate_key
-        from casebridge.privacy.keys import new_key_line
+        from casebridge.crypto.keys import new_key_line
 
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.keys_dir.mkdir(mode=0o700, parents=True, exist_ok=True)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from casebridge.privacy.files import SEGMENT
+from casebridge.crypto.files import SEGMENT
 from tests.robustness.server import (
     Browser,
     Installation,

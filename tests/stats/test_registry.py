@@ -6,7 +6,7 @@ import pytest
 from django.db import connection, models
 from django.utils import timezone
 
-from casebridge.privacy.fields import protected_fields
+from casebridge.crypto.fields import protected_fields
 from casebridge.stats import indicators, selectors
 from casebridge.stats.registry import (
     READABLE,

@@ -10,11 +10,11 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from casebridge.cooperation_models.models import Term
-from casebridge.network.models import Organisation
-from casebridge.privacy.fields import EncryptedCharField, EncryptedTextField
+from casebridge.crypto.fields import EncryptedCharField, EncryptedTextField
 
 # Documents are encrypted at rest; migration 0006 names the storage callable here.
-from casebridge.privacy.files import private_storage
+from casebridge.crypto.files import private_storage
+from casebridge.network.models import Organisation
 
 
 class Phase(models.TextChoices):
@@ -107,7 +107,7 @@ class RelatedPerson(models.Model):
         return f"{self.case.number}: {self.relation.code}"
 
     def save(self, *args, **kwargs):
-        from casebridge.privacy.keys import name_index
+        from casebridge.crypto.keys import name_index
 
         index = name_index(self.name)
         if index != self.name_index:
@@ -336,7 +336,7 @@ class Entry(CategorisedItem):
     imminence = models.CharField(
         _("imminence"), max_length=16, choices=Imminence.choices, blank=True
     )
-    # The file on disk has a random name and holds ciphertext (privacy.files); the name
+    # The file on disk has a random name and holds ciphertext (crypto.files); the name
     # it was uploaded under may identify someone, so it is encrypted too.
     document = models.FileField(
         _("document"), storage=private_storage, upload_to="entries/%Y/%m/", blank=True

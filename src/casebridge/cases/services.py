@@ -113,7 +113,7 @@ def _check_people(organisation: Organisation, people) -> None:
 
 def identity_index(first_name: str, last_name: str, date_of_birth: str) -> str:
     """The blind index of a person; empty unless both names are known."""
-    from casebridge.privacy.keys import blind_index
+    from casebridge.crypto.keys import blind_index
 
     if not (first_name.strip() and last_name.strip()):
         return ""

@@ -9,8 +9,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from casebridge.cooperation_models.models import Term
+from casebridge.crypto.fields import EncryptedCharField
 from casebridge.network.models import Organisation, Region
-from casebridge.privacy.fields import EncryptedCharField
 
 
 class Channel(models.TextChoices):
@@ -126,7 +126,7 @@ class Contact(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now)
     # Keyed digest of the caller's name: the data protection officer finds a person's
-    # contacts for a subject request without plaintext (privacy.keys.blind_index).
+    # contacts for a subject request without plaintext (crypto.keys.blind_index).
     caller_index = models.CharField(max_length=64, blank=True, db_index=True)
     # When retention or an erasure request removed identity and free text (stats stay).
     anonymised_at = models.DateTimeField(_("anonymised"), null=True, blank=True)
@@ -165,7 +165,7 @@ class Contact(models.Model):
         return self.reference
 
     def save(self, *args, **kwargs):
-        from casebridge.privacy.keys import name_index
+        from casebridge.crypto.keys import name_index
 
         index = name_index(self.caller_name)
         if index != self.caller_index:

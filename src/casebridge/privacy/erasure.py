@@ -19,8 +19,8 @@ from casebridge.cases.models import (
     Handover,
     RelatedPerson,
 )
+from casebridge.crypto.files import private_storage
 from casebridge.hotline.models import Contact, Referral, ReferralEvent
-from casebridge.privacy.files import private_storage
 from casebridge.sharing.models import Consent, Disclosure
 
 

@@ -7,8 +7,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from casebridge.privacy.fields import EncryptedTextField
-from casebridge.privacy.files import private_storage
+from casebridge.crypto.fields import EncryptedTextField
+from casebridge.crypto.files import private_storage
 
 
 class SubjectRequest(models.Model):

@@ -23,8 +23,8 @@ from casebridge.audit.models import AuditEvent
 from casebridge.audit.services import audit_denied, audit_record
 from casebridge.cases.models import Case, Entry, RelatedPerson
 from casebridge.cases.services import identity_index
+from casebridge.crypto.keys import name_index
 from casebridge.hotline.models import Contact
-from casebridge.privacy.keys import name_index
 from casebridge.privacy.models import SubjectRequest
 
 SUBJECT_KINDS = ("cases", "contacts", "related_people")

@@ -20,10 +20,11 @@ from django.utils.translation import gettext as _
 from casebridge.accounts.stepup import demand
 from casebridge.audit.services import audit_record
 from casebridge.cases.models import Case, RelatedPerson
+from casebridge.crypto import keys
+from casebridge.crypto.fields import protected_fields
+from casebridge.crypto.files import private_storage
 from casebridge.hotline.models import Contact, Referral
-from casebridge.privacy import erasure, keys, selectors
-from casebridge.privacy.fields import protected_fields
-from casebridge.privacy.files import private_storage
+from casebridge.privacy import erasure, selectors
 from casebridge.privacy.models import SubjectRequest
 from casebridge.sharing.models import Consent, Disclosure
 

@@ -2,7 +2,7 @@
 
 ``READABLE`` lists, per model, the only columns an indicator may touch: ids, codes,
 status values, dates and foreign keys to vocabularies, organisations and regions. No
-identity field (``privacy.fields.protected_fields``), no free text, no file. A reviewer
+identity field (``crypto.fields.protected_fields``), no free text, no file. A reviewer
 reads this module to know the whole extent of what statistics see.
 
 Indicators get their querysets from ``source()`` and nowhere else; ``columns_of()`` parses

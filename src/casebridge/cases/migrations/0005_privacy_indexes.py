@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 def backfill(apps, schema_editor):
     """Index the names of related people recorded before the index existed."""
-    from casebridge.privacy.keys import name_index
+    from casebridge.crypto.keys import name_index
 
     model = apps.get_model("cases", "RelatedPerson")
     for person in model.objects.all().iterator(chunk_size=500):

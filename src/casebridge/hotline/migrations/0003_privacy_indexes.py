@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 def backfill(apps, schema_editor):
     """Index the callers' names recorded before the index existed."""
-    from casebridge.privacy.keys import name_index
+    from casebridge.crypto.keys import name_index
 
     model = apps.get_model("hotline", "Contact")
     for contact in model.objects.exclude(caller_name="").iterator(chunk_size=500):

@@ -22,7 +22,7 @@ class Command(BaseCommand):
         rotate.add_argument("--batch", type=int, default=500)
 
     def handle(self, *args, action, **options):
-        from casebridge.privacy import keys
+        from casebridge.crypto import keys
 
         if action == "generate":
             if not options["id"].isalnum():

@@ -45,7 +45,7 @@ from django.core.files import File
 from django.core.files.storage import FileSystemStorage
 from django.utils.functional import LazyObject
 
-from casebridge.privacy import keys
+from casebridge.crypto import keys
 
 MAGIC = b"cbdoc\x01"
 SEGMENT = 64 * 1024

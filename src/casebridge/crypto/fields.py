@@ -2,9 +2,9 @@
 
 Every name, phone number, e-mail or postal address and date of birth of a caller or a
 person of concern is declared with one of these fields. Values are sealed with AES-256-GCM
-(``privacy.keys``) bound to their column, and opened when read; an empty value stays
+(``crypto.keys``) bound to their column, and opened when read; an empty value stays
 empty. Equality lookups cannot work on ciphertext — use a blind index
-(``privacy.keys.blind_index``) for exact matches. ``protected_fields()`` lists every such
+(``crypto.keys.blind_index``) for exact matches. ``protected_fields()`` lists every such
 column for rotation, retention and subject access.
 """
 
@@ -14,7 +14,7 @@ from django import forms
 from django.apps import apps
 from django.db import models
 
-from casebridge.privacy import keys
+from casebridge.crypto import keys
 
 
 class ProtectedMixin:

@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from casebridge.access import protocol
 from casebridge.access.policy import (
     CASE_WORK_ROLES,
     PARTNER_ROLES,
@@ -42,7 +43,6 @@ from casebridge.cases.models import (
 )
 from casebridge.cooperation_models.models import Term
 from casebridge.network.models import Organisation
-from casebridge.sharing import services as sharing
 
 COUNSELLING_SECTORS = ("counselling_ngo", "state_counselling")
 MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
@@ -194,7 +194,7 @@ def case_open(
     )
     participant.members.add(actor)
     _set_scope(participant, read, write, reason="default scope of the role", actor=actor)
-    sharing.event_raise(actor=actor, case=case, code="case_opened")
+    protocol.event_raise(actor=actor, case=case, code="case_opened")
     audit_record(
         actor=actor,
         action="cases.case.open",
@@ -247,7 +247,7 @@ def case_close(*, actor, case: Case, closing_reason: Term) -> Case:
     audit_record(
         actor=actor, action="cases.case.close", obj=case, details={"reason": closing_reason.code}
     )
-    sharing.event_raise(actor=actor, case=case, code="case_closed")
+    protocol.event_raise(actor=actor, case=case, code="case_closed")
     return case
 
 
@@ -292,7 +292,7 @@ def participant_add(
     )
     participant.members.set(members)
     _set_scope(participant, read, write, reason="default scope of the role", actor=actor)
-    sharing.event_raise(actor=actor, case=case, code="participant_added")
+    protocol.event_raise(actor=actor, case=case, code="participant_added")
     audit_record(
         actor=actor,
         action="cases.participant.add",
@@ -473,7 +473,7 @@ def entry_create(*, actor, case: Case, data: EntryData) -> Entry:
         details={"case": case.number, "kind": entry.kind, "category": data.category.code},
     )
     if entry.kind == Entry.Kind.RISK:
-        sharing.event_raise(
+        protocol.event_raise(
             actor=actor,
             case=case,
             code="risk_judgement_recorded",

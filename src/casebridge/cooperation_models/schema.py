@@ -21,7 +21,7 @@ from typing import Annotated, Literal
 from django.utils.translation import gettext as _
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
-from casebridge.cooperation_models.events import DEADLINE_PATTERN
+from casebridge.access.events import DEADLINE_PATTERN
 
 MODELS_DIR = Path(__file__).resolve().parent
 

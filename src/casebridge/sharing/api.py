@@ -6,10 +6,11 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 
+from casebridge.access import protocol as protocol_events
+from casebridge.access.events import RECORDED_EVENTS
 from casebridge.accounts.stepup import step_up
 from casebridge.apischema import Day, Error, Input
 from casebridge.cases import selectors as case_selectors
-from casebridge.cooperation_models.events import RECORDED_EVENTS
 from casebridge.cooperation_models.models import Term
 from casebridge.sharing import selectors, services
 
@@ -162,7 +163,7 @@ def _term(kind: str, code: str | None, field: str):
 )
 def simulate(request, case_id: int, payload: SimulateIn):
     case = case_selectors.access_case(request.user, case_id)
-    protocol, outcomes = services.simulate(
+    protocol, outcomes = protocol_events.simulate(
         case,
         payload.event,
         likelihood=payload.likelihood,

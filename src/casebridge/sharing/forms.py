@@ -1,8 +1,8 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from casebridge.access.events import EVENTS, RECORDED_EVENTS
 from casebridge.cases.models import Imminence, Participant, RiskLevel
-from casebridge.cooperation_models.events import EVENTS, RECORDED_EVENTS
 from casebridge.cooperation_models.models import TermKind
 from casebridge.hotline.forms import TermChoiceField, TermMultipleField
 from casebridge.sharing.models import Consent

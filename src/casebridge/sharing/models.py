@@ -8,8 +8,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from casebridge.access.events import EVENTS
 from casebridge.cases.models import Case, Entry, Participant
-from casebridge.cooperation_models.events import EVENTS
 from casebridge.cooperation_models.models import Term, pick_label
 
 

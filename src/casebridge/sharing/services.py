@@ -14,6 +14,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from casebridge.access import sop
+from casebridge.access.events import RECORDED_EVENTS
 from casebridge.access.policy import (
     Action,
     decide,
@@ -24,12 +25,12 @@ from casebridge.access.policy import (
     require,
     seats,
 )
+from casebridge.access.protocol import event_raise
 from casebridge.accounts.models import Membership, Role
 from casebridge.accounts.permissions import has_role
 from casebridge.accounts.stepup import EMERGENCY_PURPOSE, demand
 from casebridge.audit.services import audit_record
 from casebridge.cases.models import Case, Entry, Participant
-from casebridge.cooperation_models.events import EVENTS, RECORDED_EVENTS
 from casebridge.cooperation_models.models import Term
 from casebridge.sharing.models import (
     CaseEvent,
@@ -41,136 +42,6 @@ from casebridge.sharing.models import (
 )
 
 APPROVAL_KINDS = ("duty", "emergency")
-
-
-def protocol_for(case: Case) -> Protocol | None:
-    """The active protocol the case's lead organisation agreed to, in force today."""
-    today = timezone.localdate()
-    for protocol in Protocol.objects.filter(
-        status=Protocol.Status.ACTIVE, effective_from__lte=today
-    ):
-        if protocol.effective_until and protocol.effective_until < today:
-            continue
-        if case.owner.type.code in protocol.parties:
-            return protocol
-    return None
-
-
-def parties_of(case: Case) -> list[sop.Party]:
-    participants = (
-        Participant.objects.active()
-        .filter(case=case)
-        .select_related("organisation__type__sector", "role")
-    )
-    return [
-        sop.Party(
-            participant_id=p.pk,
-            organisation=p.organisation.name,
-            organisation_type=p.organisation.type.code,
-            sector=p.organisation.type.sector.code,
-            role=p.role.code,
-            lead=bool(p.role.attributes.get("lead")),
-        )
-        for p in participants
-    ]
-
-
-def simulate(
-    case: Case,
-    event: str,
-    *,
-    likelihood: str = "",
-    imminence: str = "",
-    event_date: date | None = None,
-) -> tuple[Protocol | None, list[sop.Outcome]]:
-    """What the SOP would require for a hypothetical event; changes nothing."""
-    if event not in EVENTS or event == "always":
-        raise ValidationError({"event": [_("Unknown event.")]})
-    protocol = protocol_for(case)
-    if protocol is None:
-        return None, []
-    outcomes = sop.evaluate(
-        protocol.parsed_rules(),
-        parties_of(case),
-        event,
-        now=timezone.now(),
-        likelihood=likelihood,
-        imminence=imminence,
-        event_date=event_date,
-    )
-    return protocol, outcomes
-
-
-def _lead_worker(case: Case):
-    lead = (
-        Participant.objects.active()
-        .filter(case=case, role__attributes__lead=True)
-        .select_related("lead_worker")
-        .first()
-    )
-    return lead.lead_worker if lead else None
-
-
-@transaction.atomic
-def event_raise(
-    *,
-    actor,
-    case: Case,
-    code: str,
-    likelihood: str = "",
-    imminence: str = "",
-    event_date: date | None = None,
-    entry: Entry | None = None,
-) -> CaseEvent:
-    """Record an event and create the obligations the active protocol attaches to it."""
-    if code == "release_scheduled" and event_date is None:
-        raise ValidationError({"event_date": [_("Give the date of the release.")]})
-    protocol, outcomes = simulate(
-        case, code, likelihood=likelihood, imminence=imminence, event_date=event_date
-    )
-    event = CaseEvent.objects.create(
-        case=case,
-        code=code,
-        event_date=event_date,
-        likelihood=likelihood,
-        imminence=imminence,
-        entry=entry,
-        protocol=protocol,
-        recorded_by=actor,
-    )
-    responsible = _lead_worker(case)
-    created = 0
-    for outcome in outcomes:
-        if outcome.obligation != "must_inform":
-            continue
-        Obligation.objects.create(
-            case=case,
-            event=event,
-            protocol=protocol,
-            rule=outcome.rule,
-            label=outcome.label[:300],
-            recipient_id=outcome.recipient_participant_id,
-            recipient_label=outcome.recipient[:200],
-            categories=outcome.categories,
-            legal_basis=outcome.legal_basis,
-            consent_required=outcome.consent_required,
-            second_approval=outcome.second_approval,
-            due_at=outcome.due,
-            responsible=responsible,
-        )
-        created += 1
-    audit_record(
-        actor=actor,
-        action="sharing.event.raise",
-        obj=event,
-        details={
-            "case": case.number,
-            "event": code,
-            "obligations": created,
-            "protocol": str(protocol) if protocol else None,
-        },
-    )
-    return event
 
 
 @transaction.atomic

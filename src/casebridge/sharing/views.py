@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from casebridge.access import protocol as protocol_events
 from casebridge.accounts.stepup import require_recent_auth
 from casebridge.cases import selectors as case_selectors
 from casebridge.forms import apply_validation_error
@@ -50,7 +51,7 @@ def simulate(request, case_id: int):
     protocol, outcomes = None, None
     if form.is_bound and form.is_valid():
         data = form.cleaned_data
-        protocol, outcomes = services.simulate(
+        protocol, outcomes = protocol_events.simulate(
             case,
             data["event"],
             likelihood=data["likelihood"],

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from pydantic import ValidationError as PydanticError
 
-from casebridge.cooperation_models.events import EVENTS
+from casebridge.access.events import EVENTS
 from casebridge.cooperation_models.models import pick_label
 from casebridge.cooperation_models.schema import CODE_PATTERN, _pydantic_message
 

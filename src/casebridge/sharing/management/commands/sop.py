@@ -82,13 +82,13 @@ class Command(BaseCommand):
         self.stdout.write(_("no errors, %(count)s warning(s)") % {"count": warnings})
 
     def _simulate(self, options) -> None:
+        from casebridge.access.protocol import simulate
         from casebridge.cases.selectors import case_for_operator
-        from casebridge.sharing.services import simulate
 
         case = case_for_operator(options["case"])
         if case is None:
             raise CommandError(_("--case: no case %(number)s") % {"number": options["case"]})
-        from casebridge.cooperation_models.events import EVENTS, IMMINENCE, LIKELIHOOD
+        from casebridge.access.events import EVENTS, IMMINENCE, LIKELIHOOD
 
         if options["event"] not in EVENTS or options["event"] == "always":
             raise CommandError(

@@ -39,6 +39,9 @@ ALLOWED = {
     "sharing/services.py",
     # the worker reminds of obligations: case numbers and rule codes only
     "sharing/tasks.py",
+    # protocol events (the access kernel): writes the event and the obligations the SOP
+    # attaches to it, for the service that raised it; reads participants' codes only
+    "access/protocol.py",
     # counts open referrals per partner for capacity: numbers, no content
     "hotline/routing.py",
     # writes synthetic demo and benchmark data; shows nothing to anybody

@@ -160,10 +160,10 @@ def unauthenticated(request, exc):
 
 def _register_routers() -> None:
     from casebridge.accounts.api import router as accounts_router
-    from casebridge.audit.api import router as audit_router
     from casebridge.cases.api import router as cases_router
     from casebridge.hotline.api import router as hotline_router
     from casebridge.network.api import router as network_router
+    from casebridge.privacy.api import audit_router
     from casebridge.privacy.api import router as privacy_router
     from casebridge.sharing.api import router as sharing_router
     from casebridge.stats.api import router as stats_router

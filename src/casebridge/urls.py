@@ -11,7 +11,7 @@ urlpatterns = [
     path("hotline/", include("casebridge.hotline.urls")),
     path("cases/", include("casebridge.cases.urls")),
     path("sop/", include("casebridge.sharing.urls")),
-    path("audit/", include("casebridge.audit.urls")),
+    path("audit/", include("casebridge.privacy.audit_urls")),
     path("privacy/", include("casebridge.privacy.urls")),
     path("stats/", include("casebridge.stats.urls")),
     path("training/", include("casebridge.training.urls")),

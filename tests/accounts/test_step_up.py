@@ -30,10 +30,10 @@ from casebridge.access.policy import forget
 from casebridge.accounts.models import ApiToken, Membership, Role
 from casebridge.accounts.services import api_token_create
 from casebridge.accounts.stepup import STEP_UP, DuringEmergency, authenticated_by
-from casebridge.audit import selectors as audit_selectors
 from casebridge.audit.models import AuditEvent
 from casebridge.cases import selectors as case_selectors
 from casebridge.cooperation_models.models import Term
+from casebridge.privacy import selectors as privacy_selectors
 from casebridge.privacy import services as privacy_services
 from casebridge.refusals import ReauthRequired, TokenRefused
 from casebridge.sharing import services as sharing_services
@@ -198,7 +198,7 @@ def _audit_export(personas, world, actor):
         api=("POST", "/api/v1/audit/events/export", {"format": "csv"}),
         api_done=200,
         secret="occurred_at",
-        service=lambda: list(audit_selectors.export_for_dpo(actor, fmt="csv").rows),
+        service=lambda: list(privacy_selectors.export_for_dpo(actor, fmt="csv").rows),
     )
 
 

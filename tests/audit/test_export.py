@@ -14,10 +14,11 @@ from django.http import StreamingHttpResponse
 from django.urls import reverse
 
 from casebridge.accounts.services import api_token_create
-from casebridge.audit import export, selectors
+from casebridge.audit import export
 from casebridge.audit.models import AuditEvent
 from casebridge.audit.services import seal_pending
-from casebridge.audit.views import AuditFilterForm
+from casebridge.privacy import selectors
+from casebridge.privacy.forms import AuditFilterForm
 
 pytestmark = pytest.mark.django_db
 
@@ -211,6 +212,6 @@ def test_the_api_search_pages_like_the_page(personas, many_events):
 
 
 def test_the_api_and_the_page_take_the_same_filters():
-    from casebridge.audit.api import AuditFilterIn
+    from casebridge.privacy.api import AuditFilterIn
 
     assert set(AuditFilterIn.model_fields) == set(AuditFilterForm.base_fields)

@@ -34,11 +34,11 @@ def test_only_the_dpo_reads_the_log(personas, persona):
 def test_case_access_history_for_the_lead_only(personas, world):  # noqa: F811
     personas.client(personas.police).get(reverse("cases:case", args=[world.case.pk]))
     response = personas.client(personas.partner).get(
-        reverse("audit:case_history", args=[world.case.pk])
+        reverse("cases:access_history", args=[world.case.pk])
     )
     assert response.status_code == 200
     assert any(e.actor_label == "police" for e in response.context["events"])
     police = personas.client(personas.police).get(
-        reverse("audit:case_history", args=[world.case.pk])
+        reverse("cases:access_history", args=[world.case.pk])
     )
     assert police.status_code == 404

@@ -9,10 +9,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from casebridge.audit.selectors import events_for_dpo
 from casebridge.dates import day_range, local_midnight
 from casebridge.hotline import selectors
 from casebridge.hotline.models import Contact
+from casebridge.privacy.selectors import events_for_dpo
 
 
 def test_a_day_range_is_from_local_midnight_to_the_next():

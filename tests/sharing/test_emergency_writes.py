@@ -301,7 +301,7 @@ READ_PAGES = {
     "cases:export",
     "cases:participant_members",
     "sharing:simulate",
-    "audit:case_history",
+    "cases:access_history",
 }
 
 

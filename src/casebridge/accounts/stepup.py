@@ -20,6 +20,7 @@ docs/development.md ("Confirm it is you") says how to add an action.
 
 from __future__ import annotations
 
+import typing
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -105,7 +106,7 @@ STEP_UP: dict[str, StepUpAction] = {
             _("Export the audit log"),
             pages=("audit:log",),
             operations=("POST /api/v1/audit/events/export",),
-            services=("casebridge.audit.selectors.export_for_dpo",),
+            services=("casebridge.privacy.selectors.export_for_dpo",),
             during_emergency=DuringEmergency.NOT_IN_A_CASE,
         ),
         StepUpAction(
@@ -217,6 +218,9 @@ def step_up(code: str, *, emergency=None):
             return view(request, *args, **kwargs)
 
         wrapper.step_up = code
+        # the operation's types, resolved where it is written: ninja reads them through
+        # the wrapper, whose module (this one) does not know the operation's schemas
+        view.__annotations__ = wrapper.__annotations__ = typing.get_type_hints(view)
         return wrapper
 
     return decorate

@@ -26,6 +26,7 @@ from casebridge.access.policy import (
     visible,
 )
 from casebridge.accounts.stepup import EMERGENCY_PURPOSE, demand
+from casebridge.audit.models import AuditEvent
 from casebridge.audit.services import audit_denied, audit_record
 from casebridge.cases.models import (
     Case,
@@ -420,3 +421,18 @@ def coordination_overview(
         "without_lead": [r for r in rows if not r.active_lead],
         "changed_often": [r for r in rows if r.lead_changes >= often],
     }
+
+
+def case_access_history(actor, case) -> list[AuditEvent]:
+    """Every recorded access to a case and its items, for the case's lead organisation."""
+    if not decide(actor, Action.CHANGE, case):
+        raise Http404
+    events = list(
+        AuditEvent.objects.filter(object_type="cases.case", object_id=str(case.pk)).order_by("-id")[
+            :500
+        ]
+    )
+    audit_record(
+        actor=actor, action="audit.case_history.view", obj=case, details={"number": case.number}
+    )
+    return events

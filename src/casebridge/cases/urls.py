@@ -9,6 +9,7 @@ urlpatterns = [
     path("coordination/", views.coordination, name="coordination"),
     path("<int:case_id>/", views.case_detail, name="case"),
     path("<int:case_id>/export.csv", views.case_export, name="export"),
+    path("<int:case_id>/access-history/", views.access_history, name="access_history"),
     path("<int:case_id>/entries/", views.entry_add, name="entry_add"),
     path("<int:case_id>/goals/", views.goal_add, name="goal_add"),
     path("<int:case_id>/related-people/", views.related_person_add, name="related_person_add"),

@@ -422,3 +422,13 @@ def coordination(request):
         "cases/coordination.html",
         {"overview": selectors.coordination_overview(request.user)},
     )
+
+
+@login_required
+def access_history(request, case_id: int):
+    case = selectors.access_case(request.user, case_id)
+    return render(
+        request,
+        "cases/access_history.html",
+        {"case": case, "events": selectors.case_access_history(request.user, case)},
+    )

@@ -8,22 +8,31 @@ case content.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 
 from django.core.exceptions import PermissionDenied, SuspiciousFileOperation, ValidationError
-from django.db.models import Q
+from django.core.paginator import Page, Paginator
+from django.db import connection
+from django.db.models import Q, QuerySet
+from django.db.models.expressions import RawSQL
 from django.http import Http404
 from django.utils import timezone
 from django.utils.text import get_valid_filename
 from django.utils.translation import gettext as _
 
+from casebridge.access.policy import organisations_with
 from casebridge.accounts.models import Role
 from casebridge.accounts.permissions import has_role
+from casebridge.accounts.stepup import demand
+from casebridge.audit import chain
 from casebridge.audit.models import AuditEvent
-from casebridge.audit.services import audit_denied, audit_record
+from casebridge.audit.services import audit_denied, audit_record, chain_end
 from casebridge.cases.models import Case, Entry, RelatedPerson
 from casebridge.cases.services import identity_index
 from casebridge.crypto.keys import name_index
+from casebridge.dates import day_range
 from casebridge.hotline.models import Contact
 from casebridge.privacy.models import SubjectRequest
 
@@ -443,3 +452,106 @@ def subject_export_build(actor, request: SubjectRequest) -> Export:
             )
         ]
     return Export(export, documents)
+
+
+# -- the audit log, for the data protection officer ------------------------------------
+
+PER_PAGE = 100
+EXPORT_CHUNK = 2000
+
+
+def _events_for_dpo(
+    actor,
+    *,
+    username: str = "",
+    action: str = "",
+    object_type: str = "",
+    object_id: str = "",
+    outcome: str = "",
+    day_from: date | None = None,
+    day_to: date | None = None,
+) -> QuerySet[AuditEvent]:
+    """The events the filters select; only for data protection officers (404 for others)."""
+    if not organisations_with(actor, frozenset({Role.DATA_PROTECTION_OFFICER})):
+        raise Http404
+    events = AuditEvent.objects.all()
+    if username:
+        events = events.filter(actor_label=username)
+    if action:
+        events = events.filter(action__startswith=action)
+    if object_type:
+        events = events.filter(object_type=object_type)
+    if object_id:
+        events = events.filter(object_id=object_id)
+    if outcome:
+        events = events.filter(outcome=outcome)
+    return events.filter(**day_range("occurred_at", day_from, day_to))
+
+
+def _recorded(filters: dict) -> dict:
+    """The filters as the audit event keeps them: the ones set, dates as text."""
+    return {
+        name: value.isoformat() if isinstance(value, date) else value
+        for name, value in sorted(filters.items())
+        if value
+    }
+
+
+def events_for_dpo(actor, *, page: int | str = 1, **filters) -> Page:
+    """One page (newest first) of who accessed what, filtered; ``page.paginator.count`` is
+    how many events match. Only for data protection officers (404 for others)."""
+    events = _events_for_dpo(actor, **filters).order_by("-id")
+    shown = Paginator(events, PER_PAGE).get_page(page)
+    audit_record(
+        actor=actor,
+        action="audit.log.view",
+        purpose="data protection review",
+        details={"filters": _recorded(filters), "page": shown.number},
+    )
+    return shown
+
+
+@dataclass(frozen=True)
+class AuditExport:
+    """Every matching event up to the chain's end when the export began, oldest first."""
+
+    count: int
+    rows: Iterator[tuple]  # (sequence, prev_hash, hash, *chain.CONTENT_FIELDS) as hashed
+
+
+def _chain_rows(events: QuerySet[AuditEvent], chunk: int) -> Iterator[tuple]:
+    """The events in chain order with their hashed content split into its fields, read in
+    keyset chunks (constant memory however many there are)."""
+    # The chain's own content expression (constants only), so the fields are the hashed text.
+    content = RawSQL(chain.content_sql(connection.vendor), ())  # noqa: S611
+    rows = events.annotate(content=content).order_by("sequence")
+    after = 0
+    while True:
+        batch = list(
+            rows.filter(sequence__gt=after).values_list("sequence", "prev_hash", "hash", "content")[
+                :chunk
+            ]
+        )
+        for sequence, prev_hash, hash_, text in batch:
+            yield (sequence, prev_hash, hash_, *text.split(chain.SEPARATOR))
+        if len(batch) < chunk:
+            return
+        after = batch[-1][0]
+
+
+def export_for_dpo(actor, *, fmt: str, chunk: int = EXPORT_CHUNK, **filters) -> AuditExport:
+    """Every event the filters select — no cap — with its chain position and hash, for an
+    auditor to verify (docs/operations.md). Seals what is pending first and stops at the
+    chain's end then, so the count is exact; the export is audited (filters, format and
+    count). Only for data protection officers (404 for others), in a confirmed browser
+    session (a step-up action: ``accounts.stepup``)."""
+    demand("audit.log.export", actor=actor)
+    events = _events_for_dpo(actor, **filters).filter(sequence__lte=chain_end())
+    count = events.count()
+    audit_record(
+        actor=actor,
+        action="audit.log.export",
+        purpose="data protection review",
+        details={"filters": _recorded(filters), "format": fmt, "count": count},
+    )
+    return AuditExport(count, _chain_rows(events, chunk))

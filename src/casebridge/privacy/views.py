@@ -14,8 +14,10 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from casebridge.accounts.stepup import require_recent_auth
+from casebridge.audit import export as audit_export
 from casebridge.forms import apply_validation_error
 from casebridge.privacy import selectors, services
+from casebridge.privacy.forms import AuditFilterForm
 from casebridge.privacy.models import SubjectRequest
 
 
@@ -166,3 +168,25 @@ def export(request, request_id: int):
         response["Content-Disposition"] = f'attachment; filename="{subject_request.reference}.json"'
         return response
     return render(request, "privacy/export.html", {"item": subject_request, "data": data})
+
+
+def _exporting(request) -> bool:
+    return request.method == "POST" and bool(request.POST.get("export"))
+
+
+@login_required
+@require_recent_auth("audit.log.export", when=_exporting)
+def audit_log(request):
+    """Filters are posted (usernames stay out of URLs), and so is the page number;
+    ``export`` (``csv`` or ``jsonl``) streams every matching event, however many."""
+    form = AuditFilterForm(request.POST or None)
+    if form.is_bound and not form.is_valid():
+        # Never the unfiltered log (or export) in place of the one asked for.
+        return render(request, "privacy/audit_log.html", {"form": form, "events": None}, status=422)
+    filters = form.cleaned_data if form.is_bound else {}
+    if _exporting(request):
+        fmt = "jsonl" if request.POST["export"] == "jsonl" else "csv"
+        exported = selectors.export_for_dpo(request.user, fmt=fmt, **filters)
+        return audit_export.stream(exported.rows, fmt)
+    events = selectors.events_for_dpo(request.user, page=request.POST.get("page", 1), **filters)
+    return render(request, "privacy/audit_log.html", {"form": form, "events": events})

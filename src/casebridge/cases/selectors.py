@@ -159,13 +159,6 @@ def case_conference(case: Case, conference_id: int) -> Conference:
     return get_object_or_404(Conference, pk=conference_id, case=case)
 
 
-def case_for_referral(actor, referral) -> Case | None:
-    """The case a referral opened, if the actor sits in it (number and id only)."""
-    return visible(
-        actor, Case.objects.filter(referral=referral).only("pk", "number"), Action.VIEW
-    ).first()
-
-
 def _entries(actor, case: Case) -> QuerySet[Entry]:
     return visible(actor, Entry.objects.filter(case=case)).select_related(
         "category", "author", "author_organisation"

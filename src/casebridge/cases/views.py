@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -36,8 +37,6 @@ from casebridge.forms import apply_validation_error
 from casebridge.hotline import selectors as hotline_selectors
 from casebridge.network.models import Organisation
 from casebridge.refusals import hide_denials
-from casebridge.sharing import selectors as sharing_selectors
-from casebridge.sharing.forms import ConsentForm, EventForm
 
 
 def _counselling_organisation(user) -> Organisation | None:
@@ -146,22 +145,22 @@ def _page(request, case, *, status: int = 200, **forms):
         or (HandoverForm(organisation_id=lead.organisation_id) if lead else None),
         "lead": lead,
         "categories": Term.objects.of("information_category"),
-        "sharing": sharing_selectors.case_sharing(request.user, case),
-        "emergency": _emergency(request.user, case),
-        "event_form": EventForm(),
-        "consent_form": ConsentForm(case=case),
         "form_errors": [
             (form.fields[name].label if name in form.fields else "", errors)
             for form in forms.values()
             for name, errors in form.errors.items()
         ],
     }
+    for part in CASE_PAGE_PARTS:
+        context.update(part(request, case))
     return render(request, "cases/case_detail.html", context, status=status)
 
 
-def _emergency(actor, case):
-    access_id = selectors.emergency_seat(actor, case)
-    return sharing_selectors.emergency_access(actor, access_id) if access_id else None
+# What apps above cases add to the case page — sharing: its obligations, consents and
+# disclosures, the event and consent forms, the emergency access banner. Each part is a
+# callable (request, case) -> template context, registered in its app's ready(); cases
+# imports none of them (docs/development.md, "Layers").
+CASE_PAGE_PARTS: list[Callable[[HttpRequest, Case], dict]] = []
 
 
 @login_required

@@ -1,34 +1,11 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from casebridge.cooperation_models.models import Term, TermKind
+from casebridge.cooperation_models.forms import TermChoiceField, TermMultipleField
+from casebridge.cooperation_models.models import TermKind
 from casebridge.hotline.models import MODE_REQUIRED, Contact, Referral
 from casebridge.hotline.services import CONTACT_FIELDS, OPEN_CALL_HOURS, TERM_FIELDS
 from casebridge.network.models import Organisation, Region
-
-
-class TermChoiceField(forms.ModelChoiceField):
-    """A vocabulary entry of the cooperation model, shown with its label."""
-
-    def __init__(self, kind: str, **kwargs):
-        super().__init__(queryset=Term.objects.of(kind), to_field_name="code", **kwargs)
-
-    def label_from_instance(self, obj):
-        return obj.label
-
-
-class TermMultipleField(forms.ModelMultipleChoiceField):
-    def __init__(self, kind: str, **kwargs):
-        super().__init__(
-            queryset=Term.objects.of(kind),
-            to_field_name="code",
-            widget=forms.CheckboxSelectMultiple,
-            **kwargs,
-        )
-
-    def label_from_instance(self, obj):
-        return obj.label
-
 
 LOCAL_DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 

@@ -20,7 +20,6 @@ from casebridge.access.policy import (
     decide,
     organisations_with,
 )
-from casebridge.cases import selectors as case_selectors
 from casebridge.cooperation_models.models import CooperationModel
 from casebridge.forms import apply_validation_error
 from casebridge.hotline import routing, selectors, services
@@ -325,7 +324,7 @@ def referral_detail(request, referral_id: int):
             "decline_form": DeclineForm(),
             "appointment_form": AppointmentForm(),
             "overdue": selectors.first_contact_overdue(referral, _target_days()),
-            "referral_case": case_selectors.case_for_referral(request.user, referral),
+            "referral_case": selectors.case_for_referral(request.user, referral),
             "target_days": _target_days(),
         },
     )

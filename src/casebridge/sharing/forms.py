@@ -3,8 +3,8 @@ from django.utils.translation import gettext_lazy as _
 
 from casebridge.access.events import EVENTS, RECORDED_EVENTS
 from casebridge.cases.models import Imminence, Participant, RiskLevel
+from casebridge.cooperation_models.forms import TermChoiceField, TermMultipleField
 from casebridge.cooperation_models.models import TermKind
-from casebridge.hotline.forms import TermChoiceField, TermMultipleField
 from casebridge.sharing.models import Consent
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")

@@ -299,3 +299,14 @@ def emergency_review(request, access_id: int):
         {"access": access, "events": events, "form": form},
         status=422 if form.errors else 200,
     )
+
+
+def case_page_part(request, case) -> dict:
+    """What the SOP adds to the case page (``cases.views.CASE_PAGE_PARTS``)."""
+    access_id = case_selectors.emergency_seat(request.user, case)
+    return {
+        "sharing": selectors.case_sharing(request.user, case),
+        "emergency": selectors.emergency_access(request.user, access_id) if access_id else None,
+        "event_form": EventForm(),
+        "consent_form": ConsentForm(case=case),
+    }

@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+
+
+class SharingConfig(AppConfig):
+    name = "casebridge.sharing"
+
+    def ready(self):
+        # the SOP's part of the case page: cases lies below sharing and does not import it
+        from casebridge.cases.views import CASE_PAGE_PARTS
+        from casebridge.sharing.views import case_page_part
+
+        if case_page_part not in CASE_PAGE_PARTS:
+            CASE_PAGE_PARTS.append(case_page_part)

@@ -74,8 +74,8 @@ def build_world():
     from casebridge.cases import services
     from casebridge.cooperation_models.models import Term
     from casebridge.cooperation_models.schema import parse_model
-    from casebridge.cooperation_models.services import model_load
     from casebridge.network.models import Organisation
+    from casebridge.ops.model_load import model_load
 
     model_load(spec=parse_model("germany"))
     ngo = (

@@ -65,7 +65,7 @@ def main() -> int:
             # the personas' case pages at volume: seats in generated cases, with entries
             print(
                 installation.python(
-                    "from casebridge.volume import seat_members\n"
+                    "from casebridge.ops.volume import seat_members\n"
                     "print(seat_members(['partner', 'police'], per_user=100))\n"
                 ).strip()
             )
@@ -128,7 +128,7 @@ def read_csv(path: Path) -> list[dict]:
 
 
 def render(args, rows, failures, server_errors) -> str:
-    from casebridge.volume import scaled
+    from casebridge.ops.volume import scaled
 
     volume = ", ".join(f"{n:,} {name}" for name, n in scaled(args.scale).items())
     lines = [

@@ -21,14 +21,14 @@ import gevent
 import requests
 from locust import HttpUser, between, events, task
 
-PASSWORD = "demo-{}-2026"  # noqa: S105 - casebridge.demo.DemoUser.password, demo only
+PASSWORD = "demo-{}-2026"  # noqa: S105 - casebridge.ops.demo.DemoUser.password, demo only
 SESSIONS: dict[str, dict] = {}
 CASES: dict[str, list[int]] = {}
 COUNT = {"requests": 0}
 
 
 def demo_totp(username: str) -> str:
-    """The code an authenticator shows for the demo key (casebridge.demo.demo_totp_key)."""
+    """The code an authenticator shows for the demo key (casebridge.ops.demo.demo_totp_key)."""
     key = bytes.fromhex(
         hashlib.sha256(f"casebridge-demo-totp:{username}".encode()).hexdigest()[:40]
     )

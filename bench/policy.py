@@ -160,7 +160,7 @@ def run(args, connection) -> int:
     from casebridge.access.policy import Action, decide, seats, visible
     from casebridge.cases.models import Entry
     from casebridge.cooperation_models.schema import parse_model
-    from casebridge.cooperation_models.services import model_load
+    from casebridge.ops.model_load import model_load
 
     model_load(spec=parse_model("germany"))
     started = time.perf_counter()

@@ -38,10 +38,10 @@ def run(args, connection) -> int:
     from casebridge.accounts.models import User
     from casebridge.cooperation_models.models import Term
     from casebridge.cooperation_models.schema import parse_model
-    from casebridge.cooperation_models.services import model_load
     from casebridge.hotline import routing
     from casebridge.hotline.models import Contact, Referral
     from casebridge.network.models import Organisation, PostcodeArea
+    from casebridge.ops.model_load import model_load
 
     model_load(spec=parse_model("germany"))
     rng = random.Random(7)

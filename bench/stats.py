@@ -37,7 +37,7 @@ def main() -> int:
     parser.add_argument("--profile", action="store_true", help="cProfile one page request")
     args = parser.parse_args()
     if args.scale:
-        from casebridge.volume import scaled
+        from casebridge.ops.volume import scaled
 
         volume = scaled(args.scale)
         args.contacts, args.cases = volume["contacts"], volume["cases"]
@@ -50,10 +50,10 @@ def _prepare(args):
 
     from casebridge.accounts.models import Membership, Role, User
     from casebridge.cooperation_models.schema import parse_model
-    from casebridge.cooperation_models.services import model_load
     from casebridge.hotline.models import Contact
     from casebridge.network.models import Organisation
-    from casebridge.volume import build
+    from casebridge.ops.model_load import model_load
+    from casebridge.ops.volume import build
 
     coordinator = User.objects.filter(username="coordinator").first()
     if coordinator is None:

@@ -15,8 +15,8 @@ from casebridge.accounts.models import Membership, Role, User
 from casebridge.accounts.security import mark_reauthenticated
 from casebridge.accounts.two_factor import forget, two_factor_state
 from casebridge.cooperation_models.schema import parse_model
-from casebridge.cooperation_models.services import model_load
 from casebridge.network.models import Organisation
+from casebridge.ops.model_load import model_load
 
 PASSWORD = "correct-horse-battery-staple"
 
@@ -188,7 +188,7 @@ def _keep_the_test_connection(monkeypatch):
     from django.db import close_old_connections
     from django_tasks_db.management.commands import db_worker
 
-    from casebridge.sharing.management.commands import worker
+    from casebridge.ops.management.commands import worker
 
     monkeypatch.setattr(db_worker, "close_old_connections", lambda: None)
     monkeypatch.setattr(worker, "close_old_connections", lambda: None)

@@ -29,7 +29,7 @@ def installation(tmp_path_factory):
 
 def run(environment: dict, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(  # noqa: S603 - our own command with fixed arguments
-        [sys.executable, "-m", "casebridge.cli", *args],
+        [sys.executable, "-m", "casebridge.ops.cli", *args],
         env=environment,
         cwd=environment["CASEBRIDGE_DATA_DIR"],
         capture_output=True,
@@ -139,7 +139,16 @@ def test_serve_answers_http(installation):
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     server = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "casebridge.cli", "serve", "--port", str(port), "--workers", "1"],
+        [
+            sys.executable,
+            "-m",
+            "casebridge.ops.cli",
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+        ],
         env=environment,
         cwd=environment["CASEBRIDGE_DATA_DIR"],
         stdout=subprocess.DEVNULL,

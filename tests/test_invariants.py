@@ -45,8 +45,8 @@ ALLOWED = {
     # counts open referrals per partner for capacity: numbers, no content
     "hotline/routing.py",
     # writes synthetic demo and benchmark data; shows nothing to anybody
-    "demo.py",
-    "volume.py",
+    "ops/demo.py",
+    "ops/volume.py",
     # data subject requests: the DPO's only route to content, every read audited with the
     # purpose "subject request <ref>"; erasure and retention empty content, keep statistics
     "privacy/selectors.py",

@@ -59,7 +59,15 @@ def test_deployment_check_passes_with_production_settings(tmp_path):
         "DJANGO_SETTINGS_MODULE": "casebridge.settings",
     }
     result = subprocess.run(
-        [sys.executable, "-m", "casebridge.cli", "check", "--deploy", "--fail-level", "WARNING"],
+        [
+            sys.executable,
+            "-m",
+            "casebridge.ops.cli",
+            "check",
+            "--deploy",
+            "--fail-level",
+            "WARNING",
+        ],
         env=environment,
         capture_output=True,
         text=True,

@@ -6,7 +6,7 @@ import pytest
 
 from casebridge.cases.models import Case, Entry
 from casebridge.hotline.models import Contact
-from casebridge.volume import VOLUME, build, entries_build, scaled
+from casebridge.ops.volume import VOLUME, build, entries_build, scaled
 
 
 def test_scale_multiplies_the_realistic_volume():
@@ -37,7 +37,7 @@ def test_entries_need_cases(personas):
 @pytest.mark.django_db
 def test_seated_personas_open_generated_cases_and_read_their_scope(personas):
     from casebridge.cases.selectors import access_case, case_entries
-    from casebridge.volume import seat_members
+    from casebridge.ops.volume import seat_members
 
     build(contacts=200, cases=60, entries=600, seed=5)
     partner = personas.partner.memberships.get().organisation

@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "casebridge.privacy",
     "casebridge.stats",
     "casebridge.training",
+    "casebridge.ops",
     "django_tasks",
     "django_tasks_db",
 ]

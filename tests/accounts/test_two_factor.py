@@ -274,7 +274,7 @@ def test_verify_page_speaks_german(personas):
 
 
 def test_demo_users_who_need_two_factor_get_a_known_secret(personas):
-    from casebridge.demo import demo_two_factor
+    from casebridge.ops.demo import demo_two_factor
 
     assert demo_two_factor(personas.partner) is None
     secret = demo_two_factor(personas.police)

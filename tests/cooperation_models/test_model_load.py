@@ -11,9 +11,9 @@ from django.utils import translation
 from casebridge.audit.models import AuditEvent
 from casebridge.cooperation_models.models import CooperationModel, Term
 from casebridge.cooperation_models.schema import ModelInvalid, parse_model
-from casebridge.cooperation_models.services import ModelConflict, model_load
 from casebridge.network.models import Coverage, Organisation, PostcodeArea, Region
 from casebridge.network.selectors import region_for_postcode
+from casebridge.ops.model_load import ModelConflict, model_load
 
 pytestmark = pytest.mark.django_db
 

@@ -16,7 +16,7 @@ from playwright.sync_api import expect
 
 from casebridge.cases import services as case_services
 from casebridge.cooperation_models.models import Term
-from casebridge.cooperation_models.services import model_load
+from casebridge.ops.model_load import model_load
 from tests.conftest import PASSWORD, Personas, build_personas
 from tests.totp import code_for, key_of
 

@@ -16,11 +16,11 @@ from django.core.management import call_command
 from django.db import connection
 from django.urls import reverse
 
-from casebridge import backup
 from casebridge.audit.models import AuditEvent
 from casebridge.cases.models import Entry
 from casebridge.crypto import files, keys
 from casebridge.crypto.files import SEGMENT, private_storage
+from casebridge.ops import backup
 
 pytestmark = pytest.mark.django_db
 

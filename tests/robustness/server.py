@@ -145,7 +145,7 @@ class Installation:
     ) -> subprocess.CompletedProcess:
         """Run ``casebridge ARGS`` in this installation."""
         result = subprocess.run(
-            [sys.executable, "-m", "casebridge.cli", *args],
+            [sys.executable, "-m", "casebridge.ops.cli", *args],
             env=self.env,
             cwd=self.root,
             capture_output=True,

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from casebridge.volume import build
+from casebridge.ops.volume import build
 from tests.hotline.conftest import hotline_org, make_contact  # noqa: F401 (fixtures)
 
 

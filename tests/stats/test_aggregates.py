@@ -167,7 +167,7 @@ def test_the_worker_builds_stale_months(make_contact):
 def test_between_rounds_the_worker_counts_changed_months_every_stats_interval(
     monkeypatch, make_contact
 ):
-    from casebridge.sharing.management.commands import worker
+    from casebridge.ops.management.commands import worker
 
     class Stop(Exception):
         pass

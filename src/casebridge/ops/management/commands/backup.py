@@ -3,7 +3,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
-from casebridge.backup import BackupError, backup_data, backup_keys
+from casebridge.ops.backup import BackupError, backup_data, backup_keys
 
 
 class Command(BaseCommand):

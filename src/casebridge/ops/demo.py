@@ -559,7 +559,7 @@ def generate(
     entries: int = 0,
     seed: int = 1,
 ) -> dict[str, int]:
-    """Add organisations, staff accounts with roles, and (``casebridge.volume``) hotline
+    """Add organisations, staff accounts with roles, and (``casebridge.ops.volume``) hotline
     contacts with referrals, cases from them and entries in those cases."""
     rng = random.Random(seed)  # noqa: S311 - synthetic data
     types = list(OrganisationType.objects.filter(active=True).exclude(code="central_advice_centre"))
@@ -609,9 +609,9 @@ def generate(
 
 
 def _generate_volume(*, contacts: int, cases: int, entries: int, seed: int) -> dict[str, int]:
-    """Contacts, referrals, cases and entries in bulk (``casebridge.volume``), audited as
+    """Contacts, referrals, cases and entries in bulk (``casebridge.ops.volume``), audited as
     one event with the counts."""
-    from casebridge.volume import build
+    from casebridge.ops.volume import build
 
     if not contacts and not cases and not entries:
         return {"contacts": 0, "referrals": 0, "cases": 0, "entries": 0}

@@ -3,7 +3,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import ngettext
 
 from casebridge.cooperation_models.schema import ModelInvalid, parse_model
-from casebridge.cooperation_models.services import ModelConflict, model_load
+from casebridge.ops.model_load import ModelConflict, model_load
 
 
 class Command(BaseCommand):

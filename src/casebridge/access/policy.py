@@ -33,6 +33,7 @@ from casebridge.cases.models import Case, ConferenceItem, Entry, Participant, Re
 from casebridge.cooperation_models.models import Term
 from casebridge.hotline.models import Contact, Referral
 from casebridge.refusals import EmergencyRefused
+from casebridge.sharing.models import Disclosure, EmergencyAccess
 
 HOTLINE_ROLES = frozenset({Role.HOTLINE_COUNSELLOR, Role.COORDINATOR})
 PARTNER_ROLES = frozenset({Role.PARTNER_COUNSELLOR, Role.COORDINATOR})
@@ -144,8 +145,6 @@ def seats(actor) -> dict[int, Seat]:
             writable=frozenset(t.pk for t in participant.write_categories.all()) - never,
         )
     if cached:
-        from casebridge.sharing.models import Disclosure
-
         disclosed: dict[int, set[int]] = {}
         rows = Disclosure.entries.through.objects.filter(
             disclosure__status=Disclosure.Status.APPROVED,
@@ -167,7 +166,6 @@ def _add_emergency_seats(actor, held: dict[int, Seat], category_ids: dict[str, i
     coordinating = organisations_with(actor, frozenset({Role.COORDINATOR}))
     if not coordinating:
         return
-    from casebridge.sharing.models import EmergencyAccess
 
     accesses = (
         EmergencyAccess.objects.filter(

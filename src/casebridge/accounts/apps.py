@@ -6,8 +6,8 @@ class AccountsConfig(AppConfig):
     label = "accounts"
 
     def ready(self) -> None:
-        from django.contrib.auth.signals import user_logged_in
+        from django.contrib.auth.signals import user_logged_in  # noqa: PLC0415 (app loading)
 
-        from casebridge.accounts.security import session_started
+        from casebridge.accounts.security import session_started  # noqa: PLC0415 (app loading)
 
         user_logged_in.connect(session_started, dispatch_uid="casebridge.session_started")

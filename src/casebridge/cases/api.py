@@ -15,6 +15,7 @@ from casebridge.apischema import Day, Error, Input, Instant
 from casebridge.cases import selectors, services
 from casebridge.cases.models import Participant
 from casebridge.cooperation_models.models import Term
+from casebridge.hotline import selectors as hotline_selectors
 from casebridge.network.models import Organisation
 
 router = Router(tags=["cases"])
@@ -269,8 +270,6 @@ def case_open(request, payload: CaseIn):
         raise PermissionDenied
     referral = None
     if payload.referral_id is not None:
-        from casebridge.hotline import selectors as hotline_selectors
-
         try:
             referral = hotline_selectors.access_referral(request.user, payload.referral_id)
         except Http404:

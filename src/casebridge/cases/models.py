@@ -14,6 +14,7 @@ from casebridge.crypto.fields import EncryptedCharField, EncryptedTextField
 
 # Documents are encrypted at rest; migration 0006 names the storage callable here.
 from casebridge.crypto.files import private_storage
+from casebridge.crypto.keys import name_index
 from casebridge.network.models import Organisation
 
 
@@ -107,7 +108,6 @@ class RelatedPerson(models.Model):
         return f"{self.case.number}: {self.relation.code}"
 
     def save(self, *args, **kwargs):
-        from casebridge.crypto.keys import name_index
 
         index = name_index(self.name)
         if index != self.name_index:

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from casebridge.access.policy import (
     Action,
+    _category_id,
     decide,
     emergency_access_of,
     may_contribute,
@@ -38,6 +39,7 @@ from casebridge.cases.models import (
     Participant,
     RelatedPerson,
 )
+from casebridge.cooperation_models.models import Term
 from casebridge.refusals import EmergencyRefused
 
 
@@ -293,7 +295,6 @@ def case_identity(actor, case: Case) -> tuple[dict | None, list[RelatedPerson]]:
 
 def writable_categories(actor, case: Case) -> list:
     """The information categories the actor may record in this case, in the model's order."""
-    from casebridge.cooperation_models.models import Term
 
     return list(Term.objects.filter(pk__in=seats(actor)[case.pk].writable).order_by("position"))
 
@@ -331,7 +332,6 @@ def case_page(actor, case: Case, *, query: str = "", category: str = "") -> Case
 
 
 def _can_read_code(seat, code: str) -> bool:
-    from casebridge.access.policy import _category_id
 
     return _category_id(code) in seat.readable
 

@@ -42,6 +42,7 @@ from casebridge.cases.models import (
     ScopeChange,
 )
 from casebridge.cooperation_models.models import Term
+from casebridge.crypto.keys import blind_index
 from casebridge.network.models import Organisation
 
 COUNSELLING_SECTORS = ("counselling_ngo", "state_counselling")
@@ -113,7 +114,6 @@ def _check_people(organisation: Organisation, people) -> None:
 
 def identity_index(first_name: str, last_name: str, date_of_birth: str) -> str:
     """The blind index of a person; empty unless both names are known."""
-    from casebridge.crypto.keys import blind_index
 
     if not (first_name.strip() and last_name.strip()):
         return ""

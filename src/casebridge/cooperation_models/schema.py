@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from casebridge.access.events import DEADLINE_PATTERN
+from casebridge.access.sop import Vocabulary, check
 
 MODELS_DIR = Path(__file__).resolve().parent
 
@@ -662,7 +663,6 @@ class _Checker:
 
     def _protocols(self, spec: ModelSpec) -> None:
         """Protocols must be free of errors (unknown references, contradictions) to load."""
-        from casebridge.access.sop import check
 
         vocab = vocabulary_of(spec)
         for index, name, protocol in self._each(spec, "protocols"):
@@ -922,7 +922,6 @@ def _region_by_prefix(postcode: str, regions: dict) -> str | None:
 
 def vocabulary_of(spec: ModelSpec):
     """The codes a protocol in this model may refer to."""
-    from casebridge.access.sop import Vocabulary
 
     types = {t.code: t.sector for t in spec.entries("organisation_types") if t is not None}
     return Vocabulary(

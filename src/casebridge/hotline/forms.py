@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from casebridge.cooperation_models.forms import TermChoiceField, TermMultipleField
 from casebridge.cooperation_models.models import TermKind
 from casebridge.hotline.models import MODE_REQUIRED, Contact, Referral
+from casebridge.hotline.selectors import contact_by_reference
 from casebridge.hotline.services import CONTACT_FIELDS, OPEN_CALL_HOURS, TERM_FIELDS
 from casebridge.network.models import Organisation, Region
 
@@ -92,7 +93,6 @@ class ContactForm(forms.ModelForm):
 
     def resolve_earlier(self, actor) -> None:
         """Turn the reference into a contact the actor may see, or a field error."""
-        from casebridge.hotline.selectors import contact_by_reference
 
         reference = self.cleaned_data.get("earlier_reference", "").strip()
         if not reference:

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from casebridge.cooperation_models.models import Term
 from casebridge.crypto.fields import EncryptedCharField
+from casebridge.crypto.keys import name_index
 from casebridge.network.models import Organisation, Region
 
 
@@ -165,7 +166,6 @@ class Contact(models.Model):
         return self.reference
 
     def save(self, *args, **kwargs):
-        from casebridge.crypto.keys import name_index
 
         index = name_index(self.caller_name)
         if index != self.caller_index:

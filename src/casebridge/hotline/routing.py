@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from casebridge.cooperation_models.models import Term, pick_label
+from casebridge.hotline.models import Referral
 from casebridge.network.models import Organisation, Region
 from casebridge.network.selectors import PostcodeResolution, region_for_postcode
 
@@ -150,7 +151,6 @@ def _open_referrals(partner_ids: list[int]) -> dict[int, int]:
 
 
 def _count_open_referrals(partner_ids: list[int]) -> dict[int, int]:
-    from casebridge.hotline.models import Referral
 
     now = timezone.localtime()
     month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)

@@ -8,8 +8,8 @@ from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
-from casebridge.accounts.models import User
-from casebridge.accounts.permissions import can_administer, can_manage_contact_points
+from casebridge.accounts.models import Role, User
+from casebridge.accounts.permissions import active_roles, can_administer, can_manage_contact_points
 from casebridge.apischema import Day, Error, Input, Instant, QueryFlag
 from casebridge.cooperation_models.models import Term, TermKind
 from casebridge.network import selectors, services
@@ -434,7 +434,6 @@ def _users(usernames: list[str], field: str) -> list[User]:
 
 
 def _meeting_member(request) -> None:
-    from casebridge.accounts.permissions import active_roles
 
     if not active_roles(request.user):
         raise PermissionDenied
@@ -617,8 +616,6 @@ class GapsOut(Schema):
     summary="Organisations without a contact point, points whose person left (coordinators)",
 )
 def contact_point_gaps(request, organisation_type: str = ""):
-    from casebridge.accounts.models import Role
-    from casebridge.accounts.permissions import active_roles
 
     roles = active_roles(request.user)
     if Role.COORDINATOR not in roles and Role.ADMINISTRATOR not in roles:

@@ -1,9 +1,19 @@
 from django import forms
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from casebridge.accounts.models import User
 from casebridge.cooperation_models.models import Term, TermKind
-from casebridge.network.models import ContactPoint, Organisation, OrganisationType, Region, Sector
+from casebridge.network.models import (
+    ContactPoint,
+    Lesson,
+    Meeting,
+    Organisation,
+    OrganisationType,
+    Region,
+    Sector,
+)
+from casebridge.network.selectors import invitable_users
 from casebridge.network.services import ORGANISATION_FIELDS
 
 
@@ -102,8 +112,6 @@ class _LocalDateTimeInput(forms.DateTimeInput):
 
     def format_value(self, value):
         if hasattr(value, "strftime"):
-            from django.utils import timezone
-
             if timezone.is_aware(value):
                 value = timezone.localtime(value)
             return value.strftime("%Y-%m-%dT%H:%M")
@@ -111,7 +119,6 @@ class _LocalDateTimeInput(forms.DateTimeInput):
 
 
 def _people():
-    from casebridge.network.selectors import invitable_users
 
     return invitable_users()
 
@@ -133,7 +140,6 @@ class MeetingForm(forms.Form):
     )
 
     def __init__(self, *args, **kwargs):
-        from casebridge.network.models import Meeting
 
         super().__init__(*args, **kwargs)
         self.fields["kind"].choices = Meeting.Kind.choices
@@ -150,7 +156,6 @@ class MeetingEditForm(MeetingForm):
     status = forms.ChoiceField(label=_("Status"))
 
     def __init__(self, *args, **kwargs):
-        from casebridge.network.models import Meeting
 
         super().__init__(*args, **kwargs)
         self.fields["status"].choices = Meeting.Status.choices
@@ -210,7 +215,6 @@ class LessonForm(forms.Form):
     show_author = forms.BooleanField(label=_("Show my name with the lesson"), required=False)
 
     def __init__(self, *args, **kwargs):
-        from casebridge.network.models import Lesson
 
         super().__init__(*args, **kwargs)
         self.fields["outcome"].choices = Lesson.Outcome.choices
@@ -224,7 +228,6 @@ class LessonSearchForm(forms.Form):
     outcome = forms.ChoiceField(label=_("How it went"), required=False)
 
     def __init__(self, *args, **kwargs):
-        from casebridge.network.models import Lesson
 
         super().__init__(*args, **kwargs)
         self.fields["outcome"].choices = _all(Lesson.Outcome.choices)

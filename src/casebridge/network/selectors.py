@@ -9,13 +9,35 @@ import re
 import time
 from dataclasses import dataclass
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import (
+    BooleanField,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+)
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 
-from casebridge.accounts.models import Membership
+from casebridge.accounts.models import Membership, Role, User
+from casebridge.accounts.permissions import active_roles
 from casebridge.cooperation_models.models import CooperationModel, pick_label
-from casebridge.network.models import ContactPoint, Coverage, Organisation, PostcodeArea, Region
+from casebridge.network.models import (
+    ActionItem,
+    ContactPoint,
+    Coverage,
+    Invitation,
+    Lesson,
+    LessonTag,
+    Meeting,
+    Organisation,
+    PostcodeArea,
+    Region,
+)
 
 
 class PostcodeError(ValueError):
@@ -238,7 +260,6 @@ def contact_point_list(
 
 def _person_left():
     """True where the point names a person whose membership in its organisation has ended."""
-    from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef
 
     working = Membership.objects.active().filter(
         user_id=OuterRef("person_id"), organisation_id=OuterRef("organisation_id")
@@ -303,16 +324,11 @@ def organisation_counts_by_type() -> list[dict]:
 
 def can_manage_meeting(actor, meeting) -> bool:
     """The organiser and coordinators keep agenda, minutes, attendance and action items."""
-    from casebridge.accounts.models import Role
-    from casebridge.accounts.permissions import active_roles
 
     return meeting.organiser_id == actor.pk or Role.COORDINATOR in active_roles(actor)
 
 
 def meetings_for(actor):
-    from casebridge.accounts.models import Role
-    from casebridge.accounts.permissions import active_roles
-    from casebridge.network.models import Meeting
 
     roles = active_roles(actor)
     if not roles:
@@ -330,9 +346,6 @@ def meetings_between(actor, start, end):
 
 def access_meeting(actor, meeting_id: int):
     """One meeting with invitations, decisions and action items, or 404."""
-    from django.http import Http404
-
-    from casebridge.network.models import ActionItem, Invitation
 
     meeting = (
         meetings_for(actor)
@@ -351,7 +364,6 @@ def access_meeting(actor, meeting_id: int):
 
 def my_action_items(actor) -> list:
     """Open action items the actor owns, for the task list (soonest due first)."""
-    from casebridge.network.models import ActionItem
 
     return list(
         ActionItem.objects.open().filter(owner=actor).select_related("meeting").order_by("due_on")
@@ -360,7 +372,6 @@ def my_action_items(actor) -> list:
 
 def invitable_users():
     """People with a role in force: who may be invited and own action items."""
-    from casebridge.accounts.models import User
 
     return (
         User.objects.filter(is_active=True, memberships__in=Membership.objects.active())
@@ -371,9 +382,6 @@ def invitable_users():
 
 def access_action_item(actor, item_id: int):
     """An action item of a meeting the actor may see, or one the actor owns; else 404."""
-    from django.http import Http404
-
-    from casebridge.network.models import ActionItem
 
     item = (
         ActionItem.objects.select_related("meeting")
@@ -391,8 +399,6 @@ def access_action_item(actor, item_id: int):
 
 def lessons(actor, *, query: str = "", tag: str = "", outcome: str = ""):
     """Lessons every member may read, newest first; ``query`` searches the three parts."""
-    from casebridge.accounts.permissions import active_roles
-    from casebridge.network.models import Lesson
 
     if not active_roles(actor):
         return Lesson.objects.none()
@@ -413,14 +419,12 @@ def lessons(actor, *, query: str = "", tag: str = "", outcome: str = ""):
 
 def lesson_tags() -> list[tuple[str, int]]:
     """Tags with the number of lessons carrying them, most used first."""
-    from casebridge.network.models import LessonTag
 
     rows = LessonTag.objects.annotate(count=Count("lessons")).filter(count__gt=0)
     return [(t.name, t.count) for t in rows.order_by("-count", "name")]
 
 
 def access_lesson(actor, lesson_id: int):
-    from django.http import Http404
 
     lesson = lessons(actor).filter(pk=lesson_id).first()
     if lesson is None:

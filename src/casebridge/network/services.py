@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import re
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
+from casebridge.accounts.permissions import active_roles
 from casebridge.audit.services import audit_record
 from casebridge.changes import assign_changes
 from casebridge.network.models import (
@@ -23,7 +24,12 @@ from casebridge.network.models import (
     Meeting,
     Organisation,
 )
-from casebridge.network.selectors import PostcodeError, region_for_postcode
+from casebridge.network.selectors import (
+    PostcodeError,
+    can_manage_meeting,
+    invitable_users,
+    region_for_postcode,
+)
 
 ORGANISATION_FIELDS = (
     "name",
@@ -151,18 +157,12 @@ MEETING_FIELDS = (
 
 
 def _require_member(actor) -> None:
-    from django.core.exceptions import PermissionDenied
-
-    from casebridge.accounts.permissions import active_roles
 
     if not active_roles(actor):
         raise PermissionDenied(_("Only members of the network organise meetings."))
 
 
 def _require_manager(actor, meeting) -> None:
-    from django.core.exceptions import PermissionDenied
-
-    from casebridge.network.selectors import can_manage_meeting
 
     if not can_manage_meeting(actor, meeting):
         raise PermissionDenied(_("Only the organiser or a coordinator changes this meeting."))
@@ -174,7 +174,6 @@ def _check_times(meeting) -> None:
 
 
 def _check_invitees(invitees) -> None:
-    from casebridge.network.selectors import invitable_users
 
     allowed = set(
         invitable_users().filter(pk__in=[u.pk for u in invitees]).values_list("pk", flat=True)
@@ -332,7 +331,6 @@ def decision_add(*, actor, meeting: Meeting, text: str) -> Decision:
 @transaction.atomic
 def action_item_add(*, actor, meeting: Meeting, title: str, owner, due_on) -> ActionItem:
     """Agree an action with an owner and a due date; it appears in the owner's tasks."""
-    from casebridge.network.selectors import invitable_users
 
     _require_manager(actor, meeting)
     if not title.strip():
@@ -356,9 +354,6 @@ def action_item_add(*, actor, meeting: Meeting, title: str, owner, due_on) -> Ac
 @transaction.atomic
 def action_item_done(*, actor, item: ActionItem) -> ActionItem:
     """The owner (or the meeting's organiser or a coordinator) marks an action done."""
-    from django.core.exceptions import PermissionDenied
-
-    from casebridge.network.selectors import can_manage_meeting
 
     if item.owner_id != actor.pk and not can_manage_meeting(actor, item.meeting):
         raise PermissionDenied(_("Only the owner marks this action done."))

@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from casebridge.accounts.models import Role
 from casebridge.accounts.permissions import (
     active_roles,
     can_administer,
     can_manage_contact_points,
 )
 from casebridge.forms import apply_validation_error
-from casebridge.network import selectors, services
+from casebridge.network import ical, selectors, services
 from casebridge.network.forms import (
     ActionItemForm,
     AttendanceForm,
@@ -170,9 +175,6 @@ def admin_organisation_edit(request, organisation_id: int | None = None):
 
 def _month(raw: str):
     """The first day of the month "YYYY-MM" (or of this month when it is malformed)."""
-    import datetime as dt
-
-    from django.utils import timezone
 
     try:
         year, month = (int(part) for part in raw.split("-"))
@@ -185,9 +187,6 @@ def _month(raw: str):
 @login_required
 def meetings(request):
     """A month of the user's meetings, day by day."""
-    import datetime as dt
-
-    from django.utils import timezone
 
     if not active_roles(request.user):
         raise PermissionDenied
@@ -368,10 +367,6 @@ def action_item_done(request, item_id: int):
 
 
 def _ics_response(meetings_list, request, name: str):
-    from django.http import HttpResponse
-    from django.utils import timezone
-
-    from casebridge.network import ical
 
     events = [
         ical.Event(
@@ -402,9 +397,6 @@ def meeting_ics(request, meeting_id: int):
 @login_required
 def meetings_ics(request):
     """Every meeting of the user from 30 days ago on, for a calendar program."""
-    import datetime as dt
-
-    from django.utils import timezone
 
     since = timezone.now() - dt.timedelta(days=30)
     meetings_list = list(selectors.meetings_for(request.user).filter(starts_at__gte=since))
@@ -467,7 +459,6 @@ def lesson_detail(request, lesson_id: int):
 @login_required
 def contact_point_gaps(request):
     """For coordinators: organisations without a contact point and points whose person left."""
-    from casebridge.accounts.models import Role
 
     roles = active_roles(request.user)
     if Role.COORDINATOR not in roles and Role.ADMINISTRATOR not in roles:

@@ -32,6 +32,9 @@ from django.conf import settings
 from django.db import connection, connections
 from django.utils.translation import gettext as _
 
+from casebridge.audit import signing
+from casebridge.audit.models import AuditEvent
+from casebridge.audit.services import seal_pending
 from casebridge.crypto.files import private_storage
 
 FORMAT = 1
@@ -129,7 +132,6 @@ def _migrations() -> dict[str, str]:
 
 
 def _audit_head() -> dict:
-    from casebridge.audit.models import AuditEvent
 
     event = AuditEvent.objects.exclude(sequence=None).order_by("-sequence").first()
     if event is None:
@@ -139,7 +141,6 @@ def _audit_head() -> dict:
 
 def backup_data(target: Path) -> dict:
     """Write the database and the documents to the new folder ``target``; return the manifest."""
-    from casebridge.audit.services import seal_pending
 
     clear = private_storage().in_clear()
     if clear:
@@ -181,7 +182,6 @@ def backup_data(target: Path) -> dict:
 
 def _key_files() -> list[tuple[KeyFile, Path | None, str | None]]:
     """(what, file, inline value) for every piece of key material of this installation."""
-    from casebridge.audit import signing
 
     found = []
     for variable, name in [("SECRET_KEY", "secret_key"), ("CASEBRIDGE_KEYS", "keyring")]:

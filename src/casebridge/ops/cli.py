@@ -41,7 +41,7 @@ def _local_key_ring(command: str | None) -> None:
     if not key_file.exists():
         if command != "demo":
             return
-        from casebridge.crypto.keys import new_key_line
+        from casebridge.crypto.keys import new_key_line  # noqa: PLC0415 (before settings)
 
         data_dir.mkdir(parents=True, exist_ok=True)
         fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -57,7 +57,7 @@ def _local_audit_key(command: str | None) -> None:
         return
     data_dir = Path(os.environ.get("CASEBRIDGE_DATA_DIR", Path.cwd() / "var"))
     if not (data_dir / "audit-signing.key").exists():
-        from casebridge.audit.signing import generate_key
+        from casebridge.audit.signing import generate_key  # noqa: PLC0415 (before settings)
 
         generate_key(data_dir / "audit-signing.key")
 
@@ -94,9 +94,9 @@ def main(argv: list[str] | None = None) -> None:
     ):
         # A key for this process only: nothing it does is signed or kept.
         os.environ["SECRET_KEY"] = secrets.token_urlsafe(50)
-    import django
-    from django.core.exceptions import ImproperlyConfigured
-    from django.core.management import execute_from_command_line
+    import django  # noqa: PLC0415 (settings first)
+    from django.core.exceptions import ImproperlyConfigured  # noqa: PLC0415 (settings first)
+    from django.core.management import execute_from_command_line  # noqa: PLC0415 (settings first)
 
     try:
         django.setup()

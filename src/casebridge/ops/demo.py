@@ -10,16 +10,25 @@ from __future__ import annotations
 import hashlib
 import random
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.db import transaction
+from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from casebridge.accounts import services as account_services
 from casebridge.accounts.models import Membership, Role, User
 from casebridge.accounts.two_factor import forget, secret_base32, two_factor_required
 from casebridge.audit.services import audit_record
+from casebridge.cases import services as case_services
+from casebridge.cases.models import Case
+from casebridge.cooperation_models.models import Term
+from casebridge.hotline import services as hotline_services
+from casebridge.hotline.models import Contact, Referral
 from casebridge.network import services as network_services
 from casebridge.network.models import Organisation, OrganisationType, PostcodeArea
+from casebridge.ops.volume import build
+from casebridge.sharing import services as sharing_services
 
 
 @dataclass(frozen=True)
@@ -231,14 +240,6 @@ def demo_prepare() -> list[tuple[DemoUser, Organisation]]:
 
 def _demo_cases() -> None:
     """One multi-agency case in Hamburg: the NGO leads, the police liaison takes part."""
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from casebridge.cases import services as case_services
-    from casebridge.cases.models import Case
-    from casebridge.cooperation_models.models import Term
-    from casebridge.hotline.models import Referral
 
     if Case.objects.exists():
         return
@@ -340,7 +341,6 @@ def _demo_cases() -> None:
         category=category["case_coordination"],
         text="Nächste Konferenz in sechs Wochen.",
     )
-    from casebridge.sharing import services as sharing_services
 
     sharing_services.consent_record(
         actor=partner,
@@ -449,13 +449,6 @@ DEMO_CALLS = [
 
 def _demo_contacts(rng: random.Random) -> None:
     """A few weeks of hotline work: contacts, referrals, a decline, follow-ups."""
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from casebridge.cooperation_models.models import Term
-    from casebridge.hotline import services as hotline_services
-    from casebridge.hotline.models import Contact
 
     if Contact.objects.exists():
         return
@@ -611,7 +604,6 @@ def generate(
 def _generate_volume(*, contacts: int, cases: int, entries: int, seed: int) -> dict[str, int]:
     """Contacts, referrals, cases and entries in bulk (``casebridge.ops.volume``), audited as
     one event with the counts."""
-    from casebridge.ops.volume import build
 
     if not contacts and not cases and not entries:
         return {"contacts": 0, "referrals": 0, "cases": 0, "entries": 0}

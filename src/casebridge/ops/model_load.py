@@ -12,6 +12,7 @@ from casebridge.audit.services import audit_record
 from casebridge.changes import assign_changes
 from casebridge.cooperation_models.models import CooperationModel, Term
 from casebridge.cooperation_models.schema import TERM_TABLES, ModelSpec
+from casebridge.hotline.routing import invalidate_index
 from casebridge.network.models import (
     Coverage,
     Organisation,
@@ -20,6 +21,8 @@ from casebridge.network.models import (
     Region,
     Sector,
 )
+from casebridge.network.selectors import invalidate_geography
+from casebridge.sharing.models import Protocol
 
 
 class ModelConflict(Exception):
@@ -209,8 +212,6 @@ def model_load(*, spec: ModelSpec, actor=None) -> LoadReport:
 
 
 def _forget_cached_geography() -> None:
-    from casebridge.hotline.routing import invalidate_index
-    from casebridge.network.selectors import invalidate_geography
 
     invalidate_geography()
     invalidate_index()
@@ -350,7 +351,6 @@ def _load_coverage(report, organisation, coverage, regions, terms) -> None:
 
 def _load_protocols(report: LoadReport, spec: ModelSpec) -> None:
     """Protocol versions are kept; a version the file no longer lists is retired."""
-    from casebridge.sharing.models import Protocol
 
     declared = []
     for entry in spec.entries("protocols"):

@@ -15,6 +15,16 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from casebridge.accounts.models import Membership, Role, User
+from casebridge.audit.services import audit_record
+from casebridge.cases.models import Case, Entry, Goal, Handover, Participant, Phase
+from casebridge.cases.services import _default_scope
+from casebridge.cooperation_models.models import Term
+from casebridge.hotline.models import AgeBand, Channel, Contact, Gender, Referral
+from casebridge.network.models import Organisation, PostcodeArea
+from casebridge.sharing.models import CaseEvent, Disclosure, Obligation, Protocol
+from casebridge.stats.aggregates import forget
+
 # the realistic volume at scale 1 (issue 9); a scale multiplies every figure
 VOLUME = {"contacts": 100_000, "cases": 20_000, "entries": 500_000}
 
@@ -42,12 +52,6 @@ def build(
     Returns the counts made. Cases are opened from accepted referrals while there are
     enough, the rest without a referral.
     """
-    from casebridge.accounts.models import Membership, Role, User
-    from casebridge.cases.models import Case, Goal, Handover, Participant, Phase
-    from casebridge.cooperation_models.models import Term
-    from casebridge.hotline.models import AgeBand, Channel, Contact, Gender, Referral
-    from casebridge.network.models import Organisation, PostcodeArea
-    from casebridge.sharing.models import CaseEvent, Disclosure, Obligation, Protocol
 
     rng = random.Random(seed)
     now = timezone.now()
@@ -274,7 +278,6 @@ def build(
     if entries:
         made["entries"] = entries_build(count=entries, author=staff[0], seed=seed, batch=batch)
     # bulk_create sends no signals: have every month's statistics built again on reading
-    from casebridge.stats.aggregates import forget
 
     forget()
     return made
@@ -286,8 +289,6 @@ ENTRY_KINDS = ["note", "session", "call", "measure"]
 def entries_build(*, count: int, author, seed: int = 7, batch: int = 5000) -> int:
     """Add ``count`` entries spread over the existing cases, each written by one of the
     case's participating organisations in a random information category."""
-    from casebridge.cases.models import Entry, Participant
-    from casebridge.cooperation_models.models import Term
 
     rng = random.Random(seed)
     seats = list(Participant.objects.values_list("case_id", "organisation_id", "case__opened_at"))
@@ -322,10 +323,6 @@ def seat_members(usernames: list[str], *, per_user: int = 100, seed: int = 7) ->
     their role's default reading and writing scope), so that a load test's personas open
     case pages at volume; returns the seats given per user. One audit event for the batch.
     """
-    from casebridge.accounts.models import User
-    from casebridge.audit.services import audit_record
-    from casebridge.cases.models import Participant
-    from casebridge.cases.services import _default_scope  # the scope a new seat gets
 
     rng = random.Random(seed)
     given = {}

@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 from django.core.exceptions import ValidationError
 from django.core.files import File
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -99,7 +99,6 @@ def keys_rotate(
 
 def _raw_rows(model, pks: list, names: list[str]):
     """The stored (sealed) values, without the field's decryption."""
-    from django.db import connection
 
     table = connection.ops.quote_name(model._meta.db_table)
     columns = ", ".join(connection.ops.quote_name(model._meta.get_field(n).column) for n in names)

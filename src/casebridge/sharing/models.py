@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from casebridge.access.events import EVENTS
 from casebridge.cases.models import Case, Entry, Participant
 from casebridge.cooperation_models.models import Term, pick_label
+from casebridge.cooperation_models.schema import RuleEntry
 
 
 class Protocol(models.Model):
@@ -45,7 +46,6 @@ class Protocol(models.Model):
         return pick_label(self.labels, fallback=self.code)
 
     def parsed_rules(self):
-        from casebridge.cooperation_models.schema import RuleEntry
 
         return [RuleEntry.model_validate(rule) for rule in self.rules]
 

@@ -21,8 +21,10 @@ from casebridge.access.policy import (
 from casebridge.accounts.models import Role
 from casebridge.accounts.permissions import has_role
 from casebridge.accounts.stepup import demand
+from casebridge.audit.selectors import events_of_user_between
 from casebridge.audit.services import audit_record
-from casebridge.cases.models import Case
+from casebridge.cases.models import Case, Entry, Participant
+from casebridge.network.selectors import my_action_items
 from casebridge.sharing.models import Consent, Disclosure, EmergencyAccess, Obligation
 from casebridge.sharing.services import can_approve
 
@@ -78,7 +80,6 @@ def my_tasks(actor) -> dict:
 
 def _network_tasks(actor) -> dict:
     """Hook: open action items of network meetings the actor owns (issue 8)."""
-    from casebridge.network.selectors import my_action_items
 
     return {"action_items": my_action_items(actor)}
 
@@ -137,7 +138,6 @@ def disclosure_choices(actor, case: Case) -> dict:
     """What the actor may pick in a disclosure: other active participants, the entries the
     actor may read, the case's consents (the form offers those not withdrawn; one withdrawn
     meanwhile reaches the service, which says by whom and when), its open obligations."""
-    from casebridge.cases.models import Entry, Participant
 
     seat = seats(actor)[case.pk]
     return {
@@ -248,7 +248,6 @@ def emergency_review_count(actor) -> int:
 
 def emergency_access_review_page(actor, access_id: int) -> tuple[EmergencyAccess, list]:
     """An access with everything its holder did meanwhile, for the data protection officer."""
-    from casebridge.audit.selectors import events_of_user_between
 
     if not has_role(actor, Role.DATA_PROTECTION_OFFICER):
         raise Http404

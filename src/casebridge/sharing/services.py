@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -32,6 +33,7 @@ from casebridge.accounts.stepup import EMERGENCY_PURPOSE, demand
 from casebridge.audit.services import audit_record
 from casebridge.cases.models import Case, Entry, Participant
 from casebridge.cooperation_models.models import Term
+from casebridge.network.models import OrganisationType, Sector
 from casebridge.sharing.models import (
     CaseEvent,
     Consent,
@@ -364,7 +366,6 @@ class ParsedProtocol:
 
 def stored_vocabulary():
     """The loaded model's codes, for checking stored protocols."""
-    from casebridge.network.models import OrganisationType, Sector
 
     terms = Term.objects.filter(active=True)
     return sop.Vocabulary(
@@ -456,7 +457,6 @@ def emergency_access_start(*, actor, case: Case, reason: str, hours: int) -> Eme
 
 def _notify_data_protection_officers(access: EmergencyAccess) -> None:
     """A mail to every active data protection officer: the case number and times, no content."""
-    from django.core.mail import send_mail
 
     recipients = sorted(
         set(

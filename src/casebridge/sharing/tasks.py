@@ -12,6 +12,7 @@ from django_tasks import task
 from casebridge.accounts.models import Membership, Role
 from casebridge.audit.services import audit_record
 from casebridge.sharing.models import Obligation
+from casebridge.sharing.services import emergency_access_close_expired
 
 REMIND_BEFORE = timedelta(hours=24)
 
@@ -84,6 +85,5 @@ def remind_and_escalate() -> dict[str, int]:
 @task()
 def close_expired_emergency_access() -> int:
     """Write the end of emergency accesses that ran out into the audit log."""
-    from casebridge.sharing.services import emergency_access_close_expired
 
     return emergency_access_close_expired()

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from casebridge.access import protocol as protocol_events
+from casebridge.access import sop
 from casebridge.accounts.stepup import require_recent_auth
 from casebridge.cases import selectors as case_selectors
 from casebridge.forms import apply_validation_error
@@ -214,7 +215,6 @@ def register(request):
 
 @login_required
 def protocols(request):
-    from casebridge.access import sop
 
     vocabulary = services.stored_vocabulary()
     rows = [

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.core.exceptions import PermissionDenied
 from ninja import Field, Router, Schema, Status
 
 from casebridge.accounts.permissions import active_roles
 from casebridge.apischema import Error, Input
+from casebridge.cooperation_models.models import pick_label
 from casebridge.training import selectors, services
 from casebridge.training.models import TrainingRun
 
@@ -33,7 +35,6 @@ class ScenarioOut(Schema):
 
 
 def _scenario_out(spec) -> dict:
-    from casebridge.cooperation_models.models import pick_label
 
     return {
         "code": spec.code,
@@ -185,7 +186,6 @@ class DebriefEventOut(Schema):
 
 
 def _member(request) -> None:
-    from django.core.exceptions import PermissionDenied
 
     if not active_roles(request.user):
         raise PermissionDenied
@@ -272,7 +272,6 @@ def run_finish(request, run_id: int):
     summary="Every answer of a finished run compared with the procedure",
 )
 def debrief(request, run_id: int):
-    from casebridge.cooperation_models.models import pick_label
 
     run = selectors.access_run(request.user, run_id)
     return [

@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -146,7 +147,6 @@ def answer(request, run_id: int, number: int):
 
 
 def run_url(run: TrainingRun) -> str:
-    from django.urls import reverse
 
     return reverse("training:run", args=[run.pk])
 

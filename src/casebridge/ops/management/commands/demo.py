@@ -2,6 +2,8 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from casebridge.accounts.models import User
+from casebridge.ops.demo import demo_prepare, demo_two_factor
 from casebridge.ops.management.commands.serve import serve
 
 
@@ -16,8 +18,6 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=8000)
 
     def handle(self, *args, no_serve, host, port, **options):
-        from casebridge.accounts.models import User
-        from casebridge.ops.demo import demo_prepare, demo_two_factor
 
         settings.DATA_DIR.mkdir(parents=True, exist_ok=True)
         call_command("migrate", interactive=False, verbosity=0)

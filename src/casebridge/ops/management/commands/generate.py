@@ -1,6 +1,9 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
+from casebridge.ops.demo import generate
+from casebridge.ops.volume import scaled
+
 
 class Command(BaseCommand):
     help = (
@@ -20,8 +23,6 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=1)
 
     def handle(self, *args, organisations, people, scale, seed, **options):
-        from casebridge.ops.demo import generate
-        from casebridge.ops.volume import scaled
 
         if scale < 0:
             raise CommandError(_("%(option)s: must not be negative") % {"option": "--scale"})

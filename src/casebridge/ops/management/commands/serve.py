@@ -2,6 +2,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
+from gunicorn.app.base import BaseApplication
 
 
 class Command(BaseCommand):
@@ -22,9 +23,9 @@ class Command(BaseCommand):
 
 def serve(*, host: str, port: int, workers: int, stdout) -> None:
     """Run gunicorn in this process until interrupted."""
-    from gunicorn.app.base import BaseApplication
-
-    from casebridge.wsgi import application
+    # the WSGI application is built here, after collectstatic, not when the command's
+    # module is imported (``demo --help`` would build it and warn of missing files)
+    from casebridge.wsgi import application  # noqa: PLC0415
 
     call_command("collectstatic", interactive=False, verbosity=0)
 

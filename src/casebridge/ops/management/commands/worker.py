@@ -4,6 +4,12 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
+from casebridge.audit.signing import AuditKeyError
+from casebridge.privacy.retention import retention_due, retention_periods, retention_run
+from casebridge.sharing.tasks import close_expired_emergency_access, remind_and_escalate
+from casebridge.stats.aggregates import refresh_stale
+from casebridge.stats.selectors import decide_ahead
+
 
 class Command(BaseCommand):
     help = (
@@ -26,11 +32,6 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, interval, stats_interval, once, **options):
-        from casebridge.audit.signing import AuditKeyError
-        from casebridge.privacy.retention import retention_due, retention_periods, retention_run
-        from casebridge.sharing.tasks import close_expired_emergency_access, remind_and_escalate
-        from casebridge.stats.aggregates import refresh_stale
-        from casebridge.stats.selectors import decide_ahead
 
         while True:
             remind_and_escalate.enqueue()

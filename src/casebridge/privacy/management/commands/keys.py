@@ -2,6 +2,9 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
+from casebridge.crypto import keys
+from casebridge.privacy.services import keys_rotate
+
 
 class Command(BaseCommand):
     help = (
@@ -22,7 +25,6 @@ class Command(BaseCommand):
         rotate.add_argument("--batch", type=int, default=500)
 
     def handle(self, *args, action, **options):
-        from casebridge.crypto import keys
 
         if action == "generate":
             if not options["id"].isalnum():
@@ -31,7 +33,6 @@ class Command(BaseCommand):
             return
         if options["batch"] < 1:
             raise CommandError("--batch: must be at least 1")
-        from casebridge.privacy.services import keys_rotate
 
         def progress(done: int, total: int, unit: str) -> None:
             width = 30

@@ -3,6 +3,10 @@ from datetime import date
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from casebridge.audit.signing import AuditKeyError
+from casebridge.dates import local_midnight
+from casebridge.privacy.retention import retention_run, rule_label
+
 
 def _day(value: str) -> date:
     try:
@@ -23,9 +27,6 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, action, dry_run, now, **options):
-        from casebridge.audit.signing import AuditKeyError
-        from casebridge.dates import local_midnight
-        from casebridge.privacy.retention import retention_run, rule_label
 
         moment = None
         if now:

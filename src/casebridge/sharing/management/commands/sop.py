@@ -1,15 +1,21 @@
 from datetime import date
 
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
 from casebridge.access import sop
+from casebridge.access.events import EVENTS, IMMINENCE, LIKELIHOOD
+from casebridge.access.protocol import simulate
+from casebridge.cases.selectors import case_for_operator
 from casebridge.cooperation_models.schema import (
     ModelInvalid,
     parse_model,
     resolve_model_path,
     vocabulary_of,
 )
+from casebridge.sharing.models import Protocol
+from casebridge.sharing.services import protocol_activate, stored_vocabulary
 
 
 class Command(BaseCommand):
@@ -40,10 +46,6 @@ class Command(BaseCommand):
         return self._simulate(options)
 
     def _activate(self, code: str, version: str) -> None:
-        from django.core.exceptions import ValidationError
-
-        from casebridge.sharing.models import Protocol
-        from casebridge.sharing.services import protocol_activate, stored_vocabulary
 
         protocol = Protocol.objects.filter(code=code, version=version).first()
         if protocol is None:
@@ -82,13 +84,10 @@ class Command(BaseCommand):
         self.stdout.write(_("no errors, %(count)s warning(s)") % {"count": warnings})
 
     def _simulate(self, options) -> None:
-        from casebridge.access.protocol import simulate
-        from casebridge.cases.selectors import case_for_operator
 
         case = case_for_operator(options["case"])
         if case is None:
             raise CommandError(_("--case: no case %(number)s") % {"number": options["case"]})
-        from casebridge.access.events import EVENTS, IMMINENCE, LIKELIHOOD
 
         if options["event"] not in EVENTS or options["event"] == "always":
             raise CommandError(

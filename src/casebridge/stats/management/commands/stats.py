@@ -10,6 +10,8 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import translation
 
+from casebridge.stats import aggregates, indicators, report, selectors
+
 OPTION = {"year": "--year", "state": "--state"}
 
 
@@ -48,15 +50,12 @@ class Command(BaseCommand):
 
     def handle(self, *args, action, **options):
         if action == "rebuild":
-            from casebridge.stats import aggregates
-
             months = aggregates.rebuild_all()
             self.stdout.write(f"built the figures of {months} month(s)")
             return
         self.report(**options)
 
     def report(self, *, year, fmt, output, state, language, **options):
-        from casebridge.stats import report, selectors
 
         with translation.override(language):
             try:
@@ -79,7 +78,6 @@ class Command(BaseCommand):
 
 
 def _message(error: ValidationError) -> str:
-    from casebridge.stats import indicators
 
     lines = []
     for field, messages in error.message_dict.items():

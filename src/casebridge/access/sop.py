@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from django.utils.translation import gettext as _
 
 from casebridge.access.events import EVENTS, IMMINENCE, LIKELIHOOD
-from casebridge.cooperation_models.models import pick_label
+from casebridge.labels import pick_label
 
 OVERRIDING_KINDS = ("duty", "emergency", "child_welfare")
 

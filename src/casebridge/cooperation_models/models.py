@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils import timezone
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
+
+from casebridge.labels import pick_label
 
 
 class Labelled(models.Model):
@@ -22,12 +23,6 @@ class Labelled(models.Model):
     @property
     def label(self) -> str:
         return pick_label(self.labels, fallback=getattr(self, "code", ""))
-
-
-def pick_label(labels: dict[str, str], *, fallback: str = "") -> str:
-    """Return the label in the active language, else English, else any."""
-    language = (get_language() or "en").split("-")[0]
-    return labels.get(language) or labels.get("en") or next(iter(labels.values()), fallback)
 
 
 class CooperationModel(models.Model):

@@ -19,8 +19,9 @@ from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from casebridge.cooperation_models.models import Term, pick_label
+from casebridge.cooperation_models.models import Term
 from casebridge.hotline.models import Referral
+from casebridge.labels import pick_label
 from casebridge.network.models import Organisation, Region
 from casebridge.network.selectors import PostcodeResolution, region_for_postcode
 

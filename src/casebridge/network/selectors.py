@@ -25,7 +25,8 @@ from django.utils.translation import gettext as _
 
 from casebridge.accounts.models import Membership, Role, User
 from casebridge.accounts.permissions import active_roles
-from casebridge.cooperation_models.models import CooperationModel, pick_label
+from casebridge.cooperation_models.models import CooperationModel
+from casebridge.labels import pick_label
 from casebridge.network.models import (
     ActionItem,
     ContactPoint,

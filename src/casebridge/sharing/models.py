@@ -10,8 +10,9 @@ from django.utils.translation import gettext_lazy as _
 
 from casebridge.access.events import EVENTS
 from casebridge.cases.models import Case, Entry, Participant
-from casebridge.cooperation_models.models import Term, pick_label
+from casebridge.cooperation_models.models import Term
 from casebridge.cooperation_models.schema import RuleEntry
+from casebridge.labels import pick_label
 
 
 class Protocol(models.Model):

@@ -32,8 +32,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from casebridge.cases.models import Case, Goal, Handover, Participant, Phase
-from casebridge.cooperation_models.models import Term, pick_label
+from casebridge.cooperation_models.models import Term
 from casebridge.hotline.models import Channel
+from casebridge.labels import pick_label
 from casebridge.network.models import Organisation, Region, Sector
 from casebridge.sharing.models import Disclosure, Obligation
 from casebridge.stats import aggregates

@@ -3,7 +3,8 @@
 from django import template
 from django.utils.translation import get_language
 
-from casebridge.cooperation_models.models import Term, pick_label
+from casebridge.cooperation_models.models import Term
+from casebridge.labels import pick_label
 
 register = template.Library()
 

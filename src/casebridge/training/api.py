@@ -10,7 +10,7 @@ from ninja import Field, Router, Schema, Status
 
 from casebridge.accounts.permissions import active_roles
 from casebridge.apischema import Error, Input
-from casebridge.cooperation_models.models import pick_label
+from casebridge.labels import pick_label
 from casebridge.training import selectors, services
 from casebridge.training.models import TrainingRun
 

@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from django.utils.translation import gettext as _
 
 from casebridge.access import sop
-from casebridge.cooperation_models.models import pick_label
+from casebridge.labels import pick_label
 from casebridge.training.scenarios import ScenarioSpec
 
 FLOWS = ("must_inform", "may_inform")

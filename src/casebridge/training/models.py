@@ -9,7 +9,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from casebridge.cooperation_models.models import pick_label
+from casebridge.labels import pick_label
 from casebridge.sharing.models import Protocol
 
 

@@ -19,8 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from pydantic import ValidationError as PydanticError
 
 from casebridge.access.events import EVENTS
-from casebridge.cooperation_models.models import pick_label
 from casebridge.cooperation_models.schema import CODE_PATTERN, _pydantic_message
+from casebridge.labels import pick_label
 
 SCENARIOS_DIR = Path(__file__).resolve().parent / "scenarios"
 LANGUAGES = ("de", "en")

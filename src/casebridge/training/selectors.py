@@ -14,7 +14,8 @@ from django.http import Http404
 
 from casebridge.accounts.models import Role
 from casebridge.accounts.permissions import active_roles
-from casebridge.cooperation_models.models import Term, pick_label
+from casebridge.cooperation_models.models import Term
+from casebridge.labels import pick_label
 from casebridge.sharing.services import stored_vocabulary
 from casebridge.training import compare
 from casebridge.training.models import TrainingAnswer, TrainingParticipant, TrainingRun

@@ -2,7 +2,7 @@
 
 from django import template
 
-from casebridge.cooperation_models.models import pick_label
+from casebridge.labels import pick_label
 
 register = template.Library()
 

@@ -78,6 +78,4 @@ def test_a_model_importing_the_policy_breaks_a_contract(tmp_path):
     )
     result = _lint(copy)
     assert result.returncode != 0
-    assert "Domain models import only models, the foundation and the SOP's language BROKEN" in (
-        result.stdout
-    )
+    assert "Domain models import only models and the foundation BROKEN" in (result.stdout)

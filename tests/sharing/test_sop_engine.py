@@ -6,8 +6,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from casebridge.access import sop
 from casebridge.cooperation_models.schema import ProtocolEntry, parse_model, vocabulary_of
+from casebridge.sop import engine as sop
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 

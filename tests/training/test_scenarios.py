@@ -40,7 +40,7 @@ def test_five_shipped_scenarios_are_valid_against_the_german_model(germany_spec)
 
 
 def test_every_scenario_event_is_one_the_engine_knows():
-    from casebridge.access.events import EVENTS
+    from casebridge.sop.events import EVENTS
 
     for path in scenario_files():
         for event in parse_scenario(path).events:

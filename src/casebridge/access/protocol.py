@@ -15,11 +15,11 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from casebridge.access import sop
-from casebridge.access.events import EVENTS
 from casebridge.audit.services import audit_record
 from casebridge.cases.models import Case, Entry, Participant
 from casebridge.sharing.models import CaseEvent, Obligation, Protocol
+from casebridge.sop import engine as sop
+from casebridge.sop.events import EVENTS
 
 
 def protocol_for(case: Case) -> Protocol | None:

@@ -8,11 +8,10 @@ from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 
 from casebridge.accounts import selectors, services
-from casebridge.accounts.models import ApiToken, Membership, Role
+from casebridge.accounts.models import ApiToken, Membership, Role, organisation_model
 from casebridge.accounts.permissions import can_administer
 from casebridge.accounts.stepup import step_up
 from casebridge.apischema import Error, Input, Instant
-from casebridge.network.models import Organisation
 
 router = Router(tags=["accounts"])
 
@@ -214,7 +213,8 @@ def user_unlock(request, user_id: int):
 def membership_add(request, user_id: int, payload: MembershipIn):
     _administrator(request)
     user = selectors.user_detail(user_id)
-    organisation = Organisation.objects.filter(pk=payload.organisation_id, active=True).first()
+    organisations = organisation_model().objects.filter(active=True)
+    organisation = organisations.filter(pk=payload.organisation_id).first()
     if organisation is None:
         raise ValidationError({"organisation_id": [_("Unknown organisation.")]})
     membership = services.membership_add(

@@ -6,8 +6,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext_lazy as _
 
 from casebridge.accounts import services
-from casebridge.accounts.models import Role
-from casebridge.network.models import Organisation
+from casebridge.accounts.models import Role, organisation_model
 
 
 def _time_zone_choices():
@@ -51,9 +50,7 @@ class UserEditForm(forms.Form):
 
 
 class MembershipForm(forms.Form):
-    organisation = forms.ModelChoiceField(
-        label=_("Organisation"), queryset=Organisation.objects.filter(active=True)
-    )
+    organisation = forms.ModelChoiceField(label=_("Organisation"), queryset=None)
     role = forms.ChoiceField(label=_("Role"), choices=Role.choices)
     job_title = forms.CharField(label=_("Job title"), max_length=120, required=False)
     valid_until = forms.DateTimeField(
@@ -61,6 +58,10 @@ class MembershipForm(forms.Form):
         required=False,
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["organisation"].queryset = organisation_model().objects.filter(active=True)
 
 
 class LoginForm(AuthenticationForm):

@@ -94,6 +94,12 @@ class Membership(models.Model):
         return self.valid_from <= now and (self.valid_until is None or self.valid_until > now)
 
 
+def organisation_model():
+    """Organisations, as the membership's foreign key names them ("network.Organisation"):
+    accounts sits below the network and knows organisations only through that key."""
+    return Membership._meta.get_field("organisation").related_model
+
+
 class ApiToken(models.Model):
     """A personal API token; only a SHA-256 digest of the secret is stored.
 

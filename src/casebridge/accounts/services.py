@@ -34,7 +34,6 @@ from casebridge.accounts.two_factor import BACKUP_CODES, forget, two_factor_requ
 from casebridge.audit.models import Outcome
 from casebridge.audit.services import audit_record
 from casebridge.changes import assign_changes
-from casebridge.network.models import Organisation
 from casebridge.refusals import TokenRefused
 
 USER_FIELDS = ("first_name", "last_name", "email", "language", "time_zone")
@@ -131,7 +130,7 @@ def membership_add(
     *,
     actor,
     user: User,
-    organisation: Organisation,
+    organisation,
     role: str,
     job_title: str = "",
     valid_until: datetime | None = None,

@@ -429,3 +429,10 @@ def case_access_history(actor, case) -> list[AuditEvent]:
         actor=actor, action="audit.case_history.view", obj=case, details={"number": case.number}
     )
     return events
+
+
+def case_for_referral(actor, referral) -> Case | None:
+    """The case a referral opened, if the actor sits in it (number and id only)."""
+    return visible(
+        actor, Case.objects.filter(referral=referral).only("pk", "number"), Action.VIEW
+    ).first()

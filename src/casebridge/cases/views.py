@@ -431,3 +431,8 @@ def access_history(request, case_id: int):
         "cases/access_history.html",
         {"case": case, "events": selectors.case_access_history(request.user, case)},
     )
+
+
+def referral_page_part(request, referral) -> dict:
+    """What cases add to a referral's page (``hotline.views.REFERRAL_PAGE_PARTS``)."""
+    return {"referral_case": selectors.case_for_referral(request.user, referral)}

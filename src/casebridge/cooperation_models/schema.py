@@ -21,8 +21,8 @@ from typing import Annotated, Literal
 from django.utils.translation import gettext as _
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
-from casebridge.access.events import DEADLINE_PATTERN
-from casebridge.access.sop import Vocabulary, check
+from casebridge.sop.engine import Vocabulary, check
+from casebridge.sop.events import DEADLINE_PATTERN
 
 MODELS_DIR = Path(__file__).resolve().parent
 

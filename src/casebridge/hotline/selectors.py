@@ -17,7 +17,6 @@ from django.utils import timezone
 from casebridge.access.policy import Action, decide, organisations_with, visible
 from casebridge.accounts.models import Role
 from casebridge.audit.services import audit_denied, audit_record
-from casebridge.cases.models import Case
 from casebridge.dates import day_range
 from casebridge.hotline.models import Contact, Referral, ReferralEvent
 from casebridge.network.models import Organisation
@@ -277,10 +276,3 @@ def reminders(actor) -> dict[str, int]:
         .exclude(Exists(still_open))
         .count(),
     }
-
-
-def case_for_referral(actor, referral) -> Case | None:
-    """The case a referral opened, if the actor sits in it (number and id only)."""
-    return visible(
-        actor, Case.objects.filter(referral=referral).only("pk", "number"), Action.VIEW
-    ).first()

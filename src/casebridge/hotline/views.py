@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.http import HttpRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -30,6 +33,7 @@ from casebridge.hotline.forms import (
     DeclineForm,
     ReferralFields,
 )
+from casebridge.hotline.models import Referral
 from casebridge.network.models import Region
 from casebridge.network.selectors import PostcodeError
 
@@ -313,21 +317,25 @@ def referral_inbox(request):
 @login_required
 def referral_detail(request, referral_id: int):
     referral = selectors.access_referral(request.user, referral_id)
-    return render(
-        request,
-        "hotline/referral_detail.html",
-        {
-            "referral": referral,
-            "identity": selectors.caller_identity(request.user, referral=referral),
-            "can_respond": bool(decide(request.user, Action.RESPOND, referral)),
-            "can_change": bool(decide(request.user, Action.CHANGE, referral)),
-            "decline_form": DeclineForm(),
-            "appointment_form": AppointmentForm(),
-            "overdue": selectors.first_contact_overdue(referral, _target_days()),
-            "referral_case": selectors.case_for_referral(request.user, referral),
-            "target_days": _target_days(),
-        },
-    )
+    context = {
+        "referral": referral,
+        "identity": selectors.caller_identity(request.user, referral=referral),
+        "can_respond": bool(decide(request.user, Action.RESPOND, referral)),
+        "can_change": bool(decide(request.user, Action.CHANGE, referral)),
+        "decline_form": DeclineForm(),
+        "appointment_form": AppointmentForm(),
+        "overdue": selectors.first_contact_overdue(referral, _target_days()),
+        "target_days": _target_days(),
+    }
+    for part in REFERRAL_PAGE_PARTS:
+        context.update(part(request, referral))
+    return render(request, "hotline/referral_detail.html", context)
+
+
+# What apps above the hotline add to a referral's page — cases: the case the referral
+# opened. Each part is a callable (request, referral) -> template context, registered in
+# its app's ready(); the hotline imports none of them (docs/development.md, "Layers").
+REFERRAL_PAGE_PARTS: list[Callable[[HttpRequest, Referral], dict]] = []
 
 
 @login_required

@@ -7,12 +7,12 @@ from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 
 from casebridge.access import protocol as protocol_events
-from casebridge.access.events import RECORDED_EVENTS
 from casebridge.accounts.stepup import step_up
 from casebridge.apischema import Day, Error, Input
 from casebridge.cases import selectors as case_selectors
 from casebridge.cooperation_models.models import Term
 from casebridge.sharing import selectors, services
+from casebridge.sop.events import RECORDED_EVENTS
 
 router = Router(tags=["sop"])
 

@@ -8,11 +8,11 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from casebridge.access.events import EVENTS
 from casebridge.cases.models import Case, Entry, Participant
 from casebridge.cooperation_models.models import Term
 from casebridge.cooperation_models.schema import RuleEntry
 from casebridge.labels import pick_label
+from casebridge.sop.events import EVENTS
 
 
 class Protocol(models.Model):

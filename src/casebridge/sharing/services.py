@@ -14,8 +14,6 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from casebridge.access import sop
-from casebridge.access.events import RECORDED_EVENTS
 from casebridge.access.policy import (
     Action,
     decide,
@@ -42,6 +40,8 @@ from casebridge.sharing.models import (
     Obligation,
     Protocol,
 )
+from casebridge.sop import engine as sop
+from casebridge.sop.events import RECORDED_EVENTS
 
 APPROVAL_KINDS = ("duty", "emergency")
 

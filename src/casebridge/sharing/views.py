@@ -11,7 +11,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from casebridge.access import protocol as protocol_events
-from casebridge.access import sop
 from casebridge.accounts.stepup import require_recent_auth
 from casebridge.cases import selectors as case_selectors
 from casebridge.forms import apply_validation_error
@@ -27,6 +26,7 @@ from casebridge.sharing.forms import (
     SimulateForm,
 )
 from casebridge.sharing.models import Protocol
+from casebridge.sop import engine as sop
 
 
 def _back(case_id: int):

@@ -18,8 +18,8 @@ from datetime import UTC, datetime, timedelta
 
 from django.utils.translation import gettext as _
 
-from casebridge.access import sop
 from casebridge.labels import pick_label
+from casebridge.sop import engine as sop
 from casebridge.training.scenarios import ScenarioSpec
 
 FLOWS = ("must_inform", "may_inform")

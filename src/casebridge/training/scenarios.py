@@ -18,9 +18,9 @@ from django.utils.translation import gettext as _
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from pydantic import ValidationError as PydanticError
 
-from casebridge.access.events import EVENTS
 from casebridge.cooperation_models.schema import CODE_PATTERN, _pydantic_message
 from casebridge.labels import pick_label
+from casebridge.sop.events import EVENTS
 
 SCENARIOS_DIR = Path(__file__).resolve().parent / "scenarios"
 LANGUAGES = ("de", "en")

@@ -4,8 +4,6 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
-from casebridge.access import sop
-from casebridge.access.events import EVENTS, IMMINENCE, LIKELIHOOD
 from casebridge.access.protocol import simulate
 from casebridge.cases.selectors import case_for_operator
 from casebridge.cooperation_models.schema import (
@@ -16,6 +14,8 @@ from casebridge.cooperation_models.schema import (
 )
 from casebridge.sharing.models import Protocol
 from casebridge.sharing.services import protocol_activate, stored_vocabulary
+from casebridge.sop import engine as sop
+from casebridge.sop.events import EVENTS, IMMINENCE, LIKELIHOOD
 
 
 class Command(BaseCommand):

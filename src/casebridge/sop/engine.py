@@ -13,8 +13,8 @@ from datetime import date, datetime, timedelta
 
 from django.utils.translation import gettext as _
 
-from casebridge.access.events import EVENTS, IMMINENCE, LIKELIHOOD
 from casebridge.labels import pick_label
+from casebridge.sop.events import EVENTS, IMMINENCE, LIKELIHOOD
 
 OVERRIDING_KINDS = ("duty", "emergency", "child_welfare")
 

@@ -13,7 +13,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from casebridge.accounts.models import Membership, Role, User
 from casebridge.accounts.security import mark_reauthenticated
-from casebridge.accounts.two_factor import forget, two_factor_state
+from casebridge.accounts.two_factor import two_factor_state
 from casebridge.cooperation_models.schema import parse_model
 from casebridge.network.models import Organisation
 from casebridge.ops.model_load import model_load
@@ -67,11 +67,9 @@ class Personas:
 
 
 def two_factor_state_fresh(user: User) -> tuple[bool, bool]:
-    """(required, enrolled) as the database says now, not as cached on the user object."""
-    forget(user)
-    state = two_factor_state(user)
-    forget(user)
-    return state
+    """(required, enrolled) as the database says now (a kept fact is derived again after
+    any change of devices or memberships: casebridge.facts)."""
+    return two_factor_state(user)
 
 
 def verify_session(client: Client, user: User) -> None:

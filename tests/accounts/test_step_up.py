@@ -26,7 +26,6 @@ import pytest
 from django.test import Client, RequestFactory
 from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 
-from casebridge.access.policy import forget
 from casebridge.accounts.models import ApiToken, Membership, Role
 from casebridge.accounts.services import api_token_create
 from casebridge.accounts.stepup import STEP_UP, DuringEmergency, authenticated_by
@@ -345,7 +344,6 @@ def _coordinator_in_emergency(personas, world):
     sharing_services.emergency_access_start(
         actor=coordinator, case=world.case, reason=REASON, hours=1
     )
-    forget(coordinator)
     return coordinator
 
 
@@ -355,7 +353,6 @@ def _coordinator_of_the_lead_in_emergency(personas, world):
     Membership.objects.create(
         user=personas.coordinator, organisation=org(personas.partner), role=Role.COORDINATOR
     )
-    forget(personas.coordinator)
     return _coordinator_in_emergency(personas, world)
 
 

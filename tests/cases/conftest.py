@@ -8,7 +8,6 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from casebridge.access.policy import forget
 from casebridge.cases import services
 from casebridge.cases.models import Case, Conference, Entry, Participant
 from casebridge.cooperation_models.models import Term
@@ -120,8 +119,6 @@ def world(personas) -> World:
         category=category("case_coordination"),
         text="Nächste Konferenz in 6 Wochen",
     )
-    for user in (partner, police, prison):
-        forget(user)
     return World(
         case, lead, police_seat, prison_seat, counselling, security, coordination, risk, conference
     )

@@ -11,7 +11,6 @@ import json
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from casebridge.access.policy import forget
 from casebridge.cases import services
 from tests.cases.conftest import category, org
 from tests.conftest import make_user
@@ -100,7 +99,6 @@ def test_endpoint_answers_persona(personas, world, method, path, persona, expect
             document=SimpleUploadedFile("b.txt", b"vertraulich"),
         ),
     )
-    forget(personas.partner)
     ids = {
         "case": world.case.pk,
         "counselling": world.counselling.pk,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from casebridge.access.policy import Action, decide, forget, visible
+from casebridge.access.policy import Action, decide, visible
 from casebridge.audit.models import AuditEvent
 from casebridge.cases import selectors, services
 from casebridge.cases.models import ConferenceItem, Entry
@@ -51,7 +51,6 @@ def test_counselling_never_reaches_security_by_scope_even_if_asked(personas, wor
             reason="bitte",
         )
     assert "counselling reaches" in caught.value.message_dict["read"][0]
-    forget(personas.police)
     assert not decide(personas.police, Action.VIEW, world.counselling)
 
 
@@ -75,7 +74,6 @@ def test_scope_change_needs_a_reason_and_is_recorded(personas, world):
     change = world.police.scope_changes.last()
     assert change.reason == "Gefährdung wahrscheinlich"
     assert change.read == ["case_coordination", "risk_assessment"]
-    forget(personas.police)
     assert decide(personas.police, Action.VIEW, world.risk)
 
 
@@ -141,7 +139,6 @@ def test_handover_moves_access_and_keeps_history(personas, world):
         to_worker=colleague,
         note="Bitte Termin am Montag bestätigen.",
     )
-    forget(personas.partner)
     assert not decide(personas.partner, Action.VIEW, world.case)
     assert decide(colleague, Action.VIEW, world.case)
     assert decide(colleague, Action.CHANGE, world.case)

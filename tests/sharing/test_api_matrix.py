@@ -7,7 +7,6 @@ import json
 
 import pytest
 
-from casebridge.access.policy import forget
 from casebridge.sharing import services
 from casebridge.sharing.models import Obligation
 from tests.matrix import assert_matrix_covers, matrix_params
@@ -46,7 +45,6 @@ def test_endpoint_answers_persona(
         justification="j",
     )
     obligation = Obligation.objects.filter(case=world.case, status="open").first()
-    forget(personas.partner)
     bodies = {
         "/cases/{case}/simulate": {"event": "risk_judgement_recorded", "likelihood": "very_likely"},
         "/cases/{case}/events": {"code": "child_welfare_concern"},

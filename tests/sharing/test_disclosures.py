@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.formats import date_format
 
-from casebridge.access.policy import Action, decide, forget
+from casebridge.access.policy import Action, decide
 from casebridge.audit.models import AuditEvent
 from casebridge.cases import services as case_services
 from casebridge.sharing import services
@@ -69,7 +69,6 @@ def test_disclosure_with_second_approval_fulfils_the_duty_and_shows_exactly_the_
         obligation=duty,
     )
     assert disclosure.status == Disclosure.Status.PENDING
-    forget(personas.police)
     assert not decide(personas.police, Action.VIEW, entry)  # not before approval
     with pytest.raises(PermissionDenied):
         services.disclosure_decide(actor=personas.partner, disclosure=disclosure, approve=True)
@@ -78,7 +77,6 @@ def test_disclosure_with_second_approval_fulfils_the_duty_and_shows_exactly_the_
     services.disclosure_decide(actor=colleague, disclosure=disclosure, approve=True)
     duty.refresh_from_db()
     assert duty.status == Obligation.Status.FULFILLED
-    forget(personas.police)
     assert decide(personas.police, Action.VIEW, entry)
     assert not decide(personas.police, Action.VIEW, world.counselling)  # nothing else
     assert not decide(personas.police, Action.VIEW, world.risk)
@@ -136,7 +134,6 @@ def test_consent_carries_a_disclosure_and_its_withdrawal_blocks_the_next(persona
         legal_basis=legal("consent_special_categories"),
         consent=consent,
     )
-    forget(personas.police)
     assert decide(
         personas.police, Action.VIEW, world.risk
     )  # approved at once: consent, no approval

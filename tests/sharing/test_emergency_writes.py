@@ -19,7 +19,6 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from casebridge.access.policy import forget
 from casebridge.accounts.services import api_token_create
 from casebridge.audit.models import AuditEvent
 from casebridge.cases import services as case_services
@@ -43,11 +42,9 @@ def emergency(personas, world, coordination_consent):
         actor=personas.partner, case=world.case, horizon="interim", title="Ziel"
     )
     consent = coordination_consent
-    forget(personas.partner)
     access = services.emergency_access_start(
         actor=personas.coordinator, case=world.case, reason=REASON, hours=1
     )
-    forget(personas.coordinator)
     return {
         "access": access,
         "case_id": world.case.pk,

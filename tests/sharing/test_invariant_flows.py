@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase as HypothesisTestCase
 
-from casebridge.access.policy import Action, decide, forget
+from casebridge.access.policy import Action, decide
 from casebridge.cases import services as case_services
 from casebridge.cases.models import Entry, Participant
 from casebridge.cooperation_models.models import Term
@@ -65,7 +65,6 @@ class InformationFlows(HypothesisTestCase):
         lead.members.add(approver)
         entries: list[Entry] = []
         for action in actions:
-            forget(partner), forget(police), forget(approver)
             kind = action[0]
             try:
                 if kind == "entry":
@@ -140,7 +139,6 @@ class InformationFlows(HypothesisTestCase):
                 ).values_list("entries", flat=True)
             )
             for member in participant.members.all():
-                forget(member)
                 for entry in Entry.objects.filter(case=case).select_related("category"):
                     if entry.author_organisation_id == participant.organisation_id:
                         continue

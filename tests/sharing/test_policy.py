@@ -153,7 +153,6 @@ class CasePolicyAgreement(HypothesisTestCase):
         ),
     )
     def test_decide_and_visible_agree_on_cases(self, seats, entries, roles, emergencies):
-        from casebridge.access.policy import forget
         from casebridge.cases.models import Case, ConferenceItem, Entry, Participant
 
         # Organisations of different sectors, so never_by_scope (security) is exercised.
@@ -209,7 +208,6 @@ class CasePolicyAgreement(HypothesisTestCase):
                 expires_at=now + timedelta(hours=-1 if state == "expired" else 1),
                 ended_at=now - timedelta(minutes=5) if state == "ended" else None,
             )
-        forget(actor)
         mine = Entry.objects.filter(case__in=cases)
         for action in (Action.VIEW, Action.CHANGE):
             allowed = {e.pk for e in mine if decide(actor, action, e)}

@@ -115,8 +115,8 @@ def test_a_save_that_changes_no_statistical_field_marks_nothing(personas, make_c
 
 
 def test_the_figures_always_equal_a_count_from_scratch(stats_data, personas):
-    """After the bulk data (and forget()), reading builds every month; the result is what a
-    build from nothing gives, for the network, a partner and a state."""
+    """After the bulk data (and forget_built_months()), reading builds every month; the
+    result is what a build from nothing gives, for the network, a partner and a state."""
     today = timezone.localdate()
     period = _months(date(today.year - 2, 1, 1), today)
     busiest = partner_of(personas.partner).pk

@@ -28,9 +28,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from casebridge.accounts.models import Membership, Role
+from casebridge.accounts.models import Role
+from casebridge.accounts.permissions import roles_by_organisation
 from casebridge.cases.models import Case, ConferenceItem, Entry, Participant, RelatedPerson
 from casebridge.cooperation_models.models import Term
+from casebridge.facts import fact
 from casebridge.hotline.models import Contact, Referral
 from casebridge.refusals import EmergencyRefused
 from casebridge.sharing.models import Disclosure, EmergencyAccess
@@ -76,25 +78,9 @@ class Decision:
         return text % params if params else text
 
 
-def _roles_by_organisation(actor) -> dict[int, frozenset[str]]:
-    """Active roles per organisation id; cached on the user object for the request."""
-    if not getattr(actor, "is_authenticated", False) or not actor.is_active:
-        return {}
-    cached = getattr(actor, "_casebridge_policy_roles", None)
-    if cached is None:
-        roles: dict[int, set[str]] = {}
-        for organisation_id, role in (
-            Membership.objects.active().filter(user=actor).values_list("organisation_id", "role")
-        ):
-            roles.setdefault(organisation_id, set()).add(role)
-        cached = {org: frozenset(r) for org, r in roles.items()}
-        actor._casebridge_policy_roles = cached
-    return cached
-
-
 def organisations_with(actor, roles: frozenset[str]) -> set[int]:
     """The organisations in which the actor holds one of ``roles`` now."""
-    return {org for org, held in _roles_by_organisation(actor).items() if held & roles}
+    return {org for org, held in roles_by_organisation(actor).items() if held & roles}
 
 
 @dataclass(frozen=True)
@@ -113,13 +99,13 @@ class Seat:
 
 
 def seats(actor) -> dict[int, Seat]:
-    """The actor's active seats by case id; loaded once per request (cached on the user)."""
+    """The actor's active seats by case id; derived once per request (``casebridge.facts``)."""
     if not getattr(actor, "is_authenticated", False) or not actor.is_active:
         return {}
-    cached = getattr(actor, "_casebridge_policy_seats", None)
-    if cached is not None:
-        return cached
+    return fact(actor, "seats", lambda: _derive_seats(actor))
 
+
+def _derive_seats(actor) -> dict[int, Seat]:
     organisations = organisations_with(actor, CASE_WORK_ROLES)
     participants = (
         Participant.objects.active()
@@ -156,7 +142,6 @@ def seats(actor) -> dict[int, Seat]:
             seat = cached[case_id]
             cached[case_id] = Seat(**{**seat.__dict__, "disclosed": frozenset(entry_ids)})
     _add_emergency_seats(actor, cached, category_ids)
-    actor._casebridge_policy_seats = cached
     return cached
 
 
@@ -194,13 +179,6 @@ def _add_emergency_seats(actor, held: dict[int, Seat], category_ids: dict[str, i
             writable=frozenset(),
             emergency=access.pk,
         )
-
-
-def forget(actor) -> None:
-    """Drop the facts cached on the user (after a change of memberships or participants)."""
-    for name in ("_casebridge_policy_roles", "_casebridge_policy_seats", "_casebridge_roles"):
-        if hasattr(actor, name):
-            delattr(actor, name)
 
 
 def can_take_calls(actor) -> bool:

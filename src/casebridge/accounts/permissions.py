@@ -3,17 +3,29 @@
 from __future__ import annotations
 
 from casebridge.accounts.models import Membership, Role
+from casebridge.facts import fact
 
 
 def active_roles(user) -> set[str]:
     """Return the roles of the user's memberships that are in force now (cached per request)."""
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return set()
-    cached = getattr(user, "_casebridge_roles", None)
-    if cached is None:
-        cached = set(Membership.objects.active().filter(user=user).values_list("role", flat=True))
-        user._casebridge_roles = cached
-    return cached
+    return {role for roles in roles_by_organisation(user).values() for role in roles}
+
+
+def roles_by_organisation(user) -> dict[int, frozenset[str]]:
+    """The user's roles in force now, per organisation id (one query per request)."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return {}
+
+    def derive() -> dict[int, frozenset[str]]:
+        roles: dict[int, set[str]] = {}
+        memberships = Membership.objects.active().filter(user=user)
+        for organisation_id, role in memberships.values_list("organisation_id", "role"):
+            roles.setdefault(organisation_id, set()).add(role)
+        return {organisation: frozenset(held) for organisation, held in roles.items()}
+
+    return fact(user, "roles", derive)
 
 
 def has_role(user, *roles: str) -> bool:

@@ -30,7 +30,7 @@ from casebridge.accounts.models import (
     login_key,
 )
 from casebridge.accounts.stepup import credential, demand
-from casebridge.accounts.two_factor import BACKUP_CODES, forget, two_factor_required
+from casebridge.accounts.two_factor import BACKUP_CODES, two_factor_required
 from casebridge.audit.models import Outcome
 from casebridge.audit.services import audit_record
 from casebridge.changes import assign_changes
@@ -416,7 +416,6 @@ def two_factor_enrol(*, actor: User, key_hex: str, code: str) -> list[str]:
         backup = StaticDevice.objects.create(user=actor, name="backup", confirmed=True)
         codes = [StaticToken.random_token() for _index in range(BACKUP_CODES)]
         StaticToken.objects.bulk_create(StaticToken(device=backup, token=c) for c in codes)
-        forget(actor)
         audit_record(
             actor=actor,
             action="accounts.2fa.enrol",
@@ -488,7 +487,6 @@ def two_factor_reset(*, actor, user: User) -> int:
     for model in (TOTPDevice, StaticDevice):
         # delete() counts the cascaded backup codes too; report devices only.
         removed += model.objects.filter(user=user).delete()[1].get(model._meta.label, 0)
-    forget(user)
     audit_record(actor=actor, action="accounts.2fa.reset", obj=user, details={"removed": removed})
     return removed
 

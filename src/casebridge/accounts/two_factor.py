@@ -18,6 +18,7 @@ from django.db.models import Exists, OuterRef, Q
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from casebridge.accounts.models import Membership, Role, User
+from casebridge.facts import fact
 
 TWO_FACTOR_ROLES = (Role.COORDINATOR, Role.DATA_PROTECTION_OFFICER, Role.ADMINISTRATOR)
 BACKUP_CODES = 10
@@ -31,23 +32,23 @@ def two_factor_state(user) -> tuple[bool, bool]:
     """Return (required by role or sector, enrolled) for the user, in one query."""
     if not getattr(user, "is_authenticated", False):
         return False, False
-    cached = getattr(user, "_casebridge_two_factor", None)
-    if cached is None:
-        memberships = (
-            Membership.objects.active()
-            .filter(user=OuterRef("pk"))
-            .filter(Q(role__in=TWO_FACTOR_ROLES) | Q(organisation__type__sector__two_factor=True))
-        )
-        devices = TOTPDevice.objects.filter(user=OuterRef("pk"), confirmed=True)
-        row = (
-            User.objects.filter(pk=user.pk)
-            .annotate(required=Exists(memberships), enrolled=Exists(devices))
-            .values_list("required", "enrolled")
-            .first()
-        ) or (False, False)
-        cached = (bool(row[0]), bool(row[1]))
-        user._casebridge_two_factor = cached
-    return cached
+    return fact(user, "two_factor", lambda: _derive_two_factor(user))
+
+
+def _derive_two_factor(user) -> tuple[bool, bool]:
+    memberships = (
+        Membership.objects.active()
+        .filter(user=OuterRef("pk"))
+        .filter(Q(role__in=TWO_FACTOR_ROLES) | Q(organisation__type__sector__two_factor=True))
+    )
+    devices = TOTPDevice.objects.filter(user=OuterRef("pk"), confirmed=True)
+    row = (
+        User.objects.filter(pk=user.pk)
+        .annotate(required=Exists(memberships), enrolled=Exists(devices))
+        .values_list("required", "enrolled")
+        .first()
+    ) or (False, False)
+    return bool(row[0]), bool(row[1])
 
 
 def two_factor_required(user) -> bool:
@@ -61,12 +62,6 @@ def two_factor_pending(user) -> bool:
     if getattr(user, "is_verified", None) and user.is_verified():
         return False
     return any(two_factor_state(user))
-
-
-def forget(user) -> None:
-    """Drop the cached state after enrolling or resetting in the same request."""
-    if hasattr(user, "_casebridge_two_factor"):
-        del user._casebridge_two_factor
 
 
 def secret_base32(key_hex: str) -> str:

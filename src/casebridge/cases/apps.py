@@ -1,5 +1,7 @@
 from django.apps import AppConfig
 
+from casebridge.facts import watch
+
 
 class CasesConfig(AppConfig):
     name = "casebridge.cases"
@@ -11,3 +13,5 @@ class CasesConfig(AppConfig):
 
         if referral_page_part not in REFERRAL_PAGE_PARTS:
             REFERRAL_PAGE_PARTS.append(referral_page_part)
+        # seats are derived from participants, their members and scopes (casebridge.facts)
+        watch(self.get_model("Participant"))

@@ -21,7 +21,6 @@ from casebridge.access.policy import (
     PARTNER_ROLES,
     Action,
     decide,
-    forget,
     may_contribute,
     may_write,
     organisations_with,
@@ -96,7 +95,6 @@ def _set_scope(
         reason=reason,
         actor=actor,
     )
-    forget(actor)  # the actor's own seat may have changed
 
 
 def _check_people(organisation: Organisation, people) -> None:
@@ -347,7 +345,6 @@ def participant_end(*, actor, participant: Participant) -> Participant:
         raise ValidationError({"participant": [_("This participation has already ended.")]})
     participant.valid_until = timezone.now()
     participant.save(update_fields=["valid_until"])
-    forget(actor)
     audit_record(
         actor=actor,
         action="cases.participant.end",
@@ -383,7 +380,6 @@ def handover(*, actor, participant: Participant, to_worker, note: str) -> Handov
     participant.members.add(to_worker)
     participant.lead_worker = to_worker
     participant.save(update_fields=["lead_worker"])
-    forget(actor)
     audit_record(
         actor=actor,
         action="cases.participant.handover",

@@ -18,7 +18,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from casebridge.accounts import services as account_services
 from casebridge.accounts.models import Membership, Role, User
-from casebridge.accounts.two_factor import forget, secret_base32, two_factor_required
+from casebridge.accounts.two_factor import secret_base32, two_factor_required
 from casebridge.audit.services import audit_record
 from casebridge.cases import services as case_services
 from casebridge.cases.models import Case
@@ -180,7 +180,6 @@ def demo_totp_key(username: str) -> str:
 def demo_two_factor(user: User) -> str | None:
     """Give a demo user who needs a second factor an authenticator with the known key;
     return the secret to type into an app (None for users who need none)."""
-    forget(user)
     if not two_factor_required(user):
         return None
     key = demo_totp_key(user.username)

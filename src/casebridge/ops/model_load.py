@@ -12,6 +12,7 @@ from casebridge.audit.services import audit_record
 from casebridge.changes import assign_changes
 from casebridge.cooperation_models.models import CooperationModel, Term
 from casebridge.cooperation_models.schema import TERM_TABLES, ModelSpec
+from casebridge.facts import changed as facts_changed
 from casebridge.hotline.routing import invalidate_index
 from casebridge.network.models import (
     Coverage,
@@ -194,6 +195,7 @@ def model_load(*, spec: ModelSpec, actor=None) -> LoadReport:
         # the old state in between).
         _forget_cached_geography()
         transaction.on_commit(_forget_cached_geography)
+        facts_changed()  # terms were retired with update(), past the signals
         record.loaded_at = timezone.now()
         record.save(update_fields=["loaded_at"])
         audit_record(

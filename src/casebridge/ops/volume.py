@@ -20,10 +20,11 @@ from casebridge.audit.services import audit_record
 from casebridge.cases.models import Case, Entry, Goal, Handover, Participant, Phase
 from casebridge.cases.services import _default_scope
 from casebridge.cooperation_models.models import Term
+from casebridge.facts import changed as facts_changed
 from casebridge.hotline.models import AgeBand, Channel, Contact, Gender, Referral
 from casebridge.network.models import Organisation, PostcodeArea
 from casebridge.sharing.models import CaseEvent, Disclosure, Obligation, Protocol
-from casebridge.stats.aggregates import forget
+from casebridge.stats.aggregates import forget_built_months
 
 # the realistic volume at scale 1 (issue 9); a scale multiplies every figure
 VOLUME = {"contacts": 100_000, "cases": 20_000, "entries": 500_000}
@@ -279,7 +280,8 @@ def build(
         made["entries"] = entries_build(count=entries, author=staff[0], seed=seed, batch=batch)
     # bulk_create sends no signals: have every month's statistics built again on reading
 
-    forget()
+    forget_built_months()
+    facts_changed()  # participants and memberships were written past the signals
     return made
 
 

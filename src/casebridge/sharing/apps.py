@@ -1,5 +1,7 @@
 from django.apps import AppConfig
 
+from casebridge.facts import watch
+
 
 class SharingConfig(AppConfig):
     name = "casebridge.sharing"
@@ -11,3 +13,5 @@ class SharingConfig(AppConfig):
 
         if case_page_part not in CASE_PAGE_PARTS:
             CASE_PAGE_PARTS.append(case_page_part)
+        # seats include disclosed entries and emergency accesses (casebridge.facts)
+        watch(self.get_model("Disclosure"), self.get_model("EmergencyAccess"))

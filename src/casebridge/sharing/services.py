@@ -18,7 +18,6 @@ from casebridge.access.policy import (
     Action,
     decide,
     emergency_access_of,
-    forget,
     may_contribute,
     organisations_with,
     require,
@@ -332,7 +331,6 @@ def disclosure_decide(*, actor, disclosure: Disclosure, approve: bool) -> Disclo
             obj=disclosure,
             details={"case": disclosure.case.number},
         )
-    forget(actor)
     return disclosure
 
 
@@ -451,7 +449,6 @@ def emergency_access_start(*, actor, case: Case, reason: str, hours: int) -> Eme
         details={"case": case.number, "hours": hours},
     )
     transaction.on_commit(lambda: _notify_data_protection_officers(access))
-    forget(actor)
     return access
 
 
@@ -492,7 +489,6 @@ def emergency_access_end(*, actor, access: EmergencyAccess) -> EmergencyAccess:
         obj=access,
         details={"case": access.case.number, "how": "ended"},
     )
-    forget(actor)
     return access
 
 

@@ -19,7 +19,7 @@ signal receivers at the end). Readers call ``refresh()`` for the months they rea
 rebuilds every stale or never-built month first; the worker rebuilds stale months each
 round, so a reader rarely waits. Retention and erasure keep every statistical field (see
 ``privacy.erasure``) and therefore change no figure. Data written past the ORM's
-signals (bulk loads) must call ``forget()``; ``casebridge stats rebuild`` does that.
+signals (bulk loads) must call ``forget_built_months()``; ``casebridge stats rebuild`` does that.
 
 The builder reads through ``registry.source()`` like every indicator: the same columns.
 """
@@ -265,7 +265,7 @@ def _build_each(months, *, force: bool = False) -> int:
 
 def rebuild_all() -> int:
     """Forget every month and build each month that has contacts (``stats rebuild``)."""
-    forget()
+    forget_built_months()
     first = source(Contact).order_by("started_at").values_list("started_at", flat=True).first()
     last = source(Contact).order_by("-started_at").values_list("started_at", flat=True).first()
     if first is None:
@@ -274,7 +274,7 @@ def rebuild_all() -> int:
     return _build_each(months, force=True)
 
 
-def forget() -> None:
+def forget_built_months() -> None:
     """Mark every built month for rebuilding (after a bulk load or a new region tree)."""
     MonthBuild.objects.update(built_at=None)
 
@@ -391,7 +391,7 @@ def _case_saved(sender, instance, created=False, raw=False, update_fields=None, 
 
 def _model_loaded(sender, instance, raw=False, **kwargs):
     if not raw:
-        forget()  # the region tree (and so the states) may have changed
+        forget_built_months()  # the region tree (and so the states) may have changed
 
 
 def connect() -> None:

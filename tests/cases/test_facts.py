@@ -1,0 +1,89 @@
+"""Kept facts (roles, seats, second factor) never outlive a change they depend on.
+
+The same user object is asked before and after each change, as one request would: no
+test here drops anything by hand (casebridge.facts).
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.utils import timezone
+
+from casebridge import facts
+from casebridge.access.policy import Action, decide, seats
+from casebridge.accounts.permissions import active_roles
+from casebridge.accounts.two_factor import two_factor_state
+from casebridge.cases.models import Participant
+from casebridge.cooperation_models.models import Term
+from casebridge.sharing.models import Disclosure
+from tests.cases.conftest import category
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_scope_change_shows_at_the_next_decision(personas, world):
+    police = personas.police
+    assert decide(police, Action.VIEW, world.coordination)
+    Participant.objects.get(pk=world.police.pk).read_categories.set([])
+    assert not decide(police, Action.VIEW, world.coordination)
+    world.police.read_categories.set([category("case_coordination")])
+    assert decide(police, Action.VIEW, world.coordination)
+
+
+def test_an_ended_membership_ends_the_roles_at_once(personas):
+    partner = personas.partner
+    assert "partner_counsellor" in active_roles(partner)
+    membership = partner.memberships.get()
+    membership.valid_until = timezone.now()
+    membership.save(update_fields=["valid_until"])
+    assert active_roles(partner) == set()
+
+
+def test_an_ended_participation_ends_the_seat(personas, world):
+    police = personas.police
+    assert world.case.pk in seats(police)
+    world.police.valid_until = timezone.now()
+    world.police.save(update_fields=["valid_until"])
+    assert world.case.pk not in seats(police)
+
+
+def test_an_approved_disclosure_reaches_the_recipients_seat(personas, world):
+    police = personas.police
+    assert not decide(police, Action.VIEW, world.counselling)
+    disclosure = Disclosure.objects.create(
+        case=world.case,
+        from_participant=world.lead,
+        to_participant=world.police,
+        purpose="Gefahrenabwehr",
+        legal_basis=Term.objects.filter(kind="legal_basis").first(),
+        justification="akute Gefahr für Dritte",
+        requested_by=personas.partner,
+        status=Disclosure.Status.APPROVED,
+    )
+    disclosure.entries.add(world.counselling)
+    assert decide(police, Action.VIEW, world.counselling)
+    disclosure.entries.remove(world.counselling)
+    assert not decide(police, Action.VIEW, world.counselling)
+
+
+def test_an_authenticator_enrolled_shows_in_the_second_factor_state(personas):
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    user = personas.partner
+    assert two_factor_state(user)[1] is False
+    TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
+    assert two_factor_state(user)[1] is True
+
+
+def test_a_fact_is_derived_once_per_generation(personas):
+    calls = []
+
+    def derive():
+        calls.append(1)
+        return len(calls)
+
+    user = personas.partner
+    assert facts.fact(user, "probe", derive) == 1
+    assert facts.fact(user, "probe", derive) == 1
+    facts.changed()
+    assert facts.fact(user, "probe", derive) == 2

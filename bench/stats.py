@@ -136,7 +136,7 @@ def run(args, connection) -> int:
     def page_deciding_anew():
         # what the first reader after a change of any count pays when the worker has not
         # decided it yet: protection solved again (nothing kept in the process or table)
-        publication._DECIDED.clear()
+        publication.forget_kept_decisions()
         Protection.objects.all().delete()
         page()
 
@@ -164,7 +164,7 @@ def run(args, connection) -> int:
     decided = []
 
     def protect_alone():
-        publication._DECIDED.clear()
+        publication.forget_kept_decisions()
         found = publication.publish(offered, counts, indicators.states(), 5, indicators.RELATIONS)
         decided.append(found.outcome)
 

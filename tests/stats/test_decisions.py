@@ -17,9 +17,9 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def fresh_process():
     """Forget what this process decided, as another app server would not know it."""
-    publication._DECIDED.clear()
+    publication.forget_kept_decisions()
     yield
-    publication._DECIDED.clear()
+    publication.forget_kept_decisions()
 
 
 def _hidden(board) -> dict:
@@ -31,7 +31,7 @@ def test_a_decision_is_stored_and_another_process_takes_it_without_solving(
 ):
     first = selectors.dashboard(personas.coordinator)
     assert Protection.objects.count() == 1
-    publication._DECIDED.clear()
+    publication.forget_kept_decisions()
 
     def no_solving(*args, **kwargs):
         raise AssertionError("the stored decision should have been taken")
@@ -66,7 +66,7 @@ def test_the_worker_decides_this_years_network_figures_ahead(
     call_command("worker", "--once")
     assert list(Protection.objects.values_list("digest", flat=True)) != ["0" * 64]
     assert not Protection.objects.filter(digest="0" * 64).exists()  # a week old: forgotten
-    publication._DECIDED.clear()
+    publication.forget_kept_decisions()
     solved = []
     real = protection.protect
 

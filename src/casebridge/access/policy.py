@@ -243,7 +243,7 @@ def _decide_case(actor, action: str, case) -> Decision:
             lambda: {"number": case.number},
         )
     if action == Action.VIEW_IDENTITY:
-        identity = _category_id("identity")
+        identity = information_category_id("identity")
         if identity in seat.readable:
             if seat.emergency:
                 return _emergency_decision(lambda: case.number)
@@ -365,7 +365,7 @@ def may_write(actor, case, category) -> Decision:
 _CATEGORY_IDS: dict[str, int] = {}
 
 
-def _category_id(code: str) -> int | None:
+def information_category_id(code: str) -> int | None:
     if code not in _CATEGORY_IDS:
         found = (
             Term.objects.filter(kind="information_category", code=code)
@@ -471,7 +471,7 @@ def _cases_filter(actor, action: str) -> Q:
     if action == Action.CHANGE:
         return Q(pk__in=[case for case, seat in held.items() if seat.lead])
     if action == Action.VIEW_IDENTITY:
-        identity = _category_id("identity")
+        identity = information_category_id("identity")
         return Q(pk__in=[case for case, seat in held.items() if identity in seat.readable])
     return Q(pk__in=[])
 

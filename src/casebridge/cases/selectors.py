@@ -19,9 +19,9 @@ from django.utils.translation import gettext as _
 
 from casebridge.access.policy import (
     Action,
-    _category_id,
     decide,
     emergency_access_of,
+    information_category_id,
     may_contribute,
     seats,
     visible,
@@ -333,7 +333,7 @@ def case_page(actor, case: Case, *, query: str = "", category: str = "") -> Case
 
 def _can_read_code(seat, code: str) -> bool:
 
-    return _category_id(code) in seat.readable
+    return information_category_id(code) in seat.readable
 
 
 def export_rows(actor, case: Case) -> list[dict]:

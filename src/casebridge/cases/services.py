@@ -52,7 +52,7 @@ def _lead_role() -> Term:
     return Term.objects.of("case_role").get(attributes__lead=True)
 
 
-def _default_scope(role: Term, organisation: Organisation) -> tuple[list[Term], list[Term]]:
+def default_scope(role: Term, organisation: Organisation) -> tuple[list[Term], list[Term]]:
     """The role's default scope, without what the organisation's sector gets only by disclosure."""
     never = set(organisation.type.sector.never_by_scope)
     categories = {t.code: t for t in Term.objects.of("information_category")}
@@ -181,7 +181,7 @@ def case_open(
     else:  # pragma: no cover - five collisions in a row
         raise RuntimeError("could not allocate a case number")
     role = _lead_role()
-    read, write = _default_scope(role, owner)
+    read, write = default_scope(role, owner)
     participant = Participant.objects.create(
         case=case,
         organisation=owner,
@@ -278,7 +278,7 @@ def participant_add(
     if errors:
         raise ValidationError(errors)
     _check_people(organisation, members)
-    read, write = _default_scope(role, organisation)
+    read, write = default_scope(role, organisation)
     participant = Participant.objects.create(
         case=case,
         organisation=organisation,

@@ -377,7 +377,7 @@ def _pattern_message(error: dict) -> str:
     return _("has a malformed value %(value)r") % {"value": value}
 
 
-def _pydantic_message(error: dict) -> str:
+def pydantic_message(error: dict) -> str:
     render = _PYDANTIC_MESSAGES.get(error["type"])
     return render(error) if render else error["msg"]
 
@@ -456,7 +456,7 @@ class _Checker:
             header = ModelHeader.model_validate(raw)
         except ValidationError as exc:
             for err in exc.errors():
-                self.error(_pydantic_message(err), table="model", key=_loc(err))
+                self.error(pydantic_message(err), table="model", key=_loc(err))
             return None
         try:
             re.compile(header.postcode_pattern)
@@ -487,7 +487,7 @@ class _Checker:
             statistics = StatisticsSpec.model_validate(raw)
         except ValidationError as exc:
             for err in exc.errors():
-                self.error(_pydantic_message(err), table="statistics", key=_loc(err))
+                self.error(pydantic_message(err), table="statistics", key=_loc(err))
             return None
         if (
             header is not None
@@ -517,7 +517,7 @@ class _Checker:
                 label = item.get(name_key) if isinstance(item.get(name_key), str) else ""
                 for err in exc.errors():
                     self.error(
-                        _pydantic_message(err), table=name, index=index, entry=label, key=_loc(err)
+                        pydantic_message(err), table=name, index=index, entry=label, key=_loc(err)
                     )
                 entries.append(None)
         return entries
@@ -687,7 +687,7 @@ class _Checker:
             retention = RetentionSpec.model_validate(raw)
         except ValidationError as exc:
             for err in exc.errors():
-                self.error(_pydantic_message(err), table="retention", key=_loc(err))
+                self.error(pydantic_message(err), table="retention", key=_loc(err))
             return None
         categories = self._codes(spec, "information_categories")
         for code in retention.category_years:

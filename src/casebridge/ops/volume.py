@@ -18,7 +18,7 @@ from django.utils import timezone
 from casebridge.accounts.models import Membership, Role, User
 from casebridge.audit.services import audit_record
 from casebridge.cases.models import Case, Entry, Goal, Handover, Participant, Phase
-from casebridge.cases.services import _default_scope
+from casebridge.cases.services import default_scope
 from casebridge.cooperation_models.models import Term
 from casebridge.facts import changed as facts_changed
 from casebridge.hotline.models import AgeBand, Channel, Contact, Gender, Referral
@@ -340,7 +340,7 @@ def seat_members(usernames: list[str], *, per_user: int = 100, seed: int = 7) ->
             chosen = rng.sample(seats, min(per_user, len(seats)))
             for seat in chosen:
                 seat.members.add(user)
-                read, write = _default_scope(seat.role, seat.organisation)
+                read, write = default_scope(seat.role, seat.organisation)
                 seat.read_categories.add(*read)
                 seat.write_categories.add(*write)
             given[username] = len(chosen)

@@ -235,3 +235,8 @@ class Decisions(Protocol):
 # answer can reach another's, whose digest differs.
 _DECIDED: dict[str, frozenset] = {}
 DECIDED_KEPT = 64
+
+
+def forget_kept_decisions() -> None:
+    """Drop what this process kept (tests and the benchmark measure a first decision)."""
+    _DECIDED.clear()

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from pydantic import ValidationError as PydanticError
 
-from casebridge.cooperation_models.schema import CODE_PATTERN, _pydantic_message
+from casebridge.cooperation_models.schema import CODE_PATTERN, pydantic_message
 from casebridge.labels import pick_label
 from casebridge.sop.events import EVENTS
 
@@ -126,7 +126,7 @@ def parse_scenario(path: Path) -> ScenarioSpec:
         spec = ScenarioSpec.model_validate(data)
     except PydanticError as exc:
         raise ScenarioInvalid(
-            [ScenarioError(name, _pydantic_message(e), _where(e["loc"])) for e in exc.errors()]
+            [ScenarioError(name, pydantic_message(e), _where(e["loc"])) for e in exc.errors()]
         ) from None
     errors = _shape_errors(name, spec)
     if errors:

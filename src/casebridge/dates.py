@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
+from django.db.models import Q
 from django.utils import timezone
 
 
@@ -25,3 +26,12 @@ def day_range(field: str, day_from: date | None, day_to: date | None) -> dict:
     if day_to:
         bounds[f"{field}__lt"] = local_midnight(day_to + timedelta(days=1))
     return bounds
+
+
+def in_force(at, prefix: str = "") -> Q:
+    """Rows valid at ``at``: begun (``valid_from``) and not yet ended (``valid_until``).
+    Memberships and participations share this rule; ``prefix`` reaches it through a
+    relation (``"participant__"``)."""
+    return Q(**{f"{prefix}valid_from__lte": at}) & (
+        Q(**{f"{prefix}valid_until__isnull": True}) | Q(**{f"{prefix}valid_until__gt": at})
+    )

@@ -181,6 +181,18 @@ def _add_emergency_seats(actor, held: dict[int, Seat], category_ids: dict[str, i
         )
 
 
+def seat_participant(actor, case: Case) -> Participant:
+    """The participant through which the actor sits in the case; refused for an emergency
+    access (no participant behind it) and for anyone without a seat."""
+    seat = seats(actor).get(case.pk)
+    if seat is None or seat.participant_id is None:
+        raise PermissionDenied(
+            _("denied: not a named person of a participant in case %(number)s")
+            % {"number": case.number}
+        )
+    return Participant.objects.get(pk=seat.participant_id)
+
+
 def can_take_calls(actor) -> bool:
     return bool(organisations_with(actor, frozenset({Role.HOTLINE_COUNSELLOR})))
 

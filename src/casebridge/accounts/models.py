@@ -15,6 +15,8 @@ from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext_lazy as _
 
+from casebridge.dates import in_force
+
 
 def validate_time_zone(value: str) -> None:
     try:
@@ -52,10 +54,7 @@ class Role(models.TextChoices):
 
 class MembershipQuerySet(models.QuerySet):
     def active(self, at=None):
-        at = at or timezone.now()
-        return self.filter(
-            Q(valid_from__lte=at), Q(valid_until__isnull=True) | Q(valid_until__gt=at)
-        )
+        return self.filter(in_force(at or timezone.now()))
 
 
 class Membership(models.Model):

@@ -258,14 +258,7 @@ def case_list(request, status: str = ""):
     "", response={201: CaseDetailOut, 403: Error, 404: Error, 422: Error}, summary="Open a case"
 )
 def case_open(request, payload: CaseIn):
-    ids = organisations_with(request.user, frozenset({Role.PARTNER_COUNSELLOR, Role.COORDINATOR}))
-    owner = (
-        Organisation.objects.filter(
-            pk__in=ids, active=True, type__sector__code__in=services.COUNSELLING_SECTORS
-        )
-        .order_by("name")
-        .first()
-    )
+    owner = selectors.owner_for(request.user)
     if owner is None:
         raise PermissionDenied
     referral = None

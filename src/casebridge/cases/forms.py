@@ -3,10 +3,11 @@ from django.utils.translation import gettext_lazy as _
 
 from casebridge.access.policy import CASE_WORK_ROLES
 from casebridge.accounts.models import Membership, User
-from casebridge.cases.models import ConferenceItem, Entry, Goal, Imminence, Phase, RiskLevel
+from casebridge.cases.models import ConferenceItem, Entry, Goal, Phase
 from casebridge.cooperation_models.forms import TermChoiceField, TermMultipleField
 from casebridge.cooperation_models.models import Term, TermKind
 from casebridge.network.models import Organisation
+from casebridge.sop.events import Imminence, RiskLevel
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 

@@ -15,7 +15,9 @@ from casebridge.crypto.fields import EncryptedCharField, EncryptedTextField
 # Documents are encrypted at rest; migration 0006 names the storage callable here.
 from casebridge.crypto.files import private_storage
 from casebridge.crypto.keys import name_index
+from casebridge.dates import in_force
 from casebridge.network.models import Organisation
+from casebridge.sop.events import Imminence, RiskLevel
 
 
 class Phase(models.TextChoices):
@@ -120,10 +122,7 @@ class RelatedPerson(models.Model):
 
 class ParticipantQuerySet(models.QuerySet):
     def active(self, at=None):
-        at = at or timezone.now()
-        return self.filter(
-            Q(valid_from__lte=at), Q(valid_until__isnull=True) | Q(valid_until__gt=at)
-        )
+        return self.filter(in_force(at or timezone.now()))
 
 
 class Participant(models.Model):
@@ -274,21 +273,6 @@ class Goal(models.Model):
 
     def __str__(self) -> str:
         return self.title
-
-
-class RiskLevel(models.TextChoices):
-    """The 2020 federal/state guideline's likelihood scale, as a professional judges it."""
-
-    UNLIKELY = "unlikely", _("unlikely")
-    LIKELY = "likely", _("likely")
-    PREDOMINANTLY_LIKELY = "predominantly_likely", _("predominantly likely")
-    VERY_LIKELY = "very_likely", _("very likely")
-
-
-class Imminence(models.TextChoices):
-    NOT_FORESEEABLE = "not_foreseeable", _("not foreseeable")
-    MEDIUM_TERM = "medium_term", _("medium-term")
-    IMMINENT = "imminent", _("imminent")
 
 
 class CategorisedItem(models.Model):

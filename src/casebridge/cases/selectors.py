@@ -10,19 +10,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from casebridge.access.policy import (
+    PARTNER_ROLES,
     Action,
     decide,
     emergency_access_of,
     information_category_id,
     may_contribute,
+    organisations_with,
     seats,
     visible,
 )
@@ -40,6 +40,7 @@ from casebridge.cases.models import (
     RelatedPerson,
 )
 from casebridge.cooperation_models.models import Term
+from casebridge.network.models import COUNSELLING_SECTORS, Organisation
 from casebridge.refusals import EmergencyRefused
 
 
@@ -122,17 +123,6 @@ def reads_by_emergency(actor, *, case_id: int, **_ids) -> bool:
 def emergency_seat(actor, case: Case) -> int | None:
     """The id of the actor's running emergency access to the case, if that is how they read it."""
     return emergency_access_of(actor, case.pk)
-
-
-def my_seat_participant(actor, case: Case) -> Participant:
-    """The participant through which the actor sits in the case (none for emergency access)."""
-    seat = seats(actor).get(case.pk)
-    if seat is None or seat.participant_id is None:
-        raise PermissionDenied(
-            _("denied: not a named person of a participant in case %(number)s")
-            % {"number": case.number}
-        )
-    return Participant.objects.get(pk=seat.participant_id)
 
 
 def possible_duplicates(owner, index: str) -> int:
@@ -436,3 +426,17 @@ def case_for_referral(actor, referral) -> Case | None:
     return visible(
         actor, Case.objects.filter(referral=referral).only("pk", "number"), Action.VIEW
     ).first()
+
+
+def owner_for(actor) -> Organisation | None:
+    """The organisation a case the actor opens belongs to: the first (by name) active
+    counselling organisation where they counsel or coordinate; None if there is none."""
+    return (
+        Organisation.objects.filter(
+            pk__in=organisations_with(actor, PARTNER_ROLES),
+            active=True,
+            type__sector__code__in=COUNSELLING_SECTORS,
+        )
+        .order_by("name")
+        .first()
+    )

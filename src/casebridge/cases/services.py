@@ -42,9 +42,8 @@ from casebridge.cases.models import (
 )
 from casebridge.cooperation_models.models import Term
 from casebridge.crypto.keys import blind_index
-from casebridge.network.models import Organisation
+from casebridge.network.models import COUNSELLING_SECTORS, Organisation
 
-COUNSELLING_SECTORS = ("counselling_ngo", "state_counselling")
 MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
 
 

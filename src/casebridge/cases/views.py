@@ -13,7 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from casebridge.access.policy import PARTNER_ROLES, Action, organisations_with
+from casebridge.access.policy import Action, organisations_with
 from casebridge.accounts.models import Role
 from casebridge.accounts.stepup import require_recent_auth
 from casebridge.cases import selectors, services
@@ -35,19 +35,7 @@ from casebridge.cases.models import Case, Participant
 from casebridge.cooperation_models.models import Term
 from casebridge.forms import apply_validation_error
 from casebridge.hotline import selectors as hotline_selectors
-from casebridge.network.models import Organisation
 from casebridge.refusals import hide_denials
-
-
-def _counselling_organisation(user) -> Organisation | None:
-    ids = organisations_with(user, PARTNER_ROLES)
-    return (
-        Organisation.objects.filter(
-            pk__in=ids, active=True, type__sector__code__in=services.COUNSELLING_SECTORS
-        )
-        .order_by("name")
-        .first()
-    )
 
 
 @login_required
@@ -68,7 +56,7 @@ def case_list(request):
             "status": status,
             "results": results,
             "query": query,
-            "can_open": _counselling_organisation(request.user) is not None,
+            "can_open": selectors.owner_for(request.user) is not None,
             "is_coordinator": bool(organisations_with(request.user, frozenset({Role.COORDINATOR}))),
         },
     )
@@ -76,7 +64,7 @@ def case_list(request):
 
 @login_required
 def case_open(request):
-    owner = _counselling_organisation(request.user)
+    owner = selectors.owner_for(request.user)
     if owner is None:
         raise PermissionDenied
     referral = None

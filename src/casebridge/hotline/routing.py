@@ -22,10 +22,9 @@ from django.utils.translation import gettext as _
 from casebridge.cooperation_models.models import Term
 from casebridge.hotline.models import Referral
 from casebridge.labels import pick_label
-from casebridge.network.models import Organisation, Region
+from casebridge.network.models import COUNSELLING_SECTORS, Organisation, Region
 from casebridge.network.selectors import PostcodeResolution, region_for_postcode
 
-COUNSELLING_SECTORS = ("counselling_ngo", "state_counselling")
 INDEX_SECONDS = 60  # coverage edits reach routing within a minute in every worker
 MATCH_LEVEL = {"municipality": 4, "district": 3, "state": 2, "country": 1}
 

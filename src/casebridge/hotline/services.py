@@ -19,8 +19,8 @@ from casebridge.audit.services import audit_record
 from casebridge.changes import assign_changes
 from casebridge.cooperation_models.models import Term
 from casebridge.hotline.models import MODE_REQUIRED, Contact, Referral, ReferralEvent
-from casebridge.hotline.routing import COUNSELLING_SECTORS, invalidate_capacity
-from casebridge.network.models import Organisation
+from casebridge.hotline.routing import invalidate_capacity
+from casebridge.network.models import COUNSELLING_SECTORS, Organisation
 from casebridge.network.selectors import PostcodeError, region_for_postcode
 
 IDENTITY_FIELDS = ("caller_name", "caller_phone", "caller_email")

@@ -11,6 +11,9 @@ from django.utils.translation import gettext_lazy as _
 
 from casebridge.cooperation_models.models import Labelled, Term
 
+# The sectors whose organisations counsel: they receive referrals and own cases.
+COUNSELLING_SECTORS = ("counselling_ngo", "state_counselling")
+
 
 class Sector(Labelled):
     """A broad field of work (security, counselling, ...); default scopes will follow it."""

@@ -26,7 +26,12 @@ from casebridge.cooperation_models.models import Term
 from casebridge.hotline import services as hotline_services
 from casebridge.hotline.models import Contact, Referral
 from casebridge.network import services as network_services
-from casebridge.network.models import Organisation, OrganisationType, PostcodeArea
+from casebridge.network.models import (
+    COUNSELLING_SECTORS,
+    Organisation,
+    OrganisationType,
+    PostcodeArea,
+)
 from casebridge.ops.volume import build
 from casebridge.sharing import services as sharing_services
 
@@ -617,6 +622,6 @@ def _role_for(organisation_type: OrganisationType, rng: random.Random) -> str:
     sector = organisation_type.sector.code
     if sector in {"security", "justice"}:
         return Role.SECURITY_LIAISON
-    if sector in {"counselling_ngo", "state_counselling"}:
+    if sector in COUNSELLING_SECTORS:
         return Role.PARTNER_COUNSELLOR
     return rng.choice([Role.PARTNER_COUNSELLOR, Role.COORDINATOR])

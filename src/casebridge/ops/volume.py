@@ -22,7 +22,7 @@ from casebridge.cases.services import default_scope
 from casebridge.cooperation_models.models import Term
 from casebridge.facts import changed as facts_changed
 from casebridge.hotline.models import AgeBand, Channel, Contact, Gender, Referral
-from casebridge.network.models import Organisation, PostcodeArea
+from casebridge.network.models import COUNSELLING_SECTORS, Organisation, PostcodeArea
 from casebridge.sharing.models import CaseEvent, Disclosure, Obligation, Protocol
 from casebridge.stats.aggregates import forget_built_months
 
@@ -62,7 +62,7 @@ def build(
     hotline = Organisation.objects.get(is_hotline=True)
     partners = list(
         Organisation.objects.filter(
-            active=True, type__sector__code__in=["counselling_ngo", "state_counselling"]
+            active=True, type__sector__code__in=COUNSELLING_SECTORS
         ).exclude(is_hotline=True)
     )
     police = list(Organisation.objects.filter(active=True, type__sector__code="security"))

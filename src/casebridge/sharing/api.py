@@ -7,6 +7,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 
 from casebridge.access import protocol as protocol_events
+from casebridge.access.policy import seat_participant
 from casebridge.accounts.stepup import step_up
 from casebridge.apischema import Day, Error, Input
 from casebridge.cases import selectors as case_selectors
@@ -200,7 +201,7 @@ def consent_add(request, case_id: int, payload: ConsentIn):
     case = case_selectors.access_case(request.user, case_id, for_write=True)
     categories = [_term("information_category", code, "categories") for code in payload.categories]
     choices = selectors.disclosure_choices(request.user, case)
-    own = case_selectors.my_seat_participant(request.user, case)
+    own = seat_participant(request.user, case)
     recipients = [p for p in [*choices["to_participant"], own] if p.pk in payload.recipients]
     if len(recipients) != len(set(payload.recipients)):
         raise ValidationError({"recipients": [_("Unknown participant.")]})

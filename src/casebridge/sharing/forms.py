@@ -1,11 +1,11 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from casebridge.cases.models import Imminence, Participant, RiskLevel
+from casebridge.cases.models import Participant
 from casebridge.cooperation_models.forms import TermChoiceField, TermMultipleField
 from casebridge.cooperation_models.models import TermKind
 from casebridge.sharing.models import Consent
-from casebridge.sop.events import EVENTS, RECORDED_EVENTS
+from casebridge.sop.events import EVENTS, RECORDED_EVENTS, Imminence, RiskLevel
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 

@@ -21,6 +21,7 @@ from casebridge.access.policy import (
     may_contribute,
     organisations_with,
     require,
+    seat_participant,
     seats,
 )
 from casebridge.access.protocol import event_raise
@@ -124,16 +125,6 @@ def consent_withdraw(*, actor, consent: Consent) -> Consent:
 # --- disclosures ------------------------------------------------------------------------
 
 
-def _seat_participant(actor, case: Case) -> Participant:
-    seat = seats(actor).get(case.pk)
-    if seat is None or seat.participant_id is None:
-        raise PermissionDenied(
-            _("denied: not a named person of a participant in case %(number)s")
-            % {"number": case.number}
-        )
-    return Participant.objects.get(pk=seat.participant_id)
-
-
 def _consent_ended(consent: Consent) -> str:
     """Why a consent cannot carry a disclosure: withdrawn (by whom, when) or expired."""
     if consent.withdrawn_at is not None:
@@ -172,7 +163,7 @@ def disclosure_request(
         obj=case,
     )
     require(may_contribute(actor, case))
-    source = _seat_participant(actor, case)
+    source = seat_participant(actor, case)
     errors: dict[str, list[str]] = {}
     if to_participant.case_id != case.pk or not to_participant.is_active:
         errors["to_participant"] = [_("Choose an active participant of this case.")]

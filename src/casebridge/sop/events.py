@@ -4,6 +4,7 @@ Events are raised by the services (a case opened, a risk judgement recorded, ...
 recorded by a participant (travel plans, a release date, a child welfare concern).
 """
 
+from django.db.models import TextChoices
 from django.utils.translation import gettext_lazy as _
 
 EVENTS = {
@@ -21,8 +22,25 @@ EVENTS = {
 # Events a participant records by hand (the others are raised by what happens in the case).
 RECORDED_EVENTS = ("travel_to_conflict_zone", "release_scheduled", "child_welfare_concern")
 
-LIKELIHOOD = ["unlikely", "likely", "predominantly_likely", "very_likely"]
-IMMINENCE = ["not_foreseeable", "medium_term", "imminent"]
+
+class RiskLevel(TextChoices):
+    """The 2020 federal/state guideline's likelihood scale, as a professional judges it."""
+
+    UNLIKELY = "unlikely", _("unlikely")
+    LIKELY = "likely", _("likely")
+    PREDOMINANTLY_LIKELY = "predominantly_likely", _("predominantly likely")
+    VERY_LIKELY = "very_likely", _("very likely")
+
+
+class Imminence(TextChoices):
+    NOT_FORESEEABLE = "not_foreseeable", _("not foreseeable")
+    MEDIUM_TERM = "medium_term", _("medium-term")
+    IMMINENT = "imminent", _("imminent")
+
+
+# the scales in order, lowest first: a rule's condition names a minimum on each
+LIKELIHOOD = [level.value for level in RiskLevel]
+IMMINENCE = [level.value for level in Imminence]
 OBLIGATIONS = ("must_inform", "may_inform", "must_not_share")
 # without_delay | within_hours:N | within_days:N | days_before_event:N
 DEADLINE_PATTERN = (

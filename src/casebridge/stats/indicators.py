@@ -33,6 +33,7 @@ from django.utils.translation import gettext_lazy as _
 
 from casebridge.cases.models import Case, Goal, Handover, Participant, Phase
 from casebridge.cooperation_models.models import Term
+from casebridge.dates import in_force
 from casebridge.hotline.models import Channel
 from casebridge.labels import pick_label
 from casebridge.network.models import Organisation, Region, Sector
@@ -478,8 +479,7 @@ def cases_without_lead(filters: Filters) -> Counts:
     # case made SQLite probe the participants by role for each case: 0.2 s for 2,000 cases)
     led_cases = (
         source(Participant)
-        .filter(role__in=lead_roles, lead_worker__isnull=False, valid_from__lte=at)
-        .filter(Q(valid_until__isnull=True) | Q(valid_until__gt=at))
+        .filter(in_force(at), role__in=lead_roles, lead_worker__isnull=False)
         .values("case")
     )
     led = CaseWhen(

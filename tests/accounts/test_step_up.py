@@ -35,6 +35,7 @@ from casebridge.cooperation_models.models import Term
 from casebridge.privacy import selectors as privacy_selectors
 from casebridge.privacy import services as privacy_services
 from casebridge.refusals import ReauthRequired, TokenRefused
+from casebridge.sharing import emergency as sharing_emergency
 from casebridge.sharing import services as sharing_services
 from casebridge.sharing.models import Disclosure, EmergencyAccess
 from tests.cases.conftest import org
@@ -163,7 +164,7 @@ def _emergency_start(personas, world, actor):
         ),
         api_done=201,
         secret=REASON,
-        service=lambda: sharing_services.emergency_access_start(
+        service=lambda: sharing_emergency.emergency_access_start(
             actor=actor, case=world.case, reason=REASON, hours=1
         ),
     )
@@ -341,7 +342,7 @@ def test_the_service_itself_refuses_what_a_forgotten_guard_would_let_through(
 
 def _coordinator_in_emergency(personas, world):
     coordinator = personas.coordinator
-    sharing_services.emergency_access_start(
+    sharing_emergency.emergency_access_start(
         actor=coordinator, case=world.case, reason=REASON, hours=1
     )
     return coordinator

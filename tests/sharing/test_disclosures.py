@@ -13,7 +13,7 @@ from django.utils.formats import date_format
 from casebridge.access.policy import Action, decide
 from casebridge.audit.models import AuditEvent
 from casebridge.cases import services as case_services
-from casebridge.sharing import services
+from casebridge.sharing import selectors, services
 from casebridge.sharing.models import Disclosure, Obligation
 from tests.cases.conftest import category, org
 from tests.conftest import make_user
@@ -286,7 +286,7 @@ def test_a_protocol_with_errors_cannot_be_activated(personas):
     )
     with pytest.raises(ValidationError) as caught:
         services.protocol_activate(
-            actor=None, protocol=broken, vocabulary=services.stored_vocabulary()
+            actor=None, protocol=broken, vocabulary=selectors.stored_vocabulary()
         )
     assert any("forbids sharing" in message for message in caught.value.message_dict["protocol"])
     broken.refresh_from_db()

@@ -14,7 +14,7 @@ from casebridge.access.policy import Action, decide
 from casebridge.accounts.models import Membership, Role
 from casebridge.audit.models import AuditEvent
 from casebridge.cases import services as case_services
-from casebridge.sharing import services
+from casebridge.sharing import emergency
 from casebridge.sharing.models import EmergencyAccess
 from tests.cases.conftest import org
 from tests.matrix import matrix_params
@@ -26,7 +26,7 @@ REASON = "Anruf der Polizei: akute Selbstgefährdung, Fallbeteiligte nachts nich
 
 def start(personas, world, **kwargs):
     kwargs = {"reason": REASON, "hours": 1, **kwargs}
-    access = services.emergency_access_start(actor=personas.coordinator, case=world.case, **kwargs)
+    access = emergency.emergency_access_start(actor=personas.coordinator, case=world.case, **kwargs)
     return access
 
 
@@ -141,7 +141,7 @@ def test_bad_input_names_the_field_and_opens_nothing(personas, world, data, fiel
 
 def test_participants_need_no_emergency_access_and_a_second_one_is_refused(personas, world):
     with pytest.raises(Exception) as excinfo:
-        services.emergency_access_start(
+        emergency.emergency_access_start(
             actor=personas.partner, case=world.case, reason=REASON, hours=1
         )
     assert "coordinator" in str(excinfo.value)
@@ -154,7 +154,7 @@ def test_participants_need_no_emergency_access_and_a_second_one_is_refused(perso
         user=personas.partner, organisation=org(personas.partner), role=Role.COORDINATOR
     )
     with pytest.raises(Exception) as excinfo:
-        services.emergency_access_start(
+        emergency.emergency_access_start(
             actor=personas.partner, case=world.case, reason=REASON, hours=1
         )
     assert "take part" in str(excinfo.value)
@@ -182,8 +182,8 @@ def test_the_access_ends_by_itself_and_the_worker_records_the_end(personas, worl
         .status_code
         == 404
     )
-    assert services.emergency_access_close_expired() == 1
-    assert services.emergency_access_close_expired() == 0  # once
+    assert emergency.emergency_access_close_expired() == 1
+    assert emergency.emergency_access_close_expired() == 0  # once
     access.refresh_from_db()
     assert access.ended_at == access.expires_at
     event = AuditEvent.objects.get(action="sharing.emergency.end")
@@ -202,7 +202,7 @@ def test_a_security_sector_coordinator_never_reads_counselling_by_emergency_acce
 
     entry(personas.partner_other, other, "counselling", "Beratung", "Vertraulich in Berlin.")
     entry(personas.partner_other, other, "case_coordination", "Plan", "Termine.")
-    services.emergency_access_start(actor=personas.police, case=other, reason=REASON, hours=1)
+    emergency.emergency_access_start(actor=personas.police, case=other, reason=REASON, hours=1)
     content = (
         personas.client(personas.police)
         .get(reverse("cases:case", args=[other.pk]))
@@ -302,7 +302,7 @@ def test_emergency_endpoint_answers_persona(personas, world, method, path, perso
         actor=personas.partner_other, owner=org(personas.partner_other), pseudonym="B."
     )
     running = start(personas, world)
-    ended = services.emergency_access_start(
+    ended = emergency.emergency_access_start(
         actor=personas.coordinator, case=other, reason=REASON, hours=1
     )
     end_in_the_past(ended)

@@ -22,7 +22,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from casebridge.accounts.services import api_token_create
 from casebridge.audit.models import AuditEvent
 from casebridge.cases import services as case_services
-from casebridge.sharing import services
+from casebridge.sharing import emergency as emergency_services
 from casebridge.sharing.models import Obligation
 from tests.cases.conftest import entry, org
 
@@ -42,7 +42,7 @@ def emergency(personas, world, coordination_consent):
         actor=personas.partner, case=world.case, horizon="interim", title="Ziel"
     )
     consent = coordination_consent
-    access = services.emergency_access_start(
+    access = emergency_services.emergency_access_start(
         actor=personas.coordinator, case=world.case, reason=REASON, hours=1
     )
     return {

@@ -90,7 +90,7 @@ STEP_UP: dict[str, StepUpAction] = {
             _("Open a case by emergency access"),
             pages=("sharing:emergency",),
             operations=("POST /api/v1/sop/emergency-access",),
-            services=("casebridge.sharing.services.emergency_access_start",),
+            services=("casebridge.sharing.emergency.emergency_access_start",),
             during_emergency=DuringEmergency.NOT_IN_A_CASE,
         ),
         StepUpAction(

@@ -12,7 +12,7 @@ from casebridge.accounts.stepup import step_up
 from casebridge.apischema import Day, Error, Input
 from casebridge.cases import selectors as case_selectors
 from casebridge.cooperation_models.models import Term
-from casebridge.sharing import selectors, services
+from casebridge.sharing import emergency, selectors, services
 from casebridge.sop.events import RECORDED_EVENTS
 
 router = Router(tags=["sop"])
@@ -361,7 +361,7 @@ class EmergencyQueueOut(Schema):
 @step_up("sharing.emergency.start")
 def emergency_access_start(request, payload: EmergencyAccessIn):
     case = selectors.emergency_case(request.user, payload.case_number)
-    access = services.emergency_access_start(
+    access = emergency.emergency_access_start(
         actor=request.user, case=case, reason=payload.reason, hours=payload.hours
     )
     return Status(201, access)
@@ -383,7 +383,7 @@ def emergency_access_list(request):
 )
 def emergency_access_end(request, access_id: int):
     access = selectors.emergency_access(request.user, access_id)
-    return services.emergency_access_end(actor=request.user, access=access)
+    return emergency.emergency_access_end(actor=request.user, access=access)
 
 
 @router.get(
@@ -402,6 +402,6 @@ def emergency_access_reviews(request):
 )
 def emergency_access_review(request, access_id: int, payload: EmergencyReviewIn):
     access, _events = selectors.emergency_access_review_page(request.user, access_id)
-    return services.emergency_access_review(
+    return emergency.emergency_access_review(
         actor=request.user, access=access, outcome=payload.outcome, note=payload.note
     )

@@ -18,15 +18,17 @@ from casebridge.access.policy import (
     seats,
     visible,
 )
-from casebridge.accounts.models import Role
+from casebridge.accounts.models import Membership, Role
 from casebridge.accounts.permissions import has_role
 from casebridge.accounts.stepup import demand
 from casebridge.audit.selectors import events_of_user_between
 from casebridge.audit.services import audit_record
 from casebridge.cases.models import Case, Entry, Participant
+from casebridge.cooperation_models.models import Term
+from casebridge.network.models import OrganisationType, Sector
 from casebridge.network.selectors import my_action_items
 from casebridge.sharing.models import Consent, Disclosure, EmergencyAccess, Obligation
-from casebridge.sharing.services import can_approve
+from casebridge.sop import engine as sop
 
 
 def _disclosures():
@@ -261,3 +263,39 @@ def emergency_access_review_page(actor, access_id: int) -> tuple[EmergencyAccess
         details={"case": access.case.number, "events": len(events)},
     )
     return access, events
+
+
+def can_approve(actor, disclosure: Disclosure) -> bool:
+    """A second person: another named person of the disclosing participant, or a coordinator
+    of the disclosing organisation — never the person who asked."""
+    if disclosure.status != Disclosure.Status.PENDING or actor.pk == disclosure.requested_by_id:
+        return False
+    seat = seats(actor).get(disclosure.case_id)
+    if seat is not None and seat.participant_id == disclosure.from_participant_id:
+        return True
+    return (
+        Membership.objects.active()
+        .filter(
+            user=actor,
+            organisation_id=disclosure.from_participant.organisation_id,
+            role=Role.COORDINATOR,
+        )
+        .exists()
+    )
+
+
+def stored_vocabulary():
+    """The loaded model's codes, for checking stored protocols."""
+
+    terms = Term.objects.filter(active=True)
+    return sop.Vocabulary(
+        categories=frozenset(t.code for t in terms if t.kind == "information_category"),
+        legal_bases={
+            t.code: t.attributes.get("kind", "other") for t in terms if t.kind == "legal_basis"
+        },
+        roles=frozenset(t.code for t in terms if t.kind == "case_role"),
+        organisation_types=dict(
+            OrganisationType.objects.filter(active=True).values_list("code", "sector__code")
+        ),
+        sectors=frozenset(Sector.objects.filter(active=True).values_list("code", flat=True)),
+    )

@@ -11,8 +11,8 @@ from django_tasks import task
 
 from casebridge.accounts.models import Membership, Role
 from casebridge.audit.services import audit_record
+from casebridge.sharing.emergency import emergency_access_close_expired
 from casebridge.sharing.models import Obligation
-from casebridge.sharing.services import emergency_access_close_expired
 
 REMIND_BEFORE = timedelta(hours=24)
 

@@ -15,6 +15,7 @@ from casebridge.accounts.stepup import require_recent_auth
 from casebridge.cases import selectors as case_selectors
 from casebridge.forms import apply_validation_error
 from casebridge.refusals import hide_denials
+from casebridge.sharing import emergency as emergency_services
 from casebridge.sharing import selectors, services
 from casebridge.sharing.forms import (
     CancelForm,
@@ -216,7 +217,7 @@ def register(request):
 @login_required
 def protocols(request):
 
-    vocabulary = services.stored_vocabulary()
+    vocabulary = selectors.stored_vocabulary()
     rows = [
         (protocol, sop.check(services.ParsedProtocol(protocol), vocabulary))
         for protocol in Protocol.objects.all()
@@ -236,7 +237,7 @@ def emergency(request):
         data = form.cleaned_data
         try:
             case = selectors.emergency_case(request.user, data["case"])
-            services.emergency_access_start(
+            emergency_services.emergency_access_start(
                 actor=request.user, case=case, reason=data["reason"], hours=data["hours"]
             )
         except ValidationError as exc:
@@ -259,7 +260,7 @@ def emergency(request):
 def emergency_end(request, access_id: int):
     access = selectors.emergency_access(request.user, access_id)
     try:
-        services.emergency_access_end(actor=request.user, access=access)
+        emergency_services.emergency_access_end(actor=request.user, access=access)
     except PermissionDenied:
         raise Http404 from None
     except ValidationError as exc:
@@ -285,7 +286,9 @@ def emergency_review(request, access_id: int):
     form = EmergencyReviewForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.emergency_access_review(actor=request.user, access=access, **form.cleaned_data)
+            emergency_services.emergency_access_review(
+                actor=request.user, access=access, **form.cleaned_data
+            )
         except ValidationError as exc:
             apply_validation_error(form, exc)
         except PermissionDenied:

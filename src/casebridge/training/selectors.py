@@ -16,7 +16,7 @@ from casebridge.accounts.models import Role
 from casebridge.accounts.permissions import active_roles
 from casebridge.cooperation_models.models import Term
 from casebridge.labels import pick_label
-from casebridge.sharing.services import stored_vocabulary
+from casebridge.sharing.selectors import stored_vocabulary
 from casebridge.training import compare
 from casebridge.training.models import TrainingAnswer, TrainingParticipant, TrainingRun
 from casebridge.training.scenarios import ScenarioSpec, check_references, load_scenarios

@@ -15,7 +15,7 @@ from casebridge.accounts.models import Role
 from casebridge.accounts.permissions import active_roles
 from casebridge.audit.services import audit_record
 from casebridge.sharing.models import Protocol
-from casebridge.sharing.services import stored_vocabulary
+from casebridge.sharing.selectors import stored_vocabulary
 from casebridge.training import compare
 from casebridge.training.models import TrainingAnswer, TrainingParticipant, TrainingRun
 from casebridge.training.scenarios import check_references, load_scenarios

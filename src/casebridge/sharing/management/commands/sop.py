@@ -13,7 +13,8 @@ from casebridge.cooperation_models.schema import (
     vocabulary_of,
 )
 from casebridge.sharing.models import Protocol
-from casebridge.sharing.services import protocol_activate, stored_vocabulary
+from casebridge.sharing.selectors import stored_vocabulary
+from casebridge.sharing.services import protocol_activate
 from casebridge.sop import engine as sop
 from casebridge.sop.events import EVENTS, IMMINENCE, LIKELIHOOD
 

@@ -29,6 +29,53 @@ PROTECTED_MODELS = {
     "Obligation",
     "CaseEvent",
     "SubjectRequest",
+    # who sits in a case with which scope, how scopes changed, and break-glass reads:
+    # the facts the policy decides on, read only where the policy is applied
+    "Participant",
+    "ScopeChange",
+    "EmergencyAccess",
+}
+# Related managers that reach protected rows from another object (case.entries.all(),
+# contact.referrals.filter(...)): the related names of the protected models' foreign keys.
+RELATED_NAMES = {
+    "entries",
+    "participants",
+    "referrals",
+    "disclosures",
+    "consents",
+    "obligations",
+    "goals",
+    "handovers",
+    "conferences",
+    "related_people",
+    "scope_changes",
+    "emergency_accesses",
+    "events",
+    "participations",
+    "case_participations",
+    "led_participations",
+    "hotline_contacts",
+    "later_contacts",
+    "referrals_received",
+    "owned_cases",
+}
+QUERY_METHODS = {
+    "all",
+    "filter",
+    "exclude",
+    "get",
+    "count",
+    "exists",
+    "order_by",
+    "values",
+    "values_list",
+    "first",
+    "last",
+    "select_related",
+    "prefetch_related",
+    "annotate",
+    "aggregate",
+    "active",
 }
 ALLOWED = {
     "hotline/selectors.py",
@@ -42,6 +89,10 @@ ALLOWED = {
     # protocol events (the access kernel): writes the event and the obligations the SOP
     # attaches to it, for the service that raised it; reads participants' codes only
     "access/protocol.py",
+    # the policy itself: derives the seats from participants and emergency accesses
+    "access/policy.py",
+    # emergency access: the services that start, end, close and review one
+    "sharing/emergency.py",
     # counts open referrals per partner for capacity: numbers, no content
     "hotline/routing.py",
     # writes synthetic demo and benchmark data; shows nothing to anybody
@@ -93,6 +144,13 @@ def _queries_in(path: Path) -> list[str]:
             and node.args[0].id in PROTECTED_MODELS
         ):
             found.append(f"source({node.args[0].id}) (line {node.lineno})")
+        if (
+            isinstance(node, ast.Attribute)
+            and node.attr in QUERY_METHODS
+            and isinstance(node.value, ast.Attribute)
+            and node.value.attr in RELATED_NAMES
+        ):
+            found.append(f".{node.value.attr}.{node.attr} (line {node.lineno})")
     return found
 
 
@@ -115,11 +173,15 @@ def test_the_check_would_catch_a_view_that_queries_contacts(tmp_path):
         "Contact.objects.all()\n"
         "get_object_or_404(Entry, pk=1)\n"
         "registry.source(Case).count()\n"
+        "case.entries.filter(category=1)\n"
+        "Participant.objects.active()\n"
     )
     assert set(_queries_in(rogue)) == {
         "Contact.objects (line 2)",
         "get_object_or_404(Entry) (line 3)",
         "source(Case) (line 4)",
+        ".entries.filter (line 5)",
+        "Participant.objects (line 6)",
     }
 
 

@@ -4,7 +4,6 @@ from datetime import date, datetime
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404
-from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from ninja import Field, File, Form, Router, Schema, Status, UploadedFile
 
@@ -13,7 +12,6 @@ from casebridge.accounts.models import Role, User
 from casebridge.accounts.stepup import step_up
 from casebridge.apischema import Day, Error, Input, Instant
 from casebridge.cases import selectors, services
-from casebridge.cases.models import Participant
 from casebridge.cooperation_models.models import Term
 from casebridge.hotline import selectors as hotline_selectors
 from casebridge.network.models import Organisation
@@ -240,15 +238,6 @@ def _detail(request, case):
     }
 
 
-def _participant(request, case_id: int, participant_id: int) -> Participant:
-    case = selectors.access_case(request.user, case_id, for_write=True)
-    return get_object_or_404(
-        Participant.objects.select_related("organisation__type__sector", "role", "case"),
-        pk=participant_id,
-        case=case,
-    )
-
-
 @router.get("", response=list[CaseOut], summary="Your cases")
 def case_list(request, status: str = ""):
     return selectors.my_cases(request.user, status=status if status in {"open", "closed"} else "")
@@ -438,7 +427,7 @@ def participant_add(request, case_id: int, payload: ParticipantIn):
     response={200: ParticipantOut, 403: Error, 404: Error, 422: Error},
 )
 def participant_scope(request, case_id: int, participant_id: int, payload: ScopeIn):
-    participant = _participant(request, case_id, participant_id)
+    participant = selectors.participant_for_change(request.user, case_id, participant_id)
     read, write = _categories(payload.read, "read"), _categories(payload.write, "write")
     return services.participant_scope(
         actor=request.user,
@@ -454,7 +443,7 @@ def participant_scope(request, case_id: int, participant_id: int, payload: Scope
     response={200: ParticipantOut, 403: Error, 404: Error, 422: Error},
 )
 def participant_end(request, case_id: int, participant_id: int):
-    participant = _participant(request, case_id, participant_id)
+    participant = selectors.participant_for_change(request.user, case_id, participant_id)
     return services.participant_end(actor=request.user, participant=participant)
 
 
@@ -463,7 +452,7 @@ def participant_end(request, case_id: int, participant_id: int):
     response={200: ParticipantOut, 403: Error, 404: Error, 422: Error},
 )
 def participant_handover(request, case_id: int, participant_id: int, payload: HandoverIn):
-    participant = _participant(request, case_id, participant_id)
+    participant = selectors.participant_for_change(request.user, case_id, participant_id)
     to_worker = User.objects.filter(pk=payload.to_worker_id).first()
     if to_worker is None:
         raise ValidationError({"to_worker_id": [_("Unknown person.")]})
@@ -516,7 +505,7 @@ def conference_list(request, case_id: int):
 )
 def conference_create(request, case_id: int, payload: ConferenceIn):
     case = selectors.access_case(request.user, case_id, for_write=True)
-    attendees = list(Participant.objects.active().filter(case=case))
+    attendees = selectors.active_participants(case)
     conference = services.conference_create(
         actor=request.user,
         case=case,

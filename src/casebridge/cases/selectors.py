@@ -440,3 +440,20 @@ def owner_for(actor) -> Organisation | None:
         .order_by("name")
         .first()
     )
+
+
+def participant_for_change(actor, case_id: int, participant_id: int) -> Participant:
+    """A participant of a case the actor may change (its scope, its end, a handover);
+    404 for a participant of another case, as for a case the actor may not change."""
+    case = access_case(actor, case_id, for_write=True)
+    return get_object_or_404(
+        Participant.objects.select_related("organisation__type__sector", "role", "case"),
+        pk=participant_id,
+        case=case,
+    )
+
+
+def active_participants(case: Case) -> QuerySet[Participant]:
+    """The participants in force in a case the caller has accessed (attendees of a new
+    conference, recipients a consent may name)."""
+    return Participant.objects.active().filter(case=case).select_related("organisation", "role")

@@ -9,7 +9,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -31,7 +31,7 @@ from casebridge.cases.forms import (
     ScopeForm,
     staff_of,
 )
-from casebridge.cases.models import Case, Participant
+from casebridge.cases.models import Case
 from casebridge.cooperation_models.models import Term
 from casebridge.forms import apply_validation_error
 from casebridge.hotline import selectors as hotline_selectors
@@ -265,19 +265,10 @@ def participant_members(request, case_id: int):
     return render(request, "cases/_members.html", {"people": people})
 
 
-def _participant(request, case_id: int, participant_id: int) -> Participant:
-    case = selectors.access_case(request.user, case_id, for_write=True)
-    return get_object_or_404(
-        Participant.objects.select_related("organisation__type__sector", "role", "case"),
-        pk=participant_id,
-        case=case,
-    )
-
-
 @login_required
 @require_POST
 def participant_scope(request, case_id: int, participant_id: int):
-    participant = _participant(request, case_id, participant_id)
+    participant = selectors.participant_for_change(request.user, case_id, participant_id)
     return _post(
         request,
         participant.case,
@@ -296,7 +287,7 @@ def participant_scope(request, case_id: int, participant_id: int):
 @login_required
 @require_POST
 def participant_end(request, case_id: int, participant_id: int):
-    participant = _participant(request, case_id, participant_id)
+    participant = selectors.participant_for_change(request.user, case_id, participant_id)
     try:
         with hide_denials():
             services.participant_end(actor=request.user, participant=participant)
@@ -308,7 +299,7 @@ def participant_end(request, case_id: int, participant_id: int):
 @login_required
 @require_POST
 def participant_handover(request, case_id: int, participant_id: int):
-    participant = _participant(request, case_id, participant_id)
+    participant = selectors.participant_for_change(request.user, case_id, participant_id)
     form = HandoverForm(request.POST, organisation_id=participant.organisation_id)
     return _post(
         request,
@@ -347,7 +338,7 @@ def case_close(request, case_id: int):
 @require_POST
 def conference_add(request, case_id: int):
     def perform(case, data):
-        attendees = list(Participant.objects.active().filter(case=case))
+        attendees = selectors.active_participants(case)
         services.conference_create(actor=request.user, case=case, attendees=attendees, **data)
 
     return _post(request, case_id, "conference_form", ConferenceForm(request.POST), perform)

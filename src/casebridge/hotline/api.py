@@ -126,7 +126,7 @@ class ReferralDetailOut(ReferralOut):
 
     @staticmethod
     def resolve_history(obj):
-        return list(obj.events.all())
+        return selectors.referral_history(obj)
 
 
 class ContactOut(Schema):
@@ -167,7 +167,7 @@ class ContactDetailOut(ContactOut):
 
     @staticmethod
     def resolve_referrals(obj):
-        return list(obj.referrals.all())
+        return selectors.contact_referrals(obj)
 
 
 class CallerIdentityOut(Schema):

@@ -276,3 +276,14 @@ def reminders(actor) -> dict[str, int]:
         .exclude(Exists(still_open))
         .count(),
     }
+
+
+def referral_history(referral: Referral) -> list[ReferralEvent]:
+    """The events of a referral the caller obtained through ``access_referral`` or
+    ``access_contact`` (prefetched there; one query otherwise)."""
+    return list(referral.events.all())
+
+
+def contact_referrals(contact: Contact) -> list[Referral]:
+    """The referrals of a contact the caller obtained through ``access_contact``."""
+    return list(contact.referrals.all())

@@ -125,7 +125,7 @@ class ReceivedOut(DisclosureOut):
 
     @staticmethod
     def resolve_entry_ids(obj):
-        return [e.pk for e in obj.entries.all()]
+        return selectors.disclosed_entry_ids(obj)
 
 
 class CaseSharingOut(Schema):

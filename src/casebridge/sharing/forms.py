@@ -1,7 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from casebridge.cases.models import Participant
+from casebridge.cases import selectors as case_selectors
 from casebridge.cooperation_models.forms import TermChoiceField, TermMultipleField
 from casebridge.cooperation_models.models import TermKind
 from casebridge.sharing.models import Consent
@@ -39,25 +39,19 @@ class ConsentForm(forms.Form):
     purpose = forms.CharField(label=_("Purpose"), max_length=300)
     categories = TermMultipleField(TermKind.INFORMATION_CATEGORY, label=_("Categories"))
     recipients = forms.ModelMultipleChoiceField(
-        label=_("Recipients"),
-        queryset=Participant.objects.none(),
-        widget=forms.CheckboxSelectMultiple,
+        label=_("Recipients"), queryset=None, widget=forms.CheckboxSelectMultiple
     )
     given_on = forms.DateField(label=_("Given on"), required=False, widget=DATE)
     valid_until = forms.DateField(label=_("Valid until"), required=False, widget=DATE)
 
     def __init__(self, *args, case, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["recipients"].queryset = (
-            Participant.objects.active().filter(case=case).select_related("organisation")
-        )
+        self.fields["recipients"].queryset = case_selectors.active_participants(case)
         self.fields["recipients"].label_from_instance = lambda p: p.organisation.name
 
 
 class DisclosureForm(forms.Form):
-    to_participant = forms.ModelChoiceField(
-        label=_("Recipient"), queryset=Participant.objects.none()
-    )
+    to_participant = forms.ModelChoiceField(label=_("Recipient"), queryset=None)
     entries = forms.ModelMultipleChoiceField(
         label=_("Items to disclose"),
         queryset=None,

@@ -299,3 +299,8 @@ def stored_vocabulary():
         ),
         sectors=frozenset(Sector.objects.filter(active=True).values_list("code", flat=True)),
     )
+
+
+def disclosed_entry_ids(disclosure: Disclosure) -> list[int]:
+    """The entries a disclosure the caller obtained through these selectors carries."""
+    return [entry.pk for entry in disclosure.entries.all()]

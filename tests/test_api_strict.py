@@ -9,7 +9,6 @@ import json
 import pytest
 
 from casebridge.audit.models import AuditEvent
-from tests.hotline.conftest import hotline_org, make_contact  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
@@ -27,7 +26,7 @@ def _last_id() -> int:
 
 
 @pytest.fixture
-def contact(make_contact):  # noqa: F811
+def contact(make_contact):
     return make_contact()
 
 

@@ -11,7 +11,7 @@ from django.urls import reverse
 
 import casebridge
 from casebridge.audit.models import AuditEvent
-from tests.conftest import PASSWORD
+from tests.builders import PASSWORD
 
 
 def sign_in(headers: dict, remote_addr: str = "127.0.0.1") -> AuditEvent:

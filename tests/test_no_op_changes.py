@@ -14,8 +14,6 @@ from casebridge.audit.models import AuditEvent
 from casebridge.cases import services as case_services
 from casebridge.cases.models import Goal
 from casebridge.network import services as network_services
-from tests.cases.conftest import world  # noqa: F401
-from tests.hotline.conftest import hotline_org, make_contact  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
@@ -49,7 +47,7 @@ def _json(client, method, path, body):
     return getattr(client, method)(path, body, content_type="application/json")
 
 
-def test_patching_a_contact_with_what_it_holds_records_no_change(personas, make_contact):  # noqa: F811
+def test_patching_a_contact_with_what_it_holds_records_no_change(personas, make_contact):
     contact = make_contact(summary="Sorge um den Sohn")
     client = personas.client(personas.hotline)
     path = f"/api/v1/hotline/contacts/{contact.pk}"
@@ -63,7 +61,7 @@ def test_patching_a_contact_with_what_it_holds_records_no_change(personas, make_
     assert (changed, again) == (["hotline.contact.update"], [])
 
 
-def test_saving_the_contact_form_unchanged_records_no_change(personas, make_contact):  # noqa: F811
+def test_saving_the_contact_form_unchanged_records_no_change(personas, make_contact):
     contact = make_contact()
     client = personas.client(personas.hotline)
     url = reverse("hotline:contact_edit", args=[contact.pk])
@@ -87,7 +85,7 @@ def test_saving_the_contact_form_unchanged_records_no_change(personas, make_cont
     assert (stored.started_at, stored.ended_at) == (contact.started_at, contact.ended_at)
 
 
-def test_the_same_phase_goal_status_and_scope_again_record_nothing(personas, world):  # noqa: F811
+def test_the_same_phase_goal_status_and_scope_again_record_nothing(personas, world):
     client = personas.client(personas.partner)
     case = world.case
     goal = case_services.goal_add(actor=personas.partner, case=case, horizon="interim", title="G")

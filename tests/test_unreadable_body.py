@@ -6,8 +6,6 @@ import logging
 
 import pytest
 
-from tests.cases.conftest import world  # noqa: F401
-
 pytestmark = pytest.mark.django_db
 
 
@@ -18,7 +16,7 @@ pytestmark = pytest.mark.django_db
 @pytest.mark.parametrize("where", ["api", "page"])
 def test_an_unreadable_multipart_body_is_a_bad_request_without_a_traceback(
     personas,
-    world,  # noqa: F811
+    world,
     caplog,
     content_type,
     where,

@@ -1,4 +1,4 @@
-"""Helpers for the account-security tests: a movable clock and the case of tests/cases."""
+"""The account-security tests move the clock instead of sleeping."""
 
 from __future__ import annotations
 
@@ -6,9 +6,6 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-
-# The multi-agency case of tests/cases serves the re-authentication tests too.
-from tests.cases.conftest import world  # noqa: F401
 
 
 class Clock:

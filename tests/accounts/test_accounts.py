@@ -12,7 +12,7 @@ from django.urls import reverse
 from casebridge.accounts.models import ApiToken, Membership, Role, User
 from casebridge.audit.models import AuditEvent
 from casebridge.network.models import Organisation
-from tests.conftest import PASSWORD
+from tests.builders import PASSWORD
 
 pytestmark = pytest.mark.django_db
 

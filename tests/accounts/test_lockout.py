@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from casebridge.accounts.models import LoginFailure, LoginLockout
 from casebridge.audit.models import AuditEvent
-from tests.conftest import PASSWORD
+from tests.builders import PASSWORD
 
 pytestmark = pytest.mark.django_db
 

@@ -15,8 +15,7 @@ from casebridge.accounts.services import api_token_create
 from casebridge.audit.models import AuditEvent
 from casebridge.sharing import services as sharing_services
 from casebridge.sharing.models import Disclosure
-from tests.cases.conftest import org
-from tests.conftest import PASSWORD, make_user
+from tests.builders import PASSWORD, make_user, org
 from tests.totp import code_for
 
 pytestmark = pytest.mark.django_db

@@ -60,7 +60,7 @@ def test_the_session_api_answers_401_after_inactivity(personas, clock):
 
 
 def test_sign_in_starts_the_clocks_again(personas, clock):
-    from tests.conftest import PASSWORD
+    from tests.builders import PASSWORD
 
     client = personas.client(personas.partner)
     clock.advance(minutes=31)

@@ -38,8 +38,7 @@ from casebridge.refusals import ReauthRequired, TokenRefused
 from casebridge.sharing import emergency as sharing_emergency
 from casebridge.sharing import services as sharing_services
 from casebridge.sharing.models import Disclosure, EmergencyAccess
-from tests.cases.conftest import org
-from tests.conftest import make_user
+from tests.builders import make_user, org
 
 pytestmark = pytest.mark.django_db
 

@@ -20,7 +20,7 @@ from django.utils import timezone
 from casebridge.accounts.models import ApiToken, Membership, Role
 from casebridge.accounts.services import api_token_create, membership_end, user_set_active
 from casebridge.audit.models import AuditEvent
-from tests.cases.conftest import org
+from tests.builders import org
 
 pytestmark = pytest.mark.django_db
 

@@ -14,7 +14,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from casebridge.accounts.models import Membership, Role
 from casebridge.audit.models import AuditEvent
 from casebridge.network.models import Organisation
-from tests.conftest import PASSWORD, make_user
+from tests.builders import PASSWORD, make_user
 from tests.totp import code_for, key_of
 
 pytestmark = pytest.mark.django_db

@@ -6,12 +6,11 @@ import pytest
 from django.urls import reverse
 
 from casebridge.audit.models import AuditEvent
-from tests.cases.conftest import world  # noqa: F401 - the case fixture
 
 pytestmark = pytest.mark.django_db
 
 
-def test_dpo_filters_the_log_by_user_and_exports_it(personas, world):  # noqa: F811
+def test_dpo_filters_the_log_by_user_and_exports_it(personas, world):
     client = personas.client(personas.dpo)
     page = client.post(reverse("audit:log"), {"username": "partner", "action": "cases."})
     assert page.status_code == 200
@@ -31,7 +30,7 @@ def test_only_the_dpo_reads_the_log(personas, persona):
     assert personas.client(getattr(personas, persona)).get(reverse("audit:log")).status_code == 404
 
 
-def test_case_access_history_for_the_lead_only(personas, world):  # noqa: F811
+def test_case_access_history_for_the_lead_only(personas, world):
     personas.client(personas.police).get(reverse("cases:case", args=[world.case.pk]))
     response = personas.client(personas.partner).get(
         reverse("cases:access_history", args=[world.case.pk])

@@ -12,8 +12,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from casebridge.cases import services
-from tests.cases.conftest import category, org
-from tests.conftest import make_user
+from tests.builders import category, make_user, org
 from tests.matrix import assert_matrix_covers, matrix_params
 
 pytestmark = pytest.mark.django_db

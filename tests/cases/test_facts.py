@@ -16,7 +16,7 @@ from casebridge.accounts.two_factor import two_factor_state
 from casebridge.cases.models import Participant
 from casebridge.cooperation_models.models import Term
 from casebridge.sharing.models import Disclosure
-from tests.cases.conftest import category
+from tests.builders import category
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from casebridge.cases.models import Case, Entry
-from tests.cases.conftest import category
+from tests.builders import category
 
 pytestmark = pytest.mark.django_db
 
@@ -95,7 +95,7 @@ def test_police_page_has_no_counselling_anywhere(personas, world):
 
 def test_open_a_case_from_an_accepted_referral(personas):
     from casebridge.hotline import services as hotline_services
-    from tests.hotline.conftest import term
+    from tests.builders import term
 
     contact = hotline_services.contact_create(
         actor=personas.hotline,

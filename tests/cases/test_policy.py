@@ -9,7 +9,7 @@ from casebridge.access.policy import Action, decide, visible
 from casebridge.audit.models import AuditEvent
 from casebridge.cases import selectors, services
 from casebridge.cases.models import ConferenceItem, Entry
-from tests.cases.conftest import category, org, role
+from tests.builders import category, org, role
 
 pytestmark = pytest.mark.django_db
 
@@ -130,7 +130,7 @@ def test_export_and_search_hold_only_what_the_reader_may_read(personas, world):
 
 
 def test_handover_moves_access_and_keeps_history(personas, world):
-    from tests.conftest import make_user
+    from tests.builders import make_user
 
     colleague = make_user("colleague", org(personas.partner), "partner_counsellor")
     services.handover(

@@ -10,7 +10,7 @@ from axe_playwright_python.sync_playwright import Axe
 from casebridge.accounts.models import User
 from casebridge.cases import services
 from casebridge.cooperation_models.models import Term
-from tests.e2e.conftest import case_with_police, sign_in
+from tests.e2e.steps import case_with_police, sign_in
 
 SEVERE = {"serious", "critical"}
 axe = Axe()

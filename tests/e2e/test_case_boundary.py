@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 
 from casebridge.cases import services
 from casebridge.cooperation_models.models import Term
-from tests.e2e.conftest import case_with_police, confirm_it_is_you, sign_in
+from tests.e2e.steps import case_with_police, confirm_it_is_you, sign_in
 
 SECRET = "Vertrauliche Beratung über Zweifel an der Gruppe"
 

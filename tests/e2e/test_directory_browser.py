@@ -6,7 +6,7 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.conftest import PASSWORD
+from tests.builders import PASSWORD
 
 
 def test_login_switch_language_and_browse_the_directory(page, e2e_personas):

@@ -9,8 +9,8 @@ from playwright.sync_api import expect
 
 from casebridge.cases import services
 from casebridge.cooperation_models.models import Term
-from tests.conftest import make_user
-from tests.e2e.conftest import case_with_police, confirm_it_is_you, sign_in
+from tests.builders import make_user
+from tests.e2e.steps import case_with_police, confirm_it_is_you, sign_in
 
 SECRET = "Vertrauliche Beratung über die Familie"
 EXCERPT = "A. kündigte an, am Samstag vor der Synagoge zuzuschlagen."

@@ -6,7 +6,7 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.conftest import PASSWORD
+from tests.builders import PASSWORD
 
 
 def login(page, username: str) -> None:

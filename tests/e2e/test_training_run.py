@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
-from tests.conftest import PASSWORD
+from tests.builders import PASSWORD
 
 
 def test_a_full_role_play_run(browser, live_server, e2e_personas):

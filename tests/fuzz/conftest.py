@@ -3,8 +3,7 @@ that only some personas may ever see."""
 
 import pytest
 
-from tests.cases.conftest import entry, org, world  # noqa: F401
-from tests.hotline.conftest import hotline_org, make_contact  # noqa: F401
+from tests.builders import entry
 
 # marker text → the personas allowed to receive it in any response
 MARKERS = {
@@ -15,7 +14,7 @@ MARKERS = {
 
 
 @pytest.fixture
-def marked(personas, world, make_contact):  # noqa: F811
+def marked(personas, world, make_contact):
     from casebridge.cases import services
 
     services.case_update(

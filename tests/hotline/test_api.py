@@ -8,29 +8,14 @@ import pytest
 from django.utils import timezone
 
 from casebridge.hotline.models import Contact, Referral
-from tests.hotline.conftest import partner_of
+from tests.builders import org
+from tests.hotline.bodies import contact_body, post
 
 pytestmark = pytest.mark.django_db
 
 
-def contact_body(**overrides) -> dict:
-    body = {
-        "started_at": (timezone.now() - timedelta(minutes=10)).isoformat(),
-        "caller_category": "parents_relatives",
-        "contact_category": "clarification_needed",
-        "caller_postcode": "20095",
-        "concern_topics": ["changed_behaviour"],
-    }
-    body.update(overrides)
-    return body
-
-
-def post(client, url, body):
-    return client.post(url, body, content_type="application/json")
-
-
 def test_create_contact_with_referral(personas):
-    partner = partner_of(personas.partner)
+    partner = org(personas.partner)
     response = post(
         personas.client(personas.hotline),
         "/api/v1/hotline/contacts",
@@ -65,7 +50,7 @@ def test_create_contact_with_referral(personas):
     ],
 )
 def test_bad_contact_input_names_the_field_and_saves_nothing(personas, overrides, field):
-    partner = partner_of(personas.partner)
+    partner = org(personas.partner)
     if overrides.get("referral", {}).get("partner_id") == "PARTNER":
         overrides["referral"]["partner_id"] = partner.pk
     response = post(

@@ -13,7 +13,7 @@ import pytest
 from django.utils import timezone
 
 from casebridge.hotline import services
-from tests.hotline.conftest import partner_of
+from tests.builders import org
 from tests.matrix import assert_matrix_covers, matrix_params
 
 pytestmark = pytest.mark.django_db
@@ -68,7 +68,7 @@ def _body(method: str, path: str, partner_other_id: int) -> dict | None:
 
 @pytest.mark.parametrize(("method", "path", "persona", "expected"), list(matrix_params(MATRIX)))
 def test_endpoint_answers_persona(personas, make_contact, method, path, persona, expected):
-    partner = partner_of(personas.partner)
+    partner = org(personas.partner)
     contact = make_contact(
         referral_to=partner,
         mode="consent",
@@ -84,7 +84,7 @@ def test_endpoint_answers_persona(personas, make_contact, method, path, persona,
         contact=contact.pk, referral=referral.pk, accepted=accepted.pk
     )
     client = personas.client(getattr(personas, persona))
-    body = _body(method, path, partner_of(personas.partner_other).pk)
+    body = _body(method, path, org(personas.partner_other).pk)
     response = client.generic(
         method,
         url,

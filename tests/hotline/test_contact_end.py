@@ -11,8 +11,7 @@ from django.utils import timezone
 
 from casebridge.hotline.models import Contact
 from casebridge.hotline.services import OPEN_CALL_HOURS
-from tests.hotline.test_api import contact_body, post
-from tests.hotline.test_intake import intake_data
+from tests.hotline.bodies import contact_body, intake_data, post
 
 pytestmark = pytest.mark.django_db
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 
 import pytest
 from django.db import connection
@@ -13,31 +12,10 @@ from django.utils import timezone
 
 from casebridge.audit.models import AuditEvent
 from casebridge.hotline.models import Contact, Referral
-from tests.hotline.conftest import partner_of
+from tests.builders import org
+from tests.hotline.bodies import intake_data
 
 pytestmark = pytest.mark.django_db
-
-
-def intake_data(**overrides) -> dict:
-    started = timezone.localtime() - timedelta(minutes=12)
-    data = {
-        "channel": "phone",
-        "started_at": started.strftime("%Y-%m-%dT%H:%M"),
-        "language": "de",
-        "caller_category": "parents_relatives",
-        "caller_relation": "mother",
-        "caller_postcode": "20095",
-        "anonymous": "on",
-        "person_age_band": "14_17",
-        "person_gender": "male",
-        "concern_topics": ["changed_behaviour", "withdrawal_from_family"],
-        "summary": "Sohn zieht sich zurück.",
-        "advice": "Im Gespräch bleiben.",
-        "contact_category": "clarification_needed",
-        "next_steps": "",
-    }
-    data.update(overrides)
-    return {key: value for key, value in data.items() if value is not None}
 
 
 def test_intake_page_has_defaults_and_a_timer(personas):
@@ -69,7 +47,7 @@ def test_saving_an_anonymous_contact(personas):
 
 
 def test_saving_with_a_referral_in_one_submit(personas):
-    partner = partner_of(personas.partner)
+    partner = org(personas.partner)
     response = personas.client(personas.hotline).post(
         reverse("hotline:intake"),
         intake_data(
@@ -89,7 +67,7 @@ def test_saving_with_a_referral_in_one_submit(personas):
 
 def test_intake_save_takes_a_constant_number_of_queries(personas):
     client = personas.client(personas.hotline)
-    partner = partner_of(personas.partner)
+    partner = org(personas.partner)
     client.post(reverse("hotline:intake"), intake_data())  # warm caches (session, model)
 
     def count(**overrides) -> int:
@@ -153,7 +131,7 @@ def test_intake_save_takes_a_constant_number_of_queries(personas):
     ],
 )
 def test_bad_intake_is_refused_on_the_field_and_saves_nothing(personas, overrides, field, message):
-    partner = partner_of(personas.partner)
+    partner = org(personas.partner)
     overrides = {k: (partner.pk if v == "PARTNER" else v) for k, v in overrides.items()}
     events = AuditEvent.objects.count()
     response = personas.client(personas.hotline).post(
@@ -170,7 +148,7 @@ def test_bad_intake_is_refused_on_the_field_and_saves_nothing(personas, override
 
 
 def test_consent_referral_with_identity(personas):
-    partner = partner_of(personas.partner)
+    partner = org(personas.partner)
     response = personas.client(personas.hotline).post(
         reverse("hotline:intake"),
         intake_data(
@@ -267,7 +245,7 @@ def test_contact_edit_changes_and_audits(personas, make_contact):
 
 def test_overview_reminds_of_due_follow_ups_and_new_referrals(personas, make_contact):
     make_contact(follow_up_on=timezone.localdate())
-    make_contact(referral_to=partner_of(personas.partner))
+    make_contact(referral_to=org(personas.partner))
     hotline = personas.client(personas.hotline).get(reverse("home"))
     assert hotline.context["reminders"]["follow_ups_today"] == 1
     assert "1 follow-up due today" in hotline.content.decode()

@@ -11,20 +11,20 @@ from django.utils import timezone
 
 from casebridge.audit.models import AuditEvent
 from casebridge.hotline.models import Referral
-from tests.hotline.conftest import partner_of
+from tests.builders import org
 
 pytestmark = pytest.mark.django_db
 
 
 def test_partner_sees_only_referrals_addressed_to_it(personas, make_contact):
-    mine = make_contact(referral_to=partner_of(personas.partner))
-    make_contact(referral_to=partner_of(personas.partner_other))
+    mine = make_contact(referral_to=org(personas.partner))
+    make_contact(referral_to=org(personas.partner_other))
     inbox = personas.client(personas.partner).get(reverse("hotline:inbox"))
     assert [r.contact_id for r, _overdue in inbox.context["rows"]] == [mine.pk]
 
 
 def test_partner_cannot_open_another_partners_referral(personas, make_contact):
-    other = make_contact(referral_to=partner_of(personas.partner_other)).referrals.get()
+    other = make_contact(referral_to=org(personas.partner_other)).referrals.get()
     client = personas.client(personas.partner)
     assert client.get(reverse("hotline:referral", args=[other.pk])).status_code == 404
     assert client.post(reverse("hotline:referral_accept", args=[other.pk])).status_code == 404
@@ -35,15 +35,13 @@ def test_partner_cannot_open_another_partners_referral(personas, make_contact):
 
 
 def test_partner_cannot_read_the_hotlines_contact(personas, make_contact):
-    contact = make_contact(referral_to=partner_of(personas.partner))
+    contact = make_contact(referral_to=org(personas.partner))
     response = personas.client(personas.partner).get(reverse("hotline:contact", args=[contact.pk]))
     assert response.status_code == 404
 
 
 def test_partner_never_sees_the_hotlines_own_notes(personas, make_contact):
-    contact = make_contact(
-        referral_to=partner_of(personas.partner), advice="Interne Einschätzung XYZ"
-    )
+    contact = make_contact(referral_to=org(personas.partner), advice="Interne Einschätzung XYZ")
     referral = contact.referrals.get()
     page = personas.client(personas.partner).get(reverse("hotline:referral", args=[referral.pk]))
     body = page.content.decode()
@@ -54,7 +52,7 @@ def test_partner_never_sees_the_hotlines_own_notes(personas, make_contact):
 
 
 def test_accept_then_first_contact_then_appointment(personas, make_contact):
-    referral = make_contact(referral_to=partner_of(personas.partner)).referrals.get()
+    referral = make_contact(referral_to=org(personas.partner)).referrals.get()
     client = personas.client(personas.partner)
     client.post(reverse("hotline:referral_accept", args=[referral.pk]))
     client.post(reverse("hotline:referral_first_contact", args=[referral.pk]))
@@ -73,7 +71,7 @@ def test_accept_then_first_contact_then_appointment(personas, make_contact):
 
 
 def test_declined_referral_returns_for_rerouting(personas, make_contact):
-    contact = make_contact(referral_to=partner_of(personas.partner))
+    contact = make_contact(referral_to=org(personas.partner))
     referral = contact.referrals.get()
     partner = personas.client(personas.partner)
     partner.post(
@@ -85,7 +83,7 @@ def test_declined_referral_returns_for_rerouting(personas, make_contact):
     assert referral in intake.context["to_reroute"]
     response = personas.client(personas.hotline).post(
         reverse("hotline:contact_refer", args=[contact.pk]),
-        {"referral-partner": partner_of(personas.partner_other).pk, "referral-mode": "anonymous"},
+        {"referral-partner": org(personas.partner_other).pk, "referral-mode": "anonymous"},
     )
     assert response.status_code == 302
     intake = personas.client(personas.hotline).get(reverse("hotline:intake"))
@@ -93,7 +91,7 @@ def test_declined_referral_returns_for_rerouting(personas, make_contact):
 
 
 def test_decline_needs_a_reason(personas, make_contact):
-    referral = make_contact(referral_to=partner_of(personas.partner)).referrals.get()
+    referral = make_contact(referral_to=org(personas.partner)).referrals.get()
     response = personas.client(personas.partner).post(
         f"/api/v1/hotline/referrals/{referral.pk}/decline",
         {"reason": ""},
@@ -107,14 +105,14 @@ def test_decline_needs_a_reason(personas, make_contact):
 
 def test_identity_reaches_the_partner_only_with_consent(personas, make_contact):
     consented = make_contact(
-        referral_to=partner_of(personas.partner),
+        referral_to=org(personas.partner),
         mode="consent",
         anonymous=False,
         caller_name="Erika Muster",
         caller_phone="+49 40 000000",
     ).referrals.get()
     anonymous = make_contact(
-        referral_to=partner_of(personas.partner),
+        referral_to=org(personas.partner),
         anonymous=False,
         caller_name="Max Muster",
         caller_phone="+49 40 111111",
@@ -140,7 +138,7 @@ def test_identity_reaches_the_partner_only_with_consent(personas, make_contact):
 
 def test_identity_is_withheld_again_after_a_decline(personas, make_contact):
     referral = make_contact(
-        referral_to=partner_of(personas.partner),
+        referral_to=org(personas.partner),
         mode="consent",
         anonymous=False,
         caller_name="Erika Muster",
@@ -152,14 +150,14 @@ def test_identity_is_withheld_again_after_a_decline(personas, make_contact):
 
 
 def test_first_contact_overdue_is_flagged(personas, make_contact):
-    referral = make_contact(referral_to=partner_of(personas.partner)).referrals.get()
+    referral = make_contact(referral_to=org(personas.partner)).referrals.get()
     Referral.objects.filter(pk=referral.pk).update(sent_at=timezone.now() - timedelta(days=9))
     inbox = personas.client(personas.partner).get(reverse("hotline:inbox"))
     assert [overdue for _r, overdue in inbox.context["rows"]] == [True]
 
 
 def test_hotline_cannot_accept_on_the_partners_behalf(personas, make_contact):
-    referral = make_contact(referral_to=partner_of(personas.partner)).referrals.get()
+    referral = make_contact(referral_to=org(personas.partner)).referrals.get()
     response = personas.client(personas.hotline).post(
         f"/api/v1/hotline/referrals/{referral.pk}/accept"
     )
@@ -169,7 +167,7 @@ def test_hotline_cannot_accept_on_the_partners_behalf(personas, make_contact):
 
 
 def test_hotline_withdraws_a_referral(personas, make_contact):
-    referral = make_contact(referral_to=partner_of(personas.partner)).referrals.get()
+    referral = make_contact(referral_to=org(personas.partner)).referrals.get()
     personas.client(personas.hotline).post(reverse("hotline:referral_withdraw", args=[referral.pk]))
     referral.refresh_from_db()
     assert referral.status == "withdrawn"
@@ -177,7 +175,7 @@ def test_hotline_withdraws_a_referral(personas, make_contact):
 
 def test_referral_to_a_non_counselling_organisation_is_refused(personas, make_contact):
     contact = make_contact()
-    police = partner_of(personas.police)
+    police = org(personas.police)
     response = personas.client(personas.hotline).post(
         f"/api/v1/hotline/contacts/{contact.pk}/referrals",
         {"partner_id": police.pk, "mode": "anonymous"},

@@ -11,7 +11,7 @@ from django.utils import translation
 
 from casebridge.hotline import routing
 from casebridge.network.models import Coverage
-from tests.network.test_regions import STATE_CAPITALS
+from tests.builders import STATE_CAPITALS
 
 pytestmark = pytest.mark.django_db
 

@@ -11,6 +11,7 @@ from django.utils import translation
 
 from casebridge.network.models import PostcodeArea, Region
 from casebridge.network.selectors import PostcodeError, region_for_postcode
+from tests.builders import STATE_CAPITALS
 
 pytestmark = pytest.mark.django_db
 
@@ -19,26 +20,6 @@ pytestmark = pytest.mark.django_db
 def english():
     with translation.override("en"):
         yield
-
-
-STATE_CAPITALS = {
-    "DE-BW": "70173",
-    "DE-BY": "80331",
-    "DE-BE": "10115",
-    "DE-BB": "14467",
-    "DE-HB": "28195",
-    "DE-HH": "20095",
-    "DE-HE": "65183",
-    "DE-MV": "19053",
-    "DE-NI": "30159",
-    "DE-NW": "40213",
-    "DE-RP": "55116",
-    "DE-SL": "66111",
-    "DE-SN": "01067",
-    "DE-ST": "39104",
-    "DE-SH": "24103",
-    "DE-TH": "99084",
-}
 
 
 def test_every_shipped_postcode_resolves_to_exactly_one_state(germany_spec):

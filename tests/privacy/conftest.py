@@ -1,10 +1,19 @@
-# The hotline's contact factory and the multi-agency case serve the privacy tests too.
+"""The privacy tests record audit pruning and keep documents in a folder of their own."""
+
 from __future__ import annotations
 
 import pytest
 
-from tests.cases.conftest import world  # noqa: F401
-from tests.hotline.conftest import hotline_org, make_contact  # noqa: F401
+from casebridge.privacy.retention import months_before, years_before
+from tests.privacy.retention_data import (
+    DAY,
+    NOW,
+    age_contact,
+    close_case,
+    consent_ended,
+    declined_referral,
+    with_related_person_and_document,
+)
 
 
 @pytest.fixture
@@ -37,3 +46,18 @@ def private_dir(tmp_path):
     storage._wrapped = files.EncryptedFileStorage(tmp_path / "data" / "private")
     yield tmp_path / "data" / "private"
     storage._wrapped = before
+
+
+@pytest.fixture
+def everything_due(world, personas, make_contact):
+    """One record due under every rule, and one of each kept."""
+    for age in (-DAY, DAY):
+        age_contact(make_contact(), months_before(NOW, 12) + age)
+        age_contact(
+            make_contact(anonymous=False, caller_name="Erika Muster"),
+            months_before(NOW, 6) + age,
+        )
+        declined_referral(make_contact, personas, months_before(NOW, 12) + age)
+        consent_ended(world, personas, withdrawn_at=years_before(NOW, 3) + age)
+    with_related_person_and_document(world, personas)
+    close_case(world, personas, years_before(NOW, 3) - DAY)

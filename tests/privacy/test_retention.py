@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.core.files.base import ContentFile
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
@@ -23,18 +22,21 @@ from casebridge.cases.models import (
 )
 from casebridge.cooperation_models.models import CooperationModel, Term
 from casebridge.crypto.keys import name_index
-from casebridge.hotline import services as hotline_services
-from casebridge.hotline.models import Contact, Referral, ReferralEvent
+from casebridge.hotline.models import Contact
 from casebridge.privacy.retention import months_before, retention_due, retention_run, years_before
 from casebridge.sharing.models import Consent, Disclosure
-from tests.hotline.conftest import partner_of
-
-NOW = timezone.now().replace(microsecond=0)
-DAY = timedelta(days=1)
-
-
-def counts(results) -> dict[tuple[str, str], int]:
-    return {(r.rule, r.record_type): r.count for r in results}
+from tests.builders import org
+from tests.privacy.retention_data import (
+    DAY,
+    NOW,
+    age_contact,
+    close_case,
+    consent_ended,
+    counts,
+    declined_referral,
+    snapshot,
+    with_related_person_and_document,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -49,16 +51,12 @@ def test_months_before_keeps_the_day_or_takes_the_last_one(db):
     assert years_before(moment, 3).date().isoformat() == "2023-03-31"
 
 
-def _age(contact: Contact, started_at) -> None:
-    Contact.objects.filter(pk=contact.pk).update(started_at=started_at, ended_at=started_at)
-
-
 def test_anonymous_contact_loses_text_after_twelve_months_and_keeps_statistics(make_contact):
     limit = months_before(NOW, 12)
     old = make_contact(advice="Beratung zu Anlaufstellen", next_steps="Rückruf")
     young = make_contact()
-    _age(old, limit - DAY)
-    _age(young, limit + DAY)
+    age_contact(old, limit - DAY)
+    age_contact(young, limit + DAY)
 
     results = retention_run(now=NOW, dry_run=False)
 
@@ -77,8 +75,8 @@ def test_identified_contact_without_referral_loses_identity_after_six_months(mak
     limit = months_before(NOW, 6)
     identity = {"anonymous": False, "caller_name": "Erika Muster", "caller_phone": "040 000001"}
     old, young = make_contact(**identity), make_contact(**identity)
-    _age(old, limit - DAY)
-    _age(young, limit + DAY)
+    age_contact(old, limit - DAY)
+    age_contact(young, limit + DAY)
     assert old.caller_index == name_index("Muster Erika")
 
     results = retention_run(now=NOW, dry_run=False)
@@ -91,27 +89,10 @@ def test_identified_contact_without_referral_loses_identity_after_six_months(mak
     assert young.caller_name == "Erika Muster"
 
 
-def _declined_referral(make_contact, personas, at):
-    contact = make_contact(
-        referral_to=partner_of(personas.partner),
-        mode="consent",
-        anonymous=False,
-        caller_name="Erika Muster",
-        caller_phone="040 000001",
-    )
-    referral = contact.referrals.get()
-    hotline_services.referral_decline(
-        actor=personas.partner, referral=referral, reason="Keine Kapazität"
-    )
-    ReferralEvent.objects.filter(referral=referral).update(at=at)
-    _age(contact, at - DAY)
-    return contact, referral
-
-
 def test_closed_referral_loses_messages_and_its_contact_identity(make_contact, personas):
     limit = months_before(NOW, 12)
-    old_contact, old = _declined_referral(make_contact, personas, limit - DAY)
-    young_contact, young = _declined_referral(make_contact, personas, limit + DAY)
+    old_contact, old = declined_referral(make_contact, personas, limit - DAY)
+    young_contact, young = declined_referral(make_contact, personas, limit + DAY)
 
     results = retention_run(now=NOW, dry_run=False)
 
@@ -130,46 +111,22 @@ def test_closed_referral_loses_messages_and_its_contact_identity(make_contact, p
 
 def test_an_open_referral_keeps_its_contact(make_contact, personas):
     contact = make_contact(
-        referral_to=partner_of(personas.partner),
+        referral_to=org(personas.partner),
         mode="consent",
         anonymous=False,
         caller_name="Erika Muster",
         caller_phone="040 000001",
     )
-    _age(contact, NOW - timedelta(days=3000))
+    age_contact(contact, NOW - timedelta(days=3000))
     retention_run(now=NOW, dry_run=False)
     contact.refresh_from_db()
     assert contact.caller_name == "Erika Muster"
     assert contact.referrals.get().message
 
 
-def _close(world, personas, closed_at):
-    case_services.case_close(
-        actor=personas.partner,
-        case=world.case,
-        closing_reason=Term.objects.of("case_closing_reason").first(),
-    )
-    Case.objects.filter(pk=world.case.pk).update(closed_at=closed_at)
-
-
-def _with_related_person_and_document(world, personas):
-    case_services.related_person_add(
-        actor=personas.partner,
-        case=world.case,
-        relation=Term.objects.of("caller_relation").first(),
-        name="Maria Beispiel",
-        phone="040 000002",
-    )
-    stored = private_storage().save("entries/test/bericht.pdf", ContentFile(b"%PDF secret"))
-    Entry.objects.filter(pk=world.counselling.pk).update(
-        document=stored, document_name="bericht.pdf"
-    )
-    return stored
-
-
 def test_closed_case_is_anonymised_after_three_years_and_keeps_statistics(world, personas):
-    stored = _with_related_person_and_document(world, personas)
-    _close(world, personas, years_before(NOW, 3) - DAY)
+    stored = with_related_person_and_document(world, personas)
+    close_case(world, personas, years_before(NOW, 3) - DAY)
     before = (
         Case.objects.filter(pk=world.case.pk)
         .values("status", "phase", "closing_reason", "owner", "opened_at", "closed_at")
@@ -205,8 +162,8 @@ def test_closed_case_is_anonymised_after_three_years_and_keeps_statistics(world,
 
 
 def test_closed_case_one_day_short_of_three_years_is_kept(world, personas):
-    _with_related_person_and_document(world, personas)
-    _close(world, personas, years_before(NOW, 3) + DAY)
+    with_related_person_and_document(world, personas)
+    close_case(world, personas, years_before(NOW, 3) + DAY)
     results = retention_run(now=NOW, dry_run=False)
     assert sum(r.count for r in results if r.rule.startswith(("cases.", "entries."))) == 0
     case = Case.objects.get(pk=world.case.pk)
@@ -218,7 +175,7 @@ def test_each_category_follows_its_own_period(world, personas):
     model = CooperationModel.objects.get()
     model.settings["retention"]["category_years"] = {"counselling": 1}
     model.save(update_fields=["settings"])
-    _close(world, personas, years_before(NOW, 1) - DAY)
+    close_case(world, personas, years_before(NOW, 1) - DAY)
 
     results = retention_run(now=NOW, dry_run=False)
 
@@ -233,28 +190,17 @@ def test_goals_follow_the_coordination_category(world, personas):
     case_services.goal_add(
         actor=personas.partner, case=world.case, horizon="interim", title="Schule beenden"
     )
-    _close(world, personas, years_before(NOW, 3) - DAY)
+    close_case(world, personas, years_before(NOW, 3) - DAY)
     results = retention_run(now=NOW, dry_run=False)
     assert counts(results)[("entries.case_coordination", "goal")] == 1
     assert Goal.objects.get(case=world.case).title == ""
 
 
-def _consent(world, personas, **values):
-    consent = Consent.objects.create(
-        case=world.case,
-        given_by="person",
-        purpose="Austausch mit der Schule",
-        recorded_by=personas.partner,
-        **values,
-    )
-    return consent
-
-
 def test_ended_consents_and_old_disclosures_lose_their_text(world, personas):
     limit = years_before(NOW, 3)
-    old = _consent(world, personas, withdrawn_at=limit - DAY)
-    young = _consent(world, personas, withdrawn_at=limit + DAY)
-    running = _consent(world, personas)
+    old = consent_ended(world, personas, withdrawn_at=limit - DAY)
+    young = consent_ended(world, personas, withdrawn_at=limit + DAY)
+    running = consent_ended(world, personas)
     disclosure = Disclosure.objects.create(
         case=world.case,
         from_participant=world.lead,
@@ -288,39 +234,18 @@ def test_audit_rule_asks_the_audit_app_to_prune_before_ten_years(db, prune_calls
 # -- dry run against real run -------------------------------------------------------------
 
 
-@pytest.fixture
-def everything_due(world, personas, make_contact):
-    """One record due under every rule, and one of each kept."""
-    for age in (-DAY, DAY):
-        _age(make_contact(), months_before(NOW, 12) + age)
-        _age(
-            make_contact(anonymous=False, caller_name="Erika Muster"),
-            months_before(NOW, 6) + age,
-        )
-        _declined_referral(make_contact, personas, months_before(NOW, 12) + age)
-        _consent(world, personas, withdrawn_at=years_before(NOW, 3) + age)
-    _with_related_person_and_document(world, personas)
-    _close(world, personas, years_before(NOW, 3) - DAY)
-
-
-def _snapshot():
-    tables = [Contact, Referral, ReferralEvent, Case, Entry, RelatedPerson, ConferenceItem]
-    tables += [Goal, Consent, Disclosure]
-    return {model.__name__: list(model.objects.order_by("pk").values()) for model in tables}
-
-
 def test_dry_run_reports_exactly_what_the_run_then_does_and_changes_nothing(everything_due):
-    before = _snapshot()
+    before = snapshot()
     events = AuditEvent.objects.count()
 
     dry = retention_run(now=NOW, dry_run=True)
 
-    assert _snapshot() == before
+    assert snapshot() == before
     assert AuditEvent.objects.count() == events
     real = retention_run(now=NOW, dry_run=False)
     assert counts(dry) == counts(real)
     assert sum(r.count for r in real if r.rule != "audit.events") >= 12
-    assert _snapshot() != before
+    assert snapshot() != before
 
 
 def _last_event_id() -> int:
@@ -329,13 +254,13 @@ def _last_event_id() -> int:
 
 def test_a_second_run_does_nothing(everything_due):
     retention_run(now=NOW, dry_run=False)
-    snapshot = _snapshot()
+    before = snapshot()
     events = _last_event_id()
 
     again = retention_run(now=NOW, dry_run=False)
 
     assert all(r.count == 0 for r in again if r.rule != "audit.events")
-    assert _snapshot() == snapshot
+    assert snapshot() == before
     # only the record that retention ran; no rule event
     assert list(
         AuditEvent.objects.filter(id__gt=events).order_by("id").values_list("action", flat=True)
@@ -407,7 +332,7 @@ def test_worker_runs_retention_once_a_day(db):
 
 def test_worker_round_applies_retention_once(make_contact):
     contact = make_contact()
-    _age(contact, months_before(timezone.now(), 13))
+    age_contact(contact, months_before(timezone.now(), 13))
     call_command("worker", "--once")
     assert Contact.objects.get(pk=contact.pk).summary == ""
     call_command("worker", "--once")

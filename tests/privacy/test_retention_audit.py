@@ -11,7 +11,6 @@ from django.utils import timezone
 from casebridge.audit.models import AuditEvent
 from casebridge.audit.services import audit_record, audit_verify, seal_pending
 from casebridge.privacy.retention import retention_run
-from tests.audit.conftest import isolated_signing_files, signing_key  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
@@ -22,7 +21,7 @@ def _events(count: int) -> None:
     seal_pending()
 
 
-def test_retention_prunes_old_audit_events_and_the_chain_still_verifies(signing_key):  # noqa: F811
+def test_retention_prunes_old_audit_events_and_the_chain_still_verifies(signing_key):
     _events(5)
     assert audit_verify().ok
     # Eleven years on, every event so far is past the ten years of the German model.
@@ -39,7 +38,7 @@ def test_retention_prunes_old_audit_events_and_the_chain_still_verifies(signing_
     assert result.anchor is not None
 
 
-def test_retention_without_a_signing_key_prunes_nothing_and_says_why(isolated_signing_files):  # noqa: F811
+def test_retention_without_a_signing_key_prunes_nothing_and_says_why(isolated_signing_files):
     _events(3)
     later = (timezone.now() + timedelta(days=11 * 366)).date().isoformat()
     with pytest.raises(Exception) as caught:

@@ -16,14 +16,13 @@ from casebridge.audit import signing
 from casebridge.audit.models import AuditEvent
 from casebridge.audit.services import audit_record, audit_verify, seal_pending
 from casebridge.privacy.retention import retention_run
-from tests.audit.conftest import isolated_signing_files, signing_key  # noqa: F401
-from tests.privacy.test_retention import NOW, _snapshot, counts, everything_due  # noqa: F401
+from tests.privacy.retention_data import NOW, counts, snapshot
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def populated(everything_due, signing_key):  # noqa: F811
+def populated(everything_due, signing_key):
     """Every rule has a record due around today, and the audit log reaches back 25 years."""
     for years in range(25, 0, -1):
         event = audit_record(actor=None, action="test.event", details={"years": years})
@@ -65,19 +64,19 @@ def test_dry_run_equals_the_run_and_a_second_run_changes_nothing_at_any_now(
         # Each example is rolled back: it gets a checkpoint file of its own, or anchors of
         # a rolled-back example would contradict this one's chain.
         monkeypatch.setenv(signing.CHECKPOINT_ENV, str(tmp_path / f"cp-{next(files)}-{now:%s}"))
-        records, last = _snapshot(), _last_id()
+        records, last = snapshot(), _last_id()
 
         dry = retention_run(now=now, dry_run=True)
 
-        assert _snapshot() == records and _new_actions(last) == []
+        assert snapshot() == records and _new_actions(last) == []
         real = retention_run(now=now, dry_run=False)
         assert counts(real) == counts(dry)
-        records, last = _snapshot(), _last_id()
+        records, last = snapshot(), _last_id()
 
         again = retention_run(now=now, dry_run=False)
 
         assert {key: n for key, n in counts(again).items() if n} == {}
-        assert _snapshot() == records
+        assert snapshot() == records
         assert _new_actions(last) == ["retention.run"]  # the record that it ran, nothing else
         assert AuditEvent.objects.filter(action="retention.run").count() == 2
         result = audit_verify()

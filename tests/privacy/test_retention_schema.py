@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from casebridge.cooperation_models.schema import parse_model
-from tests.cooperation_models.test_model_file import VALID, errors_of, write_model
+from tests.model_files import VALID, errors_of, write_model
 
 RETENTION = """
 [retention]

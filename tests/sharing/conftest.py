@@ -1,13 +1,13 @@
+"""What the SOP tests add to the multi-agency case of tests/builders.py."""
+
 import pytest
 
 from casebridge.sharing import services
-
-# The multi-agency case of tests/cases serves the SOP tests too.
-from tests.cases.conftest import category, world  # noqa: F401
+from tests.builders import category
 
 
 @pytest.fixture
-def coordination_consent(personas, world):  # noqa: F811 (the fixture above)
+def coordination_consent(personas, world):
     """The person's consent to share case coordination with the police liaison."""
     return services.consent_record(
         actor=personas.partner,

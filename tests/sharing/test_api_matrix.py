@@ -1,5 +1,5 @@
 # ruff: noqa: E501 - the persona matrix is a table and reads best unwrapped
-"""Every SOP endpoint × every persona (the case of tests/cases: `partner` leads, `police` takes part)."""
+"""Every SOP endpoint × every persona (the case of tests/builders.py: `partner` leads, `police` takes part)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pytest
 from casebridge.sharing import services
 from casebridge.sharing.models import Obligation
 from tests.matrix import assert_matrix_covers, matrix_params
+from tests.sharing.matrices import EMERGENCY_MATRIX
 
 pytestmark = pytest.mark.django_db
 
@@ -77,7 +78,7 @@ def test_endpoint_answers_persona(
 
 def test_second_person_approves_through_the_api(personas, world):
     from casebridge.cooperation_models.models import Term
-    from tests.conftest import make_user
+    from tests.builders import make_user
 
     disclosure = services.disclosure_request(
         actor=personas.partner,
@@ -100,10 +101,8 @@ def test_second_person_approves_through_the_api(personas, world):
 
 
 def test_every_sop_operation_is_in_the_matrix():
-    from tests.sharing.test_emergency import MATRIX as EMERGENCY
-
     assert_matrix_covers(
-        MATRIX + "\n".join(EMERGENCY.strip().splitlines()[1:]),
+        MATRIX + "\n".join(EMERGENCY_MATRIX.strip().splitlines()[1:]),
         "/api/v1/sop",
         {
             "{case}": "{case_id}",

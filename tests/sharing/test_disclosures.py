@@ -15,8 +15,7 @@ from casebridge.audit.models import AuditEvent
 from casebridge.cases import services as case_services
 from casebridge.sharing import selectors, services
 from casebridge.sharing.models import Disclosure, Obligation
-from tests.cases.conftest import category, org
-from tests.conftest import make_user
+from tests.builders import category, make_user, org
 
 pytestmark = pytest.mark.django_db
 

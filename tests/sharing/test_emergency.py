@@ -1,4 +1,3 @@
-# ruff: noqa: E501 - the persona matrix is a table and reads best unwrapped
 """Break-glass: a coordinator's time-limited emergency access to a case, and its review."""
 
 from __future__ import annotations
@@ -16,8 +15,9 @@ from casebridge.audit.models import AuditEvent
 from casebridge.cases import services as case_services
 from casebridge.sharing import emergency
 from casebridge.sharing.models import EmergencyAccess
-from tests.cases.conftest import org
+from tests.builders import org
 from tests.matrix import matrix_params
+from tests.sharing.matrices import EMERGENCY_MATRIX
 
 pytestmark = pytest.mark.django_db
 
@@ -198,7 +198,7 @@ def test_a_security_sector_coordinator_never_reads_counselling_by_emergency_acce
     other = case_services.case_open(
         actor=personas.partner_other, owner=org(personas.partner_other), pseudonym="B."
     )
-    from tests.cases.conftest import entry
+    from tests.builders import entry
 
     entry(personas.partner_other, other, "counselling", "Beratung", "Vertraulich in Berlin.")
     entry(personas.partner_other, other, "case_coordination", "Plan", "Termine.")
@@ -286,17 +286,10 @@ def test_policy_reason_names_the_emergency(personas, world):
 
 # --- the API -----------------------------------------------------------------------------
 
-MATRIX = """
-endpoint                                        partner police prison_expired partner_other hotline coordinator dpo admin outsider
-POST  /emergency-access                         404     404    404            404           404     201         404 404   404
-GET   /emergency-access                         404     404    404            404           404     200         404 404   404
-POST  /emergency-access/{running}/end           404     404    404            404           404     200         403 404   404
-GET   /emergency-access/reviews                 404     404    404            404           404     404         200 404   404
-POST  /emergency-access/{ended}/review          404     404    404            404           404     404         200 404   404
-"""
 
-
-@pytest.mark.parametrize(("method", "path", "persona", "expected"), list(matrix_params(MATRIX)))
+@pytest.mark.parametrize(
+    ("method", "path", "persona", "expected"), list(matrix_params(EMERGENCY_MATRIX))
+)
 def test_emergency_endpoint_answers_persona(personas, world, method, path, persona, expected):
     other = case_services.case_open(
         actor=personas.partner_other, owner=org(personas.partner_other), pseudonym="B."

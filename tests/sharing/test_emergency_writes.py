@@ -24,7 +24,7 @@ from casebridge.audit.models import AuditEvent
 from casebridge.cases import services as case_services
 from casebridge.sharing import emergency as emergency_services
 from casebridge.sharing.models import Obligation
-from tests.cases.conftest import entry, org
+from tests.builders import entry, org
 
 pytestmark = pytest.mark.django_db
 

@@ -14,7 +14,7 @@ from casebridge.cases.models import Entry, Participant
 from casebridge.cooperation_models.models import Term
 from casebridge.sharing import services
 from casebridge.sharing.models import Disclosure
-from tests.conftest import build_personas
+from tests.builders import build_personas
 
 CATEGORIES = [
     "case_coordination",
@@ -46,7 +46,7 @@ class InformationFlows(HypothesisTestCase):
     @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(actions=ACTIONS)
     def test_every_foreign_read_is_covered_by_scope_or_disclosure(self, actions):
-        from tests.conftest import make_user
+        from tests.builders import make_user
 
         people = build_personas()  # each example runs in its own rolled-back transaction
         partner, police = people.partner, people.police

@@ -1,9 +1,10 @@
+"""The statistics tests count two years of synthetic work."""
+
 from __future__ import annotations
 
 import pytest
 
 from casebridge.ops.volume import build
-from tests.hotline.conftest import hotline_org, make_contact  # noqa: F401 (fixtures)
 
 
 @pytest.fixture

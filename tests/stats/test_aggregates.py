@@ -18,7 +18,7 @@ from casebridge.cases.services import case_open
 from casebridge.hotline import services as hotline
 from casebridge.stats import aggregates, indicators, selectors
 from casebridge.stats.models import MonthBuild, MonthFigures, StaleMonth
-from tests.hotline.conftest import partner_of
+from tests.builders import org
 
 pytestmark = pytest.mark.django_db
 
@@ -58,7 +58,7 @@ def _everything(filters, state_region_ids=None) -> dict:
 
 
 def test_each_service_change_shows_at_the_next_read(personas, make_contact):
-    partner = partner_of(personas.partner)
+    partner = org(personas.partner)
     network, scoped = _this_month(), _this_month(organisation_id=partner.pk)
     assert _funnel(network) == [0, 0, 0, 0, 0]  # built now, empty, and marked built
     assert MonthBuild.objects.filter(built_at__isnull=False).exists()
@@ -119,7 +119,7 @@ def test_the_figures_always_equal_a_count_from_scratch(stats_data, personas):
     result is what a build from nothing gives, for the network, a partner and a state."""
     today = timezone.localdate()
     period = _months(date(today.year - 2, 1, 1), today)
-    busiest = partner_of(personas.partner).pk
+    busiest = org(personas.partner).pk
     hamburg = next(state for state in indicators.states() if state[1] == "DE-HH")
     in_hamburg = frozenset(
         region for region, state in aggregates.state_regions().items() if state == hamburg[0]

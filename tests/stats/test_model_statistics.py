@@ -6,7 +6,7 @@ import pytest
 
 from casebridge.cooperation_models.schema import parse_model
 from casebridge.stats import selectors
-from tests.cooperation_models.test_model_file import VALID, errors_of, write_model
+from tests.model_files import VALID, errors_of, write_model
 
 
 def test_k_comes_from_the_statistics_table(tmp_path):

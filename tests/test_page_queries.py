@@ -1,0 +1,212 @@
+"""Every list and detail page takes a fixed number of queries, and that number does not grow
+with the data: a page that queries once per row shows here before it shows in production.
+
+The data is made through the services, as users make it, so each page has rows of its own
+kind to show (and to loop over). The counts are pinned: a change that adds a query to a
+page has to change its number here, on purpose.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.urls import reverse
+from django.utils import timezone
+
+from casebridge.accounts.models import Role
+from casebridge.cases import services as case_services
+from casebridge.cases.models import Case, Goal
+from casebridge.network import services as network_services
+from casebridge.network.models import Lesson, Meeting
+from casebridge.privacy import services as privacy_services
+from casebridge.privacy.models import SubjectRequest
+from casebridge.sharing import emergency
+from casebridge.sharing import services as sharing_services
+from casebridge.training import services as training_services
+from casebridge.training.models import TrainingRun
+from tests.builders import Personas, category, entry, make_contact, make_user, org, role
+
+pytestmark = pytest.mark.django_db
+
+
+@dataclass
+class Rows:
+    """The newest row of each kind a detail page shows."""
+
+    case: Case
+    contact: object
+    referral: object
+    meeting: Meeting
+    lesson: Lesson
+    run: TrainingRun
+    request: SubjectRequest
+    user: object
+
+
+def grow(personas: Personas, n: int) -> Rows:
+    """One more of everything the pages list, made by the people who make it."""
+    partner, police, coordinator = personas.partner, personas.police, personas.coordinator
+    contact = make_contact(
+        personas,
+        referral_to=org(partner),
+        mode="consent",
+        anonymous=False,
+        caller_name=f"Erika Muster {n}",
+        caller_phone="040 000001",
+    )
+    case = case_services.case_open(actor=partner, owner=org(partner), pseudonym=f"P. {n}")
+    seat = case_services.participant_add(
+        actor=partner,
+        case=case,
+        organisation=org(police),
+        role=role("police_liaison"),
+        members=[police],
+        reason="SOP",
+    )
+    for code in ("counselling", "case_coordination", "risk_assessment"):
+        entry(partner, case, code, f"Eintrag {n}", "Text")
+    entry(police, case, "security", f"Lagebild {n}", "Keine Erkenntnisse.")
+    case_services.goal_add(actor=partner, case=case, horizon=Goal.Horizon.INTERIM, title="Schule")
+    case_services.conference_create(
+        actor=partner,
+        case=case,
+        held_on=timezone.localdate(),
+        title=f"Fallkonferenz {n}",
+        attendees=[case.participants.get(organisation=org(partner)), seat],
+    )
+    sharing_services.event_record(actor=partner, case=case, code="travel_to_conflict_zone")
+    sharing_services.consent_record(
+        actor=partner,
+        case=case,
+        given_by="person",
+        purpose="Austausch",
+        categories=[category("case_coordination")],
+        recipients=[seat],
+    )
+    emergency.emergency_access_start(
+        actor=coordinator, case=case, reason="Gefahr im Verzug, Leitung nicht erreichbar", hours=1
+    )
+    start = timezone.now() + timedelta(days=n + 1)
+    meeting = network_services.meeting_create(
+        actor=coordinator,
+        title=f"AG Schulen {n}",
+        kind="working_group",
+        starts_at=start,
+        ends_at=start + timedelta(hours=1),
+        invitees=[partner, police],
+    )
+    network_services.decision_add(actor=coordinator, meeting=meeting, text="Weiter so.")
+    lesson = network_services.lesson_create(
+        actor=partner,
+        title=f"Übergang {n}",
+        outcome=Lesson.Outcome.WENT_WELL,
+        what_happened="Übergabe nach der Haft.",
+        what_we_learned="Früh planen.",
+        what_we_change="Termin drei Monate vorher.",
+        tags=["haft"],
+    )
+    run = training_services.run_create(actor=partner, scenario_code="worried-mother")
+    request = privacy_services.subject_request_create(
+        actor=personas.dpo, kind="access", article="art15"
+    )
+    user = make_user(f"extra{n}", org(partner), Role.PARTNER_COUNSELLOR)
+    return Rows(case, contact, contact.referrals.get(), meeting, lesson, run, request, user)
+
+
+# page, the persona who reads it, how to build its address from the newest rows, queries
+PAGES = [
+    ("home", "partner", lambda r: reverse("home"), 16),
+    ("profile", "partner", lambda r: reverse("accounts:profile"), 6),
+    ("users", "admin", lambda r: reverse("accounts:admin_users"), 7),
+    ("user", "admin", lambda r: reverse("accounts:admin_user", args=[r.user.pk]), 9),
+    ("cases", "partner", lambda r: reverse("cases:list"), 12),
+    ("cases as police", "police", lambda r: reverse("cases:list"), 11),
+    ("coordination", "coordinator", lambda r: reverse("cases:coordination"), 8),
+    ("case", "partner", lambda r: reverse("cases:case", args=[r.case.pk]), 47),
+    ("case as police", "police", lambda r: reverse("cases:case", args=[r.case.pk]), 32),
+    (
+        "access history",
+        "partner",
+        lambda r: reverse("cases:access_history", args=[r.case.pk]),
+        13,
+    ),
+    ("intake", "hotline", lambda r: reverse("hotline:intake"), 21),
+    ("contacts", "hotline", lambda r: reverse("hotline:contacts"), 6),
+    ("contact", "hotline", lambda r: reverse("hotline:contact", args=[r.contact.pk]), 17),
+    ("referral inbox", "partner", lambda r: reverse("hotline:inbox"), 9),
+    ("referral", "partner", lambda r: reverse("hotline:referral", args=[r.referral.pk]), 18),
+    ("organisations", "partner", lambda r: reverse("network:organisations"), 11),
+    (
+        "organisation",
+        "partner",
+        lambda r: reverse("network:organisation", args=[r.user.memberships.get().organisation_id]),
+        11,
+    ),
+    ("contact points", "coordinator", lambda r: reverse("network:contact_points"), 7),
+    ("contact point gaps", "coordinator", lambda r: reverse("network:contact_point_gaps"), 8),
+    ("meetings", "partner", lambda r: reverse("network:meetings"), 5),
+    ("meeting", "partner", lambda r: reverse("network:meeting", args=[r.meeting.pk]), 8),
+    ("lessons", "partner", lambda r: reverse("network:lessons"), 8),
+    ("lesson", "partner", lambda r: reverse("network:lesson", args=[r.lesson.pk]), 6),
+    ("organisations to manage", "admin", lambda r: reverse("network:admin_organisations"), 6),
+    ("subject requests", "dpo", lambda r: reverse("privacy:requests"), 5),
+    ("subject request", "dpo", lambda r: reverse("privacy:request", args=[r.request.pk]), 5),
+    ("audit log", "dpo", lambda r: reverse("audit:log"), 7),
+    ("tasks", "partner", lambda r: reverse("sharing:tasks"), 12),
+    ("register", "dpo", lambda r: reverse("sharing:register"), 6),
+    ("protocols", "partner", lambda r: reverse("sharing:protocols"), 8),
+    ("emergency access", "coordinator", lambda r: reverse("sharing:emergency"), 5),
+    ("emergency reviews", "dpo", lambda r: reverse("sharing:emergency_reviews"), 6),
+    ("statistics", "coordinator", lambda r: reverse("stats:dashboard"), 36),
+    ("training runs", "partner", lambda r: reverse("training:runs"), 5),
+    ("training run", "partner", lambda r: reverse("training:run", args=[r.run.pk]), 10),
+]
+
+# PostgreSQL only: the statistics set jit and work_mem for their transaction (two SET LOCAL)
+ON_POSTGRESQL = {"statistics": 2}
+
+
+def _queries(client, url, django_assert_max_num_queries) -> int:
+    client.get(url)  # the first reading fills the per-process caches (routing, geography)
+    with django_assert_max_num_queries(10_000) as captured:
+        response = client.get(url)
+    assert response.status_code == 200, (url, response.status_code)
+    return len(captured)
+
+
+@pytest.mark.parametrize(
+    ("page", "persona", "address", "expected"), PAGES, ids=[p[0] for p in PAGES]
+)
+def test_page_takes_its_pinned_number_of_queries(
+    personas, page, persona, address, expected, django_assert_num_queries
+):
+    rows = grow(personas, 1)
+    client = personas.client(getattr(personas, persona))
+    url = address(rows)
+    client.get(url)
+    if connection.vendor == "postgresql":
+        expected += ON_POSTGRESQL.get(page, 0)
+    with django_assert_num_queries(expected):
+        response = client.get(url)
+    assert response.status_code == 200
+
+
+@pytest.mark.slow
+def test_no_page_queries_once_per_row(personas, django_assert_max_num_queries):
+    """Three times the rows of every kind, the same number of queries on every page."""
+    rows = grow(personas, 1)
+    clients = {name: personas.client(getattr(personas, name)) for _, name, _, _ in PAGES}
+    before = {
+        page: _queries(clients[persona], address(rows), django_assert_max_num_queries)
+        for page, persona, address, _ in PAGES
+    }
+    for n in (2, 3):
+        rows = grow(personas, n)
+    after = {
+        page: _queries(clients[persona], address(rows), django_assert_max_num_queries)
+        for page, persona, address, _ in PAGES
+    }
+    assert after == before

@@ -409,10 +409,10 @@ def _operation(method: str, url: str) -> str | None:
 
 def api_operations() -> dict[str, Callable]:
     """Every API operation with its view function, named as in the OpenAPI document."""
-    from casebridge.api import api
+    from casebridge.api import ROUTERS
 
     operations = {}
-    for prefix, router in api._routers:
+    for prefix, router in ROUTERS:
         for path, path_view in router.path_operations.items():
             full = re.sub("/+", "/", f"/api/v1/{prefix}/{path}").rstrip("/")
             for operation in path_view.operations:

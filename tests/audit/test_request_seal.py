@@ -64,7 +64,7 @@ def test_a_seal_after_a_later_transaction_covers_the_earlier_events(outside_tran
     with sealing_at_the_end():
         audit_record(actor=None, action="test.read")
         # the request's write transaction commits: its seal chains everything pending
-        audit_services._seal_after_commit()
+        audit_services.seal_after_commit()
         assert _pending() == 0
     assert len(seals) == 1  # nothing left for the end of the request
 

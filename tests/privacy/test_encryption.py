@@ -108,5 +108,5 @@ def test_blind_index_matches_normalised_values_only():
 def test_generate_prints_a_usable_key_line(capsys):
     call_command("keys", "generate", "--id", "k9")
     line = capsys.readouterr().out.strip()
-    ring = keys._parse(line, "test")
+    ring = keys.parse_key_ring(line, "test")
     assert list(ring.keys) == ["k9"]

@@ -11,7 +11,7 @@ from pypdf import PdfReader
 
 from casebridge.audit.models import AuditEvent
 from casebridge.stats import charts, indicators
-from casebridge.stats.report import _text
+from casebridge.stats.report import printable
 
 pytestmark = pytest.mark.django_db
 
@@ -80,7 +80,7 @@ def test_pdf_report_from_the_page_has_every_indicator_chart_and_figure(stats_dat
     assert "• marks a number" in text.replace("\n", " ")
     position = 0
     for item in board.indicators:
-        found = text.find(_text(item.title), position)
+        found = text.find(printable(item.title), position)
         assert found >= 0, item.title
         position = found
     flat = " ".join(text.split())

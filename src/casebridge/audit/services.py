@@ -96,16 +96,19 @@ def _seal_on_commit() -> None:
             due[0] = True
             return
     elif any(
-        callback is _seal_after_commit for _sids, callback, _robust in connection.run_on_commit
+        callback is seal_after_commit for _sids, callback, _robust in connection.run_on_commit
     ):
         return
-    transaction.on_commit(_seal_after_commit, robust=True)
+    transaction.on_commit(seal_after_commit, robust=True)
 
 
-def _seal_after_commit() -> None:
-    # A request does not queue for the lock: if another sealer holds it, that one looks
-    # for pending events again after letting go, and finds this transaction's. Either way
-    # the request's earlier events, committed before, are sealed too.
+def seal_after_commit() -> None:
+    """Seal this request's events once its transaction has committed (the on-commit hook).
+
+    A request does not queue for the lock: if another sealer holds it, that one looks
+    for pending events again after letting go, and finds this transaction's. Either way
+    the request's earlier events, committed before, are sealed too.
+    """
     due = _seal_due.get()
     if due is not None:
         due[0] = False

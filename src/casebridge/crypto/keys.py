@@ -36,7 +36,7 @@ class KeyRing:
         return key_id, self.keys[key_id]
 
 
-def _parse(text: str, source: str) -> KeyRing:
+def parse_key_ring(text: str, source: str) -> KeyRing:
     keys: dict[str, bytes] = {}
     index_key = None
     for number, raw in enumerate(text.replace(",", "\n").splitlines(), start=1):
@@ -83,10 +83,12 @@ def key_ring() -> KeyRing:
             "CASEBRIDGE_KEYS and CASEBRIDGE_KEYS_FILE are both set; set only one"
         )
     if inline:
-        return _parse(inline, "CASEBRIDGE_KEYS")
+        return parse_key_ring(inline, "CASEBRIDGE_KEYS")
     if file_name:
         try:
-            return _parse(Path(file_name).read_text(encoding="utf-8"), "CASEBRIDGE_KEYS_FILE")
+            return parse_key_ring(
+                Path(file_name).read_text(encoding="utf-8"), "CASEBRIDGE_KEYS_FILE"
+            )
         except OSError as exc:
             raise ImproperlyConfigured(
                 f"CASEBRIDGE_KEYS_FILE: cannot read {file_name}: {exc.strerror}"

@@ -92,7 +92,7 @@ def _glyphs() -> frozenset[int]:
     return frozenset(pdfmetrics.getFont(FONT).face.charToGlyph)
 
 
-def _text(value) -> str:
+def printable(value) -> str:
     """Text the embedded font can show: arrows spelled out, anything else missing as '?'."""
     glyphs = _glyphs()
     out = []
@@ -103,7 +103,7 @@ def _text(value) -> str:
 
 
 def _para(text, style) -> Paragraph:
-    return Paragraph(escape(_text(text)), style)
+    return Paragraph(escape(printable(text)), style)
 
 
 def _styles() -> dict[str, ParagraphStyle]:
@@ -137,7 +137,7 @@ def chart_drawing(item: Published, width: float) -> Drawing:
             String(
                 (chart.label_width - 8) * scale,
                 baseline,
-                _text(bar.label if len(bar.label) <= 30 else bar.label[:29] + "…"),
+                printable(bar.label if len(bar.label) <= 30 else bar.label[:29] + "…"),
                 fontName=FONT,
                 fontSize=13 * scale,
                 textAnchor="end",
@@ -216,9 +216,9 @@ def to_pdf(board: Dashboard) -> bytes:
         rightMargin=20 * mm,
         topMargin=18 * mm,
         bottomMargin=18 * mm,
-        title=_text(title(board)),
+        title=printable(title(board)),
         author="casebridge",
-        subject=_text(_("Statistics after disclosure control")),
+        subject=printable(_("Statistics after disclosure control")),
     )
     story: list = [_para(title(board), styles["title"]), Spacer(1, 4 * mm)]
     for label, value in export.description(board):

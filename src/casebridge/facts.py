@@ -46,6 +46,14 @@ def fact(user, name: str, derive: Callable[[], T]) -> T:
     return facts[name]
 
 
+def known_fact(user, name: str):
+    """The fact ``name`` about ``user`` if it is derived already in this generation, else None."""
+    kept = user.__dict__.get("_casebridge_facts")
+    if kept is None or kept[0] != _generation:
+        return None
+    return kept[1].get(name)
+
+
 def watch(*models) -> None:
     """Start a new generation whenever one of ``models`` is saved or deleted, or a
     many-to-many relation of one changes (call from the owning app's ``ready()``)."""

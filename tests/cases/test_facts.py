@@ -10,10 +10,10 @@ import pytest
 from django.utils import timezone
 
 from casebridge import facts
-from casebridge.access.policy import Action, decide, seats
+from casebridge.access.policy import Action, decide, seat_for, seats, visible
 from casebridge.accounts.permissions import active_roles
 from casebridge.accounts.two_factor import two_factor_state
-from casebridge.cases.models import Participant
+from casebridge.cases.models import Entry, Participant
 from casebridge.cooperation_models.models import Term
 from casebridge.sharing.models import Disclosure
 from tests.builders import category
@@ -28,6 +28,30 @@ def test_a_scope_change_shows_at_the_next_decision(personas, world):
     assert not decide(police, Action.VIEW, world.coordination)
     world.police.read_categories.set([category("case_coordination")])
     assert decide(police, Action.VIEW, world.coordination)
+
+
+def test_one_seat_and_every_seat_both_follow_a_scope_change(personas, world):
+    """The seat of one case (a case page) and the seats of all cases (a list) are kept
+    apart; a change makes both be derived again, whichever was asked first."""
+    police = personas.police
+    coordination = category("case_coordination")
+    assert coordination.pk in seat_for(police, world.case.pk).readable
+    assert world.coordination in visible(police, Entry.objects.all(), case=world.case)
+    world.police.read_categories.remove(coordination)
+    assert coordination.pk not in seat_for(police, world.case.pk).readable
+    assert world.coordination not in visible(police, Entry.objects.all(), case=world.case)
+    assert coordination.pk not in seats(police)[world.case.pk].readable
+    world.police.read_categories.add(coordination)
+    assert coordination.pk in seat_for(police, world.case.pk).readable  # from every seat
+    assert world.coordination in visible(police, Entry.objects.all())
+
+
+def test_a_scope_change_shows_on_the_next_page(personas, world):
+    client = personas.client(personas.police)
+    page = f"/cases/{world.case.pk}/"
+    assert "Fallkonferenz geplant" in client.get(page).content.decode()
+    world.police.read_categories.remove(category("case_coordination"))
+    assert "Fallkonferenz geplant" not in client.get(page).content.decode()
 
 
 def test_an_ended_membership_ends_the_roles_at_once(personas):

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q, QuerySet
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
@@ -32,8 +32,9 @@ from casebridge.accounts.models import Role
 from casebridge.accounts.permissions import roles_by_organisation
 from casebridge.cases.models import Case, ConferenceItem, Entry, Participant, RelatedPerson
 from casebridge.cooperation_models.models import Term
-from casebridge.facts import fact
+from casebridge.facts import fact, known_fact
 from casebridge.hotline.models import Contact, Referral
+from casebridge.network.models import Sector
 from casebridge.refusals import EmergencyRefused
 from casebridge.sharing.models import Disclosure, EmergencyAccess
 
@@ -99,92 +100,152 @@ class Seat:
 
 
 def seats(actor) -> dict[int, Seat]:
-    """The actor's active seats by case id; derived once per request (``casebridge.facts``)."""
-    if not getattr(actor, "is_authenticated", False) or not actor.is_active:
+    """Every active seat of the actor by case id, for lists across cases; derived once per
+    request (``casebridge.facts``). One case needs one seat: ``seat_for``."""
+    if not _may_sit(actor):
         return {}
     return fact(actor, "seats", lambda: _derive_seats(actor))
 
 
-def _derive_seats(actor) -> dict[int, Seat]:
-    organisations = organisations_with(actor, CASE_WORK_ROLES)
-    participants = (
-        Participant.objects.active()
-        .filter(members=actor, organisation_id__in=organisations)
-        .select_related("role", "organisation__type__sector")
-        .prefetch_related("read_categories", "write_categories")
-    )
-    category_ids = dict(Term.objects.filter(kind="information_category").values_list("code", "id"))
-    cached = {}
-    for participant in participants:
+def seat_for(actor, case_id: int) -> Seat | None:
+    """The actor's seat in one case, or None; loads that seat alone unless every seat is
+    known already in this request."""
+    if not _may_sit(actor):
+        return None
+    every = known_fact(actor, "seats")
+    if every is not None:
+        return every.get(case_id)
+    return fact(actor, f"seat:{case_id}", lambda: _derive_seats(actor, case_id).get(case_id))
+
+
+def _may_sit(actor) -> bool:
+    return getattr(actor, "is_authenticated", False) and actor.is_active
+
+
+@dataclass(frozen=True)
+class _Vocabulary:
+    """What a seat's rules need from the vocabulary, read as ids (no JSON per seat)."""
+
+    categories: dict[str, int]  # information category id by code
+    roles: dict[int, tuple[str, bool]]  # case role id → (code, is a lead role)
+    never: dict[int, frozenset[int]]  # sector id → category ids it never reads by scope
+
+
+def _vocabulary(actor) -> _Vocabulary:
+    def derive() -> _Vocabulary:
+        categories, roles = {}, {}
+        for pk, kind, code, attributes in Term.objects.filter(
+            kind__in=("information_category", "case_role")
+        ).values_list("pk", "kind", "code", "attributes"):
+            if kind == "information_category":
+                categories[code] = pk
+            else:
+                roles[pk] = (code, bool((attributes or {}).get("lead")))
         never = {
-            category_ids[code]
-            for code in participant.organisation.type.sector.never_by_scope
-            if code in category_ids
+            pk: frozenset(categories[code] for code in codes or () if code in categories)
+            for pk, codes in Sector.objects.values_list("pk", "never_by_scope")
         }
-        cached[participant.case_id] = Seat(
-            case_id=participant.case_id,
-            participant_id=participant.pk,
-            organisation_id=participant.organisation_id,
-            role=participant.role.code,
-            lead=bool(participant.role.attributes.get("lead")),
-            readable=frozenset(t.pk for t in participant.read_categories.all()) - never,
-            writable=frozenset(t.pk for t in participant.write_categories.all()) - never,
+        return _Vocabulary(categories, roles, never)
+
+    return fact(actor, "seat_vocabulary", derive)
+
+
+def _derive_seats(actor, case_id: int | None = None) -> dict[int, Seat]:
+    """The seats of the actor (in one case when ``case_id`` is given), in a few queries of
+    ids: participations, their scopes, the entries disclosed to them, emergency accesses."""
+    participants = _participations(actor)
+    if case_id is not None:
+        participants = participants.filter(case_id=case_id)
+    # A person named in two participations of one case sits through the newest (pk order:
+    # the later row wins), as _cases_filter chooses in SQL.
+    rows = list(
+        participants.order_by("pk").values_list(
+            "pk", "case_id", "organisation_id", "role_id", "organisation__type__sector_id"
         )
-    if cached:
+    )
+    vocabulary = _vocabulary(actor)
+    held: dict[int, Seat] = {}
+    if rows:
+        ids = [row[0] for row in rows]
+        scopes = {pk: (set(), set()) for pk in ids}
+        for through, side in (
+            (Participant.read_categories.through, 0),
+            (Participant.write_categories.through, 1),
+        ):
+            for pk, term in through.objects.filter(participant_id__in=ids).values_list(
+                "participant_id", "term_id"
+            ):
+                scopes[pk][side].add(term)
         disclosed: dict[int, set[int]] = {}
-        rows = Disclosure.entries.through.objects.filter(
-            disclosure__status=Disclosure.Status.APPROVED,
-            disclosure__to_participant_id__in=[seat.participant_id for seat in cached.values()],
-        ).values_list("disclosure__case_id", "entry_id")
-        for case_id, entry_id in rows:
-            disclosed.setdefault(case_id, set()).add(entry_id)
-        for case_id, entry_ids in disclosed.items():
-            seat = cached[case_id]
-            cached[case_id] = Seat(**{**seat.__dict__, "disclosed": frozenset(entry_ids)})
-    _add_emergency_seats(actor, cached, category_ids)
-    return cached
+        for pk, entry in Disclosure.entries.through.objects.filter(
+            disclosure__status=Disclosure.Status.APPROVED, disclosure__to_participant_id__in=ids
+        ).values_list("disclosure__to_participant_id", "entry_id"):
+            disclosed.setdefault(pk, set()).add(entry)
+        for pk, case, organisation, role, sector in rows:
+            never = vocabulary.never.get(sector, frozenset())
+            code, lead = vocabulary.roles.get(role, ("", False))
+            held[case] = Seat(
+                case_id=case,
+                participant_id=pk,
+                organisation_id=organisation,
+                role=code,
+                lead=lead,
+                readable=frozenset(scopes[pk][0]) - never,
+                writable=frozenset(scopes[pk][1]) - never,
+                disclosed=frozenset(disclosed.get(pk, ())),
+            )
+    _add_emergency_seats(actor, held, vocabulary, case_id)
+    return held
 
 
-def _add_emergency_seats(actor, held: dict[int, Seat], category_ids: dict[str, int]) -> None:
+def _participations(actor):
+    """The active participations in which the actor is a named person and an active
+    member of the participating organisation, in a role that does case work."""
+    return Participant.objects.active().filter(
+        members=actor, organisation_id__in=organisations_with(actor, CASE_WORK_ROLES)
+    )
+
+
+def _running_emergency_accesses(actor, coordinating):
+    return EmergencyAccess.objects.filter(
+        user=actor,
+        organisation_id__in=coordinating,
+        ended_at__isnull=True,
+        expires_at__gt=timezone.now(),
+    )
+
+
+def _add_emergency_seats(
+    actor, held: dict[int, Seat], vocabulary: _Vocabulary, case_id: int | None
+) -> None:
     """Break-glass: a coordinator's running emergency access reads the whole case, writes
     nothing, and still never reads by scope what the coordinator's sector may not."""
     coordinating = organisations_with(actor, frozenset({Role.COORDINATOR}))
     if not coordinating:
         return
-
-    accesses = (
-        EmergencyAccess.objects.filter(
-            user=actor,
-            organisation_id__in=coordinating,
-            ended_at__isnull=True,
-            expires_at__gt=timezone.now(),
-        )
-        .exclude(case_id__in=list(held))
-        .select_related("organisation__type__sector")
-    )
-    everything = frozenset(category_ids.values())
-    for access in accesses:
-        never = {
-            category_ids[code]
-            for code in access.organisation.type.sector.never_by_scope
-            if code in category_ids
-        }
-        held[access.case_id] = Seat(
-            case_id=access.case_id,
+    accesses = _running_emergency_accesses(actor, coordinating).exclude(case_id__in=list(held))
+    if case_id is not None:
+        accesses = accesses.filter(case_id=case_id)
+    everything = frozenset(vocabulary.categories.values())
+    for pk, case, organisation, sector in accesses.values_list(
+        "pk", "case_id", "organisation_id", "organisation__type__sector_id"
+    ):
+        held[case] = Seat(
+            case_id=case,
             participant_id=None,
-            organisation_id=access.organisation_id,
+            organisation_id=organisation,
             role="emergency_access",
             lead=False,
-            readable=everything - never,
+            readable=everything - vocabulary.never.get(sector, frozenset()),
             writable=frozenset(),
-            emergency=access.pk,
+            emergency=pk,
         )
 
 
 def seat_participant(actor, case: Case) -> Participant:
     """The participant through which the actor sits in the case; refused for an emergency
     access (no participant behind it) and for anyone without a seat."""
-    seat = seats(actor).get(case.pk)
+    seat = seat_for(actor, case.pk)
     if seat is None or seat.participant_id is None:
         raise PermissionDenied(
             _("denied: not a named person of a participant in case %(number)s")
@@ -221,7 +282,7 @@ def decide(actor, action: str, resource) -> Decision:
 
 
 def _decide_case(actor, action: str, case) -> Decision:
-    seat = seats(actor).get(case.pk)
+    seat = seat_for(actor, case.pk)
     if action == Action.VIEW_METADATA and (
         seat or organisations_with(actor, frozenset({Role.COORDINATOR}))
     ):
@@ -272,7 +333,7 @@ def _decide_item(actor, action: str, item) -> Decision:
     """Entries and conference items: readable by scope, by authorship, or (later) disclosure."""
     # Ids only on the hot path: the case and the category are loaded just for a reason.
     case_id = item.case_id if isinstance(item, Entry) else item.conference.case_id
-    seat = seats(actor).get(case_id)
+    seat = seat_for(actor, case_id)
 
     def case_number():
         return item.case.number if isinstance(item, Entry) else item.conference.case.number
@@ -341,8 +402,25 @@ def require(decision: Decision) -> None:
 
 def emergency_access_of(actor, case_id: int) -> int | None:
     """The id of the running emergency access through which the actor reads the case."""
-    seat = seats(actor).get(case_id)
+    seat = seat_for(actor, case_id)
     return seat.emergency if seat is not None else None
+
+
+def any_read_by_emergency(actor, case_ids) -> bool:
+    """Does the actor read any of these cases by emergency access? One query for a list."""
+    case_ids = list(case_ids)
+    every = known_fact(actor, "seats")
+    if every is not None:
+        return any(every[c].emergency for c in case_ids if c in every)
+    coordinating = organisations_with(actor, frozenset({Role.COORDINATOR}))
+    if not case_ids or not coordinating or not _may_sit(actor):
+        return False
+    return (
+        _running_emergency_accesses(actor, coordinating)
+        .filter(case_id__in=case_ids)
+        .exclude(case_id__in=_participations(actor).values("case_id"))
+        .exists()
+    )
 
 
 def may_contribute(actor, case) -> Decision:
@@ -350,7 +428,7 @@ def may_contribute(actor, case) -> Decision:
 
     Any participant's seat may; an emergency access never does.
     """
-    seat = seats(actor).get(case.pk)
+    seat = seat_for(actor, case.pk)
     if seat is not None and seat.emergency:
         return _emergency_read_only(lambda: case.number)
     return decide(actor, Action.VIEW, case)
@@ -358,7 +436,7 @@ def may_contribute(actor, case) -> Decision:
 
 def may_write(actor, case, category) -> Decision:
     """May the actor record an item of ``category`` in ``case``?"""
-    seat = seats(actor).get(case.pk)
+    seat = seat_for(actor, case.pk)
     if seat is not None and seat.emergency:
         return _emergency_read_only(lambda: case.number)
     if seat is not None and category.pk in seat.writable:
@@ -444,11 +522,24 @@ _IDENTITY_STATUSES = ("sent", "accepted")
 # --- lists: the same rules as a filter ---------------------------------------------------
 
 
-def visible(actor, queryset: QuerySet, action: str = Action.VIEW) -> QuerySet:
-    """Restrict ``queryset`` to what ``decide(actor, action, obj)`` allows, in the database."""
+def visible(actor, queryset: QuerySet, action: str = Action.VIEW, *, case=None) -> QuerySet:
+    """Restrict ``queryset`` to what ``decide(actor, action, obj)`` allows, in the database.
+
+    For entries and conference items, ``case`` narrows the list to one case and the
+    filter to the actor's one seat in it (a case page loads no other seat).
+    """
 
     if queryset.model in (Entry, ConferenceItem):
-        return queryset.filter(_items_filter(actor, action, queryset.model is ConferenceItem))
+        conference = queryset.model is ConferenceItem
+        if case is not None:
+            seat = seat_for(actor, case.pk)
+            queryset = queryset.filter(
+                **{"conference__case_id" if conference else "case_id": case.pk}
+            )
+            held = {case.pk: seat} if seat is not None else {}
+        else:
+            held = seats(actor)
+        return queryset.filter(_items_filter(held, action, conference))
     if queryset.model is Case:
         return queryset.filter(_cases_filter(actor, action))
     hotline = organisations_with(actor, HOTLINE_ROLES)
@@ -475,25 +566,50 @@ def visible(actor, queryset: QuerySet, action: str = Action.VIEW) -> QuerySet:
 
 
 def _cases_filter(actor, action: str) -> Q:
-    held = seats(actor)
+    """The cases of the actor's seats as subqueries: the database finds them, no seat is
+    loaded into the process."""
+    if not _may_sit(actor):
+        return Q(pk__in=[])
     if action == Action.VIEW_METADATA and organisations_with(actor, frozenset({Role.COORDINATOR})):
         return Q()
+    participants = _participations(actor)
+    # the participation each case's seat is taken from: the newest (as _derive_seats)
+    seated = participants.filter(
+        pk=Subquery(
+            participants.filter(case_id=OuterRef("case_id")).order_by("-pk").values("pk")[:1]
+        )
+    )
+    coordinating = organisations_with(actor, frozenset({Role.COORDINATOR}))
+    emergencies = _running_emergency_accesses(actor, coordinating)
     if action in (Action.VIEW, Action.VIEW_METADATA):
-        return Q(pk__in=list(held))
+        return Q(pk__in=participants.values("case_id")) | Q(pk__in=emergencies.values("case_id"))
     if action == Action.CHANGE:
-        return Q(pk__in=[case for case, seat in held.items() if seat.lead])
+        vocabulary = _vocabulary(actor)
+        leads = [pk for pk, (_code, lead) in vocabulary.roles.items() if lead]
+        return Q(pk__in=seated.filter(role_id__in=leads).values("case_id"))
     if action == Action.VIEW_IDENTITY:
-        identity = information_category_id("identity")
-        return Q(pk__in=[case for case, seat in held.items() if identity in seat.readable])
+        vocabulary = _vocabulary(actor)
+        identity = vocabulary.categories.get("identity")
+        barred = [sector for sector, never in vocabulary.never.items() if identity in never]
+        return Q(
+            pk__in=seated.filter(read_categories=identity)
+            .exclude(organisation__type__sector_id__in=barred)
+            .values("case_id")
+        ) | Q(
+            # an emergency access counts only where the actor has no participant's seat
+            pk__in=emergencies.exclude(organisation__type__sector_id__in=barred)
+            .exclude(case_id__in=participants.values("case_id"))
+            .values("case_id")
+        )
     return Q(pk__in=[])
 
 
-def _items_filter(actor, action: str, conference: bool) -> Q:
+def _items_filter(held: dict[int, Seat], action: str, conference: bool) -> Q:
     """The seats as a filter: grouped by identical scopes so the SQL stays short."""
     prefix = "conference__case_id" if conference else "case_id"
     by_scope: dict[frozenset[int], list[int]] = {}
     by_organisation: dict[int, list[int]] = {}
-    for case_id, seat in seats(actor).items():
+    for case_id, seat in held.items():
         scope = seat.readable if action == Action.VIEW else seat.writable
         by_scope.setdefault(scope, []).append(case_id)
         by_organisation.setdefault(seat.organisation_id, []).append(case_id)
@@ -507,7 +623,7 @@ def _items_filter(actor, action: str, conference: bool) -> Q:
         for organisation, cases in by_organisation.items():
             condition |= Q(**{f"{prefix}__in": cases, "author_organisation_id": organisation})
         if not conference:
-            disclosed = sorted(e for seat in seats(actor).values() for e in seat.disclosed)
+            disclosed = sorted(e for seat in held.values() for e in seat.disclosed)
             if disclosed:
                 condition |= Q(pk__in=disclosed)
     return condition

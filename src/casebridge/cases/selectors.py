@@ -18,12 +18,13 @@ from django.utils import timezone
 from casebridge.access.policy import (
     PARTNER_ROLES,
     Action,
+    any_read_by_emergency,
     decide,
     emergency_access_of,
     information_category_id,
     may_contribute,
     organisations_with,
-    seats,
+    seat_for,
     visible,
 )
 from casebridge.accounts.stepup import EMERGENCY_PURPOSE, demand
@@ -47,7 +48,7 @@ from casebridge.refusals import EmergencyRefused
 def _purpose(actor, case_ids) -> str:
     """The purpose of an event about these cases: "emergency access" when the actor reads
     any of them by emergency access (the data protection officer reviews those events)."""
-    if any(emergency_access_of(actor, case_id) for case_id in case_ids):
+    if any_read_by_emergency(actor, case_ids):
         return EMERGENCY_PURPOSE
     return ""
 
@@ -152,7 +153,7 @@ def case_conference(case: Case, conference_id: int) -> Conference:
 
 
 def _entries(actor, case: Case) -> QuerySet[Entry]:
-    return visible(actor, Entry.objects.filter(case=case)).select_related(
+    return visible(actor, Entry.objects.all(), case=case).select_related(
         "category", "author", "author_organisation"
     )
 
@@ -245,14 +246,14 @@ def case_participants(case: Case) -> list[Participant]:
 
 def case_goals(actor, case: Case) -> list[Goal]:
     """The case plan's goals (category case_coordination) where the seat may read them."""
-    if not _can_read_code(seats(actor)[case.pk], "case_coordination"):
+    if not _can_read_code(seat_for(actor, case.pk), "case_coordination"):
         return []
     return list(Goal.objects.filter(case=case))
 
 
 def case_conferences(actor, case: Case) -> list[Conference]:
     """Conferences with only the minutes the actor's scope allows (``visible_items``)."""
-    items = visible(actor, ConferenceItem.objects.filter(conference__case=case)).select_related(
+    items = visible(actor, ConferenceItem.objects.all(), case=case).select_related(
         "category", "owner", "author_organisation"
     )
     return list(
@@ -286,7 +287,7 @@ def case_identity(actor, case: Case) -> tuple[dict | None, list[RelatedPerson]]:
 def writable_categories(actor, case: Case) -> list:
     """The information categories the actor may record in this case, in the model's order."""
 
-    return list(Term.objects.filter(pk__in=seats(actor)[case.pk].writable).order_by("position"))
+    return list(Term.objects.filter(pk__in=seat_for(actor, case.pk).writable).order_by("position"))
 
 
 def named_people(participants: list[Participant]) -> list:
@@ -296,7 +297,7 @@ def named_people(participants: list[Participant]) -> list:
 
 def case_page(actor, case: Case, *, query: str = "", category: str = "") -> CasePage:
     """The case as the actor may see it, in a constant number of queries."""
-    coordination_readable = _can_read_code(seats(actor)[case.pk], "case_coordination")
+    coordination_readable = _can_read_code(seat_for(actor, case.pk), "case_coordination")
     handovers = (
         list(
             Handover.objects.filter(participant__case=case).select_related(

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from casebridge.access.policy import (
     organisations_with,
-    seats,
+    seat_for,
 )
 from casebridge.accounts.models import Membership, Role
 from casebridge.accounts.permissions import has_role
@@ -56,7 +56,7 @@ def emergency_access_start(*, actor, case: Case, reason: str, hours: int) -> Eme
             _("Choose one of %(choices)s hours.")
             % {"choices": ", ".join(str(h) for h in EmergencyAccess.HOURS)}
         ]
-    seat = seats(actor).get(case.pk)
+    seat = seat_for(actor, case.pk)
     if seat is not None and seat.emergency:
         errors["case"] = [_("You already have emergency access to this case.")]
     elif seat is not None:

@@ -12,9 +12,11 @@ from django.utils.translation import gettext as _
 
 from casebridge.access.policy import (
     Action,
+    any_read_by_emergency,
     decide,
     emergency_access_of,
     organisations_with,
+    seat_for,
     seats,
     visible,
 )
@@ -97,7 +99,7 @@ class CaseSharing:
 
 def case_sharing(actor, case: Case) -> CaseSharing:
     """The SOP side of a case as the actor may see it (the case was accessed already)."""
-    seat = seats(actor)[case.pk]
+    seat = seat_for(actor, case.pk)
     can_change = bool(decide(actor, Action.CHANGE, case))
     disclosures = _disclosures().filter(case=case)
     if not can_change:
@@ -141,13 +143,13 @@ def disclosure_choices(actor, case: Case) -> dict:
     actor may read, the case's consents (the form offers those not withdrawn; one withdrawn
     meanwhile reaches the service, which says by whom and when), its open obligations."""
 
-    seat = seats(actor)[case.pk]
+    seat = seat_for(actor, case.pk)
     return {
         "to_participant": Participant.objects.active()
         .filter(case=case)
         .exclude(pk=seat.participant_id)
         .select_related("organisation", "role"),
-        "entries": visible(actor, Entry.objects.filter(case=case)).select_related("category"),
+        "entries": visible(actor, Entry.objects.all(), case=case).select_related("category"),
         "consent": Consent.objects.filter(case=case).select_related("withdrawn_by"),
         "obligation": Obligation.objects.filter(case=case, status=Obligation.Status.OPEN),
     }
@@ -175,7 +177,7 @@ def disclosure_for_decision(actor, disclosure_id: int) -> Disclosure:
 def decides_by_emergency(actor, *, disclosure_id: int, **_ids) -> bool:
     """For the step-up door of a decision: is its case read only by emergency access?"""
     case_ids = Disclosure.objects.filter(pk=disclosure_id).values_list("case_id", flat=True)
-    return any(emergency_access_of(actor, case_id) is not None for case_id in case_ids)
+    return any_read_by_emergency(actor, case_ids)
 
 
 def register(actor, *, legal_basis: str = "") -> list[Disclosure]:
@@ -270,7 +272,7 @@ def can_approve(actor, disclosure: Disclosure) -> bool:
     of the disclosing organisation — never the person who asked."""
     if disclosure.status != Disclosure.Status.PENDING or actor.pk == disclosure.requested_by_id:
         return False
-    seat = seats(actor).get(disclosure.case_id)
+    seat = seat_for(actor, disclosure.case_id)
     if seat is not None and seat.participant_id == disclosure.from_participant_id:
         return True
     return (

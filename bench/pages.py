@@ -162,7 +162,7 @@ def run(connection, args) -> int:
             for _ in range(args.repeat):
                 client.get(address, secure=True)
             profiler.disable()
-            pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
+            pstats.Stats(profiler).sort_stats(args.sort).print_stats(45)
             continue
         cpu, wall, queries = measure(client, address, args.repeat)
         rows.append(
@@ -194,6 +194,7 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--profile", default="", help="part of a page's name")
     parser.add_argument("--keep", default="", help="PostgreSQL database to reuse")
+    parser.add_argument("--sort", default="cumulative", help="cProfile sort key")
     args = parser.parse_args()
     own_key_ring()
     return with_fresh_database("pages", lambda connection: run(connection, args), keep=args.keep)

@@ -133,7 +133,7 @@ PAGES = [
         lambda r: reverse("cases:access_history", args=[r.case.pk]),
         14,
     ),
-    ("intake", "hotline", lambda r: reverse("hotline:intake"), 21),
+    ("intake", "hotline", lambda r: reverse("hotline:intake"), 20),
     ("contacts", "hotline", lambda r: reverse("hotline:contacts"), 6),
     ("contact", "hotline", lambda r: reverse("hotline:contact", args=[r.contact.pk]), 17),
     ("referral inbox", "partner", lambda r: reverse("hotline:inbox"), 9),

@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "casebridge.stats",
     "casebridge.training",
     "casebridge.ops",
+    "django.forms",  # after casebridge: its widget templates override Django's
     "django_tasks",
     "django_tasks_db",
 ]
@@ -116,6 +117,10 @@ TEMPLATES = [
         },
     },
 ]
+
+# Widgets render through the project's templates, so casebridge/templates/django/forms/
+# can write options in place (issue 16).
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 
 DATABASES = {"default": env.env_database("DATABASE_URL", DATA_DIR / "casebridge.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

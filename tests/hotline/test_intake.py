@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.db import connection
@@ -208,7 +209,7 @@ def test_follow_ups_are_listed_and_can_be_done(personas, make_contact):
     contact = make_contact(follow_up_on=timezone.localdate())
     client = personas.client(personas.hotline)
     page = client.get(reverse("hotline:intake"))
-    assert contact in page.context["follow_ups"]
+    assert contact in page.context["follow_ups"].items
     client.post(reverse("hotline:follow_up_done", args=[contact.pk]))
     contact.refresh_from_db()
     assert contact.follow_up_done_at is not None
@@ -297,3 +298,22 @@ def test_timer_keeps_running_when_the_form_comes_back_with_an_error(personas):
     )
     assert 11 * 60 <= response.context["elapsed_seconds"] <= 14 * 60
     assert f'data-elapsed="{response.context["elapsed_seconds"]}"' in response.content.decode()
+
+
+def test_side_panels_show_ten_and_count_the_rest(personas, make_contact):
+    """Today's contacts and the follow-ups: the first ten, then "and N more" (issue 16: the
+    page no longer loads every row to show ten)."""
+    now = timezone.now()
+    for _ in range(12):
+        make_contact(
+            follow_up_on=timezone.localdate(),
+            started_at=now - timedelta(seconds=1),
+            ended_at=now,
+        )
+    page = personas.client(personas.hotline).get(reverse("hotline:intake"))
+    assert len(page.context["follow_ups"].items) == 10
+    assert page.context["follow_ups"].more == 2
+    assert len(page.context["today"].items) == 10
+    assert page.context["today"].more == 2
+    assert page.content.decode().count("and 2 more") == 2
+    assert page.context["to_reroute"].items == [] and page.context["to_reroute"].more == 0

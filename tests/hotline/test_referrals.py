@@ -80,14 +80,14 @@ def test_declined_referral_returns_for_rerouting(personas, make_contact):
     referral.refresh_from_db()
     assert referral.status == "declined"
     intake = personas.client(personas.hotline).get(reverse("hotline:intake"))
-    assert referral in intake.context["to_reroute"]
+    assert referral in intake.context["to_reroute"].items
     response = personas.client(personas.hotline).post(
         reverse("hotline:contact_refer", args=[contact.pk]),
         {"referral-partner": org(personas.partner_other).pk, "referral-mode": "anonymous"},
     )
     assert response.status_code == 302
     intake = personas.client(personas.hotline).get(reverse("hotline:intake"))
-    assert referral not in intake.context["to_reroute"]
+    assert referral not in intake.context["to_reroute"].items
 
 
 def test_decline_needs_a_reason(personas, make_contact):

@@ -7,6 +7,7 @@ audit event; a denied access answers 404 and is recorded too.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.core.exceptions import PermissionDenied
@@ -100,9 +101,60 @@ def contact_list(
     return result
 
 
-def contacts_today(actor) -> list[Contact]:
+@dataclass
+class Shortlist:
+    """The first rows of a list for a side panel, and how many more there are."""
+
+    items: list
+    more: int
+
+
+def _shortlist(actor, rows: QuerySet, kind: str, shown: int) -> Shortlist:
+    """The first ``shown`` rows and a count of the rest (only when there may be a rest);
+    the audit records the rows shown."""
+    items = list(rows[:shown])
+    more = rows.count() - shown if len(items) == shown else 0
+    _audit_list(actor, kind, len(items))
+    return Shortlist(items, more)
+
+
+def intake_panels(actor, *, shown: int = 10) -> dict[str, Shortlist]:
+    """The intake page's side panels: today's contacts, follow-ups due within a week and
+    declined referrals back for re-routing, each the first ``shown`` with a count of the
+    rest, loading only the columns the panel shows."""
     today = timezone.localdate()
-    return contact_list(actor, day_from=today, day_to=today)
+    contacts = visible(actor, Contact.objects.all())
+    todays = (
+        contacts.filter(**day_range("started_at", today, today))
+        .select_related("caller_category", "contact_category")
+        .only("pk", "reference", "started_at", "caller_category", "contact_category")
+        .order_by("-started_at")
+    )
+    due = (
+        contacts.filter(
+            follow_up_on__isnull=False,
+            follow_up_on__lte=today + timedelta(days=7),
+            follow_up_done_at__isnull=True,
+        )
+        .only("pk", "reference", "follow_up_on")
+        .order_by("follow_up_on", "started_at")
+    )
+    still_open = Referral.objects.filter(
+        contact=OuterRef("contact"), status__in=[Referral.Status.SENT, Referral.Status.ACCEPTED]
+    )
+    declined = (
+        visible(actor, Referral.objects.all(), Action.CHANGE)
+        .filter(status=Referral.Status.DECLINED)
+        .exclude(Exists(still_open))
+        .select_related("contact", "partner")
+        .only("pk", "contact__reference", "partner__name", "responded_at")
+        .order_by("-responded_at")
+    )
+    return {
+        "today": _shortlist(actor, todays, "contact", shown),
+        "follow_ups": _shortlist(actor, due, "follow_up", shown),
+        "to_reroute": _shortlist(actor, declined, "referral", shown),
+    }
 
 
 def follow_ups(actor, *, within_days: int = 7) -> list[Contact]:
@@ -175,22 +227,6 @@ def referral_inbox(actor, *, status: str = "") -> list[Referral]:
     if status:
         referrals = referrals.filter(status=status)
     result = list(referrals.order_by("-sent_at")[:200])
-    _audit_list(actor, "referral", len(result))
-    return result
-
-
-def referrals_to_reroute(actor) -> list[Referral]:
-    """Declined referrals whose contact has no other open referral: back to the hotline."""
-    still_open = Referral.objects.filter(
-        contact=OuterRef("contact"), status__in=[Referral.Status.SENT, Referral.Status.ACCEPTED]
-    )
-    referrals = (
-        visible(actor, _referrals(), Action.CHANGE)
-        .filter(status=Referral.Status.DECLINED)
-        .exclude(Exists(still_open))
-        .order_by("-responded_at")
-    )
-    result = list(referrals[:100])
     _audit_list(actor, "referral", len(result))
     return result
 

@@ -123,9 +123,7 @@ def intake(request):
             "form": form,
             "referral_form": referral_form,
             "elapsed_seconds": _elapsed_seconds(form, now),
-            "today": selectors.contacts_today(request.user),
-            "follow_ups": selectors.follow_ups(request.user),
-            "to_reroute": selectors.referrals_to_reroute(request.user),
+            **selectors.intake_panels(request.user),
             "today_date": timezone.localdate(),
         },
     )

@@ -10,7 +10,7 @@ the realistic volume × S (`casebridge.ops.volume`), the partner and police pers
 in 100 generated cases each, as bench/load.py prepares them. CPU is ``time.process_time``
 around one request (the database server's CPU is not in it on PostgreSQL; on SQLite the
 database runs in the process and is). ``--profile PAGE`` prints the top of a cProfile run
-of that page instead.
+of that page instead; ``--queries`` each page's slowest statements.
 """
 
 from __future__ import annotations
@@ -142,6 +142,27 @@ def measure(client, address: str, repeat: int) -> tuple[list[float], list[float]
     return cpu, wall, len(queries)
 
 
+def slowest_queries(client, address: str) -> None:
+    """Print the page's five slowest statements with their time."""
+    from django.db import connection
+
+    client.get(address, secure=True)
+    timed = []
+
+    def timer(execute, sql, params, many, context):
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            timed.append(((time.perf_counter() - started) * 1000, sql))
+
+    with connection.execute_wrapper(timer):
+        client.get(address, secure=True)
+    print(f"{address}: {len(timed)} statements, {sum(ms for ms, _ in timed):.1f} ms")
+    for ms, sql in sorted(timed, reverse=True)[:5]:
+        print(f"  {ms:7.1f} ms  {sql[:300]}")
+
+
 def run(connection, args) -> int:
     from django.conf import settings
 
@@ -154,6 +175,9 @@ def run(connection, args) -> int:
     for name, persona, address in pages(cases):
         client = clients.setdefault(persona, signed_in(persona))
         if args.profile and args.profile not in name:
+            continue
+        if args.queries:
+            slowest_queries(client, address)
             continue
         if args.profile:
             client.get(address, secure=True)
@@ -168,7 +192,7 @@ def run(connection, args) -> int:
         rows.append(
             (name, statistics.median(cpu), percentile(cpu, 0.95), statistics.median(wall), queries)
         )
-    if args.profile:
+    if args.profile or args.queries:
         return 0
     floor = rows[0][1]
     print(machine_line(f", {connection.vendor}, scale {args.scale}, {args.repeat} requests each"))
@@ -195,6 +219,9 @@ def main() -> int:
     parser.add_argument("--profile", default="", help="part of a page's name")
     parser.add_argument("--keep", default="", help="PostgreSQL database to reuse")
     parser.add_argument("--sort", default="cumulative", help="cProfile sort key")
+    parser.add_argument(
+        "--queries", action="store_true", help="print each page's slowest statements instead"
+    )
     args = parser.parse_args()
     own_key_ring()
     return with_fresh_database("pages", lambda connection: run(connection, args), keep=args.keep)

@@ -317,3 +317,16 @@ def test_side_panels_show_ten_and_count_the_rest(personas, make_contact):
     assert page.context["today"].more == 2
     assert page.content.decode().count("and 2 more") == 2
     assert page.context["to_reroute"].items == [] and page.context["to_reroute"].more == 0
+
+
+def test_a_side_panel_counts_the_rest_up_to_its_limit(personas):
+    from casebridge.hotline.selectors import COUNTED, shortlist
+    from casebridge.network.models import PostcodeArea
+
+    areas = PostcodeArea.objects.order_by("postcode")
+    assert areas.count() > COUNTED + 1
+    assert shortlist(personas.hotline, areas, "test", 10).more == COUNTED - 10
+    assert shortlist(personas.hotline, areas[: COUNTED + 1], "test", 10).more == COUNTED - 10
+    assert shortlist(personas.hotline, areas[:COUNTED], "test", 10).more == COUNTED - 10
+    assert shortlist(personas.hotline, areas[:15], "test", 10).more == 5
+    assert shortlist(personas.hotline, areas[:10], "test", 10).more == 0

@@ -139,6 +139,12 @@ class Contact(models.Model):
         indexes = [
             models.Index(fields=["organisation", "started_at"]),
             models.Index(fields=["follow_up_on"]),
+            # the intake page's follow-ups due: open ones only, by date (issue 16)
+            models.Index(
+                fields=["organisation", "follow_up_on"],
+                condition=models.Q(follow_up_done_at__isnull=True, follow_up_on__isnull=False),
+                name="hotline_contact_due_idx",
+            ),
             # statistics: the contact profile of a period is an index-only scan on
             # PostgreSQL (on SQLite, without INCLUDE, an index on started_at)
             models.Index(
@@ -247,7 +253,11 @@ class Referral(models.Model):
         ordering = ["-sent_at"]
         verbose_name = _("referral")
         verbose_name_plural = _("referrals")
-        indexes = [models.Index(fields=["partner", "status"])]
+        indexes = [
+            models.Index(fields=["partner", "status"]),
+            # the intake page's declined referrals, newest first (issue 16)
+            models.Index(fields=["status", "-responded_at"], name="hotline_referral_status_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.contact.reference} → {self.partner}"

@@ -109,11 +109,14 @@ class Shortlist:
     more: int
 
 
-def _shortlist(actor, rows: QuerySet, kind: str, shown: int) -> Shortlist:
-    """The first ``shown`` rows and a count of the rest (only when there may be a rest);
-    the audit records the rows shown."""
+COUNTED = 100  # a side panel counts its rows up to here: "and 90 more" at the most
+
+
+def shortlist(actor, rows: QuerySet, kind: str, shown: int) -> Shortlist:
+    """The first ``shown`` rows and a count of the rest up to ``COUNTED`` rows (counted
+    only when there may be a rest); the audit records the rows shown."""
     items = list(rows[:shown])
-    more = rows.count() - shown if len(items) == shown else 0
+    more = rows[:COUNTED].count() - shown if len(items) == shown else 0
     _audit_list(actor, kind, len(items))
     return Shortlist(items, more)
 
@@ -151,9 +154,9 @@ def intake_panels(actor, *, shown: int = 10) -> dict[str, Shortlist]:
         .order_by("-responded_at")
     )
     return {
-        "today": _shortlist(actor, todays, "contact", shown),
-        "follow_ups": _shortlist(actor, due, "follow_up", shown),
-        "to_reroute": _shortlist(actor, declined, "referral", shown),
+        "today": shortlist(actor, todays, "contact", shown),
+        "follow_ups": shortlist(actor, due, "follow_up", shown),
+        "to_reroute": shortlist(actor, declined, "referral", shown),
     }
 
 

@@ -136,7 +136,7 @@ PAGES = [
     ("intake", "hotline", lambda r: reverse("hotline:intake"), 20),
     ("contacts", "hotline", lambda r: reverse("hotline:contacts"), 6),
     ("contact", "hotline", lambda r: reverse("hotline:contact", args=[r.contact.pk]), 17),
-    ("referral inbox", "partner", lambda r: reverse("hotline:inbox"), 9),
+    ("referral inbox", "partner", lambda r: reverse("hotline:inbox"), 10),
     ("referral", "partner", lambda r: reverse("hotline:referral", args=[r.referral.pk]), 13),
     ("organisations", "partner", lambda r: reverse("network:organisations"), 11),
     (

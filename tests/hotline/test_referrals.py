@@ -184,3 +184,20 @@ def test_referral_to_a_non_counselling_organisation_is_refused(personas, make_co
     assert response.status_code == 422
     assert "partner" in response.json()["fields"]
     assert not Referral.objects.exists()
+
+
+def test_the_inbox_shows_fifty_referrals_a_page_newest_first(personas, make_contact):
+    from casebridge.hotline.selectors import referral_inbox_page
+
+    partner = org(personas.partner)
+    made = [make_contact(referral_to=partner).referrals.get() for _ in range(3)]
+    first = referral_inbox_page(personas.partner, status="sent", per_page=2)
+    second = referral_inbox_page(personas.partner, status="sent", page=2, per_page=2)
+    assert [r.pk for r in first.object_list] + [r.pk for r in second.object_list] == [
+        r.pk for r in reversed(made)
+    ]
+    page = personas.client(personas.partner).get(reverse("hotline:inbox"))
+    assert page.context["page"].paginator.per_page == 50
+    assert [row[0] for row in page.context["rows"]] == list(reversed(made))
+    shown = AuditEvent.objects.filter(action="hotline.referral.list").latest("id")
+    assert shown.details["count"] == 3

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Page, Paginator
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
@@ -224,13 +225,24 @@ def earlier_contacts(actor, contact: Contact) -> list[Contact]:
     return list(reversed(chain))
 
 
-def referral_inbox(actor, *, status: str = "") -> list[Referral]:
-    """Referrals addressed to the actor's organisations (the partner's inbox)."""
+def _inbox(actor, status: str) -> QuerySet[Referral]:
     referrals = visible(actor, _referrals(), Action.RESPOND)
     if status:
         referrals = referrals.filter(status=status)
-    result = list(referrals.order_by("-sent_at")[:200])
+    return referrals.order_by("-sent_at", "-pk")
+
+
+def referral_inbox(actor, *, status: str = "") -> list[Referral]:
+    """Referrals addressed to the actor's organisations (the partner's inbox), newest 200."""
+    result = list(_inbox(actor, status)[:200])
     _audit_list(actor, "referral", len(result))
+    return result
+
+
+def referral_inbox_page(actor, *, status: str = "", page=None, per_page: int = 50) -> Page:
+    """One page of the partner's inbox; the audit records the referrals shown."""
+    result = Paginator(_inbox(actor, status), per_page).get_page(page)
+    _audit_list(actor, "referral", len(result.object_list))
     return result
 
 

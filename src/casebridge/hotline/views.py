@@ -302,13 +302,13 @@ def referral_inbox(request):
     status = request.GET.get("status", "sent")
     if status not in {"sent", "accepted", "declined", "withdrawn", ""}:
         status = "sent"
-    referrals = selectors.referral_inbox(request.user, status=status)
+    page = selectors.referral_inbox_page(request.user, status=status, page=request.GET.get("page"))
     target = _target_days()
-    rows = [(r, selectors.first_contact_overdue(r, target)) for r in referrals]
+    rows = [(r, selectors.first_contact_overdue(r, target)) for r in page.object_list]
     return render(
         request,
         "hotline/referral_inbox.html",
-        {"rows": rows, "status": status, "target_days": target},
+        {"rows": rows, "page": page, "status": status, "target_days": target},
     )
 
 

@@ -186,7 +186,7 @@ def run(connection, args) -> int:
             for _ in range(args.repeat):
                 client.get(address, secure=True)
             profiler.disable()
-            pstats.Stats(profiler).sort_stats(args.sort).print_stats(45)
+            pstats.Stats(profiler).sort_stats(args.sort).print_stats(args.lines)
             continue
         cpu, wall, queries = measure(client, address, args.repeat)
         rows.append(
@@ -219,6 +219,7 @@ def main() -> int:
     parser.add_argument("--profile", default="", help="part of a page's name")
     parser.add_argument("--keep", default="", help="PostgreSQL database to reuse")
     parser.add_argument("--sort", default="cumulative", help="cProfile sort key")
+    parser.add_argument("--lines", type=int, default=45, help="cProfile lines to print")
     parser.add_argument(
         "--queries", action="store_true", help="print each page's slowest statements instead"
     )

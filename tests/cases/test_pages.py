@@ -240,3 +240,26 @@ def test_recording_an_entry_accesses_the_case_once(personas, world):
     )
     assert AuditEvent.objects.filter(action="cases.case.view").count() == before + 1
     assert Entry.objects.filter(case=world.case, title="Kurz").exists()
+
+
+def test_the_case_list_pages_by_fifty_and_leaves_identity_unread(personas, world):
+    from casebridge.cases import services
+    from casebridge.cases.models import Case
+    from casebridge.cases.selectors import my_cases_page
+    from tests.builders import org
+
+    for n in range(2):
+        services.case_open(actor=personas.partner, owner=org(personas.partner), pseudonym=f"B{n}")
+    newest_first = list(
+        Case.objects.filter(participants__members=personas.partner)
+        .order_by("-opened_at", "-pk")
+        .values_list("pk", flat=True)
+    )
+    first = my_cases_page(personas.partner, per_page=2)
+    second = my_cases_page(personas.partner, page=2, per_page=2)
+    assert [c.pk for c in first.object_list] + [c.pk for c in second.object_list] == newest_first
+    response = personas.client(personas.partner).get(reverse("cases:list"))
+    page = response.context["page"]
+    assert page.paginator.per_page == 50
+    assert set(Case.IDENTITY_FIELDS) <= page.object_list[0].get_deferred_fields()
+    assert "Beispiel" not in response.content.decode()  # the world's surname

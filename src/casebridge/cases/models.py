@@ -39,6 +39,9 @@ class Case(models.Model):
         OPEN = "open", _("open")
         CLOSED = "closed", _("closed")
 
+    # the person's identity: encrypted, read only by those whose scope includes it
+    IDENTITY_FIELDS = ("first_name", "last_name", "date_of_birth", "address")
+
     number = models.CharField(_("case number"), max_length=20, unique=True)
     owner = models.ForeignKey(
         Organisation, on_delete=models.PROTECT, related_name="owned_cases", verbose_name=_("owner")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.core.paginator import Page, Paginator
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
@@ -53,18 +54,38 @@ def _purpose(actor, case_ids) -> str:
     return ""
 
 
-def my_cases(actor, *, status: str = "open") -> list[Case]:
-    """The cases in which the actor has a seat."""
-    cases = visible(actor, Case.objects.select_related("owner"), Action.VIEW)
+def _my_cases(actor, status: str) -> QuerySet[Case]:
+    # a list never shows the person's identity: its encrypted columns stay unread
+    cases = visible(
+        actor,
+        Case.objects.select_related("owner").defer(*Case.IDENTITY_FIELDS),
+        Action.VIEW,
+    )
     if status:
         cases = cases.filter(status=status)
-    result = list(cases.order_by("-opened_at")[:500])
+    return cases.order_by("-opened_at", "-pk")
+
+
+def _audit_case_list(actor, cases: list[Case]) -> None:
     audit_record(
         actor=actor,
         action="cases.case.list",
-        purpose=_purpose(actor, [case.pk for case in result]),
-        details={"count": len(result)},
+        purpose=_purpose(actor, [case.pk for case in cases]),
+        details={"count": len(cases)},
     )
+
+
+def my_cases(actor, *, status: str = "open") -> list[Case]:
+    """The cases in which the actor has a seat, newest 500."""
+    result = list(_my_cases(actor, status)[:500])
+    _audit_case_list(actor, result)
+    return result
+
+
+def my_cases_page(actor, *, status: str = "open", page=None, per_page: int = 50) -> Page:
+    """One page of the cases in which the actor has a seat; the audit records those shown."""
+    result = Paginator(_my_cases(actor, status), per_page).get_page(page)
+    _audit_case_list(actor, list(result.object_list))
     return result
 
 

@@ -154,7 +154,7 @@ def case_open(
         if Case.objects.filter(referral=referral).exists():
             raise ValidationError({"referral": [_("This referral has already opened a case.")]})
     identity = {k: v for k, v in (identity or {}).items() if v}
-    unknown = set(identity) - {"first_name", "last_name", "date_of_birth", "address"}
+    unknown = set(identity) - set(Case.IDENTITY_FIELDS)
     if unknown:
         raise ValueError(f"cannot set {sorted(unknown)}")
     now = timezone.now()

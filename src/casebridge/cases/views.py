@@ -52,7 +52,9 @@ def case_list(request):
         request,
         "cases/case_list.html",
         {
-            "cases": selectors.my_cases(request.user, status=status),
+            "page": selectors.my_cases_page(
+                request.user, status=status, page=request.GET.get("page")
+            ),
             "status": status,
             "results": results,
             "query": query,

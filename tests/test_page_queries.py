@@ -25,9 +25,19 @@ from casebridge.privacy import services as privacy_services
 from casebridge.privacy.models import SubjectRequest
 from casebridge.sharing import emergency
 from casebridge.sharing import services as sharing_services
+from casebridge.sharing.models import Obligation
 from casebridge.training import services as training_services
 from casebridge.training.models import TrainingRun
-from tests.builders import Personas, category, entry, make_contact, make_user, org, role
+from tests.builders import (
+    Personas,
+    category,
+    entry,
+    make_contact,
+    make_user,
+    org,
+    role,
+    term,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -86,6 +96,30 @@ def grow(personas: Personas, n: int) -> Rows:
         categories=[category("case_coordination")],
         recipients=[seat],
     )
+    risk = case_services.entry_create(
+        actor=partner,
+        case=case,
+        data=case_services.EntryData(
+            kind="risk",
+            category=category("risk_assessment"),
+            title=f"Einschätzung {n}",
+            text="Konkrete Pläne geschildert.",
+            likelihood="very_likely",
+            imminence="imminent",
+        ),
+    )
+    sharing_services.disclosure_request(  # pending: waits for a second person
+        actor=partner,
+        case=case,
+        to_participant=seat,
+        entries=[risk],
+        excerpt="Plant nach eigener Aussage eine Tat.",
+        excerpt_category=category("risk_assessment"),
+        purpose="Gefahrenabwehr",
+        legal_basis=term("legal_basis", "duty_to_report"),
+        justification="§ 138 StGB",
+        obligation=Obligation.objects.get(case=case, rule="duty-138"),
+    )
     emergency.emergency_access_start(
         actor=coordinator, case=case, reason="Gefahr im Verzug, Leitung nicht erreichbar", hours=1
     )
@@ -118,15 +152,15 @@ def grow(personas: Personas, n: int) -> Rows:
 
 # page, the persona who reads it, how to build its address from the newest rows, queries
 PAGES = [
-    ("home", "partner", lambda r: reverse("home"), 17),
+    ("home", "partner", lambda r: reverse("home"), 19),
     ("profile", "partner", lambda r: reverse("accounts:profile"), 6),
     ("users", "admin", lambda r: reverse("accounts:admin_users"), 7),
     ("user", "admin", lambda r: reverse("accounts:admin_user", args=[r.user.pk]), 9),
     ("cases", "partner", lambda r: reverse("cases:list"), 8),
     ("cases as police", "police", lambda r: reverse("cases:list"), 7),
     ("coordination", "coordinator", lambda r: reverse("cases:coordination"), 5),
-    ("case", "partner", lambda r: reverse("cases:case", args=[r.case.pk]), 48),
-    ("case as police", "police", lambda r: reverse("cases:case", args=[r.case.pk]), 33),
+    ("case", "partner", lambda r: reverse("cases:case", args=[r.case.pk]), 50),
+    ("case as police", "police", lambda r: reverse("cases:case", args=[r.case.pk]), 35),
     (
         "access history",
         "partner",
@@ -155,8 +189,8 @@ PAGES = [
     ("subject requests", "dpo", lambda r: reverse("privacy:requests"), 5),
     ("subject request", "dpo", lambda r: reverse("privacy:request", args=[r.request.pk]), 5),
     ("audit log", "dpo", lambda r: reverse("audit:log"), 7),
-    ("tasks", "partner", lambda r: reverse("sharing:tasks"), 13),
-    ("register", "dpo", lambda r: reverse("sharing:register"), 6),
+    ("tasks", "partner", lambda r: reverse("sharing:tasks"), 15),
+    ("register", "dpo", lambda r: reverse("sharing:register"), 8),
     ("protocols", "partner", lambda r: reverse("sharing:protocols"), 8),
     ("emergency access", "coordinator", lambda r: reverse("sharing:emergency"), 5),
     ("emergency reviews", "dpo", lambda r: reverse("sharing:emergency_reviews"), 6),

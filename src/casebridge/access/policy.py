@@ -406,6 +406,12 @@ def emergency_access_of(actor, case_id: int) -> int | None:
     return seat.emergency if seat is not None else None
 
 
+def seated_case_ids(actor) -> QuerySet:
+    """The ids of the cases in which the actor holds a seat, as a subquery: for filters
+    across cases that need no seat in the process."""
+    return Case.objects.filter(_cases_filter(actor, Action.VIEW)).values("pk")
+
+
 def any_read_by_emergency(actor, case_ids) -> bool:
     """Does the actor read any of these cases by emergency access? One query for a list."""
     case_ids = list(case_ids)

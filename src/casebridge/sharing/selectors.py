@@ -17,10 +17,11 @@ from casebridge.access.policy import (
     emergency_access_of,
     organisations_with,
     seat_for,
+    seated_case_ids,
     seats,
     visible,
 )
-from casebridge.accounts.models import Membership, Role
+from casebridge.accounts.models import Role
 from casebridge.accounts.permissions import has_role
 from casebridge.accounts.stepup import demand
 from casebridge.audit.selectors import events_of_user_between
@@ -61,16 +62,15 @@ def task_counts(actor) -> dict[str, int]:
 def my_tasks(actor) -> dict:
     """Open obligations the actor is responsible for, and disclosures waiting for their approval."""
     obligations = list(
-        Obligation.objects.filter(responsible=actor, status=Obligation.Status.OPEN).select_related(
-            "case", "protocol"
-        )
+        Obligation.objects.filter(responsible=actor, status=Obligation.Status.OPEN)
+        .select_related("case", "protocol")
+        .defer(*(f"case__{name}" for name in Case.IDENTITY_FIELDS))
     )
-    held = seats(actor)
-    candidates = (
+    candidates = list(
         _disclosures()
         .filter(status=Disclosure.Status.PENDING)
         .filter(
-            Q(case_id__in=list(held))
+            Q(case_id__in=seated_case_ids(actor))
             | Q(
                 from_participant__organisation_id__in=organisations_with(
                     actor, frozenset({Role.COORDINATOR})
@@ -78,6 +78,8 @@ def my_tasks(actor) -> dict:
             )
         )
     )
+    if candidates:
+        seats(actor)  # every seat at once: can_approve() then asks none one by one
     approvals = [d for d in candidates if can_approve(actor, d)]
     return {"obligations": obligations, "approvals": approvals, **_network_tasks(actor)}
 
@@ -275,15 +277,8 @@ def can_approve(actor, disclosure: Disclosure) -> bool:
     seat = seat_for(actor, disclosure.case_id)
     if seat is not None and seat.participant_id == disclosure.from_participant_id:
         return True
-    return (
-        Membership.objects.active()
-        .filter(
-            user=actor,
-            organisation_id=disclosure.from_participant.organisation_id,
-            role=Role.COORDINATOR,
-        )
-        .exists()
-    )
+    coordinating = organisations_with(actor, frozenset({Role.COORDINATOR}))
+    return disclosure.from_participant.organisation_id in coordinating
 
 
 def stored_vocabulary():

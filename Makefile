@@ -49,7 +49,7 @@ BENCH_POSTGRES ?= postgres://postgres@127.0.0.1:5432
 BENCH_OUT      ?= bench/out
 # the generated volume: 1 = 100,000 contacts, 20,000 cases, 500,000 entries; 10 = ten times
 SCALE          ?= 1
-LOAD_ARGS      ?= --users 20 --run-time 60 --max-requests 5000 --scale $(SCALE)
+LOAD_ARGS      ?=
 
 ## Every benchmark on SQLite and PostgreSQL, then the load test, each script's output in
 ## bench/out/, then bench/baseline.md (machine, figures) from them. `make bench SCALE=10`.
@@ -70,10 +70,15 @@ bench: $(VENV)/.installed-bench
 	$(BIN)/python bench/collect.py write $(BENCH_OUT) bench/baseline.md --scale $(SCALE)
 
 ## The load test alone (locust against gunicorn), on SQLite and PostgreSQL
+## (the saturation curve without think time, with the floor beside it, then realistic think time)
+LOAD_CURVE ?= --users 1,2,4,8,16,32 --wait zero --floor --run-time 30 --max-requests 0
+LOAD_THINK ?= --users 20 --wait think --run-time 60 --max-requests 0
 bench-load: $(VENV)/.installed-bench
 	mkdir -p $(BENCH_OUT)
-	$(BIN)/python bench/load.py --database sqlite $(LOAD_ARGS) --output $(BENCH_OUT)/load-sqlite.md
-	CASEBRIDGE_OPS_POSTGRES=$(BENCH_POSTGRES) $(BIN)/python bench/load.py --database postgres $(LOAD_ARGS) --output $(BENCH_OUT)/load-postgres.md
+	for db in sqlite postgres; do \
+	  CASEBRIDGE_OPS_POSTGRES=$(BENCH_POSTGRES) $(BIN)/python bench/load.py --database $$db --scale $(SCALE) $(LOAD_CURVE) $(LOAD_ARGS) --output $(BENCH_OUT)/load-$$db.md && \
+	  CASEBRIDGE_OPS_POSTGRES=$(BENCH_POSTGRES) $(BIN)/python bench/load.py --database $$db --scale $(SCALE) $(LOAD_THINK) $(LOAD_ARGS) --output $(BENCH_OUT)/load-think-$$db.md || exit 1; \
+	done
 
 clean:
 	rm -rf $(VENV) var

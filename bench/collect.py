@@ -110,8 +110,10 @@ def write(out: Path, target: Path, scale: float) -> None:
             if path.exists():
                 text = path.read_text().strip()
                 lines += [f"### {TITLES[name]}", "", "```", text, "```", ""]
-    for database in ("sqlite", "postgres"):
-        path = out / f"load-{database}.md"
+    for name in [
+        f"load{kind}-{database}" for kind in ("", "-think") for database in ("sqlite", "postgres")
+    ]:
+        path = out / f"{name}.md"
         if path.exists():
             text = path.read_text().strip().replace("\n# ", "\n### ")
             if text.startswith("# "):

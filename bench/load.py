@@ -1,7 +1,8 @@
 """Load test: locust, headless, against gunicorn (deploy/gunicorn.conf.py) on 127.0.0.1
 with a mixed workload of personas (bench/locustfile.py), bounded by time and requests.
 
-Usage:  .venv/bin/python bench/load.py [--database sqlite|postgres] [--users 20]
+Usage:  .venv/bin/python bench/load.py [--database sqlite|postgres] [--users 20 | 1,2,4,8]
+        [--wait think|zero] [--floor]
         [--run-time 60] [--max-requests 5000] [--workers 4] [--contacts 20000]
         [--output bench/out/load-sqlite.md]
 
@@ -32,7 +33,15 @@ from tests.robustness.server import Installation, postgres_database  # noqa: E40
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
-    parser.add_argument("--users", type=int, default=20)
+    parser.add_argument(
+        "--users", default="20", help="users, or a comma list for a curve: 1,2,4,8,16,32"
+    )
+    parser.add_argument(
+        "--wait", choices=["think", "zero"], default="think", help="think: 0.5–2 s; zero: none"
+    )
+    parser.add_argument(
+        "--floor", action="store_true", help="also load /health/ at each user count"
+    )
     parser.add_argument("--spawn-rate", type=float, default=5)
     parser.add_argument("--run-time", type=int, default=60, help="seconds")
     parser.add_argument("--max-requests", type=int, default=5000)
@@ -73,48 +82,27 @@ def main() -> int:
             token = installation.api_token("hotline")
             with installation.server(workers=args.workers) as server:
                 print(f"load on {server.url} ...", flush=True)
-                prefix = Path(root) / "locust"
-                result = subprocess.run(
-                    [
-                        sys.executable,
-                        "-m",
-                        "locust",
-                        "-f",
-                        str(REPO / "bench" / "locustfile.py"),
-                        "--headless",
-                        "--only-summary",
-                        "--host",
-                        server.url,
-                        "--users",
-                        str(args.users),
-                        "--spawn-rate",
-                        str(args.spawn_rate),
-                        "--run-time",
-                        f"{args.run_time}s",
-                        "--stop-timeout",
-                        "10",
-                        "--csv",
-                        str(prefix),
-                        "--exit-code-on-error",
-                        "0",
-                    ],
-                    env={
-                        **installation.env,
-                        "CASEBRIDGE_LOAD_TOKEN": token,
-                        "CASEBRIDGE_LOAD_MAX_REQUESTS": str(args.max_requests),
-                    },
-                    capture_output=True,
-                    text=True,
-                    check=False,
-                    timeout=args.run_time + 300,
-                )
-                if result.returncode != 0:
-                    print(result.stderr[-5000:], file=sys.stderr)
-                    return result.returncode
+                runs = []
+                for users in [int(n) for n in str(args.users).split(",")]:
+                    mixes = [("pages", PERSONAS)] + ([("floor", ["Floor"])] if args.floor else [])
+                    for mix, classes in mixes:
+                        prefix = Path(root) / f"locust-{mix}-{users}"
+                        error = run_locust(
+                            args, server, installation, token, users, classes, prefix
+                        )
+                        if error:
+                            print(error, file=sys.stderr)
+                            return 1
+                        runs.append(
+                            (
+                                mix,
+                                users,
+                                read_csv(Path(f"{prefix}_stats.csv")),
+                                read_csv(Path(f"{prefix}_failures.csv")),
+                            )
+                        )
                 server_errors = server.log.read_text().count('" 500 ')
-            rows = read_csv(Path(f"{prefix}_stats.csv"))
-            failures = read_csv(Path(f"{prefix}_failures.csv"))
-    report = render(args, rows, failures, server_errors)
+    report = render(args, runs, server_errors)
     print(report)
     if args.output:
         args.output.parent.mkdir(parents=True, exist_ok=True)
@@ -122,25 +110,96 @@ def main() -> int:
     return 0
 
 
+PERSONAS = ["Hotline", "Partner", "Police"]
+
+
+def run_locust(args, server, installation, token, users, classes, prefix) -> str:
+    """One locust run; returns an error text, or "" when it ran."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "locust",
+            "-f",
+            str(REPO / "bench" / "locustfile.py"),
+            "--headless",
+            "--only-summary",
+            "--host",
+            server.url,
+            "--users",
+            str(users),
+            "--spawn-rate",
+            str(max(args.spawn_rate, users)),
+            "--run-time",
+            f"{args.run_time}s",
+            "--stop-timeout",
+            "10",
+            "--csv",
+            str(prefix),
+            "--exit-code-on-error",
+            "0",
+            *classes,
+        ],
+        env={
+            **installation.env,
+            "CASEBRIDGE_LOAD_TOKEN": token,
+            "CASEBRIDGE_LOAD_MAX_REQUESTS": str(args.max_requests),
+            "CASEBRIDGE_LOAD_WAIT": args.wait,
+        },
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=args.run_time + 300,
+    )
+    return result.stderr[-5000:] if result.returncode != 0 else ""
+
+
 def read_csv(path: Path) -> list[dict]:
     with path.open(newline="") as handle:
         return list(csv.DictReader(handle))
 
 
-def render(args, rows, failures, server_errors) -> str:
+def render(args, runs, server_errors) -> str:
     from casebridge.ops.volume import scaled
 
     volume = ", ".join(f"{n:,} {name}" for name, n in scaled(args.scale).items())
+    wait = "no wait" if args.wait == "zero" else "wait 0.5–2 s"
     lines = [
-        f"# Load test ({args.database})",
+        f"# Load test ({args.database}, {wait})",
         "",
         machine_line(),
         "",
-        f"locust headless, {args.users} users (spawn rate {args.spawn_rate}/s, wait 0.5–2 s), "
-        f"bounded by {args.run_time} s and {args.max_requests} requests; gunicorn "
-        f"(deploy/gunicorn.conf.py) with {args.workers} sync workers on 127.0.0.1; demo data "
-        f"plus the generated volume at scale {args.scale:g} ({volume}). "
-        "Personas: hotline 3, partner 3, police 1 (weights).",
+        f"locust headless, users {args.users} ({wait}), each run bounded by {args.run_time} s "
+        f"and {args.max_requests} requests; gunicorn (deploy/gunicorn.conf.py) with "
+        f"{args.workers} sync workers on 127.0.0.1; demo data plus the generated volume at "
+        f"scale {args.scale:g} ({volume}). Personas: hotline 3, partner 3, police 1 "
+        "(weights). The floor is /health/ with a signed-in session on the same stack.",
+        "",
+        "| users | req/s | median ms | p95 ms | errors | floor req/s | floor median ms "
+        "| floor p95 ms |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    totals = {
+        (mix, users): next(r for r in rows if r["Name"] == "Aggregated")
+        for mix, users, rows, _failures in runs
+    }
+    for (mix, users), total in totals.items():
+        if mix != "pages":
+            continue
+        floor = totals.get(("floor", users))
+        floor_cells = (
+            f"{float(floor['Requests/s']):.1f} | {floor['50%']} | {floor['95%']}"
+            if floor
+            else "– | – | –"
+        )
+        lines.append(
+            f"| {users} | {float(total['Requests/s']):.1f} | {total['50%']} | "
+            f"{total['95%']} | {total['Failure Count']} | {floor_cells} |"
+        )
+    mix, users, rows, failures = next(run for run in reversed(runs) if run[0] == "pages")
+    lines += [
+        "",
+        f"By request, at {users} users:",
         "",
         "| request | count | errors | req/s | median ms | p95 ms | max ms |",
         "|---|---|---|---|---|---|---|",
@@ -154,11 +213,12 @@ def render(args, rows, failures, server_errors) -> str:
             f"{float(row['Max Response Time']):.0f} |"
         )
     lines += ["", f"Server errors (500) in gunicorn's log: {server_errors}."]
-    for failure in failures:
-        lines.append(
-            f"- failure: {failure['Method']} {failure['Name']}: {failure['Error']} "
-            f"× {failure['Occurrences']}"
-        )
+    for _mix, _users, _rows, failures in runs:
+        for failure in failures:
+            lines.append(
+                f"- failure: {failure['Method']} {failure['Name']}: {failure['Error']} "
+                f"× {failure['Occurrences']}"
+            )
     return "\n".join(lines) + "\n"
 
 

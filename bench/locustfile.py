@@ -5,7 +5,11 @@ Every persona signs in once at the start (the police liaison with the demo's TOT
 as printed by ``casebridge demo``) and all its simulated users share that session, so the
 test measures pages, not Argon2. Environment: CASEBRIDGE_LOAD_TOKEN (a hotline API token,
 for contact creation), CASEBRIDGE_LOAD_MAX_REQUESTS (stop after this many requests; 0 =
-only the run time bounds the test).
+only the run time bounds the test), CASEBRIDGE_LOAD_WAIT ("think": 0.5–2 s between a
+user's requests, as people work; "zero": none, to find the saturation point).
+
+The personas are Hotline, Partner and Police; ``Floor`` (named alone on the command line)
+asks only /health/ with the partner's session: the framework's floor on the same stack.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import time
 
 import gevent
 import requests
-from locust import HttpUser, between, events, task
+from locust import HttpUser, between, constant, events, task
 
 PASSWORD = "demo-{}-2026"  # noqa: S105 - casebridge.ops.demo.DemoUser.password, demo only
 SESSIONS: dict[str, dict] = {}
@@ -89,10 +93,13 @@ def remember_runner(environment, **_kwargs):
     RUNNERS.append(environment.runner)
 
 
+WAIT = constant(0) if os.environ.get("CASEBRIDGE_LOAD_WAIT") == "zero" else between(0.5, 2.0)
+
+
 class Persona(HttpUser):
     abstract = True
     username = ""
-    wait_time = between(0.5, 2.0)
+    wait_time = WAIT
 
     def on_start(self):
         self.client.cookies.update(SESSIONS[self.username])
@@ -160,3 +167,16 @@ class Police(Persona):
     @task(2)
     def case(self):
         self.case_page()
+
+
+class Floor(HttpUser):
+    """A signed-in user asking a view that does nothing: what the stack itself costs."""
+
+    wait_time = WAIT
+
+    def on_start(self):
+        self.client.cookies.update(SESSIONS["partner"])
+
+    @task
+    def health(self):
+        self.client.get("/health/")

@@ -5,6 +5,7 @@ from casebridge.api import api
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("health/", views.health, name="health"),
     path("i18n/language/", views.set_language, name="set_language"),
     path("accounts/", include("casebridge.accounts.urls")),
     path("network/", include("casebridge.network.urls")),

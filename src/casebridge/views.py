@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from casebridge.accounts.permissions import active_roles
 from casebridge.accounts.services import user_update
@@ -33,6 +34,15 @@ def home(request):
             "tasks": sharing_selectors.task_counts(request.user),
         },
     )
+
+
+@require_GET
+def health(request):
+    """Liveness for a load balancer (and the load test's floor): the application answers.
+    It reads nothing, so it says nothing about the database; no one needs to sign in."""
+    response = HttpResponse("ok", content_type="text/plain; charset=utf-8")
+    response["Cache-Control"] = "no-store"  # a proxy must ask again every time
+    return response
 
 
 @require_POST

@@ -160,7 +160,7 @@ def read_csv(path: Path) -> list[dict]:
 
 
 def render(args, runs, server_errors) -> str:
-    from casebridge.ops.volume import scaled
+    from casebridge.ops.scale import scaled
 
     volume = ", ".join(f"{n:,} {name}" for name, n in scaled(args.scale).items())
     wait = "no wait" if args.wait == "zero" else "wait 0.5–2 s"

@@ -93,7 +93,8 @@ def generate_volume(scale: float) -> None:
     from casebridge.cooperation_models.schema import parse_model
     from casebridge.ops.demo import demo_prepare, generate
     from casebridge.ops.model_load import model_load
-    from casebridge.ops.volume import scaled, seat_members
+    from casebridge.ops.scale import scaled
+    from casebridge.ops.volume import seat_members
 
     started = time.perf_counter()
     model_load(spec=parse_model("germany"))

@@ -37,7 +37,7 @@ def main() -> int:
     parser.add_argument("--profile", action="store_true", help="cProfile one page request")
     args = parser.parse_args()
     if args.scale:
-        from casebridge.ops.volume import scaled
+        from casebridge.ops.scale import scaled
 
         volume = scaled(args.scale)
         args.contacts, args.cases = volume["contacts"], volume["cases"]

@@ -6,7 +6,8 @@ import pytest
 
 from casebridge.cases.models import Case, Entry
 from casebridge.hotline.models import Contact
-from casebridge.ops.volume import VOLUME, build, entries_build, scaled
+from casebridge.ops.scale import VOLUME, scaled
+from casebridge.ops.volume import build, entries_build
 
 
 def test_scale_multiplies_the_realistic_volume():

@@ -3,7 +3,7 @@ participants, handovers, goals, obligations and disclosures, and case entries.
 
 Written in bulk, without the services (a hundred thousand cases through them would take
 hours); nothing here is personal data. Needs the German model loaded and a hotline.
-``casebridge generate --scale 1`` writes the realistic volume of issue 9 (``VOLUME``:
+``casebridge generate --scale 1`` writes the realistic volume of issue 9 (``ops.scale.VOLUME``:
 100,000 contacts, 20,000 cases, 500,000 entries; ``--scale 10`` ten times that).
 """
 
@@ -25,15 +25,6 @@ from casebridge.hotline.models import AgeBand, Channel, Contact, Gender, Referra
 from casebridge.network.models import COUNSELLING_SECTORS, Organisation, PostcodeArea
 from casebridge.sharing.models import CaseEvent, Disclosure, Obligation, Protocol
 from casebridge.stats.aggregates import forget_built_months
-
-# the realistic volume at scale 1 (issue 9); a scale multiplies every figure
-VOLUME = {"contacts": 100_000, "cases": 20_000, "entries": 500_000}
-
-
-def scaled(scale: float) -> dict[str, int]:
-    """Return the realistic volume times ``scale``."""
-    return {name: round(count * scale) for name, count in VOLUME.items()}
-
 
 UNUSABLE = "!"  # Django's marker for an unusable password: generated staff cannot log in
 

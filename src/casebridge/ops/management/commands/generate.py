@@ -2,7 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
 from casebridge.ops.demo import generate
-from casebridge.ops.volume import scaled
+from casebridge.ops.scale import scaled
 
 
 class Command(BaseCommand):

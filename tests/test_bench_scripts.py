@@ -1,0 +1,64 @@
+"""The benchmark scripts still run: no test times them, so without this they break unseen
+(issue 16 found the load test broken twice, by a move and by a stricter API)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+pytestmark = pytest.mark.slow
+
+
+def test_the_page_bench_measures_every_page_at_a_tiny_scale(tmp_path):
+    result = subprocess.run(  # noqa: S603
+        [sys.executable, str(REPO / "bench" / "pages.py"), "--scale", "0.002", "--repeat", "2"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={"PATH": "/usr/bin:/bin", "CASEBRIDGE_DATA_DIR": str(tmp_path)},
+    )
+    assert result.returncode in (0, 1), result.stderr[-3000:]  # 1: a page misses 15 ms
+    rows = [line for line in result.stdout.splitlines() if line.startswith("| ")]
+    assert len(rows) == 1 + 11, result.stdout[-3000:]  # the header and eleven pages
+    assert rows[1].startswith("| floor (trivial view) |")
+
+
+LOAD_REPORT = """
+import argparse, sys
+sys.path[:0] = [sys.argv[1]]
+import load
+
+def rows(rate):
+    row = {"Type": "GET", "Name": "/cases/", "Request Count": "10", "Failure Count": "0",
+           "Requests/s": rate, "50%": "20", "95%": "40", "Max Response Time": "50"}
+    return [row, {**row, "Type": "", "Name": "Aggregated"}]
+
+args = argparse.Namespace(database="sqlite", wait="zero", users="2,8", run_time=5,
+                          max_requests=0, workers=4, scale=1)
+runs = [("pages", 2, rows("40.0"), []), ("floor", 2, rows("200.0"), []),
+        ("pages", 8, rows("45.0"), [])]
+print(load.render(args, runs, 0))
+"""
+
+
+def test_the_load_report_renders_a_curve_with_its_floor_outside_django(tmp_path):
+    """The report is written after the server is gone, in a process without Django set up:
+    what it imports must not need the app registry."""
+    result = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", LOAD_REPORT, str(REPO / "bench")],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PATH": "/usr/bin:/bin"},
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "| 2 | 40.0 | 20 | 40 | 0 | 200.0 | 20 | 40 |" in result.stdout
+    assert "| 8 | 45.0 | 20 | 40 | 0 | – | – | – |" in result.stdout
+    assert "100,000 contacts" in result.stdout

@@ -586,9 +586,13 @@ def _cases_filter(actor, action: str) -> Q:
         )
     )
     coordinating = organisations_with(actor, frozenset({Role.COORDINATOR}))
-    emergencies = _running_emergency_accesses(actor, coordinating)
+    # only a coordinator can hold an emergency access: no subquery for anyone else
+    emergencies = _running_emergency_accesses(actor, coordinating) if coordinating else None
     if action in (Action.VIEW, Action.VIEW_METADATA):
-        return Q(pk__in=participants.values("case_id")) | Q(pk__in=emergencies.values("case_id"))
+        condition = Q(pk__in=participants.values("case_id"))
+        if emergencies is not None:
+            condition |= Q(pk__in=emergencies.values("case_id"))
+        return condition
     if action == Action.CHANGE:
         vocabulary = _vocabulary(actor)
         leads = [pk for pk, (_code, lead) in vocabulary.roles.items() if lead]
@@ -597,16 +601,19 @@ def _cases_filter(actor, action: str) -> Q:
         vocabulary = _vocabulary(actor)
         identity = vocabulary.categories.get("identity")
         barred = [sector for sector, never in vocabulary.never.items() if identity in never]
-        return Q(
+        condition = Q(
             pk__in=seated.filter(read_categories=identity)
             .exclude(organisation__type__sector_id__in=barred)
             .values("case_id")
-        ) | Q(
-            # an emergency access counts only where the actor has no participant's seat
-            pk__in=emergencies.exclude(organisation__type__sector_id__in=barred)
-            .exclude(case_id__in=participants.values("case_id"))
-            .values("case_id")
         )
+        if emergencies is not None:
+            # an emergency access counts only where the actor has no participant's seat
+            condition |= Q(
+                pk__in=emergencies.exclude(organisation__type__sector_id__in=barred)
+                .exclude(case_id__in=participants.values("case_id"))
+                .values("case_id")
+            )
+        return condition
     return Q(pk__in=[])
 
 

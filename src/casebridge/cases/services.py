@@ -214,7 +214,7 @@ def case_update(
         case.phase = phase
         changed.append("phase")
     for name, value in (identity or {}).items():
-        if name not in {"first_name", "last_name", "date_of_birth", "address", "pseudonym"}:
+        if name not in {*Case.IDENTITY_FIELDS, "pseudonym"}:
             raise ValueError(f"cannot set {name}")
         if getattr(case, name) != value:
             setattr(case, name, value)

@@ -321,3 +321,22 @@ def isolate_signing(tmp_path: Path, monkeypatch) -> Signing:
     monkeypatch.setenv(signing.KEY_ENV, str(key))
     monkeypatch.setenv(signing.CHECKPOINT_ENV, str(checkpoints))
     return Signing(key, signing.public_key_file(key), checkpoints)
+
+
+def whole_case_page(client: Client, case_id: int) -> str:
+    """Every section of the case page as the client may see it, one after the other: the
+    default section, then each section its navigation links to (all must answer 200).
+    A test that something is *not* on the case page reads this, not one section."""
+    import re
+
+    from django.urls import reverse
+
+    address = reverse("cases:case", args=[case_id])
+    first = client.get(address)
+    assert first.status_code == 200, first.status_code
+    pages = [first.content.decode()]
+    for section in re.findall(rf'href="{re.escape(address)}\?section=([a-z_]+)"', pages[0]):
+        response = client.get(address, {"section": section})
+        assert response.status_code == 200, (section, response.status_code)
+        pages.append(response.content.decode())
+    return "\n".join(pages)

@@ -159,8 +159,31 @@ PAGES = [
     ("cases", "partner", lambda r: reverse("cases:list"), 8),
     ("cases as police", "police", lambda r: reverse("cases:list"), 7),
     ("coordination", "coordinator", lambda r: reverse("cases:coordination"), 5),
-    ("case", "partner", lambda r: reverse("cases:case", args=[r.case.pk]), 50),
-    ("case as police", "police", lambda r: reverse("cases:case", args=[r.case.pk]), 35),
+    ("case", "partner", lambda r: reverse("cases:case", args=[r.case.pk]), 19),
+    ("case as police", "police", lambda r: reverse("cases:case", args=[r.case.pk]), 19),
+    *(
+        (
+            f"case{reader}: {section}",
+            persona,
+            lambda r, section=section: (
+                reverse("cases:case", args=[r.case.pk]) + f"?section={section}"
+            ),
+            expected,
+        )
+        for reader, persona, sections in (
+            (
+                "",
+                "partner",
+                {"people": 28, "procedure": 26, "goals": 15, "conferences": 24, "closing": 15},
+            ),
+            (
+                " as police",
+                "police",
+                {"people": 20, "procedure": 20, "goals": 15, "conferences": 24},
+            ),
+        )
+        for section, expected in sections.items()
+    ),
     (
         "access history",
         "partner",

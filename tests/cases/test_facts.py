@@ -10,13 +10,13 @@ import pytest
 from django.utils import timezone
 
 from casebridge import facts
-from casebridge.access.policy import Action, decide, seat_for, seats, visible
+from casebridge.access.policy import Action, decide, seat_for, seats, seats_in, visible
 from casebridge.accounts.permissions import active_roles
 from casebridge.accounts.two_factor import two_factor_state
 from casebridge.cases.models import Entry, Participant
 from casebridge.cooperation_models.models import Term
 from casebridge.sharing.models import Disclosure
-from tests.builders import category
+from tests.builders import category, whole_case_page
 
 pytestmark = pytest.mark.django_db
 
@@ -48,10 +48,26 @@ def test_one_seat_and_every_seat_both_follow_a_scope_change(personas, world):
 
 def test_a_scope_change_shows_on_the_next_page(personas, world):
     client = personas.client(personas.police)
-    page = f"/cases/{world.case.pk}/"
-    assert "Fallkonferenz geplant" in client.get(page).content.decode()
+    assert "Fallkonferenz geplant" in whole_case_page(client, world.case.pk)
     world.police.read_categories.remove(category("case_coordination"))
-    assert "Fallkonferenz geplant" not in client.get(page).content.decode()
+    assert "Fallkonferenz geplant" not in whole_case_page(client, world.case.pk)
+
+
+def test_seats_of_a_few_cases_agree_with_every_seat_and_follow_a_change(personas, world):
+    """``seats_in`` (a list of a few cases) loads only those seats, gives the same seats
+    as ``seats`` (every case) and ``seat_for`` (one), and follows a scope change."""
+    police = personas.police
+    other = Participant.objects.exclude(case=world.case).values_list("case_id", flat=True)
+    wanted = {world.case.pk, *other[:3], 999_999}
+    few = seats_in(police, wanted)
+    assert set(few) == wanted & set(seats(police))
+    facts.changed()
+    assert seats_in(police, wanted) == {pk: seats(police)[pk] for pk in few}
+    assert {pk: seat_for(police, pk) for pk in few} == few
+    coordination = category("case_coordination")
+    world.police.read_categories.remove(coordination)
+    assert coordination.pk not in seats_in(police, wanted)[world.case.pk].readable
+    assert seats_in(police, []) == {}
 
 
 def test_an_ended_membership_ends_the_roles_at_once(personas):

@@ -116,8 +116,8 @@ def test_police_cannot_write_counselling(personas, world):
 def test_conference_minutes_follow_the_scope(personas, world):
     items = visible(personas.police, ConferenceItem.objects.filter(conference=world.conference))
     assert [i.text for i in items] == ["Nächste Konferenz in 6 Wochen"]
-    page = selectors.case_page(personas.police, world.case)
-    assert [i.text for i in page.conferences[0].visible_items] == ["Nächste Konferenz in 6 Wochen"]
+    conferences = selectors.case_conferences(personas.police, world.case)
+    assert [i.text for i in conferences[0].visible_items] == ["Nächste Konferenz in 6 Wochen"]
 
 
 def test_export_and_search_hold_only_what_the_reader_may_read(personas, world):
@@ -142,8 +142,8 @@ def test_handover_moves_access_and_keeps_history(personas, world):
     assert not decide(personas.partner, Action.VIEW, world.case)
     assert decide(colleague, Action.VIEW, world.case)
     assert decide(colleague, Action.CHANGE, world.case)
-    page = selectors.case_page(colleague, world.case)
-    assert [(h.from_worker, h.to_worker) for h in page.handovers] == [(personas.partner, colleague)]
+    handovers = selectors.case_handovers(colleague, world.case)
+    assert [(h.from_worker, h.to_worker) for h in handovers] == [(personas.partner, colleague)]
 
 
 def test_coordinator_sees_cases_without_lead_but_no_content(personas, world):

@@ -15,7 +15,7 @@ from casebridge.audit.models import AuditEvent
 from casebridge.cases import services as case_services
 from casebridge.sharing import emergency
 from casebridge.sharing.models import EmergencyAccess
-from tests.builders import org
+from tests.builders import org, whole_case_page
 from tests.matrix import matrix_params
 from tests.sharing.matrices import EMERGENCY_MATRIX
 
@@ -59,9 +59,7 @@ def test_coordinator_opens_a_case_reads_everything_and_writes_nothing(
     assert access.user == personas.coordinator
     assert access.expires_at - access.started_at == timedelta(hours=2)
 
-    page = client.get(reverse("cases:case", args=[world.case.pk]))
-    assert page.status_code == 200
-    content = page.content.decode()
+    content = whole_case_page(client, world.case.pk)
     assert 'id="emergency-banner"' in content
     assert "Vertrauliche Beratung" in content  # counselling: the coordinator is not security
     assert "Keine polizeilichen Erkenntnisse" in content
@@ -101,6 +99,10 @@ def test_start_read_and_end_are_audited_with_purpose(personas, world):
     personas.client(personas.coordinator).get(reverse("cases:case", args=[world.case.pk]))
     read = AuditEvent.objects.filter(action="cases.case.view", actor=personas.coordinator).get()
     assert read.purpose == "emergency access"
+    # the identity is read (and recorded) where it is shown: the section "people"
+    personas.client(personas.coordinator).get(
+        reverse("cases:case", args=[world.case.pk]), {"section": "people"}
+    )
     assert AuditEvent.objects.filter(
         action="cases.identity.view", actor=personas.coordinator
     ).exists()
@@ -203,18 +205,14 @@ def test_a_security_sector_coordinator_never_reads_counselling_by_emergency_acce
     entry(personas.partner_other, other, "counselling", "Beratung", "Vertraulich in Berlin.")
     entry(personas.partner_other, other, "case_coordination", "Plan", "Termine.")
     emergency.emergency_access_start(actor=personas.police, case=other, reason=REASON, hours=1)
-    content = (
-        personas.client(personas.police)
-        .get(reverse("cases:case", args=[other.pk]))
-        .content.decode()
-    )
+    content = whole_case_page(personas.client(personas.police), other.pk)
     assert "Termine." in content
     assert "Vertraulich in Berlin." not in content
 
 
 def test_dpo_reviews_an_ended_access_with_what_was_read(personas, world):
     access = start(personas, world)
-    personas.client(personas.coordinator).get(reverse("cases:case", args=[world.case.pk]))
+    whole_case_page(personas.client(personas.coordinator), world.case.pk)
     dpo = personas.client(personas.dpo)
 
     queue = dpo.get(reverse("sharing:emergency_reviews"))

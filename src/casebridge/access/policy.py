@@ -19,6 +19,7 @@ and write. A seat never reads by scope what its sector receives only by disclosu
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -115,7 +116,22 @@ def seat_for(actor, case_id: int) -> Seat | None:
     every = known_fact(actor, "seats")
     if every is not None:
         return every.get(case_id)
-    return fact(actor, f"seat:{case_id}", lambda: _derive_seats(actor, case_id).get(case_id))
+    return fact(actor, f"seat:{case_id}", lambda: _derive_seats(actor, [case_id]).get(case_id))
+
+
+def seats_in(actor, case_ids: Iterable[int]) -> dict[int, Seat]:
+    """The actor's seats in these cases by case id, the unknown ones loaded at once (a list
+    of a few cases needs their seats, not all of the actor's)."""
+    wanted = set(case_ids)
+    if not _may_sit(actor) or not wanted:
+        return {}
+    every = known_fact(actor, "seats")
+    if every is not None:
+        return {pk: every[pk] for pk in wanted if pk in every}
+    missing = [pk for pk in wanted if known_fact(actor, f"seat:{pk}") is None]
+    derived = _derive_seats(actor, missing) if missing else {}
+    found = {pk: fact(actor, f"seat:{pk}", lambda pk=pk: derived.get(pk)) for pk in wanted}
+    return {pk: seat for pk, seat in found.items() if seat is not None}
 
 
 def _may_sit(actor) -> bool:
@@ -150,12 +166,12 @@ def _vocabulary(actor) -> _Vocabulary:
     return fact(actor, "seat_vocabulary", derive)
 
 
-def _derive_seats(actor, case_id: int | None = None) -> dict[int, Seat]:
-    """The seats of the actor (in one case when ``case_id`` is given), in a few queries of
-    ids: participations, their scopes, the entries disclosed to them, emergency accesses."""
+def _derive_seats(actor, case_ids: Collection[int] | None = None) -> dict[int, Seat]:
+    """The seats of the actor (in these cases when ``case_ids`` is given), in a few queries
+    of ids: participations, their scopes, the entries disclosed to them, emergency accesses."""
     participants = _participations(actor)
-    if case_id is not None:
-        participants = participants.filter(case_id=case_id)
+    if case_ids is not None:
+        participants = participants.filter(case_id__in=case_ids)
     # A person named in two participations of one case sits through the newest (pk order:
     # the later row wins), as _cases_filter chooses in SQL.
     rows = list(
@@ -194,7 +210,7 @@ def _derive_seats(actor, case_id: int | None = None) -> dict[int, Seat]:
                 writable=frozenset(scopes[pk][1]) - never,
                 disclosed=frozenset(disclosed.get(pk, ())),
             )
-    _add_emergency_seats(actor, held, vocabulary, case_id)
+    _add_emergency_seats(actor, held, vocabulary, case_ids)
     return held
 
 
@@ -216,7 +232,7 @@ def _running_emergency_accesses(actor, coordinating):
 
 
 def _add_emergency_seats(
-    actor, held: dict[int, Seat], vocabulary: _Vocabulary, case_id: int | None
+    actor, held: dict[int, Seat], vocabulary: _Vocabulary, case_ids: Collection[int] | None
 ) -> None:
     """Break-glass: a coordinator's running emergency access reads the whole case, writes
     nothing, and still never reads by scope what the coordinator's sector may not."""
@@ -224,8 +240,8 @@ def _add_emergency_seats(
     if not coordinating:
         return
     accesses = _running_emergency_accesses(actor, coordinating).exclude(case_id__in=list(held))
-    if case_id is not None:
-        accesses = accesses.filter(case_id=case_id)
+    if case_ids is not None:
+        accesses = accesses.filter(case_id__in=case_ids)
     everything = frozenset(vocabulary.categories.values())
     for pk, case, organisation, sector in accesses.values_list(
         "pk", "case_id", "organisation_id", "organisation__type__sector_id"

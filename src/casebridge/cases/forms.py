@@ -153,6 +153,10 @@ class CloseForm(forms.Form):
     prefix = "close"  # several forms share the case page: unique ids and names
 
     closing_reason = TermChoiceField(TermKind.CASE_CLOSING_REASON, label=_("Closing reason"))
+    confirm = forms.BooleanField(
+        label=_("Yes, close this case for every participant"),
+        error_messages={"required": _("Please confirm that the case is to be closed.")},
+    )
 
 
 class ConferenceForm(forms.Form):

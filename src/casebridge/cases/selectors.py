@@ -179,21 +179,32 @@ def _entries(actor, case: Case) -> QuerySet[Entry]:
     )
 
 
-def case_entries(actor, case: Case, *, query: str = "", category: str = "") -> list[Entry]:
-    """The entries of a case the actor may read (its scope, its own organisation's)."""
-    entries = _entries(actor, case)
+def _filtered(
+    entries: QuerySet[Entry], query: str, category: str, organisation: int | None = None
+) -> QuerySet[Entry]:
     if category:
         entries = entries.filter(category__code=category)
+    if organisation:
+        entries = entries.filter(author_organisation_id=organisation)
     for word in query.split()[:5]:
         entries = entries.filter(Q(title__icontains=word) | Q(text__icontains=word))
-    result = list(entries)
+    return entries
+
+
+def _audit_entry_list(actor, case: Case, count: int) -> None:
     audit_record(
         actor=actor,
         action="cases.entry.list",
         obj=case,
         purpose=_purpose(actor, [case.pk]),
-        details={"number": case.number, "count": len(result)},
+        details={"number": case.number, "count": count},
     )
+
+
+def case_entries(actor, case: Case, *, query: str = "", category: str = "") -> list[Entry]:
+    """The entries of a case the actor may read (its scope, its own organisation's)."""
+    result = list(_filtered(_entries(actor, case), query, category))
+    _audit_entry_list(actor, case, len(result))
     return result
 
 
@@ -237,23 +248,78 @@ def access_entry(actor, entry_id: int) -> Entry:
 
 
 @dataclass
-class CasePage:
-    """Everything the case page shows, each part already filtered by the policy."""
+class CaseHeader:
+    """What every section of the case page shows above it, filtered by the policy."""
 
     case: Case
-    participants: list[Participant]
-    entries: list[Entry]
-    goals: list[Goal]
-    handovers: list[Handover]
-    conferences: list[Conference]
-    identity: dict | None
-    related_people: list[RelatedPerson]
+    participants: list[Participant]  # with organisation, role and lead worker only
     can_change: bool
     writable: list  # categories the actor may write
+    readable: list  # categories the actor may read by scope: the reader's own scope
+
+    @property
+    def lead(self) -> Participant | None:
+        return next((p for p in self.participants if p.role.attributes.get("lead")), None)
 
     @property
     def can_write_identity(self) -> bool:
         return any(term.code == "identity" for term in self.writable)
+
+
+def case_header(actor, case: Case) -> CaseHeader:
+    """The case's number, phase, participants and the reader's own scope (no content)."""
+    seat = seat_for(actor, case.pk)
+    terms = {
+        term.pk: term
+        for term in Term.objects.filter(pk__in=seat.readable | seat.writable).order_by("position")
+    }
+    return CaseHeader(
+        case=case,
+        participants=list(
+            Participant.objects.filter(case=case).select_related(
+                "organisation", "role", "lead_worker"
+            )
+        ),
+        can_change=bool(decide(actor, Action.CHANGE, case)),
+        writable=[term for pk, term in terms.items() if pk in seat.writable],
+        readable=[term for pk, term in terms.items() if pk in seat.readable],
+    )
+
+
+ENTRIES_PER_PAGE = 50
+
+
+def entry_timeline(
+    actor,
+    case: Case,
+    *,
+    query: str = "",
+    category: str = "",
+    organisation: int | None = None,
+    number: str | int | None = 1,
+) -> Page:
+    """One page of the case's readable entries, newest first, filtered by category, the
+    author's organisation and words; the entries shown are audited as one list read."""
+    entries = _filtered(
+        _entries(actor, case).order_by("-occurred_on", "-created_at", "-pk"),
+        query,
+        category,
+        organisation,
+    )
+    page = Paginator(entries, ENTRIES_PER_PAGE).get_page(number)
+    _audit_entry_list(actor, case, len(page.object_list))
+    return page
+
+
+def case_handovers(actor, case: Case) -> list[Handover]:
+    """The history of lead workers, where the seat may read the case's coordination."""
+    if not _can_read_code(seat_for(actor, case.pk), "case_coordination"):
+        return []
+    return list(
+        Handover.objects.filter(participant__case=case).select_related(
+            "from_worker", "to_worker", "participant__organisation"
+        )
+    )
 
 
 def case_participants(case: Case) -> list[Participant]:
@@ -314,33 +380,6 @@ def writable_categories(actor, case: Case) -> list:
 def named_people(participants: list[Participant]) -> list:
     """The named people of the active participants (owners of action items)."""
     return [member for p in participants if p.is_active for member in p.members.all()]
-
-
-def case_page(actor, case: Case, *, query: str = "", category: str = "") -> CasePage:
-    """The case as the actor may see it, in a constant number of queries."""
-    coordination_readable = _can_read_code(seat_for(actor, case.pk), "case_coordination")
-    handovers = (
-        list(
-            Handover.objects.filter(participant__case=case).select_related(
-                "from_worker", "to_worker", "participant__organisation"
-            )
-        )
-        if coordination_readable
-        else []
-    )
-    identity, related = case_identity(actor, case)
-    return CasePage(
-        case=case,
-        participants=case_participants(case),
-        entries=case_entries(actor, case, query=query, category=category),
-        goals=case_goals(actor, case),
-        handovers=handovers,
-        conferences=case_conferences(actor, case),
-        identity=identity,
-        related_people=related,
-        can_change=bool(decide(actor, Action.CHANGE, case)),
-        writable=writable_categories(actor, case),
-    )
 
 
 def _can_read_code(seat, code: str) -> bool:

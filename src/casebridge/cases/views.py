@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from casebridge.access.policy import Action, organisations_with
@@ -110,47 +113,187 @@ def case_open(request):
     )
 
 
-def _page(request, case, *, status: int = 200, **forms):
-    view = selectors.case_page(
-        request.user,
-        case,
-        query=request.GET.get("q", "")[:100],
-        category=request.GET.get("category", ""),
+@dataclass(frozen=True)
+class CaseSection:
+    """One section of the case page: its own address (``?section=key``), template and
+    context, and the forms whose errors it shows again. Only the section asked for is
+    read and rendered; the others are one link (or one htmx request) away."""
+
+    key: str
+    label: str  # lazy
+    template: str
+    context: Callable[[HttpRequest, Case, selectors.CaseHeader, dict], dict]
+    forms: tuple[str, ...] = ()
+    position: int = 50
+    shown: Callable[[selectors.CaseHeader], bool] = lambda header: True
+
+
+# The sections of the case page by key. cases registers its own below; apps above cases
+# add theirs in their ready() (sharing: the procedure) — cases imports none of them.
+CASE_PAGE_SECTIONS: dict[str, CaseSection] = {}
+DEFAULT_SECTION = "entries"
+
+# What apps above cases add to the header of every section — sharing: the emergency
+# access banner and what was disclosed to the reader's organisation. Each part is a
+# callable (request, case, section key) -> template context, registered in its app's
+# ready() (docs/development.md, "Layers").
+CASE_PAGE_PARTS: list[Callable[[HttpRequest, Case, str], dict]] = []
+
+
+def register_section(section: CaseSection) -> None:
+    CASE_PAGE_SECTIONS[section.key] = section
+
+
+def section_of_form(form_name: str) -> str:
+    return next(
+        (key for key, section in CASE_PAGE_SECTIONS.items() if form_name in section.forms),
+        DEFAULT_SECTION,
     )
-    people = selectors.named_people(view.participants)
-    lead = next((p for p in view.participants if p.role.attributes.get("lead")), None)
+
+
+def case_url(case_id: int, section: str = DEFAULT_SECTION) -> str:
+    url = reverse("cases:case", args=[case_id])
+    return url if section == DEFAULT_SECTION else f"{url}?section={section}"
+
+
+def _page(request, case, *, status: int = 200, section: str = "", **forms):
+    header = selectors.case_header(request.user, case)
+    sections = sorted(
+        (s for s in CASE_PAGE_SECTIONS.values() if s.shown(header)), key=lambda s: s.position
+    )
+    key = section or request.GET.get("section", "")
+    current = (
+        next((s for s in sections if s.key == key), None) or CASE_PAGE_SECTIONS[DEFAULT_SECTION]
+    )
     context = {
-        "page": view,
         "case": case,
-        "entry_form": forms.get("entry_form") or EntryForm(writable=view.writable),
-        "goal_form": forms.get("goal_form") or GoalForm(),
-        "related_form": forms.get("related_form") or RelatedPersonForm(),
-        "participant_form": forms.get("participant_form") or ParticipantForm(),
-        "phase_form": PhaseForm(initial={"phase": case.phase}),
-        "close_form": forms.get("close_form") or CloseForm(),
-        "conference_form": forms.get("conference_form") or ConferenceForm(),
-        "item_form": forms.get("item_form")
-        or ConferenceItemForm(writable=view.writable, people=people),
-        "handover_form": forms.get("handover_form")
-        or (HandoverForm(organisation_id=lead.organisation_id) if lead else None),
-        "lead": lead,
-        "categories": Term.objects.of("information_category"),
+        "header": header,
+        "sections": sections,
+        "section": current,
         "form_errors": [
             (form.fields[name].label if name in form.fields else "", errors)
             for form in forms.values()
             for name, errors in form.errors.items()
         ],
+        **current.context(request, case, header, forms),
     }
     for part in CASE_PAGE_PARTS:
-        context.update(part(request, case))
+        context.update(part(request, case, current.key))
+    if request.htmx and request.htmx.target == "case-body":
+        return render(request, "cases/_case_body.html", context, status=status)
     return render(request, "cases/case_detail.html", context, status=status)
 
 
-# What apps above cases add to the case page — sharing: its obligations, consents and
-# disclosures, the event and consent forms, the emergency access banner. Each part is a
-# callable (request, case) -> template context, registered in its app's ready(); cases
-# imports none of them (docs/development.md, "Layers").
-CASE_PAGE_PARTS: list[Callable[[HttpRequest, Case], dict]] = []
+def _entries_section(request, case, header, forms) -> dict:
+    organisation = request.GET.get("organisation", "")
+    return {
+        "entries": selectors.entry_timeline(
+            request.user,
+            case,
+            query=request.GET.get("q", "")[:100],
+            category=request.GET.get("category", "")[:64],
+            organisation=int(organisation) if organisation.isdigit() else None,
+            number=request.GET.get("page"),
+        ),
+        "entry_filter": {
+            "q": request.GET.get("q", "")[:100],
+            "category": request.GET.get("category", "")[:64],
+            "organisation": organisation,
+            "categories": header.readable,
+            "organisations": sorted(
+                {p.organisation for p in header.participants}, key=lambda o: o.name
+            ),
+        },
+        "entry_form": forms.get("entry_form") or EntryForm(writable=header.writable),
+    }
+
+
+def _people_section(request, case, header, forms) -> dict:
+    identity, related = selectors.case_identity(request.user, case)
+    lead = header.lead
+    return {
+        "participants": selectors.case_participants(case),
+        "identity": identity,
+        "related_people": related,
+        "handovers": selectors.case_handovers(request.user, case),
+        "categories": Term.objects.of("information_category"),
+        "related_form": forms.get("related_form") or RelatedPersonForm(),
+        "participant_form": forms.get("participant_form") or ParticipantForm(),
+        "handover_form": forms.get("handover_form")
+        or (HandoverForm(organisation_id=lead.organisation_id) if lead else None),
+    }
+
+
+def _goals_section(request, case, header, forms) -> dict:
+    return {
+        "goals": selectors.case_goals(request.user, case),
+        "goal_form": forms.get("goal_form") or GoalForm(),
+    }
+
+
+def _conferences_section(request, case, header, forms) -> dict:
+    return {
+        "conferences": selectors.case_conferences(request.user, case),
+        "conference_form": forms.get("conference_form") or ConferenceForm(),
+        "item_form": forms.get("item_form")
+        or ConferenceItemForm(
+            writable=header.writable,
+            people=selectors.named_people(selectors.case_participants(case)),
+        ),
+    }
+
+
+def _closing_section(request, case, header, forms) -> dict:
+    return {
+        "phase_form": forms.get("phase_form") or PhaseForm(initial={"phase": case.phase}),
+        "close_form": forms.get("close_form") or CloseForm(),
+    }
+
+
+for _section in (
+    CaseSection(
+        "entries",
+        gettext_lazy("Entries"),
+        "cases/sections/entries.html",
+        _entries_section,
+        forms=("entry_form",),
+        position=10,
+    ),
+    CaseSection(
+        "people",
+        gettext_lazy("People and participants"),
+        "cases/sections/people.html",
+        _people_section,
+        forms=("related_form", "participant_form", "handover_form", "scope_form"),
+        position=20,
+    ),
+    CaseSection(
+        "goals",
+        gettext_lazy("Goals"),
+        "cases/sections/goals.html",
+        _goals_section,
+        forms=("goal_form",),
+        position=40,
+    ),
+    CaseSection(
+        "conferences",
+        gettext_lazy("Case conferences"),
+        "cases/sections/conferences.html",
+        _conferences_section,
+        forms=("conference_form", "item_form"),
+        position=50,
+    ),
+    CaseSection(
+        "closing",
+        gettext_lazy("Phase and closing"),
+        "cases/sections/closing.html",
+        _closing_section,
+        forms=("phase_form", "close_form"),
+        position=90,
+        shown=lambda header: header.can_change,
+    ),
+):
+    register_section(_section)
 
 
 @login_required
@@ -159,7 +302,8 @@ def case_detail(request, case_id: int):
 
 
 def _post(request, case_or_id, form_name: str, form, perform):
-    """Validate, perform, and either go back to the case or show it with the errors.
+    """Validate, perform, and either go back to the form's section of the case or show it
+    with the errors.
 
     Takes the case when the view already accessed it (one access, one audit event).
     """
@@ -168,7 +312,7 @@ def _post(request, case_or_id, form_name: str, form, perform):
         if isinstance(case_or_id, Case)
         else selectors.access_case(request.user, case_or_id, for_write=True)
     )
-    case_id = case.pk
+    section = section_of_form(form_name)
     if form.is_valid():
         try:
             with hide_denials():
@@ -177,8 +321,8 @@ def _post(request, case_or_id, form_name: str, form, perform):
             apply_validation_error(form, exc)
         else:
             messages.success(request, _("Saved."))
-            return redirect("cases:case", case_id=case_id)
-    return _page(request, case, status=422, **{form_name: form})
+            return redirect(case_url(case.pk, section))
+    return _page(request, case, status=422, section=section, **{form_name: form})
 
 
 @login_required
@@ -235,7 +379,7 @@ def goal_status(request, case_id: int, goal_id: int):
             )
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
-    return redirect("cases:case", case_id=case_id)
+    return redirect(case_url(case_id, "goals"))
 
 
 @login_required
@@ -295,7 +439,7 @@ def participant_end(request, case_id: int, participant_id: int):
             services.participant_end(actor=request.user, participant=participant)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
-    return redirect("cases:case", case_id=case_id)
+    return redirect(case_url(case_id, "people"))
 
 
 @login_required
@@ -332,7 +476,9 @@ def case_close(request, case_id: int):
         case_id,
         "close_form",
         CloseForm(request.POST),
-        lambda case, data: services.case_close(actor=request.user, case=case, **data),
+        lambda case, data: services.case_close(
+            actor=request.user, case=case, closing_reason=data["closing_reason"]
+        ),
     )
 
 

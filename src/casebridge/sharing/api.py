@@ -180,7 +180,15 @@ def simulate(request, case_id: int, payload: SimulateIn):
     summary="Obligations, disclosures and consents of a case, as you may see them",
 )
 def case_sharing(request, case_id: int):
-    return selectors.case_sharing(request.user, case_selectors.access_case(request.user, case_id))
+    return _sharing_out(request.user, case_selectors.access_case(request.user, case_id))
+
+
+def _sharing_out(actor, case) -> dict:
+    """The SOP side of the case with what was disclosed to the caller (the read audited)."""
+    return {
+        **vars(selectors.case_sharing(actor, case)),
+        "received": selectors.received_disclosures(actor, case),
+    }
 
 
 @router.post(
@@ -191,7 +199,7 @@ def event_record(request, case_id: int, payload: EventIn):
     services.event_record(
         actor=request.user, case=case, code=payload.code, event_date=payload.event_date
     )
-    return Status(201, selectors.case_sharing(request.user, case))
+    return Status(201, _sharing_out(request.user, case))
 
 
 @router.post(

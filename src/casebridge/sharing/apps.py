@@ -8,10 +8,17 @@ class SharingConfig(AppConfig):
 
     def ready(self):
         # the SOP's part of the case page: cases lies below sharing and does not import it
-        from casebridge.cases.views import CASE_PAGE_PARTS  # noqa: PLC0415 (app loading)
-        from casebridge.sharing.views import case_page_part  # noqa: PLC0415 (app loading)
+        from casebridge.cases.views import (  # noqa: PLC0415 (app loading)
+            CASE_PAGE_PARTS,
+            register_section,
+        )
+        from casebridge.sharing.views import (  # noqa: PLC0415 (app loading)
+            PROCEDURE,
+            case_page_part,
+        )
 
         if case_page_part not in CASE_PAGE_PARTS:
             CASE_PAGE_PARTS.append(case_page_part)
+        register_section(PROCEDURE)
         # seats include disclosed entries and emergency accesses (casebridge.facts)
         watch(self.get_model("Disclosure"), self.get_model("EmergencyAccess"))

@@ -18,7 +18,7 @@ from casebridge.access.policy import (
     organisations_with,
     seat_for,
     seated_case_ids,
-    seats,
+    seats_in,
     visible,
 )
 from casebridge.accounts.models import Role
@@ -78,8 +78,7 @@ def my_tasks(actor) -> dict:
             )
         )
     )
-    if candidates:
-        seats(actor)  # every seat at once: can_approve() then asks none one by one
+    seats_in(actor, {d.case_id for d in candidates})  # at once: can_approve() asks none
     approvals = [d for d in candidates if can_approve(actor, d)]
     return {"obligations": obligations, "approvals": approvals, **_network_tasks(actor)}
 
@@ -94,26 +93,21 @@ def _network_tasks(actor) -> dict:
 class CaseSharing:
     obligations: list[Obligation]
     disclosures: list[Disclosure]  # those the actor's organisation sent or received
-    received: list[Disclosure]  # approved, to the actor's organisation: what it may now see
     consents: list[Consent]
     can_change: bool
 
 
-def case_sharing(actor, case: Case) -> CaseSharing:
-    """The SOP side of a case as the actor may see it (the case was accessed already)."""
+def received_disclosures(actor, case: Case) -> list[Disclosure]:
+    """What was disclosed to the actor's participant in this case and approved: what it
+    may now see beyond its scope, shown first on the case page. The read is audited."""
     seat = seat_for(actor, case.pk)
-    can_change = bool(decide(actor, Action.CHANGE, case))
-    disclosures = _disclosures().filter(case=case)
-    if not can_change:
-        disclosures = disclosures.filter(
-            Q(from_participant_id=seat.participant_id) | Q(to_participant_id=seat.participant_id)
+    if seat is None or seat.participant_id is None:
+        return []
+    received = list(
+        _disclosures().filter(
+            case=case, to_participant_id=seat.participant_id, status=Disclosure.Status.APPROVED
         )
-    disclosures = list(disclosures)
-    received = [
-        d
-        for d in disclosures
-        if d.to_participant_id == seat.participant_id and d.status == Disclosure.Status.APPROVED
-    ]
+    )
     if received:
         audit_record(
             actor=actor,
@@ -121,14 +115,27 @@ def case_sharing(actor, case: Case) -> CaseSharing:
             obj=case,
             details={"number": case.number, "disclosures": [d.pk for d in received]},
         )
+    return received
+
+
+def case_sharing(actor, case: Case) -> CaseSharing:
+    """The SOP side of a case as the actor may see it (the case was accessed already):
+    obligations, the disclosure register (a participant that may not change the case sees
+    only what its organisation sent or received), consents for those who may change it."""
+    seat = seat_for(actor, case.pk)
+    can_change = bool(decide(actor, Action.CHANGE, case))
+    disclosures = _disclosures().filter(case=case)
+    if not can_change:
+        disclosures = disclosures.filter(
+            Q(from_participant_id=seat.participant_id) | Q(to_participant_id=seat.participant_id)
+        )
     return CaseSharing(
         obligations=list(
             Obligation.objects.filter(case=case).select_related(
                 "responsible", "recipient", "protocol"
             )
         ),
-        disclosures=disclosures,
-        received=received,
+        disclosures=list(disclosures),
         consents=list(
             Consent.objects.filter(case=case).prefetch_related(
                 "categories", "recipients__organisation"

@@ -8,11 +8,13 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from casebridge.access import protocol as protocol_events
 from casebridge.accounts.stepup import require_recent_auth
 from casebridge.cases import selectors as case_selectors
+from casebridge.cases.views import DEFAULT_SECTION, CaseSection, case_url
 from casebridge.forms import apply_validation_error
 from casebridge.refusals import hide_denials
 from casebridge.sharing import emergency as emergency_services
@@ -31,7 +33,7 @@ from casebridge.sop import engine as sop
 
 
 def _back(case_id: int):
-    return redirect("cases:case", case_id=case_id)
+    return redirect(case_url(case_id, PROCEDURE.key))
 
 
 def _run(request, perform, case_id: int):
@@ -304,12 +306,32 @@ def emergency_review(request, access_id: int):
     )
 
 
-def case_page_part(request, case) -> dict:
-    """What the SOP adds to the case page (``cases.views.CASE_PAGE_PARTS``)."""
+def case_page_part(request, case, section: str) -> dict:
+    """What the SOP adds above every section of the case page
+    (``cases.views.CASE_PAGE_PARTS``): the emergency access banner, and on the first
+    section what was disclosed to the reader's organisation."""
     access_id = case_selectors.emergency_seat(request.user, case)
     return {
-        "sharing": selectors.case_sharing(request.user, case),
         "emergency": selectors.emergency_access(request.user, access_id) if access_id else None,
+        "received": selectors.received_disclosures(request.user, case)
+        if section == DEFAULT_SECTION
+        else [],
+    }
+
+
+def procedure_section(request, case, header, forms) -> dict:
+    """The case page's section "procedure" (``cases.views.CASE_PAGE_SECTIONS``)."""
+    return {
+        "sharing": selectors.case_sharing(request.user, case),
         "event_form": EventForm(),
         "consent_form": ConsentForm(case=case),
     }
+
+
+PROCEDURE = CaseSection(
+    "procedure",
+    gettext_lazy("Procedure and disclosures"),
+    "sharing/_case_section.html",
+    procedure_section,
+    position=30,
+)

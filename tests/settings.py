@@ -18,6 +18,9 @@ from casebridge.settings import *  # noqa: E402, F403
 # persona fixture would make the suite slow for nothing.
 # The test client speaks plain HTTP; tests of the production headers switch these on.
 SECURE_SSL_REDIRECT = False
+# Tests read the chain right after a request: the request seals (tests/audit/
+# test_background_seal.py runs the sealer thread on its own).
+AUDIT_SEAL_IN_BACKGROUND = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

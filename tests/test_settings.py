@@ -127,3 +127,20 @@ def test_production_hashes_passwords_with_argon2():
     from casebridge import settings as production
 
     assert production.PASSWORD_HASHERS[0] == "django.contrib.auth.hashers.Argon2PasswordHasher"
+
+
+def test_the_audit_sealer_thread_is_for_postgresql_only(tmp_path):
+    base = {"CASEBRIDGE_DATA_DIR": str(tmp_path), "SECRET_KEY": "k" * 40}
+    refused = _settings_in_subprocess({**base, "AUDIT_SEAL_IN_BACKGROUND": "true"})
+    assert refused.returncode != 0
+    assert "AUDIT_SEAL_IN_BACKGROUND: only with PostgreSQL" in refused.stderr
+    code = "import casebridge.settings as s; print(s.AUDIT_SEAL_IN_BACKGROUND)"
+    for url, expected in (("", "False"), ("postgres://u@127.0.0.1:5432/cb", "True")):
+        shown = subprocess.run(  # noqa: S603 - our own interpreter, fixed arguments
+            [sys.executable, "-c", code],
+            env={"PATH": "/usr/bin:/bin", **base, **({"DATABASE_URL": url} if url else {})},
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        assert shown.stdout.strip() == expected

@@ -123,6 +123,16 @@ TEMPLATES = [
 FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 
 DATABASES = {"default": env.env_database("DATABASE_URL", DATA_DIR / "casebridge.sqlite3")}
+# Chain audit events in a thread of each process instead of at the end of the request
+# (casebridge.audit.sealer). On by default on PostgreSQL, where the seal's round trips cost
+# a write request as much as the write; SQLite serialises writers, so there a second
+# writer would only wait, and the request seals as before.
+_POSTGRESQL = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+AUDIT_SEAL_IN_BACKGROUND = env.env_bool("AUDIT_SEAL_IN_BACKGROUND", default=_POSTGRESQL)
+if AUDIT_SEAL_IN_BACKGROUND and not _POSTGRESQL:
+    raise ImproperlyConfigured(
+        "AUDIT_SEAL_IN_BACKGROUND: only with PostgreSQL (SQLite serialises writers)"
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"

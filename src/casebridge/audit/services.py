@@ -18,12 +18,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Min
 from django.utils import timezone, translation
 
 from casebridge.audit import chain, signing
 from casebridge.audit.models import AuditEvent, ChainHead, Checkpoint, Outcome
+from casebridge.audit.sealer import BackgroundSealer
 
 GENESIS = chain.GENESIS
 logger = logging.getLogger(__name__)
@@ -107,12 +109,20 @@ def seal_after_commit() -> None:
 
     A request does not queue for the lock: if another sealer holds it, that one looks
     for pending events again after letting go, and finds this transaction's. Either way
-    the request's earlier events, committed before, are sealed too.
+    the request's earlier events, committed before, are sealed too. With
+    ``AUDIT_SEAL_IN_BACKGROUND`` the process's sealer thread does it (``audit.sealer``).
     """
     due = _seal_due.get()
     if due is not None:
         due[0] = False
-    seal_pending(wait=False, look_first=False)
+    _seal_now()
+
+
+def _seal_now() -> None:
+    if settings.AUDIT_SEAL_IN_BACKGROUND:
+        background_sealer.wake()
+    else:
+        seal_pending(wait=False, look_first=False)
 
 
 @contextmanager
@@ -132,7 +142,7 @@ def sealing_at_the_end():
         _seal_due.reset(token)
         if due[0]:
             try:
-                seal_pending(wait=False, look_first=False)
+                _seal_now()
             except Exception:
                 logger.exception("audit: sealing at the end of a request failed")
 
@@ -152,6 +162,11 @@ def seal_pending(*, batch_size: int = 5000, wait: bool = True, look_first: bool 
             return total
         total += sealed
         look_first = True
+
+
+# The process's sealer thread (``AUDIT_SEAL_IN_BACKGROUND``): it waits for the head's lock
+# where a request would not, and seals everything pending each time it wakes.
+background_sealer = BackgroundSealer(lambda: seal_pending(wait=True))
 
 
 def audit_denied(

@@ -159,8 +159,8 @@ PAGES = [
     ("cases", "partner", lambda r: reverse("cases:list"), 8),
     ("cases as police", "police", lambda r: reverse("cases:list"), 7),
     ("coordination", "coordinator", lambda r: reverse("cases:coordination"), 5),
-    ("case", "partner", lambda r: reverse("cases:case", args=[r.case.pk]), 19),
-    ("case as police", "police", lambda r: reverse("cases:case", args=[r.case.pk]), 19),
+    ("case", "partner", lambda r: reverse("cases:case", args=[r.case.pk]), 20),
+    ("case as police", "police", lambda r: reverse("cases:case", args=[r.case.pk]), 20),
     *(
         (
             f"case{reader}: {section}",
@@ -174,12 +174,12 @@ PAGES = [
             (
                 "",
                 "partner",
-                {"people": 28, "procedure": 26, "goals": 15, "conferences": 24, "closing": 15},
+                {"people": 29, "procedure": 26, "goals": 16, "conferences": 25, "closing": 16},
             ),
             (
                 " as police",
                 "police",
-                {"people": 20, "procedure": 20, "goals": 15, "conferences": 24},
+                {"people": 21, "procedure": 20, "goals": 16, "conferences": 25},
             ),
         )
         for section, expected in sections.items()

@@ -66,6 +66,10 @@ def test_every_page_of_the_role_in_both_languages(browser, live_server, e2e_pers
     urls = sorted({links.nth(i).get_attribute("href") for i in range(links.count())})
     if persona in ("partner", "police"):
         urls.append(f"/cases/{case.pk}/")
+        urls += [
+            f"/cases/{case.pk}/?section={section}"
+            for section in ("people", "procedure", "goals", "conferences", "closing")
+        ]
     assert len(urls) >= 4, urls
     found = []
     for language in ("en", "de"):

@@ -54,7 +54,10 @@ def test_duty_to_report_path(browser, live_server, e2e_personas):
     form.get_by_label("Imminence").select_option("imminent")
     form.get_by_role("button", name="Save entry").click()
 
-    # 2. The obligation appears, addressed to the police liaison.
+    # 2. The obligation appears, addressed to the police liaison; the case's header says
+    # there is one open and leads to the section with the procedure.
+    expect(page.locator("#open-obligations")).to_contain_text("open obligation")
+    page.locator("#open-obligations a").click()
     obligation = page.locator("tr.obligation", has_text="§ 138")
     expect(obligation).to_contain_text("Landeskriminalamt")
     obligation.get_by_role("link", name="Meet it by a disclosure").click()
@@ -87,6 +90,16 @@ def test_duty_to_report_path(browser, live_server, e2e_personas):
     context, page = _login(browser, live_server, "police")
     page.goto(f"/cases/{case.pk}/")
     expect(page.locator(".disclosed .excerpt")).to_have_text(EXCERPT)
-    expect(page.locator("body")).not_to_contain_text(SECRET)
-    expect(page.locator("body")).not_to_contain_text("Konkrete Tatankündigung")
+    sections = page.locator("nav.case-sections a")
+    names = [sections.nth(i).inner_text().strip() for i in range(sections.count())]
+    assert len(names) >= 5, names
+    for name in names:  # every section, switched in place by htmx
+        expect(page.locator("body")).not_to_contain_text(SECRET)
+        if name == names[0]:
+            continue  # shown already
+        page.locator("nav.case-sections").get_by_role("link", name=name).click()
+        expect(page.locator("nav.case-sections a[aria-current=page]")).to_have_text(name)
+        expect(page.locator("body")).not_to_contain_text(SECRET)
+        expect(page.locator("body")).not_to_contain_text("Konkrete Tatankündigung")
+    assert "section=" in page.url  # the address follows the section (bookmark, back)
     context.close()

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from casebridge.access.policy import (
@@ -116,6 +117,14 @@ def received_disclosures(actor, case: Case) -> list[Disclosure]:
             details={"number": case.number, "disclosures": [d.pk for d in received]},
         )
     return received
+
+
+def open_obligations(case: Case) -> dict:
+    """How many obligations of the case are open, and how many of those are overdue (no
+    content: the case page's header points to the section "procedure" with them)."""
+    return Obligation.objects.filter(case=case, status=Obligation.Status.OPEN).aggregate(
+        open=Count("pk"), overdue=Count("pk", filter=Q(due_at__lt=timezone.now()))
+    )
 
 
 def case_sharing(actor, case: Case) -> CaseSharing:

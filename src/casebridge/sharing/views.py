@@ -308,10 +308,11 @@ def emergency_review(request, access_id: int):
 
 def case_page_part(request, case, section: str) -> dict:
     """What the SOP adds above every section of the case page
-    (``cases.views.CASE_PAGE_PARTS``): the emergency access banner, and on the first
-    section what was disclosed to the reader's organisation."""
+    (``cases.views.CASE_PAGE_PARTS``): the emergency access banner, how many obligations
+    are open, and on the first section what was disclosed to the reader's organisation."""
     access_id = case_selectors.emergency_seat(request.user, case)
     return {
+        "obligations_open": selectors.open_obligations(case) if section != "procedure" else {},
         "emergency": selectors.emergency_access(request.user, access_id) if access_id else None,
         "received": selectors.received_disclosures(request.user, case)
         if section == DEFAULT_SECTION

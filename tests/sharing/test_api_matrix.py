@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from casebridge.sharing import services
 from casebridge.sharing.models import Obligation
@@ -26,6 +28,10 @@ POST  /disclosures/{disclosure}/decide             404     404    404           
 POST  /cases/{case}/obligations/{obligation}/cancel 200    403    404            404           404     404         404 404   404
 GET   /tasks                                       200     200    200            200           200     200         200 200   200
 GET   /register                                    404     404    404            404           404     404         200 404   404
+POST  /cases/{case}/requests                       201     201    404            404           404     404         404 404   404
+POST  /cases/{case}/requests/{request}/refuse      200     403    404            404           404     404         404 404   404
+POST  /cases/{case}/requests/{request}/withdraw    403     200    404            404           404     404         404 404   404
+GET   /register/requests                           404     404    404            404           404     404         200 404   404
 """
 
 
@@ -46,6 +52,16 @@ def test_endpoint_answers_persona(
         justification="j",
     )
     obligation = Obligation.objects.filter(case=world.case, status="open").first()
+    asked = services.information_request_create(  # the police ask the lead
+        actor=personas.police,
+        case=world.case,
+        to_participant=world.lead,
+        categories=[Term.objects.get(kind="information_category", code="case_coordination")],
+        question="Nächster Termin?",
+        purpose="Gefährdungslage",
+        legal_basis=Term.objects.get(kind="legal_basis", code="justifying_emergency"),
+        due_on=timezone.localdate() + timedelta(days=3),
+    )
     bodies = {
         "/cases/{case}/simulate": {"event": "risk_judgement_recorded", "likelihood": "very_likely"},
         "/cases/{case}/events": {"code": "child_welfare_concern"},
@@ -64,9 +80,22 @@ def test_endpoint_answers_persona(
         },
         "/disclosures/{disclosure}/decide": {"approve": True},
         "/cases/{case}/obligations/{obligation}/cancel": {"reason": "entfällt"},
+        "/cases/{case}/requests": {
+            "to_participant_id": (world.lead if persona == "police" else world.police).pk,
+            "categories": ["case_coordination"],
+            "question": "Stand?",
+            "purpose": "Fallkonferenz",
+            "legal_basis": "justifying_emergency",
+            "due_on": (timezone.localdate() + timedelta(days=5)).isoformat(),
+        },
+        "/cases/{case}/requests/{request}/refuse": {"reason": "Nicht erforderlich."},
     }
     url = "/api/v1/sop" + path.format(
-        case=world.case.pk, consent=consent.pk, disclosure=disclosure.pk, obligation=obligation.pk
+        case=world.case.pk,
+        consent=consent.pk,
+        disclosure=disclosure.pk,
+        obligation=obligation.pk,
+        request=asked.pk,
     )
     body = bodies.get(path)
     response = personas.client(getattr(personas, persona)).generic(
@@ -109,6 +138,7 @@ def test_every_sop_operation_is_in_the_matrix():
             "{consent}": "{consent_id}",
             "{disclosure}": "{disclosure_id}",
             "{obligation}": "{obligation_id}",
+            "{request}": "{request_id}",
             "{running}": "{access_id}",
             "{ended}": "{access_id}",
         },

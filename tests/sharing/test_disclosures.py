@@ -240,7 +240,12 @@ def test_worker_reminds_and_escalates(personas, world, mailoutbox, settings):
     subjects = [m.subject for m in mailoutbox]
     assert any(s.startswith("casebridge: overdue") for s in subjects)
     assert all("Anschlag" not in m.body and "Beispiel" not in m.body for m in mailoutbox)
-    assert remind_and_escalate.call() == {"reminded": 0, "escalated": 0}
+    assert remind_and_escalate.call() == {
+        "reminded": 0,
+        "escalated": 0,
+        "requests_reminded": 0,
+        "requests_escalated": 0,
+    }
 
 
 def test_a_disclosure_fulfils_matching_obligations_without_naming_them(personas, world):

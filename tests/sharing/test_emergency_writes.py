@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import timedelta
 from html.parser import HTMLParser
 
 import pytest
@@ -18,13 +19,15 @@ from django.apps import apps
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 
 from casebridge.accounts.services import api_token_create
 from casebridge.audit.models import AuditEvent
 from casebridge.cases import services as case_services
 from casebridge.sharing import emergency as emergency_services
+from casebridge.sharing import services as sharing_services
 from casebridge.sharing.models import Obligation
-from tests.builders import entry, org, whole_case_page
+from tests.builders import category, entry, org, term, whole_case_page
 
 pytestmark = pytest.mark.django_db
 
@@ -42,10 +45,21 @@ def emergency(personas, world, coordination_consent):
         actor=personas.partner, case=world.case, horizon="interim", title="Ziel"
     )
     consent = coordination_consent
+    asked = sharing_services.information_request_create(  # the police ask the lead
+        actor=personas.police,
+        case=world.case,
+        to_participant=world.lead,
+        categories=[category("case_coordination")],
+        question="Stand?",
+        purpose="Fallkonferenz",
+        legal_basis=term("legal_basis", "justifying_emergency"),
+        due_on=timezone.localdate() + timedelta(days=3),
+    )
     access = emergency_services.emergency_access_start(
         actor=personas.coordinator, case=world.case, reason=REASON, hours=1
     )
     return {
+        "request_id": asked.pk,
         "access": access,
         "case_id": world.case.pk,
         "participant_id": world.police.pk,
@@ -202,6 +216,16 @@ API_BODIES = {
         "/api/v1/sop/cases/{case_id}/disclosures"
     ],
     "POST /api/v1/sop/cases/{case_id}/obligations/{obligation_id}/cancel": {"reason": "x"},
+    "POST /api/v1/sop/cases/{case_id}/requests": {
+        "to_participant_id": "POLICE",
+        "categories": ["case_coordination"],
+        "question": "Stand?",
+        "purpose": "p",
+        "legal_basis": "justifying_emergency",
+        "due_on": "2099-01-01",
+    },
+    "POST /api/v1/sop/cases/{case_id}/requests/{request_id}/refuse": {"reason": "x"},
+    "POST /api/v1/sop/cases/{case_id}/requests/{request_id}/withdraw": None,
 }
 
 
@@ -292,6 +316,9 @@ WRITE_PAGES = {
     "sharing:consent_withdraw": ["case_id", "consent_id"],
     "sharing:obligation_cancel": ["case_id", "obligation_id"],
     "sharing:disclose": ["case_id"],
+    "sharing:request_add": ["case_id"],
+    "sharing:request_refuse": ["case_id", "request_id"],
+    "sharing:request_withdraw": ["case_id", "request_id"],
 }
 READ_PAGES = {
     "cases:case",

@@ -4,6 +4,9 @@ scope or by an approved disclosure to it — checked from the database, not the 
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase as HypothesisTestCase
@@ -13,7 +16,7 @@ from casebridge.cases import services as case_services
 from casebridge.cases.models import Entry, Participant
 from casebridge.cooperation_models.models import Term
 from casebridge.sharing import services
-from casebridge.sharing.models import Disclosure
+from casebridge.sharing.models import Disclosure, InformationRequest
 from tests.builders import build_personas
 
 CATEGORIES = [
@@ -33,6 +36,14 @@ ACTIONS = st.lists(
         st.tuples(st.just("scope"), st.sets(st.sampled_from(CATEGORIES), max_size=4)),
         st.tuples(st.just("disclose"), st.integers(0, 30), st.booleans()),
         st.tuples(st.just("consent_disclose"), st.integers(0, 30)),
+        # requests for information, both ways: asked, refused, answered by a disclosure
+        st.tuples(
+            st.just("ask"),
+            st.sampled_from(["partner", "police"]),
+            st.sets(st.sampled_from(CATEGORIES), min_size=1, max_size=3),
+        ),
+        st.tuples(st.just("refuse"), st.integers(0, 30)),
+        st.tuples(st.just("answer"), st.integers(0, 30), st.integers(0, 30), st.booleans()),
     ),
     max_size=12,
 )
@@ -64,6 +75,8 @@ class InformationFlows(HypothesisTestCase):
         approver = make_user(f"approver{case.pk}", lead.organisation, "partner_counsellor")
         lead.members.add(approver)
         entries: list[Entry] = []
+        asked: list = []
+        sides = {"partner": (partner, lead, liaison), "police": (police, liaison, lead)}
         for action in actions:
             kind = action[0]
             try:
@@ -123,6 +136,44 @@ class InformationFlows(HypothesisTestCase):
                         legal_basis=_term("legal_basis", "consent_gdpr"),
                         consent=consent,
                     )
+                elif kind == "ask":
+                    person, _own, other = sides[action[1]]
+                    asked.append(
+                        services.information_request_create(
+                            actor=person,
+                            case=case,
+                            to_participant=other,
+                            categories=[_term("information_category", c) for c in action[2]],
+                            question="q",
+                            purpose="p",
+                            legal_basis=_term("legal_basis", "danger_prevention_bdsg"),
+                            due_on=timezone.localdate() + timedelta(days=3),
+                        )
+                    )
+                elif kind == "refuse" and asked:
+                    request = asked[action[1] % len(asked)]
+                    person = partner if request.to_participant_id == lead.pk else police
+                    services.information_request_refuse(
+                        actor=person, info_request=request, reason="r"
+                    )
+                elif kind == "answer" and asked and entries:
+                    request = asked[action[1] % len(asked)]
+                    request.refresh_from_db()
+                    person = partner if request.to_participant_id == lead.pk else police
+                    disclosure = services.disclosure_request(
+                        actor=person,
+                        case=case,
+                        to_participant=liaison if person == partner else lead,
+                        entries=[entries[action[2] % len(entries)]],
+                        purpose="p",
+                        legal_basis=_term("legal_basis", "justifying_emergency"),
+                        justification="j",
+                        answers=request,
+                    )
+                    if action[3] and person == partner:
+                        services.disclosure_decide(
+                            actor=approver, disclosure=disclosure, approve=True
+                        )
             except Exception as exc:  # refused actions change nothing; that is allowed
                 if type(exc).__name__ not in ("ValidationError", "PermissionDenied"):
                     raise
@@ -143,6 +194,7 @@ class InformationFlows(HypothesisTestCase):
                     if entry.author_organisation_id == participant.organisation_id:
                         continue
                     if decide(member, Action.VIEW, entry):
+                        # a request, refused or answered, opens nothing by itself
                         assert entry.category.code in scope or entry.pk in disclosed, (
                             participant.role.code,
                             entry.category.code,
@@ -152,3 +204,9 @@ class InformationFlows(HypothesisTestCase):
                             and entry.category.code == "counselling"
                             and entry.pk not in disclosed
                         )
+        # A request is answered exactly when an approved disclosure answers it (one withdrawn
+        # while its answer waited for approval stays withdrawn); never refused and answered.
+        for request in InformationRequest.objects.filter(case=case):
+            approved = request.disclosures.filter(status="approved").exists()
+            assert (request.status == "answered") <= approved, request.status
+            assert approved <= (request.status in ("answered", "withdrawn")), request.status

@@ -147,6 +147,12 @@ def emergency_seat(actor, case: Case) -> int | None:
     return emergency_access_of(actor, case.pk)
 
 
+def own_participant_id(actor, case: Case) -> int | None:
+    """The participant through which the actor sits in the case (None by emergency access)."""
+    seat = seat_for(actor, case.pk)
+    return seat.participant_id if seat else None
+
+
 def possible_duplicates(owner, index: str) -> int:
     """How many open cases of the same organisation hold a person with the same identity.
 

@@ -156,7 +156,7 @@ def case_url(case_id: int, section: str = DEFAULT_SECTION) -> str:
     return url if section == DEFAULT_SECTION else f"{url}?section={section}"
 
 
-def _page(request, case, *, status: int = 200, section: str = "", **forms):
+def render_case_page(request, case, *, status: int = 200, section: str = "", **forms):
     header = selectors.case_header(request.user, case)
     sections = sorted(
         (s for s in CASE_PAGE_SECTIONS.values() if s.shown(header)), key=lambda s: s.position
@@ -298,7 +298,7 @@ for _section in (
 
 @login_required
 def case_detail(request, case_id: int):
-    return _page(request, selectors.access_case(request.user, case_id))
+    return render_case_page(request, selectors.access_case(request.user, case_id))
 
 
 def _post(request, case_or_id, form_name: str, form, perform):
@@ -322,7 +322,7 @@ def _post(request, case_or_id, form_name: str, form, perform):
         else:
             messages.success(request, _("Saved."))
             return redirect(case_url(case.pk, section))
-    return _page(request, case, status=422, section=section, **{form_name: form})
+    return render_case_page(request, case, status=422, section=section, **{form_name: form})
 
 
 @login_required

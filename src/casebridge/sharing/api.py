@@ -102,6 +102,64 @@ class DisclosureIn(Input):
     consent_id: int | None = None
     justification: str = Field(default="", max_length=5000)
     obligation_id: int | None = None
+    answers_request_id: int | None = Field(
+        default=None, description="the open request for information this disclosure answers"
+    )
+
+
+class InformationRequestIn(Input):
+    to_participant_id: int
+    categories: list[str] = Field(max_length=10, description="information category codes")
+    question: str = Field(max_length=500)
+    purpose: str = Field(max_length=300)
+    legal_basis: str | None = Field(default=None, max_length=64)
+    due_on: Day
+
+
+class RefuseIn(Input):
+    reason: str = Field(max_length=500)
+
+
+class InformationRequestOut(Schema):
+    id: int
+    case_id: int
+    from_participant_id: int
+    from_organisation: str = Field(alias="from_participant.organisation.name")
+    to_participant_id: int
+    to_organisation: str = Field(alias="to_participant.organisation.name")
+    categories: list[str]
+    question: str
+    purpose: str
+    legal_basis: str = Field(alias="legal_basis.code")
+    due_at: datetime
+    status: str
+    refusal: str
+    requested_at: datetime
+    decided_at: datetime | None
+    answered_by: list[int] = Field(description="disclosures that answer it")
+
+    @staticmethod
+    def resolve_categories(obj):
+        return sorted(t.code for t in obj.categories.all())
+
+    @staticmethod
+    def resolve_answered_by(obj):
+        return [d.pk for d in obj.disclosures.all()]
+
+
+class RequestDirectionOut(Schema):
+    from_sector: str = Field(alias="from")
+    to_sector: str = Field(alias="to")
+    asked: int
+    answered: int
+    refused: int
+    open: int
+    overdue: int
+
+
+class RequestRegisterOut(Schema):
+    directions: list[RequestDirectionOut]
+    requests: list[InformationRequestOut]
 
 
 class DisclosureOut(Schema):
@@ -114,6 +172,7 @@ class DisclosureOut(Schema):
     legal_basis: str = Field(alias="legal_basis.code")
     consent_id: int | None
     obligation_id: int | None
+    answers_id: int | None = Field(description="the request for information it answers")
     status: str
     requested_at: datetime
     decided_at: datetime | None
@@ -133,6 +192,7 @@ class CaseSharingOut(Schema):
     disclosures: list[DisclosureOut]
     received: list[ReceivedOut]
     consents: list[ConsentOut]
+    requests: list[InformationRequestOut]
 
 
 class DecisionIn(Input):
@@ -146,6 +206,7 @@ class CancelIn(Input):
 class TasksOut(Schema):
     obligations: list[ObligationOut]
     approvals: list[DisclosureOut]
+    requests: list[InformationRequestOut]
 
 
 def _term(kind: str, code: str | None, field: str):
@@ -188,6 +249,7 @@ def _sharing_out(actor, case) -> dict:
     return {
         **vars(selectors.case_sharing(actor, case)),
         "received": selectors.received_disclosures(actor, case),
+        "requests": selectors.case_requests(actor, case),
     }
 
 
@@ -269,6 +331,15 @@ def disclosure_request(request, case_id: int, payload: DisclosureIn):
     )
     if payload.obligation_id and obligation is None:
         raise ValidationError({"obligation_id": [_("Unknown or closed obligation.")]})
+    answers = (
+        choices["answers"].filter(pk=payload.answers_request_id).first()
+        if payload.answers_request_id
+        else None
+    )
+    if payload.answers_request_id and answers is None:
+        raise ValidationError(
+            {"answers_request_id": [_("Unknown or closed request, or not to your organisation.")]}
+        )
     disclosure = services.disclosure_request(
         actor=request.user,
         case=case,
@@ -283,8 +354,60 @@ def disclosure_request(request, case_id: int, payload: DisclosureIn):
         consent=consent,
         justification=payload.justification,
         obligation=obligation,
+        answers=answers,
     )
     return Status(201, disclosure)
+
+
+@router.post(
+    "/cases/{case_id}/requests",
+    response={201: InformationRequestOut, 403: Error, 404: Error, 422: Error},
+    summary="Ask another participant of the case for specific information",
+)
+def request_add(request, case_id: int, payload: InformationRequestIn):
+    case = case_selectors.access_case(request.user, case_id, for_write=True)
+    recipient = (
+        case_selectors.active_participants(case).filter(pk=payload.to_participant_id).first()
+    )
+    created = services.information_request_create(
+        actor=request.user,
+        case=case,
+        to_participant=recipient,
+        categories=[
+            _term("information_category", code, "categories") for code in payload.categories
+        ],
+        question=payload.question,
+        purpose=payload.purpose,
+        legal_basis=_term("legal_basis", payload.legal_basis, "legal_basis"),
+        due_on=payload.due_on,
+    )
+    return Status(201, selectors.case_request(request.user, case, created.pk))
+
+
+@router.post(
+    "/cases/{case_id}/requests/{request_id}/refuse",
+    response={200: InformationRequestOut, 403: Error, 404: Error, 422: Error},
+    summary="Refuse a request to your organisation, saying why",
+)
+def request_refuse(request, case_id: int, request_id: int, payload: RefuseIn):
+    case = case_selectors.access_case(request.user, case_id, for_write=True)
+    asked = selectors.case_request(request.user, case, request_id)
+    services.information_request_refuse(
+        actor=request.user, info_request=asked, reason=payload.reason
+    )
+    return selectors.case_request(request.user, case, request_id)
+
+
+@router.post(
+    "/cases/{case_id}/requests/{request_id}/withdraw",
+    response={200: InformationRequestOut, 403: Error, 404: Error, 422: Error},
+    summary="Withdraw a request your organisation made",
+)
+def request_withdraw(request, case_id: int, request_id: int):
+    case = case_selectors.access_case(request.user, case_id, for_write=True)
+    asked = selectors.case_request(request.user, case, request_id)
+    services.information_request_withdraw(actor=request.user, info_request=asked)
+    return selectors.case_request(request.user, case, request_id)
 
 
 @router.post(
@@ -324,6 +447,15 @@ def tasks(request):
 )
 def register(request, legal_basis: str = ""):
     return selectors.register(request.user, legal_basis=legal_basis[:64])
+
+
+@router.get(
+    "/register/requests",
+    response={200: RequestRegisterOut, 404: Error},
+    summary="Requests for information by direction and the newest 1,000 (data protection officer)",
+)
+def request_register(request):
+    return selectors.request_register(request.user)
 
 
 # --- emergency access (break-glass) -----------------------------------------------------

@@ -1,4 +1,7 @@
+from datetime import timedelta
+
 from django import forms
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from casebridge.cases import selectors as case_selectors
@@ -77,11 +80,14 @@ class DisclosureForm(forms.Form):
     obligation = forms.ModelChoiceField(
         label=_("Fulfils the obligation"), queryset=None, required=False
     )
+    answers = forms.ModelChoiceField(
+        label=_("Answers the request for information"), queryset=None, required=False
+    )
 
     def __init__(self, *args, choices, **kwargs):
         """``choices`` comes from ``sharing.selectors.disclosure_choices`` (policy-filtered)."""
         super().__init__(*args, **kwargs)
-        for name in ("to_participant", "entries", "consent", "obligation"):
+        for name in ("to_participant", "entries", "consent", "obligation", "answers"):
             self.fields[name].queryset = choices[name]
         self.fields["to_participant"].label_from_instance = lambda p: (
             f"{p.organisation.name} ({p.role.label})"
@@ -101,6 +107,38 @@ class DisclosureForm(forms.Form):
             ),
         ]
         self.fields["obligation"].label_from_instance = lambda o: f"{o.label} → {o.recipient_label}"
+        self.fields["answers"].label_from_instance = lambda r: (
+            f"{r.requested_at:%d.%m.%Y} · {r.from_participant.organisation.name} · {r.purpose}"
+        )
+
+
+class InformationRequestForm(forms.Form):
+    """Ask another participant of the case for specific information."""
+
+    prefix = "ask"  # several forms share the case page: unique ids and names
+
+    to_participant = forms.ModelChoiceField(label=_("Ask"), queryset=None)
+    categories = TermMultipleField(
+        TermKind.INFORMATION_CATEGORY, label=_("Categories of information asked for")
+    )
+    question = forms.CharField(
+        label=_("What exactly do you ask for?"),
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Only what the purpose needs; no names of other people."),
+    )
+    purpose = forms.CharField(label=_("Purpose"), max_length=300)
+    legal_basis = TermChoiceField(TermKind.LEGAL_BASIS, label=_("Legal basis"))
+    due_on = forms.DateField(label=_("Answer by"), widget=DATE)
+
+    def __init__(self, *args, participants, **kwargs):
+        """``participants``: the other active participants of the case (the ones to ask)."""
+        super().__init__(*args, **kwargs)
+        self.fields["to_participant"].queryset = participants
+        self.fields["to_participant"].label_from_instance = lambda p: (
+            f"{p.organisation.name} ({p.role.label})"
+        )
+        self.fields["due_on"].initial = timezone.localdate() + timedelta(days=7)
 
 
 class CancelForm(forms.Form):

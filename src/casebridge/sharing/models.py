@@ -169,6 +169,65 @@ class Consent(models.Model):
         return self.withdrawn_at is None and (self.valid_until is None or self.valid_until >= today)
 
 
+class InformationRequest(models.Model):
+    """A participant asks another participant of the case for specific information, with a
+    purpose and a legal basis, by a date. The addressee answers with a disclosure (the
+    request is answered when that disclosure is approved) or refuses with a reason.
+    Cooperation runs both ways: the police liaison asks the lead, the lead asks the police.
+    A request shows nothing by itself: only an approved disclosure does."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("open")
+        ANSWERED = "answered", _("answered")
+        REFUSED = "refused", _("refused")
+        WITHDRAWN = "withdrawn", _("withdrawn")
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="information_requests")
+    from_participant = models.ForeignKey(Participant, on_delete=models.PROTECT, related_name="+")
+    to_participant = models.ForeignKey(
+        Participant, on_delete=models.PROTECT, related_name="+", verbose_name=_("asked")
+    )
+    categories = models.ManyToManyField(
+        Term,
+        related_name="+",
+        limit_choices_to={"kind": "information_category"},
+        verbose_name=_("categories asked for"),
+    )
+    question = models.CharField(_("what exactly is asked"), max_length=500)
+    purpose = models.CharField(_("purpose"), max_length=300)
+    legal_basis = models.ForeignKey(
+        Term,
+        on_delete=models.PROTECT,
+        related_name="+",
+        limit_choices_to={"kind": "legal_basis"},
+        verbose_name=_("legal basis"),
+    )
+    due_at = models.DateTimeField(_("answer by"))
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    requested_at = models.DateTimeField(default=timezone.now)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    refusal = models.CharField(_("reason for the refusal"), max_length=500, blank=True)
+    reminded_at = models.DateTimeField(null=True, blank=True)
+    escalated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        indexes = [models.Index(fields=["status", "due_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.case_id}: {self.from_participant_id} → {self.to_participant_id}"
+
+    @property
+    def overdue(self) -> bool:
+        return self.status == self.Status.OPEN and self.due_at < timezone.now()
+
+
 class Disclosure(models.Model):
     """Information shared beyond a participant's scope: what, from whom, to whom, why, on which
     legal basis, with consent or a written justification, approved by whom and when."""
@@ -220,6 +279,14 @@ class Disclosure(models.Model):
         blank=True,
         related_name="disclosures",
         verbose_name=_("fulfils"),
+    )
+    answers = models.ForeignKey(
+        InformationRequest,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="disclosures",
+        verbose_name=_("answers the request"),
     )
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"

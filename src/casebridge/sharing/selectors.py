@@ -31,8 +31,91 @@ from casebridge.cases.models import Case, Entry, Participant
 from casebridge.cooperation_models.models import Term
 from casebridge.network.models import OrganisationType, Sector
 from casebridge.network.selectors import my_action_items
-from casebridge.sharing.models import Consent, Disclosure, EmergencyAccess, Obligation
+from casebridge.sharing.models import (
+    Consent,
+    Disclosure,
+    EmergencyAccess,
+    InformationRequest,
+    Obligation,
+)
 from casebridge.sop import engine as sop
+
+
+def _requests():
+    return (
+        InformationRequest.objects.select_related(
+            "case",
+            "from_participant__organisation",
+            "to_participant__organisation",
+            "legal_basis",
+            "requested_by",
+            "decided_by",
+        )
+        .defer(*(f"case__{name}" for name in Case.IDENTITY_FIELDS))
+        .prefetch_related("categories", "disclosures")
+    )
+
+
+def case_requests(actor, case: Case) -> list[InformationRequest]:
+    """The case's requests for information as the actor may see them: all of them for
+    whoever may change the case, else those its organisation made or was asked."""
+    rows = _requests().filter(case=case)
+    if not decide(actor, Action.CHANGE, case):
+        seat = seat_for(actor, case.pk)
+        participant = seat.participant_id if seat else None
+        rows = rows.filter(Q(from_participant_id=participant) | Q(to_participant_id=participant))
+    return list(rows)
+
+
+def case_request(actor, case: Case, request_id: int) -> InformationRequest:
+    """One request of a case the actor accessed; 404 unless the actor may see it."""
+    found = next((r for r in case_requests(actor, case) if r.pk == request_id), None)
+    if found is None:
+        raise Http404
+    return found
+
+
+def request_register(actor) -> dict:
+    """For the data protection officer: requests for information by direction (sector of
+    the organisation that asked → sector of the one asked) and outcome, and the newest
+    1,000 requests (no question, no answer: who asked whom, why, on which basis)."""
+    if not organisations_with(actor, frozenset({Role.DATA_PROTECTION_OFFICER})):
+        raise Http404
+    now = timezone.now()
+    directions = (
+        InformationRequest.objects.values(
+            "from_participant__organisation__type__sector__code",
+            "to_participant__organisation__type__sector__code",
+        )
+        .annotate(
+            asked=Count("pk"),
+            answered=Count("pk", filter=Q(status=InformationRequest.Status.ANSWERED)),
+            refused=Count("pk", filter=Q(status=InformationRequest.Status.REFUSED)),
+            open=Count("pk", filter=Q(status=InformationRequest.Status.OPEN)),
+            overdue=Count("pk", filter=Q(status=InformationRequest.Status.OPEN, due_at__lt=now)),
+        )
+        .order_by(
+            "from_participant__organisation__type__sector__code",
+            "to_participant__organisation__type__sector__code",
+        )
+    )
+    sectors = {sector.code: sector.label for sector in Sector.objects.all()}
+    rows = [
+        {
+            "from": sectors.get(d["from_participant__organisation__type__sector__code"], "–"),
+            "to": sectors.get(d["to_participant__organisation__type__sector__code"], "–"),
+            **{key: d[key] for key in ("asked", "answered", "refused", "open", "overdue")},
+        }
+        for d in directions
+    ]
+    requests = list(_requests()[:1000])
+    audit_record(
+        actor=actor,
+        action="sharing.request.register",
+        details={"count": len(requests)},
+        purpose="data protection review",
+    )
+    return {"directions": rows, "requests": requests}
 
 
 def _disclosures():
@@ -55,6 +138,7 @@ def task_counts(actor) -> dict[str, int]:
         "obligations": len(tasks["obligations"]),
         "overdue": sum(o.overdue for o in tasks["obligations"]),
         "approvals": len(tasks["approvals"]),
+        "requests": len(tasks["requests"]),
         "action_items": len(tasks["action_items"]),
         "emergency_reviews": emergency_review_count(actor),
     }
@@ -79,9 +163,25 @@ def my_tasks(actor) -> dict:
             )
         )
     )
-    seats_in(actor, {d.case_id for d in candidates})  # at once: can_approve() asks none
+    asked = list(
+        _requests()
+        .filter(status=InformationRequest.Status.OPEN, case_id__in=seated_case_ids(actor))
+        .order_by("due_at", "id")
+    )
+    # at once: can_approve() and the requests' addressees ask no seat one by one
+    held = seats_in(actor, {d.case_id for d in candidates} | {r.case_id for r in asked})
     approvals = [d for d in candidates if can_approve(actor, d)]
-    return {"obligations": obligations, "approvals": approvals, **_network_tasks(actor)}
+    requests = [
+        r
+        for r in asked
+        if r.case_id in held and held[r.case_id].participant_id == r.to_participant_id
+    ]
+    return {
+        "obligations": obligations,
+        "approvals": approvals,
+        "requests": requests,
+        **_network_tasks(actor),
+    }
 
 
 def _network_tasks(actor) -> dict:
@@ -170,6 +270,9 @@ def disclosure_choices(actor, case: Case) -> dict:
         "entries": visible(actor, Entry.objects.all(), case=case).select_related("category"),
         "consent": Consent.objects.filter(case=case).select_related("withdrawn_by"),
         "obligation": Obligation.objects.filter(case=case, status=Obligation.Status.OPEN),
+        "answers": InformationRequest.objects.filter(
+            case=case, status=InformationRequest.Status.OPEN, to_participant_id=seat.participant_id
+        ).select_related("from_participant__organisation"),
     }
 
 

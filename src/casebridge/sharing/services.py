@@ -5,13 +5,14 @@ Each is atomic and audited; audit details hold case numbers, rule and legal-basi
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, time, timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from casebridge.access.policy import (
     Action,
@@ -23,13 +24,14 @@ from casebridge.access.policy import (
 )
 from casebridge.access.protocol import event_raise
 from casebridge.accounts.stepup import demand
-from casebridge.audit.services import audit_record
+from casebridge.audit.services import audit_denied, audit_record
 from casebridge.cases.models import Case, Entry, Participant
 from casebridge.cooperation_models.models import Term
 from casebridge.sharing.models import (
     CaseEvent,
     Consent,
     Disclosure,
+    InformationRequest,
     Obligation,
     Protocol,
 )
@@ -147,9 +149,12 @@ def disclosure_request(
     consent: Consent | None = None,
     justification: str = "",
     obligation: Obligation | None = None,
+    answers: InformationRequest | None = None,
 ) -> Disclosure:
     """Share items or an excerpt beyond a scope. Needs a legal basis and consent or a written
-    justification; a second person approves where the rule or the legal basis says so."""
+    justification; a second person approves where the rule or the legal basis says so.
+    ``answers``: the open request for information this disclosure answers (it must go
+    from the asked participant to the one that asked)."""
     demand(
         "sharing.disclosure.request",
         actor=actor,
@@ -198,6 +203,15 @@ def disclosure_request(
             break
     if obligation is not None and obligation.case_id != case.pk:
         errors["obligation"] = [_("This obligation belongs to another case.")]
+    if answers is not None and (
+        answers.case_id != case.pk
+        or answers.status != InformationRequest.Status.OPEN
+        or answers.to_participant_id != source.pk
+        or answers.from_participant_id != to_participant.pk
+    ):
+        errors["answers"] = [
+            _("Only an open request to your organisation, answered to the one that asked.")
+        ]
     if errors:
         raise ValidationError(errors)
     needs_approval = bool(
@@ -215,6 +229,7 @@ def disclosure_request(
         consent=consent,
         justification=justification.strip(),
         obligation=obligation,
+        answers=answers,
         requested_by=actor,
         status=Disclosure.Status.PENDING,
     )
@@ -230,6 +245,7 @@ def disclosure_request(
             "items": len(entries),
             "excerpt": bool(excerpt.strip()),
             "needs_approval": needs_approval,
+            "answers": answers.pk if answers else None,
         },
     )
     if not needs_approval:
@@ -260,6 +276,10 @@ def _approve(disclosure: Disclosure, actor) -> None:
     Obligation.objects.filter(pk__in=fulfilled).update(
         status=Obligation.Status.FULFILLED, fulfilled_at=now
     )
+    if disclosure.answers_id:  # the request is answered once its answer may be read
+        InformationRequest.objects.filter(
+            pk=disclosure.answers_id, status=InformationRequest.Status.OPEN
+        ).update(status=InformationRequest.Status.ANSWERED, decided_by=actor, decided_at=now)
     audit_record(
         actor=actor,
         action="sharing.disclosure.approve",
@@ -343,3 +363,144 @@ def obligation_cancel(*, actor, obligation: Obligation, reason: str) -> Obligati
         details={"case": obligation.case.number, "rule": obligation.rule},
     )
     return obligation
+
+
+# --- requests for information -----------------------------------------------------------
+
+REQUEST_DAYS = (1, 90)  # an answer is asked for within one day at the earliest, 90 at most
+
+
+@transaction.atomic
+def information_request_create(
+    *,
+    actor,
+    case: Case,
+    to_participant: Participant | None,
+    categories: list[Term],
+    question: str,
+    purpose: str,
+    legal_basis: Term | None,
+    due_on: date | None,
+) -> InformationRequest:
+    """A participant asks another one for specific information (both ways: the police
+    liaison asks the lead, the lead asks the police). Changes no one's access."""
+    require(may_contribute(actor, case))
+    source = seat_participant(actor, case)
+    errors: dict[str, list[str]] = {}
+    if to_participant is None or to_participant.case_id != case.pk or not to_participant.is_active:
+        errors["to_participant"] = [_("Choose an active participant of this case.")]
+    elif to_participant.pk == source.pk:
+        errors["to_participant"] = [_("Your own organisation already sees its own items.")]
+    if not categories or any(t.kind != "information_category" for t in categories):
+        errors["categories"] = [_("Choose the categories of information you ask for.")]
+    if not question.strip():
+        errors["question"] = [_("Say what exactly you ask for.")]
+    if not purpose.strip():
+        errors["purpose"] = [_("State the purpose of the request.")]
+    if legal_basis is None or legal_basis.kind != "legal_basis":
+        errors["legal_basis"] = [_("Choose the legal basis for the request.")]
+    today = timezone.localdate()
+    first, last = (today + timedelta(days=n) for n in REQUEST_DAYS)
+    if due_on is None or not first <= due_on <= last:
+        errors["due_on"] = [
+            _("Ask for an answer between %(first)s and %(last)s.")
+            % {
+                "first": date_format(first, "SHORT_DATE_FORMAT"),
+                "last": date_format(last, "SHORT_DATE_FORMAT"),
+            }
+        ]
+    if errors:
+        raise ValidationError(errors)
+    info_request = InformationRequest.objects.create(
+        case=case,
+        from_participant=source,
+        to_participant=to_participant,
+        question=question.strip()[:500],
+        purpose=purpose.strip()[:300],
+        legal_basis=legal_basis,
+        due_at=timezone.make_aware(datetime.combine(due_on, time(18))),
+        requested_by=actor,
+    )
+    info_request.categories.set(categories)
+    audit_record(
+        actor=actor,
+        action="sharing.request.create",
+        obj=info_request,
+        details={
+            "case": case.number,
+            "from": source.organisation_id,
+            "to": to_participant.organisation_id,
+            "categories": sorted(t.code for t in categories),
+            "legal_basis": legal_basis.code,
+        },
+    )
+    return info_request
+
+
+def _require_side(actor, info_request: InformationRequest, side: str, action: str) -> None:
+    """The actor sits in the case through the request's ``side`` participant (not by an
+    emergency access, which has no participant). Checked before the write's transaction,
+    so that a refusal is recorded (and not rolled back with it)."""
+    require(may_contribute(actor, info_request.case))
+    participant = seat_participant(actor, info_request.case)
+    if participant.pk != getattr(info_request, f"{side}_participant_id"):
+        reason = (
+            gettext_noop("denied: only the organisation asked may answer a request")
+            if side == "to"
+            else gettext_noop("denied: only the organisation that asked may withdraw a request")
+        )
+        audit_denied(
+            actor=actor,
+            action=action,
+            object_type="sharing.informationrequest",
+            object_id=info_request.pk,
+            reason=reason,
+        )
+        raise PermissionDenied(_(reason))
+
+
+@transaction.atomic
+def _close_request(
+    actor, info_request: InformationRequest, status: str, action: str, refusal: str = ""
+) -> InformationRequest:
+    """Close an open request once: a second answer at the same moment finds it closed."""
+    now = timezone.now()
+    closed = InformationRequest.objects.filter(
+        pk=info_request.pk, status=InformationRequest.Status.OPEN
+    ).update(status=status, decided_by=actor, decided_at=now, refusal=refusal)
+    if not closed:
+        raise ValidationError({"status": [_("This request is no longer open.")]})
+    info_request.status, info_request.decided_by, info_request.decided_at = status, actor, now
+    info_request.refusal = refusal
+    audit_record(
+        actor=actor, action=action, obj=info_request, details={"case": info_request.case.number}
+    )
+    return info_request
+
+
+def information_request_refuse(
+    *, actor, info_request: InformationRequest, reason: str
+) -> InformationRequest:
+    """The organisation asked refuses, saying why (no basis, not needed, not known)."""
+    _require_side(actor, info_request, "to", "sharing.request.refuse")
+    if not reason.strip():
+        raise ValidationError({"reason": [_("Say why you refuse the request.")]})
+    if info_request.disclosures.filter(status=Disclosure.Status.PENDING).exists():
+        raise ValidationError(
+            {"reason": [_("An answer to this request awaits approval: reject it first.")]}
+        )
+    return _close_request(
+        actor,
+        info_request,
+        InformationRequest.Status.REFUSED,
+        "sharing.request.refuse",
+        reason.strip()[:500],
+    )
+
+
+def information_request_withdraw(*, actor, info_request: InformationRequest) -> InformationRequest:
+    """The organisation that asked no longer needs the answer."""
+    _require_side(actor, info_request, "from", "sharing.request.withdraw")
+    return _close_request(
+        actor, info_request, InformationRequest.Status.WITHDRAWN, "sharing.request.withdraw"
+    )

@@ -25,6 +25,17 @@ urlpatterns = [
         name="obligation_cancel",
     ),
     path("cases/<int:case_id>/disclose/", views.disclose, name="disclose"),
+    path("cases/<int:case_id>/requests/", views.request_add, name="request_add"),
+    path(
+        "cases/<int:case_id>/requests/<int:request_id>/refuse/",
+        views.request_refuse,
+        name="request_refuse",
+    ),
+    path(
+        "cases/<int:case_id>/requests/<int:request_id>/withdraw/",
+        views.request_withdraw,
+        name="request_withdraw",
+    ),
     path(
         "disclosures/<int:disclosure_id>/decide/", views.disclosure_decide, name="disclosure_decide"
     ),

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 from casebridge.access import protocol as protocol_events
 from casebridge.accounts.stepup import require_recent_auth
 from casebridge.cases import selectors as case_selectors
-from casebridge.cases.views import DEFAULT_SECTION, CaseSection, case_url
+from casebridge.cases.views import DEFAULT_SECTION, CaseSection, case_url, render_case_page
 from casebridge.forms import apply_validation_error
 from casebridge.refusals import hide_denials
 from casebridge.sharing import emergency as emergency_services
@@ -26,6 +26,7 @@ from casebridge.sharing.forms import (
     EmergencyAccessForm,
     EmergencyReviewForm,
     EventForm,
+    InformationRequestForm,
     SimulateForm,
 )
 from casebridge.sharing.models import Protocol
@@ -144,6 +145,15 @@ def disclose(request, case_id: int):
     case = case_selectors.access_case(request.user, case_id, for_write=True)
     choices = selectors.disclosure_choices(request.user, case)
     initial = {}
+    if request.GET.get("request", "").isdigit():
+        asked = choices["answers"].filter(pk=int(request.GET["request"])).first()
+        if asked is not None:
+            initial = {
+                "answers": asked.pk,
+                "to_participant": asked.from_participant_id,
+                "legal_basis": asked.legal_basis,
+                "purpose": asked.purpose,
+            }
     if request.GET.get("obligation", "").isdigit():
         obligation = choices["obligation"].filter(pk=int(request.GET["obligation"])).first()
         if obligation is not None:
@@ -169,6 +179,7 @@ def disclose(request, case_id: int):
                     consent=data["consent"],
                     justification=data["justification"],
                     obligation=data["obligation"],
+                    answers=data["answers"],
                 )
         except ValidationError as exc:
             apply_validation_error(form, exc)
@@ -212,7 +223,10 @@ def register(request):
     return render(
         request,
         "sharing/register.html",
-        {"rows": selectors.register(request.user, legal_basis=code)},
+        {
+            "rows": selectors.register(request.user, legal_basis=code),
+            "requests": selectors.request_register(request.user),
+        },
     )
 
 
@@ -322,11 +336,67 @@ def case_page_part(request, case, section: str) -> dict:
 
 def procedure_section(request, case, header, forms) -> dict:
     """The case page's section "procedure" (``cases.views.CASE_PAGE_SECTIONS``)."""
+    seat = case_selectors.own_participant_id(request.user, case)
     return {
         "sharing": selectors.case_sharing(request.user, case),
+        "requests": selectors.case_requests(request.user, case),
+        "own_participant": seat,
         "event_form": EventForm(),
         "consent_form": ConsentForm(case=case),
+        "ask_form": forms.get("ask_form") or _ask_form(case, seat),
     }
+
+
+def _ask_form(case, own_participant, data=None) -> InformationRequestForm:
+    return InformationRequestForm(
+        data,
+        participants=case_selectors.active_participants(case).exclude(pk=own_participant),
+    )
+
+
+@login_required
+@require_POST
+def request_add(request, case_id: int):
+    case = case_selectors.access_case(request.user, case_id, for_write=True)
+    form = _ask_form(case, case_selectors.own_participant_id(request.user, case), request.POST)
+    if form.is_valid():
+        try:
+            with hide_denials():
+                services.information_request_create(
+                    actor=request.user, case=case, **form.cleaned_data
+                )
+        except ValidationError as exc:
+            apply_validation_error(form, exc)
+        else:
+            messages.success(request, _("Your request was sent."))
+            return _back(case_id)
+    return render_case_page(request, case, status=422, section=PROCEDURE.key, ask_form=form)
+
+
+@login_required
+@require_POST
+def request_refuse(request, case_id: int, request_id: int):
+    case = case_selectors.access_case(request.user, case_id, for_write=True)
+    asked = selectors.case_request(request.user, case, request_id)
+    return _run(
+        request,
+        lambda: services.information_request_refuse(
+            actor=request.user, info_request=asked, reason=request.POST.get("reason", "")[:500]
+        ),
+        case_id,
+    )
+
+
+@login_required
+@require_POST
+def request_withdraw(request, case_id: int, request_id: int):
+    case = case_selectors.access_case(request.user, case_id, for_write=True)
+    asked = selectors.case_request(request.user, case, request_id)
+    return _run(
+        request,
+        lambda: services.information_request_withdraw(actor=request.user, info_request=asked),
+        case_id,
+    )
 
 
 PROCEDURE = CaseSection(
@@ -334,5 +404,6 @@ PROCEDURE = CaseSection(
     gettext_lazy("Procedure and disclosures"),
     "sharing/_case_section.html",
     procedure_section,
+    forms=("ask_form",),
     position=30,
 )

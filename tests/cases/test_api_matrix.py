@@ -7,9 +7,11 @@ invisible (404). `partner` leads the case, `police` takes part as police liaison
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
 from casebridge.cases import services
 from tests.builders import category, make_user, org
@@ -44,6 +46,9 @@ POST  /{case}/goals/{goal}/status                  200     200    404           
 GET   /{case}/conferences                          200     200    404            404           404     404         404 404   404
 POST  /{case}/conferences                          201     201    404            404           404     404         404 404   404
 POST  /{case}/conferences/{conference}/items       201     201    404            404           404     404         404 404   404
+POST  /{case}/warnings                             201     201    404            404           404     404         404 404   404
+POST  /{case}/warnings/{warning}/review            200     200    404            404           404     404         404 404   404
+POST  /{case}/warnings/{warning}/end               200     200    404            404           404     404         404 404   404
 """
 
 BODIES = {
@@ -79,6 +84,12 @@ BODIES = {
         "category": "case_coordination",
         "text": "ok",
     },
+    ("POST", "/{case}/warnings"): {
+        "kind": "do_not_meet_alone",
+        "reason": "Drohung im letzten Gespräch",
+        "review_on": "IN_A_MONTH",
+    },
+    ("POST", "/{case}/warnings/{warning}/review"): {"review_on": "IN_A_MONTH"},
 }
 
 
@@ -98,7 +109,16 @@ def test_endpoint_answers_persona(personas, world, method, path, persona, expect
             document=SimpleUploadedFile("b.txt", b"vertraulich"),
         ),
     )
+    warning = services.safety_warning_set(  # the police liaison warns every participant
+        actor=personas.police,
+        case=world.case,
+        kind="office_only",
+        note="",
+        reason="Erkenntnisse der Polizei",
+        review_on=timezone.localdate() + timedelta(days=10),
+    )
     ids = {
+        "warning": warning.pk,
         "case": world.case.pk,
         "counselling": world.counselling.pk,
         "security": world.security.pk,
@@ -126,6 +146,8 @@ def test_endpoint_answers_persona(personas, world, method, path, persona, expect
             text = text.replace('"OTHER_ORG"', str(org(personas.partner_other).pk))
             text = text.replace('"OTHER_USER"', str(personas.partner_other.pk))
             text = text.replace('"COLLEAGUE"', str(colleague.pk))
+            in_a_month = (timezone.localdate() + timedelta(days=30)).isoformat()
+            text = text.replace("IN_A_MONTH", in_a_month)
             response = client.generic(method, url, data=text, content_type="application/json")
         else:
             response = client.generic(method, url)
@@ -146,6 +168,7 @@ def test_every_case_operation_is_in_the_matrix():
             "{lead}": "{participant_id}",
             "{goal}": "{goal_id}",
             "{conference}": "{conference_id}",
+            "{warning}": "{warning_id}",
             "{counselling}": "{entry_id}",
             "{security}": "{entry_id}",
             "{document}": "{entry_id}",

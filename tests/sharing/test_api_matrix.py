@@ -25,6 +25,7 @@ POST  /cases/{case}/consents                       201     403    404           
 POST  /cases/{case}/consents/{consent}/withdraw    200     403    404            404           404     404         404 404   404
 POST  /cases/{case}/disclosures                    201     422    404            404           404     404         404 404   404
 POST  /disclosures/{disclosure}/decide             404     404    404            404           404     404         404 404   404
+GET   /disclosures/{disclosure}                    404     404    404            404           404     404         404 404   404
 POST  /cases/{case}/obligations/{obligation}/cancel 200    403    404            404           404     404         404 404   404
 GET   /tasks                                       200     200    200            200           200     200         200 200   200
 GET   /register                                    404     404    404            404           404     404         200 404   404

@@ -55,10 +55,19 @@ def emergency(personas, world, coordination_consent):
         legal_basis=term("legal_basis", "justifying_emergency"),
         due_on=timezone.localdate() + timedelta(days=3),
     )
+    warning = case_services.safety_warning_set(
+        actor=personas.partner,
+        case=world.case,
+        kind="do_not_meet_alone",
+        note="",
+        reason="r",
+        review_on=timezone.localdate() + timedelta(days=10),
+    )
     access = emergency_services.emergency_access_start(
         actor=personas.coordinator, case=world.case, reason=REASON, hours=1
     )
     return {
+        "warning_id": warning.pk,
         "request_id": asked.pk,
         "access": access,
         "case_id": world.case.pk,
@@ -226,6 +235,13 @@ API_BODIES = {
     },
     "POST /api/v1/sop/cases/{case_id}/requests/{request_id}/refuse": {"reason": "x"},
     "POST /api/v1/sop/cases/{case_id}/requests/{request_id}/withdraw": None,
+    "POST /api/v1/cases/{case_id}/warnings": {
+        "kind": "do_not_meet_alone",
+        "reason": "r",
+        "review_on": "2099-01-01",
+    },
+    "POST /api/v1/cases/{case_id}/warnings/{warning_id}/review": {"review_on": "2099-01-01"},
+    "POST /api/v1/cases/{case_id}/warnings/{warning_id}/end": None,
 }
 
 
@@ -316,6 +332,9 @@ WRITE_PAGES = {
     "sharing:consent_withdraw": ["case_id", "consent_id"],
     "sharing:obligation_cancel": ["case_id", "obligation_id"],
     "sharing:disclose": ["case_id"],
+    "cases:warning_add": ["case_id"],
+    "cases:warning_review": ["case_id", "warning_id"],
+    "cases:warning_end": ["case_id", "warning_id"],
     "sharing:request_add": ["case_id"],
     "sharing:request_refuse": ["case_id", "request_id"],
     "sharing:request_withdraw": ["case_id", "request_id"],

@@ -63,9 +63,39 @@ class CaseOut(Schema):
     closed_at: datetime | None
 
 
+class SafetyWarningOut(Schema):
+    id: int
+    kind: str
+    label: str = Field(alias="get_kind_display")
+    note: str
+    organisation: str = Field(alias="participant.organisation.name")
+    review_on: date
+    review_due: bool
+    reason: str | None = Field(
+        description="only for the organisation that set it and the lead; null for others"
+    )
+    ended_at: datetime | None
+
+    @staticmethod
+    def resolve_reason(obj):
+        return obj.reason if getattr(obj, "manageable", False) else None
+
+
+class SafetyWarningIn(Input):
+    kind: str = Field(max_length=24)
+    note: str = Field(default="", max_length=200)
+    reason: str = Field(max_length=500)
+    review_on: Day
+
+
+class ReviewIn(Input):
+    review_on: Day
+
+
 class CaseDetailOut(CaseOut):
     participants: list[ParticipantOut]
     goals: list[GoalOut]
+    warnings: list[SafetyWarningOut] = Field(description="staff-safety warnings in force")
     can_change: bool
 
 
@@ -234,6 +264,7 @@ def _detail(request, case):
         **CaseOut.from_orm(case).dict(),
         "participants": selectors.case_participants(case),
         "goals": selectors.case_goals(request.user, case),
+        "warnings": selectors.safety_warnings(request.user, case),
         "can_change": bool(decide(request.user, Action.CHANGE, case)),
     }
 
@@ -537,3 +568,45 @@ def conference_item_add(request, case_id: int, conference_id: int, payload: Conf
         due_on=payload.due_on,
     )
     return Status(201, item)
+
+
+@router.post(
+    "/{case_id}/warnings",
+    response={201: SafetyWarningOut, 403: Error, 404: Error, 422: Error},
+    summary="Set a staff-safety warning (every participant sees the precaution)",
+)
+def warning_add(request, case_id: int, payload: SafetyWarningIn):
+    case = selectors.access_case(request.user, case_id, for_write=True)
+    warning = services.safety_warning_set(actor=request.user, case=case, **payload.dict())
+    return Status(201, _warning_out(request, case, warning.pk))
+
+
+def _warning_out(request, case, warning_id: int):
+    """The warning as the caller sees it (with the reason where they may read it)."""
+    return next(w for w in selectors.safety_warnings(request.user, case) if w.pk == warning_id)
+
+
+@router.post(
+    "/{case_id}/warnings/{warning_id}/review",
+    response={200: SafetyWarningOut, 403: Error, 404: Error, 422: Error},
+    summary="Reviewed: the warning holds until the next review date",
+)
+def warning_review(request, case_id: int, warning_id: int, payload: ReviewIn):
+    case = selectors.access_case(request.user, case_id, for_write=True)
+    warning = selectors.case_warning(case, warning_id)
+    services.safety_warning_review(actor=request.user, warning=warning, review_on=payload.review_on)
+    return _warning_out(request, case, warning_id)
+
+
+@router.post(
+    "/{case_id}/warnings/{warning_id}/end",
+    response={200: SafetyWarningOut, 403: Error, 404: Error, 422: Error},
+    summary="End a staff-safety warning",
+)
+def warning_end(request, case_id: int, warning_id: int):
+    case = selectors.access_case(request.user, case_id, for_write=True)
+    warning = services.safety_warning_end(
+        actor=request.user, warning=selectors.case_warning(case, warning_id)
+    )
+    warning.manageable = True  # only those who may manage it may end it
+    return warning

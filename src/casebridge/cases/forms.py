@@ -1,9 +1,12 @@
+from datetime import timedelta
+
 from django import forms
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from casebridge.access.policy import CASE_WORK_ROLES
 from casebridge.accounts.models import Membership, User
-from casebridge.cases.models import ConferenceItem, Entry, Goal, Phase
+from casebridge.cases.models import ConferenceItem, Entry, Goal, Phase, SafetyWarning
 from casebridge.cooperation_models.forms import TermChoiceField, TermMultipleField
 from casebridge.cooperation_models.models import Term, TermKind
 from casebridge.network.models import Organisation
@@ -185,3 +188,26 @@ class ConferenceItemForm(forms.Form):
         self.fields["category"].label_from_instance = lambda t: t.label
         self.fields["owner"].queryset = User.objects.filter(pk__in=[u.pk for u in people])
         self.fields["owner"].label_from_instance = lambda u: str(u)
+
+
+class SafetyWarningForm(forms.Form):
+    prefix = "warning"  # several forms share the case page: unique ids and names
+
+    kind = forms.ChoiceField(label=_("Precaution"), choices=SafetyWarning.Kind.choices)
+    note = forms.CharField(
+        label=_("Note for every participant"),
+        max_length=200,
+        required=False,
+        help_text=_("Every participant reads it: the precaution, not what lies behind it."),
+    )
+    reason = forms.CharField(
+        label=_("Reason"),
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Only your organisation and the lead read it."),
+    )
+    review_on = forms.DateField(label=_("Review by"), widget=DATE)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["review_on"].initial = timezone.localdate() + timedelta(days=90)

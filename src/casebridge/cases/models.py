@@ -247,6 +247,48 @@ class Handover(models.Model):
         return f"{self.participant_id}: {self.from_worker_id} → {self.to_worker_id}"
 
 
+class SafetyWarning(models.Model):
+    """A staff-safety warning on a case ("do not meet the person alone"), set by a
+    participant with a reason and reviewed by a date. Every participant sees the precaution
+    and its note, whatever their scope: it protects the people who work with the person.
+    It names the precaution, never the information behind it; the reason is shown to the
+    organisation that set it and to the lead only. Sharing what lies behind it needs a
+    disclosure like any other information."""
+
+    class Kind(models.TextChoices):
+        DO_NOT_MEET_ALONE = "do_not_meet_alone", _("Do not meet the person alone")
+        OFFICE_ONLY = "office_only", _("Meet the person only at the office")
+        NO_HOME_VISITS = "no_home_visits", _("No home visits")
+        THREAT_TO_STAFF = "threat_to_staff", _("Threats against staff are known")
+        OTHER = "other", _("Other precaution (see the note)")
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="safety_warnings")
+    kind = models.CharField(_("precaution"), max_length=24, choices=Kind.choices)
+    note = models.CharField(_("note for every participant"), max_length=200, blank=True)
+    reason = models.CharField(_("reason"), max_length=500)
+    participant = models.ForeignKey(
+        Participant, on_delete=models.PROTECT, related_name="+", verbose_name=_("set by")
+    )
+    set_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    set_at = models.DateTimeField(default=timezone.now)
+    review_on = models.DateField(_("review by"))
+    ended_at = models.DateTimeField(null=True, blank=True)
+    ended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["set_at", "id"]
+        indexes = [models.Index(fields=["case", "ended_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.case_id}: {self.kind}"
+
+    @property
+    def review_due(self) -> bool:
+        return self.ended_at is None and self.review_on <= timezone.localdate()
+
+
 class Goal(models.Model):
     """An interim or long-term target of the case plan (category case_coordination)."""
 

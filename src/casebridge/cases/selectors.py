@@ -40,6 +40,7 @@ from casebridge.cases.models import (
     Handover,
     Participant,
     RelatedPerson,
+    SafetyWarning,
 )
 from casebridge.cooperation_models.models import Term
 from casebridge.network.models import COUNSELLING_SECTORS, Organisation
@@ -253,6 +254,42 @@ def access_entry(actor, entry_id: int) -> Entry:
     return entry
 
 
+def may_manage_warning(actor, warning: SafetyWarning) -> bool:
+    """The organisation that set a staff-safety warning, and whoever may change the case
+    (the lead), see its reason, review it and end it."""
+    if decide(actor, Action.CHANGE, warning.case):
+        return True
+    seat = seat_for(actor, warning.case_id)
+    return (
+        seat is not None
+        and seat.participant_id is not None
+        and seat.organisation_id == warning.participant.organisation_id
+    )
+
+
+def case_warning(case: Case, warning_id: int) -> SafetyWarning:
+    """A staff-safety warning in force of a case the caller already accessed."""
+    return get_object_or_404(
+        SafetyWarning.objects.select_related("case", "participant"),
+        pk=warning_id,
+        case=case,
+        ended_at__isnull=True,
+    )
+
+
+def safety_warnings(actor, case: Case) -> list[SafetyWarning]:
+    """The case's staff-safety warnings in force, for every seat whatever its scope (the
+    precaution and its note); ``manageable`` where the reader may see the reason."""
+    warnings = list(
+        SafetyWarning.objects.filter(case=case, ended_at__isnull=True).select_related(
+            "case", "participant__organisation"
+        )
+    )
+    for warning in warnings:
+        warning.manageable = may_manage_warning(actor, warning)
+    return warnings
+
+
 @dataclass
 class CaseHeader:
     """What every section of the case page shows above it, filtered by the policy."""
@@ -262,6 +299,7 @@ class CaseHeader:
     can_change: bool
     writable: list  # categories the actor may write
     readable: list  # categories the actor may read by scope: the reader's own scope
+    warnings: list  # staff-safety warnings in force: every participant sees them
 
     @property
     def lead(self) -> Participant | None:
@@ -289,6 +327,7 @@ def case_header(actor, case: Case) -> CaseHeader:
         can_change=bool(decide(actor, Action.CHANGE, case)),
         writable=[term for pk, term in terms.items() if pk in seat.writable],
         readable=[term for pk, term in terms.items() if pk in seat.readable],
+        warnings=safety_warnings(actor, case),
     )
 
 

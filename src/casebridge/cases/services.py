@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from casebridge.access import protocol
@@ -25,9 +26,11 @@ from casebridge.access.policy import (
     may_write,
     organisations_with,
     require,
+    seat_participant,
 )
 from casebridge.accounts.models import Membership
 from casebridge.audit.services import audit_record
+from casebridge.cases import selectors
 from casebridge.cases.models import (
     Case,
     Conference,
@@ -38,6 +41,7 @@ from casebridge.cases.models import (
     Participant,
     Phase,
     RelatedPerson,
+    SafetyWarning,
     ScopeChange,
 )
 from casebridge.cooperation_models.models import Term
@@ -598,3 +602,109 @@ def conference_item_add(
         details={"case": conference.case.number, "kind": kind, "category": category.code},
     )
     return item
+
+
+# --- staff safety -----------------------------------------------------------------------
+
+WARNING_REVIEW_DAYS = (1, 183)  # a warning is reviewed between tomorrow and half a year
+
+
+def _review_date(review_on: date | None) -> dict[str, list[str]]:
+    today = timezone.localdate()
+    first, last = (today + timedelta(days=n) for n in WARNING_REVIEW_DAYS)
+    if review_on is None or not first <= review_on <= last:
+        return {
+            "review_on": [
+                _("Choose a review date between %(first)s and %(last)s.")
+                % {
+                    "first": date_format(first, "SHORT_DATE_FORMAT"),
+                    "last": date_format(last, "SHORT_DATE_FORMAT"),
+                }
+            ]
+        }
+    return {}
+
+
+@transaction.atomic
+def safety_warning_set(
+    *, actor, case: Case, kind: str, note: str, reason: str, review_on: date | None
+) -> SafetyWarning:
+    """Any participant who works on the case (the police liaison too) warns every other:
+    the precaution for all, the reason for its own organisation and the lead."""
+    require(may_contribute(actor, case))
+    participant = seat_participant(actor, case)
+    errors = _review_date(review_on)
+    if kind not in SafetyWarning.Kind.values:
+        errors["kind"] = [_("Choose the precaution.")]
+    elif kind == SafetyWarning.Kind.OTHER and not note.strip():
+        errors["note"] = [_("Describe the precaution in the note.")]
+    if len(note.strip()) > 200:
+        errors["note"] = [_("At most 200 characters: the precaution, not what lies behind it.")]
+    if not reason.strip():
+        errors["reason"] = [_("Give the reason (your organisation and the lead see it).")]
+    if errors:
+        raise ValidationError(errors)
+    warning = SafetyWarning.objects.create(
+        case=case,
+        kind=kind,
+        note=note.strip(),
+        reason=reason.strip()[:500],
+        participant=participant,
+        set_by=actor,
+        review_on=review_on,
+    )
+    audit_record(
+        actor=actor,
+        action="cases.warning.set",
+        obj=warning,
+        details={"case": case.number, "kind": kind, "organisation": participant.organisation_id},
+    )
+    return warning
+
+
+def _require_manage(actor, warning: SafetyWarning) -> None:
+    require(may_contribute(actor, warning.case))  # an emergency access says so
+    if not selectors.may_manage_warning(actor, warning):
+        raise PermissionDenied(
+            _("denied: only the organisation that set the warning or the lead may change it")
+        )
+
+
+@transaction.atomic
+def safety_warning_review(
+    *, actor, warning: SafetyWarning, review_on: date | None
+) -> SafetyWarning:
+    """Reviewed: the warning still holds until the next review."""
+    _require_manage(actor, warning)
+    if warning.ended_at is not None:
+        raise ValidationError({"review_on": [_("This warning has ended.")]})
+    errors = _review_date(review_on)
+    if errors:
+        raise ValidationError(errors)
+    warning.review_on = review_on
+    warning.save(update_fields=["review_on"])
+    audit_record(
+        actor=actor,
+        action="cases.warning.review",
+        obj=warning,
+        details={"case": warning.case.number, "review_on": review_on.isoformat()},
+    )
+    return warning
+
+
+@transaction.atomic
+def safety_warning_end(*, actor, warning: SafetyWarning) -> SafetyWarning:
+    _require_manage(actor, warning)
+    ended = SafetyWarning.objects.filter(pk=warning.pk, ended_at__isnull=True).update(
+        ended_at=timezone.now(), ended_by=actor
+    )
+    if not ended:
+        raise ValidationError({"warning": [_("This warning has ended.")]})
+    warning.refresh_from_db()
+    audit_record(
+        actor=actor,
+        action="cases.warning.end",
+        obj=warning,
+        details={"case": warning.case.number, "kind": warning.kind},
+    )
+    return warning

@@ -34,6 +34,13 @@ urlpatterns = [
         name="participant_handover",
     ),
     path("<int:case_id>/phase/", views.case_phase, name="phase"),
+    path("<int:case_id>/warnings/", views.warning_add, name="warning_add"),
+    path(
+        "<int:case_id>/warnings/<int:warning_id>/review/",
+        views.warning_review,
+        name="warning_review",
+    ),
+    path("<int:case_id>/warnings/<int:warning_id>/end/", views.warning_end, name="warning_end"),
     path("<int:case_id>/close/", views.case_close, name="close"),
     path("<int:case_id>/conferences/", views.conference_add, name="conference_add"),
     path(

@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -31,6 +32,7 @@ from casebridge.cases.forms import (
     ParticipantForm,
     PhaseForm,
     RelatedPersonForm,
+    SafetyWarningForm,
     ScopeForm,
     staff_of,
 )
@@ -218,6 +220,7 @@ def _people_section(request, case, header, forms) -> dict:
         "handovers": selectors.case_handovers(request.user, case),
         "categories": Term.objects.of("information_category"),
         "related_form": forms.get("related_form") or RelatedPersonForm(),
+        "warning_form": forms.get("warning_form") or SafetyWarningForm(),
         "participant_form": forms.get("participant_form") or ParticipantForm(),
         "handover_form": forms.get("handover_form")
         or (HandoverForm(organisation_id=lead.organisation_id) if lead else None),
@@ -264,7 +267,7 @@ for _section in (
         gettext_lazy("People and participants"),
         "cases/sections/people.html",
         _people_section,
-        forms=("related_form", "participant_form", "handover_form", "scope_form"),
+        forms=("related_form", "participant_form", "handover_form", "scope_form", "warning_form"),
         position=20,
     ),
     CaseSection(
@@ -479,6 +482,59 @@ def case_close(request, case_id: int):
         lambda case, data: services.case_close(
             actor=request.user, case=case, closing_reason=data["closing_reason"]
         ),
+    )
+
+
+@login_required
+@require_POST
+def warning_add(request, case_id: int):
+    return _post(
+        request,
+        case_id,
+        "warning_form",
+        SafetyWarningForm(request.POST),
+        lambda case, data: services.safety_warning_set(actor=request.user, case=case, **data),
+    )
+
+
+def _warning_change(request, case_id: int, warning_id: int, perform):
+    case = selectors.access_case(request.user, case_id, for_write=True)
+    warning = selectors.case_warning(case, warning_id)
+    try:
+        with hide_denials():
+            perform(warning)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("Saved."))
+    return redirect(case_url(case_id, "people"))
+
+
+@login_required
+@require_POST
+def warning_review(request, case_id: int, warning_id: int):
+    try:  # a bad date is no date: the service then names the dates it accepts
+        review_on = parse_date(request.POST.get("review_on", "")[:10])
+    except ValueError:
+        review_on = None
+    return _warning_change(
+        request,
+        case_id,
+        warning_id,
+        lambda warning: services.safety_warning_review(
+            actor=request.user, warning=warning, review_on=review_on
+        ),
+    )
+
+
+@login_required
+@require_POST
+def warning_end(request, case_id: int, warning_id: int):
+    return _warning_change(
+        request,
+        case_id,
+        warning_id,
+        lambda warning: services.safety_warning_end(actor=request.user, warning=warning),
     )
 
 

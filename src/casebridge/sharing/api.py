@@ -105,6 +105,10 @@ class DisclosureIn(Input):
     answers_request_id: int | None = Field(
         default=None, description="the open request for information this disclosure answers"
     )
+    approver_id: int | None = Field(
+        default=None,
+        description="the colleague (or coordinator) asked to approve, where approval is needed",
+    )
 
 
 class InformationRequestIn(Input):
@@ -185,6 +189,28 @@ class ReceivedOut(DisclosureOut):
     @staticmethod
     def resolve_entry_ids(obj):
         return selectors.disclosed_entry_ids(obj)
+
+
+class ReviewEntryOut(Schema):
+    id: int
+    title: str
+    category: str = Field(alias="category.code")
+    occurred_on: date
+    text: str
+
+
+class DisclosureReviewOut(DisclosureOut):
+    case_number: str = Field(alias="case.number")
+    case_phase: str = Field(alias="case.phase")
+    excerpt: str
+    excerpt_category: str | None = Field(default=None, alias="excerpt_category.code")
+    justification: str
+    approver_id: int | None
+    entries: list[ReviewEntryOut]
+
+    @staticmethod
+    def resolve_entries(obj):
+        return list(obj.entries.all())
 
 
 class CaseSharingOut(Schema):
@@ -336,6 +362,17 @@ def disclosure_request(request, case_id: int, payload: DisclosureIn):
         if payload.answers_request_id
         else None
     )
+    approver = (
+        choices["approver"].filter(pk=payload.approver_id).first() if payload.approver_id else None
+    )
+    if payload.approver_id and approver is None:
+        raise ValidationError(
+            {
+                "approver_id": [
+                    _("Choose a colleague of your organisation in this case, or a coordinator.")
+                ]
+            }
+        )
     if payload.answers_request_id and answers is None:
         raise ValidationError(
             {"answers_request_id": [_("Unknown or closed request, or not to your organisation.")]}
@@ -355,8 +392,18 @@ def disclosure_request(request, case_id: int, payload: DisclosureIn):
         justification=payload.justification,
         obligation=obligation,
         answers=answers,
+        approver=approver,
     )
     return Status(201, disclosure)
+
+
+@router.get(
+    "/disclosures/{disclosure_id}",
+    response={200: DisclosureReviewOut, 403: Error, 404: Error},
+    summary="A pending disclosure with its whole context, for the second person (audited)",
+)
+def disclosure_review(request, disclosure_id: int):
+    return selectors.disclosure_review(request.user, disclosure_id)
 
 
 @router.post(

@@ -83,11 +83,20 @@ class DisclosureForm(forms.Form):
     answers = forms.ModelChoiceField(
         label=_("Answers the request for information"), queryset=None, required=False
     )
+    approver = forms.ModelChoiceField(
+        label=_("Second person to approve (where one is needed)"),
+        queryset=None,
+        required=False,
+        help_text=_(
+            "A colleague of your organisation in this case, or a coordinator. Left empty, "
+            "any colleague in the case may approve and the coordinators are told."
+        ),
+    )
 
     def __init__(self, *args, choices, **kwargs):
         """``choices`` comes from ``sharing.selectors.disclosure_choices`` (policy-filtered)."""
         super().__init__(*args, **kwargs)
-        for name in ("to_participant", "entries", "consent", "obligation", "answers"):
+        for name in ("to_participant", "entries", "consent", "obligation", "answers", "approver"):
             self.fields[name].queryset = choices[name]
         self.fields["to_participant"].label_from_instance = lambda p: (
             f"{p.organisation.name} ({p.role.label})"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -22,7 +22,7 @@ from casebridge.access.policy import (
     seats_in,
     visible,
 )
-from casebridge.accounts.models import Role
+from casebridge.accounts.models import Membership, Role, User
 from casebridge.accounts.permissions import has_role
 from casebridge.accounts.stepup import demand
 from casebridge.audit.selectors import events_of_user_between
@@ -270,6 +270,7 @@ def disclosure_choices(actor, case: Case) -> dict:
         "entries": visible(actor, Entry.objects.all(), case=case).select_related("category"),
         "consent": Consent.objects.filter(case=case).select_related("withdrawn_by"),
         "obligation": Obligation.objects.filter(case=case, status=Obligation.Status.OPEN),
+        "approver": approvers(seat.participant_id, seat.organisation_id, actor),
         "answers": InformationRequest.objects.filter(
             case=case, status=InformationRequest.Status.OPEN, to_participant_id=seat.participant_id
         ).select_related("from_participant__organisation"),
@@ -389,15 +390,48 @@ def emergency_access_review_page(actor, access_id: int) -> tuple[EmergencyAccess
 
 
 def can_approve(actor, disclosure: Disclosure) -> bool:
-    """A second person: another named person of the disclosing participant, or a coordinator
-    of the disclosing organisation — never the person who asked."""
+    """A second person: the colleague the requester named, else any other named person of
+    the disclosing participant; a coordinator of the disclosing organisation always (the
+    named colleague may be away) — never the person who asked."""
     if disclosure.status != Disclosure.Status.PENDING or actor.pk == disclosure.requested_by_id:
         return False
-    seat = seat_for(actor, disclosure.case_id)
-    if seat is not None and seat.participant_id == disclosure.from_participant_id:
-        return True
     coordinating = organisations_with(actor, frozenset({Role.COORDINATOR}))
-    return disclosure.from_participant.organisation_id in coordinating
+    if disclosure.from_participant.organisation_id in coordinating:
+        return True
+    seat = seat_for(actor, disclosure.case_id)
+    if seat is None or seat.participant_id != disclosure.from_participant_id:
+        return False
+    return disclosure.approver_id is None or disclosure.approver_id == actor.pk
+
+
+def approvers(participant_id: int, organisation_id: int, requester) -> QuerySet:
+    """Who may be named as the second person of a disclosure from the participant: its
+    other named people and the coordinators of its organisation, active now."""
+    coordinators = Membership.objects.active().filter(
+        organisation_id=organisation_id, role=Role.COORDINATOR
+    )
+    members = Participant.members.through.objects.filter(participant_id=participant_id)
+    return (
+        User.objects.filter(is_active=True)
+        .filter(Q(pk__in=members.values("user_id")) | Q(pk__in=coordinators.values("user_id")))
+        .exclude(pk=requester.pk)
+        .order_by("last_name", "first_name", "username")
+    )
+
+
+def disclosure_review(actor, disclosure_id: int) -> Disclosure:
+    """Everything a second person needs to judge a pending disclosure — the items in full or
+    the excerpt, purpose, basis, justification, consent, the obligation or request it
+    answers, the case's number and phase — without a seat in the case. 404 unless the
+    actor may decide it; the read is audited."""
+    disclosure = disclosure_for_decision(actor, disclosure_id)
+    audit_record(
+        actor=actor,
+        action="sharing.disclosure.review",
+        obj=disclosure,
+        details={"case": disclosure.case.number, "items": len(disclosure.entries.all())},
+    )
+    return disclosure
 
 
 def stored_vocabulary():

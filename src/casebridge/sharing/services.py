@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -23,6 +24,7 @@ from casebridge.access.policy import (
     seat_participant,
 )
 from casebridge.access.protocol import event_raise
+from casebridge.accounts.models import Membership, Role
 from casebridge.accounts.stepup import demand
 from casebridge.audit.services import audit_denied, audit_record
 from casebridge.cases.models import Case, Entry, Participant
@@ -35,7 +37,7 @@ from casebridge.sharing.models import (
     Obligation,
     Protocol,
 )
-from casebridge.sharing.selectors import can_approve
+from casebridge.sharing.selectors import approvers, can_approve
 from casebridge.sop import engine as sop
 from casebridge.sop.events import RECORDED_EVENTS
 
@@ -150,11 +152,14 @@ def disclosure_request(
     justification: str = "",
     obligation: Obligation | None = None,
     answers: InformationRequest | None = None,
+    approver=None,
 ) -> Disclosure:
     """Share items or an excerpt beyond a scope. Needs a legal basis and consent or a written
     justification; a second person approves where the rule or the legal basis says so.
     ``answers``: the open request for information this disclosure answers (it must go
-    from the asked participant to the one that asked)."""
+    from the asked participant to the one that asked). ``approver``: the colleague the
+    requester asks to approve (``selectors.approvers``); without one, the participant's
+    other named people may, and the organisation's coordinators are told by mail."""
     demand(
         "sharing.disclosure.request",
         actor=actor,
@@ -212,6 +217,11 @@ def disclosure_request(
         errors["answers"] = [
             _("Only an open request to your organisation, answered to the one that asked.")
         ]
+    eligible = approvers(source.pk, source.organisation_id, actor)
+    if approver is not None and not eligible.filter(pk=approver.pk).exists():
+        errors["approver"] = [
+            _("Choose a colleague of your organisation in this case, or a coordinator.")
+        ]
     if errors:
         raise ValidationError(errors)
     needs_approval = bool(
@@ -230,6 +240,7 @@ def disclosure_request(
         justification=justification.strip(),
         obligation=obligation,
         answers=answers,
+        approver=approver,
         requested_by=actor,
         status=Disclosure.Status.PENDING,
     )
@@ -250,7 +261,37 @@ def disclosure_request(
     )
     if not needs_approval:
         _approve(disclosure, actor)
+    else:
+        _tell_approvers(disclosure, source)
     return disclosure
+
+
+def _tell_approvers(disclosure: Disclosure, source: Participant) -> None:
+    """The named colleague, or else the organisation's coordinators, hear by mail that a
+    disclosure waits for them (case number only), once the request is committed."""
+    if disclosure.approver_id:
+        people = [disclosure.approver.email]
+    else:
+        people = list(
+            Membership.objects.active()
+            .filter(organisation_id=source.organisation_id, role=Role.COORDINATOR)
+            .exclude(user=disclosure.requested_by)
+            .values_list("user__email", flat=True)
+        )
+    people = [address for address in people if address]
+    if not people:
+        return
+    number = disclosure.case.number
+    transaction.on_commit(
+        lambda: send_mail(
+            f"casebridge: {number} – a disclosure waits for your approval",
+            f"A disclosure in case {number} waits for a second person's approval. "
+            "Open casebridge (Tasks) to review it.",
+            None,
+            people,
+            fail_silently=True,
+        )
+    )
 
 
 def _approve(disclosure: Disclosure, actor) -> None:
@@ -301,6 +342,18 @@ def disclosure_decide(*, actor, disclosure: Disclosure, approve: bool) -> Disclo
     if not can_approve(actor, disclosure):
         raise PermissionDenied(
             _("denied: approval needs a second person of the disclosing organisation")
+        )
+    requester = disclosure.requested_by
+    if requester.email:  # the one who asked hears the decision (case number only)
+        number, word = disclosure.case.number, "approved" if approve else "rejected"
+        transaction.on_commit(
+            lambda: send_mail(
+                f"casebridge: {number} – your disclosure was {word}",
+                f"Your disclosure in case {number} was {word} by the second person.",
+                None,
+                [requester.email],
+                fail_silently=True,
+            )
         )
     if approve:
         _approve(disclosure, actor)

@@ -39,4 +39,5 @@ urlpatterns = [
     path(
         "disclosures/<int:disclosure_id>/decide/", views.disclosure_decide, name="disclosure_decide"
     ),
+    path("disclosures/<int:disclosure_id>/", views.disclosure_review, name="disclosure_review"),
 ]

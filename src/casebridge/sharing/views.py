@@ -180,6 +180,7 @@ def disclose(request, case_id: int):
                     justification=data["justification"],
                     obligation=data["obligation"],
                     answers=data["answers"],
+                    approver=data["approver"],
                 )
         except ValidationError as exc:
             apply_validation_error(form, exc)
@@ -207,9 +208,16 @@ def disclosure_decide(request, disclosure_id: int):
     approve = request.POST.get("decision") == "approve"
     services.disclosure_decide(actor=request.user, disclosure=disclosure, approve=approve)
     messages.success(request, _("Approved.") if approve else _("Rejected."))
-    if request.POST.get("next") == "tasks":
+    if request.POST.get("next") in ("tasks", "review"):
         return redirect("sharing:tasks")
     return _back(disclosure.case_id)
+
+
+@login_required
+def disclosure_review(request, disclosure_id: int):
+    """The second person's view of a pending disclosure, with its whole context."""
+    disclosure = selectors.disclosure_review(request.user, disclosure_id)
+    return render(request, "sharing/disclosure_review.html", {"disclosure": disclosure})
 
 
 @login_required

@@ -152,15 +152,15 @@ def grow(personas: Personas, n: int) -> Rows:
 
 # page, the persona who reads it, how to build its address from the newest rows, queries
 PAGES = [
-    ("home", "partner", lambda r: reverse("home"), 19),
+    ("home", "partner", lambda r: reverse("home"), 20),
     ("profile", "partner", lambda r: reverse("accounts:profile"), 6),
     ("users", "admin", lambda r: reverse("accounts:admin_users"), 7),
     ("user", "admin", lambda r: reverse("accounts:admin_user", args=[r.user.pk]), 9),
     ("cases", "partner", lambda r: reverse("cases:list"), 8),
     ("cases as police", "police", lambda r: reverse("cases:list"), 7),
     ("coordination", "coordinator", lambda r: reverse("cases:coordination"), 5),
-    ("case", "partner", lambda r: reverse("cases:case", args=[r.case.pk]), 20),
-    ("case as police", "police", lambda r: reverse("cases:case", args=[r.case.pk]), 20),
+    ("case", "partner", lambda r: reverse("cases:case", args=[r.case.pk]), 21),
+    ("case as police", "police", lambda r: reverse("cases:case", args=[r.case.pk]), 21),
     *(
         (
             f"case{reader}: {section}",
@@ -174,12 +174,12 @@ PAGES = [
             (
                 "",
                 "partner",
-                {"people": 29, "procedure": 26, "goals": 16, "conferences": 25, "closing": 16},
+                {"people": 30, "procedure": 31, "goals": 17, "conferences": 26, "closing": 17},
             ),
             (
                 " as police",
                 "police",
-                {"people": 21, "procedure": 20, "goals": 16, "conferences": 25},
+                {"people": 22, "procedure": 25, "goals": 17, "conferences": 26},
             ),
         )
         for section, expected in sections.items()
@@ -212,8 +212,8 @@ PAGES = [
     ("subject requests", "dpo", lambda r: reverse("privacy:requests"), 5),
     ("subject request", "dpo", lambda r: reverse("privacy:request", args=[r.request.pk]), 5),
     ("audit log", "dpo", lambda r: reverse("audit:log"), 7),
-    ("tasks", "partner", lambda r: reverse("sharing:tasks"), 15),
-    ("register", "dpo", lambda r: reverse("sharing:register"), 8),
+    ("tasks", "partner", lambda r: reverse("sharing:tasks"), 16),
+    ("register", "dpo", lambda r: reverse("sharing:register"), 12),
     ("protocols", "partner", lambda r: reverse("sharing:protocols"), 8),
     ("emergency access", "coordinator", lambda r: reverse("sharing:emergency"), 5),
     ("emergency reviews", "dpo", lambda r: reverse("sharing:emergency_reviews"), 6),

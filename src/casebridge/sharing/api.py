@@ -148,7 +148,7 @@ class InformationRequestOut(Schema):
 
     @staticmethod
     def resolve_answered_by(obj):
-        return [d.pk for d in obj.disclosures.all()]
+        return [d.pk for d in obj.answered_by]  # prefetched by the selector
 
 
 class RequestDirectionOut(Schema):
@@ -210,7 +210,7 @@ class DisclosureReviewOut(DisclosureOut):
 
     @staticmethod
     def resolve_entries(obj):
-        return list(obj.entries.all())
+        return obj.items  # read by the selector (sharing.selectors.disclosure_review)
 
 
 class CaseSharingOut(Schema):

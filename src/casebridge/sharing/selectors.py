@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -52,7 +52,14 @@ def _requests():
             "decided_by",
         )
         .defer(*(f"case__{name}" for name in Case.IDENTITY_FIELDS))
-        .prefetch_related("categories", "disclosures")
+        .prefetch_related(
+            "categories",
+            Prefetch(
+                "disclosures",
+                queryset=Disclosure.objects.only("pk", "status", "answers_id"),
+                to_attr="answered_by",
+            ),
+        )
     )
 
 
@@ -425,11 +432,12 @@ def disclosure_review(actor, disclosure_id: int) -> Disclosure:
     answers, the case's number and phase — without a seat in the case. 404 unless the
     actor may decide it; the read is audited."""
     disclosure = disclosure_for_decision(actor, disclosure_id)
+    disclosure.items = list(disclosure.entries.all())  # prefetched with their categories
     audit_record(
         actor=actor,
         action="sharing.disclosure.review",
         obj=disclosure,
-        details={"case": disclosure.case.number, "items": len(disclosure.entries.all())},
+        details={"case": disclosure.case.number, "items": len(disclosure.items)},
     )
     return disclosure
 

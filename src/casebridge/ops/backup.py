@@ -36,6 +36,7 @@ from casebridge.audit import signing
 from casebridge.audit.models import AuditEvent
 from casebridge.audit.services import seal_pending
 from casebridge.crypto.files import private_storage
+from casebridge.ops.planner import refresh_planner_statistics
 
 FORMAT = 1
 MANIFEST = "manifest.json"
@@ -299,6 +300,7 @@ def restore_data(source: Path, *, force: bool = False) -> dict:
                 str(source / "database.pgdump"),
             ]
         )
+        refresh_planner_statistics()
     staging = Path(tempfile.mkdtemp(prefix="restore-", dir=Path(settings.DATA_DIR)))
     try:
         with tarfile.open(source / DOCUMENTS) as archive:

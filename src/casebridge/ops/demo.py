@@ -12,7 +12,7 @@ import random
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -32,6 +32,7 @@ from casebridge.network.models import (
     OrganisationType,
     PostcodeArea,
 )
+from casebridge.ops.planner import refresh_planner_statistics
 from casebridge.ops.volume import build
 from casebridge.sharing import services as sharing_services
 
@@ -617,15 +618,6 @@ def _generate_volume(*, contacts: int, cases: int, entries: int, seed: int) -> d
     audit_record(actor=None, action="demo.generate_volume", details=made)
     refresh_planner_statistics()
     return made
-
-
-def refresh_planner_statistics() -> None:
-    """After a bulk load, tell PostgreSQL's planner what the tables now hold. Without it,
-    until autovacuum gets round to it, the planner takes the fresh tables for empty: the
-    intake's referral shortlist took 1-2 s a query instead of milliseconds (issue 16)."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE")
 
 
 def _role_for(organisation_type: OrganisationType, rng: random.Random) -> str:

@@ -114,3 +114,29 @@ def test_off_the_request_seals_as_before(personas, settings, sealed_in):
     assert personas.client(personas.partner).get(reverse("cases:list")).status_code == 200
     assert pending() == 0
     assert set(sealed_in) == {threading.current_thread().name}
+
+
+def test_a_lost_connection_is_opened_again_without_an_error(
+    personas, in_background, monkeypatch, caplog
+):
+    """The server ended the sealer's session (restart, failover): the thread connects again
+    and seals, with a warning and no traceback (tests/robustness/test_postgres_outage.py
+    checks the same against a real server)."""
+    from django.db import OperationalError
+
+    original = chain.seal_batch
+    lost = []
+
+    def once_lost(*args, **kwargs):
+        if not lost:
+            lost.append(1)
+            raise OperationalError("terminating connection due to administrator command")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(chain, "seal_batch", once_lost)
+    audit_record(actor=personas.partner, action="test.background.lost")
+    assert background_sealer.wait_idle(10)
+    assert lost and pending() == 0
+    assert "connecting again" in caplog.text
+    assert "the background seal failed" not in caplog.text and "Traceback" not in caplog.text
+    assert audit_verify().ok

@@ -127,3 +127,16 @@ def test_a_fact_is_derived_once_per_generation(personas):
     assert facts.fact(user, "probe", derive) == 1
     facts.changed()
     assert facts.fact(user, "probe", derive) == 2
+
+
+def test_an_id_larger_than_a_database_column_names_no_seat(personas, world):
+    """An address such as /cases/3272…856/ (found by the API fuzzer): no seat, no crash."""
+    huge = 327264285684660165214846782701305856
+    assert seat_for(personas.partner, huge) is None
+    assert seats_in(personas.partner, {huge, world.case.pk}).keys() == {world.case.pk}
+    client = personas.client(personas.partner)
+    assert client.get(f"/cases/{huge}/").status_code == 404
+    response = client.post(
+        f"/api/v1/sop/cases/{huge}/disclosures", "{}", content_type="application/json"
+    )
+    assert response.status_code in (404, 422)

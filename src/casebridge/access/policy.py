@@ -171,6 +171,7 @@ def _derive_seats(actor, case_ids: Collection[int] | None = None) -> dict[int, S
     of ids: participations, their scopes, the entries disclosed to them, emergency accesses."""
     participants = _participations(actor)
     if case_ids is not None:
+        case_ids = _storable(case_ids)
         participants = participants.filter(case_id__in=case_ids)
     # A person named in two participations of one case sits through the newest (pk order:
     # the later row wins), as _cases_filter chooses in SQL.
@@ -212,6 +213,15 @@ def _derive_seats(actor, case_ids: Collection[int] | None = None) -> dict[int, S
             )
     _add_emergency_seats(actor, held, vocabulary, case_ids)
     return held
+
+
+BIGINT = range(-(2**63), 2**63)
+
+
+def _storable(ids: Collection[int]) -> list[int]:
+    """The ids a database column can hold: an id from an address (``/cases/99…9/``) larger
+    than 64 bits names no case, and SQLite would refuse the query rather than find none."""
+    return [pk for pk in ids if pk in BIGINT]
 
 
 def _participations(actor):

@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from django.db import connection
+from django.db import InterfaceError, OperationalError, connection
 
 logger = logging.getLogger(__name__)
 EXIT_WAIT = 5.0  # seconds a process waits at exit for its last seal
@@ -78,6 +78,17 @@ class BackgroundSealer:
                 self._thread = None
             return not thread.is_alive()
 
+    def _seal_once_more_on_a_lost_connection(self) -> None:
+        """Seal; if the server dropped the thread's connection meanwhile (a restart, a
+        failover, an operator ending sessions), connect again and seal once more, as a
+        request would on its next connection."""
+        try:
+            self._seal()
+        except (InterfaceError, OperationalError):
+            connection.close()
+            logger.warning("audit: the sealer's database connection was lost; connecting again")
+            self._seal()
+
     def _run(self) -> None:
         # The thread keeps its own connection between passes (a connection per pass would
         # cost more than the seal); one idle for a while is checked before it is used.
@@ -93,7 +104,7 @@ class BackgroundSealer:
                 idle = time.monotonic() - last > IDLE_CHECK
                 if idle and connection.connection is not None and not connection.is_usable():
                     connection.close()
-                self._seal()
+                self._seal_once_more_on_a_lost_connection()
             except Exception:
                 # Logged without content (ids and hashes only are in the chain); what is
                 # pending stays pending for the next pass, the worker or ``audit verify``.

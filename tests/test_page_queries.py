@@ -120,6 +120,26 @@ def grow(personas: Personas, n: int) -> Rows:
         justification="§ 138 StGB",
         obligation=Obligation.objects.get(case=case, rule="duty-138"),
     )
+    lead = case.participants.get(organisation=org(partner))
+    for asker, asked in ((police, lead), (partner, seat)):  # requests both ways, still open
+        sharing_services.information_request_create(
+            actor=asker,
+            case=case,
+            to_participant=asked,
+            categories=[category("case_coordination")],
+            question=f"Stand {n}?",
+            purpose="Fallkonferenz",
+            legal_basis=term("legal_basis", "danger_prevention_bdsg"),
+            due_on=timezone.localdate() + timedelta(days=5),
+        )
+    case_services.safety_warning_set(
+        actor=police,
+        case=case,
+        kind="do_not_meet_alone",
+        note="",
+        reason=f"Drohung {n}",
+        review_on=timezone.localdate() + timedelta(days=30),
+    )
     emergency.emergency_access_start(
         actor=coordinator, case=case, reason="Gefahr im Verzug, Leitung nicht erreichbar", hours=1
     )
@@ -152,7 +172,7 @@ def grow(personas: Personas, n: int) -> Rows:
 
 # page, the persona who reads it, how to build its address from the newest rows, queries
 PAGES = [
-    ("home", "partner", lambda r: reverse("home"), 20),
+    ("home", "partner", lambda r: reverse("home"), 22),
     ("profile", "partner", lambda r: reverse("accounts:profile"), 6),
     ("users", "admin", lambda r: reverse("accounts:admin_users"), 7),
     ("user", "admin", lambda r: reverse("accounts:admin_user", args=[r.user.pk]), 9),
@@ -174,12 +194,12 @@ PAGES = [
             (
                 "",
                 "partner",
-                {"people": 30, "procedure": 31, "goals": 17, "conferences": 26, "closing": 17},
+                {"people": 30, "procedure": 33, "goals": 17, "conferences": 26, "closing": 17},
             ),
             (
                 " as police",
                 "police",
-                {"people": 22, "procedure": 25, "goals": 17, "conferences": 26},
+                {"people": 22, "procedure": 27, "goals": 17, "conferences": 26},
             ),
         )
         for section, expected in sections.items()
@@ -212,8 +232,8 @@ PAGES = [
     ("subject requests", "dpo", lambda r: reverse("privacy:requests"), 5),
     ("subject request", "dpo", lambda r: reverse("privacy:request", args=[r.request.pk]), 5),
     ("audit log", "dpo", lambda r: reverse("audit:log"), 7),
-    ("tasks", "partner", lambda r: reverse("sharing:tasks"), 16),
-    ("register", "dpo", lambda r: reverse("sharing:register"), 12),
+    ("tasks", "partner", lambda r: reverse("sharing:tasks"), 18),
+    ("register", "dpo", lambda r: reverse("sharing:register"), 14),
     ("protocols", "partner", lambda r: reverse("sharing:protocols"), 8),
     ("emergency access", "coordinator", lambda r: reverse("sharing:emergency"), 5),
     ("emergency reviews", "dpo", lambda r: reverse("sharing:emergency_reviews"), 6),
@@ -266,4 +286,41 @@ def test_no_page_queries_once_per_row(personas, django_assert_max_num_queries):
         page: _queries(clients[persona], address(rows), django_assert_max_num_queries)
         for page, persona, address, _ in PAGES
     }
+    assert after == before
+
+
+@pytest.mark.slow
+def test_case_sections_do_not_query_once_per_request_or_warning(
+    personas, django_assert_max_num_queries
+):
+    """Within one case: three times the requests for information and the staff-safety
+    warnings, the same queries on every section (the header shows the warnings on each)."""
+    rows = grow(personas, 1)
+    client = personas.client(personas.partner)
+    base = reverse("cases:case", args=[rows.case.pk])
+    addresses = [base] + [f"{base}?section={s}" for s in ("people", "procedure", "closing")]
+    before = [_queries(client, url, django_assert_max_num_queries) for url in addresses]
+    lead = rows.case.participants.get(organisation=org(personas.partner))
+    police = rows.case.participants.get(organisation=org(personas.police))
+    for n in range(2):
+        sharing_services.information_request_create(
+            actor=personas.police,
+            case=rows.case,
+            to_participant=lead,
+            categories=[category("case_coordination"), category("security")],
+            question=f"Noch {n}?",
+            purpose="Fallkonferenz",
+            legal_basis=term("legal_basis", "danger_prevention_bdsg"),
+            due_on=timezone.localdate() + timedelta(days=5),
+        )
+        case_services.safety_warning_set(
+            actor=personas.partner,
+            case=rows.case,
+            kind="office_only",
+            note=f"Nur im Büro {n}",
+            reason="Drohung",
+            review_on=timezone.localdate() + timedelta(days=30),
+        )
+    assert police.pk  # the police liaison's seat asked the requests above
+    after = [_queries(client, url, django_assert_max_num_queries) for url in addresses]
     assert after == before

@@ -264,8 +264,14 @@ def test_the_register_shows_requests_by_direction_to_the_dpo_only(personas, worl
     table = body.split('id="request-directions"')[1].split("</table>")[0]
     assert "<td>2</td><td>0</td><td>1</td><td>1</td><td>0</td>" in table.replace("\n", "")
     assert "Hat sich die Lage" not in body  # never the question
-    api = personas.client(personas.dpo).get("/api/v1/sop/register/requests").json()
+    response = personas.client(personas.dpo).get("/api/v1/sop/register/requests")
+    api = response.json()
     assert [d["asked"] for d in api["directions"]] == [2]
+    assert api["directions"][0]["from_sector"] and api["directions"][0]["to_sector"]
+    # the API keeps the page's promise: no question, no reason for a refusal
+    assert "Hat sich die Lage" not in response.content.decode()
+    assert "Nein." not in response.content.decode()
+    assert {"question", "refusal"}.isdisjoint(api["requests"][0])
     for persona in ("partner", "police", "coordinator"):
         client = personas.client(getattr(personas, persona))
         assert client.get("/api/v1/sop/register/requests").status_code == 404

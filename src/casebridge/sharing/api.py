@@ -124,7 +124,10 @@ class RefuseIn(Input):
     reason: str = Field(max_length=500)
 
 
-class InformationRequestOut(Schema):
+class RequestRowOut(Schema):
+    """A request as the register lists it: who asked whom, why, on which basis, what became
+    of it — never the question or the reason for a refusal."""
+
     id: int
     case_id: int
     from_participant_id: int
@@ -132,19 +135,24 @@ class InformationRequestOut(Schema):
     to_participant_id: int
     to_organisation: str = Field(alias="to_participant.organisation.name")
     categories: list[str]
-    question: str
     purpose: str
     legal_basis: str = Field(alias="legal_basis.code")
     due_at: datetime
     status: str
-    refusal: str
     requested_at: datetime
     decided_at: datetime | None
-    answered_by: list[int] = Field(description="disclosures that answer it")
 
     @staticmethod
     def resolve_categories(obj):
         return sorted(t.code for t in obj.categories.all())
+
+
+class InformationRequestOut(RequestRowOut):
+    """A request as the two participants (and the lead) see it in the case."""
+
+    question: str
+    refusal: str
+    answered_by: list[int] = Field(description="disclosures that answer it")
 
     @staticmethod
     def resolve_answered_by(obj):
@@ -152,8 +160,8 @@ class InformationRequestOut(Schema):
 
 
 class RequestDirectionOut(Schema):
-    from_sector: str = Field(alias="from")
-    to_sector: str = Field(alias="to")
+    from_sector: str
+    to_sector: str
     asked: int
     answered: int
     refused: int
@@ -163,7 +171,7 @@ class RequestDirectionOut(Schema):
 
 class RequestRegisterOut(Schema):
     directions: list[RequestDirectionOut]
-    requests: list[InformationRequestOut]
+    requests: list[RequestRowOut]
 
 
 class DisclosureOut(Schema):

@@ -109,8 +109,10 @@ def request_register(actor) -> dict:
     sectors = {sector.code: sector.label for sector in Sector.objects.all()}
     rows = [
         {
-            "from": sectors.get(d["from_participant__organisation__type__sector__code"], "–"),
-            "to": sectors.get(d["to_participant__organisation__type__sector__code"], "–"),
+            "from_sector": sectors.get(
+                d["from_participant__organisation__type__sector__code"], "–"
+            ),
+            "to_sector": sectors.get(d["to_participant__organisation__type__sector__code"], "–"),
             **{key: d[key] for key in ("asked", "answered", "refused", "open", "overdue")},
         }
         for d in directions

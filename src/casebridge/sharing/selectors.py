@@ -413,6 +413,17 @@ def can_approve(actor, disclosure: Disclosure) -> bool:
     return disclosure.approver_id is None or disclosure.approver_id == actor.pk
 
 
+def coordinator_emails(organisation_id: int, *, excluding=None) -> list[str]:
+    """The mail addresses of the organisation's active coordinators (escalations, a
+    disclosure waiting for a second person)."""
+    rows = Membership.objects.active().filter(
+        organisation_id=organisation_id, role=Role.COORDINATOR, user__is_active=True
+    )
+    if excluding is not None:
+        rows = rows.exclude(user=excluding)
+    return list(rows.exclude(user__email="").values_list("user__email", flat=True))
+
+
 def approvers(participant_id: int, organisation_id: int, requester) -> QuerySet:
     """Who may be named as the second person of a disclosure from the participant: its
     other named people and the coordinators of its organisation, active now."""

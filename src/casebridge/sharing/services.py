@@ -24,7 +24,6 @@ from casebridge.access.policy import (
     seat_participant,
 )
 from casebridge.access.protocol import event_raise
-from casebridge.accounts.models import Membership, Role
 from casebridge.accounts.stepup import demand
 from casebridge.audit.services import audit_denied, audit_record
 from casebridge.cases.models import Case, Entry, Participant
@@ -37,7 +36,7 @@ from casebridge.sharing.models import (
     Obligation,
     Protocol,
 )
-from casebridge.sharing.selectors import approvers, can_approve
+from casebridge.sharing.selectors import approvers, can_approve, coordinator_emails
 from casebridge.sop import engine as sop
 from casebridge.sop.events import RECORDED_EVENTS
 
@@ -270,15 +269,9 @@ def _tell_approvers(disclosure: Disclosure, source: Participant) -> None:
     """The named colleague, or else the organisation's coordinators, hear by mail that a
     disclosure waits for them (case number only), once the request is committed."""
     if disclosure.approver_id:
-        people = [disclosure.approver.email]
+        people = [disclosure.approver.email] if disclosure.approver.email else []
     else:
-        people = list(
-            Membership.objects.active()
-            .filter(organisation_id=source.organisation_id, role=Role.COORDINATOR)
-            .exclude(user=disclosure.requested_by)
-            .values_list("user__email", flat=True)
-        )
-    people = [address for address in people if address]
+        people = coordinator_emails(source.organisation_id, excluding=disclosure.requested_by)
     if not people:
         return
     number = disclosure.case.number

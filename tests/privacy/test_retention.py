@@ -337,3 +337,41 @@ def test_worker_round_applies_retention_once(make_contact):
     assert Contact.objects.get(pk=contact.pk).summary == ""
     call_command("worker", "--once")
     assert AuditEvent.objects.filter(action="retention.run").count() == 1
+
+
+def test_old_requests_for_information_lose_their_text_with_the_disclosures(world, personas):
+    from casebridge.sharing.models import InformationRequest
+
+    limit = years_before(NOW, 5)
+    request = InformationRequest.objects.create(
+        case=world.case,
+        from_participant=world.police,
+        to_participant=world.lead,
+        question="Hat er die Ausreise erwähnt?",
+        purpose="Gefahrenabwehr",
+        legal_basis=Term.objects.of("legal_basis").first(),
+        due_at=limit - DAY,
+        requested_by=personas.police,
+        requested_at=limit - 2 * DAY,
+        status="refused",
+        refusal="Nichts dazu gesagt.",
+        decided_at=limit - DAY,
+    )
+    young = InformationRequest.objects.create(
+        case=world.case,
+        from_participant=world.police,
+        to_participant=world.lead,
+        question="Und jetzt?",
+        purpose="Gefahrenabwehr",
+        legal_basis=Term.objects.of("legal_basis").first(),
+        due_at=NOW,
+        requested_by=personas.police,
+        requested_at=limit + DAY,
+    )
+    dry = retention_run(now=NOW, dry_run=True)
+    assert counts(dry)[("disclosures.decided", "request for information")] == 1
+    results = retention_run(now=NOW, dry_run=False)
+    assert counts(results)[("disclosures.decided", "request for information")] == 1
+    request.refresh_from_db()
+    assert (request.question, request.refusal, request.purpose) == ("", "", "")
+    assert request.status == "refused" and InformationRequest.objects.get(pk=young.pk).question

@@ -470,3 +470,66 @@ def test_a_refused_user_is_recorded(personas):
     personas.client(personas.coordinator).get("/privacy/requests/")
     event = AuditEvent.objects.filter(action="privacy.subject_request").latest("id")
     assert event.outcome == "denied" and event.actor == personas.coordinator
+
+
+@pytest.fixture
+def warned_and_asked(world, personas):
+    """A staff-safety warning and a request for information about the person (issue 17)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from casebridge.sharing import services as sharing_services
+
+    warning = case_services.safety_warning_set(
+        actor=personas.police,
+        case=world.case,
+        kind="do_not_meet_alone",
+        note="Ali nur zu zweit treffen.",
+        reason="Ali drohte dem Berater.",
+        review_on=timezone.localdate() + timedelta(days=30),
+    )
+    asked = sharing_services.information_request_create(
+        actor=personas.police,
+        case=world.case,
+        to_participant=world.lead,
+        categories=[Term.objects.get(kind="information_category", code="counselling")],
+        question="Hat Ali die Ausreise erwähnt?",
+        purpose="Gefahrenabwehr",
+        legal_basis=Term.objects.get(kind="legal_basis", code="danger_prevention_bdsg"),
+        due_on=timezone.localdate() + timedelta(days=3),
+    )
+    sharing_services.information_request_refuse(
+        actor=personas.partner, info_request=asked, reason="Ali hat nichts dazu gesagt."
+    )
+    return warning, asked
+
+
+def test_access_and_erasure_cover_warnings_and_requests(world, warned_and_asked, personas):
+    """Art. 15 shows what the new records say about the person; Art. 17 empties them."""
+    warning, asked = warned_and_asked
+    texts = (
+        "Ali nur zu zweit treffen.",
+        "Ali drohte dem Berater.",
+        "Hat Ali die Ausreise erwähnt?",
+        "Ali hat nichts dazu gesagt.",
+    )
+    client = personas.client(personas.dpo)
+    access = _create(client)
+    client.post(f"/privacy/requests/{access.pk}/attach/", {"subjects": [f"cases:{world.case.pk}"]})
+    client.post(f"/privacy/requests/{access.pk}/prepare/")
+    page = client.get(f"/privacy/requests/{access.pk}/export/").content.decode()
+    for text in texts:
+        assert text in page, text
+
+    erase = _create(client, kind="erasure", article="art17")
+    base = f"/privacy/requests/{erase.pk}"
+    client.post(f"{base}/attach/", {"subjects": [f"cases:{world.case.pk}"]})
+    client.post(f"{base}/prepare/")
+    client.post(f"{base}/review/")
+    assert client.post(f"{base}/erase/").status_code == 302
+    warning.refresh_from_db()
+    asked.refresh_from_db()
+    assert (warning.note, warning.reason) == ("", "")
+    assert (asked.question, asked.refusal, asked.purpose) == ("", "", "")
+    assert warning.kind and asked.status == "refused"  # the facts for statistics stay

@@ -18,10 +18,11 @@ from casebridge.cases.models import (
     Goal,
     Handover,
     RelatedPerson,
+    SafetyWarning,
 )
 from casebridge.crypto.files import private_storage
 from casebridge.hotline.models import Contact, Referral, ReferralEvent
-from casebridge.sharing.models import Consent, Disclosure
+from casebridge.sharing.models import Consent, Disclosure, InformationRequest
 
 
 def _blank(*names: str) -> dict[str, str]:
@@ -49,6 +50,8 @@ ENTRY_TEXT = _blank("title", "text")
 DOCUMENT = _blank("document", "document_name")
 CONSENT_TEXT = _blank("purpose")
 DISCLOSURE_TEXT = _blank("excerpt", "justification", "purpose")
+REQUEST_TEXT = _blank("question", "refusal", "purpose")
+WARNING_TEXT = _blank("note", "reason")
 
 CONTACT_TEXT_LEFT = _has_any(*CONTACT_TEXT)
 CONTACT_CONTENT_LEFT = _has_any(*CONTACT_TEXT, *CONTACT_IDENTITY)
@@ -56,6 +59,7 @@ REFERRAL_TEXT_LEFT = _has_any(*REFERRAL_TEXT)
 ENTRY_TEXT_LEFT = _has_any(*ENTRY_TEXT)
 CONSENT_TEXT_LEFT = _has_any(*CONSENT_TEXT)
 DISCLOSURE_TEXT_LEFT = _has_any(*DISCLOSURE_TEXT)
+REQUEST_TEXT_LEFT = _has_any(*REQUEST_TEXT)
 RELATED_PERSON_LEFT = _has_any(*RELATED_PERSON)
 
 
@@ -102,8 +106,8 @@ def case_items_clear(case_ids, *, category_ids=None) -> dict[str, int]:
 def cases_anonymise(cases: QuerySet[Case], *, now) -> dict[str, int]:
     """Erase the person's identity, the related people and the documents of cases.
 
-    Handover notes and conference titles go too; entries keep their text until their
-    category's period (``case_items_clear``).
+    Handover notes, conference titles and the notes and reasons of staff-safety warnings
+    go too; entries keep their text until their category's period (``case_items_clear``).
     """
     case_ids = list(cases.values_list("pk", flat=True))
     counts = {
@@ -113,6 +117,11 @@ def cases_anonymise(cases: QuerySet[Case], *, now) -> dict[str, int]:
         "document": documents_delete(Entry.objects.filter(case_id__in=case_ids)),
     }
     Handover.objects.filter(participant__case_id__in=case_ids).exclude(note="").update(note="")
+    counts["staff-safety warning"] = (
+        SafetyWarning.objects.filter(case_id__in=case_ids)
+        .filter(_has_any(*WARNING_TEXT))
+        .update(**WARNING_TEXT)
+    )
     Conference.objects.filter(case_id__in=case_ids).exclude(title="").update(title="")
     counts["case"] = Case.objects.filter(pk__in=case_ids).update(**CASE_IDENTITY, anonymised_at=now)
     return counts
@@ -124,3 +133,9 @@ def consents_clear(consents: QuerySet[Consent]) -> int:
 
 def disclosures_clear(disclosures: QuerySet[Disclosure]) -> int:
     return disclosures.update(**DISCLOSURE_TEXT)
+
+
+def requests_clear(requests: QuerySet[InformationRequest]) -> int:
+    """Empty the question, purpose and refusal of requests for information (the other half
+    of the disclosure flow: they follow the disclosures' period)."""
+    return requests.update(**REQUEST_TEXT)

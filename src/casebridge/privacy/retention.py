@@ -25,7 +25,7 @@ from casebridge.cases.models import Case, ConferenceItem, Entry
 from casebridge.cooperation_models.models import CooperationModel, Term
 from casebridge.hotline.models import Contact, Referral, ReferralEvent
 from casebridge.privacy import erasure
-from casebridge.sharing.models import Consent, Disclosure
+from casebridge.sharing.models import Consent, Disclosure, InformationRequest
 
 
 @dataclass(frozen=True)
@@ -229,7 +229,16 @@ class _Run:
             Q(decided_at__lt=before) | Q(decided_at__isnull=True, requested_at__lt=before)
         ).filter(erasure.DISCLOSURE_TEXT_LEFT)
         count = due.count() if self.dry_run else erasure.disclosures_clear(due)
-        self.add("disclosures.decided", before, {"disclosure": count})
+        # Requests for information are the other half of the flow: the same period.
+        asked = InformationRequest.objects.filter(
+            Q(decided_at__lt=before) | Q(decided_at__isnull=True, requested_at__lt=before)
+        ).filter(erasure.REQUEST_TEXT_LEFT)
+        asked_count = asked.count() if self.dry_run else erasure.requests_clear(asked)
+        self.add(
+            "disclosures.decided",
+            before,
+            {"disclosure": count, "request for information": asked_count},
+        )
 
     def audit_events(self, years: int) -> None:
         # Written by the audit app (it removes a verifiable prefix of the chain).

@@ -304,6 +304,35 @@ def _case(case: Case, documents: list[ExportDocument]) -> dict:
             }
             for d in disclosures
         ],
+        "requests_for_information": [
+            {
+                "from": r.from_participant.organisation.name,
+                "to": r.to_participant.organisation.name,
+                "categories": [t.code for t in r.categories.all()],
+                "question": r.question,
+                "purpose": r.purpose,
+                "legal_basis": r.legal_basis.code,
+                "status": r.status,
+                "refusal": r.refusal,
+                "requested_at": _iso(r.requested_at),
+                "decided_at": _iso(r.decided_at),
+            }
+            for r in case.information_requests.select_related(
+                "from_participant__organisation", "to_participant__organisation", "legal_basis"
+            ).prefetch_related("categories")
+        ],
+        "safety_warnings": [
+            {
+                "precaution": w.kind,
+                "note": w.note,
+                "reason": w.reason,
+                "organisation": w.participant.organisation.name,
+                "set_at": _iso(w.set_at),
+                "review_on": _iso(w.review_on),
+                "ended_at": _iso(w.ended_at),
+            }
+            for w in case.safety_warnings.select_related("participant__organisation")
+        ],
         # The contact that led to the case describes the subject; the caller is a third
         # party, so the caller's identity is left out.
         "from_contact": (
@@ -377,6 +406,11 @@ def _object_keys(request: SubjectRequest) -> list[tuple[str, str]]:
         ("cases.conference", cases.values_list("conferences", flat=True)),
         ("sharing.consent", cases.values_list("consents", flat=True)),
         ("sharing.disclosure", cases.values_list("disclosures", flat=True)),
+        (
+            "sharing.informationrequest",
+            cases.values_list("information_requests", flat=True),
+        ),
+        ("cases.safetywarning", cases.values_list("safety_warnings", flat=True)),
         (
             "hotline.referral",
             Contact.objects.filter(pk__in=subjects.get("contacts", [])).values_list(

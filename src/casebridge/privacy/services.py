@@ -26,7 +26,7 @@ from casebridge.crypto.files import private_storage
 from casebridge.hotline.models import Contact, Referral
 from casebridge.privacy import erasure, selectors
 from casebridge.privacy.models import SubjectRequest
-from casebridge.sharing.models import Consent, Disclosure
+from casebridge.sharing.models import Consent, Disclosure, InformationRequest
 
 
 def rotation_plan() -> list[tuple[type, list[str]]]:
@@ -333,6 +333,9 @@ def subject_request_erase(*, actor, request: SubjectRequest) -> SubjectRequest:
     counts["consent"] = erasure.consents_clear(Consent.objects.filter(case_id__in=case_ids))
     counts["disclosure"] = erasure.disclosures_clear(
         Disclosure.objects.filter(case_id__in=case_ids)
+    )
+    counts["request for information"] = erasure.requests_clear(
+        InformationRequest.objects.filter(case_id__in=case_ids)
     )
     contact_ids = subjects.get("contacts", [])
     counts["referral"] = erasure.referrals_clear(

@@ -28,6 +28,9 @@ PROTECTED_MODELS = {
     "Consent",
     "Obligation",
     "CaseEvent",
+    # the hotline's dangers and what it passed on about them (issue 17)
+    "ContactEvent",
+    "ContactDisclosure",
     "SubjectRequest",
     # who sits in a case with which scope, how scopes changed, and break-glass reads:
     # the facts the policy decides on, read only where the policy is applied
@@ -39,6 +42,8 @@ PROTECTED_MODELS = {
 # contact.referrals.filter(...)): the related names of the protected models' foreign keys.
 RELATED_NAMES = {
     "entries",
+    "protocol_events",
+    "contact_disclosures_received",
     "participants",
     "referrals",
     "disclosures",

@@ -37,7 +37,7 @@ from casebridge.facts import fact, known_fact
 from casebridge.hotline.models import Contact, Referral
 from casebridge.network.models import Sector
 from casebridge.refusals import EmergencyRefused
-from casebridge.sharing.models import Disclosure, EmergencyAccess
+from casebridge.sharing.models import ContactDisclosure, Disclosure, EmergencyAccess
 
 HOTLINE_ROLES = frozenset({Role.HOTLINE_COUNSELLOR, Role.COORDINATOR})
 PARTNER_ROLES = frozenset({Role.PARTNER_COUNSELLOR, Role.COORDINATOR})
@@ -294,6 +294,8 @@ def decide(actor, action: str, resource) -> Decision:
         return _decide_contact(actor, action, resource)
     if isinstance(resource, Referral):
         return _decide_referral(actor, action, resource)
+    if isinstance(resource, ContactDisclosure):
+        return _decide_contact_disclosure(actor, action, resource)
     if isinstance(resource, Case):
         return _decide_case(actor, action, resource)
     if isinstance(resource, Entry | ConferenceItem):
@@ -551,6 +553,28 @@ def _decide_referral(actor, action: str, referral) -> Decision:
 _IDENTITY_STATUSES = ("sent", "accepted")
 
 
+def _decide_contact_disclosure(actor, action: str, disclosure) -> Decision:
+    """The hotline that took the contact prepares, approves and reads its disclosures; the
+    recipient organisation reads one only once it is sent (approved by a second person),
+    and never the contact behind it."""
+    hotline_side = disclosure.contact.organisation_id in organisations_with(actor, HOTLINE_ROLES)
+    if hotline_side and action in (Action.VIEW, Action.VIEW_IDENTITY, Action.CHANGE):
+        return Decision(True, gettext_noop("allowed: the hotline that took the contact"))
+    recipient_side = (
+        disclosure.status == ContactDisclosure.Status.SENT
+        and disclosure.recipient_id in organisations_with(actor, CASE_WORK_ROLES)
+    )
+    if recipient_side and action in (Action.VIEW, Action.VIEW_IDENTITY, Action.RESPOND):
+        return Decision(True, gettext_noop("allowed: the recipient of a sent disclosure"))
+    return Decision(
+        False,
+        gettext_noop(
+            "denied: a hotline disclosure is visible to the hotline and, once sent, "
+            "to its recipient"
+        ),
+    )
+
+
 # --- lists: the same rules as a filter ---------------------------------------------------
 
 
@@ -579,6 +603,18 @@ def visible(actor, queryset: QuerySet, action: str = Action.VIEW, *, case=None) 
     if queryset.model is Contact:
         if action in (Action.VIEW, Action.CHANGE, Action.VIEW_IDENTITY):
             return queryset.filter(organisation_id__in=hotline)
+        return queryset.none()
+    if queryset.model is ContactDisclosure:
+        sent = Q(
+            recipient_id__in=organisations_with(actor, CASE_WORK_ROLES),
+            status=ContactDisclosure.Status.SENT,
+        )
+        if action in (Action.VIEW, Action.VIEW_IDENTITY):
+            return queryset.filter(Q(contact__organisation_id__in=hotline) | sent)
+        if action == Action.CHANGE:
+            return queryset.filter(contact__organisation_id__in=hotline)
+        if action == Action.RESPOND:
+            return queryset.filter(sent)
         return queryset.none()
     if queryset.model is Referral:
         if action == Action.VIEW:

@@ -17,20 +17,34 @@ from django.utils.translation import gettext as _
 
 from casebridge.audit.services import audit_record
 from casebridge.cases.models import Case, Entry, Participant
-from casebridge.sharing.models import CaseEvent, Obligation, Protocol
+from casebridge.cooperation_models.models import Term
+from casebridge.hotline.models import Contact
+from casebridge.network.models import Organisation, OrganisationType
+from casebridge.sharing.models import (
+    CaseEvent,
+    ContactDisclosure,
+    ContactEvent,
+    Obligation,
+    Protocol,
+)
 from casebridge.sop import engine as sop
-from casebridge.sop.events import EVENTS
+from casebridge.sop.events import EVENTS, HOTLINE_EVENTS
 
 
 def protocol_for(case: Case) -> Protocol | None:
     """The active protocol the case's lead organisation agreed to, in force today."""
+    return protocol_for_organisation(case.owner)
+
+
+def protocol_for_organisation(organisation: Organisation) -> Protocol | None:
+    """The active protocol, in force today, that ``organisation``'s type agreed to."""
     today = timezone.localdate()
     for protocol in Protocol.objects.filter(
         status=Protocol.Status.ACTIVE, effective_from__lte=today
     ):
         if protocol.effective_until and protocol.effective_until < today:
             continue
-        if case.owner.type.code in protocol.parties:
+        if organisation.type.code in protocol.parties:
             return protocol
     return None
 
@@ -146,6 +160,103 @@ def event_raise(
             "case": case.number,
             "event": code,
             "obligations": created,
+            "protocol": str(protocol) if protocol else None,
+        },
+    )
+    return event
+
+
+# --- the hotline: events of a contact ------------------------------------------------------
+
+
+def contact_region(contact: Contact):
+    """Where the person of concern lives, as far as the call told: their region, else the
+    caller's."""
+    return contact.person_region or contact.caller_region
+
+
+def recipient_candidates(disclosure: ContactDisclosure) -> list[Organisation]:
+    """The active organisations a hotline disclosure may go to (the rule's type or sector),
+    those responsible for the contact's region first (``recipient_rank``), then by name."""
+    organisations = Organisation.objects.filter(active=True).select_related("region__parent")
+    if disclosure.recipient_type_id:
+        organisations = organisations.filter(type_id=disclosure.recipient_type_id)
+    else:
+        organisations = organisations.filter(type__sector__code=disclosure.recipient_sector)
+    organisations = organisations.prefetch_related("coverages__region__parent")
+    return sorted(organisations, key=lambda o: (recipient_rank(disclosure, o), o.name))
+
+
+def recipient_rank(disclosure: ContactDisclosure, organisation: Organisation) -> int:
+    """0: the organisation covers the contact's region (or a region above or below it);
+    1: it is seated in the region's state; 2: neither, or the region is not known."""
+    region = contact_region(disclosure.contact)
+    if region is None:
+        return 2
+    path = {r.pk for r in region.path()}
+    for coverage in organisation.coverages.all():
+        if coverage.region_id in path or region.pk in {r.pk for r in coverage.region.path()}:
+            return 0
+    state = next((r.pk for r in region.path() if r.level == "state"), None)
+    return 1 if state is not None and state in {r.pk for r in organisation.region.path()} else 2
+
+
+def responsible_recipient(disclosure: ContactDisclosure) -> Organisation | None:
+    """The organisation responsible for the contact's region, if the directory names one;
+    otherwise the counsellor chooses."""
+    candidates = recipient_candidates(disclosure)
+    if candidates and recipient_rank(disclosure, candidates[0]) < 2:
+        return candidates[0]
+    return None
+
+
+@transaction.atomic
+def contact_event_raise(*, actor, contact: Contact, code: str) -> ContactEvent | None:
+    """Record a hotline event of ``contact`` once and create what the hotline's protocol
+    asks for: one disclosure to prepare per must_inform or may_inform rule, addressed to
+    the organisation of the rule's type for the contact's region where the directory
+    names one. A second raise of the same event changes nothing (returns None)."""
+    if code not in HOTLINE_EVENTS:
+        raise ValidationError({"code": [_("Unknown event.")]})
+    if ContactEvent.objects.filter(contact=contact, code=code).exists():
+        return None
+    protocol = protocol_for_organisation(contact.organisation)
+    event = ContactEvent.objects.create(
+        contact=contact, code=code, protocol=protocol, recorded_by=actor
+    )
+    created = 0
+    if protocol is not None:
+        rules = {rule.code: rule for rule in protocol.parsed_rules()}
+        bases = {t.code: t for t in Term.objects.of("legal_basis")}
+        types = {t.code: t for t in OrganisationType.objects.all()}
+        outcomes = sop.evaluate(rules.values(), [], code, now=timezone.now())
+        for outcome in outcomes:
+            if outcome.obligation not in ("must_inform", "may_inform"):
+                continue
+            recipient = rules[outcome.rule].recipient
+            disclosure = ContactDisclosure(
+                contact=contact,
+                event=event,
+                protocol=protocol,
+                rule=outcome.rule,
+                duty=outcome.obligation,
+                recipient_type=types.get(recipient.organisation_type or ""),
+                recipient_sector=recipient.sector or "",
+                categories=outcome.categories,
+                legal_basis=bases[outcome.legal_basis],
+                due_at=outcome.due,
+            )
+            disclosure.recipient = responsible_recipient(disclosure)
+            disclosure.save()
+            created += 1
+    audit_record(
+        actor=actor,
+        action="sharing.contact_event.raise",
+        obj=event,
+        details={
+            "contact": contact.reference,
+            "event": code,
+            "disclosures": created,
             "protocol": str(protocol) if protocol else None,
         },
     )

@@ -86,6 +86,22 @@ STEP_UP: dict[str, StepUpAction] = {
             during_emergency=DuringEmergency.REFUSED,
         ),
         StepUpAction(
+            "sharing.contact_disclosure.prepare",
+            _("Prepare a disclosure of the hotline"),
+            pages=("sharing:contact_disclosure",),
+            operations=("POST /api/v1/sop/contact-disclosures/{disclosure_id}/prepare",),
+            services=("casebridge.sharing.services.contact_disclosure_prepare",),
+            during_emergency=DuringEmergency.NOT_IN_A_CASE,
+        ),
+        StepUpAction(
+            "sharing.contact_disclosure.decide",
+            _("Send or return a disclosure of the hotline"),
+            pages=("sharing:contact_disclosure_decide",),
+            operations=("POST /api/v1/sop/contact-disclosures/{disclosure_id}/decide",),
+            services=("casebridge.sharing.services.contact_disclosure_decide",),
+            during_emergency=DuringEmergency.NOT_IN_A_CASE,
+        ),
+        StepUpAction(
             "sharing.emergency.start",
             _("Open a case by emergency access"),
             pages=("sharing:emergency",),

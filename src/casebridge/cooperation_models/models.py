@@ -58,6 +58,7 @@ class TermKind(models.TextChoices):
     SERVICE = "service", _("service")
     LANGUAGE = "language", _("language")
     CONCERN_TOPIC = "concern_topic", _("concern topic")
+    FIRST_ANALYSIS = "first_analysis", _("point of the first analysis")
     CASE_ROLE = "case_role", _("case role")
     CASE_CLOSING_REASON = "case_closing_reason", _("case closing reason")
 

@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from casebridge.sop.engine import Vocabulary, check
-from casebridge.sop.events import DEADLINE_PATTERN
+from casebridge.sop.events import DEADLINE_PATTERN, HOTLINE_EVENTS
 
 MODELS_DIR = Path(__file__).resolve().parent
 
@@ -84,6 +84,16 @@ class ClosingReason(VocabularyEntry):
 class LegalBasis(VocabularyEntry):
     citation: Text
     kind: Literal["consent", "emergency", "duty", "child_welfare", "change_of_purpose", "other"]
+
+
+class FirstAnalysisPoint(VocabularyEntry):
+    """A point of the hotline's first analysis, answered yes / no / unclear at intake.
+
+    ``event``: the hotline protocol event a "yes" raises (danger_to_others, danger_to_self,
+    child_at_risk); the protocol then says whom the hotline must or may inform.
+    """
+
+    event: Code | None = None
 
 
 class SectorEntry(VocabularyEntry):
@@ -222,6 +232,7 @@ TABLES: dict[str, tuple[type[BaseModel], str]] = {
     "services": (VocabularyEntry, "code"),
     "languages": (VocabularyEntry, "code"),
     "concern_topics": (VocabularyEntry, "code"),
+    "first_analysis": (FirstAnalysisPoint, "code"),
     "case_roles": (CaseRole, "code"),
     "case_closing_reasons": (VocabularyEntry, "code"),
     "protocols": (ProtocolEntry, "code"),
@@ -247,6 +258,7 @@ TERM_TABLES = {
     "services": "service",
     "languages": "language",
     "concern_topics": "concern_topic",
+    "first_analysis": "first_analysis",
     "case_roles": "case_role",
     "case_closing_reasons": "case_closing_reason",
 }
@@ -611,6 +623,16 @@ class _Checker:
                         table="information_categories",
                     )
         self._scopes(spec, sectors, categories)
+        for index, name, entry in self._each(spec, "first_analysis"):
+            if entry.event is not None and entry.event not in HOTLINE_EVENTS:
+                self.error(
+                    _('event "%(code)s" is not a hotline event (%(events)s)')
+                    % {"code": entry.event, "events": ", ".join(HOTLINE_EVENTS)},
+                    table="first_analysis",
+                    index=index,
+                    entry=name,
+                    key="event",
+                )
         for table in ("caller_categories", "contact_categories", "information_categories"):
             if table in spec.tables and not self._codes(spec, table):
                 self.error(_("must have at least one entry"), table=table)

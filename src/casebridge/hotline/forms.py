@@ -2,12 +2,14 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from casebridge.cooperation_models.forms import TermChoiceField, TermMultipleField
-from casebridge.cooperation_models.models import TermKind
-from casebridge.hotline.models import MODE_REQUIRED, Contact, Referral
+from casebridge.cooperation_models.models import Term, TermKind
+from casebridge.hotline.models import MODE_REQUIRED, Answer, Contact, Referral
 from casebridge.hotline.selectors import contact_by_reference
 from casebridge.hotline.services import CONTACT_FIELDS, OPEN_CALL_HOURS, TERM_FIELDS
+from casebridge.labels import pick_label
 from casebridge.network.models import Organisation, Region
 
+FIRST_ANALYSIS_PREFIX = "analysis_"
 LOCAL_DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 
 
@@ -40,7 +42,11 @@ class ContactForm(forms.ModelForm):
         # person_region follows from the caller's place; earlier_contact is entered by
         # reference (below), so that the form never lists other contacts.
         fields = [
-            *(name for name in CONTACT_FIELDS if name not in {"person_region", "earlier_contact"}),
+            *(
+                name
+                for name in CONTACT_FIELDS
+                if name not in {"person_region", "earlier_contact", "first_analysis"}
+            ),
             "concern_topics",
         ]
         widgets = {
@@ -68,6 +74,18 @@ class ContactForm(forms.ModelForm):
             for name in TERM_FIELDS:
                 term = getattr(self.instance, name)
                 self.initial[name] = term.code if term else None
+        self.points = list(Term.objects.of(TermKind.FIRST_ANALYSIS))
+        answers = self.instance.first_analysis if self.instance.pk else {}
+        for point in self.points:
+            name = f"{FIRST_ANALYSIS_PREFIX}{point.code}"
+            self.fields[name] = forms.ChoiceField(
+                label=point.label,
+                help_text=pick_label(point.attributes.get("description", {}), fallback=""),
+                choices=[("", _("not asked")), *Answer.choices],
+                required=False,
+                widget=forms.RadioSelect(attrs={"class": "inline"}),
+            )
+            self.initial[name] = answers.get(point.code, "")
         self.fields["caller_name"].help_text = _("Only if given and needed.")
         self.fields["channel"].widget.attrs["autofocus"] = True
         region = self.fields["caller_region"]
@@ -111,7 +129,20 @@ class ContactForm(forms.ModelForm):
         }
         if "earlier_contact" in self.cleaned_data:
             values["earlier_contact"] = self.cleaned_data["earlier_contact"]
+        values["first_analysis"] = self.first_analysis()
         return values
+
+    def first_analysis(self) -> dict[str, str]:
+        """The answered points of the first analysis, {code: answer}."""
+        found = {}
+        for point in self.points:
+            answer = self.cleaned_data.get(f"{FIRST_ANALYSIS_PREFIX}{point.code}")
+            if answer:
+                found[point.code] = answer
+        return found
+
+    def first_analysis_fields(self):
+        return [self[f"{FIRST_ANALYSIS_PREFIX}{point.code}"] for point in self.points]
 
 
 class ReferralFields(forms.Form):

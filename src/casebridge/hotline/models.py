@@ -38,6 +38,14 @@ class Gender(models.TextChoices):
     DIVERSE = "diverse", _("diverse")
 
 
+class Answer(models.TextChoices):
+    """An answer to a point of the first analysis."""
+
+    YES = "yes", _("yes")
+    NO = "no", _("no")
+    UNCLEAR = "unclear", _("unclear")
+
+
 MODE_REQUIRED = _(
     "Choose whether the caller consented to pass on contact details or stays anonymous."
 )
@@ -108,6 +116,9 @@ class Contact(models.Model):
         verbose_name=_("concern topics"),
     )
 
+    # The first analysis on the phone: {point code: "yes" | "no" | "unclear"}, the points
+    # from the cooperation model (Term kind first_analysis). Unasked points are absent.
+    first_analysis = models.JSONField(_("first analysis"), default=dict, blank=True)
     summary = models.TextField(_("summary"), blank=True)
     advice = models.TextField(_("advice given"), blank=True)
     contact_category = _term("contact_category", verbose_name=_("contact category"))

@@ -15,12 +15,14 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from casebridge.access.policy import Action, decide, organisations_with, visible
 from casebridge.accounts.models import Role
 from casebridge.audit.services import audit_denied, audit_record
+from casebridge.cooperation_models.models import Term
 from casebridge.dates import day_range
-from casebridge.hotline.models import Contact, Referral, ReferralEvent
+from casebridge.hotline.models import Answer, Contact, Referral, ReferralEvent
 from casebridge.network.models import Organisation
 
 _CONTACT_RELATED = (
@@ -338,3 +340,33 @@ def referral_history(referral: Referral) -> list[ReferralEvent]:
 def contact_referrals(contact: Contact) -> list[Referral]:
     """The referrals of a contact the caller obtained through ``access_contact``."""
     return list(contact.referrals.all())
+
+
+@dataclass(frozen=True)
+class AnalysisPoint:
+    label: str
+    answer: str  # "" when not asked
+    answer_label: str
+    event: str | None
+
+
+def first_analysis(contact: Contact) -> list[AnalysisPoint]:
+    """The contact's first analysis in the model's order, every point (asked or not), for
+    the contact page; the contact was obtained through ``access_contact``."""
+    labels = dict(Answer.choices)
+    answers = contact.first_analysis or {}
+    return [
+        AnalysisPoint(
+            label=point.label,
+            answer=answers.get(point.code, ""),
+            answer_label=str(labels.get(answers.get(point.code, ""), _("not asked"))),
+            event=point.attributes.get("event"),
+        )
+        for point in Term.objects.filter(kind="first_analysis")
+        if point.active or point.code in answers
+    ]
+
+
+def found_danger(contact: Contact) -> bool:
+    """Whether the first analysis raised a hotline event (a danger) for the contact."""
+    return contact.protocol_events.exists()

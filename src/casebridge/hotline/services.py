@@ -15,10 +15,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from casebridge.access.policy import Action, decide
+from casebridge.access.protocol import contact_event_raise
 from casebridge.audit.services import audit_record
 from casebridge.changes import assign_changes
 from casebridge.cooperation_models.models import Term
-from casebridge.hotline.models import MODE_REQUIRED, Contact, Referral, ReferralEvent
+from casebridge.hotline.models import MODE_REQUIRED, Answer, Contact, Referral, ReferralEvent
 from casebridge.hotline.routing import invalidate_capacity
 from casebridge.network.models import COUNSELLING_SECTORS, Organisation
 from casebridge.network.selectors import PostcodeError, region_for_postcode
@@ -48,6 +49,7 @@ CONTACT_FIELDS = (
     "person_age_band",
     "person_gender",
     "person_region",
+    "first_analysis",
     "summary",
     "advice",
     "contact_category",
@@ -89,6 +91,17 @@ def _check_contact(contact: Contact, *, today: date, new_follow_up: bool) -> Non
             ]
     elif reasons.exists():
         errors["closing_reason"] = [_("Choose why the consultation was closed.")]
+    if not isinstance(contact.first_analysis, dict):
+        errors["first_analysis"] = [_("Answer the points of the first analysis.")]
+    else:
+        points = set(Term.objects.of("first_analysis").values_list("code", flat=True))
+        unknown = sorted(set(contact.first_analysis) - points)
+        if unknown:
+            errors["first_analysis"] = [
+                _("Unknown point of the first analysis: %(codes)s") % {"codes": ", ".join(unknown)}
+            ]
+        elif any(answer not in Answer.values for answer in contact.first_analysis.values()):
+            errors["first_analysis"] = [_("Answer each point with yes, no or unclear.")]
     if (
         contact.earlier_contact_id
         and contact.earlier_contact.organisation_id != contact.organisation_id
@@ -173,9 +186,21 @@ def contact_create(
         obj=contact,
         details={"reference": contact.reference, "anonymous": contact.anonymous},
     )
+    _raise_found_dangers(actor, contact)
     if referral is not None:
         referral_create(actor=actor, contact=contact, request=referral)
     return contact
+
+
+def _raise_found_dangers(actor, contact: Contact) -> None:
+    """A point of the first analysis answered "yes" that names a hotline event raises it
+    (once per contact): the hotline's protocol then says whom to inform."""
+    answered_yes = [code for code, answer in contact.first_analysis.items() if answer == "yes"]
+    if not answered_yes:
+        return
+    points = Term.objects.of("first_analysis").filter(code__in=answered_yes)
+    for event in sorted({p.attributes.get("event") for p in points} - {None}):
+        contact_event_raise(actor=actor, contact=contact, code=event)
 
 
 @transaction.atomic
@@ -207,6 +232,8 @@ def contact_update(
             obj=contact,
             details={"fields": sorted(set(changed))},
         )
+    if "first_analysis" in changed:
+        _raise_found_dangers(actor, contact)
     return contact
 
 

@@ -33,7 +33,7 @@ from casebridge.hotline.forms import (
     DeclineForm,
     ReferralFields,
 )
-from casebridge.hotline.models import Referral
+from casebridge.hotline.models import Contact, Referral
 from casebridge.network.models import Region
 from casebridge.network.selectors import PostcodeError
 
@@ -113,6 +113,9 @@ def intake(request):
                     contact.reference,
                 ),
             )
+            if selectors.found_danger(contact):
+                # the first analysis found a danger: the procedure's next steps are there
+                return redirect(reverse("hotline:contact", args=[contact.pk]) + "#protocol")
             return redirect("hotline:intake")
     suggestions = _suggestions_for(request.POST) if request.method == "POST" else {}
     return render(
@@ -186,18 +189,27 @@ def contact_search(request):
 
 
 def _contact_page(request, contact, referral_form: ReferralFields, status: int = 200):
-    return render(
-        request,
-        "hotline/contact_detail.html",
-        {
-            "contact": contact,
-            "identity": selectors.caller_identity(request.user, contact=contact),
-            "earlier": selectors.earlier_contacts(request.user, contact),
-            "referral_form": referral_form,
-            "target_days": _target_days(),
-        },
-        status=status,
-    )
+    context = {
+        "contact": contact,
+        "identity": selectors.caller_identity(request.user, contact=contact),
+        "earlier": selectors.earlier_contacts(request.user, contact),
+        "first_analysis": selectors.first_analysis(contact),
+        "referral_form": referral_form,
+        "target_days": _target_days(),
+        "part_templates": [],
+    }
+    for part in CONTACT_PAGE_PARTS:
+        added = part(request, contact)
+        context["part_templates"] += added.pop("part_templates", [])
+        context.update(added)
+    return render(request, "hotline/contact_detail.html", context, status=status)
+
+
+# What apps above the hotline add to a contact's page — sharing: the dangers the first
+# analysis found and the disclosures the hotline's procedure asks for. Each part is a
+# callable (request, contact) -> template context, whose "part_templates" are included
+# at the end of the page; registered in its app's ready().
+CONTACT_PAGE_PARTS: list[Callable[[HttpRequest, Contact], dict]] = []
 
 
 @login_required

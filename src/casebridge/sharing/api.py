@@ -7,13 +7,14 @@ from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 
 from casebridge.access import protocol as protocol_events
-from casebridge.access.policy import seat_participant
+from casebridge.access.policy import Action, decide, seat_participant
 from casebridge.accounts.stepup import step_up
 from casebridge.apischema import Day, Error, Input
 from casebridge.cases import selectors as case_selectors
 from casebridge.cooperation_models.models import Term
+from casebridge.hotline import selectors as hotline_selectors
 from casebridge.sharing import emergency, selectors, services
-from casebridge.sop.events import RECORDED_EVENTS
+from casebridge.sop.events import HOTLINE_EVENTS, RECORDED_EVENTS
 
 router = Router(tags=["sop"])
 
@@ -600,3 +601,233 @@ def emergency_access_review(request, access_id: int, payload: EmergencyReviewIn)
     return emergency.emergency_access_review(
         actor=request.user, access=access, outcome=payload.outcome, note=payload.note
     )
+
+
+# --- the hotline's path to the authorities -------------------------------------------------
+
+
+class ContactEventIn(Input):
+    code: str = Field(max_length=32, description=f"one of {', '.join(HOTLINE_EVENTS)}")
+
+
+class ContactDisclosureOut(Schema):
+    """A hotline disclosure. The recipient sees it once sent; the contact behind it stays
+    with the hotline (its reference only for the hotline)."""
+
+    id: int
+    contact_reference: str | None
+    event: str
+    rule: str
+    rule_label: str
+    duty: str
+    status: str
+    recipient_id: int | None
+    recipient: str | None
+    categories: list[str]
+    legal_basis: str
+    due_at: datetime | None
+    overdue: bool
+    sent_at: datetime | None
+    received_at: datetime | None
+    note: str
+
+    @staticmethod
+    def resolve_contact_reference(obj):
+        return obj.contact.reference if getattr(obj, "hotline_side", False) else None
+
+    @staticmethod
+    def resolve_event(obj):
+        return obj.event.code
+
+    @staticmethod
+    def resolve_recipient(obj):
+        return obj.recipient.name if obj.recipient else None
+
+    @staticmethod
+    def resolve_legal_basis(obj):
+        return obj.legal_basis.code
+
+    @staticmethod
+    def resolve_sent_at(obj):
+        return obj.decided_at if obj.status == "sent" else None
+
+
+class ContactDisclosureDetailOut(ContactDisclosureOut):
+    excerpt: str
+    identity: str
+    caller: dict[str, str] | None
+    purpose: str
+    justification: str
+    person_age_band: str
+    person_gender: str
+    person_region: str | None
+    approver_id: int | None
+
+    @staticmethod
+    def resolve_person_age_band(obj):
+        return obj.contact.person_age_band
+
+    @staticmethod
+    def resolve_person_gender(obj):
+        return obj.contact.person_gender
+
+    @staticmethod
+    def resolve_person_region(obj):
+        region = obj.contact.person_region
+        return region.code if region else None
+
+
+class ContactDisclosurePrepareIn(Input):
+    recipient_id: int | None = None
+    excerpt: str = Field(default="", max_length=4000)
+    identity: str = Field(default="", max_length=1000)
+    include_caller_contact: bool = False
+    purpose: str = Field(default="", max_length=300)
+    legal_basis: str | None = Field(default=None, max_length=64)
+    justification: str = Field(default="", max_length=4000)
+    approver_id: int | None = None
+
+
+class ContactDisclosureDecisionIn(Input):
+    send: bool
+    note: str = Field(default="", max_length=500)
+
+
+class ContactDisclosureCancelIn(Input):
+    reason: str = Field(max_length=500)
+
+
+def _with_side(actor, disclosure):
+    disclosure.hotline_side = bool(decide(actor, Action.CHANGE, disclosure))
+    return disclosure
+
+
+@router.post(
+    "/contacts/{contact_id}/events",
+    response={201: list[ContactDisclosureOut], 403: Error, 404: Error, 422: Error},
+    summary="Record a danger a hotline contact showed; returns the disclosures the "
+    "hotline's procedure asks for",
+)
+def contact_event_record(request, contact_id: int, payload: ContactEventIn):
+    contact = hotline_selectors.access_contact(request.user, contact_id, for_write=True)
+    services.contact_event_record(actor=request.user, contact=contact, code=payload.code)
+    rows = selectors.contact_disclosures(request.user, contact)
+    return Status(201, [_with_side(request.user, d) for d in rows])
+
+
+@router.get(
+    "/contacts/{contact_id}/disclosures",
+    response={200: list[ContactDisclosureOut], 404: Error},
+    summary="The disclosures of a hotline contact (the hotline only)",
+)
+def contact_disclosure_list(request, contact_id: int):
+    contact = hotline_selectors.access_contact(request.user, contact_id)
+    return [
+        _with_side(request.user, d) for d in selectors.contact_disclosures(request.user, contact)
+    ]
+
+
+@router.get(
+    "/hotline-disclosures",
+    response=list[ContactDisclosureOut],
+    summary="What the hotline sent to your organisations, unconfirmed first",
+)
+def hotline_reports(request):
+    return [_with_side(request.user, d) for d in selectors.hotline_reports_received(request.user)]
+
+
+@router.get(
+    "/hotline-disclosures/{disclosure_id}",
+    response={200: ContactDisclosureDetailOut, 404: Error},
+    summary="One hotline disclosure with what it passes on (the read is audited)",
+)
+def contact_disclosure(request, disclosure_id: int):
+    return _with_side(request.user, selectors.contact_disclosure(request.user, disclosure_id))
+
+
+@router.post(
+    "/hotline-disclosures/{disclosure_id}/prepare",
+    response={200: ContactDisclosureDetailOut, 403: Error, 404: Error, 422: Error},
+    summary="Prepare a hotline disclosure and name the second person (a confirmed browser "
+    "session; never a token)",
+)
+@step_up("sharing.contact_disclosure.prepare")
+def contact_disclosure_prepare(request, disclosure_id: int, payload: ContactDisclosurePrepareIn):
+    disclosure = selectors.contact_disclosure(request.user, disclosure_id, Action.CHANGE)
+    recipient = None
+    if payload.recipient_id is not None:
+        recipient = next(
+            (
+                o
+                for o in protocol_events.recipient_candidates(disclosure)
+                if o.pk == payload.recipient_id
+            ),
+            None,
+        )
+        if recipient is None:
+            raise ValidationError(
+                {"recipient_id": [_("Choose an organisation of the kind the procedure names.")]}
+            )
+    approver = None
+    if payload.approver_id is not None:
+        approver = (
+            selectors.hotline_approvers(disclosure.contact, request.user)
+            .filter(pk=payload.approver_id)
+            .first()
+        )
+        if approver is None:
+            raise ValidationError(
+                {"approver_id": [_("Choose a colleague of the hotline other than yourself.")]}
+            )
+    services.contact_disclosure_prepare(
+        actor=request.user,
+        disclosure=disclosure,
+        recipient=recipient,
+        excerpt=payload.excerpt,
+        identity=payload.identity,
+        include_caller_contact=payload.include_caller_contact,
+        purpose=payload.purpose,
+        legal_basis=_term("legal_basis", payload.legal_basis, "legal_basis"),
+        justification=payload.justification,
+        approver=approver,
+    )
+    return _with_side(request.user, selectors.contact_disclosure(request.user, disclosure_id))
+
+
+@router.post(
+    "/hotline-disclosures/{disclosure_id}/decide",
+    response={200: ContactDisclosureOut, 403: Error, 404: Error, 422: Error},
+    summary="Send or send back as the hotline's second person (a confirmed browser session; "
+    "never a token)",
+)
+@step_up("sharing.contact_disclosure.decide")
+def contact_disclosure_decide(request, disclosure_id: int, payload: ContactDisclosureDecisionIn):
+    disclosure = selectors.contact_disclosure(request.user, disclosure_id, Action.CHANGE)
+    services.contact_disclosure_decide(
+        actor=request.user, disclosure=disclosure, approve=payload.send, note=payload.note
+    )
+    return _with_side(request.user, disclosure)
+
+
+@router.post(
+    "/hotline-disclosures/{disclosure_id}/cancel",
+    response={200: ContactDisclosureOut, 403: Error, 404: Error, 422: Error},
+    summary="Record that a hotline disclosure is not sent, and why",
+)
+def contact_disclosure_cancel(request, disclosure_id: int, payload: ContactDisclosureCancelIn):
+    disclosure = selectors.contact_disclosure(request.user, disclosure_id, Action.CHANGE)
+    services.contact_disclosure_cancel(
+        actor=request.user, disclosure=disclosure, reason=payload.reason
+    )
+    return _with_side(request.user, disclosure)
+
+
+@router.post(
+    "/hotline-disclosures/{disclosure_id}/receive",
+    response={200: ContactDisclosureOut, 403: Error, 404: Error},
+    summary="Confirm that your organisation received a hotline disclosure",
+)
+def contact_disclosure_receive(request, disclosure_id: int):
+    disclosure = selectors.contact_disclosure(request.user, disclosure_id, Action.RESPOND)
+    services.contact_disclosure_receive(actor=request.user, disclosure=disclosure)
+    return _with_side(request.user, disclosure)

@@ -12,11 +12,17 @@ class SharingConfig(AppConfig):
             CASE_PAGE_PARTS,
             register_section,
         )
+        from casebridge.hotline.views import (  # noqa: PLC0415 (app loading)
+            CONTACT_PAGE_PARTS,
+        )
         from casebridge.sharing.views import (  # noqa: PLC0415 (app loading)
             PROCEDURE,
             case_page_part,
+            contact_page_part,
         )
 
+        if contact_page_part not in CONTACT_PAGE_PARTS:
+            CONTACT_PAGE_PARTS.append(contact_page_part)
         if case_page_part not in CASE_PAGE_PARTS:
             CASE_PAGE_PARTS.append(case_page_part)
         register_section(PROCEDURE)

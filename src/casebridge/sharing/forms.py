@@ -8,7 +8,7 @@ from casebridge.cases import selectors as case_selectors
 from casebridge.cooperation_models.forms import TermChoiceField, TermMultipleField
 from casebridge.cooperation_models.models import TermKind
 from casebridge.sharing.models import Consent
-from casebridge.sop.events import EVENTS, RECORDED_EVENTS, Imminence, RiskLevel
+from casebridge.sop.events import EVENTS, HOTLINE_EVENTS, RECORDED_EVENTS, Imminence, RiskLevel
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
@@ -180,4 +180,67 @@ class EmergencyReviewForm(forms.Form):
     )
     note = forms.CharField(
         label=_("Review note"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+
+class ContactEventForm(forms.Form):
+    code = forms.ChoiceField(label=_("What the call showed"), choices=list(HOTLINE_EVENTS.items()))
+
+
+class ContactDisclosureForm(forms.Form):
+    """What the hotline passes on, to whom, why, on which basis, and who approves."""
+
+    recipient = forms.ModelChoiceField(label=_("Recipient"), queryset=None, required=False)
+    excerpt = forms.CharField(
+        label=_("What is passed on"),
+        widget=forms.Textarea(attrs={"rows": 6}),
+        required=False,
+        help_text=_("Only what averting the danger needs. The contact's notes stay here."),
+    )
+    identity = forms.CharField(
+        label=_("Identifying details of the person of concern"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        help_text=_("Name, address, whatever the recipient needs to find the person."),
+    )
+    include_caller_contact = forms.BooleanField(
+        label=_("Pass on the caller's contact details (for a call back)"), required=False
+    )
+    purpose = forms.CharField(label=_("Purpose"), max_length=300, required=False)
+    legal_basis = TermChoiceField(TermKind.LEGAL_BASIS, label=_("Legal basis"), required=False)
+    justification = forms.CharField(
+        label=_("Written weighing"),
+        widget=forms.Textarea(attrs={"rows": 4}),
+        required=False,
+        help_text=_(
+            "Why this, to them, now, on this basis; why the danger cannot be averted otherwise."
+        ),
+    )
+    approver = forms.ModelChoiceField(label=_("Second person"), queryset=None, required=False)
+
+    def __init__(self, *args, recipients, approvers, identity_allowed: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["recipient"].queryset = recipients
+        self.fields["recipient"].label_from_instance = lambda o: o.name
+        self.fields["approver"].queryset = approvers
+        self.fields["approver"].label_from_instance = lambda u: u.get_full_name() or u.username
+        if not identity_allowed:
+            del self.fields["identity"]
+            del self.fields["include_caller_contact"]
+
+
+class ContactDisclosureDecisionForm(forms.Form):
+    note = forms.CharField(
+        label=_("Why it goes back"),
+        max_length=500,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
+class ContactDisclosureCancelForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Why it is not sent"),
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
     )

@@ -11,8 +11,11 @@ from django.utils.translation import gettext_lazy as _
 from casebridge.cases.models import Case, Entry, Participant
 from casebridge.cooperation_models.models import Term
 from casebridge.cooperation_models.schema import RuleEntry
+from casebridge.crypto.fields import EncryptedTextField
+from casebridge.hotline.models import Contact
 from casebridge.labels import pick_label
-from casebridge.sop.events import EVENTS
+from casebridge.network.models import Organisation, OrganisationType
+from casebridge.sop.events import EVENTS, HOTLINE_EVENTS
 
 
 class Protocol(models.Model):
@@ -364,3 +367,131 @@ class EmergencyAccess(models.Model):
     @property
     def is_active(self) -> bool:
         return self.ended_at is None and self.expires_at > timezone.now()
+
+
+class ContactEvent(models.Model):
+    """Something the first analysis of a hotline contact found that the hotline's protocol
+    reacts to (danger to others, to self, a child at risk). A contact has no case: the
+    protocol's rules name the organisation type to inform."""
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="protocol_events")
+    code = models.CharField(_("event"), max_length=32, choices=list(HOTLINE_EVENTS.items()))
+    protocol = models.ForeignKey(Protocol, on_delete=models.PROTECT, null=True, related_name="+")
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-recorded_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["contact", "code"], name="contact_event_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contact_id}: {self.code}"
+
+
+class ContactDisclosure(models.Model):
+    """The hotline informs an outside organisation about a contact: the obligation the
+    protocol created and, once prepared, the disclosure itself — what (an excerpt and,
+    where the rule allows, identifying details), to whom, why, on which legal basis, with
+    a written weighing, approved by a second person of the hotline, received by whom.
+
+    open: the protocol asks for it, nothing is prepared yet (or the second person sent it
+    back); pending: prepared, waiting for the second person; sent: approved and readable
+    by the recipient; cancelled: not sent, with the reason why.
+    """
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("to do")
+        PENDING = "pending", _("awaiting approval")
+        SENT = "sent", _("sent")
+        CANCELLED = "cancelled", _("not sent")
+
+    contact = models.ForeignKey(Contact, on_delete=models.PROTECT, related_name="disclosures")
+    event = models.ForeignKey(ContactEvent, on_delete=models.PROTECT, related_name="disclosures")
+    protocol = models.ForeignKey(Protocol, on_delete=models.PROTECT, related_name="+")
+    rule = models.CharField(max_length=64)
+    duty = models.CharField(max_length=12)  # must_inform | may_inform
+    recipient_type = models.ForeignKey(
+        OrganisationType, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    recipient_sector = models.CharField(max_length=64, blank=True)
+    recipient = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="contact_disclosures_received",
+        verbose_name=_("recipient"),
+    )
+    categories = models.JSONField(default=list)
+    legal_basis = models.ForeignKey(
+        Term,
+        on_delete=models.PROTECT,
+        related_name="+",
+        limit_choices_to={"kind": "legal_basis"},
+        verbose_name=_("legal basis"),
+    )
+    due_at = models.DateTimeField(null=True, blank=True)
+    excerpt = models.TextField(_("what is passed on"), blank=True)
+    identity = EncryptedTextField(_("identifying details passed on"), blank=True)
+    include_caller_contact = models.BooleanField(
+        _("pass on the caller's contact details"), default=False
+    )
+    purpose = models.CharField(_("purpose"), max_length=300, blank=True)
+    justification = models.TextField(_("written weighing"), blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    requested_at = models.DateTimeField(null=True, blank=True)
+    approver = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("second person"),
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    note = models.CharField(
+        _("note"), max_length=500, blank=True, help_text="why it was sent back or not sent"
+    )
+    received_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    received_at = models.DateTimeField(null=True, blank=True)
+    reminded_at = models.DateTimeField(null=True, blank=True)
+    escalated_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["status", "due_at"]),
+            models.Index(fields=["recipient", "status"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contact_id}: {self.rule}"
+
+    @property
+    def rule_label(self) -> str:
+        for rule in self.protocol.rules:
+            if rule.get("code") == self.rule:
+                return pick_label(rule.get("label", {}), fallback=self.rule)
+        return self.rule
+
+    @property
+    def overdue(self) -> bool:
+        return (
+            self.duty == "must_inform"
+            and self.status in (self.Status.OPEN, self.Status.PENDING)
+            and self.due_at is not None
+            and self.due_at < timezone.now()
+        )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, F, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -33,6 +33,7 @@ from casebridge.network.models import OrganisationType, Sector
 from casebridge.network.selectors import my_action_items
 from casebridge.sharing.models import (
     Consent,
+    ContactDisclosure,
     Disclosure,
     EmergencyAccess,
     InformationRequest,
@@ -185,10 +186,16 @@ def my_tasks(actor) -> dict:
         for r in asked
         if r.case_id in held and held[r.case_id].participant_id == r.to_participant_id
     ]
+    hotline = hotline_disclosures_to_do(actor)
     return {
         "obligations": obligations,
         "approvals": approvals,
         "requests": requests,
+        "hotline_to_do": hotline,
+        "hotline_approvals": [d for d in hotline if can_approve_contact_disclosure(actor, d)],
+        "hotline_received": [
+            d for d in hotline_reports_received(actor, limit=50) if d.received_at is None
+        ],
         **_network_tasks(actor),
     }
 
@@ -475,3 +482,119 @@ def stored_vocabulary():
 def disclosed_entry_ids(disclosure: Disclosure) -> list[int]:
     """The entries a disclosure the caller obtained through these selectors carries."""
     return [entry.pk for entry in disclosure.entries.all()]
+
+
+# --- the hotline's disclosures --------------------------------------------------------------
+
+
+def _contact_disclosures(*, identity: bool = False):
+    rows = ContactDisclosure.objects.select_related(
+        "contact__organisation",
+        "contact__person_region",
+        "contact__caller_region",
+        "event",
+        "protocol",
+        "recipient",
+        "recipient_type",
+        "legal_basis",
+        "requested_by",
+        "approver",
+        "decided_by",
+        "received_by",
+    )
+    return rows if identity else rows.defer("identity")
+
+
+def contact_disclosures(actor, contact) -> list[ContactDisclosure]:
+    """The disclosures of one contact for its hotline (the contact page), without the
+    identifying details (they are read, and audited, on the disclosure's own page)."""
+    rows = visible(actor, _contact_disclosures().filter(contact=contact), Action.VIEW)
+    return list(rows.order_by("created_at", "id"))
+
+
+def contact_disclosure(actor, disclosure_id: int, action: str = Action.VIEW) -> ContactDisclosure:
+    """One hotline disclosure for a page or the API, 404 unless ``action`` is allowed. The
+    identifying details and the caller's contact details come with it; reading them is
+    audited (the hotline while preparing, the recipient once it is sent)."""
+    disclosure = get_object_or_404(
+        visible(actor, _contact_disclosures(identity=True), action),
+        pk=disclosure_id,
+    )
+    disclosure.caller = None
+    if disclosure.include_caller_contact and not disclosure.contact.anonymous:
+        contact = disclosure.contact
+        disclosure.caller = {
+            "name": contact.caller_name,
+            "phone": contact.caller_phone,
+            "email": contact.caller_email,
+        }
+    if disclosure.identity or disclosure.caller:
+        audit_record(
+            actor=actor,
+            action="sharing.contact_disclosure.view",
+            obj=disclosure,
+            details={
+                "contact": disclosure.contact.reference,
+                "identity": bool(disclosure.identity),
+                "caller": bool(disclosure.caller),
+            },
+        )
+    return disclosure
+
+
+def hotline_disclosures_to_do(actor) -> list[ContactDisclosure]:
+    """The hotline's open and pending disclosures (intake page, tasks), oldest due first."""
+    rows = visible(
+        actor,
+        _contact_disclosures().filter(
+            status__in=(ContactDisclosure.Status.OPEN, ContactDisclosure.Status.PENDING)
+        ),
+        Action.CHANGE,
+    )
+    return list(rows.order_by(F("due_at").asc(nulls_last=True), "id")[:200])
+
+
+def hotline_reports_received(actor, *, limit: int = 200) -> list[ContactDisclosure]:
+    """What the hotline sent to the actor's organisations, newest first, unread first."""
+    rows = visible(actor, _contact_disclosures(), Action.RESPOND)
+    return list(rows.order_by(F("received_at").asc(nulls_first=True), "-decided_at")[:limit])
+
+
+def hotline_approvers(contact, requester) -> QuerySet:
+    """Who may be the second person of a hotline disclosure: the active hotline
+    counsellors and coordinators of the hotline that took the contact, not the requester."""
+    staff = Membership.objects.active().filter(
+        organisation_id=contact.organisation_id,
+        role__in=(Role.HOTLINE_COUNSELLOR, Role.COORDINATOR),
+    )
+    return (
+        User.objects.filter(is_active=True, pk__in=staff.values("user_id"))
+        .exclude(pk=requester.pk)
+        .order_by("last_name", "first_name", "username")
+    )
+
+
+def can_approve_contact_disclosure(actor, disclosure: ContactDisclosure) -> bool:
+    """The four eyes of the hotline: the colleague the requester named, or a coordinator of
+    the hotline (the named colleague may be away) — never the one who prepared it."""
+    if (
+        disclosure.status != ContactDisclosure.Status.PENDING
+        or actor.pk == disclosure.requested_by_id
+    ):
+        return False
+    organisation = disclosure.contact.organisation_id
+    if organisation in organisations_with(actor, frozenset({Role.COORDINATOR})):
+        return True
+    hotline = organisations_with(actor, frozenset({Role.HOTLINE_COUNSELLOR}))
+    return organisation in hotline and disclosure.approver_id == actor.pk
+
+
+def recipient_emails(organisation_id: int) -> list[str]:
+    """The addresses of the people who work cases at an organisation (a hotline disclosure
+    arrived for them)."""
+    rows = Membership.objects.active().filter(
+        organisation_id=organisation_id,
+        role__in=(Role.PARTNER_COUNSELLOR, Role.SECURITY_LIAISON, Role.COORDINATOR),
+        user__is_active=True,
+    )
+    return sorted(set(rows.exclude(user__email="").values_list("user__email", flat=True)))

@@ -23,22 +23,33 @@ from casebridge.access.policy import (
     require,
     seat_participant,
 )
-from casebridge.access.protocol import event_raise
+from casebridge.access.protocol import contact_event_raise, event_raise, recipient_candidates
 from casebridge.accounts.stepup import demand
 from casebridge.audit.services import audit_denied, audit_record
 from casebridge.cases.models import Case, Entry, Participant
 from casebridge.cooperation_models.models import Term
+from casebridge.hotline.models import Contact
+from casebridge.network.models import Organisation
 from casebridge.sharing.models import (
     CaseEvent,
     Consent,
+    ContactDisclosure,
+    ContactEvent,
     Disclosure,
     InformationRequest,
     Obligation,
     Protocol,
 )
-from casebridge.sharing.selectors import approvers, can_approve, coordinator_emails
+from casebridge.sharing.selectors import (
+    approvers,
+    can_approve,
+    can_approve_contact_disclosure,
+    coordinator_emails,
+    hotline_approvers,
+    recipient_emails,
+)
 from casebridge.sop import engine as sop
-from casebridge.sop.events import RECORDED_EVENTS
+from casebridge.sop.events import HOTLINE_EVENTS, RECORDED_EVENTS
 
 APPROVAL_KINDS = ("duty", "emergency")
 
@@ -550,3 +561,219 @@ def information_request_withdraw(*, actor, info_request: InformationRequest) -> 
     return _close_request(
         actor, info_request, InformationRequest.Status.WITHDRAWN, "sharing.request.withdraw"
     )
+
+
+# --- the hotline's path to the authorities -------------------------------------------------
+
+EXCERPT_MAX = 4000
+IDENTITY_MAX = 1000
+NOTE_MAX = 500
+
+
+@transaction.atomic
+def contact_event_record(*, actor, contact: Contact, code: str) -> ContactEvent:
+    """A hotline counsellor records a danger the first analysis found (or a later call
+    shows): the hotline's protocol creates the disclosures to prepare."""
+    require(decide(actor, Action.CHANGE, contact))
+    if code not in HOTLINE_EVENTS:
+        raise ValidationError({"code": [_("Choose one of the hotline's events.")]})
+    event = contact_event_raise(actor=actor, contact=contact, code=code)
+    if event is None:
+        raise ValidationError({"code": [_("This event is already recorded for the contact.")]})
+    return event
+
+
+@transaction.atomic
+def contact_disclosure_prepare(
+    *,
+    actor,
+    disclosure: ContactDisclosure,
+    recipient: Organisation | None,
+    excerpt: str,
+    purpose: str,
+    legal_basis: Term | None,
+    justification: str,
+    approver,
+    identity: str = "",
+    include_caller_contact: bool = False,
+) -> ContactDisclosure:
+    """Prepare what the hotline passes on, to whom, why and on which basis, with the
+    written weighing, and name the second person of the hotline who approves. Nothing
+    reaches the recipient before that approval."""
+    demand("sharing.contact_disclosure.prepare", actor=actor, obj=disclosure)
+    require(decide(actor, Action.CHANGE, disclosure))
+    errors: dict[str, list[str]] = {}
+    if disclosure.status != ContactDisclosure.Status.OPEN:
+        errors["status"] = [_("Only a disclosure still to do can be prepared.")]
+    candidates = {o.pk for o in recipient_candidates(disclosure)}
+    if recipient is None:
+        errors["recipient"] = [_("Choose the organisation to inform.")]
+    elif recipient.pk not in candidates:
+        errors["recipient"] = [_("Choose an organisation of the kind the procedure names.")]
+    excerpt, identity = excerpt.strip(), identity.strip()
+    if not excerpt:
+        errors["excerpt"] = [_("Write what is passed on: only what averting the danger needs.")]
+    elif len(excerpt) > EXCERPT_MAX:
+        errors["excerpt"] = [_("At most %(n)d characters.") % {"n": EXCERPT_MAX}]
+    may_identify = "identity" in disclosure.categories
+    if identity and not may_identify:
+        errors["identity"] = [_("This procedure passes on no identifying details.")]
+    elif len(identity) > IDENTITY_MAX:
+        errors["identity"] = [_("At most %(n)d characters.") % {"n": IDENTITY_MAX}]
+    if include_caller_contact and not may_identify:
+        errors["include_caller_contact"] = [_("This procedure passes on no identifying details.")]
+    elif include_caller_contact and disclosure.contact.anonymous:
+        errors["include_caller_contact"] = [_("The caller stayed anonymous.")]
+    if not purpose.strip():
+        errors["purpose"] = [_("State the purpose of the disclosure.")]
+    elif len(purpose.strip()) > 300:
+        errors["purpose"] = [_("At most %(n)d characters.") % {"n": 300}]
+    if legal_basis is None or legal_basis.kind != "legal_basis" or not legal_basis.active:
+        errors["legal_basis"] = [_("Choose the legal basis for the disclosure.")]
+    if not justification.strip():
+        errors["justification"] = [_("Write the weighing: why this, to them, now, on this basis.")]
+    if approver is None:
+        errors["approver"] = [_("Name the second person of the hotline who approves.")]
+    elif not hotline_approvers(disclosure.contact, actor).filter(pk=approver.pk).exists():
+        errors["approver"] = [_("Choose a colleague of the hotline other than yourself.")]
+    if errors:
+        raise ValidationError(errors)
+    disclosure.recipient = recipient
+    disclosure.excerpt, disclosure.identity = excerpt, identity
+    disclosure.include_caller_contact = include_caller_contact
+    disclosure.purpose, disclosure.justification = purpose.strip(), justification.strip()
+    disclosure.legal_basis, disclosure.approver = legal_basis, approver
+    disclosure.requested_by, disclosure.requested_at = actor, timezone.now()
+    disclosure.status, disclosure.note = ContactDisclosure.Status.PENDING, ""
+    disclosure.save()
+    audit_record(
+        actor=actor,
+        action="sharing.contact_disclosure.prepare",
+        obj=disclosure,
+        details={
+            "contact": disclosure.contact.reference,
+            "to": recipient.pk,
+            "legal_basis": legal_basis.code,
+            "identity": bool(identity),
+            "caller": include_caller_contact,
+        },
+    )
+    if approver.email:
+        reference, address = disclosure.contact.reference, approver.email
+        transaction.on_commit(
+            lambda: send_mail(
+                f"casebridge: {reference} – a disclosure of the hotline waits for you",
+                f"A disclosure from hotline contact {reference} waits for your approval as "
+                "the second person. Open casebridge (Tasks) to review it.",
+                None,
+                [address],
+                fail_silently=True,
+            )
+        )
+    return disclosure
+
+
+@transaction.atomic
+def contact_disclosure_decide(
+    *, actor, disclosure: ContactDisclosure, approve: bool, note: str = ""
+) -> ContactDisclosure:
+    """The second person sends the disclosure (the recipient can read it from now on) or
+    sends it back to be prepared again, saying why."""
+    demand("sharing.contact_disclosure.decide", actor=actor, obj=disclosure)
+    require(decide(actor, Action.CHANGE, disclosure))
+    if not can_approve_contact_disclosure(actor, disclosure):
+        raise PermissionDenied(
+            _("denied: approval needs the second person of the hotline the requester named")
+        )
+    note = note.strip()
+    if not approve and not note:
+        raise ValidationError({"note": [_("Say why it goes back.")]})
+    if len(note) > NOTE_MAX:
+        raise ValidationError({"note": [_("At most %(n)d characters.") % {"n": NOTE_MAX}]})
+    disclosure.decided_by, disclosure.decided_at = actor, timezone.now()
+    reference = disclosure.contact.reference
+    if approve:
+        disclosure.status = ContactDisclosure.Status.SENT
+        disclosure.save(update_fields=["status", "decided_by", "decided_at"])
+        people = recipient_emails(disclosure.recipient_id)
+        if people:
+            transaction.on_commit(
+                lambda: send_mail(
+                    "casebridge: a disclosure from the hotline has arrived",
+                    "The hotline has sent your organisation a disclosure about a danger. "
+                    "Open casebridge (From the hotline) to read it.",
+                    None,
+                    people,
+                    fail_silently=True,
+                )
+            )
+    else:
+        disclosure.status, disclosure.note = ContactDisclosure.Status.OPEN, note
+        disclosure.save(update_fields=["status", "note", "decided_by", "decided_at"])
+    requester = disclosure.requested_by
+    if requester.email:
+        word = "sent" if approve else "sent back"
+        transaction.on_commit(
+            lambda: send_mail(
+                f"casebridge: {reference} – your disclosure was {word}",
+                f"Your disclosure from hotline contact {reference} was {word} by the "
+                "second person.",
+                None,
+                [requester.email],
+                fail_silently=True,
+            )
+        )
+    audit_record(
+        actor=actor,
+        action="sharing.contact_disclosure." + ("send" if approve else "return"),
+        obj=disclosure,
+        details={
+            "contact": reference,
+            "to": disclosure.recipient_id,
+            "legal_basis": disclosure.legal_basis.code,
+        },
+    )
+    return disclosure
+
+
+@transaction.atomic
+def contact_disclosure_cancel(*, actor, disclosure: ContactDisclosure, reason: str):
+    """Not sent: the counsellor records why (the danger was averted otherwise, the
+    authority already knows, the weighing speaks against it)."""
+    require(decide(actor, Action.CHANGE, disclosure))
+    reason = reason.strip()
+    errors: dict[str, list[str]] = {}
+    if disclosure.status not in (ContactDisclosure.Status.OPEN, ContactDisclosure.Status.PENDING):
+        errors["status"] = [_("Only a disclosure not yet sent can be given up.")]
+    if not reason:
+        errors["reason"] = [_("Say why it is not sent.")]
+    elif len(reason) > NOTE_MAX:
+        errors["reason"] = [_("At most %(n)d characters.") % {"n": NOTE_MAX}]
+    if errors:
+        raise ValidationError(errors)
+    disclosure.status, disclosure.note = ContactDisclosure.Status.CANCELLED, reason
+    disclosure.save(update_fields=["status", "note"])
+    audit_record(
+        actor=actor,
+        action="sharing.contact_disclosure.cancel",
+        obj=disclosure,
+        details={"contact": disclosure.contact.reference, "duty": disclosure.duty},
+    )
+    return disclosure
+
+
+@transaction.atomic
+def contact_disclosure_receive(*, actor, disclosure: ContactDisclosure) -> ContactDisclosure:
+    """The recipient confirms it has the disclosure (the hotline sees who and when)."""
+    require(decide(actor, Action.RESPOND, disclosure))
+    if disclosure.received_at is not None:
+        return disclosure
+    disclosure.received_by, disclosure.received_at = actor, timezone.now()
+    disclosure.save(update_fields=["received_by", "received_at"])
+    audit_record(
+        actor=actor,
+        action="sharing.contact_disclosure.receive",
+        obj=disclosure,
+        details={"contact": disclosure.contact.reference},
+    )
+    return disclosure

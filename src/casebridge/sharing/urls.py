@@ -40,4 +40,30 @@ urlpatterns = [
         "disclosures/<int:disclosure_id>/decide/", views.disclosure_decide, name="disclosure_decide"
     ),
     path("disclosures/<int:disclosure_id>/", views.disclosure_review, name="disclosure_review"),
+    path(
+        "contacts/<int:contact_id>/events/",
+        views.contact_event_record,
+        name="contact_event_record",
+    ),
+    path(
+        "hotline-disclosures/<int:disclosure_id>/",
+        views.contact_disclosure,
+        name="contact_disclosure",
+    ),
+    path(
+        "hotline-disclosures/<int:disclosure_id>/decide/",
+        views.contact_disclosure_decide,
+        name="contact_disclosure_decide",
+    ),
+    path(
+        "hotline-disclosures/<int:disclosure_id>/cancel/",
+        views.contact_disclosure_cancel,
+        name="contact_disclosure_cancel",
+    ),
+    path(
+        "hotline-disclosures/<int:disclosure_id>/receive/",
+        views.contact_disclosure_receive,
+        name="contact_disclosure_receive",
+    ),
+    path("from-the-hotline/", views.hotline_reports, name="hotline_reports"),
 ]

@@ -7,21 +7,29 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from casebridge.access import protocol as protocol_events
+from casebridge.access.policy import Action, decide
 from casebridge.accounts.stepup import require_recent_auth
 from casebridge.cases import selectors as case_selectors
 from casebridge.cases.views import DEFAULT_SECTION, CaseSection, case_url, render_case_page
 from casebridge.forms import apply_validation_error
+from casebridge.hotline import selectors as hotline_selectors
+from casebridge.network.models import Organisation
 from casebridge.refusals import hide_denials
 from casebridge.sharing import emergency as emergency_services
 from casebridge.sharing import selectors, services
 from casebridge.sharing.forms import (
     CancelForm,
     ConsentForm,
+    ContactDisclosureCancelForm,
+    ContactDisclosureDecisionForm,
+    ContactDisclosureForm,
+    ContactEventForm,
     DisclosureForm,
     EmergencyAccessForm,
     EmergencyReviewForm,
@@ -29,7 +37,7 @@ from casebridge.sharing.forms import (
     InformationRequestForm,
     SimulateForm,
 )
-from casebridge.sharing.models import Protocol
+from casebridge.sharing.models import ContactDisclosure, Protocol
 from casebridge.sop import engine as sop
 
 
@@ -415,3 +423,174 @@ PROCEDURE = CaseSection(
     forms=("ask_form",),
     position=30,
 )
+
+
+# --- the hotline's path to the authorities -------------------------------------------------
+
+
+def contact_page_part(request, contact) -> dict:
+    """What the SOP adds to a hotline contact's page (``hotline.views.CONTACT_PAGE_PARTS``):
+    the dangers recorded, the disclosures they ask for, and the form to record one."""
+    return {
+        "part_templates": ["sharing/_contact_protocol.html"],
+        "contact_disclosures": selectors.contact_disclosures(request.user, contact),
+        "contact_event_form": ContactEventForm(),
+    }
+
+
+@login_required
+@require_POST
+def contact_event_record(request, contact_id: int):
+    contact = hotline_selectors.access_contact(request.user, contact_id)
+    form = ContactEventForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+    else:
+        try:
+            services.contact_event_record(
+                actor=request.user, contact=contact, code=form.cleaned_data["code"]
+            )
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, _("Recorded. The procedure's disclosures are listed below."))
+    return redirect(reverse("hotline:contact", args=[contact.pk]) + "#protocol")
+
+
+def _contact_disclosure_form(request, disclosure):
+    initial = {
+        "recipient": disclosure.recipient_id,
+        "legal_basis": disclosure.legal_basis,
+        "excerpt": disclosure.excerpt,
+        "purpose": disclosure.purpose,
+        "justification": disclosure.justification,
+        "approver": disclosure.approver_id,
+    }
+    return ContactDisclosureForm(
+        request.POST or None,
+        initial=initial,
+        recipients=Organisation.objects.filter(
+            pk__in=[o.pk for o in protocol_events.recipient_candidates(disclosure)]
+        ).order_by("name"),
+        approvers=selectors.hotline_approvers(disclosure.contact, request.user),
+        identity_allowed="identity" in disclosure.categories,
+    )
+
+
+@login_required
+@require_recent_auth(
+    "sharing.contact_disclosure.prepare",
+    # the hotline prepares from "?prepare" (confirmed before typing); the recipient reads
+    when=lambda request: request.method == "POST" or "prepare" in request.GET,
+)
+def contact_disclosure(request, disclosure_id: int):
+    """A hotline disclosure: prepared (and sent back) by the hotline, judged by its second
+    person, read and confirmed by the recipient once sent."""
+    disclosure = selectors.contact_disclosure(request.user, disclosure_id)
+    hotline_side = bool(decide(request.user, Action.CHANGE, disclosure))
+    form = None
+    if hotline_side and disclosure.status == ContactDisclosure.Status.OPEN:
+        form = _contact_disclosure_form(request, disclosure)
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                with hide_denials():
+                    services.contact_disclosure_prepare(
+                        actor=request.user,
+                        disclosure=disclosure,
+                        recipient=data["recipient"],
+                        excerpt=data["excerpt"],
+                        identity=data.get("identity", ""),
+                        include_caller_contact=data.get("include_caller_contact", False),
+                        purpose=data["purpose"],
+                        legal_basis=data["legal_basis"],
+                        justification=data["justification"],
+                        approver=data["approver"],
+                    )
+            except ValidationError as exc:
+                apply_validation_error(form, exc)
+            else:
+                messages.success(request, _("The disclosure waits for the second person."))
+                return redirect("sharing:contact_disclosure", disclosure.pk)
+    elif request.method == "POST":
+        raise Http404
+    ranked = [
+        (organisation, protocol_events.recipient_rank(disclosure, organisation))
+        for organisation in protocol_events.recipient_candidates(disclosure)[:5]
+    ]
+    return render(
+        request,
+        "sharing/contact_disclosure.html",
+        {
+            "disclosure": disclosure,
+            "form": form,
+            "hotline_side": hotline_side,
+            "suggested": [o for o, rank in ranked if rank < 2],
+            "can_decide": selectors.can_approve_contact_disclosure(request.user, disclosure),
+            "decision_form": ContactDisclosureDecisionForm(),
+            "cancel_form": ContactDisclosureCancelForm(),
+        },
+        status=422 if form is not None and form.errors else 200,
+    )
+
+
+@login_required
+@require_POST
+@require_recent_auth("sharing.contact_disclosure.decide")
+def contact_disclosure_decide(request, disclosure_id: int):
+    disclosure = selectors.contact_disclosure(request.user, disclosure_id, Action.CHANGE)
+    form = ContactDisclosureDecisionForm(request.POST)
+    approve = request.POST.get("decision") == "send"
+    try:
+        if not form.is_valid():
+            raise ValidationError(form.errors)
+        services.contact_disclosure_decide(
+            actor=request.user,
+            disclosure=disclosure,
+            approve=approve,
+            note=form.cleaned_data["note"],
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    except PermissionDenied as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("Sent.") if approve else _("Sent back."))
+    return redirect("sharing:contact_disclosure", disclosure.pk)
+
+
+@login_required
+@require_POST
+def contact_disclosure_cancel(request, disclosure_id: int):
+    disclosure = selectors.contact_disclosure(request.user, disclosure_id, Action.CHANGE)
+    form = ContactDisclosureCancelForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise ValidationError(form.errors)
+        services.contact_disclosure_cancel(
+            actor=request.user, disclosure=disclosure, reason=form.cleaned_data["reason"]
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("Recorded as not sent."))
+    return redirect("sharing:contact_disclosure", disclosure.pk)
+
+
+@login_required
+@require_POST
+def contact_disclosure_receive(request, disclosure_id: int):
+    disclosure = selectors.contact_disclosure(request.user, disclosure_id, Action.RESPOND)
+    services.contact_disclosure_receive(actor=request.user, disclosure=disclosure)
+    messages.success(request, _("Receipt confirmed."))
+    return redirect("sharing:contact_disclosure", disclosure.pk)
+
+
+@login_required
+def hotline_reports(request):
+    """What the hotline sent to the user's organisations."""
+    return render(
+        request,
+        "sharing/hotline_reports.html",
+        {"reports": selectors.hotline_reports_received(request.user)},
+    )

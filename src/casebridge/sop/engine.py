@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from django.utils.translation import gettext as _
 
 from casebridge.labels import pick_label
-from casebridge.sop.events import EVENTS, IMMINENCE, LIKELIHOOD
+from casebridge.sop.events import EVENTS, HOTLINE_EVENTS, IMMINENCE, LIKELIHOOD
 
 OVERRIDING_KINDS = ("duty", "emergency", "child_welfare")
 
@@ -77,7 +77,7 @@ def check(protocol, vocab: Vocabulary) -> list[Finding]:
         if party not in vocab.organisation_types:
             error("", _('party "%(code)s" is not a known organisation type') % {"code": party})
     for rule in protocol.rules:
-        if rule.event not in EVENTS:
+        if rule.event not in EVENTS and rule.event not in HOTLINE_EVENTS:
             error(rule.code, _('event "%(code)s" is not known') % {"code": rule.event})
         for category in rule.categories:
             if category not in vocab.categories:
@@ -111,6 +111,14 @@ def check(protocol, vocab: Vocabulary) -> list[Finding]:
             )
         if recipient.sector and recipient.sector not in vocab.sectors:
             error(rule.code, _('sector "%(code)s" is not known') % {"code": recipient.sector})
+        if rule.event in HOTLINE_EVENTS and (recipient.role or recipient.all):
+            error(
+                rule.code,
+                _(
+                    "a hotline event has no case and no participants: name the recipient by "
+                    "organisation_type or sector"
+                ),
+            )
         conditional = rule.condition.min_likelihood or rule.condition.min_imminence
         if conditional and rule.event != "risk_judgement_recorded":
             error(rule.code, _("a likelihood or imminence condition needs a risk judgement event"))
@@ -170,7 +178,8 @@ def _gaps(protocol, vocab: Vocabulary) -> list[Finding]:
     for rule in protocol.rules:
         by_event.setdefault(rule.event, []).append(rule)
     for event, rules in sorted(by_event.items()):
-        if event == "always":
+        if event == "always" or event in HOTLINE_EVENTS:
+            # a hotline event informs an outside organisation, never the parties as such
             continue
         covered: set[str] = set()
         open_ended = False

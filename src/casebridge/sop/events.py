@@ -19,6 +19,14 @@ EVENTS = {
     # A standing rule: in force at every event (used for "must not share" barriers).
     "always": _("always"),
 }
+# Events of a hotline contact (no case yet): the first analysis on the phone raises them.
+# Their rules name an organisation type or a sector; the hotline finds the organisation
+# of that type for the caller's region (access.protocol.contact_event_raise).
+HOTLINE_EVENTS = {
+    "danger_to_others": _("danger to others"),
+    "danger_to_self": _("danger to self"),
+    "child_at_risk": _("child at risk"),
+}
 # Events a participant records by hand (the others are raised by what happens in the case).
 RECORDED_EVENTS = ("travel_to_conflict_zone", "release_scheduled", "child_welfare_concern")
 

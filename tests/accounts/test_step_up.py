@@ -37,8 +37,8 @@ from casebridge.privacy import services as privacy_services
 from casebridge.refusals import ReauthRequired, TokenRefused
 from casebridge.sharing import emergency as sharing_emergency
 from casebridge.sharing import services as sharing_services
-from casebridge.sharing.models import Disclosure, EmergencyAccess
-from tests.builders import make_user, org
+from casebridge.sharing.models import ContactDisclosure, Disclosure, EmergencyAccess
+from tests.builders import make_contact, make_user, org
 
 pytestmark = pytest.mark.django_db
 
@@ -213,12 +213,89 @@ def _token_create(personas, world, actor):
     )
 
 
+def _danger_contact(personas):
+    """A Hamburg contact whose first analysis found a danger to others: the hotline's
+    procedure asks for a disclosure to the state's police liaison unit."""
+    contact = make_contact(personas, first_analysis={"danger_to_others": "yes"})
+    return ContactDisclosure.objects.get(contact=contact)
+
+
+PREPARED = {
+    "excerpt": "Der Sohn kündigt einen Anschlag auf die Moschee am Freitag an.",
+    "purpose": "Gefahrenabwehr",
+    "legal_basis": "justifying_emergency",
+    "justification": "Gegenwärtige Gefahr für Leib und Leben; anders nicht abwendbar.",
+}
+
+
+def _contact_prepare(personas, world, actor):
+    disclosure = _danger_contact(personas)
+    police = disclosure.recipient
+    return Walk(
+        actor=actor,
+        page=(
+            "POST",
+            reverse("sharing:contact_disclosure", args=[disclosure.pk]),
+            {**PREPARED, "recipient": police.pk, "approver": personas.coordinator.pk},
+        ),
+        page_done=302,
+        api=(
+            "POST",
+            f"/api/v1/sop/hotline-disclosures/{disclosure.pk}/prepare",
+            {**PREPARED, "recipient_id": police.pk, "approver_id": personas.coordinator.pk},
+        ),
+        api_done=200,
+        secret="Moschee",
+        service=lambda: sharing_services.contact_disclosure_prepare(
+            actor=actor,
+            disclosure=disclosure,
+            recipient=police,
+            approver=personas.coordinator,
+            **{**PREPARED, "legal_basis": Term.objects.get(code="justifying_emergency")},
+        ),
+    )
+
+
+def _contact_decide(personas, world, actor):
+    disclosure = _danger_contact(personas)
+    sharing_services.contact_disclosure_prepare(
+        actor=personas.hotline,
+        disclosure=disclosure,
+        recipient=disclosure.recipient,
+        approver=actor,
+        **{**PREPARED, "legal_basis": Term.objects.get(code="justifying_emergency")},
+    )
+    return Walk(
+        actor=actor,
+        page=(
+            "POST",
+            reverse("sharing:contact_disclosure_decide", args=[disclosure.pk]),
+            {"decision": "send"},
+        ),
+        page_done=302,
+        api=("POST", f"/api/v1/sop/hotline-disclosures/{disclosure.pk}/decide", {"send": True}),
+        api_done=200,
+        secret='"sent"',
+        service=lambda: sharing_services.contact_disclosure_decide(
+            actor=actor, disclosure=disclosure, approve=True
+        ),
+    )
+
+
 # code → (how to do it, who does it)
 WALKS = {
     "cases.case.export": (_export, lambda personas, world: personas.partner),
     "sharing.disclosure.request": (_disclose, lambda personas, world: personas.partner),
     "sharing.disclosure.decide": (_decide, _second_person),
     "sharing.emergency.start": (_emergency_start, lambda personas, world: personas.coordinator),
+    "sharing.contact_disclosure.prepare": (
+        _contact_prepare,
+        lambda personas, world: personas.hotline,
+    ),
+    "sharing.contact_disclosure.decide": (
+        _contact_decide,
+        lambda personas, world: personas.coordinator,
+    ),
     "privacy.subject_request.export": (_subject_export, lambda personas, world: personas.dpo),
     "audit.log.export": (_audit_export, lambda personas, world: personas.dpo),
     "accounts.token.create": (_token_create, lambda personas, world: personas.partner),
@@ -239,6 +316,7 @@ def snapshot(actor) -> tuple:
         Disclosure.objects.filter(status=Disclosure.Status.APPROVED).count(),
         ApiToken.objects.count(),
         EmergencyAccess.objects.count(),
+        sorted(ContactDisclosure.objects.values_list("status", flat=True)),
     )
 
 

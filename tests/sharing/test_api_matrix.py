@@ -12,7 +12,7 @@ from django.utils import timezone
 from casebridge.sharing import services
 from casebridge.sharing.models import Obligation
 from tests.matrix import assert_matrix_covers, matrix_params
-from tests.sharing.matrices import EMERGENCY_MATRIX
+from tests.sharing.matrices import EMERGENCY_MATRIX, HOTLINE_DISCLOSURE_MATRIX
 
 pytestmark = pytest.mark.django_db
 
@@ -132,7 +132,10 @@ def test_second_person_approves_through_the_api(personas, world):
 
 def test_every_sop_operation_is_in_the_matrix():
     assert_matrix_covers(
-        MATRIX + "\n".join(EMERGENCY_MATRIX.strip().splitlines()[1:]),
+        MATRIX
+        + "\n".join(EMERGENCY_MATRIX.strip().splitlines()[1:])
+        + "\n"
+        + "\n".join(HOTLINE_DISCLOSURE_MATRIX.strip().splitlines()[1:]),
         "/api/v1/sop",
         {
             "{case}": "{case_id}",
@@ -142,5 +145,9 @@ def test_every_sop_operation_is_in_the_matrix():
             "{request}": "{request_id}",
             "{running}": "{access_id}",
             "{ended}": "{access_id}",
+            "{contact}": "{contact_id}",
+            "{sent}": "{disclosure_id}",
+            "{pending}": "{disclosure_id}",
+            "{open}": "{disclosure_id}",
         },
     )

@@ -58,6 +58,7 @@ def test_likely_only_allows_sharing_with_consent(germany):
     assert {(o.rule, o.obligation) for o in outcomes} == {
         ("consent-first", "may_inform"),
         ("counselling-barrier", "must_not_share"),
+        ("health-barrier", "must_not_share"),
     }
     assert next(o for o in outcomes if o.rule == "consent-first").consent_required
 
@@ -80,7 +81,7 @@ def test_unlikely_requires_nothing_but_the_standing_barrier(germany):
     outcomes = run(
         germany, "risk_judgement_recorded", likelihood="unlikely", imminence="not_foreseeable"
     )
-    assert [o.rule for o in outcomes] == ["counselling-barrier"]
+    assert [o.rule for o in outcomes] == ["counselling-barrier", "health-barrier"]
 
 
 def test_child_welfare_goes_to_the_youth_welfare_office_within_24_hours(germany):
@@ -164,5 +165,26 @@ def test_sop_check_command(capsys):
 
     call_command("sop", "check", "germany")
     out = capsys.readouterr().out
-    assert "de-default 2026.1 (11 rules)" in out
+    assert "de-default 2026.1 (12 rules)" in out
+    assert "de-hotline 2026.1 (4 rules)" in out
     assert "no errors" in out
+
+
+def test_a_hotline_rule_names_an_organisation_type_not_a_case_role(germany):
+    protocol = _protocol(
+        germany,
+        **{"duty-138": {"event": "danger_to_others", "condition": {}}},
+    )
+    errors = [str(f) for f in sop.check(protocol, germany[1]) if f.level == "error"]
+    assert any("a hotline event has no case and no participants" in e for e in errors), errors
+    fine = _protocol(
+        germany,
+        **{
+            "duty-138": {
+                "event": "danger_to_others",
+                "condition": {},
+                "recipient": {"organisation_type": "police_liaison_unit"},
+            }
+        },
+    )
+    assert not [f for f in sop.check(fine, germany[1]) if f.level == "error"]

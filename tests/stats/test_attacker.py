@@ -50,6 +50,7 @@ POPULATIONS = {
     "goals": ["goals_by_status"],
     "obligations": ["obligations_compliance"],
     "disclosures": ["disclosures_by_legal_basis", "disclosures_by_direction"],
+    "hotline_disclosures": ["hotline_informed"],
 }
 # populations an attacker can relate to each other: solved together
 GROUPS = {
@@ -60,6 +61,7 @@ GROUPS = {
     "goals": "goals",
     "obligations": "obligations",
     "disclosures": "disclosures",
+    "hotline_disclosures": "hotline_disclosures",
 }
 POPULATION_OF = {code: name for name, codes in POPULATIONS.items() for code in codes}
 POPULATION_OF["contacts_by_state"] = "contacts"

@@ -23,7 +23,15 @@ from casebridge.cooperation_models.models import Term
 from casebridge.facts import changed as facts_changed
 from casebridge.hotline.models import AgeBand, Channel, Contact, Gender, Referral
 from casebridge.network.models import COUNSELLING_SECTORS, Organisation, PostcodeArea
-from casebridge.sharing.models import CaseEvent, Disclosure, Obligation, Protocol
+from casebridge.sharing.models import (
+    CaseEvent,
+    ContactDisclosure,
+    ContactEvent,
+    Disclosure,
+    Obligation,
+    Protocol,
+)
+from casebridge.sop.events import HOTLINE_EVENTS
 from casebridge.stats.aggregates import forget_built_months
 
 UNUSABLE = "!"  # Django's marker for an unusable password: generated staff cannot log in
@@ -77,7 +85,7 @@ def build(
     lead_role = next(t for t in terms["case_role"] if t.attributes.get("lead"))
     protocol = Protocol.objects.order_by("pk").first()
     first = (Contact.objects.order_by("-pk").values_list("pk", flat=True).first() or 0) + 1
-    made = {"contacts": 0, "referrals": 0, "cases": 0}
+    made = {"contacts": 0, "referrals": 0, "cases": 0, "hotline_disclosures": 0}
     accepted: list[Referral] = []
     with transaction.atomic():
         for start in range(0, contacts, batch):
@@ -140,6 +148,9 @@ def build(
                     )
                 )
             Referral.objects.bulk_create(referrals, batch_size=1000)
+            made["hotline_disclosures"] += _dangers(
+                created, hotline, staff, random.Random(seed + start + 1)
+            )
             accepted += [r for r in referrals if r.status == "accepted" and len(accepted) < cases]
             made["contacts"] += len(created)
             made["referrals"] += len(referrals)
@@ -277,6 +288,79 @@ def build(
 
 
 ENTRY_KINDS = ["note", "session", "call", "measure"]
+
+
+def _dangers(contacts, hotline, staff, rng) -> int:
+    """About one contact in eight showed a danger: the hotline's procedure asked for a
+    disclosure, which was mostly sent (a second person approved), sometimes not. A random
+    stream of its own, so the other figures stay as they were."""
+    protocol = next(
+        (
+            p
+            for p in Protocol.objects.filter(status=Protocol.Status.ACTIVE)
+            if hotline.type.code in p.parties
+        ),
+        None,
+    )
+    if protocol is None:
+        return 0
+    rules = [r for r in protocol.parsed_rules() if r.event in HOTLINE_EVENTS]
+    bases = {t.code: t for t in Term.objects.filter(kind="legal_basis")}
+    recipients = {
+        rule.code: list(
+            Organisation.objects.filter(active=True, type__code=rule.recipient.organisation_type)
+            if rule.recipient.organisation_type
+            else Organisation.objects.filter(active=True, type__sector__code=rule.recipient.sector)
+        )
+        for rule in rules
+    }
+    rules = [r for r in rules if recipients[r.code]]
+    if not rules:
+        return 0
+    chosen = [(c, rng.choice(rules)) for c in contacts if rng.random() < 0.125]
+    events = ContactEvent.objects.bulk_create(
+        [
+            ContactEvent(
+                contact=contact,
+                code=rule.event,
+                protocol=protocol,
+                recorded_by=staff[0],
+                recorded_at=contact.ended_at,
+            )
+            for contact, rule in chosen
+        ]
+    )
+    disclosures = []
+    for event, (contact, rule) in zip(events, chosen, strict=True):
+        sent = rng.random() < 0.85
+        decided = contact.ended_at + timedelta(minutes=rng.randint(10, 600))
+        disclosures.append(
+            ContactDisclosure(
+                contact=contact,
+                event=event,
+                protocol=protocol,
+                rule=rule.code,
+                duty=rule.obligation,
+                recipient=rng.choice(recipients[rule.code]),
+                recipient_sector=rule.recipient.sector or "",
+                categories=list(rule.categories),
+                legal_basis=bases[rule.legal_basis],
+                due_at=contact.ended_at + timedelta(hours=4),
+                excerpt="Synthetic disclosure for benchmarks.",
+                purpose="Synthetic.",
+                justification="Synthetic.",
+                requested_by=staff[0],
+                requested_at=contact.ended_at,
+                approver=staff[1],
+                status="sent" if sent else "cancelled",
+                decided_by=staff[1] if sent else None,
+                decided_at=decided if sent else None,
+                note="" if sent else "Synthetic: averted otherwise.",
+                created_at=contact.ended_at,
+            )
+        )
+    ContactDisclosure.objects.bulk_create(disclosures, batch_size=1000)
+    return len(disclosures)
 
 
 def entries_build(*, count: int, author, seed: int = 7, batch: int = 5000) -> int:

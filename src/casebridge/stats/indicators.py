@@ -37,7 +37,7 @@ from casebridge.dates import in_force
 from casebridge.hotline.models import Channel
 from casebridge.labels import pick_label
 from casebridge.network.models import Organisation, Region, Sector
-from casebridge.sharing.models import Disclosure, Obligation
+from casebridge.sharing.models import ContactDisclosure, Disclosure, Obligation
 from casebridge.stats import aggregates
 from casebridge.stats.functions import DaysBetween, Median
 from casebridge.stats.registry import source
@@ -568,6 +568,42 @@ def disclosures_by_direction(filters: Filters) -> Counts:
     return Counts(labels, labels, slots)
 
 
+def hotline_informed(filters: Filters) -> Counts:
+    """What the hotline sent to outside organisations in the period (its disclosures
+    approved by a second person), by legal basis × the recipient's sector: the column of
+    the security sector is "security authorities informed". Counted in the state of the
+    hotline that sent them; every basis is a row and every sector a column."""
+    sectors = [
+        (row["id"], pick_label(row["labels"], fallback=row["code"]))
+        for row in source(Sector).order_by("position", "code").values("id", "code", "labels")
+    ]
+    column = {sector_id: j for j, (sector_id, _label) in enumerate(sectors)}
+    bases = _terms("legal_basis")
+    row_of = {term_id: i for i, (term_id, _label) in enumerate(bases)}
+    rest = len(bases)  # a retired basis
+    sent = source(ContactDisclosure).filter(
+        status=ContactDisclosure.Status.SENT,
+        decided_at__gte=filters.start,
+        decided_at__lt=filters.end,
+    )
+    if filters.organisation_id is not None:
+        sent = sent.filter(contact__organisation=filters.organisation_id)
+    to_sector = "recipient__type__sector"
+    slot_of = _owner_slot(filters)
+    grouped = (
+        sent.values("contact__organisation", "legal_basis", to_sector)
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    slots: dict[int, list[list[int]]] = {}
+    for row in grouped:
+        slot = slot_of.get(row["contact__organisation"], SLOT_NONE)
+        cells = slots.setdefault(slot, [[0] * len(sectors) for _r in range(rest + 1)])
+        cells[row_of.get(row["legal_basis"], rest)][column[row[to_sector]]] += row["n"]
+    rows = [str(label) for _id, label in bases] + [str(NOT_RECORDED)]
+    return Counts(rows, [label for _id, label in sectors], slots)
+
+
 INDICATORS: list[Indicator] = [
     Indicator(
         "contacts_by_caller_category",
@@ -695,6 +731,15 @@ INDICATORS: list[Indicator] = [
         disclosures_by_direction,
         "disclosures",
         _("To sector"),
+    ),
+    Indicator(
+        "hotline_informed",
+        _("Hotline: organisations informed, by legal basis and sector"),
+        "transparency",
+        _("Legal basis"),
+        hotline_informed,
+        "hotline_disclosures",
+        _("Recipient's sector"),
     ),
 ]
 BY_CODE = {indicator.code: indicator for indicator in INDICATORS}

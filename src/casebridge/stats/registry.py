@@ -73,6 +73,14 @@ READABLE: dict[str, tuple[str, ...]] = {
         "status",
         "decided_at",
     ),
+    "sharing.ContactDisclosure": (
+        "id",
+        "contact",
+        "recipient",
+        "legal_basis",
+        "status",
+        "decided_at",
+    ),
     # vocabularies and the network: labels and codes, no people
     "cooperation_models.Term": (
         "id",

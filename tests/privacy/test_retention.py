@@ -375,3 +375,35 @@ def test_old_requests_for_information_lose_their_text_with_the_disclosures(world
     request.refresh_from_db()
     assert (request.question, request.refusal, request.purpose) == ("", "", "")
     assert request.status == "refused" and InformationRequest.objects.get(pk=young.pk).question
+
+
+def test_old_hotline_disclosures_lose_their_text_with_the_disclosures(personas):
+    from casebridge.sharing.models import ContactDisclosure
+    from tests.builders import make_contact
+
+    limit = years_before(NOW, 5)
+    old, young = (
+        ContactDisclosure.objects.get(
+            contact=make_contact(
+                personas, caller_postcode=code, first_analysis={"danger_to_self": "yes"}
+            )
+        )
+        for code in ("20095", "20097")
+    )
+    ContactDisclosure.objects.filter(pk=old.pk).update(
+        excerpt="Suizidankündigung.",
+        identity="Max",
+        purpose="Schutz",
+        status="sent",
+        decided_at=limit - DAY,
+    )
+    ContactDisclosure.objects.filter(pk=young.pk).update(
+        excerpt="Suizidankündigung.", status="sent", decided_at=limit + DAY
+    )
+    dry = retention_run(now=NOW, dry_run=True)
+    assert counts(dry)[("disclosures.decided", "hotline disclosure")] == 1
+    results = retention_run(now=NOW, dry_run=False)
+    assert counts(results)[("disclosures.decided", "hotline disclosure")] == 1
+    old.refresh_from_db()
+    assert (old.excerpt, old.identity, old.purpose) == ("", "", "")
+    assert old.status == "sent" and ContactDisclosure.objects.get(pk=young.pk).excerpt

@@ -533,3 +533,53 @@ def test_access_and_erasure_cover_warnings_and_requests(world, warned_and_asked,
     assert (warning.note, warning.reason) == ("", "")
     assert (asked.question, asked.refusal, asked.purpose) == ("", "", "")
     assert warning.kind and asked.status == "refused"  # the facts for statistics stay
+
+
+def test_a_caller_learns_whom_the_hotline_informed_and_erasure_empties_it(personas):
+    """Art. 15(1)(c): the caller's copy names the recipient and basis of what the hotline
+    passed on, and whether their contact details went with it — not the excerpt about the
+    person of concern (a third party). Art. 17 empties the disclosure's text."""
+    from casebridge.sharing import services as sharing_services
+    from casebridge.sharing.models import ContactDisclosure
+    from tests.builders import make_contact
+
+    contact = make_contact(
+        personas,
+        anonymous=False,
+        caller_name="Erika Beispiel",
+        caller_phone="+49 40 0000 1234",
+        first_analysis={"danger_to_others": "yes"},
+    )
+    disclosure = ContactDisclosure.objects.get(contact=contact)
+    sharing_services.contact_disclosure_prepare(
+        actor=personas.hotline,
+        disclosure=disclosure,
+        recipient=disclosure.recipient,
+        excerpt="Der Sohn plant einen Anschlag.",
+        identity="Max Beispiel, Elbstraße 5",
+        include_caller_contact=True,
+        purpose="Gefahrenabwehr",
+        legal_basis=Term.objects.get(kind="legal_basis", code="justifying_emergency"),
+        justification="Gegenwärtige Gefahr.",
+        approver=personas.coordinator,
+    )
+    sharing_services.contact_disclosure_decide(
+        actor=personas.coordinator, disclosure=disclosure, approve=True
+    )
+    client = personas.client(personas.dpo)
+    access = _create(client)
+    client.post(f"/privacy/requests/{access.pk}/attach/", {"subjects": [f"contacts:{contact.pk}"]})
+    client.post(f"/privacy/requests/{access.pk}/prepare/")
+    page = client.get(f"/privacy/requests/{access.pk}/export/").content.decode()
+    assert disclosure.recipient.name in page and "justifying_emergency" in page
+    assert "Anschlag" not in page and "Max Beispiel" not in page
+
+    erase = _create(client, kind="erasure", article="art17")
+    base = f"/privacy/requests/{erase.pk}"
+    client.post(f"{base}/attach/", {"subjects": [f"contacts:{contact.pk}"]})
+    client.post(f"{base}/prepare/")
+    client.post(f"{base}/review/")
+    assert client.post(f"{base}/erase/").status_code == 302
+    disclosure.refresh_from_db()
+    assert (disclosure.excerpt, disclosure.identity, disclosure.purpose) == ("", "", "")
+    assert disclosure.status == "sent" and disclosure.recipient_id  # the record of the flow stays

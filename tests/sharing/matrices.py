@@ -26,4 +26,5 @@ POST  /hotline-disclosures/{open}/prepare       404     404    404            40
 POST  /hotline-disclosures/{pending}/decide     404     404    404            404           403     200         404 404   404
 POST  /hotline-disclosures/{open}/cancel        404     404    404            404           200     200         404 404   404
 POST  /hotline-disclosures/{sent}/receive       404     200    404            404           404     404         404 404   404
+GET   /register/hotline                         404     404    404            404           404     404         200 404   404
 """

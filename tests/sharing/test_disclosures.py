@@ -245,6 +245,7 @@ def test_worker_reminds_and_escalates(personas, world, mailoutbox, settings):
         "escalated": 0,
         "requests_reminded": 0,
         "requests_escalated": 0,
+        "hotline_escalated": 0,
     }
 
 

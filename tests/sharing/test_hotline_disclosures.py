@@ -429,3 +429,36 @@ def test_endpoint_answers_persona(personas, method, path, persona, expected):
     assert response.status_code == expected, response.content[:300]
     assert b"Vertrauliche Notiz" not in response.content
     assert b"Mutter berichtet" not in response.content  # the contacts' summaries stay
+
+
+def test_an_overdue_must_inform_goes_to_the_hotline_coordinators_once(personas, mailoutbox):
+    from casebridge.sharing.tasks import remind_and_escalate
+
+    disclosure = danger(personas, anonymous=False, caller_name="Erika Beispiel")
+    done = danger(personas, caller_postcode="20097")
+    prepare(personas, done)
+    services.contact_disclosure_decide(actor=personas.coordinator, disclosure=done, approve=True)
+    ContactDisclosure.objects.update(due_at=timezone.now() - timedelta(minutes=5))
+    mailoutbox.clear()
+    assert remind_and_escalate.call()["hotline_escalated"] == 1  # the sent one is done
+    (message,) = mailoutbox
+    assert message.to == [personas.coordinator.email]
+    assert disclosure.contact.reference in message.subject and "Beispiel" not in message.body
+    assert remind_and_escalate.call()["hotline_escalated"] == 0
+    assert AuditEvent.objects.filter(action="sharing.contact_disclosure.escalate").count() == 1
+
+
+def test_the_register_shows_every_flow_of_the_hotline_without_its_content(personas):
+    sent = danger(personas)
+    prepare(personas, sent)
+    services.contact_disclosure_decide(actor=personas.coordinator, disclosure=sent, approve=True)
+    danger(personas, caller_postcode="20097")  # open, nothing prepared: not a flow yet
+    dpo = personas.client(personas.dpo)
+    page = dpo.get(reverse("sharing:register")).content.decode()
+    assert sent.contact.reference in page and sent.recipient.name in page
+    assert EXCERPT not in page and IDENTITY not in page and "Gegenwärtige Gefahr" not in page
+    rows = api(dpo, "GET", "/api/v1/sop/register/hotline").json()
+    assert [row["id"] for row in rows] == [sent.pk]
+    assert rows[0]["status"] == "sent" and rows[0]["legal_basis"] == "justifying_emergency"
+    assert EXCERPT not in json.dumps(rows)
+    assert AuditEvent.objects.filter(action="sharing.register.hotline", actor=personas.dpo).exists()

@@ -22,7 +22,7 @@ from casebridge.cases.models import (
 )
 from casebridge.crypto.files import private_storage
 from casebridge.hotline.models import Contact, Referral, ReferralEvent
-from casebridge.sharing.models import Consent, Disclosure, InformationRequest
+from casebridge.sharing.models import Consent, ContactDisclosure, Disclosure, InformationRequest
 
 
 def _blank(*names: str) -> dict[str, str]:
@@ -52,6 +52,7 @@ CONSENT_TEXT = _blank("purpose")
 DISCLOSURE_TEXT = _blank("excerpt", "justification", "purpose")
 REQUEST_TEXT = _blank("question", "refusal", "purpose")
 WARNING_TEXT = _blank("note", "reason")
+CONTACT_DISCLOSURE_TEXT = _blank("excerpt", "identity", "purpose", "justification", "note")
 
 CONTACT_TEXT_LEFT = _has_any(*CONTACT_TEXT)
 CONTACT_CONTENT_LEFT = _has_any(*CONTACT_TEXT, *CONTACT_IDENTITY)
@@ -60,6 +61,7 @@ ENTRY_TEXT_LEFT = _has_any(*ENTRY_TEXT)
 CONSENT_TEXT_LEFT = _has_any(*CONSENT_TEXT)
 DISCLOSURE_TEXT_LEFT = _has_any(*DISCLOSURE_TEXT)
 REQUEST_TEXT_LEFT = _has_any(*REQUEST_TEXT)
+CONTACT_DISCLOSURE_TEXT_LEFT = _has_any(*CONTACT_DISCLOSURE_TEXT)
 RELATED_PERSON_LEFT = _has_any(*RELATED_PERSON)
 
 
@@ -139,3 +141,9 @@ def requests_clear(requests: QuerySet[InformationRequest]) -> int:
     """Empty the question, purpose and refusal of requests for information (the other half
     of the disclosure flow: they follow the disclosures' period)."""
     return requests.update(**REQUEST_TEXT)
+
+
+def contact_disclosures_clear(disclosures: QuerySet[ContactDisclosure]) -> int:
+    """Empty what the hotline passed on (excerpt, identifying details, purpose, weighing,
+    notes); who sent what kind to whom, on which basis and when stays as the record."""
+    return disclosures.update(**CONTACT_DISCLOSURE_TEXT)

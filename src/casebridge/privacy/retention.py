@@ -25,7 +25,7 @@ from casebridge.cases.models import Case, ConferenceItem, Entry
 from casebridge.cooperation_models.models import CooperationModel, Term
 from casebridge.hotline.models import Contact, Referral, ReferralEvent
 from casebridge.privacy import erasure
-from casebridge.sharing.models import Consent, Disclosure, InformationRequest
+from casebridge.sharing.models import Consent, ContactDisclosure, Disclosure, InformationRequest
 
 
 @dataclass(frozen=True)
@@ -234,10 +234,22 @@ class _Run:
             Q(decided_at__lt=before) | Q(decided_at__isnull=True, requested_at__lt=before)
         ).filter(erasure.REQUEST_TEXT_LEFT)
         asked_count = asked.count() if self.dry_run else erasure.requests_clear(asked)
+        # The hotline's disclosures are disclosures too: the same period after the decision
+        # (or, never decided, after they were created).
+        hotline = ContactDisclosure.objects.filter(
+            Q(decided_at__lt=before) | Q(decided_at__isnull=True, created_at__lt=before)
+        ).filter(erasure.CONTACT_DISCLOSURE_TEXT_LEFT)
+        hotline_count = (
+            hotline.count() if self.dry_run else erasure.contact_disclosures_clear(hotline)
+        )
         self.add(
             "disclosures.decided",
             before,
-            {"disclosure": count, "request for information": asked_count},
+            {
+                "disclosure": count,
+                "request for information": asked_count,
+                "hotline disclosure": hotline_count,
+            },
         )
 
     def audit_events(self, years: int) -> None:

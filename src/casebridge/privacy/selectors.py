@@ -378,6 +378,22 @@ def _contact(contact: Contact) -> dict:
             }
             for r in contact.referrals.select_related("partner")
         ],
+        # What the hotline passed on to an authority after a danger (Art. 15(1)(c): the
+        # recipients). The excerpt and the identifying details describe the person of
+        # concern, a third party: not part of the caller's copy.
+        "disclosures": [
+            {
+                "recipient": d.recipient.name if d.recipient else None,
+                "legal_basis": d.legal_basis.code,
+                "status": d.status,
+                "sent_at": _iso(d.decided_at) if d.status == "sent" else None,
+                "purpose": d.purpose,
+                "caller_contact_details_passed_on": d.include_caller_contact,
+            }
+            for d in contact.disclosures.select_related("recipient", "legal_basis").defer(
+                "identity"
+            )
+        ],
     }
 
 

@@ -26,7 +26,7 @@ from casebridge.crypto.files import private_storage
 from casebridge.hotline.models import Contact, Referral
 from casebridge.privacy import erasure, selectors
 from casebridge.privacy.models import SubjectRequest
-from casebridge.sharing.models import Consent, Disclosure, InformationRequest
+from casebridge.sharing.models import Consent, ContactDisclosure, Disclosure, InformationRequest
 
 
 def rotation_plan() -> list[tuple[type, list[str]]]:
@@ -338,6 +338,9 @@ def subject_request_erase(*, actor, request: SubjectRequest) -> SubjectRequest:
         InformationRequest.objects.filter(case_id__in=case_ids)
     )
     contact_ids = subjects.get("contacts", [])
+    counts["hotline disclosure"] = erasure.contact_disclosures_clear(
+        ContactDisclosure.objects.filter(contact_id__in=contact_ids)
+    )
     counts["referral"] = erasure.referrals_clear(
         Referral.objects.filter(contact_id__in=contact_ids)
     )

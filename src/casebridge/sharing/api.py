@@ -831,3 +831,46 @@ def contact_disclosure_receive(request, disclosure_id: int):
     disclosure = selectors.contact_disclosure(request.user, disclosure_id, Action.RESPOND)
     services.contact_disclosure_receive(actor=request.user, disclosure=disclosure)
     return _with_side(request.user, disclosure)
+
+
+class HotlineRegisterRowOut(Schema):
+    """The DPO's row: who passed on what kind of thing to whom and on which basis; never
+    the excerpt, the identifying details or the weighing."""
+
+    id: int
+    contact_reference: str
+    event: str
+    rule: str
+    recipient: str | None
+    legal_basis: str
+    purpose: str
+    status: str
+    requested_by_id: int | None
+    decided_by_id: int | None
+    decided_at: datetime | None
+    received_at: datetime | None
+
+    @staticmethod
+    def resolve_contact_reference(obj):
+        return obj.contact.reference
+
+    @staticmethod
+    def resolve_event(obj):
+        return obj.event.code
+
+    @staticmethod
+    def resolve_recipient(obj):
+        return obj.recipient.name if obj.recipient else None
+
+    @staticmethod
+    def resolve_legal_basis(obj):
+        return obj.legal_basis.code
+
+
+@router.get(
+    "/register/hotline",
+    response={200: list[HotlineRegisterRowOut], 404: Error},
+    summary="The hotline's disclosures for the data protection officer (no content)",
+)
+def hotline_register(request):
+    return selectors.hotline_register(request.user)

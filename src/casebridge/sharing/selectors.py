@@ -335,6 +335,27 @@ def register(actor, *, legal_basis: str = "") -> list[Disclosure]:
     return result
 
 
+def hotline_register(actor) -> list[ContactDisclosure]:
+    """For the data protection officer: every disclosure the hotline prepared, sent or gave
+    up, newest 1,000 — contact reference, recipient, basis, who prepared and approved,
+    when, receipt; never the excerpt, the identifying details or the weighing."""
+    if not organisations_with(actor, frozenset({Role.DATA_PROTECTION_OFFICER})):
+        raise Http404
+    rows = list(
+        _contact_disclosures()
+        .defer("excerpt", "justification")
+        .exclude(status=ContactDisclosure.Status.OPEN, requested_at__isnull=True)
+        .order_by("-created_at", "-id")[:1000]
+    )
+    audit_record(
+        actor=actor,
+        action="sharing.register.hotline",
+        details={"count": len(rows)},
+        purpose="data protection review",
+    )
+    return rows
+
+
 # --- emergency access (break-glass) -----------------------------------------------------
 
 

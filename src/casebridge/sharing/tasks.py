@@ -11,7 +11,7 @@ from django_tasks import task
 
 from casebridge.audit.services import audit_record
 from casebridge.sharing.emergency import emergency_access_close_expired
-from casebridge.sharing.models import InformationRequest, Obligation
+from casebridge.sharing.models import ContactDisclosure, InformationRequest, Obligation
 from casebridge.sharing.selectors import coordinator_emails
 
 REMIND_BEFORE = timedelta(hours=24)
@@ -23,7 +23,10 @@ def remind_and_escalate() -> dict[str, int]:
     overdue ones to the coordinators. Mails carry the case number (and an obligation's
     rule), never the person or the content."""
     now = timezone.now()
-    counts = dict.fromkeys(("reminded", "escalated", "requests_reminded", "requests_escalated"), 0)
+    counts = dict.fromkeys(
+        ("reminded", "escalated", "requests_reminded", "requests_escalated", "hotline_escalated"),
+        0,
+    )
     open_obligations = Obligation.objects.filter(status=Obligation.Status.OPEN)
     for obligation in open_obligations.filter(
         reminded_at__isnull=True, due_at__lte=now + REMIND_BEFORE
@@ -93,6 +96,26 @@ def remind_and_escalate() -> dict[str, int]:
             f"{asked.due_at:%Y-%m-%d %H:%M} and is still open.",
             "sharing.request.escalate",
             {"case": number, "coordinators": len(coordinators)},
+        )
+    # The hotline's deadlines are hours: an overdue must-inform goes to its coordinators.
+    for item in ContactDisclosure.objects.filter(
+        duty="must_inform",
+        status__in=(ContactDisclosure.Status.OPEN, ContactDisclosure.Status.PENDING),
+        escalated_at__isnull=True,
+        due_at__lt=now,
+    ).select_related("contact"):
+        reference, rule = item.contact.reference, item.rule
+        coordinators = coordinator_emails(item.contact.organisation_id)
+        counts["hotline_escalated"] += _tell_once(
+            item,
+            "escalated_at",
+            now,
+            coordinators,
+            f"casebridge: overdue – {reference} – {rule}",
+            f"A disclosure the hotline must make for contact {reference} ({rule}) was due "
+            f"{item.due_at:%Y-%m-%d %H:%M} and is not sent yet.",
+            "sharing.contact_disclosure.escalate",
+            {"contact": reference, "rule": rule, "coordinators": len(coordinators)},
         )
     return counts
 

@@ -242,6 +242,7 @@ def register(request):
         {
             "rows": selectors.register(request.user, legal_basis=code),
             "requests": selectors.request_register(request.user),
+            "hotline": selectors.hotline_register(request.user),
         },
     )
 

@@ -462,3 +462,40 @@ def test_the_register_shows_every_flow_of_the_hotline_without_its_content(person
     assert rows[0]["status"] == "sent" and rows[0]["legal_basis"] == "justifying_emergency"
     assert EXCERPT not in json.dumps(rows)
     assert AuditEvent.objects.filter(action="sharing.register.hotline", actor=personas.dpo).exists()
+
+
+def test_the_contact_api_takes_the_first_analysis(personas):
+    client = personas.client(personas.hotline)
+    started = (timezone.now() - timedelta(minutes=10)).isoformat()
+    body = {
+        "started_at": started,
+        "caller_category": "parents_relatives",
+        "contact_category": "clarification_needed",
+        "caller_postcode": "20095",
+        "first_analysis": {"danger_to_self": "yes", "person_named": "unclear"},
+    }
+    response = api(client, "POST", "/api/v1/hotline/contacts", body)
+    assert response.status_code == 201, response.content[:300]
+    created = response.json()
+    assert created["first_analysis"] == {"danger_to_self": "yes", "person_named": "unclear"}
+    rows = api(client, "GET", f"/api/v1/sop/contacts/{created['id']}/disclosures").json()
+    assert [row["rule"] for row in rows] == ["hotline-danger-to-self"]
+    assert rows[0]["recipient"] == "Sozialpsychiatrischer Dienst Hamburg-Altstadt (fiktiv)"
+    bad = api(client, "POST", "/api/v1/hotline/contacts", {**body, "first_analysis": {"x": "yes"}})
+    assert bad.status_code == 422 and "first_analysis" in bad.content.decode()
+    maybe = {**body, "first_analysis": {"danger_to_self": "maybe"}}
+    assert api(client, "POST", "/api/v1/hotline/contacts", maybe).status_code == 422
+    # a later "yes" in a patch raises the event then, once
+    patch = api(
+        client,
+        "PATCH",
+        f"/api/v1/hotline/contacts/{created['id']}",
+        {"first_analysis": {"danger_to_self": "yes", "child_at_risk": "yes"}},
+    )
+    assert patch.status_code == 200
+    rows = api(client, "GET", f"/api/v1/sop/contacts/{created['id']}/disclosures").json()
+    assert sorted(row["rule"] for row in rows) == [
+        "hotline-child-at-risk",
+        "hotline-danger-to-self",
+    ]
+    assert Contact.objects.count() == 1

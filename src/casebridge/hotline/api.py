@@ -1,6 +1,7 @@
 """API operations of the hotline: contacts, follow-ups, routing and referrals."""
 
 from datetime import date, datetime
+from typing import Literal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
@@ -28,6 +29,9 @@ class ReferralIn(Input):
     services: list[str] = Field(default=[], max_length=20)
 
 
+AnswerCode = Literal["yes", "no", "unclear"]  # hotline.models.Answer
+
+
 class ContactIn(Input):
     channel: Channel = Channel.PHONE
     started_at: Instant
@@ -47,6 +51,12 @@ class ContactIn(Input):
     person_age_band: AgeBand = AgeBand.UNKNOWN
     person_gender: Gender = Gender.UNKNOWN
     concern_topics: list[str] = Field(default=[], max_length=30)
+    first_analysis: dict[str, AnswerCode] = Field(
+        default={},
+        max_length=50,
+        description="point code → yes | no | unclear; a 'yes' to a danger starts the "
+        "hotline's procedure (GET /api/v1/sop/contacts/{id}/disclosures)",
+    )
     summary: str = Field(default="", max_length=20000)
     advice: str = Field(default="", max_length=20000)
     contact_category: str = Field(max_length=64)
@@ -72,6 +82,7 @@ class ContactPatch(Input):
     person_age_band: AgeBand | None = None
     person_gender: Gender | None = None
     concern_topics: list[str] | None = Field(default=None, max_length=30)
+    first_analysis: dict[str, AnswerCode] | None = Field(default=None, max_length=50)
     summary: str | None = Field(default=None, max_length=20000)
     advice: str | None = Field(default=None, max_length=20000)
     contact_category: str | None = Field(default=None, max_length=64)
@@ -148,6 +159,7 @@ class ContactOut(Schema):
     person_gender: str
     person_region: str | None = Field(default=None, alias="person_region.code")
     concern_topics: list[str]
+    first_analysis: dict[str, str]
     summary: str
     advice: str
     contact_category: str = Field(alias="contact_category.code")
@@ -248,6 +260,10 @@ def _contact_values(data: dict) -> dict:
     for name in services.TERM_FIELDS:
         if name in values:
             values[name] = _term(name, values[name], name)
+    if values.get("first_analysis") is not None:
+        values["first_analysis"] = dict(values["first_analysis"])
+    elif "first_analysis" in values:
+        del values["first_analysis"]
     return values
 
 

@@ -25,7 +25,7 @@ from casebridge.privacy import services as privacy_services
 from casebridge.privacy.models import SubjectRequest
 from casebridge.sharing import emergency
 from casebridge.sharing import services as sharing_services
-from casebridge.sharing.models import Obligation
+from casebridge.sharing.models import ContactDisclosure, Obligation
 from casebridge.training import services as training_services
 from casebridge.training.models import TrainingRun
 from tests.builders import (
@@ -66,7 +66,26 @@ def grow(personas: Personas, n: int) -> Rows:
         anonymous=False,
         caller_name=f"Erika Muster {n}",
         caller_phone="040 000001",
+        # every danger: one disclosure sent to the police (and confirmed), two still to do
+        first_analysis={"danger_to_others": "yes", "danger_to_self": "yes", "child_at_risk": "yes"},
     )
+    to_police = ContactDisclosure.objects.get(contact=contact, rule="hotline-danger-to-others")
+    sharing_services.contact_disclosure_prepare(
+        actor=personas.hotline,
+        disclosure=to_police,
+        recipient=to_police.recipient,
+        excerpt=f"Anschlagspläne {n}",
+        identity="Max",
+        include_caller_contact=True,
+        purpose="Gefahrenabwehr",
+        legal_basis=term("legal_basis", "justifying_emergency"),
+        justification="§ 34 StGB",
+        approver=coordinator,
+    )
+    sharing_services.contact_disclosure_decide(
+        actor=coordinator, disclosure=to_police, approve=True
+    )
+    sharing_services.contact_disclosure_receive(actor=police, disclosure=to_police)
     case = case_services.case_open(actor=partner, owner=org(partner), pseudonym=f"P. {n}")
     seat = case_services.participant_add(
         actor=partner,
@@ -172,7 +191,7 @@ def grow(personas: Personas, n: int) -> Rows:
 
 # page, the persona who reads it, how to build its address from the newest rows, queries
 PAGES = [
-    ("home", "partner", lambda r: reverse("home"), 22),
+    ("home", "partner", lambda r: reverse("home"), 23),
     ("profile", "partner", lambda r: reverse("accounts:profile"), 6),
     ("users", "admin", lambda r: reverse("accounts:admin_users"), 7),
     ("user", "admin", lambda r: reverse("accounts:admin_user", args=[r.user.pk]), 9),
@@ -210,9 +229,9 @@ PAGES = [
         lambda r: reverse("cases:access_history", args=[r.case.pk]),
         14,
     ),
-    ("intake", "hotline", lambda r: reverse("hotline:intake"), 20),
+    ("intake", "hotline", lambda r: reverse("hotline:intake"), 21),
     ("contacts", "hotline", lambda r: reverse("hotline:contacts"), 6),
-    ("contact", "hotline", lambda r: reverse("hotline:contact", args=[r.contact.pk]), 17),
+    ("contact", "hotline", lambda r: reverse("hotline:contact", args=[r.contact.pk]), 19),
     ("referral inbox", "partner", lambda r: reverse("hotline:inbox"), 10),
     ("referral", "partner", lambda r: reverse("hotline:referral", args=[r.referral.pk]), 13),
     ("organisations", "partner", lambda r: reverse("network:organisations"), 11),
@@ -232,12 +251,15 @@ PAGES = [
     ("subject requests", "dpo", lambda r: reverse("privacy:requests"), 5),
     ("subject request", "dpo", lambda r: reverse("privacy:request", args=[r.request.pk]), 5),
     ("audit log", "dpo", lambda r: reverse("audit:log"), 7),
-    ("tasks", "partner", lambda r: reverse("sharing:tasks"), 18),
-    ("register", "dpo", lambda r: reverse("sharing:register"), 14),
+    ("tasks", "partner", lambda r: reverse("sharing:tasks"), 19),
+    ("tasks at the hotline", "hotline", lambda r: reverse("sharing:tasks"), 7),
+    ("tasks as police", "police", lambda r: reverse("sharing:tasks"), 19),
+    ("from the hotline", "police", lambda r: reverse("sharing:hotline_reports"), 5),
+    ("register", "dpo", lambda r: reverse("sharing:register"), 16),
     ("protocols", "partner", lambda r: reverse("sharing:protocols"), 8),
     ("emergency access", "coordinator", lambda r: reverse("sharing:emergency"), 5),
     ("emergency reviews", "dpo", lambda r: reverse("sharing:emergency_reviews"), 6),
-    ("statistics", "coordinator", lambda r: reverse("stats:dashboard"), 36),
+    ("statistics", "coordinator", lambda r: reverse("stats:dashboard"), 38),
     ("training runs", "partner", lambda r: reverse("training:runs"), 5),
     ("training run", "partner", lambda r: reverse("training:run", args=[r.run.pk]), 10),
 ]

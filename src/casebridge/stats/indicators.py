@@ -196,6 +196,16 @@ def _vocabulary(per_slot: dict[int, Counter], labels: list[tuple], *, rest: bool
     return Counts(rows, [""], slots)
 
 
+def _sectors(filters: Filters) -> list[tuple[int, str]]:
+    """(id, label) of every sector in the model's order, read once per dashboard."""
+    if "sectors" not in filters.shared:
+        filters.shared["sectors"] = [
+            (row["id"], pick_label(row["labels"], fallback=row["code"]))
+            for row in source(Sector).order_by("position", "code").values("id", "code", "labels")
+        ]
+    return filters.shared["sectors"]
+
+
 def _monthly(filters: Filters) -> dict[int, dict[str, Counter]]:
     """The period's monthly figures per state (``aggregates``), read once per ``Filters``:
     the contact indicators are their margins, the funnel their steps and day histograms."""
@@ -544,10 +554,7 @@ def disclosures_by_legal_basis(filters: Filters) -> Counts:
 def disclosures_by_direction(filters: Filters) -> Counts:
     """Approved disclosures decided in the period: sector they came from × sector they
     went to. Every sector is a row and a column, so the table's shape tells nothing."""
-    sectors = [
-        (row["id"], pick_label(row["labels"], fallback=row["code"]))
-        for row in source(Sector).order_by("position", "code").values("id", "code", "labels")
-    ]
+    sectors = _sectors(filters)
     index = {sector_id: i for i, (sector_id, _label) in enumerate(sectors)}
     from_sector = "from_participant__organisation__type__sector"
     to_sector = "to_participant__organisation__type__sector"
@@ -573,10 +580,7 @@ def hotline_informed(filters: Filters) -> Counts:
     approved by a second person), by legal basis × the recipient's sector: the column of
     the security sector is "security authorities informed". Counted in the state of the
     hotline that sent them; every basis is a row and every sector a column."""
-    sectors = [
-        (row["id"], pick_label(row["labels"], fallback=row["code"]))
-        for row in source(Sector).order_by("position", "code").values("id", "code", "labels")
-    ]
+    sectors = _sectors(filters)
     column = {sector_id: j for j, (sector_id, _label) in enumerate(sectors)}
     bases = _terms("legal_basis")
     row_of = {term_id: i for i, (term_id, _label) in enumerate(bases)}

@@ -42,6 +42,35 @@ def _case_for(personas):
     return case
 
 
+def _hotline_disclosures(personas):
+    """A danger still to prepare, and one sent to the Hamburg police liaison."""
+    from casebridge.sharing import services as sharing_services
+    from casebridge.sharing.models import ContactDisclosure
+    from tests.builders import make_contact
+
+    found = []
+    for postcode in ("20095", "20097"):
+        contact = make_contact(
+            personas, caller_postcode=postcode, first_analysis={"danger_to_others": "yes"}
+        )
+        found.append(ContactDisclosure.objects.get(contact=contact))
+    to_do, sent = found
+    sharing_services.contact_disclosure_prepare(
+        actor=personas.hotline,
+        disclosure=sent,
+        recipient=sent.recipient,
+        excerpt="Ankündigung einer Tat.",
+        purpose="Gefahrenabwehr",
+        legal_basis=Term.objects.get(kind="legal_basis", code="justifying_emergency"),
+        justification="Gegenwärtige Gefahr.",
+        approver=personas.coordinator,
+    )
+    sharing_services.contact_disclosure_decide(
+        actor=personas.coordinator, disclosure=sent, approve=True
+    )
+    return to_do, sent
+
+
 def test_sign_in_page_in_both_languages(browser, live_server):
     found = []
     for locale in ("de-DE", "en-GB"):
@@ -64,6 +93,14 @@ def test_every_page_of_the_role_in_both_languages(browser, live_server, e2e_pers
     sign_in(page, user.username)
     links = page.locator("nav[aria-label] a")
     urls = sorted({links.nth(i).get_attribute("href") for i in range(links.count())})
+    if persona in ("hotline", "police"):
+        to_do, sent = _hotline_disclosures(e2e_personas)
+        urls += [f"/sop/hotline-disclosures/{sent.pk}/", "/sop/from-the-hotline/"]
+        if persona == "hotline":
+            urls += [
+                f"/hotline/contacts/{to_do.contact_id}/",
+                f"/sop/hotline-disclosures/{to_do.pk}/",
+            ]
     if persona in ("partner", "police"):
         urls.append(f"/cases/{case.pk}/")
         urls += [

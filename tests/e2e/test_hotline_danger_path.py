@@ -30,7 +30,9 @@ def test_hotline_danger_path(browser, live_server, e2e_personas):
     page.get_by_label("Caller's postcode").fill("20095")
     page.get_by_label("Age band").select_option("18_21")
     analysis = page.locator("#first-analysis")
-    analysis.get_by_role("group", name="A specific person is named").get_by_label("yes", exact=True).check()
+    analysis.get_by_role("group", name="A specific person is named").get_by_label(
+        "yes", exact=True
+    ).check()
     analysis.get_by_role("group", name="Danger to others").get_by_label("yes", exact=True).check()
     analysis.get_by_role("group", name="Danger to self").get_by_label("no", exact=True).check()
     page.get_by_label("Summary").fill(SUMMARY)

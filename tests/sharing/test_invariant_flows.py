@@ -12,12 +12,14 @@ from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase as HypothesisTestCase
 
 from casebridge.access.policy import Action, decide
+from casebridge.access.protocol import recipient_candidates
+from casebridge.accounts.permissions import roles_by_organisation
 from casebridge.cases import services as case_services
 from casebridge.cases.models import Entry, Participant
 from casebridge.cooperation_models.models import Term
 from casebridge.sharing import services
-from casebridge.sharing.models import Disclosure, InformationRequest
-from tests.builders import build_personas
+from casebridge.sharing.models import ContactDisclosure, Disclosure, InformationRequest
+from tests.builders import build_personas, make_contact
 
 CATEGORIES = [
     "case_coordination",
@@ -27,7 +29,9 @@ CATEGORIES = [
     "security",
     "justice",
     "child_welfare",
+    "health",
 ]
+DANGERS = ["danger_to_others", "danger_to_self", "child_at_risk"]
 ACTIONS = st.lists(
     st.one_of(
         st.tuples(
@@ -44,6 +48,12 @@ ACTIONS = st.lists(
         ),
         st.tuples(st.just("refuse"), st.integers(0, 30)),
         st.tuples(st.just("answer"), st.integers(0, 30), st.integers(0, 30), st.booleans()),
+        # the hotline's path: a danger in a call (Hamburg or Berlin), prepared by a
+        # counsellor or the coordinator, sent or sent back by either, or given up
+        st.tuples(st.just("danger"), st.sampled_from(DANGERS), st.sampled_from(["20095", "10117"])),
+        st.tuples(st.just("hotline_prepare"), st.integers(0, 30), st.booleans()),
+        st.tuples(st.just("hotline_decide"), st.integers(0, 30), st.booleans(), st.booleans()),
+        st.tuples(st.just("hotline_cancel"), st.integers(0, 30)),
     ),
     max_size=12,
 )
@@ -76,6 +86,7 @@ class InformationFlows(HypothesisTestCase):
         lead.members.add(approver)
         entries: list[Entry] = []
         asked: list = []
+        dangers: list = []
         sides = {"partner": (partner, lead, liaison), "police": (police, liaison, lead)}
         for action in actions:
             kind = action[0]
@@ -174,6 +185,44 @@ class InformationFlows(HypothesisTestCase):
                         services.disclosure_decide(
                             actor=approver, disclosure=disclosure, approve=True
                         )
+                elif kind == "danger":
+                    contact = make_contact(
+                        people, caller_postcode=action[2], first_analysis={action[1]: "yes"}
+                    )
+                    dangers += list(ContactDisclosure.objects.filter(contact=contact))
+                elif kind == "hotline_prepare" and dangers:
+                    item = dangers[action[1] % len(dangers)]
+                    item.refresh_from_db()
+                    by, second = (
+                        (people.hotline, people.coordinator)
+                        if action[2]
+                        else (people.coordinator, people.hotline)
+                    )
+                    services.contact_disclosure_prepare(
+                        actor=by,
+                        disclosure=item,
+                        recipient=item.recipient or recipient_candidates(item)[0],
+                        excerpt="e",
+                        purpose="p",
+                        legal_basis=item.legal_basis,
+                        justification="j",
+                        approver=second,
+                    )
+                elif kind == "hotline_decide" and dangers:
+                    item = dangers[action[1] % len(dangers)]
+                    item.refresh_from_db()
+                    services.contact_disclosure_decide(
+                        actor=people.hotline if action[2] else people.coordinator,
+                        disclosure=item,
+                        approve=action[3],
+                        note="n",
+                    )
+                elif kind == "hotline_cancel" and dangers:
+                    item = dangers[action[1] % len(dangers)]
+                    item.refresh_from_db()
+                    services.contact_disclosure_cancel(
+                        actor=people.hotline, disclosure=item, reason="r"
+                    )
             except Exception as exc:  # refused actions change nothing; that is allowed
                 if type(exc).__name__ not in ("ValidationError", "PermissionDenied"):
                     raise
@@ -210,3 +259,29 @@ class InformationFlows(HypothesisTestCase):
             approved = request.disclosures.filter(status="approved").exists()
             assert (request.status == "answered") <= approved, request.status
             assert approved <= (request.status in ("answered", "withdrawn")), request.status
+        # The hotline: a disclosure reaches an organisation only once sent, only its
+        # recipient, and only after a second person who did not prepare it decided.
+        everyone = [
+            people.hotline,
+            people.coordinator,
+            partner,
+            police,
+            people.partner_other,
+            people.dpo,
+            people.outsider,
+        ]
+        for item in ContactDisclosure.objects.select_related("contact"):
+            if item.status == "sent":
+                assert item.decided_by_id and item.requested_by_id
+                assert item.decided_by_id != item.requested_by_id
+            for person in everyone:
+                held = roles_by_organisation(person)
+                hotline_side = any(
+                    org == item.contact.organisation_id
+                    and {"hotline_counsellor", "coordinator"} & roles
+                    for org, roles in held.items()
+                )
+                recipient_side = item.status == "sent" and item.recipient_id in held
+                assert bool(decide(person, Action.VIEW, item)) == (
+                    hotline_side or recipient_side
+                ), (person.username, item.status)

@@ -560,6 +560,7 @@ def test_closing_the_case_withdraws_an_open_transfer(personas, world, receiving)
         ("transfer-region", "DE-BY", NOT_COVERED),  # Spreebogen: Berlin and Brandenburg
         ("transfer-region", "DE-HH", NOT_COVERED),
         ("transfer-region", "DE", "Select a valid choice"),  # the country is no residence
+        ("transfer-to_organisation", "OWN", "Select a valid choice"),  # not offered at all
         ("transfer-handover_days", "0", "Choose a handover period between 1 and 30 days."),
         ("transfer-handover_days", "31", "Choose a handover period between 1 and 30 days."),
         ("transfer-handover_days", "", "This field is required."),
@@ -572,6 +573,8 @@ def test_bad_input_names_the_field_and_changes_nothing(
     personas, world, receiving, field, value, message
 ):
     before = records()
+    if value == "OWN":
+        value = org(personas.partner).pk
     response = personas.client(personas.partner).post(
         reverse("cases:transfer_propose", args=[world.case.pk]),
         page_form(receiving, **{field: value}),

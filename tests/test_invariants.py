@@ -37,6 +37,8 @@ PROTECTED_MODELS = {
     "Participant",
     "ScopeChange",
     "EmergencyAccess",
+    # a transfer carries its reason and its grounds (consent, justification)
+    "Transfer",
 }
 # Related managers that reach protected rows from another object (case.entries.all(),
 # contact.referrals.filter(...)): the related names of the protected models' foreign keys.
@@ -63,6 +65,9 @@ RELATED_NAMES = {
     "later_contacts",
     "referrals_received",
     "owned_cases",
+    "transfers",
+    "transfers_sent",
+    "transfers_received",
 }
 QUERY_METHODS = {
     "all",

@@ -18,9 +18,9 @@ from django.utils import timezone
 
 from casebridge.accounts.models import Role
 from casebridge.cases import services as case_services
-from casebridge.cases.models import Case, Goal
+from casebridge.cases.models import Case, Goal, Transfer
 from casebridge.network import services as network_services
-from casebridge.network.models import Lesson, Meeting
+from casebridge.network.models import Lesson, Meeting, Region
 from casebridge.privacy import services as privacy_services
 from casebridge.privacy.models import SubjectRequest
 from casebridge.sharing import emergency
@@ -54,6 +54,7 @@ class Rows:
     run: TrainingRun
     request: SubjectRequest
     user: object
+    transfer: Transfer
 
 
 def grow(personas: Personas, n: int) -> Rows:
@@ -186,12 +187,23 @@ def grow(personas: Personas, n: int) -> Rows:
         actor=personas.dpo, kind="access", article="art15"
     )
     user = make_user(f"extra{n}", org(partner), Role.PARTNER_COUNSELLOR)
-    return Rows(case, contact, contact.referrals.get(), meeting, lesson, run, request, user)
+    # the case is offered to partner_other's organisation in Berlin (it waits there)
+    transfer = case_services.transfer_propose(
+        actor=partner,
+        case=case,
+        to_organisation=org(personas.partner_other),
+        region=Region.objects.get(code="DE-BE"),
+        reason=f"Umzug nach Berlin {n}",
+        consent_note="schriftlich",
+    )
+    return Rows(
+        case, contact, contact.referrals.get(), meeting, lesson, run, request, user, transfer
+    )
 
 
 # page, the persona who reads it, how to build its address from the newest rows, queries
 PAGES = [
-    ("home", "partner", lambda r: reverse("home"), 23),
+    ("home", "partner", lambda r: reverse("home"), 24),
     ("profile", "partner", lambda r: reverse("accounts:profile"), 6),
     ("users", "admin", lambda r: reverse("accounts:admin_users"), 7),
     ("user", "admin", lambda r: reverse("accounts:admin_user", args=[r.user.pk]), 9),
@@ -213,7 +225,7 @@ PAGES = [
             (
                 "",
                 "partner",
-                {"people": 30, "procedure": 33, "goals": 17, "conferences": 26, "closing": 17},
+                {"people": 30, "procedure": 33, "goals": 17, "conferences": 26, "closing": 18},
             ),
             (
                 " as police",
@@ -230,6 +242,14 @@ PAGES = [
         14,
     ),
     ("intake", "hotline", lambda r: reverse("hotline:intake"), 21),
+    ("incoming transfers", "partner_other", lambda r: reverse("cases:transfers"), 9),
+    ("transfer", "partner_other", lambda r: reverse("cases:transfer", args=[r.transfer.pk]), 10),
+    (
+        "transfer as sender",
+        "partner",
+        lambda r: reverse("cases:transfer", args=[r.transfer.pk]),
+        12,
+    ),
     ("contacts", "hotline", lambda r: reverse("hotline:contacts"), 6),
     ("contact", "hotline", lambda r: reverse("hotline:contact", args=[r.contact.pk]), 19),
     ("referral inbox", "partner", lambda r: reverse("hotline:inbox"), 10),
@@ -251,11 +271,12 @@ PAGES = [
     ("subject requests", "dpo", lambda r: reverse("privacy:requests"), 5),
     ("subject request", "dpo", lambda r: reverse("privacy:request", args=[r.request.pk]), 5),
     ("audit log", "dpo", lambda r: reverse("audit:log"), 7),
-    ("tasks", "partner", lambda r: reverse("sharing:tasks"), 19),
+    ("tasks", "partner", lambda r: reverse("sharing:tasks"), 20),
     ("tasks at the hotline", "hotline", lambda r: reverse("sharing:tasks"), 7),
     ("tasks as police", "police", lambda r: reverse("sharing:tasks"), 19),
     ("from the hotline", "police", lambda r: reverse("sharing:hotline_reports"), 5),
     ("register", "dpo", lambda r: reverse("sharing:register"), 16),
+    ("tasks of the receiver", "partner_other", lambda r: reverse("sharing:tasks"), 12),
     ("protocols", "partner", lambda r: reverse("sharing:protocols"), 8),
     ("emergency access", "coordinator", lambda r: reverse("sharing:emergency"), 5),
     ("emergency reviews", "dpo", lambda r: reverse("sharing:emergency_reviews"), 6),

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from casebridge.accounts.permissions import active_roles
 from casebridge.accounts.services import user_update
+from casebridge.cases import selectors as case_selectors
 from casebridge.cooperation_models.models import CooperationModel
 from casebridge.hotline import selectors as hotline_selectors
 from casebridge.network import selectors as network_selectors
@@ -32,6 +33,7 @@ def home(request):
             "counts_by_type": network_selectors.organisation_counts_by_type(),
             "reminders": hotline_selectors.reminders(request.user),
             "tasks": sharing_selectors.task_counts(request.user),
+            "transfers_waiting": case_selectors.incoming_transfer_count(request.user),
         },
     )
 

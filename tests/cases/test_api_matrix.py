@@ -1,7 +1,8 @@
 # ruff: noqa: E501 - the persona matrix is a table and reads best unwrapped
 """Every case endpoint × every persona: allowed, forbidden (403, may read but not do) or
 invisible (404). `partner` leads the case, `police` takes part as police liaison,
-`prison_expired`'s participation and role have ended, the others have no seat.
+`prison_expired`'s participation and role have ended, the others have no seat. An open
+transfer of the case waits for `partner_other`'s organisation (which has no seat).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from casebridge.cases import services
+from casebridge.network.models import Region
 from tests.builders import category, make_user, org
 from tests.matrix import assert_matrix_covers, matrix_params
 
@@ -49,6 +51,12 @@ POST  /{case}/conferences/{conference}/items       201     201    404           
 POST  /{case}/warnings                             201     201    404            404           404     404         404 404   404
 POST  /{case}/warnings/{warning}/review            200     200    404            404           404     404         404 404   404
 POST  /{case}/warnings/{warning}/end               200     200    404            404           404     404         404 404   404
+POST  /{case}/transfers                            201     403    404            404           404     404         404 404   404
+GET   /transfers/incoming                          200     200    200            200           200     200         200 200   200
+GET   /transfers/{transfer}                        200     404    404            200           404     404         404 404   404
+POST  /transfers/{transfer}/accept                 403     404    404            200           404     404         404 404   404
+POST  /transfers/{transfer}/decline                403     404    404            200           404     404         404 404   404
+POST  /transfers/{transfer}/withdraw               200     404    404            403           404     404         404 404   404
 """
 
 BODIES = {
@@ -90,6 +98,14 @@ BODIES = {
         "review_on": "IN_A_MONTH",
     },
     ("POST", "/{case}/warnings/{warning}/review"): {"review_on": "IN_A_MONTH"},
+    ("POST", "/{case}/transfers"): {
+        "to_organisation_id": "OTHER_ORG",
+        "region": "DE-BE",
+        "reason": "Umzug nach Berlin",
+        "consent_note": "schriftlich",
+    },
+    ("POST", "/transfers/{transfer}/accept"): {"lead_worker_id": "OTHER_USER"},
+    ("POST", "/transfers/{transfer}/decline"): {"reason": "keine Plätze"},
 }
 
 
@@ -117,7 +133,21 @@ def test_endpoint_answers_persona(personas, world, method, path, persona, expect
         reason="Erkenntnisse der Polizei",
         review_on=timezone.localdate() + timedelta(days=10),
     )
+    # an open transfer to partner_other's organisation (the proposal row proposes its own)
+    transfer = (
+        services.transfer_propose(
+            actor=personas.partner,
+            case=world.case,
+            to_organisation=org(personas.partner_other),
+            region=Region.objects.get(code="DE-BE"),
+            reason="Umzug nach Berlin",
+            consent_note="schriftlich",
+        )
+        if path != "/{case}/transfers"
+        else None
+    )
     ids = {
+        "transfer": transfer.pk if transfer else 0,
         "warning": warning.pk,
         "case": world.case.pk,
         "counselling": world.counselling.pk,
@@ -169,6 +199,7 @@ def test_every_case_operation_is_in_the_matrix():
             "{goal}": "{goal_id}",
             "{conference}": "{conference_id}",
             "{warning}": "{warning_id}",
+            "{transfer}": "{transfer_id}",
             "{counselling}": "{entry_id}",
             "{security}": "{entry_id}",
             "{document}": "{entry_id}",

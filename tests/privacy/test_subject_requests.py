@@ -583,3 +583,43 @@ def test_a_caller_learns_whom_the_hotline_informed_and_erasure_empties_it(person
     disclosure.refresh_from_db()
     assert (disclosure.excerpt, disclosure.identity, disclosure.purpose) == ("", "", "")
     assert disclosure.status == "sent" and disclosure.recipient_id  # the record of the flow stays
+
+
+def test_access_and_erasure_cover_transfers(world, personas):
+    """A transfer's reason, consent note and decline reason speak of the person (issue 17,
+    flow 3): Art. 15 shows them, Art. 17 empties them and keeps the facts."""
+    from casebridge.network.models import Region
+
+    transfer = case_services.transfer_propose(
+        actor=personas.partner,
+        case=world.case,
+        to_organisation=personas.partner_other.memberships.get().organisation,
+        region=Region.objects.get(code="DE-BE"),
+        reason="Ali zieht zu seiner Tante nach Berlin.",
+        consent_note="Ali stimmte am 3. Mai schriftlich zu.",
+    )
+    case_services.transfer_decline(
+        actor=personas.partner_other, transfer=transfer, reason="Für Ali kein Platz frei."
+    )
+    texts = (
+        "Ali zieht zu seiner Tante nach Berlin.",
+        "Ali stimmte am 3. Mai schriftlich zu.",
+        "Für Ali kein Platz frei.",
+    )
+    client = personas.client(personas.dpo)
+    access = _create(client)
+    client.post(f"/privacy/requests/{access.pk}/attach/", {"subjects": [f"cases:{world.case.pk}"]})
+    client.post(f"/privacy/requests/{access.pk}/prepare/")
+    page = client.get(f"/privacy/requests/{access.pk}/export/").content.decode()
+    for text in texts:
+        assert text in page, text
+
+    erase = _create(client, kind="erasure", article="art17")
+    base = f"/privacy/requests/{erase.pk}"
+    client.post(f"{base}/attach/", {"subjects": [f"cases:{world.case.pk}"]})
+    client.post(f"{base}/prepare/")
+    client.post(f"{base}/review/")
+    assert client.post(f"{base}/erase/").status_code == 302
+    transfer.refresh_from_db()
+    assert (transfer.reason, transfer.consent_note, transfer.decline_reason) == ("", "", "")
+    assert transfer.status == "declined" and transfer.region.code == "DE-BE"  # facts stay

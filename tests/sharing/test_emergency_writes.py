@@ -242,6 +242,12 @@ API_BODIES = {
     },
     "POST /api/v1/cases/{case_id}/warnings/{warning_id}/review": {"review_on": "2099-01-01"},
     "POST /api/v1/cases/{case_id}/warnings/{warning_id}/end": None,
+    "POST /api/v1/cases/{case_id}/transfers": {
+        "to_organisation_id": "OTHER_ORG",
+        "region": "DE-BE",
+        "reason": "Umzug",
+        "consent_note": "schriftlich",
+    },
 }
 
 
@@ -338,6 +344,7 @@ WRITE_PAGES = {
     "sharing:request_add": ["case_id"],
     "sharing:request_refuse": ["case_id", "request_id"],
     "sharing:request_withdraw": ["case_id", "request_id"],
+    "cases:transfer_propose": ["case_id"],
 }
 READ_PAGES = {
     "cases:case",

@@ -15,8 +15,9 @@ from casebridge.access.policy import Action, decide
 from casebridge.access.protocol import recipient_candidates
 from casebridge.accounts.permissions import roles_by_organisation
 from casebridge.cases import services as case_services
-from casebridge.cases.models import Entry, Participant
+from casebridge.cases.models import Case, Entry, Participant, Transfer
 from casebridge.cooperation_models.models import Term
+from casebridge.network.models import Region
 from casebridge.sharing import services
 from casebridge.sharing.models import ContactDisclosure, Disclosure, InformationRequest
 from tests.builders import build_personas, make_contact
@@ -35,7 +36,9 @@ DANGERS = ["danger_to_others", "danger_to_self", "child_at_risk"]
 ACTIONS = st.lists(
     st.one_of(
         st.tuples(
-            st.just("entry"), st.sampled_from(["partner", "police"]), st.sampled_from(CATEGORIES)
+            st.just("entry"),
+            st.sampled_from(["partner", "police", "receiver"]),
+            st.sampled_from(CATEGORIES),
         ),
         st.tuples(st.just("scope"), st.sets(st.sampled_from(CATEGORIES), max_size=4)),
         st.tuples(st.just("disclose"), st.integers(0, 30), st.booleans()),
@@ -54,6 +57,14 @@ ACTIONS = st.lists(
         st.tuples(st.just("hotline_prepare"), st.integers(0, 30), st.booleans()),
         st.tuples(st.just("hotline_decide"), st.integers(0, 30), st.booleans(), st.booleans()),
         st.tuples(st.just("hotline_cancel"), st.integers(0, 30)),
+        # a transfer to another counselling organisation, answered (or not) by it or
+        # withdrawn by the lead; then the sender's handover seat may run out
+        st.tuples(
+            st.just("transfer"),
+            st.sampled_from(["accept", "decline", "withdraw", "leave_open"]),
+            st.integers(1, 30),
+        ),
+        st.tuples(st.just("handover_ends")),
     ),
     max_size=12,
 )
@@ -70,7 +81,7 @@ class InformationFlows(HypothesisTestCase):
         from tests.builders import make_user
 
         people = build_personas()  # each example runs in its own rolled-back transaction
-        partner, police = people.partner, people.police
+        partner, police, receiver = people.partner, people.police, people.partner_other
         case = case_services.case_open(
             actor=partner, owner=partner.memberships.get().organisation, pseudonym="P"
         )
@@ -92,7 +103,7 @@ class InformationFlows(HypothesisTestCase):
             kind = action[0]
             try:
                 if kind == "entry":
-                    author = partner if action[1] == "partner" else police
+                    author = {"partner": partner, "police": police, "receiver": receiver}[action[1]]
                     entries.append(
                         case_services.entry_create(
                             actor=author,
@@ -223,6 +234,32 @@ class InformationFlows(HypothesisTestCase):
                     services.contact_disclosure_cancel(
                         actor=people.hotline, disclosure=item, reason="r"
                     )
+                elif kind == "transfer":
+                    transfer = case_services.transfer_propose(
+                        actor=partner,
+                        case=case,
+                        to_organisation=receiver.memberships.get().organisation,
+                        region=Region.objects.get(code="DE-BE"),
+                        reason="r",
+                        consent_note="c",
+                        handover_days=action[2],
+                    )
+                    if action[1] == "accept":
+                        case_services.transfer_accept(
+                            actor=receiver, transfer=transfer, lead_worker=receiver
+                        )
+                    elif action[1] == "decline":
+                        case_services.transfer_decline(
+                            actor=receiver, transfer=transfer, reason="r"
+                        )
+                    elif action[1] == "withdraw":
+                        case_services.transfer_withdraw(actor=partner, transfer=transfer)
+                elif kind == "handover_ends":
+                    for seat in Participant.objects.filter(
+                        case=case, valid_until__gt=timezone.now()
+                    ):
+                        seat.valid_until = max(timezone.now(), seat.valid_from + timedelta(1e-6))
+                        seat.save(update_fields=["valid_until"])
             except Exception as exc:  # refused actions change nothing; that is allowed
                 if type(exc).__name__ not in ("ValidationError", "PermissionDenied"):
                     raise
@@ -253,6 +290,14 @@ class InformationFlows(HypothesisTestCase):
                             and entry.category.code == "counselling"
                             and entry.pk not in disclosed
                         )
+        # The receiving organisation reads nothing of the case until it accepted a
+        # transfer; then it owns and leads the case.
+        accepted = Transfer.objects.filter(case=case, status="accepted").exists()
+        receiving = receiver.memberships.get().organisation
+        assert (Case.objects.get(pk=case.pk).owner == receiving) == accepted
+        if not accepted:
+            for entry in Entry.objects.filter(case=case):
+                assert not decide(receiver, Action.VIEW, entry)
         # A request is answered exactly when an approved disclosure answers it (one withdrawn
         # while its answer waited for approval stays withdrawn); never refused and answered.
         for request in InformationRequest.objects.filter(case=case):

@@ -11,10 +11,13 @@ ends by itself. Every write decision refuses it with an emergency denial, which
 ``require()`` turns into ``EmergencyRefused`` (a clear 403, not a 404).
 
 Covered: hotline contacts, referrals and the caller's identity on them; cases, their
-entries, identity, conference items and documents. For case content the facts are the
-actor's *seats*: the active participations in which the actor is a named person and an
-active member of the participating organisation, with the categories the seat may read
-and write. A seat never reads by scope what its sector receives only by disclosure.
+entries, identity, conference items and documents; transfers of a case to another
+organisation (the case's lead proposes and withdraws, the receiving organisation's
+partner counsellors and coordinators see and answer one without a seat in the case).
+For case content the facts are the actor's *seats*: the active participations in which
+the actor is a named person and an active member of the participating organisation,
+with the categories the seat may read and write. A seat never reads by scope what its
+sector receives only by disclosure.
 """
 
 from __future__ import annotations
@@ -31,7 +34,14 @@ from django.utils.translation import gettext_noop
 
 from casebridge.accounts.models import Role
 from casebridge.accounts.permissions import roles_by_organisation
-from casebridge.cases.models import Case, ConferenceItem, Entry, Participant, RelatedPerson
+from casebridge.cases.models import (
+    Case,
+    ConferenceItem,
+    Entry,
+    Participant,
+    RelatedPerson,
+    Transfer,
+)
 from casebridge.cooperation_models.models import Term
 from casebridge.facts import fact, known_fact
 from casebridge.hotline.models import Contact, Referral
@@ -49,7 +59,7 @@ class Action(StrEnum):
     VIEW = "view"
     CHANGE = "change"
     VIEW_IDENTITY = "view_identity"
-    RESPOND = "respond"  # a partner answers a referral
+    RESPOND = "respond"  # a partner answers a referral, a receiving organisation a transfer
     VIEW_METADATA = "view_metadata"  # number, owner, phase, lead changes: no content
 
 
@@ -302,6 +312,8 @@ def decide(actor, action: str, resource) -> Decision:
         return _decide_item(actor, action, resource)
     if isinstance(resource, RelatedPerson):
         return _decide_case(actor, Action.VIEW_IDENTITY, resource.case)
+    if isinstance(resource, Transfer):
+        return _decide_transfer(actor, action, resource)
     return Decision(
         False,
         gettext_noop("denied: no rule covers %(kind)s"),
@@ -575,6 +587,29 @@ def _decide_contact_disclosure(actor, action: str, disclosure) -> Decision:
     )
 
 
+def _decide_transfer(actor, action: str, transfer) -> Decision:
+    """The case's lead sees and withdraws a transfer; the receiving organisation's partner
+    counsellors and coordinators see and answer it, with no seat in the case (whether a
+    transfer is still open is the service's question, not the policy's)."""
+    receiving = transfer.to_organisation_id in organisations_with(actor, PARTNER_ROLES)
+    if action in (Action.VIEW, Action.RESPOND) and receiving:
+        return Decision(
+            True, gettext_noop("allowed: staff of the organisation the transfer is offered to")
+        )
+    if action in (Action.VIEW, Action.CHANGE):
+        lead = _decide_case(actor, Action.CHANGE, transfer.case)
+        if lead or lead.emergency:
+            return lead
+    return Decision(
+        False,
+        gettext_noop(
+            "denied: a transfer of case %(number)s is for the case's lead and the "
+            "organisation it is offered to"
+        ),
+        lambda: {"number": transfer.case.number},
+    )
+
+
 # --- lists: the same rules as a filter ---------------------------------------------------
 
 
@@ -598,6 +633,8 @@ def visible(actor, queryset: QuerySet, action: str = Action.VIEW, *, case=None) 
         return queryset.filter(_items_filter(held, action, conference))
     if queryset.model is Case:
         return queryset.filter(_cases_filter(actor, action))
+    if queryset.model is Transfer:
+        return queryset.filter(_transfers_filter(actor, action))
     hotline = organisations_with(actor, HOTLINE_ROLES)
     partner = organisations_with(actor, PARTNER_ROLES)
     if queryset.model is Contact:
@@ -676,6 +713,20 @@ def _cases_filter(actor, action: str) -> Q:
                 .values("case_id")
             )
         return condition
+    return Q(pk__in=[])
+
+
+def _transfers_filter(actor, action: str) -> Q:
+    """``_decide_transfer`` as a filter: the receiving organisation's staff by organisation,
+    the lead by the cases it may change (a subquery, as for the case list)."""
+    receiving = Q(to_organisation_id__in=organisations_with(actor, PARTNER_ROLES))
+    leading = Q(case_id__in=Case.objects.filter(_cases_filter(actor, Action.CHANGE)).values("pk"))
+    if action == Action.VIEW:
+        return receiving | leading
+    if action == Action.RESPOND:
+        return receiving
+    if action == Action.CHANGE:
+        return leading
     return Q(pk__in=[])
 
 

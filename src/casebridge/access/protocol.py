@@ -261,3 +261,45 @@ def contact_event_raise(*, actor, contact: Contact, code: str) -> ContactEvent |
         },
     )
     return event
+
+
+def obligations_follow_lead(*, actor, case: Case, responsible) -> tuple[list[int], list[int]]:
+    """After the case changed its lead organisation (a transfer): the open obligations are
+    judged again under the procedure the new lead agreed to (``protocol_for``). Those whose
+    rule it has move to the new lead worker; those whose rule it lacks are cancelled with a
+    note saying so. Returns the ids moved and cancelled; the caller's transaction holds it."""
+    protocol = protocol_for(case)
+    rules = {rule.code for rule in protocol.parsed_rules()} if protocol else set()
+    moved, cancelled = [], []
+    for obligation in Obligation.objects.filter(case=case, status=Obligation.Status.OPEN):
+        if obligation.rule in rules:
+            obligation.responsible, obligation.protocol = responsible, protocol
+            obligation.save(update_fields=["responsible", "protocol"])
+            moved.append(obligation.pk)
+            continue
+        if protocol is None:
+            note = _(
+                "Cancelled on transfer: no procedure applies to the organisation that took "
+                "the case over, so rule %(rule)s no longer applies."
+            ) % {"rule": obligation.rule}
+        else:
+            note = _(
+                "Cancelled on transfer: rule %(rule)s is not part of %(protocol)s, the "
+                "procedure of the organisation that took the case over."
+            ) % {"rule": obligation.rule, "protocol": protocol}
+        obligation.status, obligation.note = Obligation.Status.CANCELLED, note[:300]
+        obligation.save(update_fields=["status", "note"])
+        cancelled.append(obligation.pk)
+    if moved or cancelled:
+        audit_record(
+            actor=actor,
+            action="sharing.obligation.follow_lead",
+            obj=case,
+            details={
+                "case": case.number,
+                "moved": moved,
+                "cancelled": cancelled,
+                "protocol": str(protocol) if protocol else None,
+            },
+        )
+    return moved, cancelled

@@ -14,7 +14,7 @@ from casebridge.apischema import Day, Error, Input, Instant
 from casebridge.cases import selectors, services
 from casebridge.cooperation_models.models import Term
 from casebridge.hotline import selectors as hotline_selectors
-from casebridge.network.models import Organisation
+from casebridge.network.models import Organisation, Region
 
 router = Router(tags=["cases"])
 
@@ -248,6 +248,63 @@ class CoordinationOut(Schema):
     changed_often: list[CoordinationRowOut]
 
 
+class TransferIn(Input):
+    to_organisation_id: int
+    region: str = Field(max_length=32, description="code of a federal state or district")
+    reason: str = Field(max_length=500)
+    consent_note: str = Field(
+        default="", max_length=300, description="how the person consented (or a legal basis)"
+    )
+    legal_basis: str = Field(default="", max_length=64, description="code, without consent")
+    justification: str = Field(default="", max_length=5000)
+    handover_days: int = Field(default=14, description="1 to 30")
+
+
+class TransferAcceptIn(Input):
+    lead_worker_id: int
+
+
+class TransferDeclineIn(Input):
+    reason: str = Field(max_length=500)
+
+
+class TransferOut(Schema):
+    id: int
+    case_id: int
+    case_number: str = Field(alias="case.number")
+    phase: str = Field(alias="case.phase")
+    status: str
+    from_organisation_id: int
+    from_organisation: str = Field(alias="from_organisation.name")
+    to_organisation_id: int
+    to_organisation: str = Field(alias="to_organisation.name")
+    region: str = Field(alias="region.code")
+    reason: str
+    basis: str = Field(description="consent or legal_basis")
+    legal_basis: str | None
+    consent_note: str | None = Field(description="for the case's lead only; null for others")
+    justification: str | None = Field(description="for the case's lead only; null for others")
+    handover_days: int
+    proposed_at: datetime
+    decided_at: datetime | None
+    decline_reason: str
+    lead_worker_id: int | None
+    can_respond: bool
+    can_withdraw: bool
+
+    @staticmethod
+    def resolve_legal_basis(obj):
+        return obj.legal_basis.code if obj.legal_basis_id else None
+
+    @staticmethod
+    def resolve_consent_note(obj):
+        return obj.consent_note if getattr(obj, "shows_grounds", False) else None
+
+    @staticmethod
+    def resolve_justification(obj):
+        return obj.justification if getattr(obj, "shows_grounds", False) else None
+
+
 def _category(code: str, field: str = "category") -> Term:
     term = Term.objects.of("information_category").filter(code=code).first()
     if term is None:
@@ -316,6 +373,65 @@ def coordination(request):
     if not organisations_with(request.user, frozenset({Role.COORDINATOR})):
         raise PermissionDenied
     return selectors.coordination_overview(request.user)
+
+
+@router.get(
+    "/transfers/incoming",
+    response=list[TransferOut],
+    summary="Transfers offered to your organisation, waiting for its decision (audited)",
+)
+def transfer_incoming(request):
+    return selectors.incoming_transfers(request.user)
+
+
+@router.get(
+    "/transfers/{transfer_id}",
+    response={200: TransferOut, 404: Error},
+    summary="One transfer: for the case's lead and the organisation it is offered to",
+)
+def transfer_detail(request, transfer_id: int):
+    return selectors.access_transfer(request.user, transfer_id)
+
+
+def _transfer_out(request, transfer_id: int):
+    """The transfer as the caller sees it now (after a change)."""
+    return selectors.access_transfer(request.user, transfer_id)
+
+
+@router.post(
+    "/transfers/{transfer_id}/accept",
+    response={200: TransferOut, 403: Error, 404: Error, 422: Error},
+    summary="Accept: your organisation leads the case, with the lead worker you name",
+)
+def transfer_accept(request, transfer_id: int, payload: TransferAcceptIn):
+    transfer = selectors.access_transfer(request.user, transfer_id)
+    lead_worker = User.objects.filter(pk=payload.lead_worker_id).first()
+    if lead_worker is None:
+        raise ValidationError({"lead_worker_id": [_("Unknown person.")]})
+    services.transfer_accept(actor=request.user, transfer=transfer, lead_worker=lead_worker)
+    return _transfer_out(request, transfer_id)
+
+
+@router.post(
+    "/transfers/{transfer_id}/decline",
+    response={200: TransferOut, 403: Error, 404: Error, 422: Error},
+    summary="Decline, with a reason: the sender still leads the case",
+)
+def transfer_decline(request, transfer_id: int, payload: TransferDeclineIn):
+    transfer = selectors.access_transfer(request.user, transfer_id)
+    services.transfer_decline(actor=request.user, transfer=transfer, reason=payload.reason)
+    return _transfer_out(request, transfer_id)
+
+
+@router.post(
+    "/transfers/{transfer_id}/withdraw",
+    response={200: TransferOut, 403: Error, 404: Error, 422: Error},
+    summary="Withdraw an open transfer (the case's lead)",
+)
+def transfer_withdraw(request, transfer_id: int):
+    transfer = selectors.access_transfer(request.user, transfer_id)
+    services.transfer_withdraw(actor=request.user, transfer=transfer)
+    return _transfer_out(request, transfer_id)
 
 
 @router.get("/entries/{entry_id}", response={200: EntryOut, 404: Error})
@@ -610,3 +726,41 @@ def warning_end(request, case_id: int, warning_id: int):
     )
     warning.manageable = True  # only those who may manage it may end it
     return warning
+
+
+@router.post(
+    "/{case_id}/transfers",
+    response={201: TransferOut, 403: Error, 404: Error, 422: Error},
+    summary="Propose to transfer the case to another counselling organisation",
+)
+def transfer_propose(request, case_id: int, payload: TransferIn):
+    case = selectors.access_case(request.user, case_id, for_write=True)
+    organisation = (
+        Organisation.objects.select_related("type__sector")
+        .filter(pk=payload.to_organisation_id)
+        .first()
+    )
+    if organisation is None:
+        raise ValidationError({"to_organisation_id": [_("Unknown organisation.")]})
+    region = Region.objects.filter(code=payload.region).first()
+    if region is None:
+        raise ValidationError({"region": [_("Unknown region.")]})
+    legal_basis = None
+    if payload.legal_basis:
+        legal_basis = Term.objects.of("legal_basis").filter(code=payload.legal_basis).first()
+        if legal_basis is None:
+            raise ValidationError(
+                {"legal_basis": [_("Unknown: %(codes)s") % {"codes": payload.legal_basis}]}
+            )
+    transfer = services.transfer_propose(
+        actor=request.user,
+        case=case,
+        to_organisation=organisation,
+        region=region,
+        reason=payload.reason,
+        consent_note=payload.consent_note,
+        legal_basis=legal_basis,
+        justification=payload.justification,
+        handover_days=payload.handover_days,
+    )
+    return Status(201, _transfer_out(request, transfer.pk))

@@ -6,10 +6,10 @@ from django.utils.translation import gettext_lazy as _
 
 from casebridge.access.policy import CASE_WORK_ROLES
 from casebridge.accounts.models import Membership, User
-from casebridge.cases.models import ConferenceItem, Entry, Goal, Phase, SafetyWarning
+from casebridge.cases.models import ConferenceItem, Entry, Goal, Phase, SafetyWarning, Transfer
 from casebridge.cooperation_models.forms import TermChoiceField, TermMultipleField
 from casebridge.cooperation_models.models import Term, TermKind
-from casebridge.network.models import Organisation
+from casebridge.network.models import Organisation, Region
 from casebridge.sop.events import Imminence, RiskLevel
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -211,3 +211,80 @@ class SafetyWarningForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["review_on"].initial = timezone.localdate() + timedelta(days=90)
+
+
+class TransferForm(forms.Form):
+    """Propose to move the case to another organisation (the section "phase and closing")."""
+
+    prefix = "transfer"  # several forms share the case page: unique ids and names
+
+    to_organisation = forms.ModelChoiceField(
+        label=_("Receiving organisation"), queryset=Organisation.objects.none()
+    )
+    region = forms.ModelChoiceField(
+        label=_("Where the person now lives"),
+        queryset=Region.objects.none(),
+        to_field_name="code",
+        help_text=_("The organisation must counsel in this federal state or district."),
+    )
+    reason = forms.CharField(
+        label=_("Reason for the transfer"),
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("For example: the person moved; we have no capacity left."),
+    )
+    consent_note = forms.CharField(
+        label=_("How the person consented"),
+        max_length=300,
+        required=False,
+        help_text=_("For example: in writing on 3 May, the form is in the paper file."),
+    )
+    legal_basis = TermChoiceField(
+        TermKind.LEGAL_BASIS,
+        label=_("Or: legal basis (without consent)"),
+        required=False,
+    )
+    justification = forms.CharField(
+        label=_("Written justification (with a legal basis)"),
+        max_length=5000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    handover_days = forms.IntegerField(
+        label=_("Handover period (days)"),
+        initial=Transfer.DEFAULT_HANDOVER_DAYS,
+        help_text=_(
+            "Your organisation keeps a seat in the case this long after the acceptance "
+            "(1 to 30 days), then its participation ends by itself."
+        ),
+    )
+
+    def __init__(self, *args, organisations=None, regions=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if organisations is not None:
+            self.fields["to_organisation"].queryset = organisations
+        self.fields["to_organisation"].label_from_instance = lambda o: f"{o.name} ({o.type.label})"
+        if regions is not None:
+            self.fields["region"].queryset = regions
+        self.fields["region"].label_from_instance = lambda r: r.label
+
+
+class TransferAcceptForm(forms.Form):
+    prefix = "accept"
+
+    lead_worker = forms.ModelChoiceField(label=_("New lead worker"), queryset=User.objects.none())
+
+    def __init__(self, *args, organisation_id: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["lead_worker"].queryset = staff_of(organisation_id)
+        self.fields["lead_worker"].label_from_instance = lambda u: str(u)
+
+
+class TransferDeclineForm(forms.Form):
+    prefix = "decline"
+
+    reason = forms.CharField(
+        label=_("Why your organisation declines"),
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )

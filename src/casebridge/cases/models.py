@@ -1,7 +1,9 @@
 """Multi-agency cases: participants with scopes, entries in one information category each,
-goals, handovers and case conferences."""
+goals, handovers, case conferences and transfers to another organisation."""
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import models
@@ -16,7 +18,7 @@ from casebridge.crypto.fields import EncryptedCharField, EncryptedTextField
 from casebridge.crypto.files import private_storage
 from casebridge.crypto.keys import name_index
 from casebridge.dates import in_force
-from casebridge.network.models import Organisation
+from casebridge.network.models import Organisation, Region
 from casebridge.sop.events import Imminence, RiskLevel
 
 
@@ -437,3 +439,124 @@ class ConferenceItem(CategorisedItem):
 
     def __str__(self) -> str:
         return f"{self.conference_id}: {self.kind}"
+
+
+class Transfer(models.Model):
+    """The lead organisation moves a case to another counselling organisation (the person
+    moved away, or the lead has no capacity left): the case keeps its number and history.
+
+    Proposed with a reason, the region where the person now lives and either the person's
+    consent (how it was given) or a legal basis with a written justification; accepted
+    (naming the new lead worker) or declined by the receiving organisation, or withdrawn
+    by the sender. The receiving organisation has no seat in the case until it accepts;
+    then it leads, and the sender keeps a non-lead seat for the handover period, which
+    ends by itself.
+    """
+
+    HANDOVER_DAYS = (1, 30)  # the sender's handover seat lasts this many days, at least/most
+    DEFAULT_HANDOVER_DAYS = 14
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("waiting for a decision")
+        ACCEPTED = "accepted", _("accepted")
+        DECLINED = "declined", _("declined")
+        WITHDRAWN = "withdrawn", _("withdrawn")
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="transfers")
+    from_organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="transfers_sent",
+        verbose_name=_("sending organisation"),
+    )
+    to_organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="transfers_received",
+        verbose_name=_("receiving organisation"),
+    )
+    region = models.ForeignKey(
+        Region,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("where the person now lives"),
+    )
+    reason = models.CharField(_("reason for the transfer"), max_length=500)
+    # The person's consent, as the lead recorded how it was given: a recorded
+    # sharing.Consent names participants of the case, and the receiving organisation is
+    # none before it accepts.
+    consent_note = models.CharField(_("how the person consented"), max_length=300, blank=True)
+    legal_basis = models.ForeignKey(
+        Term,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        limit_choices_to={"kind": "legal_basis"},
+        verbose_name=_("legal basis"),
+    )
+    justification = models.TextField(_("written justification"), blank=True)
+    handover_days = models.PositiveSmallIntegerField(
+        _("handover period (days)"), default=DEFAULT_HANDOVER_DAYS
+    )
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    proposed_at = models.DateTimeField(default=timezone.now)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.OPEN
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decline_reason = models.CharField(_("reason for declining"), max_length=500, blank=True)
+    lead_worker = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("new lead worker"),
+    )
+    # Set on acceptance: the sender's participation, now a handover seat, and the new lead.
+    from_participant = models.ForeignKey(
+        Participant, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    to_participant = models.ForeignKey(
+        Participant, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-proposed_at", "-id"]
+        verbose_name = _("transfer")
+        verbose_name_plural = _("transfers")
+        indexes = [models.Index(fields=["to_organisation", "status"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case"], condition=Q(status="open"), name="transfer_one_open_per_case"
+            ),
+            models.CheckConstraint(
+                condition=Q(handover_days__gte=1) & Q(handover_days__lte=30),
+                name="transfer_handover_days",
+            ),
+            models.CheckConstraint(
+                condition=~Q(to_organisation=models.F("from_organisation")),
+                name="transfer_to_another_organisation",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_id}: {self.from_organisation_id} → {self.to_organisation_id}"
+
+    @property
+    def basis(self) -> str:
+        """ "consent" or "legal_basis": what the transfer rests on."""
+        return "legal_basis" if self.legal_basis_id else "consent"
+
+    @property
+    def handover_until(self):
+        """When the sender's handover seat ends (accepted transfers)."""
+        if self.decided_at is None or self.status != self.Status.ACCEPTED:
+            return None
+        return self.decided_at + timedelta(days=self.handover_days)

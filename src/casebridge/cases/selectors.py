@@ -26,6 +26,7 @@ from casebridge.access.policy import (
     may_contribute,
     organisations_with,
     seat_for,
+    seats_in,
     visible,
 )
 from casebridge.accounts.stepup import EMERGENCY_PURPOSE, demand
@@ -41,9 +42,11 @@ from casebridge.cases.models import (
     Participant,
     RelatedPerson,
     SafetyWarning,
+    Transfer,
 )
 from casebridge.cooperation_models.models import Term
-from casebridge.network.models import COUNSELLING_SECTORS, Organisation
+from casebridge.network.models import COUNSELLING_SECTORS, Coverage, Organisation, Region
+from casebridge.network.selectors import region_descendants
 from casebridge.refusals import EmergencyRefused
 
 
@@ -563,3 +566,132 @@ def active_participants(case: Case) -> QuerySet[Participant]:
     """The participants in force in a case the caller has accessed (attendees of a new
     conference, recipients a consent may name)."""
     return Participant.objects.active().filter(case=case).select_related("organisation", "role")
+
+
+# --- transfers to another organisation ----------------------------------------------------
+
+
+def _transfers() -> QuerySet[Transfer]:
+    # the case's number and phase only: its identity columns stay unread
+    return Transfer.objects.select_related(
+        "case",
+        "from_organisation",
+        "to_organisation",
+        "region",
+        "legal_basis",
+        "proposed_by",
+        "decided_by",
+        "lead_worker",
+    ).defer(*(f"case__{name}" for name in Case.IDENTITY_FIELDS))
+
+
+def _mark_rights(actor, transfers: list[Transfer]) -> list[Transfer]:
+    """What the actor may do with each transfer, for pages and the API.
+
+    ``shows_grounds``: how the person consented and the written justification are read by
+    the case's lead only — the receiving organisation decides on the number, phase,
+    region, reason and sender, and sees no case content before it accepts.
+    ``can_respond`` (accept, decline) and ``can_withdraw``: while the transfer is open.
+    """
+    seats_in(actor, {transfer.case_id for transfer in transfers})  # at once, not one by one
+    for transfer in transfers:
+        lead = bool(decide(actor, Action.CHANGE, transfer))
+        is_open = transfer.status == Transfer.Status.OPEN
+        transfer.shows_grounds = lead
+        transfer.can_withdraw = is_open and lead
+        transfer.can_respond = is_open and bool(decide(actor, Action.RESPOND, transfer))
+    return transfers
+
+
+def incoming_transfers(actor) -> list[Transfer]:
+    """The open transfers offered to the actor's organisations (as partner counsellor or
+    coordinator), oldest first; the list is audited (its reasons may name the person's
+    circumstances)."""
+    if not organisations_with(actor, PARTNER_ROLES):
+        return []
+    transfers = list(
+        visible(actor, _transfers().filter(status=Transfer.Status.OPEN), Action.RESPOND).order_by(
+            "proposed_at", "pk"
+        )
+    )
+    audit_record(
+        actor=actor,
+        action="cases.transfer.list",
+        details={"count": len(transfers), "cases": [t.case.number for t in transfers]},
+    )
+    return _mark_rights(actor, transfers)
+
+
+def incoming_transfer_count(actor) -> int:
+    """How many transfers wait for the actor's organisations' decision (a number only)."""
+    if not organisations_with(actor, PARTNER_ROLES):
+        return 0
+    return visible(
+        actor, Transfer.objects.filter(status=Transfer.Status.OPEN), Action.RESPOND
+    ).count()
+
+
+def access_transfer(actor, transfer_id: int) -> Transfer:
+    """One transfer for the case's lead or the organisation it is offered to; 404 for
+    missing and forbidden alike (the denial is audited); the read is audited."""
+    transfer = _transfers().filter(pk=transfer_id).first()
+    if transfer is None:
+        raise Http404
+    decision = decide(actor, Action.VIEW, transfer)
+    if not decision:
+        audit_denied(
+            actor=actor,
+            action="cases.transfer.view",
+            object_type="cases.transfer",
+            object_id=transfer_id,
+            reason=decision,
+        )
+        raise Http404
+    audit_record(
+        actor=actor,
+        action="cases.transfer.view",
+        obj=transfer,
+        details={"case": transfer.case.number},
+    )
+    return _mark_rights(actor, [transfer])[0]
+
+
+def case_transfers(actor, case: Case) -> list[Transfer]:
+    """The transfers of a case the actor accessed, for its lead (the section "phase and
+    closing"): the open one first, then the history, newest first."""
+    transfers = list(visible(actor, _transfers().filter(case=case), Action.CHANGE))
+    transfers.sort(key=lambda t: t.status != Transfer.Status.OPEN)
+    for transfer in transfers:  # the lead: it may change the case
+        transfer.shows_grounds, transfer.can_respond = True, False
+        transfer.can_withdraw = transfer.status == Transfer.Status.OPEN
+    return transfers
+
+
+def receiving_organisations(case: Case) -> QuerySet[Organisation]:
+    """The organisations a case can move to: active counselling organisations other than
+    the owner and the central hotline (which refers, and does not lead cases onwards)."""
+    return (
+        Organisation.objects.filter(
+            active=True, is_hotline=False, type__sector__code__in=COUNSELLING_SECTORS
+        )
+        .exclude(pk=case.owner_id)
+        .select_related("type")
+        .order_by("name")
+    )
+
+
+def residence_regions() -> QuerySet[Region]:
+    """The regions a person can be said to live in: federal states and districts."""
+    return Region.objects.filter(
+        active=True, level__in=(Region.Level.STATE, Region.Level.DISTRICT)
+    ).order_by("code")
+
+
+def covers(organisation: Organisation, region: Region) -> bool:
+    """Does the organisation serve the region? A coverage of the region, of a region above
+    it (as routing matches a caller's place: a state covers its districts, the country
+    every state) or of a region inside it (a district of the state)."""
+    above = [r.pk for r in region.path()]
+    return Coverage.objects.filter(
+        organisation=organisation, region_id__in={*above, *region_descendants(region)}
+    ).exists()

@@ -9,12 +9,15 @@ import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
+from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from casebridge.access import protocol
 from casebridge.access.policy import (
@@ -29,7 +32,7 @@ from casebridge.access.policy import (
     seat_participant,
 )
 from casebridge.accounts.models import Membership
-from casebridge.audit.services import audit_record
+from casebridge.audit.services import audit_denied, audit_record
 from casebridge.cases import selectors
 from casebridge.cases.models import (
     Case,
@@ -43,10 +46,11 @@ from casebridge.cases.models import (
     RelatedPerson,
     SafetyWarning,
     ScopeChange,
+    Transfer,
 )
 from casebridge.cooperation_models.models import Term
 from casebridge.crypto.keys import blind_index
-from casebridge.network.models import COUNSELLING_SECTORS, Organisation
+from casebridge.network.models import COUNSELLING_SECTORS, Organisation, Region
 
 MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
 
@@ -245,6 +249,9 @@ def case_close(*, actor, case: Case, closing_reason: Term) -> Case:
     case.status, case.phase = Case.Status.CLOSED, Phase.CLOSURE
     case.closing_reason, case.closed_at = closing_reason, timezone.now()
     case.save(update_fields=["status", "phase", "closing_reason", "closed_at"])
+    for transfer in Transfer.objects.filter(case=case, status=Transfer.Status.OPEN):
+        _transfer_close(transfer, actor, Transfer.Status.WITHDRAWN, "cases.transfer.withdraw")
+        _tell_receiving(transfer, *_WITHDRAWN_MAIL)
     audit_record(
         actor=actor, action="cases.case.close", obj=case, details={"reason": closing_reason.code}
     )
@@ -708,3 +715,389 @@ def safety_warning_end(*, actor, warning: SafetyWarning) -> SafetyWarning:
         details={"case": warning.case.number, "kind": warning.kind},
     )
     return warning
+
+
+# --- transfer to another organisation ----------------------------------------------------
+
+
+def _mail_on_commit(people, subject, body, params: dict) -> None:
+    """Mail each person in their own language once the transaction commits. ``subject``
+    and ``body`` are lazy texts whose ``params`` name the case number only: a mail carries
+    no content and no identity."""
+    by_language: dict[str, set[str]] = {}
+    for person in people:
+        if person.email:
+            language = person.language or settings.LANGUAGE_CODE
+            by_language.setdefault(language, set()).add(person.email)
+    if not by_language:
+        return
+
+    def send() -> None:
+        for language, addresses in sorted(by_language.items()):
+            with translation.override(language):
+                send_mail(
+                    str(subject) % params,
+                    str(body) % params,
+                    None,
+                    sorted(addresses),
+                    fail_silently=True,
+                )
+
+    transaction.on_commit(send)
+
+
+def _receiving_staff(organisation_id: int) -> list:
+    """The receiving organisation's partner counsellors and coordinators, active now."""
+    return [
+        membership.user
+        for membership in Membership.objects.active()
+        .filter(organisation_id=organisation_id, role__in=PARTNER_ROLES, user__is_active=True)
+        .select_related("user")
+    ]
+
+
+def _tell_receiving(transfer: Transfer, subject, body) -> None:
+    people = {user.pk: user for user in _receiving_staff(transfer.to_organisation_id)}
+    _mail_on_commit(people.values(), subject, body, {"number": transfer.case.number})
+
+
+_PROPOSED_MAIL = (
+    gettext_lazy("casebridge: %(number)s – a case transfer waits for your decision"),
+    gettext_lazy(
+        "The lead organisation of case %(number)s proposes to transfer the case to your "
+        "organisation. Open casebridge (Tasks, then “Case transfers”) to accept or decline it."
+    ),
+)
+_WITHDRAWN_MAIL = (
+    gettext_lazy("casebridge: %(number)s – a case transfer was withdrawn"),
+    gettext_lazy(
+        "The transfer of case %(number)s to your organisation was withdrawn; nothing waits "
+        "for your decision any more."
+    ),
+)
+_ACCEPTED_MAIL = (
+    gettext_lazy("casebridge: %(number)s – your transfer was accepted"),
+    gettext_lazy(
+        "The receiving organisation accepted the transfer of case %(number)s and now leads "
+        "it. Your organisation keeps a seat in the case until %(until)s for the handover."
+    ),
+)
+_DECLINED_MAIL = (
+    gettext_lazy("casebridge: %(number)s – your transfer was declined"),
+    gettext_lazy(
+        "The receiving organisation declined the transfer of case %(number)s; your "
+        "organisation still leads it. Open the case in casebridge to read the reason."
+    ),
+)
+
+
+def _one_open_transfer() -> str:
+    return _("This case already has an open transfer: withdraw it before proposing another.")
+
+
+def _handover_role(organisation: Organisation) -> Term:
+    """The role the sender keeps during the handover: the model's first non-lead role
+    taken by organisations of its sector (co-counselling in the German model)."""
+    sector = organisation.type.sector.code
+    for role in Term.objects.of("case_role").order_by("position", "pk"):
+        if not role.attributes.get("lead") and sector in role.attributes.get("sectors", []):
+            return role
+    raise ValidationError(
+        {"case": [_("The cooperation model has no counselling role to hand a case over in.")]}
+    )
+
+
+@transaction.atomic
+def transfer_propose(
+    *,
+    actor,
+    case: Case,
+    to_organisation: Organisation | None,
+    region: Region | None,
+    reason: str,
+    consent_note: str = "",
+    legal_basis: Term | None = None,
+    justification: str = "",
+    handover_days: int | None = Transfer.DEFAULT_HANDOVER_DAYS,
+) -> Transfer:
+    """The lead proposes to move the case to another counselling organisation that serves
+    the region where the person now lives, on the person's consent (how it was given) or
+    a legal basis with a written justification. Nothing changes hands until the receiving
+    organisation accepts; its staff hear by mail that a transfer waits."""
+    require(decide(actor, Action.CHANGE, case))
+    errors: dict[str, list[str]] = {}
+    if case.status == Case.Status.CLOSED:
+        errors["case"] = [_("A closed case cannot be transferred.")]
+    elif Transfer.objects.filter(case=case, status=Transfer.Status.OPEN).exists():
+        errors["case"] = [_one_open_transfer()]
+    if to_organisation is None:
+        errors["to_organisation"] = [_("Choose the organisation that is to take the case over.")]
+    elif to_organisation.pk == case.owner_id:
+        errors["to_organisation"] = [_("Your organisation leads this case already.")]
+    elif (
+        not to_organisation.active
+        or to_organisation.is_hotline
+        or to_organisation.type.sector.code not in COUNSELLING_SECTORS
+    ):
+        errors["to_organisation"] = [
+            _("A case moves only to an active counselling organisation of the network.")
+        ]
+    if region is None or not region.active or region.level not in ("state", "district"):
+        errors["region"] = [_("Choose the federal state or district where the person now lives.")]
+    elif "to_organisation" not in errors and not selectors.covers(to_organisation, region):
+        errors["to_organisation"] = [
+            _(
+                "%(organisation)s does not counsel in %(region)s. Choose an organisation that "
+                "serves the region where the person now lives."
+            )
+            % {"organisation": to_organisation.name, "region": region.label}
+        ]
+    if not reason.strip():
+        errors["reason"] = [_("Say why the case moves to another organisation.")]
+    if consent_note.strip() and legal_basis is not None:
+        errors["legal_basis"] = [
+            _("Give either how the person consented or a legal basis, not both.")
+        ]
+    elif legal_basis is not None:
+        if legal_basis.kind != "legal_basis":
+            errors["legal_basis"] = [_("Choose a legal basis of the cooperation model.")]
+        elif legal_basis.attributes.get("kind") == "consent":
+            errors["legal_basis"] = [
+                _("A transfer on consent needs the person's consent: say how it was given.")
+            ]
+        elif not justification.strip():
+            errors["justification"] = [
+                _("Without consent, write the justification: why the case moves on this basis.")
+            ]
+    elif not consent_note.strip():
+        errors["consent_note"] = [
+            _(
+                "Say how the person consented to the transfer, or choose a legal basis and "
+                "justify it in writing."
+            )
+        ]
+    first, last = Transfer.HANDOVER_DAYS
+    if (
+        not isinstance(handover_days, int)
+        or isinstance(handover_days, bool)
+        or not first <= handover_days <= last
+    ):
+        errors["handover_days"] = [
+            _("Choose a handover period between %(first)s and %(last)s days.")
+            % {"first": first, "last": last}
+        ]
+    if errors:
+        raise ValidationError(errors)
+    try:
+        with transaction.atomic():
+            transfer = Transfer.objects.create(
+                case=case,
+                from_organisation_id=case.owner_id,
+                to_organisation=to_organisation,
+                region=region,
+                reason=reason.strip()[:500],
+                consent_note=consent_note.strip()[:300] if legal_basis is None else "",
+                legal_basis=legal_basis,
+                justification=justification.strip() if legal_basis is not None else "",
+                handover_days=handover_days,
+                proposed_by=actor,
+            )
+    except IntegrityError:  # another transfer of the case was proposed at the same moment
+        raise ValidationError({"case": [_one_open_transfer()]}) from None
+    audit_record(
+        actor=actor,
+        action="cases.transfer.propose",
+        obj=transfer,
+        details={
+            "case": case.number,
+            "from": case.owner_id,
+            "to": to_organisation.pk,
+            "legal_basis": legal_basis.pk if legal_basis else None,
+            "handover_days": handover_days,
+        },
+    )
+    _tell_receiving(transfer, *_PROPOSED_MAIL)
+    return transfer
+
+
+def _require_transfer(actor, transfer: Transfer, action: str, audit_action: str) -> None:
+    """The actor may do ``action`` on the transfer; checked before the write's transaction,
+    so that a refusal is recorded (and not rolled back with it)."""
+    decision = decide(actor, action, transfer)
+    if not decision:
+        audit_denied(
+            actor=actor,
+            action=audit_action,
+            object_type="cases.transfer",
+            object_id=transfer.pk,
+            reason=decision,
+        )
+    require(decision)
+
+
+def _transfer_close(transfer: Transfer, actor, status: str, action: str, **values) -> Transfer:
+    """Close an open transfer once: a second answer at the same moment finds it closed."""
+    now = values.pop("decided_at", None) or timezone.now()
+    closed = Transfer.objects.filter(pk=transfer.pk, status=Transfer.Status.OPEN).update(
+        status=status, decided_by=actor, decided_at=now, **values
+    )
+    if not closed:
+        raise ValidationError({"status": [_("This transfer is no longer open.")]})
+    transfer.status, transfer.decided_by, transfer.decided_at = status, actor, now
+    for name, value in values.items():
+        setattr(transfer, name, value)
+    audit_record(
+        actor=actor,
+        action=action,
+        obj=transfer,
+        details={
+            "case": transfer.case.number,
+            "from": transfer.from_organisation_id,
+            "to": transfer.to_organisation_id,
+        },
+    )
+    return transfer
+
+
+def transfer_withdraw(*, actor, transfer: Transfer) -> Transfer:
+    """The lead takes an open transfer back; the receiving organisation is told by mail."""
+    _require_transfer(actor, transfer, Action.CHANGE, "cases.transfer.withdraw")
+    with transaction.atomic():
+        _transfer_close(transfer, actor, Transfer.Status.WITHDRAWN, "cases.transfer.withdraw")
+        _tell_receiving(transfer, *_WITHDRAWN_MAIL)
+    return transfer
+
+
+def transfer_decline(*, actor, transfer: Transfer, reason: str) -> Transfer:
+    """The receiving organisation declines, saying why; the sender still leads the case
+    and hears the decision by mail."""
+    _require_transfer(actor, transfer, Action.RESPOND, "cases.transfer.decline")
+    if not reason.strip():
+        raise ValidationError({"reason": [_("Say why your organisation declines the case.")]})
+    with transaction.atomic():
+        _transfer_close(
+            transfer,
+            actor,
+            Transfer.Status.DECLINED,
+            "cases.transfer.decline",
+            decline_reason=reason.strip()[:500],
+        )
+        _mail_on_commit([transfer.proposed_by], *_DECLINED_MAIL, {"number": transfer.case.number})
+    return transfer
+
+
+def _check_lead_worker(organisation: Organisation, lead_worker) -> None:
+    try:
+        if lead_worker is None:
+            raise ValidationError("no lead worker")
+        _check_people(organisation, [lead_worker])
+    except ValidationError:
+        raise ValidationError(
+            {"lead_worker": [_("Name the new lead worker among your organisation's active staff.")]}
+        ) from None
+
+
+def transfer_accept(*, actor, transfer: Transfer, lead_worker) -> Transfer:
+    """The receiving organisation takes the case over, at once and all or nothing.
+
+    The case keeps its number and its whole history (entries, events, disclosures,
+    obligations). The receiving organisation becomes its owner and lead, with the lead
+    role's default scope and ``lead_worker`` as the lead worker. The sender's participation
+    loses the lead: it keeps the model's counselling role with that role's default scope
+    for the handover period, then ends by itself. Open obligations are judged again
+    under the receiving organisation's procedure (``protocol.obligations_follow_lead``).
+    """
+    _require_transfer(actor, transfer, Action.RESPOND, "cases.transfer.accept")
+    with transaction.atomic():
+        return _transfer_accept(actor, transfer, lead_worker)
+
+
+def _transfer_accept(actor, transfer: Transfer, lead_worker) -> Transfer:
+    case = (
+        Case.objects.select_for_update()
+        .select_related("owner__type__sector")
+        .get(pk=transfer.case_id)
+    )
+    if transfer.status != Transfer.Status.OPEN:
+        raise ValidationError({"status": [_("This transfer is no longer open.")]})
+    if case.status == Case.Status.CLOSED or case.owner_id != transfer.from_organisation_id:
+        raise ValidationError({"case": [_("The case was closed or handed on meanwhile.")]})
+    receiving = transfer.to_organisation
+    _check_lead_worker(receiving, lead_worker)
+    lead_role = _lead_role()
+    sending = (
+        Participant.objects.active()
+        .filter(case=case, organisation_id=transfer.from_organisation_id, role=lead_role)
+        .select_related("organisation__type__sector")
+        .order_by("-pk")
+        .first()
+    )
+    now = timezone.now()
+    until = now + timedelta(days=transfer.handover_days)
+    _transfer_close(
+        transfer,
+        actor,
+        Transfer.Status.ACCEPTED,
+        "cases.transfer.accept",
+        decided_at=now,
+        lead_worker=lead_worker,
+    )
+    if sending is not None:
+        handover_role = _handover_role(sending.organisation)
+        sending.role, sending.valid_until = handover_role, until
+        sending.save(update_fields=["role", "valid_until"])
+        read, write = default_scope(handover_role, sending.organisation)
+        _set_scope(sending, read, write, reason="handover after the transfer", actor=actor)
+    # a participation the receiving organisation had (co-counselling, say) gives way to
+    # the lead: one organisation, one seat
+    for earlier in Participant.objects.active().filter(case=case, organisation=receiving):
+        if earlier.valid_from < now:
+            earlier.valid_until = now
+            earlier.save(update_fields=["valid_until"])
+    read, write = default_scope(lead_role, receiving)
+    lead = Participant.objects.create(
+        case=case,
+        organisation=receiving,
+        role=lead_role,
+        lead_worker=lead_worker,
+        added_by=actor,
+        valid_from=now,
+        reason=_("took the case over by transfer")[:300],
+    )
+    lead.members.add(lead_worker)
+    _set_scope(lead, read, write, reason="default scope of the role", actor=actor)
+    case.owner = receiving
+    case.save(update_fields=["owner"])
+    Transfer.objects.filter(pk=transfer.pk).update(from_participant=sending, to_participant=lead)
+    transfer.from_participant, transfer.to_participant = sending, lead
+    moved, cancelled = protocol.obligations_follow_lead(
+        actor=actor, case=case, responsible=lead_worker
+    )
+    audit_record(
+        actor=actor,
+        action="cases.case.transfer",
+        obj=case,
+        details={
+            "number": case.number,
+            "transfer": transfer.pk,
+            "from": transfer.from_organisation_id,
+            "to": receiving.pk,
+            "lead": lead.pk,
+            "handover": sending.pk if sending else None,
+            "handover_until": until.isoformat(),
+            "obligations_moved": len(moved),
+            "obligations_cancelled": len(cancelled),
+        },
+    )
+    # the new lead is a new participant: the procedure of the receiving side reacts
+    protocol.event_raise(actor=actor, case=case, code="participant_added")
+    _mail_on_commit(
+        [transfer.proposed_by],
+        *_ACCEPTED_MAIL,
+        {
+            "number": case.number,
+            # a date in every language (the mail is written in the reader's)
+            "until": timezone.localtime(until).date().isoformat(),
+        },
+    )
+    return transfer

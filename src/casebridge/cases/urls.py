@@ -7,6 +7,13 @@ urlpatterns = [
     path("", views.case_list, name="list"),
     path("new/", views.case_open, name="open"),
     path("coordination/", views.coordination, name="coordination"),
+    path("transfers/", views.transfer_inbox, name="transfers"),
+    path("transfers/<int:transfer_id>/", views.transfer_detail, name="transfer"),
+    path("transfers/<int:transfer_id>/accept/", views.transfer_accept, name="transfer_accept"),
+    path("transfers/<int:transfer_id>/decline/", views.transfer_decline, name="transfer_decline"),
+    path(
+        "transfers/<int:transfer_id>/withdraw/", views.transfer_withdraw, name="transfer_withdraw"
+    ),
     path("<int:case_id>/", views.case_detail, name="case"),
     path("<int:case_id>/export.csv", views.case_export, name="export"),
     path("<int:case_id>/access-history/", views.access_history, name="access_history"),
@@ -42,6 +49,7 @@ urlpatterns = [
     ),
     path("<int:case_id>/warnings/<int:warning_id>/end/", views.warning_end, name="warning_end"),
     path("<int:case_id>/close/", views.case_close, name="close"),
+    path("<int:case_id>/transfer/", views.transfer_propose, name="transfer_propose"),
     path("<int:case_id>/conferences/", views.conference_add, name="conference_add"),
     path(
         "<int:case_id>/conferences/<int:conference_id>/items/",

@@ -34,6 +34,9 @@ from casebridge.cases.forms import (
     RelatedPersonForm,
     SafetyWarningForm,
     ScopeForm,
+    TransferAcceptForm,
+    TransferDeclineForm,
+    TransferForm,
     staff_of,
 )
 from casebridge.cases.models import Case
@@ -250,7 +253,17 @@ def _closing_section(request, case, header, forms) -> dict:
     return {
         "phase_form": forms.get("phase_form") or PhaseForm(initial={"phase": case.phase}),
         "close_form": forms.get("close_form") or CloseForm(),
+        "transfers": selectors.case_transfers(request.user, case),
+        "transfer_form": forms.get("transfer_form") or _transfer_form(case),
     }
+
+
+def _transfer_form(case, data=None) -> TransferForm:
+    return TransferForm(
+        data,
+        organisations=selectors.receiving_organisations(case),
+        regions=selectors.residence_regions(),
+    )
 
 
 for _section in (
@@ -291,7 +304,7 @@ for _section in (
         gettext_lazy("Phase and closing"),
         "cases/sections/closing.html",
         _closing_section,
-        forms=("phase_form", "close_form"),
+        forms=("phase_form", "close_form", "transfer_form"),
         position=90,
         shown=lambda header: header.can_change,
     ),
@@ -619,3 +632,115 @@ def access_history(request, case_id: int):
 def referral_page_part(request, referral) -> dict:
     """What cases add to a referral's page (``hotline.views.REFERRAL_PAGE_PARTS``)."""
     return {"referral_case": selectors.case_for_referral(request.user, referral)}
+
+
+# --- transfer to another organisation ----------------------------------------------------
+
+
+@login_required
+@require_POST
+def transfer_propose(request, case_id: int):
+    case = selectors.access_case(request.user, case_id, for_write=True)
+    return _post(
+        request,
+        case,
+        "transfer_form",
+        _transfer_form(case, request.POST),
+        lambda case, data: services.transfer_propose(actor=request.user, case=case, **data),
+    )
+
+
+@login_required
+@require_POST
+def transfer_withdraw(request, transfer_id: int):
+    transfer = selectors.access_transfer(request.user, transfer_id)
+    try:
+        with hide_denials():
+            services.transfer_withdraw(actor=request.user, transfer=transfer)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("The transfer was withdrawn."))
+    return redirect(case_url(transfer.case_id, "closing"))
+
+
+@login_required
+def transfer_inbox(request):
+    """The transfers offered to the user's organisations, waiting for a decision."""
+    return render(
+        request,
+        "cases/transfer_list.html",
+        {"transfers": selectors.incoming_transfers(request.user)},
+    )
+
+
+def _transfer_page(request, transfer, *, status: int = 200, **forms):
+    return render(
+        request,
+        "cases/transfer_detail.html",
+        {
+            "transfer": transfer,
+            "accept_form": forms.get("accept_form")
+            or TransferAcceptForm(
+                organisation_id=transfer.to_organisation_id,
+                initial={"lead_worker": request.user.pk},
+            ),
+            "decline_form": forms.get("decline_form") or TransferDeclineForm(),
+        },
+        status=status,
+    )
+
+
+@login_required
+def transfer_detail(request, transfer_id: int):
+    """What the receiving organisation decides on (no case content), and its decision."""
+    return _transfer_page(request, selectors.access_transfer(request.user, transfer_id))
+
+
+@login_required
+@require_POST
+def transfer_accept(request, transfer_id: int):
+    transfer = selectors.access_transfer(request.user, transfer_id)
+    form = TransferAcceptForm(request.POST, organisation_id=transfer.to_organisation_id)
+    if form.is_valid():
+        lead_worker = form.cleaned_data["lead_worker"]
+        try:
+            with hide_denials():
+                services.transfer_accept(
+                    actor=request.user, transfer=transfer, lead_worker=lead_worker
+                )
+        except ValidationError as exc:
+            apply_validation_error(form, exc)
+        else:
+            messages.success(
+                request,
+                _("Your organisation now leads case %(number)s.")
+                % {"number": transfer.case.number},
+            )
+            if lead_worker == request.user:
+                return redirect("cases:case", case_id=transfer.case_id)
+            return redirect("cases:transfers")
+    return _transfer_page(request, transfer, status=422, accept_form=form)
+
+
+@login_required
+@require_POST
+def transfer_decline(request, transfer_id: int):
+    transfer = selectors.access_transfer(request.user, transfer_id)
+    form = TransferDeclineForm(request.POST)
+    if form.is_valid():
+        try:
+            with hide_denials():
+                services.transfer_decline(
+                    actor=request.user, transfer=transfer, reason=form.cleaned_data["reason"]
+                )
+        except ValidationError as exc:
+            apply_validation_error(form, exc)
+        else:
+            messages.success(
+                request,
+                _("You declined the transfer of case %(number)s.")
+                % {"number": transfer.case.number},
+            )
+            return redirect("cases:transfers")
+    return _transfer_page(request, transfer, status=422, decline_form=form)

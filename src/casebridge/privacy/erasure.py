@@ -19,6 +19,7 @@ from casebridge.cases.models import (
     Handover,
     RelatedPerson,
     SafetyWarning,
+    Transfer,
 )
 from casebridge.crypto.files import private_storage
 from casebridge.hotline.models import Contact, Referral, ReferralEvent
@@ -53,6 +54,7 @@ DISCLOSURE_TEXT = _blank("excerpt", "justification", "purpose")
 REQUEST_TEXT = _blank("question", "refusal", "purpose")
 WARNING_TEXT = _blank("note", "reason")
 CONTACT_DISCLOSURE_TEXT = _blank("excerpt", "identity", "purpose", "justification", "note")
+TRANSFER_TEXT = _blank("reason", "consent_note", "justification", "decline_reason")
 
 CONTACT_TEXT_LEFT = _has_any(*CONTACT_TEXT)
 CONTACT_CONTENT_LEFT = _has_any(*CONTACT_TEXT, *CONTACT_IDENTITY)
@@ -108,8 +110,9 @@ def case_items_clear(case_ids, *, category_ids=None) -> dict[str, int]:
 def cases_anonymise(cases: QuerySet[Case], *, now) -> dict[str, int]:
     """Erase the person's identity, the related people and the documents of cases.
 
-    Handover notes, conference titles and the notes and reasons of staff-safety warnings
-    go too; entries keep their text until their category's period (``case_items_clear``).
+    Handover notes, conference titles, the notes and reasons of staff-safety warnings and
+    the reasons and grounds of transfers go too; entries keep their text until their
+    category's period (``case_items_clear``).
     """
     case_ids = list(cases.values_list("pk", flat=True))
     counts = {
@@ -123,6 +126,11 @@ def cases_anonymise(cases: QuerySet[Case], *, now) -> dict[str, int]:
         SafetyWarning.objects.filter(case_id__in=case_ids)
         .filter(_has_any(*WARNING_TEXT))
         .update(**WARNING_TEXT)
+    )
+    counts["transfer"] = (
+        Transfer.objects.filter(case_id__in=case_ids)
+        .filter(_has_any(*TRANSFER_TEXT))
+        .update(**TRANSFER_TEXT)
     )
     Conference.objects.filter(case_id__in=case_ids).exclude(title="").update(title="")
     counts["case"] = Case.objects.filter(pk__in=case_ids).update(**CASE_IDENTITY, anonymised_at=now)

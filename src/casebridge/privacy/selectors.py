@@ -333,6 +333,24 @@ def _case(case: Case, documents: list[ExportDocument]) -> dict:
             }
             for w in case.safety_warnings.select_related("participant__organisation")
         ],
+        "transfers": [
+            {
+                "from": t.from_organisation.name,
+                "to": t.to_organisation.name,
+                "region": t.region.code,
+                "reason": t.reason,
+                "consent": t.consent_note,
+                "legal_basis": t.legal_basis.code if t.legal_basis_id else "",
+                "justification": t.justification,
+                "status": t.status,
+                "decline_reason": t.decline_reason,
+                "proposed_at": _iso(t.proposed_at),
+                "decided_at": _iso(t.decided_at),
+            }
+            for t in case.transfers.select_related(
+                "from_organisation", "to_organisation", "region", "legal_basis"
+            )
+        ],
         # The contact that led to the case describes the subject; the caller is a third
         # party, so the caller's identity is left out.
         "from_contact": (
@@ -427,6 +445,7 @@ def _object_keys(request: SubjectRequest) -> list[tuple[str, str]]:
             cases.values_list("information_requests", flat=True),
         ),
         ("cases.safetywarning", cases.values_list("safety_warnings", flat=True)),
+        ("cases.transfer", cases.values_list("transfers", flat=True)),
         (
             "hotline.referral",
             Contact.objects.filter(pk__in=subjects.get("contacts", [])).values_list(

@@ -230,7 +230,15 @@ def disclosure_review(request, disclosure_id: int):
 
 @login_required
 def tasks(request):
-    return render(request, "sharing/tasks.html", selectors.my_tasks(request.user))
+    return render(
+        request,
+        "sharing/tasks.html",
+        {
+            **selectors.my_tasks(request.user),
+            # cases offered to the user's organisation wait on the page of transfers
+            "transfers_waiting": case_selectors.incoming_transfer_count(request.user),
+        },
+    )
 
 
 @login_required

@@ -27,6 +27,8 @@ def navigation(request):
     if organisations_with(user, CASE_WORK_ROLES):
         items.append((reverse("cases:list"), _("Cases")))
         items.append((reverse("sharing:tasks"), _("Tasks")))
+    elif organisations_with(user, frozenset({Role.GUEST})):
+        items.append((reverse("cases:list"), _("Cases")))  # an invited professional's case
     if organisations_with(user, frozenset({Role.DATA_PROTECTION_OFFICER})):
         items.append((reverse("sharing:register"), _("Disclosure register")))
         items.append((reverse("audit:log"), _("Audit log")))

@@ -53,6 +53,9 @@ HOTLINE_ROLES = frozenset({Role.HOTLINE_COUNSELLOR, Role.COORDINATOR})
 PARTNER_ROLES = frozenset({Role.PARTNER_COUNSELLOR, Role.COORDINATOR})
 # Roles whose holders can be named people in a case.
 CASE_WORK_ROLES = frozenset({Role.PARTNER_COUNSELLOR, Role.SECURITY_LIAISON, Role.COORDINATOR})
+# Roles that sit in a case where their holder is a named person: case work, and an outside
+# professional invited to that one case (a guest has no other right anywhere).
+SEAT_ROLES = CASE_WORK_ROLES | {Role.GUEST}
 
 
 class Action(StrEnum):
@@ -238,7 +241,7 @@ def _participations(actor):
     """The active participations in which the actor is a named person and an active
     member of the participating organisation, in a role that does case work."""
     return Participant.objects.active().filter(
-        members=actor, organisation_id__in=organisations_with(actor, CASE_WORK_ROLES)
+        members=actor, organisation_id__in=organisations_with(actor, SEAT_ROLES)
     )
 
 

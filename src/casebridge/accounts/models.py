@@ -50,6 +50,9 @@ class Role(models.TextChoices):
     COORDINATOR = "coordinator", _("Network coordinator")
     DATA_PROTECTION_OFFICER = "dpo", _("Data protection officer")
     ADMINISTRATOR = "administrator", _("Administrator")
+    # An outside professional invited to one case for a bounded time (issue 17): a seat
+    # in that case only, never a member of the network (``permissions.active_roles``).
+    GUEST = "guest", _("Invited professional (one case)")
 
 
 class MembershipQuerySet(models.QuerySet):

@@ -7,10 +7,18 @@ from casebridge.facts import fact
 
 
 def active_roles(user) -> set[str]:
-    """Return the roles of the user's memberships that are in force now (cached per request)."""
+    """Return the network roles of the user's memberships in force now (cached per request).
+
+    An invited professional's guest role is not one: it is a seat in one case, not a
+    membership of the network (its meetings, lessons, training, statistics)."""
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return set()
-    return {role for roles in roles_by_organisation(user).values() for role in roles}
+    return {
+        role
+        for roles in roles_by_organisation(user).values()
+        for role in roles
+        if role != Role.GUEST
+    }
 
 
 def roles_by_organisation(user) -> dict[int, frozenset[str]]:

@@ -20,7 +20,12 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from casebridge.accounts.models import Membership, Role, User
 from casebridge.facts import fact
 
-TWO_FACTOR_ROLES = (Role.COORDINATOR, Role.DATA_PROTECTION_OFFICER, Role.ADMINISTRATOR)
+TWO_FACTOR_ROLES = (
+    Role.COORDINATOR,
+    Role.DATA_PROTECTION_OFFICER,
+    Role.ADMINISTRATOR,
+    Role.GUEST,  # an invited outside professional: a password and a second factor, always
+)
 BACKUP_CODES = 10
 
 

@@ -12,6 +12,7 @@ from casebridge.accounts.models import Role, User
 from casebridge.accounts.stepup import step_up
 from casebridge.apischema import Day, Error, Input, Instant
 from casebridge.cases import selectors, services
+from casebridge.cases.forms import invitation_link_base
 from casebridge.cooperation_models.models import Term
 from casebridge.hotline import selectors as hotline_selectors
 from casebridge.network.models import Organisation, Region
@@ -764,3 +765,78 @@ def transfer_propose(request, case_id: int, payload: TransferIn):
         handover_days=payload.handover_days,
     )
     return Status(201, _transfer_out(request, transfer.pk))
+
+
+# --- outside professionals invited to one case ----------------------------------------------
+
+
+class InvitationIn(Input):
+    organisation_id: int
+    role: str | None = Field(default=None, max_length=64)
+    name: str = Field(max_length=200)
+    email: str = Field(max_length=254)
+    until: Day
+
+
+class InvitationOut(Schema):
+    id: int
+    organisation_id: int
+    role: str = Field(alias="role.code")
+    name: str
+    email: str
+    until: date
+    status: str
+    link_expires_at: datetime
+    user_id: int | None
+    participant_id: int | None
+
+
+@router.get(
+    "/{case_id}/invitations",
+    response={200: list[InvitationOut], 403: Error, 404: Error},
+    summary="Outside professionals invited to the case (its lead only)",
+)
+def invitation_list(request, case_id: int):
+    case = selectors.access_case(request.user, case_id, for_write=True)
+    if not decide(request.user, Action.CHANGE, case):
+        raise PermissionDenied
+    return selectors.case_invitations(request.user, case)
+
+
+@router.post(
+    "/{case_id}/invitations",
+    response={201: InvitationOut, 403: Error, 404: Error, 422: Error},
+    summary="Invite a named outside professional to this case until a date; the link goes by mail",
+)
+def invitation_add(request, case_id: int, payload: InvitationIn):
+    case = selectors.access_case(request.user, case_id, for_write=True)
+    organisation = selectors.invitable_organisations().filter(pk=payload.organisation_id).first()
+    if organisation is None:
+        raise ValidationError({"organisation_id": [_("Unknown organisation.")]})
+    role = None
+    if payload.role is not None:
+        role = Term.objects.of("case_role").filter(code=payload.role).first()
+        if role is None:
+            raise ValidationError({"role": [_("Unknown: %(codes)s") % {"codes": payload.role}]})
+    invitation = services.invitation_create(
+        actor=request.user,
+        case=case,
+        organisation=organisation,
+        role=role,
+        name=payload.name,
+        email=payload.email,
+        until=payload.until,
+        link=invitation_link_base(request),
+    )
+    return Status(201, invitation)
+
+
+@router.post(
+    "/{case_id}/invitations/{invitation_id}/end",
+    response={200: InvitationOut, 403: Error, 404: Error, 422: Error},
+    summary="Withdraw an invitation, or end an invited professional's access now",
+)
+def invitation_end(request, case_id: int, invitation_id: int):
+    case = selectors.access_case(request.user, case_id, for_write=True)
+    invitation = selectors.invitation_for_change(request.user, case, invitation_id)
+    return services.invitation_end(actor=request.user, invitation=invitation)

@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 from django import forms
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -288,3 +289,59 @@ class TransferDeclineForm(forms.Form):
         max_length=500,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
+
+
+class InvitationForm(forms.Form):
+    """The lead invites a named outside professional to this case."""
+
+    prefix = "invitation"  # several forms share the people section: unique ids and names
+
+    organisation = forms.ModelChoiceField(
+        label=_("Their organisation"),
+        queryset=None,
+        required=False,
+        help_text=_("Not in the directory? Propose it; a coordinator confirms it."),
+    )
+    role = forms.ModelChoiceField(
+        label=_("Role in the case (if the organisation does not take part yet)"),
+        queryset=Term.objects.none(),
+        required=False,
+    )
+    name = forms.CharField(label=_("Name"), max_length=200, required=False)
+    email = forms.CharField(label=_("E-mail"), max_length=254, required=False)
+    until = forms.DateField(label=_("Takes part until"), required=False, widget=DATE)
+
+    def __init__(self, *args, organisations, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["organisation"].queryset = organisations
+        self.fields["organisation"].label_from_instance = lambda o: o.name
+        roles = Term.objects.of(TermKind.CASE_ROLE)
+        # a guest never leads (a JSON key absent on most roles: chosen here, not in SQL)
+        self.fields["role"].queryset = roles.filter(
+            pk__in=[t.pk for t in roles if not t.attributes.get("lead")]
+        )
+        self.fields["role"].label_from_instance = lambda t: t.label
+        self.fields["until"].initial = timezone.localdate() + timedelta(days=90)
+
+
+def invitation_link_base(request) -> str:
+    """The acceptance page's address without the secret (the service appends the secret),
+    for the page and the API alike."""
+    return request.build_absolute_uri(reverse("cases:invitation_accept", args=["-"]))[:-2]
+
+
+class AcceptInvitationForm(forms.Form):
+    username = forms.CharField(label=_("Username"), max_length=150)
+    password = forms.CharField(
+        label=_("Password"), widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
+    password_again = forms.CharField(
+        label=_("Password again"),
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("password") and data.get("password") != data.get("password_again"):
+            self.add_error("password_again", _("The two passwords differ."))
+        return data

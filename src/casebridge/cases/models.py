@@ -560,3 +560,66 @@ class Transfer(models.Model):
         if self.decided_at is None or self.status != self.Status.ACCEPTED:
             return None
         return self.decided_at + timedelta(days=self.handover_days)
+
+
+class Invitation(models.Model):
+    """The case's lead invites a named outside professional (a psychotherapist, a probation
+    officer, a prison's social worker) to this one case for a bounded time.
+
+    The link goes by mail, works once and for ``LINK_DAYS``; only a digest of its secret is
+    stored. Following it, the professional sets a password and then a second factor, and
+    becomes a guest of their organisation (``Role.GUEST``) named in the organisation's
+    participation — which gets the role's default scope for the organisation's type. The
+    guest sees this case only, until ``until``; the lead may end it earlier.
+    """
+
+    LINK_DAYS = 7
+    MAX_DAYS = 180  # the longest a guest may take part
+
+    class Status(models.TextChoices):
+        SENT = "sent", _("sent")
+        ACCEPTED = "accepted", _("accepted")
+        REVOKED = "revoked", _("withdrawn")
+        ENDED = "ended", _("ended")
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="invitations")
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="+", verbose_name=_("organisation")
+    )
+    role = models.ForeignKey(
+        Term,
+        on_delete=models.PROTECT,
+        related_name="+",
+        limit_choices_to={"kind": "case_role"},
+        verbose_name=_("role in the case"),
+    )
+    name = EncryptedCharField(_("name"), max_length=200)
+    email = EncryptedCharField(_("e-mail"), max_length=254)
+    until = models.DateField(_("takes part until"))
+    token_digest = models.CharField(max_length=64, unique=True)
+    link_expires_at = models.DateTimeField()
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    invited_at = models.DateTimeField(default=timezone.now)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.SENT)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    participant = models.ForeignKey(
+        Participant, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-invited_at", "-id"]
+        verbose_name = _("invitation")
+        verbose_name_plural = _("invitations")
+
+    def __str__(self) -> str:
+        return f"{self.case_id}: {self.organisation_id} ({self.status})"
+
+    @property
+    def link_open(self) -> bool:
+        return self.status == self.Status.SENT and self.link_expires_at > timezone.now()

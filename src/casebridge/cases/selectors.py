@@ -39,6 +39,7 @@ from casebridge.cases.models import (
     Entry,
     Goal,
     Handover,
+    Invitation,
     Participant,
     RelatedPerson,
     SafetyWarning,
@@ -695,3 +696,32 @@ def covers(organisation: Organisation, region: Region) -> bool:
     return Coverage.objects.filter(
         organisation=organisation, region_id__in={*above, *region_descendants(region)}
     ).exists()
+
+
+# --- outside professionals invited to one case ----------------------------------------------
+
+
+def case_invitations(actor, case: Case) -> list[Invitation]:
+    """The case's invitations, for those who may change the case (its lead): whom they
+    invited, from which organisation, until when, and what became of it."""
+    if not decide(actor, Action.CHANGE, case):
+        return []
+    return list(
+        Invitation.objects.filter(case=case)
+        .select_related("organisation", "role", "invited_by", "user")
+        .order_by("-invited_at", "-id")
+    )
+
+
+def invitation_for_change(actor, case: Case, invitation_id: int) -> Invitation:
+    """One invitation of a case for its lead; 404 otherwise."""
+    invitation = next((i for i in case_invitations(actor, case) if i.pk == invitation_id), None)
+    if invitation is None:
+        raise Http404
+    return invitation
+
+
+def invitable_organisations():
+    """Active organisations of the directory an outside professional may come from (not the
+    hotline: it takes no seat in cases)."""
+    return Organisation.objects.filter(active=True, is_hotline=False).order_by("name")

@@ -5,14 +5,17 @@ Audit details hold case numbers, codes and ids: never names, notes or judgements
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
+from django.contrib.auth import password_validation
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.core.mail import send_mail
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 from django.utils.formats import date_format
@@ -31,7 +34,7 @@ from casebridge.access.policy import (
     require,
     seat_participant,
 )
-from casebridge.accounts.models import Membership
+from casebridge.accounts.models import Membership, Role, User
 from casebridge.audit.services import audit_denied, audit_record
 from casebridge.cases import selectors
 from casebridge.cases.models import (
@@ -41,6 +44,7 @@ from casebridge.cases.models import (
     Entry,
     Goal,
     Handover,
+    Invitation,
     Participant,
     Phase,
     RelatedPerson,
@@ -1101,3 +1105,245 @@ def _transfer_accept(actor, transfer: Transfer, lead_worker) -> Transfer:
         },
     )
     return transfer
+
+
+# --- outside professionals invited to one case ----------------------------------------------
+
+
+def _invitation_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _end_of(day: date) -> datetime:
+    zone = timezone.get_current_timezone()
+    return datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=zone)
+
+
+@transaction.atomic
+def invitation_create(
+    *,
+    actor,
+    case: Case,
+    organisation: Organisation | None,
+    role: Term | None,
+    name: str,
+    email: str,
+    until: date | None,
+    link: str,
+) -> Invitation:
+    """The lead invites a named outside professional of ``organisation`` to this case until
+    ``until``. If the organisation takes part already, the guest is named in its
+    participation; otherwise it joins on acceptance in ``role`` (one suited to its type)
+    with the role's default scope. ``link`` is the address of the acceptance page without
+    the secret; the mail carries link and secret, the database only the secret's digest."""
+    require(decide(actor, Action.CHANGE, case))
+    errors: dict[str, list[str]] = {}
+    today = timezone.localdate()
+    if case.status == Case.Status.CLOSED:
+        errors["case"] = [_("A closed case takes no new participants.")]
+    if organisation is None or not organisation.active:
+        errors["organisation"] = [
+            _("Choose an active organisation of the directory (or propose a missing one).")
+        ]
+    existing = (
+        Participant.objects.active().filter(case=case, organisation=organisation).first()
+        if organisation is not None
+        else None
+    )
+    if existing is None and organisation is not None and organisation.active:
+        if role is None or role.kind != "case_role":
+            errors["role"] = [_("Choose the organisation's role in the case.")]
+        elif role.attributes.get("lead"):
+            errors["role"] = [_("A guest never leads a case.")]
+        elif role.attributes.get("sectors") and (
+            organisation.type.sector.code not in role.attributes["sectors"]
+        ):
+            errors["role"] = [_("This role is not for an organisation of this kind.")]
+    name, email = name.strip(), email.strip().lower()
+    if not name:
+        errors["name"] = [_("Give the professional's name.")]
+    elif len(name) > 200:
+        errors["name"] = [_("At most %(n)d characters.") % {"n": 200}]
+    try:
+        validate_email(email)
+    except ValidationError:
+        errors["email"] = [_("Give a valid e-mail address.")]
+    if until is None or until <= today:
+        errors["until"] = [_("The end must lie in the future.")]
+    elif until > today + timedelta(days=Invitation.MAX_DAYS):
+        errors["until"] = [
+            _("A guest takes part for at most %(days)d days.") % {"days": Invitation.MAX_DAYS}
+        ]
+    if errors:
+        raise ValidationError(errors)
+    token = secrets.token_urlsafe(32)
+    invitation = Invitation.objects.create(
+        case=case,
+        organisation=organisation,
+        role=existing.role if existing else role,
+        participant=existing,
+        name=name,
+        email=email,
+        until=until,
+        token_digest=_invitation_digest(token),
+        link_expires_at=timezone.now() + timedelta(days=Invitation.LINK_DAYS),
+        invited_by=actor,
+    )
+    audit_record(
+        actor=actor,
+        action="cases.invitation.create",
+        obj=invitation,
+        details={
+            "case": case.number,
+            "organisation": organisation.pk,
+            "role": invitation.role.code,
+            "until": until.isoformat(),
+        },
+    )
+    number, inviter = case.number, organisation.name
+    sender = actor.get_full_name() or actor.username
+    expires = date_format(timezone.localtime(invitation.link_expires_at), "SHORT_DATETIME_FORMAT")
+    address = f"{link}{token}/"
+    transaction.on_commit(
+        lambda: send_mail(
+            f"casebridge: invitation to case {number}",
+            f"{sender} invites you, for {inviter}, to take part in case {number} in casebridge "
+            f"until {until:%Y-%m-%d}.\n\nOpen this link to set your password and a second "
+            f"factor. It works once, until {expires}:\n\n{address}\n\nIf you did not expect "
+            "this invitation, ignore this mail.",
+            None,
+            [email],
+            fail_silently=True,
+        )
+    )
+    return invitation
+
+
+def invitation_open(token: str) -> Invitation:
+    """The invitation a link names, while it may still be accepted; a clear error when it was
+    used, withdrawn or has expired (the same for a link that never existed)."""
+    invitation = (
+        Invitation.objects.select_related("case", "organisation__type__sector", "role")
+        .filter(token_digest=_invitation_digest(token[:100]))
+        .first()
+    )
+    if invitation is None or not invitation.link_open:
+        raise ValidationError(
+            {
+                "token": [
+                    _(
+                        "This invitation link was used already, was withdrawn or has expired. "
+                        "Ask the person who invited you for a new one."
+                    )
+                ]
+            }
+        )
+    return invitation
+
+
+@transaction.atomic
+def invitation_accept(*, token: str, username: str, password: str):
+    """The professional follows the link once: an account with a password (the second
+    factor is set up at the first sign-in, which follows), a guest membership of the
+    organisation until the invitation's end, and a name in its participation of the case."""
+    invitation = invitation_open(token)
+    # one acceptance per link, even when two arrive at once
+    if not Invitation.objects.select_for_update().get(pk=invitation.pk).link_open:
+        raise ValidationError({"token": [_("This invitation link was used already.")]})
+    case = invitation.case
+    errors: dict[str, list[str]] = {}
+    if case.status == Case.Status.CLOSED or not invitation.organisation.active:
+        errors["token"] = [_("The case or the organisation is closed; the invitation lapsed.")]
+    username = username.strip()
+    user = User(
+        username=username,
+        email=invitation.email,
+        first_name=invitation.name.rsplit(" ", 1)[0][:150],
+        last_name=invitation.name.rsplit(" ", 1)[-1][:150] if " " in invitation.name else "",
+    )
+    try:
+        user.full_clean(exclude=["password"])
+    except ValidationError as exc:
+        for field, messages_ in exc.message_dict.items():
+            if field in ("username", "email"):
+                errors.setdefault("username" if field == "username" else "token", []).extend(
+                    messages_
+                )
+    try:
+        password_validation.validate_password(password, user)
+    except ValidationError as exc:
+        errors["password"] = list(exc.messages)
+    if errors:
+        raise ValidationError(errors)
+    user.set_password(password)
+    user.save()
+    until = _end_of(invitation.until)
+    Membership.objects.create(
+        user=user, organisation=invitation.organisation, role=Role.GUEST, valid_until=until
+    )
+    participant = (
+        Participant.objects.active().filter(case=case, organisation=invitation.organisation).first()
+    )
+    if participant is None:
+        read, write = default_scope(invitation.role, invitation.organisation)
+        participant = Participant.objects.create(
+            case=case,
+            organisation=invitation.organisation,
+            role=invitation.role,
+            lead_worker=user,
+            added_by=invitation.invited_by,
+            valid_until=until,
+            reason=_("invited professional"),
+        )
+        _set_scope(
+            participant,
+            read,
+            write,
+            reason="default scope of the role",
+            actor=invitation.invited_by,
+        )
+        protocol.event_raise(actor=user, case=case, code="participant_added")
+    participant.members.add(user)
+    invitation.status, invitation.user = Invitation.Status.ACCEPTED, user
+    invitation.participant, invitation.accepted_at = participant, timezone.now()
+    invitation.save(update_fields=["status", "user", "participant", "accepted_at"])
+    audit_record(
+        actor=user,
+        action="cases.invitation.accept",
+        obj=invitation,
+        details={
+            "case": case.number,
+            "organisation": invitation.organisation_id,
+            "participant": participant.pk,
+            "invited_by": invitation.invited_by_id,
+        },
+    )
+    return user
+
+
+@transaction.atomic
+def invitation_end(*, actor, invitation: Invitation) -> Invitation:
+    """The lead withdraws an invitation not yet accepted, or ends a guest's part in the case
+    now: the guest's membership ends, and with it the seat."""
+    require(decide(actor, Action.CHANGE, invitation.case))
+    now = timezone.now()
+    if invitation.status == Invitation.Status.SENT:
+        invitation.status = Invitation.Status.REVOKED
+    elif invitation.status == Invitation.Status.ACCEPTED:
+        invitation.status = Invitation.Status.ENDED
+        Membership.objects.active().filter(
+            user_id=invitation.user_id, organisation=invitation.organisation, role=Role.GUEST
+        ).update(valid_until=now)
+        if invitation.participant_id:
+            invitation.participant.members.remove(invitation.user_id)
+    else:
+        raise ValidationError({"status": [_("This invitation has ended already.")]})
+    invitation.ended_at = now
+    invitation.save(update_fields=["status", "ended_at"])
+    audit_record(
+        actor=actor,
+        action="cases.invitation.end",
+        obj=invitation,
+        details={"case": invitation.case.number, "status": invitation.status},
+    )
+    return invitation

@@ -57,4 +57,11 @@ urlpatterns = [
         name="conference_item_add",
     ),
     path("entries/<int:entry_id>/document/", views.entry_document, name="document"),
+    path("<int:case_id>/invitations/", views.invitation_add, name="invitation_add"),
+    path(
+        "<int:case_id>/invitations/<int:invitation_id>/end/",
+        views.invitation_end,
+        name="invitation_end",
+    ),
+    path("invitation/<str:token>/", views.invitation_accept, name="invitation_accept"),
 ]

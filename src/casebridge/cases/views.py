@@ -22,6 +22,7 @@ from casebridge.accounts.models import Role
 from casebridge.accounts.stepup import require_recent_auth
 from casebridge.cases import selectors, services
 from casebridge.cases.forms import (
+    AcceptInvitationForm,
     CaseOpenForm,
     CloseForm,
     ConferenceForm,
@@ -29,6 +30,7 @@ from casebridge.cases.forms import (
     EntryForm,
     GoalForm,
     HandoverForm,
+    InvitationForm,
     ParticipantForm,
     PhaseForm,
     RelatedPersonForm,
@@ -37,6 +39,7 @@ from casebridge.cases.forms import (
     TransferAcceptForm,
     TransferDeclineForm,
     TransferForm,
+    invitation_link_base,
     staff_of,
 )
 from casebridge.cases.models import Case
@@ -225,6 +228,9 @@ def _people_section(request, case, header, forms) -> dict:
         "related_form": forms.get("related_form") or RelatedPersonForm(),
         "warning_form": forms.get("warning_form") or SafetyWarningForm(),
         "participant_form": forms.get("participant_form") or ParticipantForm(),
+        "invitations": selectors.case_invitations(request.user, case),
+        "invitation_form": forms.get("invitation_form")
+        or InvitationForm(organisations=selectors.invitable_organisations()),
         "handover_form": forms.get("handover_form")
         or (HandoverForm(organisation_id=lead.organisation_id) if lead else None),
     }
@@ -280,7 +286,14 @@ for _section in (
         gettext_lazy("People and participants"),
         "cases/sections/people.html",
         _people_section,
-        forms=("related_form", "participant_form", "handover_form", "scope_form", "warning_form"),
+        forms=(
+            "related_form",
+            "participant_form",
+            "handover_form",
+            "scope_form",
+            "warning_form",
+            "invitation_form",
+        ),
         position=20,
     ),
     CaseSection(
@@ -744,3 +757,76 @@ def transfer_decline(request, transfer_id: int):
             )
             return redirect("cases:transfers")
     return _transfer_page(request, transfer, status=422, decline_form=form)
+
+
+# --- outside professionals invited to one case ----------------------------------------------
+
+
+@login_required
+@require_POST
+def invitation_add(request, case_id: int):
+    form = InvitationForm(request.POST, organisations=selectors.invitable_organisations())
+    return _post(
+        request,
+        case_id,
+        "invitation_form",
+        form,
+        lambda case, data: services.invitation_create(
+            actor=request.user, case=case, link=invitation_link_base(request), **data
+        ),
+    )
+
+
+@login_required
+@require_POST
+def invitation_end(request, case_id: int, invitation_id: int):
+    case = selectors.access_case(request.user, case_id, for_write=True)
+    invitation = selectors.invitation_for_change(request.user, case, invitation_id)
+    try:
+        with hide_denials():
+            services.invitation_end(actor=request.user, invitation=invitation)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("Saved."))
+    return redirect(case_url(case_id, "people"))
+
+
+def invitation_accept(request, token: str):
+    """The page an invitation's link opens (no sign-in): choose a username and a password;
+    the second factor follows at the first sign-in."""
+    try:
+        invitation = services.invitation_open(token)
+    except ValidationError as exc:
+        return render(
+            request, "cases/invitation_accept.html", {"refused": exc.messages}, status=410
+        )
+    form = AcceptInvitationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.invitation_accept(
+                token=token,
+                username=form.cleaned_data["username"],
+                password=form.cleaned_data["password"],
+            )
+        except ValidationError as exc:
+            if "token" in getattr(exc, "error_dict", {}):
+                return render(
+                    request, "cases/invitation_accept.html", {"refused": exc.messages}, status=410
+                )
+            apply_validation_error(form, exc)
+        else:
+            messages.success(
+                request,
+                _(
+                    "Your account is ready. Sign in with your new password; you then set up "
+                    "your second factor and find the case under “Cases”."
+                ),
+            )
+            return redirect("accounts:login")
+    return render(
+        request,
+        "cases/invitation_accept.html",
+        {"invitation": invitation, "form": form},
+        status=422 if form.errors else 200,
+    )

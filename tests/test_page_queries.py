@@ -225,7 +225,7 @@ PAGES = [
             (
                 "",
                 "partner",
-                {"people": 30, "procedure": 33, "goals": 17, "conferences": 26, "closing": 18},
+                {"people": 33, "procedure": 33, "goals": 17, "conferences": 26, "closing": 18},
             ),
             (
                 " as police",

@@ -15,7 +15,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from casebridge.cases import services
-from casebridge.network.models import Region
+from casebridge.cooperation_models.models import Term
+from casebridge.network.models import Organisation, Region
 from tests.builders import category, make_user, org
 from tests.matrix import assert_matrix_covers, matrix_params
 
@@ -57,6 +58,9 @@ GET   /transfers/{transfer}                        200     404    404           
 POST  /transfers/{transfer}/accept                 403     404    404            200           404     404         404 404   404
 POST  /transfers/{transfer}/decline                403     404    404            200           404     404         404 404   404
 POST  /transfers/{transfer}/withdraw               200     404    404            403           404     404         404 404   404
+GET   /{case}/invitations                          200     403    404            404           404     404         404 404   404
+POST  /{case}/invitations                          201     403    404            404           404     404         404 404   404
+POST  /{case}/invitations/{invitation}/end         200     403    404            404           404     404         404 404   404
 """
 
 BODIES = {
@@ -106,6 +110,13 @@ BODIES = {
     },
     ("POST", "/transfers/{transfer}/accept"): {"lead_worker_id": "OTHER_USER"},
     ("POST", "/transfers/{transfer}/decline"): {"reason": "keine Plätze"},
+    ("POST", "/{case}/invitations"): {
+        "organisation_id": "THERAPY",
+        "role": "health_care",
+        "name": "Dr. Hanna Lindner",
+        "email": "lindner@example.org",
+        "until": "IN_A_MONTH",
+    },
 }
 
 
@@ -146,7 +157,19 @@ def test_endpoint_answers_persona(personas, world, method, path, persona, expect
         if path != "/{case}/transfers"
         else None
     )
+    therapy = Organisation.objects.get(code="psychotherapie-lindenhof-bremen")
+    invitation = services.invitation_create(
+        actor=personas.partner,
+        case=world.case,
+        organisation=therapy,
+        role=Term.objects.get(kind="case_role", code="health_care"),
+        name="Dr. Paul Berg",
+        email="berg@example.org",
+        until=timezone.localdate() + timedelta(days=30),
+        link="https://x/",
+    )
     ids = {
+        "invitation": invitation.pk,
         "transfer": transfer.pk if transfer else 0,
         "warning": warning.pk,
         "case": world.case.pk,
@@ -176,6 +199,7 @@ def test_endpoint_answers_persona(personas, world, method, path, persona, expect
             text = text.replace('"OTHER_ORG"', str(org(personas.partner_other).pk))
             text = text.replace('"OTHER_USER"', str(personas.partner_other.pk))
             text = text.replace('"COLLEAGUE"', str(colleague.pk))
+            text = text.replace('"THERAPY"', str(therapy.pk))
             in_a_month = (timezone.localdate() + timedelta(days=30)).isoformat()
             text = text.replace("IN_A_MONTH", in_a_month)
             response = client.generic(method, url, data=text, content_type="application/json")
@@ -200,6 +224,7 @@ def test_every_case_operation_is_in_the_matrix():
             "{conference}": "{conference_id}",
             "{warning}": "{warning_id}",
             "{transfer}": "{transfer_id}",
+            "{invitation}": "{invitation_id}",
             "{counselling}": "{entry_id}",
             "{security}": "{entry_id}",
             "{document}": "{entry_id}",

@@ -319,3 +319,17 @@ def test_a_second_professional_joins_the_organisations_participation(
     assert Participant.objects.filter(case=world.case, organisation=police_org).count() == 1
     page = whole_case_page(personas.client(guest), world.case.pk)
     assert "Keine polizeilichen Erkenntnisse." in page and "Vertrauliche Beratung" not in page
+
+
+def test_the_form_offers_every_role_but_the_lead():
+    from casebridge.cases.forms import InvitationForm
+    from casebridge.cases.selectors import invitable_organisations
+
+    codes = {
+        t.code
+        for t in InvitationForm(organisations=invitable_organisations()).fields["role"].queryset
+    }
+    assert "lead_counselling" not in codes
+    assert {"health_care", "police_liaison", "probation", "co_counselling"} <= codes
+    organisations = invitable_organisations()
+    assert not organisations.filter(is_hotline=True).exists()

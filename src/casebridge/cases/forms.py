@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 from django import forms
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -315,10 +316,9 @@ class InvitationForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["organisation"].queryset = organisations
         self.fields["organisation"].label_from_instance = lambda o: o.name
-        roles = Term.objects.of(TermKind.CASE_ROLE)
-        # a guest never leads (a JSON key absent on most roles: chosen here, not in SQL)
-        self.fields["role"].queryset = roles.filter(
-            pk__in=[t.pk for t in roles if not t.attributes.get("lead")]
+        # a guest never leads (the key is absent on most roles: "not true" would miss them)
+        self.fields["role"].queryset = Term.objects.of(TermKind.CASE_ROLE).filter(
+            Q(attributes__lead__isnull=True) | Q(attributes__lead=False)
         )
         self.fields["role"].label_from_instance = lambda t: t.label
         self.fields["until"].initial = timezone.localdate() + timedelta(days=90)

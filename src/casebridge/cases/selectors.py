@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Page, Paginator
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
@@ -714,7 +715,10 @@ def case_invitations(actor, case: Case) -> list[Invitation]:
 
 
 def invitation_for_change(actor, case: Case, invitation_id: int) -> Invitation:
-    """One invitation of a case for its lead; 404 otherwise."""
+    """One invitation of a case for its lead: 403 for another participant (who may read the
+    case but not manage who joins it), 404 for an unknown one."""
+    if not decide(actor, Action.CHANGE, case):
+        raise PermissionDenied
     invitation = next((i for i in case_invitations(actor, case) if i.pk == invitation_id), None)
     if invitation is None:
         raise Http404

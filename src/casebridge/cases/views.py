@@ -228,9 +228,13 @@ def _people_section(request, case, header, forms) -> dict:
         "related_form": forms.get("related_form") or RelatedPersonForm(),
         "warning_form": forms.get("warning_form") or SafetyWarningForm(),
         "participant_form": forms.get("participant_form") or ParticipantForm(),
-        "invitations": selectors.case_invitations(request.user, case),
-        "invitation_form": forms.get("invitation_form")
-        or InvitationForm(organisations=selectors.invitable_organisations()),
+        "invitations": selectors.case_invitations(request.user, case) if header.can_change else [],
+        "invitation_form": (
+            forms.get("invitation_form")
+            or InvitationForm(organisations=selectors.invitable_organisations())
+        )
+        if header.can_change
+        else None,
         "handover_form": forms.get("handover_form")
         or (HandoverForm(organisation_id=lead.organisation_id) if lead else None),
     }

@@ -38,6 +38,7 @@ def navigation(request):
     if organisations_with(user, frozenset({Role.COORDINATOR})):
         items.append((reverse("sharing:emergency"), _("Emergency access")))
         items.append((reverse("network:contact_point_gaps"), _("Contact point gaps")))
+        items.append((reverse("network:organisation_proposals"), _("Proposed organisations")))
     if organisations_with(user, frozenset({Role.DATA_PROTECTION_OFFICER})):
         items.append((reverse("sharing:emergency_reviews"), _("Emergency access reviews")))
     # statistics: the network for coordinators and DPOs, one's own organisation otherwise

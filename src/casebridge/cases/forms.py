@@ -301,7 +301,10 @@ class InvitationForm(forms.Form):
         label=_("Their organisation"),
         queryset=None,
         required=False,
-        help_text=_("Not in the directory? Propose it; a coordinator confirms it."),
+        help_text=_(
+            "Not in the directory? Propose it (Directory → Propose an organisation); a "
+            "coordinator confirms it."
+        ),
     )
     role = forms.ModelChoiceField(
         label=_("Role in the case (if the organisation does not take part yet)"),

@@ -205,6 +205,66 @@ def organisation_list(request, filters: Query[OrganisationFilter]):
     )
 
 
+# before /organisations/{organisation_id}: the first matching path answers
+class ProposalIn(Input):
+    name: str = Field(min_length=1, max_length=200)
+    type: str = Field(description="organisation type code", max_length=64)
+    governance: str = Field(pattern="^(state|ngo)$")
+    street: str = Field(default="", max_length=200)
+    postcode: str = Field(min_length=1, max_length=16)
+    city: str = Field(min_length=1, max_length=100)
+    phone: str = Field(default="", max_length=40)
+    email: str = Field(default="", max_length=254)
+    reason: str = Field(max_length=300)
+
+
+class ProposalOut(OrganisationOut):
+    proposal_reason: str
+    proposed_by_id: int | None
+    proposed_at: datetime | None
+
+
+class ProposalDecisionIn(Input):
+    confirm: bool
+
+
+@router.post(
+    "/organisations/proposals",
+    response={201: ProposalOut, 403: Error, 422: Error},
+    summary="Propose an organisation the directory lacks (a coordinator confirms it)",
+)
+def organisation_propose(request, payload: ProposalIn):
+    values = _organisation_values(payload)
+    reason = values.pop("reason")
+    organisation = services.organisation_propose(actor=request.user, reason=reason, **values)
+    return Status(201, organisation)
+
+
+@router.get(
+    "/organisations/proposals",
+    response={200: list[ProposalOut], 403: Error},
+    summary="Organisations waiting for a coordinator's decision",
+)
+def organisation_proposals(request):
+    if Role.COORDINATOR not in active_roles(request.user):
+        raise PermissionDenied
+    return list(selectors.organisation_proposals())
+
+
+@router.post(
+    "/organisations/proposals/{organisation_id}/decide",
+    response={200: ProposalOut, 403: Error, 404: Error, 422: Error},
+    summary="Confirm a proposed organisation (it joins the directory) or refuse it",
+)
+def organisation_proposal_decide(request, organisation_id: int, payload: ProposalDecisionIn):
+    if Role.COORDINATOR not in active_roles(request.user):
+        raise PermissionDenied
+    organisation = get_object_or_404(selectors.organisation_proposals(), pk=organisation_id)
+    return services.organisation_proposal_decide(
+        actor=request.user, organisation=organisation, confirm=payload.confirm
+    )
+
+
 @router.get("/organisations/{organisation_id}", response={200: OrganisationDetailOut, 404: Error})
 def organisation_detail(request, organisation_id: int):
     return selectors.organisation_detail(organisation_id)

@@ -231,3 +231,22 @@ class LessonSearchForm(forms.Form):
 
         super().__init__(*args, **kwargs)
         self.fields["outcome"].choices = _all(Lesson.Outcome.choices)
+
+
+class OrganisationProposalForm(forms.ModelForm):
+    """An organisation the directory lacks, proposed by a case worker."""
+
+    reason = forms.CharField(
+        label=_("Why the network needs it"),
+        max_length=300,
+        help_text=_("For example: the psychotherapist treating the person in a case works here."),
+    )
+
+    class Meta:
+        model = Organisation
+        fields = ["name", "type", "governance", "street", "postcode", "city", "phone", "email"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["type"].queryset = OrganisationType.objects.filter(active=True)
+        self.fields["type"].label_from_instance = lambda t: t.label

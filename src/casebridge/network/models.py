@@ -129,6 +129,27 @@ class Organisation(models.Model):
     from_model = models.BooleanField(
         default=False, help_text="declared by the cooperation model file (the loader keeps it)"
     )
+    # Proposed by a case worker (an outside professional's organisation missing from the
+    # directory), inactive until a coordinator confirms it; refused ones stay inactive.
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("proposed by"),
+    )
+    proposed_at = models.DateTimeField(_("proposed"), null=True, blank=True)
+    proposal_reason = models.CharField(_("why it is needed"), max_length=300, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("confirmed or refused by"),
+    )
+    reviewed_at = models.DateTimeField(_("confirmed or refused"), null=True, blank=True)
 
     class Meta:
         ordering = ["name"]

@@ -431,3 +431,12 @@ def access_lesson(actor, lesson_id: int):
     if lesson is None:
         raise Http404
     return lesson
+
+
+def organisation_proposals() -> QuerySet[Organisation]:
+    """Organisations case workers proposed that no coordinator has decided on, oldest first."""
+    return (
+        Organisation.objects.filter(proposed_at__isnull=False, reviewed_at__isnull=True)
+        .select_related("type__sector", "region", "proposed_by")
+        .order_by("proposed_at", "pk")
+    )

@@ -11,6 +11,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
+from casebridge.accounts.models import Role
 from casebridge.accounts.permissions import active_roles
 from casebridge.audit.services import audit_record
 from casebridge.changes import assign_changes
@@ -449,3 +450,59 @@ def lesson_create(
         details={"outcome": outcome, "tags": len(tag_names)},
     )
     return lesson
+
+
+# --- organisations proposed by case workers, confirmed by a coordinator ------------------------
+
+PROPOSING_ROLES = frozenset({Role.PARTNER_COUNSELLOR, Role.SECURITY_LIAISON, Role.COORDINATOR})
+PROPOSAL_FIELDS = ("name", "type", "governance", "street", "postcode", "city", "phone", "email")
+
+
+@transaction.atomic
+def organisation_propose(*, actor, reason: str, **fields) -> Organisation:
+    """A case worker proposes an organisation the directory lacks (an outside professional's
+    practice, a clinic): it stays inactive — nobody can be invited from it, it is not
+    listed — until a coordinator confirms it."""
+    if not active_roles(actor) & PROPOSING_ROLES:
+        raise PermissionDenied(_("Only case workers propose organisations."))
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError({"reason": [_("Say why the network needs this organisation.")]})
+    if len(reason) > 300:
+        raise ValidationError({"reason": [_("At most %(n)d characters.") % {"n": 300}]})
+    values = {name: fields[name] for name in PROPOSAL_FIELDS if name in fields}
+    organisation = Organisation(**values, active=False)
+    _locate(organisation)
+    organisation.code = _unique_code(organisation.name)
+    organisation.proposed_by, organisation.proposed_at = actor, timezone.now()
+    organisation.proposal_reason = reason
+    organisation.full_clean()
+    organisation.save()
+    audit_record(
+        actor=actor,
+        action="network.organisation.propose",
+        obj=organisation,
+        details={"type": organisation.type.code},
+    )
+    return organisation
+
+
+@transaction.atomic
+def organisation_proposal_decide(*, actor, organisation: Organisation, confirm: bool):
+    """A coordinator confirms a proposed organisation (it joins the directory) or refuses it
+    (it stays inactive, with who refused it and when)."""
+    if Role.COORDINATOR not in active_roles(actor):
+        raise PermissionDenied(_("Only a coordinator confirms proposed organisations."))
+    if organisation.proposed_by_id is None and organisation.proposed_at is None:
+        raise ValidationError({"organisation": [_("This organisation was not proposed.")]})
+    if organisation.reviewed_at is not None:
+        raise ValidationError({"organisation": [_("This proposal was decided already.")]})
+    organisation.reviewed_by, organisation.reviewed_at = actor, timezone.now()
+    organisation.active = confirm
+    organisation.save(update_fields=["reviewed_by", "reviewed_at", "active"])
+    audit_record(
+        actor=actor,
+        action="network.organisation." + ("confirm" if confirm else "refuse"),
+        obj=organisation,
+    )
+    return organisation

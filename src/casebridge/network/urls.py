@@ -6,6 +6,13 @@ app_name = "network"
 urlpatterns = [
     path("organisations/", views.organisation_list, name="organisations"),
     path("organisations/<int:organisation_id>/", views.organisation_detail, name="organisation"),
+    path("organisations/propose/", views.organisation_propose, name="organisation_propose"),
+    path("organisations/proposals/", views.organisation_proposals, name="organisation_proposals"),
+    path(
+        "organisations/proposals/<int:organisation_id>/decide/",
+        views.organisation_proposal_decide,
+        name="organisation_proposal_decide",
+    ),
     path(
         "organisations/<int:organisation_id>/contact-points/new/",
         views.contact_point_create,

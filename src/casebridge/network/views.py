@@ -35,6 +35,7 @@ from casebridge.network.forms import (
     MeetingEditForm,
     MeetingForm,
     OrganisationForm,
+    OrganisationProposalForm,
 )
 from casebridge.network.models import ContactPoint, Organisation
 
@@ -63,7 +64,8 @@ def organisation_list(request):
     template = (
         "network/_organisation_rows.html" if request.htmx else "network/organisation_list.html"
     )
-    return render(request, template, {"form": form, "page": page})
+    can_propose = bool(active_roles(request.user) & services.PROPOSING_ROLES)
+    return render(request, template, {"form": form, "page": page, "can_propose": can_propose})
 
 
 @login_required
@@ -470,3 +472,56 @@ def contact_point_gaps(request):
         "network/contact_point_gaps.html",
         {"form": form, "gaps": selectors.contact_point_gaps(organisation_type=code)},
     )
+
+
+# --- organisations proposed by case workers --------------------------------------------------
+
+
+@login_required
+def organisation_propose(request):
+    """A case worker proposes an organisation the directory lacks; a coordinator confirms it."""
+    form = OrganisationProposalForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        reason = data.pop("reason")
+        try:
+            services.organisation_propose(actor=request.user, reason=reason, **data)
+        except ValidationError as exc:
+            apply_validation_error(form, exc)
+        else:
+            messages.success(
+                request,
+                _("Proposed. A coordinator confirms it; then you can invite people from it."),
+            )
+            return redirect("network:organisations")
+    return render(
+        request,
+        "network/organisation_propose.html",
+        {"form": form},
+        status=422 if form.errors else 200,
+    )
+
+
+@login_required
+def organisation_proposals(request):
+    if Role.COORDINATOR not in active_roles(request.user):
+        raise PermissionDenied
+    return render(
+        request,
+        "network/organisation_proposals.html",
+        {"proposals": selectors.organisation_proposals()},
+    )
+
+
+@login_required
+@require_POST
+def organisation_proposal_decide(request, organisation_id: int):
+    organisation = get_object_or_404(selectors.organisation_proposals(), pk=organisation_id)
+    confirm = request.POST.get("decision") == "confirm"
+    services.organisation_proposal_decide(
+        actor=request.user, organisation=organisation, confirm=confirm
+    )
+    messages.success(
+        request, _("The organisation is in the directory.") if confirm else _("Refused.")
+    )
+    return redirect("network:organisation_proposals")

@@ -30,9 +30,7 @@ PRACTICE = {
 
 
 def propose(client):
-    return client.post(
-        "/api/v1/organisations/proposals", PRACTICE, content_type="application/json"
-    )
+    return client.post("/api/v1/organisations/proposals", PRACTICE, content_type="application/json")
 
 
 def test_propose_then_confirm_then_invite(personas, world):
@@ -103,10 +101,7 @@ def test_refused_stays_out(personas):
     assert response.status_code == 200 and response.json()["active"] is False
     proposed.refresh_from_db()
     assert not proposed.active and proposed.reviewed_at is not None
-    assert (
-        personas.client(personas.coordinator).get("/api/v1/organisations/proposals").json()
-        == []
-    )
+    assert personas.client(personas.coordinator).get("/api/v1/organisations/proposals").json() == []
 
 
 def test_who_may_propose_and_decide(personas):

@@ -101,6 +101,8 @@ def test_every_page_of_the_role_in_both_languages(browser, live_server, e2e_pers
                 f"/hotline/contacts/{to_do.contact_id}/",
                 f"/sop/hotline-disclosures/{to_do.pk}/",
             ]
+    if persona == "partner":
+        urls.append("/network/organisations/propose/")
     if persona in ("partner", "police"):
         urls.append(f"/cases/{case.pk}/")
         urls += [
@@ -117,6 +119,44 @@ def test_every_page_of_the_role_in_both_languages(browser, live_server, e2e_pers
             assert page.locator("html").get_attribute("lang") == language
             found += _violations(page)
     context.close()
+    assert not found, "\n".join(found)
+
+
+def test_the_invitation_page_in_both_languages(browser, live_server, e2e_personas):
+    """The one page besides the sign-in that opens without an account."""
+    import re
+    from datetime import timedelta
+
+    from django.core import mail
+    from django.utils import timezone
+
+    from casebridge.cases.services import invitation_create
+    from casebridge.network.models import Organisation
+
+    case = _case_for(e2e_personas)
+    mail.outbox.clear()
+    invitation_create(
+        actor=e2e_personas.partner,
+        case=case,
+        organisation=Organisation.objects.get(code="psychotherapie-lindenhof-bremen"),
+        role=Term.objects.get(kind="case_role", code="health_care"),
+        name="Dr. Hanna Lindner",
+        email="lindner@example.org",
+        until=timezone.localdate() + timedelta(days=30),
+        link=f"{live_server.url}/cases/invitation/",
+    )
+    found = []
+    for locale in ("de-DE", "en-GB"):
+        context = browser.new_context(locale=locale, base_url=live_server.url)
+        page = context.new_page()
+        body = mail.outbox[-1].body if mail.outbox else ""
+        token = re.search(r"/cases/invitation/([A-Za-z0-9_-]+)/", body)
+        # the mail is sent on commit; the live server's transaction has committed it
+        assert token, body
+        page.goto(f"/cases/invitation/{token.group(1)}/")
+        assert page.locator("html").get_attribute("lang") == locale[:2]
+        found += _violations(page)
+        context.close()
     assert not found, "\n".join(found)
 
 

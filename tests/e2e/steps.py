@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from axe_playwright_python.sync_playwright import Axe
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import expect
 
@@ -64,3 +65,20 @@ def case_with_police(partner, police, **identity):
         members=[police],
     )
     return case
+
+
+# --- accessibility: axe-core, bundled with axe-playwright-python (nothing downloaded) ---------
+
+SEVERE = {"serious", "critical"}
+_axe = Axe()
+
+
+def axe_violations(page) -> list[str]:
+    """The serious and critical violations axe finds on the page, one line each."""
+    results = _axe.run(page)
+    return [
+        f"{page.url} [{v['impact']}] {v['id']}: "
+        + "; ".join(node["target"][0] for node in v["nodes"][:3])
+        for v in results.response["violations"]
+        if v["impact"] in SEVERE
+    ]

@@ -5,25 +5,12 @@ no serious or critical violation."""
 from __future__ import annotations
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 
 from casebridge.accounts.models import User
 from casebridge.cases import services
 from casebridge.cooperation_models.models import Term
+from tests.e2e.steps import axe_violations as _violations
 from tests.e2e.steps import case_with_police, sign_in
-
-SEVERE = {"serious", "critical"}
-axe = Axe()
-
-
-def _violations(page) -> list[str]:
-    results = axe.run(page)
-    return [
-        f"{page.url} [{v['impact']}] {v['id']}: "
-        + "; ".join(node["target"][0] for node in v["nodes"][:3])
-        for v in results.response["violations"]
-        if v["impact"] in SEVERE
-    ]
 
 
 def _case_for(personas):

@@ -14,8 +14,8 @@ from casebridge.cases import services
 from casebridge.cases.models import Participant, Transfer
 from casebridge.cooperation_models.models import Term
 from tests.builders import org
+from tests.e2e.steps import axe_violations as _violations
 from tests.e2e.steps import case_with_police, sign_in
-from tests.e2e.test_accessibility import _violations
 
 SECRET = "Vertrauliche Beratung über den Umzug der Familie"
 REASON = "Die Familie ist nach Berlin gezogen."

@@ -1242,7 +1242,7 @@ def invitation_open(token: str) -> Invitation:
 
 
 @transaction.atomic
-def invitation_accept(*, token: str, username: str, password: str):
+def invitation_accept(*, token: str, username: str, password: str, language: str = ""):
     """The professional follows the link once: an account with a password (the second
     factor is set up at the first sign-in, which follows), a guest membership of the
     organisation until the invitation's end, and a name in its participation of the case."""
@@ -1257,6 +1257,8 @@ def invitation_accept(*, token: str, username: str, password: str):
     username = username.strip()
     user = User(
         username=username,
+        # the language the professional read the invitation page in
+        language=language if language in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE,
         email=invitation.email,
         first_name=invitation.name.rsplit(" ", 1)[0][:150],
         last_name=invitation.name.rsplit(" ", 1)[-1][:150] if " " in invitation.name else "",

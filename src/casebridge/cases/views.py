@@ -812,6 +812,7 @@ def invitation_accept(request, token: str):
                 token=token,
                 username=form.cleaned_data["username"],
                 password=form.cleaned_data["password"],
+                language=request.LANGUAGE_CODE,
             )
         except ValidationError as exc:
             if "token" in getattr(exc, "error_dict", {}):

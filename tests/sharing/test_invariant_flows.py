@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.core import mail
 from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -17,7 +18,7 @@ from casebridge.accounts.permissions import roles_by_organisation
 from casebridge.cases import services as case_services
 from casebridge.cases.models import Case, Entry, Participant, Transfer
 from casebridge.cooperation_models.models import Term
-from casebridge.network.models import Region
+from casebridge.network.models import Organisation, Region
 from casebridge.sharing import services
 from casebridge.sharing.models import ContactDisclosure, Disclosure, InformationRequest
 from tests.builders import build_personas, make_contact
@@ -65,6 +66,9 @@ ACTIONS = st.lists(
             st.integers(1, 30),
         ),
         st.tuples(st.just("handover_ends")),
+        # an outside professional invited by the lead (a psychotherapist, or a second
+        # police officer into the police's participation), who then writes health data
+        st.tuples(st.just("invite"), st.sampled_from(["therapy", "police"]), st.booleans()),
     ),
     max_size=12,
 )
@@ -98,6 +102,7 @@ class InformationFlows(HypothesisTestCase):
         entries: list[Entry] = []
         asked: list = []
         dangers: list = []
+        guests: list = []
         sides = {"partner": (partner, lead, liaison), "police": (police, liaison, lead)}
         for action in actions:
             kind = action[0]
@@ -254,6 +259,43 @@ class InformationFlows(HypothesisTestCase):
                         )
                     elif action[1] == "withdraw":
                         case_services.transfer_withdraw(actor=partner, transfer=transfer)
+                elif kind == "invite":
+                    organisation = (
+                        Organisation.objects.get(code="psychotherapie-lindenhof-bremen")
+                        if action[1] == "therapy"
+                        else police.memberships.get().organisation
+                    )
+                    mail.outbox.clear()
+                    with self.captureOnCommitCallbacks(execute=True):
+                        case_services.invitation_create(
+                            actor=partner,
+                            case=case,
+                            organisation=organisation,
+                            role=_term("case_role", "health_care"),
+                            name="Dr. G",
+                            email=f"g{len(guests)}@example.org",
+                            until=timezone.localdate() + timedelta(days=30),
+                            link="https://x/invitation/",
+                        )
+                    token = mail.outbox[-1].body.split("https://x/invitation/")[1].split("/")[0]
+                    guest = case_services.invitation_accept(
+                        token=token,
+                        username=f"guest{case.pk}_{len(guests)}",
+                        password="Lang-genug-2026!",
+                    )
+                    guests.append(guest)
+                    if action[2]:
+                        entries.append(
+                            case_services.entry_create(
+                                actor=guest,
+                                case=case,
+                                data=case_services.EntryData(
+                                    kind="note",
+                                    category=_term("information_category", "health"),
+                                    title="t",
+                                ),
+                            )
+                        )
                 elif kind == "handover_ends":
                     for seat in Participant.objects.filter(
                         case=case, valid_until__gt=timezone.now()
@@ -290,6 +332,17 @@ class InformationFlows(HypothesisTestCase):
                             and entry.category.code == "counselling"
                             and entry.pk not in disclosed
                         )
+        # A guest reads this case only, and never the health data in the police's seat
+        for guest in guests:
+            for other in Entry.objects.exclude(case=case):
+                assert not decide(guest, Action.VIEW, other)
+        for entry_ in Entry.objects.filter(case=case, category__code="health"):
+            assert (
+                not decide(police, Action.VIEW, entry_)
+                or Disclosure.objects.filter(
+                    to_participant=liaison, status="approved", entries=entry_
+                ).exists()
+            )
         # The receiving organisation reads nothing of the case until it accepted a
         # transfer; then it owns and leads the case.
         accepted = Transfer.objects.filter(case=case, status="accepted").exists()

@@ -349,9 +349,11 @@ def test_open_obligations_move_to_the_new_lead_worker(personas, world, receiving
     services.transfer_accept(actor=personas.partner_other, transfer=transfer, lead_worker=colleague)
     briefing.refresh_from_db()
     assert (briefing.status, briefing.responsible) == ("open", colleague)
-    # the receiving side's procedure reacts to its new lead: every other participant
+    # the receiving side's procedure reacts to the transfer: every other participant
     # (the police, the sender's handover seat) is to be briefed, by the new lead worker
     added = Obligation.objects.filter(case=world.case, status="open").exclude(pk=briefing.pk)
+    assert {o.rule for o in added} == {"transfer-brief"}
+    assert CaseEvent.objects.filter(case=world.case, code="case_transferred").count() == 1
     assert {o.recipient.organisation for o in added} == {
         org(personas.police),
         org(personas.partner),

@@ -165,7 +165,7 @@ def test_sop_check_command(capsys):
 
     call_command("sop", "check", "germany")
     out = capsys.readouterr().out
-    assert "de-default 2026.1 (12 rules)" in out
+    assert "de-default 2026.1 (13 rules)" in out
     assert "de-hotline 2026.1 (4 rules)" in out
     assert "no errors" in out
 

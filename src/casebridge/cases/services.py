@@ -1093,8 +1093,9 @@ def _transfer_accept(actor, transfer: Transfer, lead_worker) -> Transfer:
             "obligations_cancelled": len(cancelled),
         },
     )
-    # the new lead is a new participant: the procedure of the receiving side reacts
-    protocol.event_raise(actor=actor, case=case, code="participant_added")
+    # the procedure of the receiving side reacts to the transfer (Germany: the new lead
+    # briefs every other participant)
+    protocol.event_raise(actor=actor, case=case, code="case_transferred")
     _mail_on_commit(
         [transfer.proposed_by],
         *_ACCEPTED_MAIL,

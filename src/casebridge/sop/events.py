@@ -16,6 +16,9 @@ EVENTS = {
     "child_welfare_concern": _("child welfare concern"),
     "consent_withdrawn": _("consent withdrawn"),
     "case_closed": _("case closed"),
+    # another organisation took the case over (a transfer): its lead worker is new to the
+    # other participants
+    "case_transferred": _("case transferred to another organisation"),
     # A standing rule: in force at every event (used for "must not share" barriers).
     "always": _("always"),
 }

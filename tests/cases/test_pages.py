@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from casebridge.cases.models import Case, Entry
-from tests.builders import category
+from tests.builders import category, org
 
 pytestmark = pytest.mark.django_db
 
@@ -263,3 +263,19 @@ def test_the_case_list_pages_by_fifty_and_leaves_identity_unread(personas, world
     assert page.paginator.per_page == 50
     assert set(Case.IDENTITY_FIELDS) <= page.object_list[0].get_deferred_fields()
     assert "Beispiel" not in response.content.decode()  # the world's surname
+
+
+def test_people_of_the_same_name_can_be_told_apart_in_the_pickers(personas, world):
+    """Issue 18: the named-people pickers showed display names only."""
+    from tests.builders import make_user
+
+    twin = make_user("twin", org(personas.partner), "partner_counsellor")
+    twin.first_name, twin.last_name = personas.partner.first_name, personas.partner.last_name
+    twin.save()
+    page = personas.client(personas.partner).get(
+        reverse("cases:participant_members", args=[world.case.pk]),
+        {"organisation": org(personas.partner).pk},
+    )
+    text = page.content.decode()
+    assert "Partner Persona · partner@example.org" in text
+    assert "Partner Persona · twin@example.org" in text

@@ -206,3 +206,36 @@ def test_denials_are_audited_in_english_whatever_the_reader_speaks(personas, wor
         selectors.access_case(personas.partner_other, world.case.pk)
     denied = AuditEvent.objects.filter(outcome="denied", object_id=str(world.case.pk)).latest("id")
     assert denied.details["reason"].startswith("denied: not a named person")
+
+
+def test_the_export_holds_the_excerpts_disclosed_to_the_reader_as_the_page_does(personas, world):
+    """Issue 18: the police's export of what they may read lacked the excerpts disclosed to
+    them, which their case page shows. A pending or rejected one stays out."""
+    from casebridge.cooperation_models.models import Term
+    from casebridge.sharing import services as sharing_services
+    from tests.builders import make_user
+
+    colleague = make_user("colleague", org(personas.partner), "partner_counsellor")
+    world.lead.members.add(colleague)
+    excerpt = "A. kündigte eine Reise nach Syrien an."
+    values = {
+        "actor": personas.partner,
+        "case": world.case,
+        "to_participant": world.police,
+        "entries": [],
+        "excerpt_category": Term.objects.get(kind="information_category", code="risk_assessment"),
+        "purpose": "Gefahrenabwehr",
+        "legal_basis": Term.objects.get(kind="legal_basis", code="justifying_emergency"),
+        "justification": "Konkrete Reiseplanung.",
+    }
+    approved = sharing_services.disclosure_request(**values, excerpt=excerpt)
+    sharing_services.disclosure_decide(actor=colleague, disclosure=approved, approve=True)
+    sharing_services.disclosure_request(**values, excerpt="Noch nicht freigegeben.")
+    rows = selectors.export_rows(personas.police, world.case)
+    disclosed = [r for r in rows if r["kind"] == "disclosed_excerpt"]
+    assert [r["text"] for r in disclosed] == [excerpt]
+    assert disclosed[0]["category"] == "risk_assessment"
+    assert {r["title"] for r in rows} >= {"Lagebild", "Fallkonferenz geplant"}
+    assert not any("Vertrauliche" in r["text"] for r in rows)
+    partner_rows = selectors.export_rows(personas.partner, world.case)
+    assert not [r for r in partner_rows if r["kind"] == "disclosed_excerpt"]

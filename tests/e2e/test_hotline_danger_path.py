@@ -56,7 +56,9 @@ def test_hotline_danger_path(browser, live_server, e2e_personas):
     page.get_by_label("Written weighing").fill("Konkrete Ankündigung, Waffen vorhanden.")
     page.get_by_role("button", name="Ask the second person to approve").click()
     expect(page.locator(".errorlist")).to_contain_text("Name the second person of the hotline")
-    page.get_by_label("Second person").select_option(label="Coordinator Persona")
+    page.get_by_label("Second person").select_option(
+        label="Coordinator Persona · coordinator@example.org"
+    )
     page.get_by_role("button", name="Ask the second person to approve").click()
     expect(page.locator(".messages")).to_contain_text("waits for the second person")
     context.close()

@@ -93,7 +93,7 @@ def test_route_command_prints_the_ranking_with_reasons():
     ("arguments", "message"),
     [
         (["--postcode", "2009"], "is not a well-formed postcode"),
-        (["--postcode", "00000"], 'Postcode "00000" does not exist'),
+        (["--postcode", "00000"], 'Unknown postcode "00000"'),
         (["--postcode", "20095", "--service", "astrology"], "--service: unknown astrology"),
         (["--postcode", "20095", "--language", "xx"], "--language: unknown xx"),
     ],

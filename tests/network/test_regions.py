@@ -72,18 +72,25 @@ def test_region_path_in_german():
     assert _region_output("80331", "de").startswith("80331 → Deutschland › Bayern")
 
 
-@pytest.mark.parametrize("raw", ["2009", "ABCDE", "200950", "", "20 095"])
+@pytest.mark.parametrize("raw", ["2009", "ABCDE", "200950", "", "20 09"])
 def test_malformed_postcode_is_refused(raw):
     with pytest.raises(PostcodeError) as caught:
         region_for_postcode(raw)
     assert caught.value.malformed
 
 
+@pytest.mark.parametrize("raw", ["20 095", " 20095 ", "20095\t"])
+def test_a_postcode_written_with_spaces_is_understood(raw):
+    """Issue 18: people write "20 095"; it is the same postcode."""
+    resolved = region_for_postcode(raw)
+    assert resolved.postcode == "20095" and resolved.region == region_for_postcode("20095").region
+
+
 def test_unknown_postcode_is_refused():
     with pytest.raises(PostcodeError) as caught:
         region_for_postcode("00000")
     assert not caught.value.malformed
-    with pytest.raises(CommandError, match='Postcode "00000" does not exist'):
+    with pytest.raises(CommandError, match='Unknown postcode "00000"'):
         call_command("region", "00000")
 
 

@@ -42,6 +42,12 @@ class User(AbstractUser):
     def __str__(self) -> str:
         return self.get_full_name() or self.username
 
+    @property
+    def picker_label(self) -> str:
+        """How a person is offered in a choice of people: the name and the e-mail address
+        (or the username), so that two people of the same name can be told apart."""
+        return f"{self} · {self.email or self.username}"
+
 
 class Role(models.TextChoices):
     HOTLINE_COUNSELLOR = "hotline_counsellor", _("Hotline counsellor")

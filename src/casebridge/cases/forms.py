@@ -114,7 +114,7 @@ class ParticipantForm(forms.Form):
         organisation_id = self.data.get("organisation") if self.is_bound else None
         if organisation_id and str(organisation_id).isdigit():
             self.fields["members"].queryset = staff_of(int(organisation_id))
-        self.fields["members"].label_from_instance = lambda u: str(u)
+        self.fields["members"].label_from_instance = lambda u: u.picker_label
 
 
 def staff_of(organisation_id: int):
@@ -145,7 +145,7 @@ class HandoverForm(forms.Form):
     def __init__(self, *args, organisation_id: int, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["to_worker"].queryset = staff_of(organisation_id)
-        self.fields["to_worker"].label_from_instance = lambda u: str(u)
+        self.fields["to_worker"].label_from_instance = lambda u: u.picker_label
 
 
 class PhaseForm(forms.Form):
@@ -189,7 +189,7 @@ class ConferenceItemForm(forms.Form):
         self.fields["category"].queryset = Term.objects.filter(pk__in=[t.pk for t in writable])
         self.fields["category"].label_from_instance = lambda t: t.label
         self.fields["owner"].queryset = User.objects.filter(pk__in=[u.pk for u in people])
-        self.fields["owner"].label_from_instance = lambda u: str(u)
+        self.fields["owner"].label_from_instance = lambda u: u.picker_label
 
 
 class SafetyWarningForm(forms.Form):
@@ -279,7 +279,7 @@ class TransferAcceptForm(forms.Form):
     def __init__(self, *args, organisation_id: int, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["lead_worker"].queryset = staff_of(organisation_id)
-        self.fields["lead_worker"].label_from_instance = lambda u: str(u)
+        self.fields["lead_worker"].label_from_instance = lambda u: u.picker_label
 
 
 class TransferDeclineForm(forms.Form):

@@ -437,6 +437,12 @@ def _can_read_code(seat, code: str) -> bool:
     return information_category_id(code) in seat.readable
 
 
+# What apps above cases add to the export of what the reader may read — sharing: the
+# excerpts disclosed to the reader. Each is a callable (actor, case) -> rows with the keys
+# of ``export_rows``, registered in its app's ready(); cases imports none of them.
+EXPORT_ROW_SOURCES: list = []
+
+
 def export_rows(actor, case: Case) -> list[dict]:
     """The readable entries of a case as rows for a download (the export is audited).
 
@@ -463,6 +469,8 @@ def export_rows(actor, case: Case) -> list[dict]:
         }
         for entry in _entries(actor, case)
     ]
+    for source in EXPORT_ROW_SOURCES:
+        rows += source(actor, case)
     audit_record(
         actor=actor,
         action="cases.case.export",

@@ -144,6 +144,7 @@ class MeetingForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["kind"].choices = Meeting.Kind.choices
         self.fields["invitees"].queryset = _people()
+        self.fields["invitees"].label_from_instance = lambda u: u.picker_label
 
 
 class MeetingEditForm(MeetingForm):

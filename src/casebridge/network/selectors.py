@@ -113,6 +113,11 @@ def region_for_postcode(raw: str) -> PostcodeResolution:
     if geography is None:
         raise PostcodeError(_("No cooperation model is loaded."), malformed=False)
     pattern = geography.model.settings.get("postcode_pattern", r"^\S+$")
+    if postcode and not re.fullmatch(pattern, postcode):
+        # people write "20 095" as well as "20095": without its spaces it may fit
+        compact = postcode.replace(" ", "")
+        if re.fullmatch(pattern, compact):
+            postcode = compact
     if not postcode or not re.fullmatch(pattern, postcode):
         raise PostcodeError(
             _('"%(postcode)s" is not a well-formed postcode.') % {"postcode": raw.strip()[:20]},
@@ -133,8 +138,8 @@ def region_for_postcode(raw: str) -> PostcodeResolution:
     if by_prefix is not None:
         return PostcodeResolution(postcode, by_prefix, None, None)
     raise PostcodeError(
-        _('Postcode "%(postcode)s" does not exist in %(model)s.')
-        % {"postcode": postcode, "model": geography.model.label},
+        _('Unknown postcode "%(postcode)s": check it, or choose the federal state instead.')
+        % {"postcode": postcode},
         malformed=False,
     )
 

@@ -101,6 +101,7 @@ class DisclosureForm(forms.Form):
         self.fields["to_participant"].label_from_instance = lambda p: (
             f"{p.organisation.name} ({p.role.label})"
         )
+        self.fields["approver"].label_from_instance = lambda u: u.picker_label
         self.fields["entries"].label_from_instance = lambda e: (
             f"{e.occurred_on:%d.%m.%Y} · {e.category.label} · {e.title}"
         )
@@ -147,6 +148,7 @@ class InformationRequestForm(forms.Form):
         self.fields["to_participant"].label_from_instance = lambda p: (
             f"{p.organisation.name} ({p.role.label})"
         )
+        self.fields["approver"].label_from_instance = lambda u: u.picker_label
         self.fields["due_on"].initial = timezone.localdate() + timedelta(days=7)
 
 
@@ -223,7 +225,7 @@ class ContactDisclosureForm(forms.Form):
         self.fields["recipient"].queryset = recipients
         self.fields["recipient"].label_from_instance = lambda o: o.name
         self.fields["approver"].queryset = approvers
-        self.fields["approver"].label_from_instance = lambda u: u.get_full_name() or u.username
+        self.fields["approver"].label_from_instance = lambda u: u.picker_label
         if not identity_allowed:
             del self.fields["identity"]
             del self.fields["include_caller_contact"]

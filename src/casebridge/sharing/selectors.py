@@ -235,6 +235,27 @@ def received_disclosures(actor, case: Case) -> list[Disclosure]:
     return received
 
 
+def disclosed_excerpt_rows(actor, case: Case) -> list[dict]:
+    """The excerpts disclosed to the reader's participant, as rows of the case export
+    (``cases.selectors.EXPORT_ROW_SOURCES``): the page shows them, so the export does too.
+    Disclosed entries are in the export already (the reader may read them)."""
+    return [
+        {
+            "date": timezone.localtime(d.decided_at).date().isoformat() if d.decided_at else "",
+            "kind": "disclosed_excerpt",
+            "category": d.excerpt_category.code if d.excerpt_category else "",
+            "organisation": d.from_participant.organisation.name,
+            "author": str(d.requested_by),
+            "title": d.purpose,
+            "text": d.excerpt,
+            "likelihood": "",
+            "imminence": "",
+        }
+        for d in received_disclosures(actor, case)
+        if d.excerpt
+    ]
+
+
 def open_obligations(case: Case) -> dict:
     """How many obligations of the case are open, and how many of those are overdue (no
     content: the case page's header points to the section "procedure" with them)."""

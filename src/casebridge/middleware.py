@@ -155,6 +155,40 @@ class TwoFactorMiddleware:
         return security.client_redirect(request, reverse(target) + (f"?{query}" if query else ""))
 
 
+class PasswordChangeMiddleware:
+    """An account an administrator created chooses its own password before anything else
+    opens (after the second factor, which comes first). The session API answers 403."""
+
+    OPEN_VIEWS = TwoFactorMiddleware.OPEN_VIEWS | {"accounts:password_change"}
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        user = request.user
+        match = request.resolver_match
+        if (
+            match is None
+            or not getattr(user, "is_authenticated", False)
+            or not getattr(user, "must_change_password", False)
+            or match.view_name in self.OPEN_VIEWS
+        ):
+            return None
+        if match.namespace == "api":
+            if getattr(request, "api_token", None) is not None or not request.session.get(
+                SESSION_KEY
+            ):
+                return None  # a token was made by a session that changed its password
+            return JsonResponse(
+                {"detail": _("Choose your own password first (your profile page).")},
+                status=403,
+            )
+        return security.client_redirect(request, reverse("accounts:password_change"))
+
+
 class RefuseNulMiddleware:
     """Query parameters with NUL characters are refused before any view reads them: no text
     may hold one, and PostgreSQL would fail on it. Pages answer 400, the API 422 naming the

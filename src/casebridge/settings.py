@@ -92,6 +92,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "csp.middleware.CSPMiddleware",
     "casebridge.middleware.TwoFactorMiddleware",
+    "casebridge.middleware.PasswordChangeMiddleware",
     "casebridge.middleware.NoStoreMiddleware",
     "casebridge.middleware.RefuseNulMiddleware",
     # Before any view hook (CSRF reads the body in process_view), in the user's language.

@@ -35,6 +35,10 @@ class User(AbstractUser):
         _("time zone"), max_length=64, default="Europe/Berlin", validators=[validate_time_zone]
     )
 
+    # An account an administrator created (with a password the administrator knows) must
+    # choose its own password at the first sign-in before anything else opens.
+    must_change_password = models.BooleanField(_("must change the password"), default=False)
+
     class Meta:
         verbose_name = _("user")
         verbose_name_plural = _("users")

@@ -54,8 +54,11 @@ def user_create(
     email: str,
     password: str,
     language: str = "de",
+    must_change_password: bool = True,
 ) -> User:
-    """Create an account; the password must pass the configured validators."""
+    """Create an account; the password must pass the configured validators. The person
+    chooses their own password at the first sign-in (``must_change_password``): the one
+    given here is known to whoever created the account."""
     if User.objects.filter(username__iexact=username).exists():
         raise ValidationError({"username": _("This username is already taken.")})
     user = User(
@@ -64,6 +67,7 @@ def user_create(
         last_name=last_name,
         email=email,
         language=language,
+        must_change_password=must_change_password,
     )
     try:
         validate_password(password, user)
@@ -502,3 +506,27 @@ def reauthenticate(*, user: User, password: str, code: str, address: str | None)
     if TOTPDevice.objects.filter(user=user, confirmed=True).exists():
         two_factor_verify(user=user, code=code, stage="reauth")
     audit_record(actor=user, action="accounts.reauth", obj=user)
+
+
+@transaction.atomic
+def password_change(*, user: User, old_password: str, new_password: str) -> User:
+    """The user chooses a new password (the current one first). Sessions elsewhere and API
+    tokens end with it (they are bound to the password hash); the caller keeps the
+    current session (``update_session_auth_hash``)."""
+    errors: dict[str, list[str]] = {}
+    if not user.check_password(old_password):
+        errors["old_password"] = [_("This is not your current password.")]
+    elif new_password == old_password:
+        errors["new_password"] = [_("Choose a password different from the current one.")]
+    else:
+        try:
+            validate_password(new_password, user)
+        except ValidationError as exc:
+            errors["new_password"] = list(exc.messages)
+    if errors:
+        raise ValidationError(errors)
+    user.set_password(new_password)
+    user.must_change_password = False
+    user.save(update_fields=["password", "must_change_password"])
+    audit_record(actor=user, action="accounts.password.change", obj=user)
+    return user

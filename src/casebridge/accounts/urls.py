@@ -11,6 +11,7 @@ urlpatterns = [
     path("two-factor/backup-codes/", views.two_factor_backup_codes, name="two_factor_backup_codes"),
     path("two-factor/verify/", views.two_factor_verify, name="two_factor_verify"),
     path("confirm/", views.reauth, name="reauth"),
+    path("password/", views.password_change, name="password_change"),
     path("profile/", views.profile, name="profile"),
     path("tokens/<int:token_id>/revoke/", views.token_revoke, name="token_revoke"),
     path("manage/users/", views.admin_user_list, name="admin_users"),

@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 import django_otp
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import logout
+from django.contrib.auth import logout, update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -25,6 +25,7 @@ from casebridge.accounts.forms import (
     CodeForm,
     LoginForm,
     MembershipForm,
+    PasswordChangeForm,
     PreferencesForm,
     ReauthForm,
     TokenForm,
@@ -167,6 +168,31 @@ def reauth(request):
         request,
         "accounts/reauth.html",
         {"form": form, "next": next_url, "reauth_minutes": settings.REAUTH_MINUTES},
+        status=422 if form.errors else 200,
+    )
+
+
+@login_required
+def password_change(request):
+    """Choose a new password; an account an administrator created does this first."""
+    form = PasswordChangeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.password_change(
+                user=request.user,
+                old_password=form.cleaned_data["old_password"],
+                new_password=form.cleaned_data["new_password"],
+            )
+        except ValidationError as exc:
+            apply_validation_error(form, exc)
+        else:
+            update_session_auth_hash(request, request.user)
+            messages.success(request, _("Your password was changed."))
+            return redirect("home")
+    return render(
+        request,
+        "accounts/password_change.html",
+        {"form": form, "required": request.user.must_change_password},
         status=422 if form.errors else 200,
     )
 

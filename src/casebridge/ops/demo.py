@@ -224,6 +224,7 @@ def demo_prepare() -> list[tuple[DemoUser, Organisation]]:
                 email=f"{spec.username}@demo.example.org",
                 password=spec.password,
                 language="de",
+                must_change_password=False,  # demo accounts keep their published password
             )
         if not Membership.objects.filter(
             user=user, organisation=organisation, role=spec.role

@@ -34,6 +34,8 @@ from casebridge.sharing.models import (
 from casebridge.sop.events import HOTLINE_EVENTS
 from casebridge.stats.aggregates import forget_built_months
 
+# the seed's order of caller groups (DOMAIN.md), as weights in the model's order
+CALLER_WEIGHTS = [40, 20, 15, 12, 5, 5, 3]
 UNUSABLE = "!"  # Django's marker for an unusable password: generated staff cannot log in
 
 
@@ -45,9 +47,15 @@ def build(
     seed: int = 7,
     days: int = 730,
     batch: int = 5000,
+    exact_callers: bool = False,
 ):
     """Add ``contacts`` contacts (about a third referred), ``cases`` cases from them and
     ``entries`` entries in those cases.
+
+    Caller groups follow the seed's weights (parents and relatives 40, professional
+    environment 20, private environment 15, school 12, employer 5, authority 5, affected
+    person 3), drawn at random — or, with ``exact_callers`` (the demo's year), in exactly
+    those proportions, shuffled, so that a small year shows the seed's order.
 
     Returns the counts made. Cases are opened from accepted referrals while there are
     enough, the rest without a referral.
@@ -87,6 +95,11 @@ def build(
     first = (Contact.objects.order_by("-pk").values_list("pk", flat=True).first() or 0) + 1
     made = {"contacts": 0, "referrals": 0, "cases": 0, "hotline_disclosures": 0}
     accepted: list[Referral] = []
+    callers = (
+        iter(_in_proportion(terms["caller_category"], contacts, random.Random(seed)))
+        if exact_callers
+        else None
+    )
     with transaction.atomic():
         for start in range(0, contacts, batch):
             rows = []
@@ -108,9 +121,11 @@ def build(
                         language=rng.choices(
                             terms["language"], weights=[85] + [2] * (len(terms["language"]) - 1)
                         )[0],
-                        caller_category=rng.choices(
+                        caller_category=next(callers)
+                        if callers is not None
+                        else rng.choices(
                             terms["caller_category"],
-                            weights=[40, 20, 15, 12, 5, 5, 3][: len(terms["caller_category"])],
+                            weights=CALLER_WEIGHTS[: len(terms["caller_category"])],
                         )[0],
                         caller_relation=rng.choice(terms["caller_relation"]),
                         caller_postcode=postcode,
@@ -288,6 +303,21 @@ def build(
 
 
 ENTRY_KINDS = ["note", "session", "call", "measure"]
+
+
+def _in_proportion(categories: list, count: int, rng: random.Random) -> list:
+    """``count`` caller categories in exactly the seed's proportions (largest remainders),
+    shuffled."""
+    weights = CALLER_WEIGHTS[: len(categories)] + [1] * max(0, len(categories) - 7)
+    total = sum(weights)
+    shares = [count * w / total for w in weights]
+    counts = [int(share) for share in shares]
+    by_remainder = sorted(range(len(shares)), key=lambda i: shares[i] - counts[i], reverse=True)
+    for i in by_remainder[: count - sum(counts)]:
+        counts[i] += 1
+    drawn = [category for category, n in zip(categories, counts, strict=True) for _i in range(n)]
+    rng.shuffle(drawn)
+    return drawn
 
 
 def _dangers(contacts, hotline, staff, rng) -> int:

@@ -3,7 +3,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from casebridge.accounts.models import User
-from casebridge.ops.demo import demo_prepare, demo_two_factor
+from casebridge.ops.demo import START_HERE, demo_prepare, demo_two_factor
 from casebridge.ops.management.commands.serve import serve
 
 
@@ -41,6 +41,15 @@ class Command(BaseCommand):
         for username, secret in secrets:
             if secret:
                 self.stdout.write(f"  {username:<12} {secret}")
+        self.stdout.write("")
+        self.stdout.write("Where to start (sign in as ... and open ...):")
+        for username, where in START_HERE.items():
+            self.stdout.write(f"  {username:<12} {where}")
+        self.stdout.write("")
+        self.stdout.write(
+            "The user guide: docs/user-guide.md (in this repository); operators: "
+            "docs/operations.md."
+        )
         if no_serve:
             return
         self.stdout.write("")

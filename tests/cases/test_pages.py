@@ -279,3 +279,42 @@ def test_people_of_the_same_name_can_be_told_apart_in_the_pickers(personas, worl
     text = page.content.decode()
     assert "Partner Persona · partner@example.org" in text
     assert "Partner Persona · twin@example.org" in text
+
+
+def test_new_since_your_last_visit(personas, world):
+    """Issue 18: entries others recorded since the reader last opened the case are marked;
+    a section swapped in keeps the marks of its visit; one's own entries are not new."""
+    from datetime import timedelta
+
+    from casebridge.cases.models import CaseVisit
+    from tests.builders import entry
+
+    police = personas.client(personas.police)
+    url = reverse("cases:case", args=[world.case.pk])
+    Entry.objects.update(created_at=timezone.now() - timedelta(hours=3))  # the case's past
+    first = police.get(url).content.decode()
+    assert 'id="new-since"' not in first and 'class="badge new"' not in first
+    # time passes; the lead records a coordination note, the police one of their own
+    CaseVisit.objects.filter(user=personas.police).update(
+        seen_at=timezone.now() - timedelta(hours=2)
+    )
+    entry(personas.partner, world.case, "case_coordination", "Neuer Termin", "Dienstag 10 Uhr")
+    entry(personas.police, world.case, "security", "Eigene Notiz", "Keine Änderung")
+    page = police.get(url).content.decode()
+    assert "1 new entry by others since your last visit" in page
+    new_part = page.split('class="badge new"')
+    assert len(new_part) == 2 and "Neuer Termin" in new_part[1].split("</li>")[0]
+    # a section swapped in by htmx keeps the marks of this visit
+    swapped = police.get(url, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="case-body").content.decode()
+    assert "1 new entry by others since your last visit" in swapped
+    # the next visit has seen it
+    again = police.get(url).content.decode()
+    assert "0 new entries by others since your last visit" in again
+    assert 'class="badge new"' not in again
+    # an entry the reader may not read is never counted
+    Entry.objects.update(created_at=timezone.now() - timedelta(hours=3))
+    entry(personas.partner, world.case, "counselling", "Beratung", "Vertraulich")
+    CaseVisit.objects.filter(user=personas.police).update(
+        seen_at=timezone.now() - timedelta(hours=1)
+    )
+    assert "0 new entries by others" in police.get(url).content.decode()

@@ -192,3 +192,14 @@ def test_the_coordinator_sees_the_whole_network(stats_data, personas):
     response = personas.client(personas.coordinator).get("/stats/", {"year": YEAR})
     assert response.context["board"].scope.kind == "network"
     assert "Figures of the whole network." in response.content.decode()
+
+
+def test_the_overview_comes_first_and_the_rest_is_one_click_away(personas, stats_data):
+    """Issue 18: a few figures at a glance per reader, every other one folded by group."""
+    html = personas.client(personas.coordinator).get("/stats/").content.decode()
+    glance, rest = html.split('id="more-heading"')
+    for code in ("contacts_by_caller_category", "referral_funnel", "cases_by_phase"):
+        assert f'id="ind-{code}"' in glance
+    assert 'id="ind-disclosures_by_direction"' in rest and "<details" in rest
+    assert 'id="ind-disclosures_by_direction"' not in glance
+    assert 'font-size="15"' in html

@@ -623,3 +623,21 @@ class Invitation(models.Model):
     @property
     def link_open(self) -> bool:
         return self.status == self.Status.SENT and self.link_expires_at > timezone.now()
+
+
+class CaseVisit(models.Model):
+    """When a person last opened a case's page (and the time before), for "new since your
+    last visit" marks. Holds no content."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="+")
+    seen_at = models.DateTimeField()
+    previous_seen_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "case"], name="case_visit_once_per_user")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} · {self.case_id}"

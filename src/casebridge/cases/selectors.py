@@ -305,6 +305,7 @@ class CaseHeader:
     writable: list  # categories the actor may write
     readable: list  # categories the actor may read by scope: the reader's own scope
     warnings: list  # staff-safety warnings in force: every participant sees them
+    since: object = None  # when the reader last opened the case before ("new" marks)
 
     @property
     def lead(self) -> Participant | None:
@@ -337,6 +338,13 @@ def case_header(actor, case: Case) -> CaseHeader:
 
 
 ENTRIES_PER_PAGE = 50
+
+
+def new_entries_since(actor, case: Case, since) -> int:
+    """How many entries the actor may read were recorded by others since ``since``."""
+    if since is None:
+        return 0
+    return _entries(actor, case).filter(created_at__gt=since).exclude(author=actor).count()
 
 
 def entry_timeline(

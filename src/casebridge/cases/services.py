@@ -39,6 +39,7 @@ from casebridge.audit.services import audit_denied, audit_record
 from casebridge.cases import selectors
 from casebridge.cases.models import (
     Case,
+    CaseVisit,
     Conference,
     ConferenceItem,
     Entry,
@@ -1350,3 +1351,20 @@ def invitation_end(*, actor, invitation: Invitation) -> Invitation:
         details={"case": invitation.case.number, "status": invitation.status},
     )
     return invitation
+
+
+def case_visit(*, actor, case: Case, opened: bool) -> datetime | None:
+    """The time the actor had last opened the case before this visit ("new since your last
+    visit"). ``opened``: the page is opened now (a full load) — the visit moves on; a
+    section swapped in later keeps the same mark. Nothing is audited: no content."""
+    if not getattr(actor, "is_authenticated", False):
+        return None
+    visit = CaseVisit.objects.filter(user=actor, case=case).first()
+    if not opened:
+        return visit.previous_seen_at if visit else None
+    now = timezone.now()
+    if visit is None:
+        CaseVisit.objects.create(user=actor, case=case, seen_at=now)
+        return None
+    CaseVisit.objects.filter(pk=visit.pk).update(previous_seen_at=visit.seen_at, seen_at=now)
+    return visit.seen_at

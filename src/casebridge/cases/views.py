@@ -166,6 +166,12 @@ def case_url(case_id: int, section: str = DEFAULT_SECTION) -> str:
 
 def render_case_page(request, case, *, status: int = 200, section: str = "", **forms):
     header = selectors.case_header(request.user, case)
+    swapped = bool(request.htmx and request.htmx.target == "case-body")
+    # "new since your last visit": a page opened moves the visit on, a section swapped in
+    # (or a form shown again) keeps the mark of the visit it belongs to
+    header.since = services.case_visit(
+        actor=request.user, case=case, opened=request.method == "GET" and not swapped
+    )
     sections = sorted(
         (s for s in CASE_PAGE_SECTIONS.values() if s.shown(header)), key=lambda s: s.position
     )
@@ -187,7 +193,7 @@ def render_case_page(request, case, *, status: int = 200, section: str = "", **f
     }
     for part in CASE_PAGE_PARTS:
         context.update(part(request, case, current.key))
-    if request.htmx and request.htmx.target == "case-body":
+    if swapped:
         return render(request, "cases/_case_body.html", context, status=status)
     return render(request, "cases/case_detail.html", context, status=status)
 
@@ -195,6 +201,7 @@ def render_case_page(request, case, *, status: int = 200, section: str = "", **f
 def _entries_section(request, case, header, forms) -> dict:
     organisation = request.GET.get("organisation", "")
     return {
+        "new_since": selectors.new_entries_since(request.user, case, header.since),
         "entries": selectors.entry_timeline(
             request.user,
             case,

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 
 from casebridge.stats.disclosure import ProtectedTable, Value
 
-BAR = 22
+BAR = 24
 GAP = 6
-LABEL_WIDTH = 220
-PLOT_WIDTH = 360
+LABEL_WIDTH = 260
+PLOT_WIDTH = 420
 VALUE_WIDTH = 60
 
 
@@ -28,6 +28,7 @@ class Chart:
     height: int
     label_width: int
     bars: list[Bar]
+    bar: int = BAR  # the height of a bar
 
 
 def series(table: ProtectedTable) -> list[tuple[str, Value]]:

@@ -32,6 +32,30 @@ class StatsFilterForm(forms.Form):
         ]
 
 
+# What each kind of reader looks at first (issue 18); every other figure is one click away,
+# folded by its group. The whole network: contacts, where referrals lead, the cases' phases
+# and whether the procedures are kept. A hotline: its contacts and referrals. A partner:
+# its cases and their continuity.
+FIRST_LOOK = {
+    "network": (
+        "contacts_by_caller_category",
+        "referral_funnel",
+        "cases_by_phase",
+        "obligations_compliance",
+    ),
+    "hotline": ("contacts_by_caller_category", "contacts_by_contact_category", "referral_funnel"),
+    "partner": ("cases_by_phase", "goals_by_status", "cases_without_lead", "referral_funnel"),
+}
+GROUP_TITLES = {
+    "contacts": _("Contacts"),
+    "referrals": _("Referrals"),
+    "cases": _("Cases"),
+    "continuity": _("Continuity of staff"),
+    "compliance": _("Procedures kept"),
+    "transparency": _("Disclosures and the authorities"),
+}
+
+
 @login_required
 def dashboard(request):
     """Every indicator, protected; ``?format=csv|xlsx|pdf`` returns the same figures as a
@@ -64,6 +88,12 @@ def dashboard(request):
         response["Content-Disposition"] = f'attachment; filename="{report.filename(board, fmt)}"'
         return response
     items = [(item, charts.bar_chart(item.table)) for item in board.indicators] if board else []
+    first = FIRST_LOOK.get(board.scope.kind, FIRST_LOOK["network"]) if board else ()
+    overview = [pair for pair in items if pair[0].code in first]
+    groups: dict[str, list] = {}
+    for pair in items:
+        if pair[0].code not in first:
+            groups.setdefault(pair[0].group, []).append(pair)
     downloads = {}
     for name in report.FORMATS:
         query["format"] = name
@@ -74,7 +104,8 @@ def dashboard(request):
         {
             "form": form,
             "board": board,
-            "items": items,
+            "overview": sorted(overview, key=lambda pair: first.index(pair[0].code)),
+            "groups": [(GROUP_TITLES.get(group, group), pairs) for group, pairs in groups.items()],
             "downloads": downloads,
         },
         status=200 if board else 400,

@@ -63,10 +63,21 @@ def emergency(personas, world, coordination_consent):
         reason="r",
         review_on=timezone.localdate() + timedelta(days=10),
     )
+    invitation = case_services.invitation_create(
+        actor=personas.partner,
+        case=world.case,
+        organisation=personas.partner_other.memberships.get().organisation,
+        role=term("case_role", "co_counselling"),
+        name="Dr. G",
+        email="g@example.org",
+        until=timezone.localdate() + timedelta(days=30),
+        link="https://x/",
+    )
     access = emergency_services.emergency_access_start(
         actor=personas.coordinator, case=world.case, reason=REASON, hours=1
     )
     return {
+        "invitation_id": invitation.pk,
         "warning_id": warning.pk,
         "request_id": asked.pk,
         "access": access,
@@ -248,6 +259,14 @@ API_BODIES = {
         "reason": "Umzug",
         "consent_note": "schriftlich",
     },
+    "POST /api/v1/cases/{case_id}/invitations": {
+        "organisation_id": "OTHER_ORG",
+        "role": "co_counselling",
+        "name": "Dr. G",
+        "email": "g2@example.org",
+        "until": "2099-01-01",
+    },
+    "POST /api/v1/cases/{case_id}/invitations/{invitation_id}/end": None,
 }
 
 
@@ -345,6 +364,8 @@ WRITE_PAGES = {
     "sharing:request_refuse": ["case_id", "request_id"],
     "sharing:request_withdraw": ["case_id", "request_id"],
     "cases:transfer_propose": ["case_id"],
+    "cases:invitation_add": ["case_id"],
+    "cases:invitation_end": ["case_id", "invitation_id"],
 }
 READ_PAGES = {
     "cases:case",

@@ -770,7 +770,7 @@ def transfer_propose(request, case_id: int, payload: TransferIn):
 # --- outside professionals invited to one case ----------------------------------------------
 
 
-class InvitationIn(Input):
+class CaseInvitationIn(Input):
     organisation_id: int
     role: str | None = Field(default=None, max_length=64)
     name: str = Field(max_length=200)
@@ -778,7 +778,7 @@ class InvitationIn(Input):
     until: Day
 
 
-class InvitationOut(Schema):
+class CaseInvitationOut(Schema):
     id: int
     organisation_id: int
     role: str = Field(alias="role.code")
@@ -793,7 +793,7 @@ class InvitationOut(Schema):
 
 @router.get(
     "/{case_id}/invitations",
-    response={200: list[InvitationOut], 403: Error, 404: Error},
+    response={200: list[CaseInvitationOut], 403: Error, 404: Error},
     summary="Outside professionals invited to the case (its lead only)",
 )
 def invitation_list(request, case_id: int):
@@ -805,10 +805,10 @@ def invitation_list(request, case_id: int):
 
 @router.post(
     "/{case_id}/invitations",
-    response={201: InvitationOut, 403: Error, 404: Error, 422: Error},
+    response={201: CaseInvitationOut, 403: Error, 404: Error, 422: Error},
     summary="Invite a named outside professional to this case until a date; the link goes by mail",
 )
-def invitation_add(request, case_id: int, payload: InvitationIn):
+def invitation_add(request, case_id: int, payload: CaseInvitationIn):
     case = selectors.access_case(request.user, case_id, for_write=True)
     organisation = selectors.invitable_organisations().filter(pk=payload.organisation_id).first()
     if organisation is None:
@@ -833,7 +833,7 @@ def invitation_add(request, case_id: int, payload: InvitationIn):
 
 @router.post(
     "/{case_id}/invitations/{invitation_id}/end",
-    response={200: InvitationOut, 403: Error, 404: Error, 422: Error},
+    response={200: CaseInvitationOut, 403: Error, 404: Error, 422: Error},
     summary="Withdraw an invitation, or end an invited professional's access now",
 )
 def invitation_end(request, case_id: int, invitation_id: int):

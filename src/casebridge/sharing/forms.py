@@ -148,7 +148,6 @@ class InformationRequestForm(forms.Form):
         self.fields["to_participant"].label_from_instance = lambda p: (
             f"{p.organisation.name} ({p.role.label})"
         )
-        self.fields["approver"].label_from_instance = lambda u: u.picker_label
         self.fields["due_on"].initial = timezone.localdate() + timedelta(days=7)
 
 

@@ -158,6 +158,10 @@ def _suggestions_for(data) -> dict:
         if region is not None:
             context["region"] = region
             context["suggestions"] = routing.suggest(region=region, **options)
+    # the partners responsible for the region stand out; the others fold away
+    others = [s for s in context["suggestions"] or [] if not s.match_level]
+    context["others"] = others
+    context["selected_other"] = any(str(s.organisation_id) == context["selected"] for s in others)
     return context
 
 

@@ -176,7 +176,7 @@ def test_unknown_postcode_is_refused_on_the_field(personas):
         HTTP_ACCEPT_LANGUAGE="en",
     )
     assert response.status_code == 200
-    assert "does not exist" in response.context["form"].errors["postcode"][0]
+    assert "Unknown postcode" in response.context["form"].errors["postcode"][0]
     assert not Organisation.objects.filter(name="Nowhere School").exists()
 
 

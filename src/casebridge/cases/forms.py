@@ -27,7 +27,10 @@ class CaseOpenForm(forms.Form):
     last_name = forms.CharField(label=_("Last name"), max_length=120, required=False)
     date_of_birth = forms.DateField(label=_("Date of birth"), required=False, widget=DATE)
     address = forms.CharField(
-        label=_("Postal address"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+        max_length=500,
+        label=_("Postal address"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
     )
     referral = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
@@ -51,6 +54,7 @@ class EntryForm(forms.Form):
     occurred_on = forms.DateField(label=_("Date"), required=False, widget=DATE)
     title = forms.CharField(label=_("Title"), max_length=200)
     text = forms.CharField(
+        max_length=50000,
         label=_("Text (for a risk judgement: the rationale)"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 4}),
@@ -140,7 +144,9 @@ class HandoverForm(forms.Form):
     prefix = "handover"  # several forms share the case page: unique ids and names
 
     to_worker = forms.ModelChoiceField(label=_("Hand over to"), queryset=User.objects.none())
-    note = forms.CharField(label=_("Handover note"), widget=forms.Textarea(attrs={"rows": 3}))
+    note = forms.CharField(
+        max_length=5000, label=_("Handover note"), widget=forms.Textarea(attrs={"rows": 3})
+    )
 
     def __init__(self, *args, organisation_id: int, **kwargs):
         super().__init__(*args, **kwargs)
@@ -178,7 +184,9 @@ class ConferenceItemForm(forms.Form):
     category = forms.ModelChoiceField(
         label=_("Information category"), queryset=Term.objects.none(), to_field_name="code"
     )
-    text = forms.CharField(label=_("Text"), widget=forms.Textarea(attrs={"rows": 2}))
+    text = forms.CharField(
+        max_length=10000, label=_("Text"), widget=forms.Textarea(attrs={"rows": 2})
+    )
     owner = forms.ModelChoiceField(
         label=_("Owner (action items)"), queryset=User.objects.none(), required=False
     )

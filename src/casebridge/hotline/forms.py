@@ -1,4 +1,5 @@
 from django import forms
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from casebridge.cooperation_models.forms import TermChoiceField, TermMultipleField
@@ -35,6 +36,25 @@ class ContactForm(forms.ModelForm):
     )
     concern_topics = TermMultipleField(
         TermKind.CONCERN_TOPIC, label=_("Concern topics"), required=False
+    )
+    # the limits of the API (hotline.api.ContactIn): the browser stops typing there
+    summary = forms.CharField(
+        label=_("summary"),
+        max_length=20_000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+    advice = forms.CharField(
+        label=capfirst(Contact._meta.get_field("advice").verbose_name),
+        max_length=20_000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    next_steps = forms.CharField(
+        label=_("next steps"),
+        max_length=5000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
     )
 
     class Meta:
@@ -162,6 +182,7 @@ class ReferralFields(forms.Form):
     )
     consent_note = forms.CharField(label=_("How consent was given"), max_length=300, required=False)
     message = forms.CharField(
+        max_length=5000,
         label=_("Message to the partner"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),

@@ -1,5 +1,6 @@
 from django import forms
 from django.utils import timezone
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from casebridge.accounts.models import User
@@ -76,6 +77,12 @@ class ContactPointFilterForm(_RegionFilter, forms.Form):
 
 class OrganisationForm(forms.ModelForm):
     website = forms.URLField(label=_("website"), required=False, assume_scheme="https")
+    description = forms.CharField(
+        label=capfirst(Organisation._meta.get_field("description").verbose_name),
+        max_length=2000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
 
     class Meta:
         model = Organisation
@@ -130,6 +137,7 @@ class MeetingForm(forms.Form):
     ends_at = forms.DateTimeField(label=_("Ends"), widget=_LocalDateTimeInput)
     location = forms.CharField(label=_("Place or link"), max_length=200, required=False)
     agenda = forms.CharField(
+        max_length=10000,
         label=_("Agenda"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 5}),
@@ -149,6 +157,7 @@ class MeetingForm(forms.Form):
 
 class MeetingEditForm(MeetingForm):
     minutes = forms.CharField(
+        max_length=50000,
         label=_("Minutes"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 8}),
@@ -197,15 +206,16 @@ class LessonForm(forms.Form):
     title = forms.CharField(label=_("Title"), max_length=200)
     outcome = forms.ChoiceField(label=_("How did it go?"), widget=forms.RadioSelect)
     what_happened = forms.CharField(
+        max_length=10000,
         label=_("What happened"),
         widget=forms.Textarea(attrs={"rows": 5}),
         help_text=_("The situation and the course of events, without names, numbers or places."),
     )
     what_we_learned = forms.CharField(
-        label=_("What we learned"), widget=forms.Textarea(attrs={"rows": 4})
+        max_length=10000, label=_("What we learned"), widget=forms.Textarea(attrs={"rows": 4})
     )
     what_we_change = forms.CharField(
-        label=_("What we change"), widget=forms.Textarea(attrs={"rows": 4})
+        max_length=10000, label=_("What we change"), widget=forms.Textarea(attrs={"rows": 4})
     )
     tags = forms.CharField(
         label=_("Tags"),

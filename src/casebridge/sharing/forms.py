@@ -62,6 +62,7 @@ class DisclosureForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
     )
     excerpt = forms.CharField(
+        max_length=10000,
         label=_("Or an excerpt (only what the recipient needs)"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
@@ -73,6 +74,7 @@ class DisclosureForm(forms.Form):
     legal_basis = TermChoiceField(TermKind.LEGAL_BASIS, label=_("Legal basis"))
     consent = forms.ModelChoiceField(label=_("Consent"), queryset=None, required=False)
     justification = forms.CharField(
+        max_length=5000,
         label=_("Written justification (without consent)"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
@@ -158,6 +160,7 @@ class CancelForm(forms.Form):
 class EmergencyAccessForm(forms.Form):
     case = forms.CharField(label=_("Case number"), max_length=20)
     reason = forms.CharField(
+        max_length=2000,
         label=_("Reason for the emergency access"),
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("What is the danger, and why can the case's participants not be reached?"),
@@ -180,7 +183,10 @@ class EmergencyReviewForm(forms.Form):
         widget=forms.RadioSelect,
     )
     note = forms.CharField(
-        label=_("Review note"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+        max_length=2000,
+        label=_("Review note"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
     )
 
 
@@ -193,12 +199,14 @@ class ContactDisclosureForm(forms.Form):
 
     recipient = forms.ModelChoiceField(label=_("Recipient"), queryset=None, required=False)
     excerpt = forms.CharField(
+        max_length=4000,
         label=_("What is passed on"),
         widget=forms.Textarea(attrs={"rows": 6}),
         required=False,
         help_text=_("Only what averting the danger needs. The contact's notes stay here."),
     )
     identity = forms.CharField(
+        max_length=1000,
         label=_("Identifying details of the person of concern"),
         widget=forms.Textarea(attrs={"rows": 2}),
         required=False,
@@ -210,6 +218,7 @@ class ContactDisclosureForm(forms.Form):
     purpose = forms.CharField(label=_("Purpose"), max_length=300, required=False)
     legal_basis = TermChoiceField(TermKind.LEGAL_BASIS, label=_("Legal basis"), required=False)
     justification = forms.CharField(
+        max_length=4000,
         label=_("Written weighing"),
         widget=forms.Textarea(attrs={"rows": 4}),
         required=False,

@@ -330,3 +330,34 @@ def test_a_side_panel_counts_the_rest_up_to_its_limit(personas):
     assert shortlist(personas.hotline, areas[:COUNTED], "test", 10).more == COUNTED - 10
     assert shortlist(personas.hotline, areas[:15], "test", 10).more == 5
     assert shortlist(personas.hotline, areas[:10], "test", 10).more == 0
+
+
+def test_the_callers_earlier_contacts_appear_beside_the_intake(personas, make_contact):
+    """Issue 18: a repeat caller who gives their name: their earlier contacts beside the form
+    (by the name's keyed digest; the name travels in the body, never the address; the
+    lookup is audited without it). Anonymous callers are never looked up."""
+    import json
+
+    from casebridge.audit.models import AuditEvent
+
+    earlier = make_contact(anonymous=False, caller_name="Erika Beispiel")
+    make_contact(anonymous=False, caller_name="Jemand Anderes")
+    client = personas.client(personas.hotline)
+    page = client.get(reverse("hotline:intake")).content.decode()
+    assert 'id="earlier"' in page and 'hx-post="/hotline/earlier/"' in page
+    found = client.post(reverse("hotline:earlier"), {"caller_name": "erika  beispiel"})
+    assert found.status_code == 200
+    text = found.content.decode()
+    assert earlier.reference in text and text.count("data-earlier=") == 1
+    event = AuditEvent.objects.filter(action="hotline.contact.lookup").latest("id")
+    assert event.details == {"found": 1} and "Erika" not in json.dumps(event.details)
+    anonymous = client.post(
+        reverse("hotline:earlier"), {"caller_name": "Erika Beispiel", "anonymous": "on"}
+    )
+    assert earlier.reference not in anonymous.content.decode()
+    # only the hotline looks up callers
+    partner = personas.client(personas.partner)
+    assert (
+        partner.post(reverse("hotline:earlier"), {"caller_name": "Erika Beispiel"}).status_code
+        == 403
+    )

@@ -1,4 +1,5 @@
 from django import forms
+from django.urls import reverse
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
@@ -107,6 +108,15 @@ class ContactForm(forms.ModelForm):
             )
             self.initial[name] = answers.get(point.code, "")
         self.fields["caller_name"].help_text = _("Only if given and needed.")
+        # the caller's earlier contacts appear beside the form (htmx; the name is posted)
+        self.fields["caller_name"].widget.attrs.update(
+            {
+                "hx-post": reverse("hotline:earlier"),
+                "hx-trigger": "change, keyup changed delay:600ms",
+                "hx-target": "#earlier",
+                "hx-include": "[name='anonymous']",
+            }
+        )
         self.fields["channel"].widget.attrs["autofocus"] = True
         region = self.fields["caller_region"]
         region.queryset = Region.objects.filter(level=Region.Level.STATE, active=True)

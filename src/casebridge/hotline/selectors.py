@@ -21,6 +21,7 @@ from casebridge.access.policy import Action, decide, organisations_with, visible
 from casebridge.accounts.models import Role
 from casebridge.audit.services import audit_denied, audit_record
 from casebridge.cooperation_models.models import Term
+from casebridge.crypto.keys import name_index
 from casebridge.dates import day_range
 from casebridge.hotline.models import Answer, Contact, Referral, ReferralEvent
 from casebridge.network.models import Organisation
@@ -370,3 +371,27 @@ def first_analysis(contact: Contact) -> list[AnalysisPoint]:
 def found_danger(contact: Contact) -> bool:
     """Whether the first analysis raised a hotline event (a danger) for the contact."""
     return contact.protocol_events.exists()
+
+
+EARLIER_SHOWN = 5
+
+
+def earlier_contacts_of_caller(actor, name: str) -> list[Contact]:
+    """While a caller who gave their name is on the line: the hotline's earlier contacts
+    with the same name (by its keyed digest, never the plaintext), newest first, to link a
+    repeat caller. The lookup is audited, with the number found and no name."""
+    index = name_index(name)
+    if not index:
+        return []
+    found = list(
+        visible(actor, _contacts().filter(caller_index=index), Action.VIEW).order_by("-started_at")[
+            :EARLIER_SHOWN
+        ]
+    )
+    audit_record(
+        actor=actor,
+        action="hotline.contact.lookup",
+        details={"found": len(found)},
+        purpose="repeat caller",
+    )
+    return found

@@ -6,6 +6,7 @@ app_name = "hotline"
 urlpatterns = [
     path("", views.intake, name="intake"),
     path("suggest/", views.suggest, name="suggest"),
+    path("earlier/", views.earlier, name="earlier"),
     path("contacts/", views.contact_search, name="contacts"),
     path("contacts/<int:contact_id>/", views.contact_detail, name="contact"),
     path("contacts/<int:contact_id>/edit/", views.contact_edit, name="contact_edit"),

@@ -167,6 +167,18 @@ def _suggestions_for(data) -> dict:
 
 @login_required
 @require_POST
+def earlier(request):
+    """The caller's earlier contacts, by the name they gave (htmx, beside the intake; POST
+    keeps the name out of URLs)."""
+    _require_hotline_staff(request.user)
+    anonymous = request.POST.get("anonymous") in ("on", "true", "1")
+    name = "" if anonymous else request.POST.get("caller_name", "")[:200].strip()
+    contacts = selectors.earlier_contacts_of_caller(request.user, name) if name else None
+    return render(request, "hotline/_earlier.html", {"earlier_contacts": contacts})
+
+
+@login_required
+@require_POST
 def suggest(request):
     """Routing suggestions for the intake (htmx); POST keeps the postcode out of URLs."""
     _require_hotline_staff(request.user)

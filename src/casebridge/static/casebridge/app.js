@@ -19,3 +19,13 @@ if (timer) {
   tick();
   setInterval(tick, 1000);
 }
+
+// Beside the intake: "Link as earlier contact" puts the reference into the form's field.
+document.addEventListener("click", (event) => {
+  const button = event.target.closest("button[data-earlier]");
+  const field = document.getElementById("id_earlier_reference");
+  if (button && field) {
+    field.value = button.dataset.earlier;
+    field.focus();
+  }
+});

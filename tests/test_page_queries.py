@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
@@ -128,6 +129,17 @@ def grow(personas: Personas, n: int) -> Rows:
             imminence="imminent",
         ),
     )
+    for code in ("counselling", "case_coordination"):  # documents: the lead's and a shared one
+        case_services.entry_create(
+            actor=partner,
+            case=case,
+            data=case_services.EntryData(
+                kind="document",
+                category=category(code),
+                title=f"Bericht {n}",
+                document=SimpleUploadedFile(f"b{n}.txt", b"inhalt"),
+            ),
+        )
     sharing_services.disclosure_request(  # pending: waits for a second person
         actor=partner,
         case=case,
@@ -226,12 +238,19 @@ PAGES = [
             (
                 "",
                 "partner",
-                {"people": 35, "procedure": 35, "goals": 19, "conferences": 28, "closing": 20},
+                {
+                    "people": 35,
+                    "documents": 20,
+                    "procedure": 35,
+                    "goals": 19,
+                    "conferences": 28,
+                    "closing": 20,
+                },
             ),
             (
                 " as police",
                 "police",
-                {"people": 24, "procedure": 29, "goals": 19, "conferences": 28},
+                {"people": 24, "documents": 20, "procedure": 29, "goals": 19, "conferences": 28},
             ),
         )
         for section, expected in sections.items()

@@ -318,3 +318,27 @@ def test_new_since_your_last_visit(personas, world):
         seen_at=timezone.now() - timedelta(hours=1)
     )
     assert "0 new entries by others" in police.get(url).content.decode()
+
+
+def test_the_documents_section_lists_only_what_the_reader_may_read(personas, world):
+    """Issue 18: the case's documents in a section of their own, as the scope allows."""
+    from django.core.files.uploadedfile import SimpleUploadedFile as Upload
+
+    from casebridge.cases import services
+
+    for code, title in (("counselling", "Beratungsbericht"), ("case_coordination", "Hilfeplan")):
+        services.entry_create(
+            actor=personas.partner,
+            case=world.case,
+            data=services.EntryData(
+                kind="document",
+                category=category(code),
+                title=title,
+                document=Upload(f"{code}.txt", b"inhalt"),
+            ),
+        )
+    url = reverse("cases:case", args=[world.case.pk]) + "?section=documents"
+    lead = personas.client(personas.partner).get(url).content.decode()
+    assert "Beratungsbericht" in lead and "Hilfeplan" in lead
+    police = personas.client(personas.police).get(url).content.decode()
+    assert "Hilfeplan" in police and "Beratungsbericht" not in police

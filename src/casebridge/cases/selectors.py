@@ -369,6 +369,16 @@ def entry_timeline(
     return page
 
 
+def case_documents(actor, case: Case) -> list[Entry]:
+    """The documents of the case the reader may read (entries with a file), newest first;
+    the list read is audited like the timeline's."""
+    documents = list(
+        _entries(actor, case).exclude(document="").order_by("-occurred_on", "-created_at", "-pk")
+    )
+    _audit_entry_list(actor, case, len(documents))
+    return documents
+
+
 def case_handovers(actor, case: Case) -> list[Handover]:
     """The history of lead workers, where the seat may read the case's coordination."""
     if not _can_read_code(seat_for(actor, case.pk), "case_coordination"):

@@ -247,6 +247,10 @@ def _people_section(request, case, header, forms) -> dict:
     }
 
 
+def _documents_section(request, case, header, forms) -> dict:
+    return {"documents": selectors.case_documents(request.user, case)}
+
+
 def _goals_section(request, case, header, forms) -> dict:
     return {
         "goals": selectors.case_goals(request.user, case),
@@ -306,6 +310,13 @@ for _section in (
             "invitation_form",
         ),
         position=20,
+    ),
+    CaseSection(
+        "documents",
+        gettext_lazy("Documents"),
+        "cases/sections/documents.html",
+        _documents_section,
+        position=30,
     ),
     CaseSection(
         "goals",

@@ -7,6 +7,7 @@ urlpatterns = [
     path("tasks/", views.tasks, name="tasks"),
     path("register/", views.register, name="register"),
     path("protocols/", views.protocols, name="protocols"),
+    path("protocols/compare/", views.protocol_diff, name="protocol_diff"),
     path("emergency/", views.emergency, name="emergency"),
     path("emergency/<int:access_id>/end/", views.emergency_end, name="emergency_end"),
     path("emergency/reviews/", views.emergency_reviews, name="emergency_reviews"),

@@ -266,6 +266,18 @@ def protocols(request):
     return render(request, "sharing/protocols.html", {"rows": rows})
 
 
+@login_required
+def protocol_diff(request):
+    """What changes between two versions of a procedure, in words (issue 19)."""
+    versions = selectors.protocol_versions()
+    old_id, new_id = request.GET.get("old", ""), request.GET.get("new", "")
+    context = {"versions": versions, "old_id": old_id, "new_id": new_id, "changes": None}
+    if old_id.isdigit() and new_id.isdigit():
+        old, new, changes = selectors.protocol_difference(int(old_id), int(new_id))
+        context.update(old=old, new=new, changes=changes)
+    return render(request, "sharing/protocol_diff.html", context)
+
+
 # --- emergency access (break-glass) -----------------------------------------------------
 
 

@@ -241,6 +241,7 @@ PAGES = [
                 {
                     "people": 35,
                     "documents": 20,
+                    "overview": 25,
                     "procedure": 35,
                     "goals": 19,
                     "conferences": 28,
@@ -250,7 +251,14 @@ PAGES = [
             (
                 " as police",
                 "police",
-                {"people": 24, "documents": 20, "procedure": 29, "goals": 19, "conferences": 28},
+                {
+                    "people": 24,
+                    "documents": 20,
+                    "overview": 25,
+                    "procedure": 29,
+                    "goals": 19,
+                    "conferences": 28,
+                },
             ),
         )
         for section, expected in sections.items()

@@ -342,3 +342,15 @@ def test_the_documents_section_lists_only_what_the_reader_may_read(personas, wor
     assert "Beratungsbericht" in lead and "Hilfeplan" in lead
     police = personas.client(personas.police).get(url).content.decode()
     assert "Hilfeplan" in police and "Beratungsbericht" not in police
+
+
+def test_the_overview_shows_the_case_at_a_glance_within_the_scope(personas, world):
+    """Issue 18: an overview section — participants, what is new, goals, conferences,
+    documents and the latest entries — with only what the reader's scope allows."""
+    url = reverse("cases:case", args=[world.case.pk]) + "?section=overview"
+    lead = personas.client(personas.partner).get(url).content.decode()
+    assert 'id="case-overview"' in lead
+    assert "Gespräch mit A." in lead and "Fallkonferenz" in lead
+    police = personas.client(personas.police).get(url).content.decode()
+    assert "Fallkonferenz geplant" in police and "Gespräch mit A." not in police
+    assert "Einschätzung" not in police

@@ -96,7 +96,15 @@ def test_every_page_of_the_role_in_both_languages(browser, live_server, e2e_pers
         urls.append(f"/cases/{case.pk}/")
         urls += [
             f"/cases/{case.pk}/?section={section}"
-            for section in ("people", "documents", "procedure", "goals", "conferences", "closing")
+            for section in (
+                "overview",
+                "people",
+                "documents",
+                "procedure",
+                "goals",
+                "conferences",
+                "closing",
+            )
         ]
     assert len(urls) >= 4, urls
     found = []

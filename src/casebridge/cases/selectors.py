@@ -369,6 +369,46 @@ def entry_timeline(
     return page
 
 
+@dataclass
+class CaseOverview:
+    """The case at a glance for its reader: the latest entries the reader may read, how
+    many are new since the last visit, the goals by status and the conferences — what the
+    reader's seat may see of each, nothing more."""
+
+    latest: list
+    new_since: int
+    goals: dict  # status label -> count
+    last_conference: object
+    conferences: int
+    documents: int
+
+
+def case_overview(actor, case: Case, since) -> CaseOverview:
+    readable = _entries(actor, case)
+    latest = list(readable.order_by("-occurred_on", "-created_at", "-pk")[:5])
+    _audit_entry_list(actor, case, len(latest))
+    seat = seat_for(actor, case.pk)
+    goals: dict = {}
+    last_conference, conferences = None, 0
+    if _can_read_code(seat, "case_coordination"):
+        labels = dict(Goal.Status.choices)
+        for status, n in (
+            Goal.objects.filter(case=case).values_list("status").annotate(n=Count("pk")).order_by()
+        ):
+            goals[str(labels.get(status, status))] = n
+        held = Conference.objects.filter(case=case).order_by("-held_on")
+        conferences = held.count()
+        last_conference = held.first()
+    return CaseOverview(
+        latest=latest,
+        new_since=new_entries_since(actor, case, since),
+        goals=goals,
+        last_conference=last_conference,
+        conferences=conferences,
+        documents=readable.exclude(document="").count(),
+    )
+
+
 def case_documents(actor, case: Case) -> list[Entry]:
     """The documents of the case the reader may read (entries with a file), newest first;
     the list read is audited like the timeline's."""

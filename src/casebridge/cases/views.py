@@ -247,6 +247,10 @@ def _people_section(request, case, header, forms) -> dict:
     }
 
 
+def _overview_section(request, case, header, forms) -> dict:
+    return {"overview": selectors.case_overview(request.user, case, header.since)}
+
+
 def _documents_section(request, case, header, forms) -> dict:
     return {"documents": selectors.case_documents(request.user, case)}
 
@@ -310,6 +314,13 @@ for _section in (
             "invitation_form",
         ),
         position=20,
+    ),
+    CaseSection(
+        "overview",
+        gettext_lazy("Overview"),
+        "cases/sections/overview.html",
+        _overview_section,
+        position=15,
     ),
     CaseSection(
         "documents",

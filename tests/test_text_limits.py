@@ -70,3 +70,38 @@ def test_an_over_long_note_is_refused_at_its_field_and_kept(personas, world):
     assert "Ensure this value has at most 50000 characters" in text
     assert typed[:200] in text  # what was typed is still there
     assert Entry.objects.count() == before
+
+
+def test_dates_follow_the_users_language_not_the_browsers(personas, world):
+    """Issue 18: a browser's date picker follows the browser's locale. Dates are typed in
+    the user's format instead, shown as a hint; ISO 8601 is understood as well."""
+    from datetime import date, timedelta
+
+    from django.urls import reverse
+    from django.utils import timezone
+
+    from casebridge.cases.models import SafetyWarning
+
+    url = reverse("cases:case", args=[world.case.pk]) + "?section=people"
+    english = personas.client(personas.partner).get(url).content.decode()
+    assert 'placeholder="YYYY-MM-DD"' in english and 'type="date"' not in english
+    personas.partner.language = "de"
+    personas.partner.save()
+    client = personas.client(personas.partner)
+    german = client.get(url).content.decode()
+    assert 'placeholder="TT.MM.JJJJ"' in german
+    default = timezone.localdate() + timedelta(days=90)
+    assert f'value="{default:%d.%m.%Y}"' in german  # the form's default, as Germans write it
+    review = timezone.localdate() + timedelta(days=30)
+    response = client.post(
+        reverse("cases:warning_add", args=[world.case.pk]),
+        {
+            "warning-kind": "do_not_meet_alone",
+            "warning-note": "",
+            "warning-reason": "Drohung",
+            "warning-review_on": f"{review:%d.%m.%Y}",
+        },
+    )
+    assert response.status_code == 302, response.content[-2000:]
+    assert SafetyWarning.objects.get().review_on == review
+    assert isinstance(review, date)

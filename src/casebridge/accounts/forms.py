@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from casebridge.accounts import services
 from casebridge.accounts.models import Role, organisation_model
+from casebridge.forms import LocalDateTimeInput
 
 
 def _time_zone_choices():
@@ -23,7 +24,7 @@ class TokenForm(forms.Form):
     expires_at = forms.DateTimeField(
         label=_("Expires"),
         required=False,
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        widget=LocalDateTimeInput(),
         help_text=_("Leave empty for a token that lasts until you revoke it."),
     )
 
@@ -56,7 +57,7 @@ class MembershipForm(forms.Form):
     valid_until = forms.DateTimeField(
         label=_("Valid until"),
         required=False,
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        widget=LocalDateTimeInput(),
     )
 
     def __init__(self, *args, **kwargs):

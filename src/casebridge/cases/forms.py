@@ -11,10 +11,11 @@ from casebridge.accounts.models import Membership, User
 from casebridge.cases.models import ConferenceItem, Entry, Goal, Phase, SafetyWarning, Transfer
 from casebridge.cooperation_models.forms import TermChoiceField, TermMultipleField
 from casebridge.cooperation_models.models import Term, TermKind
+from casebridge.forms import LocalDateInput, LocalDateTimeInput
 from casebridge.network.models import Organisation, Region
 from casebridge.sop.events import Imminence, RiskLevel
 
-DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+DATE = LocalDateInput()
 
 
 class CaseOpenForm(forms.Form):
@@ -103,7 +104,7 @@ class ParticipantForm(forms.Form):
     valid_until = forms.DateTimeField(
         label=_("Until (optional)"),
         required=False,
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        widget=LocalDateTimeInput(),
     )
     reason = forms.CharField(label=_("Why this organisation joins"), max_length=300, required=False)
 

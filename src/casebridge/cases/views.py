@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.forms import DateField
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -573,8 +573,8 @@ def _warning_change(request, case_id: int, warning_id: int, perform):
 @require_POST
 def warning_review(request, case_id: int, warning_id: int):
     try:  # a bad date is no date: the service then names the dates it accepts
-        review_on = parse_date(request.POST.get("review_on", "")[:10])
-    except ValueError:
+        review_on = DateField(required=False).clean(request.POST.get("review_on", "")[:20])
+    except ValidationError:
         review_on = None
     return _warning_change(
         request,

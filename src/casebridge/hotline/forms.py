@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from casebridge.cooperation_models.forms import TermChoiceField, TermMultipleField
 from casebridge.cooperation_models.models import Term, TermKind
+from casebridge.forms import LocalDateInput, LocalDateTimeInput
 from casebridge.hotline.models import MODE_REQUIRED, Answer, Contact, Referral
 from casebridge.hotline.selectors import contact_by_reference
 from casebridge.hotline.services import CONTACT_FIELDS, OPEN_CALL_HOURS, TERM_FIELDS
@@ -12,7 +13,7 @@ from casebridge.labels import pick_label
 from casebridge.network.models import Organisation, Region
 
 FIRST_ANALYSIS_PREFIX = "analysis_"
-LOCAL_DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+LOCAL_DATETIME = LocalDateTimeInput()
 
 
 class ContactForm(forms.ModelForm):
@@ -71,9 +72,9 @@ class ContactForm(forms.ModelForm):
             "concern_topics",
         ]
         widgets = {
-            "started_at": LOCAL_DATETIME,
+            "started_at": LocalDateTimeInput(seconds=True),
             "ended_at": LOCAL_DATETIME,
-            "follow_up_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "follow_up_on": LocalDateInput(),
             "summary": forms.Textarea(attrs={"rows": 4}),
             "advice": forms.Textarea(attrs={"rows": 3}),
             "next_steps": forms.Textarea(attrs={"rows": 2}),
@@ -84,8 +85,6 @@ class ContactForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["started_at"].input_formats = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
-        self.fields["ended_at"].input_formats = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
         self.fields["ended_at"].help_text = _(
             "Empty: the call ends when you save (for a call that started within the last "
             "%(hours)d hours)."
@@ -221,12 +220,8 @@ class ContactSearchForm(forms.Form):
     q = forms.CharField(
         label=_("Reference or words of the summary"), required=False, max_length=100
     )
-    day_from = forms.DateField(
-        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    day_to = forms.DateField(
-        label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    day_from = forms.DateField(label=_("From"), required=False, widget=LocalDateInput())
+    day_to = forms.DateField(label=_("To"), required=False, widget=LocalDateInput())
     contact_category = TermChoiceField(
         TermKind.CONTACT_CATEGORY, label=_("Contact category"), required=False
     )
@@ -243,6 +238,4 @@ class DeclineForm(forms.Form):
 
 
 class AppointmentForm(forms.Form):
-    on = forms.DateField(
-        label=_("First appointment"), widget=forms.DateInput(attrs={"type": "date"})
-    )
+    on = forms.DateField(label=_("First appointment"), widget=LocalDateInput())

@@ -84,7 +84,7 @@ def intake(request):
     now = timezone.localtime()
     initial = {
         "channel": "phone",
-        "started_at": now.strftime("%Y-%m-%dT%H:%M:%S"),
+        "started_at": now,
         "language": "de",
         "anonymous": True,
     }

@@ -1,10 +1,10 @@
 from django import forms
-from django.utils import timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from casebridge.accounts.models import User
 from casebridge.cooperation_models.models import Term, TermKind
+from casebridge.forms import LocalDateInput, LocalDateTimeInput
 from casebridge.network.models import (
     ContactPoint,
     Lesson,
@@ -114,27 +114,15 @@ class ContactPointForm(forms.ModelForm):
 # --- meetings and action items (issue 8) -------------------------------------------------
 
 
-class _LocalDateTimeInput(forms.DateTimeInput):
-    input_type = "datetime-local"
-
-    def format_value(self, value):
-        if hasattr(value, "strftime"):
-            if timezone.is_aware(value):
-                value = timezone.localtime(value)
-            return value.strftime("%Y-%m-%dT%H:%M")
-        return value
-
-
 def _people():
-
     return invitable_users()
 
 
 class MeetingForm(forms.Form):
     title = forms.CharField(label=_("Title"), max_length=200)
     kind = forms.ChoiceField(label=_("Kind"))
-    starts_at = forms.DateTimeField(label=_("Starts"), widget=_LocalDateTimeInput)
-    ends_at = forms.DateTimeField(label=_("Ends"), widget=_LocalDateTimeInput)
+    starts_at = forms.DateTimeField(label=_("Starts"), widget=LocalDateTimeInput())
+    ends_at = forms.DateTimeField(label=_("Ends"), widget=LocalDateTimeInput())
     location = forms.CharField(label=_("Place or link"), max_length=200, required=False)
     agenda = forms.CharField(
         max_length=10000,
@@ -179,7 +167,7 @@ class DecisionForm(forms.Form):
 class ActionItemForm(forms.Form):
     title = forms.CharField(label=_("Action"), max_length=300)
     owner = forms.ModelChoiceField(label=_("Owner"), queryset=User.objects.none())
-    due_on = forms.DateField(label=_("Due"), widget=forms.DateInput(attrs={"type": "date"}))
+    due_on = forms.DateField(label=_("Due"), widget=LocalDateInput())
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

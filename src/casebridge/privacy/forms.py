@@ -6,6 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from casebridge.audit.models import Outcome
+from casebridge.forms import LocalDateInput
 
 
 class AuditFilterForm(forms.Form):
@@ -16,9 +17,5 @@ class AuditFilterForm(forms.Form):
     outcome = forms.ChoiceField(
         label=_("Outcome"), required=False, choices=[("", "–"), *Outcome.choices]
     )
-    day_from = forms.DateField(
-        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    day_to = forms.DateField(
-        label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    day_from = forms.DateField(label=_("From"), required=False, widget=LocalDateInput())
+    day_to = forms.DateField(label=_("To"), required=False, widget=LocalDateInput())

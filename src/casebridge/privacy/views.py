@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 
 from casebridge.accounts.stepup import require_recent_auth
 from casebridge.audit import export as audit_export
-from casebridge.forms import apply_validation_error
+from casebridge.forms import LocalDateInput, apply_validation_error
 from casebridge.privacy import selectors, services
 from casebridge.privacy.forms import AuditFilterForm
 from casebridge.privacy.models import SubjectRequest
@@ -24,9 +24,7 @@ from casebridge.privacy.models import SubjectRequest
 class RequestForm(forms.Form):
     kind = forms.ChoiceField(label=_("Kind"), choices=SubjectRequest.Kind.choices)
     article = forms.ChoiceField(label=_("GDPR article"), choices=SubjectRequest.Article.choices)
-    received_on = forms.DateField(
-        label=_("Received on"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    received_on = forms.DateField(label=_("Received on"), required=False, widget=LocalDateInput())
     requester_note = forms.CharField(
         label=_("Requester's note"),
         required=False,
@@ -43,7 +41,7 @@ class SearchForm(forms.Form):
         label=_("Date of birth"),
         required=False,
         max_length=10,
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=LocalDateInput(),
     )
     case_number = forms.CharField(label=_("Case number"), required=False, max_length=20)
     contact_reference = forms.CharField(label=_("Contact reference"), required=False, max_length=20)

@@ -7,10 +7,11 @@ from django.utils.translation import gettext_lazy as _
 from casebridge.cases import selectors as case_selectors
 from casebridge.cooperation_models.forms import TermChoiceField, TermMultipleField
 from casebridge.cooperation_models.models import TermKind
+from casebridge.forms import LocalDateInput
 from casebridge.sharing.models import Consent
 from casebridge.sop.events import EVENTS, HOTLINE_EVENTS, RECORDED_EVENTS, Imminence, RiskLevel
 
-DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+DATE = LocalDateInput()
 
 
 class EventForm(forms.Form):

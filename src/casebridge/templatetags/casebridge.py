@@ -1,9 +1,11 @@
 """Template helpers: show the model's codes (categories, legal bases) by their labels."""
 
 from django import template
+from django.utils import formats
 from django.utils.translation import get_language
 
 from casebridge.cooperation_models.models import Term
+from casebridge.forms import format_hint
 from casebridge.labels import pick_label
 
 register = template.Library()
@@ -20,3 +22,9 @@ def term_labels(context, kind: str, codes) -> str:
     if isinstance(codes, str):
         codes = [codes]
     return ", ".join(pick_label(labels.get(code, {}), fallback=code) for code in codes or [])
+
+
+@register.simple_tag
+def date_hint() -> str:
+    """The user's date format in words (TT.MM.JJJJ), for a date typed as text."""
+    return format_hint(formats.get_format("DATE_INPUT_FORMATS")[0])

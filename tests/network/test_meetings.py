@@ -275,3 +275,18 @@ def test_meetings_through_the_api(personas):
     )
     assert updated.json()["minutes"] == "Agreed."
     assert Meeting.objects.get().sequence == 1
+
+
+def test_invitees_of_one_name_are_told_apart_by_email_and_organisation(personas):
+    """Issue 18: the network-wide people pickers show e-mail and organisation."""
+    from django.urls import reverse
+
+    from tests.builders import make_user, org
+
+    twin = make_user("twin", org(personas.police), "security_liaison")
+    twin.first_name, twin.last_name = personas.partner.first_name, personas.partner.last_name
+    twin.save()
+    page = personas.client(personas.coordinator).get(reverse("network:meeting_create"))
+    text = page.content.decode()
+    assert f"Partner Persona · partner@example.org ({org(personas.partner).name})" in text
+    assert f"Partner Persona · twin@example.org ({org(personas.police).name})" in text

@@ -14,7 +14,7 @@ from casebridge.network.models import (
     Region,
     Sector,
 )
-from casebridge.network.selectors import invitable_users
+from casebridge.network.selectors import invitable_users, person_label
 from casebridge.network.services import ORGANISATION_FIELDS
 
 
@@ -140,7 +140,7 @@ class MeetingForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["kind"].choices = Meeting.Kind.choices
         self.fields["invitees"].queryset = _people()
-        self.fields["invitees"].label_from_instance = lambda u: u.picker_label
+        self.fields["invitees"].label_from_instance = person_label
 
 
 class MeetingEditForm(MeetingForm):
@@ -172,6 +172,7 @@ class ActionItemForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["owner"].queryset = _people()
+        self.fields["owner"].label_from_instance = person_label
 
 
 class AttendanceForm(forms.Form):

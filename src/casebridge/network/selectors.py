@@ -383,6 +383,22 @@ def invitable_users():
         User.objects.filter(is_active=True, memberships__in=Membership.objects.active())
         .distinct()
         .order_by("last_name", "first_name")
+        .prefetch_related(
+            Prefetch(
+                "memberships",
+                queryset=Membership.objects.active().select_related("organisation"),
+                to_attr="current_memberships",
+            )
+        )
+    )
+
+
+def person_label(user) -> str:
+    """A person in a network-wide choice: name, e-mail and organisations (from
+    ``invitable_users``), so that two people of one name can be told apart."""
+    organisations = sorted({m.organisation.name for m in getattr(user, "current_memberships", [])})
+    return (
+        f"{user.picker_label} ({', '.join(organisations)})" if organisations else user.picker_label
     )
 
 

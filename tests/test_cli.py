@@ -66,7 +66,7 @@ def test_region_command(installation):
     assert result.stdout.strip().startswith("20095 → ")
     unknown = run(environment, "region", "00000")
     assert unknown.returncode != 0
-    assert 'Postcode "00000" does not exist' in unknown.stderr
+    assert 'Unknown postcode "00000"' in unknown.stderr
     malformed = run(environment, "region", "20x95")
     assert malformed.returncode != 0
     assert "is not a well-formed postcode" in malformed.stderr

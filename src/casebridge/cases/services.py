@@ -55,6 +55,7 @@ from casebridge.cases.models import (
 )
 from casebridge.cooperation_models.models import Term
 from casebridge.crypto.keys import blind_index
+from casebridge.dates import local_midnight
 from casebridge.network.models import COUNSELLING_SECTORS, Organisation, Region
 
 MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
@@ -1116,11 +1117,6 @@ def _invitation_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _end_of(day: date) -> datetime:
-    zone = timezone.get_current_timezone()
-    return datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=zone)
-
-
 @transaction.atomic
 def invitation_create(
     *,
@@ -1281,7 +1277,7 @@ def invitation_accept(*, token: str, username: str, password: str, language: str
         raise ValidationError(errors)
     user.set_password(password)
     user.save()
-    until = _end_of(invitation.until)
+    until = local_midnight(invitation.until + timedelta(days=1))  # the end of that day
     Membership.objects.create(
         user=user, organisation=invitation.organisation, role=Role.GUEST, valid_until=until
     )

@@ -108,10 +108,12 @@ class ContactForm(forms.ModelForm):
             self.initial[name] = answers.get(point.code, "")
         self.fields["caller_name"].help_text = _("Only if given and needed.")
         # the caller's earlier contacts appear beside the form (htmx; the name is posted)
+        # once the name is complete: the lookup matches whole names only, and each one is
+        # an audited read — not one per pause in typing
         self.fields["caller_name"].widget.attrs.update(
             {
                 "hx-post": reverse("hotline:earlier"),
-                "hx-trigger": "change, keyup changed delay:600ms",
+                "hx-trigger": "change",
                 "hx-target": "#earlier",
                 "hx-include": "[name='anonymous']",
             }

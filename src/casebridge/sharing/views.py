@@ -478,7 +478,7 @@ def contact_event_record(request, contact_id: int):
     return redirect(reverse("hotline:contact", args=[contact.pk]) + "#protocol")
 
 
-def _contact_disclosure_form(request, disclosure):
+def _contact_disclosure_form(request, disclosure, candidates):
     initial = {
         "recipient": disclosure.recipient_id,
         "legal_basis": disclosure.legal_basis,
@@ -490,9 +490,7 @@ def _contact_disclosure_form(request, disclosure):
     return ContactDisclosureForm(
         request.POST or None,
         initial=initial,
-        recipients=Organisation.objects.filter(
-            pk__in=[o.pk for o in protocol_events.recipient_candidates(disclosure)]
-        ).order_by("name"),
+        recipients=Organisation.objects.filter(pk__in=[o.pk for o in candidates]).order_by("name"),
         approvers=selectors.hotline_approvers(disclosure.contact, request.user),
         identity_allowed="identity" in disclosure.categories,
     )
@@ -509,9 +507,12 @@ def contact_disclosure(request, disclosure_id: int):
     person, read and confirmed by the recipient once sent."""
     disclosure = selectors.contact_disclosure(request.user, disclosure_id)
     hotline_side = bool(decide(request.user, Action.CHANGE, disclosure))
-    form = None
+    form = responsible = None
     if hotline_side and disclosure.status == ContactDisclosure.Status.OPEN:
-        form = _contact_disclosure_form(request, disclosure)
+        candidates = protocol_events.recipient_candidates(disclosure)  # responsible ones first
+        if candidates and protocol_events.recipient_rank(disclosure, candidates[0]) < 2:
+            responsible = candidates[0]
+        form = _contact_disclosure_form(request, disclosure, candidates)
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
             try:
@@ -535,10 +536,6 @@ def contact_disclosure(request, disclosure_id: int):
                 return redirect("sharing:contact_disclosure", disclosure.pk)
     elif request.method == "POST":
         raise Http404
-    ranked = [
-        (organisation, protocol_events.recipient_rank(disclosure, organisation))
-        for organisation in protocol_events.recipient_candidates(disclosure)[:5]
-    ]
     return render(
         request,
         "sharing/contact_disclosure.html",
@@ -546,7 +543,7 @@ def contact_disclosure(request, disclosure_id: int):
             "disclosure": disclosure,
             "form": form,
             "hotline_side": hotline_side,
-            "suggested": [o for o, rank in ranked if rank < 2],
+            "responsible": responsible,
             "can_decide": selectors.can_approve_contact_disclosure(request.user, disclosure),
             "decision_form": ContactDisclosureDecisionForm(),
             "cancel_form": ContactDisclosureCancelForm(),

@@ -193,10 +193,8 @@ def recipient_rank(disclosure: ContactDisclosure, organisation: Organisation) ->
     region = contact_region(disclosure.contact)
     if region is None:
         return 2
-    path = {r.pk for r in region.path()}
-    for coverage in organisation.coverages.all():
-        if coverage.region_id in path or region.pk in {r.pk for r in coverage.region.path()}:
-            return 0
+    if organisation.covers(region):
+        return 0
     state = next((r.pk for r in region.path() if r.level == "state"), None)
     return 1 if state is not None and state in {r.pk for r in organisation.region.path()} else 2
 

@@ -47,8 +47,7 @@ from casebridge.cases.models import (
     Transfer,
 )
 from casebridge.cooperation_models.models import Term
-from casebridge.network.models import COUNSELLING_SECTORS, Coverage, Organisation, Region
-from casebridge.network.selectors import region_descendants
+from casebridge.network.models import COUNSELLING_SECTORS, Organisation, Region
 from casebridge.refusals import EmergencyRefused
 
 
@@ -753,16 +752,6 @@ def residence_regions() -> QuerySet[Region]:
     return Region.objects.filter(
         active=True, level__in=(Region.Level.STATE, Region.Level.DISTRICT)
     ).order_by("code")
-
-
-def covers(organisation: Organisation, region: Region) -> bool:
-    """Does the organisation serve the region? A coverage of the region, of a region above
-    it (as routing matches a caller's place: a state covers its districts, the country
-    every state) or of a region inside it (a district of the state)."""
-    above = [r.pk for r in region.path()]
-    return Coverage.objects.filter(
-        organisation=organisation, region_id__in={*above, *region_descendants(region)}
-    ).exists()
 
 
 # --- outside professionals invited to one case ----------------------------------------------

@@ -850,7 +850,7 @@ def transfer_propose(
         ]
     if region is None or not region.active or region.level not in ("state", "district"):
         errors["region"] = [_("Choose the federal state or district where the person now lives.")]
-    elif "to_organisation" not in errors and not selectors.covers(to_organisation, region):
+    elif "to_organisation" not in errors and not to_organisation.covers(region):
         errors["to_organisation"] = [
             _(
                 "%(organisation)s does not counsel in %(region)s. Choose an organisation that "

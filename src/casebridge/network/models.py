@@ -163,6 +163,17 @@ class Organisation(models.Model):
     def sector(self) -> Sector:
         return self.type.sector
 
+    def covers(self, region: Region) -> bool:
+        """Does the organisation serve ``region``? A coverage of the region, of a region
+        above it (a state covers its districts, the country every state) or of a region
+        inside it (a district of the state) — as routing matches a caller's place. Reads
+        the coverages once; prefetch ``coverages__region__parent`` for a list."""
+        above = {r.pk for r in region.path()}
+        return any(
+            coverage.region_id in above or region.pk in {r.pk for r in coverage.region.path()}
+            for coverage in self.coverages.all()
+        )
+
 
 class Coverage(models.Model):
     """Which regions an organisation serves, with which services, languages and capacity."""

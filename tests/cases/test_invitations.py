@@ -294,6 +294,8 @@ def test_the_lead_ends_the_access_and_the_end_date_ends_it_too(
     assert response.status_code == 302
     invitation.refresh_from_db()
     assert invitation.status == "ended"
+    # the therapy's participation named only the guest: it ends with them
+    assert not Participant.objects.active().filter(case=world.case, organisation=therapy())
     assert (
         personas.client(guest).get(reverse("cases:case", args=[world.case.pk])).status_code == 404
     )

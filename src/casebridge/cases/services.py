@@ -1324,7 +1324,8 @@ def invitation_accept(*, token: str, username: str, password: str, language: str
 @transaction.atomic
 def invitation_end(*, actor, invitation: Invitation) -> Invitation:
     """The lead withdraws an invitation not yet accepted, or ends a guest's part in the case
-    now: the guest's membership ends, and with it the seat."""
+    now: the guest's membership ends, and with it the seat (and the participation, when
+    the guest was its only named person)."""
     require(decide(actor, Action.CHANGE, invitation.case))
     now = timezone.now()
     if invitation.status == Invitation.Status.SENT:
@@ -1334,8 +1335,14 @@ def invitation_end(*, actor, invitation: Invitation) -> Invitation:
         Membership.objects.active().filter(
             user_id=invitation.user_id, organisation=invitation.organisation, role=Role.GUEST
         ).update(valid_until=now)
-        if invitation.participant_id:
-            invitation.participant.members.remove(invitation.user_id)
+        participant = invitation.participant
+        if participant is not None:
+            participant.members.remove(invitation.user_id)
+            # a participation that named only the guest (it came with the invitation) ends
+            # with them, rather than stay in the case with nobody behind it
+            if participant.is_active and not participant.members.exists():
+                participant.valid_until = now
+                participant.save(update_fields=["valid_until"])
     else:
         raise ValidationError({"status": [_("This invitation has ended already.")]})
     invitation.ended_at = now

@@ -19,6 +19,7 @@ from casebridge.middleware import use_preferences
 from casebridge.network.api import router as network_router
 from casebridge.privacy.api import audit_router
 from casebridge.privacy.api import router as privacy_router
+from casebridge.procedures.api import router as procedures_router
 from casebridge.refusals import Refusal
 from casebridge.sharing.api import router as sharing_router
 from casebridge.stats.api import router as stats_router
@@ -173,6 +174,7 @@ ROUTERS = [
     ("/", network_router),
     ("/hotline", hotline_router),
     ("/cases", cases_router),
+    ("/sop/protocols", procedures_router),
     ("/sop", sharing_router),
     ("/privacy", privacy_router),
     ("/audit", audit_router),

@@ -33,8 +33,6 @@ def navigation(request):
         items.append((reverse("sharing:register"), _("Disclosure register")))
         items.append((reverse("audit:log"), _("Audit log")))
         items.append((reverse("privacy:requests"), _("Subject requests")))
-    if organisations_with(user, frozenset({Role.COORDINATOR, Role.DATA_PROTECTION_OFFICER})):
-        items.append((reverse("sharing:protocols"), _("Procedures")))
     if organisations_with(user, frozenset({Role.COORDINATOR})):
         items.append((reverse("sharing:emergency"), _("Emergency access")))
         items.append((reverse("network:contact_point_gaps"), _("Contact point gaps")))
@@ -51,6 +49,8 @@ def navigation(request):
         items.append((reverse("network:meetings"), _("Meetings")))
         items.append((reverse("network:lessons"), _("Lessons learned")))
         items.append((reverse("training:runs"), _("Training")))
+        # the agreed procedures, and the drafts one is named to sign (issue 19)
+        items.append((reverse("procedures:list"), _("Procedures")))
     items += [
         (reverse("network:organisations"), _("Directory")),
         (reverse("network:contact_points"), _("Contact points")),

@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "casebridge.hotline",
     "casebridge.cases",
     "casebridge.sharing",
+    "casebridge.procedures",
     "casebridge.privacy",
     "casebridge.stats",
     "casebridge.training",

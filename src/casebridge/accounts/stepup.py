@@ -126,6 +126,22 @@ STEP_UP: dict[str, StepUpAction] = {
             during_emergency=DuringEmergency.NOT_IN_A_CASE,
         ),
         StepUpAction(
+            "procedures.protocol.sign",
+            _("Sign a version of a procedure"),
+            pages=("procedures:sign",),
+            operations=("POST /api/v1/sop/protocols/{protocol_id}/sign",),
+            services=("casebridge.procedures.services.protocol_sign",),
+            during_emergency=DuringEmergency.NOT_IN_A_CASE,
+        ),
+        StepUpAction(
+            "procedures.protocol.activate",
+            _("Put a version of a procedure into force"),
+            pages=("procedures:activate",),
+            operations=("POST /api/v1/sop/protocols/{protocol_id}/activate",),
+            services=("casebridge.procedures.services.protocol_activate",),
+            during_emergency=DuringEmergency.NOT_IN_A_CASE,
+        ),
+        StepUpAction(
             "accounts.token.create",
             _("Create a personal API token"),
             pages=("accounts:profile",),

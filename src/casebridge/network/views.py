@@ -454,7 +454,11 @@ def lesson_detail(request, lesson_id: int):
     return render(
         request,
         "network/lesson_detail.html",
-        {"lesson": selectors.access_lesson(request.user, lesson_id)},
+        {
+            "lesson": selectors.access_lesson(request.user, lesson_id),
+            # a coordinator may turn "what we change" into a draft of a procedure (issue 19)
+            "may_propose": Role.COORDINATOR in active_roles(request.user),
+        },
     )
 
 

@@ -352,11 +352,23 @@ def _load_coverage(report, organisation, coverage, regions, terms) -> None:
 
 
 def _load_protocols(report: LoadReport, spec: ModelSpec) -> None:
-    """Protocol versions are kept; a version the file no longer lists is retired."""
+    """Protocol versions are kept; a version the file no longer lists is retired.
 
+    The file seeds a procedure; once the parties put a version into force through the
+    agreement (issue 19: drafted, signed, activated in the pages), that procedure's
+    versions are theirs: a reload neither changes nor retires any version of it, and never
+    touches a version drafted in the pages."""
+    agreed = set(Protocol.objects.filter(activated_at__isnull=False).values_list("code", flat=True))
     declared = []
     for entry in spec.entries("protocols"):
         declared.append((entry.code, entry.version))
+        if (
+            entry.code in agreed
+            or Protocol.objects.filter(
+                code=entry.code, version=entry.version, origin="pages"
+            ).exists()
+        ):
+            continue
         _sync(
             report,
             "protocol",
@@ -372,7 +384,11 @@ def _load_protocols(report: LoadReport, spec: ModelSpec) -> None:
                 "rules": [rule.model_dump(mode="json") for rule in entry.rules],
             },
         )
-    for protocol in Protocol.objects.exclude(status=Protocol.Status.RETIRED):
+    for protocol in (
+        Protocol.objects.exclude(status=Protocol.Status.RETIRED)
+        .filter(origin="file")
+        .exclude(code__in=agreed)
+    ):
         if (protocol.code, protocol.version) not in declared:
             protocol.status = Protocol.Status.RETIRED
             protocol.save(update_fields=["status"])

@@ -874,26 +874,3 @@ class HotlineRegisterRowOut(Schema):
 )
 def hotline_register(request):
     return selectors.hotline_register(request.user)
-
-
-class FieldChangeOut(Schema):
-    field: str
-    before: str
-    after: str
-
-
-class RuleChangeOut(Schema):
-    kind: str
-    rule: str
-    label: str
-    fields: list[FieldChangeOut]
-    summary: str
-
-
-@router.get(
-    "/protocols/{old_id}/compare/{new_id}",
-    response={200: list[RuleChangeOut], 404: Error},
-    summary="What changes between two versions of a procedure, in words",
-)
-def protocol_diff(request, old_id: int, new_id: int):
-    return selectors.protocol_difference(old_id, new_id)[2]

@@ -3,6 +3,9 @@ they produce, consents, and disclosures — the only way information leaves a sc
 
 from __future__ import annotations
 
+import hashlib
+import json
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -14,7 +17,7 @@ from casebridge.cooperation_models.schema import RuleEntry
 from casebridge.crypto.fields import EncryptedTextField
 from casebridge.hotline.models import Contact
 from casebridge.labels import pick_label
-from casebridge.network.models import Organisation, OrganisationType
+from casebridge.network.models import Lesson, Organisation, OrganisationType
 from casebridge.sop.events import EVENTS, HOTLINE_EVENTS
 
 
@@ -35,6 +38,31 @@ class Protocol(models.Model):
     labels = models.JSONField(default=dict)
     description = models.JSONField(default=dict, blank=True)
     rules = models.JSONField(default=list)
+    # Where the version comes from: the cooperation model file (loaded by an operator) or
+    # the pages (drafted and agreed by the parties, issue 19). A model reload keeps its
+    # hands off the versions the pages made.
+    origin = models.CharField(
+        max_length=5, choices=[("file", _("model file")), ("pages", _("drafted"))], default="file"
+    )
+    based_on = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    lesson = models.ForeignKey(
+        Lesson,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("proposed from the lesson"),
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    activated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    activated_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["code", "-effective_from"]
@@ -52,6 +80,36 @@ class Protocol(models.Model):
     def parsed_rules(self):
 
         return [RuleEntry.model_validate(rule) for rule in self.rules]
+
+    def content(self) -> dict:
+        """What the parties sign: everything that changes what the procedure says, in one
+        canonical shape (a rule's defaults left out, as a model file writes it). The date
+        it takes effect is stated at activation, so it is not part of it."""
+        data = {
+            "code": self.code,
+            "version": self.version,
+            "parties": list(self.parties),
+            "label": dict(sorted(self.labels.items())),
+            "rules": [
+                rule.model_dump(mode="json", exclude_defaults=True) for rule in self.parsed_rules()
+            ],
+        }
+        if self.description:
+            data["description"] = dict(sorted(self.description.items()))
+        return data
+
+    @property
+    def content_hash(self) -> str:
+        """SHA-256 of ``content()``: a signature holds for exactly this text."""
+        canonical = json.dumps(self.content(), sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+    def in_force(self, day) -> bool:
+        return (
+            self.status == self.Status.ACTIVE
+            and self.effective_from <= day
+            and (self.effective_until is None or day <= self.effective_until)
+        )
 
 
 class CaseEvent(models.Model):

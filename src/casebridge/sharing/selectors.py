@@ -38,11 +38,8 @@ from casebridge.sharing.models import (
     EmergencyAccess,
     InformationRequest,
     Obligation,
-    Protocol,
 )
-from casebridge.sop import diff as sop_diff
 from casebridge.sop import engine as sop
-from casebridge.sop import events as sop_events
 
 
 def _requests():
@@ -643,37 +640,3 @@ def recipient_emails(organisation_id: int) -> list[str]:
         user__is_active=True,
     )
     return sorted(set(rows.exclude(user__email="").values_list("user__email", flat=True)))
-
-
-# --- the difference between two versions of a protocol (issue 19) -------------------------
-
-
-def protocol_words() -> sop_diff.Words:
-    """The model's codes named in the reader's language, for a protocol's difference."""
-    terms = {(t.kind, t.code): t.label for t in Term.objects.all()}
-    types = {t.code: t.label for t in OrganisationType.objects.all()}
-    sectors = {s.code: s.label for s in Sector.objects.all()}
-    events = {**sop_events.EVENTS, **sop_events.HOTLINE_EVENTS}
-    kinds = {"category": "information_category", "legal_basis": "legal_basis", "role": "case_role"}
-
-    def name(kind: str, code: str) -> str:
-        if kind == "event":
-            return str(events.get(code, code))
-        if kind == "organisation_type":
-            return types.get(code, code)
-        if kind == "sector":
-            return sectors.get(code, code)
-        return terms.get((kinds.get(kind, kind), code), code)
-
-    return sop_diff.Words(name)
-
-
-def protocol_versions() -> list:
-    return list(Protocol.objects.order_by("code", "effective_from", "version"))
-
-
-def protocol_difference(old_id: int, new_id: int):
-    """The two versions and what changes from the first to the second, in words."""
-    old = get_object_or_404(Protocol, pk=old_id)
-    new = get_object_or_404(Protocol, pk=new_id)
-    return old, new, sop_diff.compare(old.parsed_rules(), new.parsed_rules(), protocol_words())

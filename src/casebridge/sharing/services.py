@@ -38,7 +38,6 @@ from casebridge.sharing.models import (
     Disclosure,
     InformationRequest,
     Obligation,
-    Protocol,
 )
 from casebridge.sharing.selectors import (
     approvers,
@@ -48,7 +47,6 @@ from casebridge.sharing.selectors import (
     hotline_approvers,
     recipient_emails,
 )
-from casebridge.sop import engine as sop
 from casebridge.sop.events import HOTLINE_EVENTS, RECORDED_EVENTS
 
 APPROVAL_KINDS = ("duty", "emergency")
@@ -375,34 +373,6 @@ def disclosure_decide(*, actor, disclosure: Disclosure, approve: bool) -> Disclo
             details={"case": disclosure.case.number},
         )
     return disclosure
-
-
-@transaction.atomic
-def protocol_activate(*, actor, protocol: Protocol, vocabulary) -> Protocol:
-    """Activate a protocol version; refused while it has errors. Other versions retire."""
-    errors = [str(f) for f in sop.check(ParsedProtocol(protocol), vocabulary) if f.level == "error"]
-    if errors:
-        raise ValidationError({"protocol": errors})
-    Protocol.objects.filter(code=protocol.code, status=Protocol.Status.ACTIVE).exclude(
-        pk=protocol.pk
-    ).update(status=Protocol.Status.RETIRED)
-    protocol.status = Protocol.Status.ACTIVE
-    protocol.save(update_fields=["status"])
-    audit_record(
-        actor=actor,
-        action="sharing.protocol.activate",
-        obj=protocol,
-        details={"code": protocol.code, "version": protocol.version},
-    )
-    return protocol
-
-
-class ParsedProtocol:
-    """A stored protocol in the shape ``sop.check`` reads."""
-
-    def __init__(self, protocol: Protocol):
-        self.code, self.version, self.parties = protocol.code, protocol.version, protocol.parties
-        self.rules = protocol.parsed_rules()
 
 
 @transaction.atomic

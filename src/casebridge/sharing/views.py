@@ -37,8 +37,7 @@ from casebridge.sharing.forms import (
     InformationRequestForm,
     SimulateForm,
 )
-from casebridge.sharing.models import ContactDisclosure, Protocol
-from casebridge.sop import engine as sop
+from casebridge.sharing.models import ContactDisclosure
 
 
 def _back(case_id: int):
@@ -253,29 +252,6 @@ def register(request):
             "hotline": selectors.hotline_register(request.user),
         },
     )
-
-
-@login_required
-def protocols(request):
-
-    vocabulary = selectors.stored_vocabulary()
-    rows = [
-        (protocol, sop.check(services.ParsedProtocol(protocol), vocabulary))
-        for protocol in Protocol.objects.all()
-    ]
-    return render(request, "sharing/protocols.html", {"rows": rows})
-
-
-@login_required
-def protocol_diff(request):
-    """What changes between two versions of a procedure, in words (issue 19)."""
-    versions = selectors.protocol_versions()
-    old_id, new_id = request.GET.get("old", ""), request.GET.get("new", "")
-    context = {"versions": versions, "old_id": old_id, "new_id": new_id, "changes": None}
-    if old_id.isdigit() and new_id.isdigit():
-        old, new, changes = selectors.protocol_difference(int(old_id), int(new_id))
-        context.update(old=old, new=new, changes=changes)
-    return render(request, "sharing/protocol_diff.html", context)
 
 
 # --- emergency access (break-glass) -----------------------------------------------------

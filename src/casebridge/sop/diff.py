@@ -188,3 +188,8 @@ def _sentence(rule, words: Words) -> str:
         "deadline": fields["deadline"][1],
         "basis": fields["legal_basis"][1],
     }
+
+
+def rule_fields(rule, words: Words | None = None) -> list[tuple[str, str]]:
+    """Each field of a rule as (its name, its value) in words, for a page that shows it."""
+    return list(_fields(rule, words or plain_words()).values())

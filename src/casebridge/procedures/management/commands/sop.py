@@ -2,6 +2,7 @@ from datetime import date
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from casebridge.access.protocol import simulate
@@ -12,9 +13,8 @@ from casebridge.cooperation_models.schema import (
     resolve_model_path,
     vocabulary_of,
 )
+from casebridge.procedures.services import protocol_activate
 from casebridge.sharing.models import Protocol
-from casebridge.sharing.selectors import stored_vocabulary
-from casebridge.sharing.services import protocol_activate
 from casebridge.sop import engine as sop
 from casebridge.sop.events import EVENTS, IMMINENCE, LIKELIHOOD
 
@@ -28,10 +28,12 @@ class Command(BaseCommand):
         check = sub.add_parser("check", help="check the protocols of a model file (path or name)")
         check.add_argument("model", nargs="?", default="germany")
         activate = sub.add_parser(
-            "activate", help="activate a loaded protocol version (refused on errors)"
+            "activate",
+            help="put a signed version into force (refused on errors or a missing signature)",
         )
         activate.add_argument("code")
         activate.add_argument("version")
+        activate.add_argument("--date", default="", help="the day it takes effect, YYYY-MM-DD")
         simulate = sub.add_parser("simulate", help="who must or may inform whom, changing nothing")
         simulate.add_argument("--case", required=True, help="case number, e.g. HH-2026-0001")
         simulate.add_argument("--event", required=True)
@@ -43,23 +45,32 @@ class Command(BaseCommand):
         if action == "check":
             return self._check(options["model"])
         if action == "activate":
-            return self._activate(options["code"], options["version"])
+            return self._activate(options["code"], options["version"], options["date"])
         return self._simulate(options)
 
-    def _activate(self, code: str, version: str) -> None:
-
+    def _activate(self, code: str, version: str, day: str) -> None:
+        """The same service as the pages and the API: every signature, no error, a day
+        that has not passed (DESIGN invariant 12); the operator acts for the machine."""
         protocol = Protocol.objects.filter(code=code, version=version).first()
         if protocol is None:
             raise CommandError(
                 _("no protocol %(code)s %(version)s is loaded") % {"code": code, "version": version}
             )
         try:
-            protocol_activate(actor=None, protocol=protocol, vocabulary=stored_vocabulary())
+            effective_from = date.fromisoformat(day) if day else timezone.localdate()
+        except ValueError:
+            raise CommandError(_("--date: use YYYY-MM-DD")) from None
+        try:
+            protocol_activate(actor=None, protocol=protocol, effective_from=effective_from)
         except ValidationError as exc:
-            for message in exc.message_dict["protocol"]:
-                self.stderr.write(message)
-            raise CommandError(_("the protocol has errors and was not activated")) from None
-        self.stdout.write(_("%(code)s %(version)s is active") % {"code": code, "version": version})
+            for field, messages in exc.message_dict.items():
+                for message in messages:
+                    self.stderr.write(f"{field}: {message}")
+            raise CommandError(_("the protocol was not activated")) from None
+        self.stdout.write(
+            _("%(code)s %(version)s is in force from %(date)s")
+            % {"code": code, "version": version, "date": effective_from.isoformat()}
+        )
 
     def _check(self, name: str) -> None:
         path = resolve_model_path(name)

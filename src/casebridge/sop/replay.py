@@ -283,9 +283,9 @@ def _compare_barriers(rows: _Rows, event: ReplayEvent, base, draft) -> None:
     for key in after.keys() & before.keys():
         lifted_before, lifted_after = before[key].overridden_by, after[key].overridden_by
         if lifted_after and not lifted_before:
-            add(key, "barriers_lifted", ", ".join(lifted_after))
+            add(key, "barriers_lifted", ", ".join(sorted(lifted_after)))
         elif lifted_before and not lifted_after:
-            add(key, "barriers_restored", ", ".join(lifted_before))
+            add(key, "barriers_restored", ", ".join(sorted(lifted_before)))
 
 
 def _compare_hotline(rows: _Rows, event: ReplayEvent, base, draft) -> None:

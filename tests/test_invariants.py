@@ -103,6 +103,10 @@ ALLOWED = {
     "access/policy.py",
     # emergency access: the services that start, end, close and review one
     "sharing/emergency.py",
+    # the coordinator's replay of a draft SOP (issue 19): reads events, participants,
+    # obligations and approved disclosures of a period as codes, ids and times only (no
+    # text, no excerpt, no name) for the pure sop.replay; writes nothing
+    "sharing/replay.py",
     # counts open referrals per partner for capacity: numbers, no content
     "hotline/routing.py",
     # writes synthetic demo and benchmark data; shows nothing to anybody

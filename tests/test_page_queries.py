@@ -305,7 +305,7 @@ PAGES = [
     ("from the hotline", "police", lambda r: reverse("sharing:hotline_reports"), 5),
     ("register", "dpo", lambda r: reverse("sharing:register"), 16),
     ("tasks of the receiver", "partner_other", lambda r: reverse("sharing:tasks"), 12),
-    ("protocols", "partner", lambda r: reverse("sharing:protocols"), 8),
+    ("protocols", "partner", lambda r: reverse("procedures:list"), 8),
     ("emergency access", "coordinator", lambda r: reverse("sharing:emergency"), 5),
     ("emergency reviews", "dpo", lambda r: reverse("sharing:emergency_reviews"), 6),
     ("statistics", "coordinator", lambda r: reverse("stats:dashboard"), 38),

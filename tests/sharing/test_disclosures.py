@@ -13,7 +13,7 @@ from django.utils.formats import date_format
 from casebridge.access.policy import Action, decide
 from casebridge.audit.models import AuditEvent
 from casebridge.cases import services as case_services
-from casebridge.sharing import selectors, services
+from casebridge.sharing import services
 from casebridge.sharing.models import Disclosure, Obligation
 from tests.builders import category, make_user, org
 
@@ -271,39 +271,6 @@ def test_a_disclosure_fulfils_matching_obligations_without_naming_them(personas,
     assert duty.status == Obligation.Status.FULFILLED
 
 
-def test_a_protocol_with_errors_cannot_be_activated(personas):
-    from casebridge.sharing.models import Protocol
-
-    protocol = Protocol.objects.get(code="de-default")
-    rules = [dict(r) for r in protocol.rules]
-    for rule in rules:
-        if rule["code"] == "duty-138":
-            rule["overrides"] = []
-            rule["categories"] = ["counselling"]
-    broken = Protocol.objects.create(
-        code="de-default",
-        version="2027.1-draft",
-        status="draft",
-        effective_from=protocol.effective_from,
-        parties=protocol.parties,
-        labels=protocol.labels,
-        rules=rules,
-    )
-    with pytest.raises(ValidationError) as caught:
-        services.protocol_activate(
-            actor=None, protocol=broken, vocabulary=selectors.stored_vocabulary()
-        )
-    assert any("forbids sharing" in message for message in caught.value.message_dict["protocol"])
-    broken.refresh_from_db()
-    assert broken.status == "draft"
-    protocol.refresh_from_db()
-    assert protocol.status == "active"
-
-
-# -- a consent withdrawn while the disclosure form is open --------------------------------
-
-
-@pytest.fixture
 def consent_in_use(personas, world):
     """A consent, and a colleague at the lead organisation who is about to disclose on it."""
     colleague = make_user("kollegin", org(personas.partner), "partner_counsellor")

@@ -65,8 +65,8 @@ def test_the_changes_read_as_sentences(versions):
 def test_page_and_api_in_both_languages(personas, versions):
     active, draft = versions
     client = personas.client(personas.coordinator)
-    assert "Compare two versions" in client.get(reverse("sharing:protocols")).content.decode()
-    url = reverse("sharing:protocol_diff") + f"?old={active.pk}&new={draft.pk}"
+    assert "Compare two versions" in client.get(reverse("procedures:list")).content.decode()
+    url = reverse("procedures:diff") + f"?old={active.pk}&new={draft.pk}"
     page = client.get(url).content.decode()
     assert "within 72 hours instead of within 24 hours" in page
     assert "Youth welfare office" in page or "youth welfare" in page.lower()
@@ -77,5 +77,5 @@ def test_page_and_api_in_both_languages(personas, versions):
     rows = client.get(f"/api/v1/sop/protocols/{active.pk}/compare/{draft.pk}").json()
     assert {row["rule"] for row in rows} == {"child-welfare", "release-lead", "school-brief"}
     assert client.get(f"/api/v1/sop/protocols/{active.pk}/compare/999999").status_code == 404
-    same = client.get(reverse("sharing:protocol_diff") + f"?old={active.pk}&new={active.pk}")
+    same = client.get(reverse("procedures:diff") + f"?old={active.pk}&new={active.pk}")
     assert "same rules" in same.content.decode() or "gleichen Regeln" in same.content.decode()

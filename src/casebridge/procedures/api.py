@@ -9,7 +9,7 @@ from datetime import date, datetime
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
 from django.utils.translation import gettext as _
-from ninja import Field, Router, Schema, Status
+from ninja import Field, Query, Router, Schema, Status
 
 from casebridge.accounts.stepup import step_up
 from casebridge.apischema import Day, Error, Input
@@ -135,7 +135,7 @@ def protocol_list(request):
     return [_summary(row.protocol) for row in selectors.protocol_rows(request.user)]
 
 
-@router.get("/{protocol_id}", response={200: ProtocolDetailOut, 404: Error})
+@router.get("/{int:protocol_id}", response={200: ProtocolDetailOut, 404: Error})
 def protocol_detail(request, protocol_id: int):
     """A version with its rules, the check's findings, signatories and comments."""
     return _detail(selectors.protocol_for_reader(request.user, protocol_id))
@@ -187,7 +187,7 @@ class DraftUpdateIn(Input):
 
 
 @router.patch(
-    "/{protocol_id}",
+    "/{int:protocol_id}",
     response={200: ProtocolDetailOut, 403: Error, 404: Error, 422: Error},
     summary="Change a draft's version, proposed start, parties and name",
 )
@@ -220,7 +220,7 @@ class RuleIn(Input):
 
 
 @router.post(
-    "/{protocol_id}/rules",
+    "/{int:protocol_id}/rules",
     response={201: ProtocolDetailOut, 403: Error, 404: Error, 422: Error},
     summary="Add a rule to a draft; refused if the check finds an error it brings",
 )
@@ -231,7 +231,7 @@ def rule_add(request, protocol_id: int, payload: RuleIn):
 
 
 @router.put(
-    "/{protocol_id}/rules/{code}",
+    "/{int:protocol_id}/rules/{code}",
     response={200: ProtocolDetailOut, 403: Error, 404: Error, 422: Error},
     summary="Replace a rule of a draft; refused if the check finds an error it brings",
 )
@@ -242,7 +242,7 @@ def rule_replace(request, protocol_id: int, code: str, payload: RuleIn):
 
 
 @router.delete(
-    "/{protocol_id}/rules/{code}",
+    "/{int:protocol_id}/rules/{code}",
     response={200: ProtocolDetailOut, 403: Error, 404: Error, 422: Error},
 )
 def rule_delete(request, protocol_id: int, code: str):
@@ -262,7 +262,7 @@ class SignatoriesIn(Input):
 
 
 @router.put(
-    "/{protocol_id}/signatories",
+    "/{int:protocol_id}/signatories",
     response={200: ProtocolDetailOut, 403: Error, 404: Error, 422: Error},
     summary="Name who signs for each party, and the legal reviewer",
 )
@@ -287,7 +287,7 @@ class CommentIn(Input):
 
 
 @router.post(
-    "/{protocol_id}/comments",
+    "/{int:protocol_id}/comments",
     response={201: ProtocolDetailOut, 403: Error, 404: Error, 422: Error},
 )
 def comment_add(request, protocol_id: int, payload: CommentIn):
@@ -303,7 +303,7 @@ class SignIn(Input):
 
 
 @router.post(
-    "/{protocol_id}/sign",
+    "/{int:protocol_id}/sign",
     response={200: ProtocolDetailOut, 403: Error, 404: Error, 422: Error},
     summary="Sign the exact text (a confirmed browser session; never a token)",
 )
@@ -325,7 +325,7 @@ class ActivateIn(Input):
 
 
 @router.post(
-    "/{protocol_id}/activate",
+    "/{int:protocol_id}/activate",
     response={200: ProtocolDetailOut, 403: Error, 404: Error, 422: Error},
     summary="Put a signed version into force (a confirmed browser session; never a token)",
 )
@@ -343,7 +343,7 @@ def activate(request, protocol_id: int, payload: ActivateIn):
 
 
 @router.get(
-    "/{protocol_id}/export",
+    "/{int:protocol_id}/export",
     response={200: None, 404: Error},
     openapi_extra={
         "responses": {200: {"description": "The file", "content": {"application/toml": {}}}}
@@ -370,7 +370,7 @@ class RuleChangeOut(Schema):
 
 
 @router.get(
-    "/{old_id}/compare/{new_id}",
+    "/{int:old_id}/compare/{int:new_id}",
     response={200: list[RuleChangeOut], 404: Error},
     summary="What changes between two versions of a procedure, in words",
 )
@@ -379,8 +379,8 @@ def protocol_diff(request, old_id: int, new_id: int):
 
 
 class ReplayQuery(Input):
-    date_from: Day = Field(alias="from")
-    date_to: Day = Field(alias="to")
+    start: Day = Field(description="the first day of the period")
+    end: Day = Field(description="the last day of the period (at most three years later)")
 
 
 class ReplayChangeOut(Schema):
@@ -410,7 +410,7 @@ class ReplayOut(Schema):
 
 
 @router.get(
-    "/{protocol_id}/replay",
+    "/{int:protocol_id}/replay",
     response={200: ReplayOut, 403: Error, 404: Error, 422: Error},
     summary="Replay a period's past events through this version and the one in force "
     "(network coordinators and data protection officers; counts per rule, changes nothing)",
@@ -428,8 +428,8 @@ def replay(request, protocol_id: int, query: Query[ReplayQuery]):
         actor=request.user,
         draft=protocol,
         baseline=baseline,
-        start=query.date_from,
-        end=query.date_to,
+        start=query.start,
+        end=query.end,
     )
     return {
         "baseline_id": baseline.pk,

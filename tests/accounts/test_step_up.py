@@ -25,6 +25,7 @@ from importlib import import_module
 import pytest
 from django.test import Client, RequestFactory
 from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
+from django.utils import timezone
 
 from casebridge.accounts.models import ApiToken, Membership, Role
 from casebridge.accounts.services import api_token_create
@@ -34,10 +35,12 @@ from casebridge.cases import selectors as case_selectors
 from casebridge.cooperation_models.models import Term
 from casebridge.privacy import selectors as privacy_selectors
 from casebridge.privacy import services as privacy_services
+from casebridge.procedures import services as procedure_services
+from casebridge.procedures.models import ProtocolSignatory
 from casebridge.refusals import ReauthRequired, TokenRefused
 from casebridge.sharing import emergency as sharing_emergency
 from casebridge.sharing import services as sharing_services
-from casebridge.sharing.models import ContactDisclosure, Disclosure, EmergencyAccess
+from casebridge.sharing.models import ContactDisclosure, Disclosure, EmergencyAccess, Protocol
 from tests.builders import make_contact, make_user, org
 
 pytestmark = pytest.mark.django_db
@@ -282,8 +285,74 @@ def _contact_decide(personas, world, actor):
     )
 
 
+def _agreed_draft(personas, *, signed: bool):
+    """A draft of the German procedure between the NGO and the police liaison, with its
+    signatories named (and, if ``signed``, their signatures on its text)."""
+    active = Protocol.objects.get(code="de-default", status="active")
+    draft = procedure_services.draft_start(
+        actor=personas.coordinator, based_on=active, version="2027.1"
+    )
+    draft.parties = ["ngo_counselling_partner", "police_liaison_unit"]
+    draft.save()
+    procedure_services.signatories_set(
+        actor=personas.coordinator,
+        protocol=draft,
+        parties={
+            "ngo_counselling_partner": (org(personas.partner), personas.partner),
+            "police_liaison_unit": (org(personas.police), personas.police),
+        },
+        legal_reviewer=personas.dpo,
+    )
+    if signed:  # outside a request: the machine's authority (the walk is about the paths)
+        for person in (personas.partner, personas.police, personas.dpo):
+            procedure_services.protocol_sign(
+                actor=person, protocol=draft, content_hash=draft.content_hash
+            )
+    return draft
+
+
+def _protocol_sign(personas, world, actor):
+    draft = _agreed_draft(personas, signed=False)
+    body = {"content_hash": draft.content_hash}
+    return Walk(
+        actor=actor,
+        page=("POST", reverse("procedures:sign", args=[draft.pk]), body),
+        page_done=302,
+        api=("POST", f"/api/v1/sop/protocols/{draft.pk}/sign", body),
+        api_done=200,
+        secret='"signed_current_text": true',
+        service=lambda: procedure_services.protocol_sign(
+            actor=actor, protocol=draft, content_hash=draft.content_hash
+        ),
+    )
+
+
+def _protocol_activate(personas, world, actor):
+    draft = _agreed_draft(personas, signed=True)
+    body = {"effective_from": timezone.localdate().isoformat(), "content_hash": draft.content_hash}
+    return Walk(
+        actor=actor,
+        page=("POST", reverse("procedures:activate", args=[draft.pk]), body),
+        page_done=302,
+        api=("POST", f"/api/v1/sop/protocols/{draft.pk}/activate", body),
+        api_done=200,
+        secret='"in_force"',
+        service=lambda: procedure_services.protocol_activate(
+            actor=actor,
+            protocol=draft,
+            effective_from=timezone.localdate(),
+            content_hash=draft.content_hash,
+        ),
+    )
+
+
 # code → (how to do it, who does it)
 WALKS = {
+    "procedures.protocol.sign": (_protocol_sign, lambda personas, world: personas.partner),
+    "procedures.protocol.activate": (
+        _protocol_activate,
+        lambda personas, world: personas.coordinator,
+    ),
     "cases.case.export": (_export, lambda personas, world: personas.partner),
     "sharing.disclosure.request": (_disclose, lambda personas, world: personas.partner),
     "sharing.disclosure.decide": (_decide, _second_person),
@@ -317,6 +386,8 @@ def snapshot(actor) -> tuple:
         ApiToken.objects.count(),
         EmergencyAccess.objects.count(),
         sorted(ContactDisclosure.objects.values_list("status", flat=True)),
+        ProtocolSignatory.objects.filter(signed_at__isnull=False).count(),
+        sorted(Protocol.objects.values_list("status", flat=True)),
     )
 
 

@@ -119,12 +119,12 @@ def test_only_a_coordinator_drafts_on_every_path(personas, active, who):
     before = Protocol.objects.count()
     page = client.post(reverse("procedures:draft_new"), {"based_on": active.pk, "version": "x"})
     api = client.post(
-        "/api/v1/sop/protocols/drafts",
-        {"based_on_id": active.pk, "version": "x"},
+        f"/api/v1/sop/protocols/{active.pk}/drafts",
+        {"version": "x"},
         content_type="application/json",
     )
     imported = client.post(
-        "/api/v1/sop/protocols/import",
+        "/api/v1/sop/protocols",
         {"toml": services.export_toml(active).replace('"2026.1"', '"x"')},
         content_type="application/json",
     )
@@ -268,7 +268,7 @@ def test_export_and_import_round_trip_exactly(personas, draft):
     assert text == client.get(f"/api/v1/sop/protocols/{draft.pk}/export").content.decode()
     renamed = text.replace('version = "2027.1"', 'version = "2027.2"')
     response = client.post(
-        "/api/v1/sop/protocols/import", {"toml": renamed}, content_type="application/json"
+        "/api/v1/sop/protocols", {"toml": renamed}, content_type="application/json"
     )
     assert response.status_code == 201, response.content
     imported = Protocol.objects.get(pk=response.json()["id"])
@@ -333,7 +333,7 @@ def test_bad_files_name_where_and_change_nothing(personas, draft, text, message)
         text = services.export_toml(draft)
     before = Protocol.objects.count()
     response = personas.client(personas.coordinator).post(
-        "/api/v1/sop/protocols/import", {"toml": text}, content_type="application/json"
+        "/api/v1/sop/protocols", {"toml": text}, content_type="application/json"
     )
     assert response.status_code == 422, response.content
     assert message in str(response.json()["fields"])

@@ -135,25 +135,24 @@ def protocol_list(request):
     return [_summary(row.protocol) for row in selectors.protocol_rows(request.user)]
 
 
-@router.get("/{int:protocol_id}", response={200: ProtocolDetailOut, 404: Error})
+@router.get("/{protocol_id}", response={200: ProtocolDetailOut, 404: Error})
 def protocol_detail(request, protocol_id: int):
     """A version with its rules, the check's findings, signatories and comments."""
     return _detail(selectors.protocol_for_reader(request.user, protocol_id))
 
 
 class DraftIn(Input):
-    based_on_id: int
     version: str = Field(max_length=40)
     lesson_id: int | None = Field(None, description="the lesson learned that proposes it")
 
 
 @router.post(
-    "/drafts",
+    "/{protocol_id}/drafts",
     response={201: ProtocolDetailOut, 403: Error, 404: Error, 422: Error},
-    summary="Start a draft from a version (network coordinators)",
+    summary="Start a draft from this version (network coordinators)",
 )
-def draft_start(request, payload: DraftIn):
-    based_on = selectors.protocol_for_reader(request.user, payload.based_on_id)
+def draft_start(request, protocol_id: int, payload: DraftIn):
+    based_on = selectors.protocol_for_reader(request.user, protocol_id)
     lesson = None
     if payload.lesson_id is not None:
         lesson = selectors.lesson(payload.lesson_id)
@@ -170,7 +169,7 @@ class ImportIn(Input):
 
 
 @router.post(
-    "/import",
+    "",
     response={201: ProtocolDetailOut, 403: Error, 422: Error},
     summary="Import a file as a draft (network coordinators)",
 )
@@ -187,7 +186,7 @@ class DraftUpdateIn(Input):
 
 
 @router.patch(
-    "/{int:protocol_id}",
+    "/{protocol_id}",
     response={200: ProtocolDetailOut, 403: Error, 404: Error, 422: Error},
     summary="Change a draft's version, proposed start, parties and name",
 )
@@ -220,7 +219,7 @@ class RuleIn(Input):
 
 
 @router.post(
-    "/{int:protocol_id}/rules",
+    "/{protocol_id}/rules",
     response={201: ProtocolDetailOut, 403: Error, 404: Error, 422: Error},
     summary="Add a rule to a draft; refused if the check finds an error it brings",
 )
@@ -231,7 +230,7 @@ def rule_add(request, protocol_id: int, payload: RuleIn):
 
 
 @router.put(
-    "/{int:protocol_id}/rules/{code}",
+    "/{protocol_id}/rules/{code}",
     response={200: ProtocolDetailOut, 403: Error, 404: Error, 422: Error},
     summary="Replace a rule of a draft; refused if the check finds an error it brings",
 )
@@ -242,7 +241,7 @@ def rule_replace(request, protocol_id: int, code: str, payload: RuleIn):
 
 
 @router.delete(
-    "/{int:protocol_id}/rules/{code}",
+    "/{protocol_id}/rules/{code}",
     response={200: ProtocolDetailOut, 403: Error, 404: Error, 422: Error},
 )
 def rule_delete(request, protocol_id: int, code: str):
@@ -262,7 +261,7 @@ class SignatoriesIn(Input):
 
 
 @router.put(
-    "/{int:protocol_id}/signatories",
+    "/{protocol_id}/signatories",
     response={200: ProtocolDetailOut, 403: Error, 404: Error, 422: Error},
     summary="Name who signs for each party, and the legal reviewer",
 )
@@ -287,7 +286,7 @@ class CommentIn(Input):
 
 
 @router.post(
-    "/{int:protocol_id}/comments",
+    "/{protocol_id}/comments",
     response={201: ProtocolDetailOut, 403: Error, 404: Error, 422: Error},
 )
 def comment_add(request, protocol_id: int, payload: CommentIn):
@@ -303,7 +302,7 @@ class SignIn(Input):
 
 
 @router.post(
-    "/{int:protocol_id}/sign",
+    "/{protocol_id}/sign",
     response={200: ProtocolDetailOut, 403: Error, 404: Error, 422: Error},
     summary="Sign the exact text (a confirmed browser session; never a token)",
 )
@@ -325,7 +324,7 @@ class ActivateIn(Input):
 
 
 @router.post(
-    "/{int:protocol_id}/activate",
+    "/{protocol_id}/activate",
     response={200: ProtocolDetailOut, 403: Error, 404: Error, 422: Error},
     summary="Put a signed version into force (a confirmed browser session; never a token)",
 )
@@ -343,7 +342,7 @@ def activate(request, protocol_id: int, payload: ActivateIn):
 
 
 @router.get(
-    "/{int:protocol_id}/export",
+    "/{protocol_id}/export",
     response={200: None, 404: Error},
     openapi_extra={
         "responses": {200: {"description": "The file", "content": {"application/toml": {}}}}
@@ -370,7 +369,7 @@ class RuleChangeOut(Schema):
 
 
 @router.get(
-    "/{int:old_id}/compare/{int:new_id}",
+    "/{old_id}/compare/{new_id}",
     response={200: list[RuleChangeOut], 404: Error},
     summary="What changes between two versions of a procedure, in words",
 )
@@ -410,7 +409,7 @@ class ReplayOut(Schema):
 
 
 @router.get(
-    "/{int:protocol_id}/replay",
+    "/{protocol_id}/replay",
     response={200: ReplayOut, 403: Error, 404: Error, 422: Error},
     summary="Replay a period's past events through this version and the one in force "
     "(network coordinators and data protection officers; counts per rule, changes nothing)",

@@ -26,6 +26,7 @@ from casebridge.procedures.models import ProtocolComment, ProtocolSignatory
 from casebridge.procedures.services import findings, missing_signatures
 from casebridge.sharing.models import Protocol
 from casebridge.sharing.replay import replay_period
+from casebridge.sharing.selectors import stored_vocabulary
 from casebridge.sop import diff as sop_diff
 from casebridge.sop import events as sop_events
 
@@ -85,9 +86,10 @@ class Row:
 
 def protocol_rows(user) -> list[Row]:
     today = timezone.localdate()
+    vocabulary = stored_vocabulary()
     rows = []
     for protocol in visible_protocols(user).order_by("code", "-effective_from", "-created_at"):
-        found = findings(protocol)
+        found = findings(protocol, vocabulary=vocabulary)
         rows.append(
             Row(
                 protocol,

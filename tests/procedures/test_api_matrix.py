@@ -90,7 +90,10 @@ def test_endpoint_answers_persona(personas, method, path, persona, expected):
         },
         ("POST", "/{draft}/comments"): {"rule": "case-closed", "text": "Und die Schule?"},
         ("POST", "/{draft}/sign"): {"content_hash": draft.content_hash},
-        ("POST", "/{signed}/activate"): {"effective_from": today, "content_hash": signed.content_hash},
+        ("POST", "/{signed}/activate"): {
+            "effective_from": today,
+            "content_hash": signed.content_hash,
+        },
     }
     url = "/api/v1/sop/protocols" + path.format(
         draft=draft.pk, signed=signed.pk, active=active.pk, rule="case-closed"

@@ -543,12 +543,29 @@ def protocol_activate(
     return protocol
 
 
+@transaction.atomic
 def retire_ended(*, today: date | None = None) -> int:
-    """Versions whose last day has passed are retired (the worker runs this daily)."""
+    """Versions whose last day has passed are retired (the worker runs this each round)."""
     today = today or timezone.localdate()
-    return Protocol.objects.filter(status=Protocol.Status.ACTIVE, effective_until__lt=today).update(
-        status=Protocol.Status.RETIRED
+    ended = list(
+        Protocol.objects.select_for_update().filter(
+            status=Protocol.Status.ACTIVE, effective_until__lt=today
+        )
     )
+    for protocol in ended:
+        protocol.status = Protocol.Status.RETIRED
+        protocol.save(update_fields=["status"])
+        audit_record(
+            actor=None,
+            action="procedures.protocol.retire",
+            obj=protocol,
+            details={
+                "code": protocol.code,
+                "version": protocol.version,
+                "last_day": protocol.effective_until.isoformat(),
+            },
+        )
+    return len(ended)
 
 
 def may_comment(actor, protocol: Protocol) -> bool:

@@ -381,12 +381,9 @@ def relevant(baseline_rules, draft_rules) -> set[str]:
     after = {r.code: r for r in draft_rules}
     differ = {code for code in before.keys() | after.keys() if before.get(code) != after.get(code)}
     everything = [*before.values(), *after.values()]
-    barriers = {
-        target
-        for r in everything
-        if r.code in differ
-        for target in r.overrides
-    } | {r.code for r in everything if r.code in differ and r.obligation == "must_not_share"}
+    barriers = {target for r in everything if r.code in differ for target in r.overrides} | {
+        r.code for r in everything if r.code in differ and r.obligation == "must_not_share"
+    }
     overriding = {r.code for r in everything if set(r.overrides) & barriers}
     return differ | barriers | overriding
 

@@ -621,3 +621,35 @@ def test_the_period_is_its_days_in_local_time(personas, world, active):
     assert events_replayed() == (1, 1)
     event.update(recorded_at=local_midnight(first) - timedelta(minutes=1))
     assert events_replayed() == (0, 0)
+
+
+def _drafts(rules):
+    """Drafts of every kind the tests above use, and one that touches an override only."""
+    justice = rule(
+        code="justice-barrier",
+        event="always",
+        obligation="must_not_share",
+        recipient={"sector": "security"},
+        categories=["justice"],
+        legal_basis="professional_secrecy",
+    )
+    return [
+        changed(rules, "brief-new-participant", deadline="within_days:1"),
+        without(rules, "child-welfare"),
+        changed(rules, "child-welfare", recipient={"role": "probation"}),
+        [*rules, justice],
+        without(rules, "health-barrier"),
+        changed(changed(rules, "duty-138", overrides=[]), "present-danger-34", overrides=[]),
+        changed(rules, "counselling-barrier", recipient={"sector": "child_welfare"}),
+        changed(rules, "consent-first", obligation="must_inform"),
+    ]
+
+
+def test_evaluating_only_the_rules_that_differ_finds_the_same(german):
+    rules, hotline = german
+    events, obligations, disclosures = history()
+    for draft in _drafts(rules):
+        narrow = run(rules + hotline, draft + hotline, events, obligations, disclosures)
+        full = run(rules + hotline, draft + hotline, events, obligations, disclosures, narrow=False)
+        assert narrow == full
+        assert counts(full)  # each draft changes something in this history

@@ -58,6 +58,17 @@ def _party(values: tuple) -> Party:
     )
 
 
+# an approved disclosure: when, which basis, the obligation it fulfilled, and to whom
+DISCLOSURE_FIELDS = (
+    "id",
+    "case_id",
+    "decided_at",
+    "excerpt_category__code",
+    "legal_basis__code",
+    "obligation__rule",
+    "obligation__event_id",
+    *(f"to_participant__{name}" for name in PARTY_FIELDS),
+)
 EVENT_FIELDS = ("id", "case_id", "code", "likelihood", "imminence", "event_date", "recorded_at")
 
 
@@ -137,25 +148,8 @@ def replay_period(
     ):
         categories.setdefault(disclosure_id, set()).add(code)
     disclosures = []
-    for (
-        pk,
-        case_id,
-        at,
-        excerpt_category,
-        basis,
-        rule,
-        event_id,
-        *recipient,
-    ) in approved.order_by().values_list(
-        "id",
-        "case_id",
-        "decided_at",
-        "excerpt_category__code",
-        "legal_basis__code",
-        "obligation__rule",
-        "obligation__event_id",
-        *(f"to_participant__{name}" for name in PARTY_FIELDS),
-    ):
+    for values in approved.order_by().values_list(*DISCLOSURE_FIELDS):
+        pk, case_id, at, excerpt_category, basis, rule, event_id, *recipient = values
         shared = categories.get(pk, set()) | ({excerpt_category} if excerpt_category else set())
         disclosures.append(
             PastDisclosure(

@@ -68,6 +68,7 @@ def test_a_procedure_is_drafted_replayed_signed_and_put_into_force(
     page.get_by_label("Legal basis").select_option("justifying_emergency")
     page.get_by_label("Name (en)").fill(RULE_LABEL)
     page.get_by_label("Name (de)").fill("Ausreise: Polizei binnen 24 Stunden informieren")
+    expect(page.locator("#live-check")).to_contain_text("forbids sharing")  # before saving
     page.get_by_role("button", name="Save the rule").click()
     expect(page.locator(".errorlist, .message.error").first).to_contain_text("forbids sharing")
     page.locator("input[name=categories][value=counselling]").uncheck()

@@ -193,6 +193,35 @@ def test_a_rule_that_contradicts_the_barrier_is_refused_at_the_rule(personas, dr
     assert draft.rules == before
 
 
+def test_the_check_runs_while_the_form_is_filled_in_and_saves_nothing(personas, draft):
+    client = personas.client(personas.coordinator)
+    before = list(draft.rules)
+    data = {
+        "code": "travel-counselling",
+        "event": "travel_to_conflict_zone",
+        "obligation": "must_inform",
+        "recipient": "role:police_liaison",
+        "categories": ["counselling"],
+        "deadline_kind": "within_hours",
+        "deadline_amount": "24",
+        "legal_basis": "justifying_emergency",
+        "label_de": "Widerspruch",
+        "label_en": "Contradiction",
+    }
+    url = reverse("procedures:rule_check_new", args=[draft.pk])
+    contradiction = client.post(url, data).content.decode()
+    assert "forbids sharing" in contradiction and "counselling-barrier" in contradiction
+    fine = client.post(url, {**data, "categories": ["case_coordination"]}).content.decode()
+    assert "no error or gap" in fine
+    incomplete = client.post(url, {**data, "legal_basis": ""}).content.decode()
+    assert "Not complete yet" in incomplete
+    edit = reverse("procedures:rule_check", args=[draft.pk, "child-welfare"])
+    assert client.post(edit, {**data, "code": "child-welfare"}).status_code == 200
+    draft.refresh_from_db()
+    assert draft.rules == before
+    assert personas.client(personas.partner).post(url, data).status_code == 403
+
+
 @pytest.mark.parametrize(
     ("change", "field"),
     [

@@ -273,13 +273,9 @@ def _rule_entry(data: dict) -> RuleEntry:
         raise ValidationError(errors) from None
 
 
-@transaction.atomic
-def rule_save(*, actor, protocol: Protocol, code: str | None, data: dict) -> RuleEntry:
-    """Add a rule (``code`` None) or replace rule ``code``; a renamed rule keeps its place
-    and the overrides that named it follow the new code."""
-    _require_coordinator(actor)
-    _require_draft(protocol)
-    rule = _rule_entry(data)
+def _with_rule(protocol: Protocol, code: str | None, rule: RuleEntry) -> list:
+    """The draft's rules with ``rule`` added (``code`` None) or in the place of ``code``;
+    overrides that named a renamed rule follow it."""
     rules = protocol.parsed_rules()
     codes = [r.code for r in rules]
     if code is not None and code not in codes:
@@ -287,16 +283,36 @@ def rule_save(*, actor, protocol: Protocol, code: str | None, data: dict) -> Rul
     if rule.code != code and rule.code in codes:
         raise ValidationError({"code": [_('Rule code "%(code)s" is taken.') % {"code": rule.code}]})
     if code is None:
-        rules.append(rule)
-    else:
-        rules[codes.index(code)] = rule
-        if rule.code != code:
-            rules = [
-                r.model_copy(
-                    update={"overrides": [rule.code if o == code else o for o in r.overrides]}
-                )
-                for r in rules
-            ]
+        return [*rules, rule]
+    rules[codes.index(code)] = rule
+    if rule.code == code:
+        return rules
+    return [
+        r.model_copy(update={"overrides": [rule.code if o == code else o for o in r.overrides]})
+        for r in rules
+    ]
+
+
+def rule_preview(*, protocol: Protocol, code: str | None, data: dict) -> list:
+    """What the check would say of the draft with this rule, saving nothing: the errors
+    the change brings, then the warnings at the rule (the rule form asks while typing)."""
+    rule = _rule_entry(data)
+    rules = _with_rule(protocol, code, rule)
+    before = {str(f) for f in errors_of(protocol)}
+    found = findings(protocol, rules=rules)
+    return [f for f in found if f.level == "error" and str(f) not in before] + [
+        f for f in found if f.level == "warning" and f.rule == rule.code
+    ]
+
+
+@transaction.atomic
+def rule_save(*, actor, protocol: Protocol, code: str | None, data: dict) -> RuleEntry:
+    """Add a rule (``code`` None) or replace rule ``code``; a renamed rule keeps its place
+    and the overrides that named it follow the new code."""
+    _require_coordinator(actor)
+    _require_draft(protocol)
+    rule = _rule_entry(data)
+    rules = _with_rule(protocol, code, rule)
     _refuse_new_errors(protocol, rules=rules)
     protocol.rules = [r.model_dump(mode="json") for r in rules]
     protocol.save(update_fields=["rules"])

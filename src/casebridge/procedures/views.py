@@ -225,6 +225,34 @@ def rule_edit(request, protocol_id: int, code: str | None = None):
 
 @login_required
 @require_POST
+def rule_check(request, protocol_id: int, code: str | None = None):
+    """The check while the rule form is filled in (htmx): what saving it would find."""
+    protocol = _editable(request, protocol_id)
+    rules = protocol.parsed_rules()
+    if code is not None and code not in {r.code for r in rules}:
+        raise Http404
+    form = RuleForm(request.POST, other_rules=[r for r in rules if r.code != code])
+    found, problems = [], []
+    if form.is_valid():
+        try:
+            found = services.rule_preview(protocol=protocol, code=code, data=form.rule_data())
+        except ValidationError as exc:
+            problems = exc.messages
+    else:
+        problems = [
+            f"{form.fields[name].label if name in form.fields else ''}: {error}"
+            for name, errors in form.errors.items()
+            for error in errors
+        ]
+    return render(
+        request,
+        "procedures/_live_check.html",
+        {"findings": found, "problems": problems, "complete": form.is_valid()},
+    )
+
+
+@login_required
+@require_POST
 def rule_delete(request, protocol_id: int, code: str):
     protocol = _editable(request, protocol_id)
     try:

@@ -58,6 +58,45 @@ def _hotline_disclosures(personas):
     return to_do, sent
 
 
+def _procedure_pages(personas, persona):
+    """A draft of the German procedure the partner is named to sign (issue 19): its page,
+    and for the coordinator the forms that change it, the replay and the difference."""
+    from django.utils import timezone
+
+    from casebridge.procedures import services as procedures
+    from casebridge.sharing.models import Protocol
+    from tests.builders import org
+
+    active = Protocol.objects.get(code="de-default", status="active")
+    draft = procedures.draft_start(actor=personas.coordinator, based_on=active, version="2027.1")
+    draft.parties = ["ngo_counselling_partner", "police_liaison_unit"]
+    draft.save()
+    procedures.signatories_set(
+        actor=personas.coordinator,
+        protocol=draft,
+        parties={
+            "ngo_counselling_partner": (org(personas.partner), personas.partner),
+            "police_liaison_unit": (org(personas.police), personas.police),
+        },
+        legal_reviewer=personas.dpo,
+    )
+    base = f"/sop/protocols/{draft.pk}/"
+    if persona == "partner":
+        return [base]
+    today = timezone.localdate().isoformat()
+    return [
+        base,
+        f"{base}edit/",
+        f"{base}rules/new/",
+        f"{base}rules/child-welfare/",
+        f"{base}signatories/",
+        f"{base}replay/?start={today}&end={today}",
+        f"/sop/protocols/compare/?old={active.pk}&new={draft.pk}",
+        "/sop/protocols/new/",
+        "/sop/protocols/import/",
+    ]
+
+
 def test_sign_in_page_in_both_languages(browser, live_server):
     found = []
     for locale in ("de-DE", "en-GB"):
@@ -92,6 +131,8 @@ def test_every_page_of_the_role_in_both_languages(browser, live_server, e2e_pers
         urls.append("/network/organisations/propose/")
     if persona == "coordinator":
         urls.append("/network/meetings/new/")  # the invitees' list (issue 18: no name)
+    if persona in ("coordinator", "partner"):
+        urls += _procedure_pages(e2e_personas, persona)
     if persona in ("partner", "police"):
         urls.append(f"/cases/{case.pk}/")
         urls += [

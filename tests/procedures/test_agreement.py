@@ -543,6 +543,30 @@ def test_activation_needs_every_signature(personas, draft):
     assert draft.status == "draft"
 
 
+def test_a_version_with_errors_is_neither_signed_nor_put_into_force(personas, draft, active):
+    """A draft can gain an error without an edit (a rule written around the services, or a
+    model reload that drops a code): signing and activation check again."""
+    _name_signatories(personas, draft)
+    _sign_all(personas, draft)
+    rules = [dict(r) for r in draft.rules]
+    for rule in rules:
+        if rule["code"] == "duty-138":
+            rule["overrides"], rule["categories"] = [], ["counselling"]
+    Protocol.objects.filter(pk=draft.pk).update(rules=rules)
+    draft.refresh_from_db()
+    ProtocolSignatory.objects.filter(protocol=draft).update(signed_hash=draft.content_hash)
+    with pytest.raises(ValidationError) as caught:
+        services.protocol_activate(
+            actor=personas.coordinator, protocol=draft, effective_from=timezone.localdate()
+        )
+    assert any("forbids sharing" in m for m in caught.value.message_dict["protocol"])
+    page = personas.client(personas.coordinator).get(reverse("procedures:detail", args=[draft.pk]))
+    assert "forbids sharing" in page.content.decode()
+    draft.refresh_from_db()
+    active.refresh_from_db()
+    assert (draft.status, active.status) == ("draft", "active")
+
+
 def test_activation_on_a_past_day_is_refused(personas, draft):
     _name_signatories(personas, draft)
     _sign_all(personas, draft)

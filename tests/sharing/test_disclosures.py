@@ -271,6 +271,10 @@ def test_a_disclosure_fulfils_matching_obligations_without_naming_them(personas,
     assert duty.status == Obligation.Status.FULFILLED
 
 
+# -- a consent withdrawn while the disclosure form is open --------------------------------
+
+
+@pytest.fixture
 def consent_in_use(personas, world):
     """A consent, and a colleague at the lead organisation who is about to disclose on it."""
     colleague = make_user("kollegin", org(personas.partner), "partner_counsellor")

@@ -219,7 +219,6 @@ def _record_review(status: selectors.ReviewStatus, reviewer) -> ScenarioReview:
     )
 
 
-@transaction.atomic
 def review_baselines(
     *, specs: list[ScenarioSpec] | None = None
 ) -> dict[str, selectors.ReviewStatus]:
@@ -232,23 +231,22 @@ def review_baselines(
         if status.review is not None or status.protocol is None or status.problems:
             continue
         try:
-            with transaction.atomic():
+            with transaction.atomic():  # each baseline with its audit event, alone
                 status.review = _record_review(status, None)
+                audit_record(
+                    actor=None,
+                    action="training.scenario.baseline",
+                    obj=status.review,
+                    details={
+                        "scenario": status.spec.code,
+                        "protocol": status.protocol.pk,
+                        "version": status.protocol.version,
+                    },
+                )
         except IntegrityError:  # recorded at the same moment by another request
             status.review = ScenarioReview.objects.get(
                 scenario_code=status.spec.code, reviewed_by__isnull=True
             )
-            continue
-        audit_record(
-            actor=None,
-            action="training.scenario.baseline",
-            obj=status.review,
-            details={
-                "scenario": status.spec.code,
-                "protocol": status.protocol.pk,
-                "version": status.protocol.version,
-            },
-        )
     return statuses
 
 

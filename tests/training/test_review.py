@@ -143,6 +143,27 @@ def test_a_version_that_changes_the_answer_flags_the_scenario_until_reviewed(per
     assert run.protocol == new
 
 
+def test_a_version_activated_for_a_later_day_changes_nothing_yet(personas):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    partner = personas.client(personas.partner)
+    partner.get(reverse("training:runs"))
+    current = Protocol.objects.get(code="de-default", status=Protocol.Status.ACTIVE)
+    later = new_version(lead_tells_of_the_release)
+    later.effective_from = timezone.localdate() + timedelta(days=30)
+    later.save(update_fields=["effective_from"])
+    current.status = Protocol.Status.ACTIVE  # in force until the day before
+    current.effective_until = later.effective_from - timedelta(days=1)
+    current.save(update_fields=["status", "effective_until"])
+    scenarios = partner.get("/api/v1/training/scenarios").json()
+    assert not any(s["needs_review"] for s in scenarios)
+    assert {s["protocol_version"] for s in scenarios} == {"2026.1"}
+    partner.post(reverse("training:run_create"), {"scenario": "prison-release"})
+    assert TrainingRun.objects.get().protocol == current
+
+
 def test_a_run_already_started_keeps_its_version(personas):
     partner = personas.client(personas.partner)
     partner.post(reverse("training:run_create"), {"scenario": "prison-release"})

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from django.db.models import Q
 from django.http import Http404
+from django.utils import timezone
 
 from casebridge.accounts.models import Role
 from casebridge.accounts.permissions import active_roles
@@ -241,12 +242,15 @@ def debrief(actor, run: TrainingRun) -> list[DebriefEvent]:
 
 
 def protocol_in_force(code: str) -> Protocol | None:
-    """The active version of the procedure ``code``: what a run started now compares with."""
-    return (
-        Protocol.objects.filter(code=code, status=Protocol.Status.ACTIVE)
-        .order_by("-effective_from")
-        .first()
-    )
+    """The version of the procedure ``code`` in force today: what a run started now compares
+    with. A version activated for a later day is not in force yet (``Protocol.in_force``)."""
+    today = timezone.localdate()
+    for protocol in Protocol.objects.filter(
+        code=code, status=Protocol.Status.ACTIVE, effective_from__lte=today
+    ).order_by("-effective_from"):
+        if protocol.in_force(today):
+            return protocol
+    return None
 
 
 @dataclass

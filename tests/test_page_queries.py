@@ -309,7 +309,9 @@ PAGES = [
     ("emergency access", "coordinator", lambda r: reverse("sharing:emergency"), 5),
     ("emergency reviews", "dpo", lambda r: reverse("sharing:emergency_reviews"), 6),
     ("statistics", "coordinator", lambda r: reverse("stats:dashboard"), 38),
-    ("training runs", "partner", lambda r: reverse("training:runs"), 5),
+    # + the scenarios against the version in force: the model's terms and vocabulary (4),
+    # the latest reviews and the procedure (one each)
+    ("training runs", "partner", lambda r: reverse("training:runs"), 11),
     ("training run", "partner", lambda r: reverse("training:run", args=[r.run.pk]), 10),
 ]
 

@@ -131,6 +131,7 @@ def test_every_page_of_the_role_in_both_languages(browser, live_server, e2e_pers
         urls.append("/network/organisations/propose/")
     if persona == "coordinator":
         urls.append("/network/meetings/new/")  # the invitees' list (issue 18: no name)
+        urls.append("/training/scenarios/prison-release/review/")  # reviews a scenario
     if persona in ("coordinator", "partner"):
         urls += _procedure_pages(e2e_personas, persona)
     if persona in ("partner", "police"):

@@ -8,6 +8,7 @@ from datetime import date
 import pytest
 from django.urls import reverse
 
+from casebridge.cooperation_models.schema import RuleEntry
 from casebridge.sharing.models import Protocol
 from casebridge.sop.diff import compare
 
@@ -79,3 +80,22 @@ def test_page_and_api_in_both_languages(personas, versions):
     assert client.get(f"/api/v1/sop/protocols/{active.pk}/compare/999999").status_code == 404
     same = client.get(reverse("procedures:diff") + f"?old={active.pk}&new={active.pk}")
     assert "same rules" in same.content.decode() or "gleichen Regeln" in same.content.decode()
+
+
+def test_a_changed_sender_says_who_informs_now(versions):
+    active, draft = versions
+    rules = copy.deepcopy(active.rules)
+    for rule in rules:
+        if rule["code"] == "release-lead":
+            del rule["sender"]
+    lead_sent = [RuleEntry.model_validate(rule) for rule in rules]  # release-lead: no sender
+    changes = {c.rule: c for c in compare(lead_sent, active.parsed_rules())}
+    assert set(changes) == {"release-lead"}
+    change = changes["release-lead"]
+    assert [f.key for f in change.fields] == ["sender"]
+    assert change.summary == "now prison informs instead of the case's lead"
+    back = compare(active.parsed_rules(), lead_sent)[0]
+    assert back.summary == "now the case's lead informs instead of prison"
+    removed = compare(active.parsed_rules(), draft.parsed_rules())
+    release = next(c for c in removed if c.rule == "release-lead")
+    assert release.summary.startswith("No longer: at release from prison scheduled: prison must")

@@ -188,3 +188,80 @@ def test_a_hotline_rule_names_an_organisation_type_not_a_case_role(germany):
         },
     )
     assert not [f for f in sop.check(fine, germany[1]) if f.level == "error"]
+
+
+# --- who informs: a rule's sender ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("sender", "message"),
+    [
+        ({"all": True}, "a sender is one party of the case, not all"),
+        ({"role": "prison", "sector": "justice"}, "name exactly one sender"),
+        ({}, "name exactly one sender"),
+        ({"role": "warden"}, 'case role "warden" of the sender is not known'),
+        ({"organisation_type": "castle"}, 'organisation type "castle" of the sender is not known'),
+        ({"sector": "moon"}, 'sector "moon" of the sender is not known'),
+    ],
+)
+def test_a_sender_names_one_known_party(germany, sender, message):
+    protocol = _protocol(germany, **{"release-lead": {"sender": sender}})
+    errors = [f for f in sop.check(protocol, germany[1]) if f.level == "error"]
+    assert any(message in f.message and f.rule == "release-lead" for f in errors), errors
+
+
+def test_a_hotline_rule_has_no_sender():
+    spec = parse_model("germany")
+    hotline = spec.entries("protocols")[1]
+    data = hotline.model_dump()
+    for rule in data["rules"]:
+        if rule["code"] == "hotline-danger-to-others":
+            rule["sender"] = {"organisation_type": "central_advice_centre"}
+    errors = [
+        f
+        for f in sop.check(ProtocolEntry.model_validate(data), vocabulary_of(spec))
+        if f.level == "error"
+    ]
+    assert [f.rule for f in errors] == ["hotline-danger-to-others"]
+    assert "the hotline informs" in errors[0].message
+
+
+def test_the_prison_informs_of_the_release_the_lead_of_everything_else(germany):
+    protocol, _vocab = germany
+    prison = sop.Party(4, "JVA Fuhlsbüttel", "prison", "justice", "prison", False)
+    outcomes = sop.evaluate(
+        protocol.rules,
+        [*PARTIES, prison],
+        "release_scheduled",
+        now=NOW,
+        event_date=date(2027, 3, 1),
+    )
+    lead = next(o for o in outcomes if o.rule == "release-lead")
+    assert (lead.sender, lead.sender_participant_id) == ("JVA Fuhlsbüttel", 4)
+    # without the prison in the case: said in words, nobody to hold responsible
+    alone = run(germany, "release_scheduled", event_date=date(2027, 3, 1))
+    lead = next(o for o in alone if o.rule == "release-lead")
+    assert lead.sender_participant_id is None
+    assert "prison" in lead.sender and "not yet taking part" in lead.sender
+    # a rule without a sender: the lead informs
+    closed = run(germany, "case_closed")
+    assert {(o.sender, o.sender_participant_id) for o in closed} == {("Hafenlicht", 1)}
+
+
+def test_every_other_participant_of_a_rule_with_a_sender_includes_the_lead(germany):
+    protocol = _protocol(germany, **{"case-closed": {"sender": {"role": "police_liaison"}}})
+    outcomes = [o for o in run((protocol, germany[1]), "case_closed") if o.rule == "case-closed"]
+    assert sorted(o.recipient for o in outcomes) == ["Hafenlicht", "Jugendamt"]
+
+
+def test_a_rule_without_a_sender_dumps_as_before(germany):
+    protocol, _vocab = germany
+    rules = {r.code: r for r in protocol.rules}
+    assert "sender" not in rules["duty-138"].model_dump(mode="json")
+    assert "sender" not in rules["duty-138"].model_dump()
+    dumped = rules["release-lead"].model_dump(mode="json", exclude_none=True)
+    assert dumped["sender"] == {"role": "prison", "all": False}
+    for rule in protocol.rules:
+        again = type(rule).model_validate(rule.model_dump(mode="json", exclude_none=True))
+        assert again == rule
+    assert "sender" not in protocol.model_dump(mode="json")["rules"][0]

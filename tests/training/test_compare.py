@@ -32,11 +32,11 @@ def world():
     )
 
 
-def run(world, scenario, number, flows):
+def run(world, scenario, number, flows, party=None):
     rules, vocabulary, roles, _labels = world
     spec = load_scenarios()[scenario]
     return compare.compare(
-        spec, number, [compare.Flow(*f) for f in flows], rules, vocabulary, roles
+        spec, number, [compare.Flow(*f) for f in flows], rules, vocabulary, roles, party=party
     )
 
 
@@ -193,3 +193,70 @@ def test_every_difference_is_explained_naming_the_rule(world, language):
     # The rule label comes from the procedure in the reader's language.
     expected = {"de": "Gegenwärtige Gefahr", "en": "Present danger"}[language]
     assert rule_label.startswith(expected)
+
+
+# --- each player is scored on the flows of the role they play --------------------------------
+
+
+def test_the_police_saying_nobody_is_informed_omit_nothing_the_lead_must_do(world):
+    """danger-to-others, event 3: only the lead (the counsellor) must inform the police."""
+    police = run(world, "danger-to-others", 3, [], party="police")
+    assert police.correct
+    assert police.expected == []
+    assert {o.rule for o in police.others} == {"duty-138", "consent-first", "present-danger-34"}
+    assert {o.sender for o in police.others} == {"counsellor"}
+    counsellor = run(world, "danger-to-others", 3, [], party="counsellor")
+    assert ("missing", "duty-138") in kinds(counsellor)
+    assert counsellor.others == []
+
+
+def test_the_prison_player_is_scored_on_the_release(world):
+    """prison-release, event 1: the prison knows the date and informs probation and the lead."""
+    probation = (
+        "role:probation",
+        "must_inform",
+        ("case_coordination", "justice"),
+        "consent_gdpr",
+        "days_before_event:14",
+    )
+    lead = ("role:lead_counselling", "must_inform", ("justice",), "social_data_sgbx")
+    lead += ("days_before_event:14",)
+    prison = run(world, "prison-release", 1, [], party="prison")
+    assert kinds(prison) == [("missing", "release-lead"), ("missing", "release-probation")]
+    assert run(world, "prison-release", 1, [probation, lead], party="prison").correct
+    partly = run(world, "prison-release", 1, [probation], party="prison")
+    assert kinds(partly) == [("missing", "release-lead")]
+    # the counsellor, the lead, is no longer told to inform probation of the release
+    counsellor = run(world, "prison-release", 1, [], party="counsellor")
+    assert counsellor.correct
+    assert {(o.rule, o.sender) for o in counsellor.others} == {
+        ("release-probation", "prison"),
+        ("release-lead", "prison"),
+    }
+
+
+def test_naming_another_roles_flow_says_whose_it_is(world):
+    *_rest, labels = world
+    flow = (POLICE, "must_inform", ("identity", "risk_assessment"), "duty_to_report")
+    flow += ("without_delay",)
+    result = run(world, "danger-to-others", 3, [flow], party="police")
+    assert kinds(result) == [("other_sender", "duty-138")]  # the duty sets the barrier aside
+    other = next(d for d in result.differences if d.kind == "other_sender")
+    assert other.sender == "counsellor"
+    labels = compare.Labels(
+        labels.roles,
+        labels.categories,
+        labels.legal_bases,
+        labels.rules,
+        parties={"counsellor": {"en": "NGO counsellor", "de": "NGO-Beratung"}},
+    )
+    text = compare.explain(other, labels)
+    assert "not your role's task" in text and "NGO counsellor" in text
+
+
+def test_the_sender_is_described_for_the_pages(world):
+    *_rest, labels = world
+    result = run(world, "prison-release", 1, [], party="counsellor")
+    rows = [compare.describe(o, labels) for o in result.others]
+    assert {r["sender"] for r in rows} == {"prison"}
+    assert all(r["sender_label"] for r in rows)

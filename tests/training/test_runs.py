@@ -151,11 +151,14 @@ def test_runs_are_audited_with_codes_only(personas):
     client.post(answer_url(run, 1), {"nobody": "on"})
     events = AuditEvent.objects.filter(action__startswith="training.").order_by("id")
     assert [e.action for e in events] == [
+        "training.scenario.baseline",  # the scenario's first run records its expected answers
         "training.run.create",
         "training.run.join",
         "training.answer.submit",
     ]
-    assert events[2].details == {"event": 1, "flows": 0, "party": "counsellor"}
+    assert events[0].actor is None
+    assert events[0].details["scenario"] == "danger-to-others"
+    assert events[3].details == {"event": 1, "flows": 0, "party": "counsellor"}
 
 
 def test_the_page_reads_german(personas):

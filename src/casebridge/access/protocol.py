@@ -104,6 +104,25 @@ def _lead_worker(case: Case):
     return lead.lead_worker if lead else None
 
 
+def _sender_workers(protocol: Protocol | None, outcomes: list[sop.Outcome]) -> dict:
+    """Rule code -> the lead worker of the participant the rule names as its sender, for the
+    rules that name one and whose sender takes part in the case (the prison knows the release
+    date). The other obligations stay with the case's lead worker."""
+    if protocol is None:
+        return {}
+    named = {rule.code for rule in protocol.parsed_rules() if rule.sender is not None}
+    ids = {
+        o.rule: o.sender_participant_id
+        for o in outcomes
+        if o.rule in named and o.sender_participant_id is not None
+    }
+    workers = {
+        p.pk: p.lead_worker
+        for p in Participant.objects.filter(pk__in=set(ids.values())).select_related("lead_worker")
+    }
+    return {rule: workers[pk] for rule, pk in ids.items() if workers.get(pk) is not None}
+
+
 @transaction.atomic
 def event_raise(
     *,
@@ -132,6 +151,7 @@ def event_raise(
         recorded_by=actor,
     )
     responsible = _lead_worker(case)
+    senders = _sender_workers(protocol, outcomes)
     created = 0
     for outcome in outcomes:
         if outcome.obligation != "must_inform":
@@ -149,7 +169,7 @@ def event_raise(
             consent_required=outcome.consent_required,
             second_approval=outcome.second_approval,
             due_at=outcome.due,
-            responsible=responsible,
+            responsible=senders.get(outcome.rule, responsible),
         )
         created += 1
     audit_record(
@@ -261,17 +281,40 @@ def contact_event_raise(*, actor, contact: Contact, code: str) -> ContactEvent |
     return event
 
 
+def _sender_participants(case: Case, rules) -> dict[str, Participant]:
+    """Rule code -> the participant a rule names as its sender, where one with a lead worker
+    takes part in the case; rules without a sender are the lead's."""
+    named = [rule for rule in rules if rule.sender is not None]
+    if not named:
+        return {}
+    parties = parties_of(case)
+    ids = {}
+    for rule in named:
+        party = sop.sender_of(rule, parties)
+        if party is not None:
+            ids[rule.code] = party.participant_id
+    participants = Participant.objects.filter(
+        pk__in=set(ids.values()), lead_worker__isnull=False
+    ).select_related("lead_worker")
+    by_id = {p.pk: p for p in participants}
+    return {code: by_id[pk] for code, pk in ids.items() if pk in by_id}
+
+
 def obligations_follow_lead(*, actor, case: Case, responsible) -> tuple[list[int], list[int]]:
     """After the case changed its lead organisation (a transfer): the open obligations are
     judged again under the procedure the new lead agreed to (``protocol_for``). Those whose
     rule it has move to the new lead worker; those whose rule it lacks are cancelled with a
     note saying so. Returns the ids moved and cancelled; the caller's transaction holds it."""
     protocol = protocol_for(case)
-    rules = {rule.code for rule in protocol.parsed_rules()} if protocol else set()
+    rules = {rule.code: rule for rule in protocol.parsed_rules()} if protocol else {}
+    senders = _sender_participants(case, rules.values())
     moved, cancelled = [], []
     for obligation in Obligation.objects.filter(case=case, status=Obligation.Status.OPEN):
         if obligation.rule in rules:
-            obligation.responsible, obligation.protocol = responsible, protocol
+            # a rule that names another party as its sender stays with that party
+            sender = senders.get(obligation.rule)
+            obligation.responsible = sender.lead_worker if sender else responsible
+            obligation.protocol = protocol
             obligation.save(update_fields=["responsible", "protocol"])
             moved.append(obligation.pk)
             continue

@@ -19,7 +19,15 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from django.utils.translation import gettext as _
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    StringConstraints,
+    ValidationError,
+    model_serializer,
+)
 
 from casebridge.sop.engine import Vocabulary, check
 from casebridge.sop.events import DEADLINE_PATTERN, HOTLINE_EVENTS
@@ -172,6 +180,9 @@ class RuleEntry(_Strict):
     event: Code
     condition: ConditionSpec = ConditionSpec()
     obligation: Literal["must_inform", "may_inform", "must_not_share"]
+    # Who informs: one case role, organisation type or sector of the case (never ``all``).
+    # None: the case's lead, who is responsible for every obligation without a sender.
+    sender: RecipientSpec | None = None
     recipient: RecipientSpec
     categories: list[Code] = Field(min_length=1)
     deadline: Annotated[str, StringConstraints(pattern=DEADLINE_PATTERN)] = "without_delay"
@@ -181,6 +192,15 @@ class RuleEntry(_Strict):
     overrides: list[Code] = []
     label: dict[str, Text]
     description: dict[str, Annotated[str, StringConstraints(max_length=2000)]] = {}
+
+    @model_serializer(mode="wrap")
+    def _without_lead_sender(self, handler: SerializerFunctionWrapHandler) -> dict:
+        """A rule the lead sends has no ``sender`` key at all: its dump (and the rules stored
+        from it) stays as before senders existed, and a TOML export has no null to write."""
+        data = handler(self)
+        if isinstance(data, dict) and data.get("sender", ...) is None:
+            del data["sender"]
+        return data
 
 
 class ProtocolEntry(_Strict):

@@ -33,9 +33,10 @@ def plain_words() -> Words:
 
 @dataclass
 class FieldChange:
-    field: str  # the rule's field, e.g. "deadline"
+    field: str  # the rule's field in words, e.g. "deadline"
     before: str  # in words
     after: str
+    key: str = ""  # the rule's field as its code, e.g. "deadline" or "sender"
 
 
 @dataclass
@@ -77,6 +78,17 @@ def recipient_words(recipient, words: Words) -> str:
     return words.name("sector", recipient.sector or "")
 
 
+def sender_words(sender, words: Words) -> str:
+    """Who informs: the rule's sender, or the case's lead when it names none."""
+    if sender is None:
+        return _("the case's lead")
+    if sender.role:
+        return words.name("role", sender.role)
+    if sender.organisation_type:
+        return words.name("organisation_type", sender.organisation_type)
+    return words.name("sector", sender.sector or "")
+
+
 def _condition_words(condition) -> str:
     parts = []
     if condition.min_likelihood:
@@ -101,6 +113,7 @@ def _fields(rule, words: Words) -> dict[str, tuple[str, str]]:
         "event": (_("event"), words.name("event", rule.event)),
         "condition": (_("condition"), _condition_words(rule.condition)),
         "obligation": (_("obligation"), OBLIGATIONS[rule.obligation]()),
+        "sender": (_("who informs"), sender_words(rule.sender, words)),
         "recipient": (_("recipient"), recipient_words(rule.recipient, words)),
         "categories": (
             _("information"),
@@ -141,23 +154,19 @@ def compare(old_rules, new_rules, words: Words | None = None) -> list[RuleChange
             continue
         old_fields, new_fields = _fields(before, words), _fields(rule, words)
         fields = [
-            FieldChange(name, old_fields[key][1], value)
+            FieldChange(name, old_fields[key][1], value, key)
             for key, (name, value) in new_fields.items()
             if old_fields[key][1] != value
         ]
         if not fields and _label(before) != _label(rule):
-            fields = [FieldChange(_("label"), _label(before), _label(rule))]
+            fields = [FieldChange(_("label"), _label(before), _label(rule), "label")]
         changes.append(
             RuleChange(
                 "changed",
                 code,
                 _label(rule),
                 fields,
-                summary="; ".join(
-                    _("%(field)s now %(after)s instead of %(before)s")
-                    % {"field": f.field, "after": f.after, "before": f.before}
-                    for f in fields
-                ),
+                summary="; ".join(_change_words(f) for f in fields),
             )
         )
     for code, rule in new.items():
@@ -173,21 +182,47 @@ def compare(old_rules, new_rules, words: Words | None = None) -> list[RuleChange
     return changes
 
 
+def _change_words(change: FieldChange) -> str:
+    if change.key == "sender":
+        return _("now %(after)s informs instead of %(before)s") % {
+            "after": change.after,
+            "before": change.before,
+        }
+    return _("%(field)s now %(after)s instead of %(before)s") % {
+        "field": change.field,
+        "after": change.after,
+        "before": change.before,
+    }
+
+
 def _sentence(rule, words: Words) -> str:
     """A rule in one sentence: "at <event>: must inform <recipient> about <information>,
-    <deadline>, on <basis>"."""
+    <deadline>, on <basis>" — with "<sender> must inform" where the rule names who informs."""
     fields = _fields(rule, words)
-    return _(
-        "at %(event)s: %(obligation)s %(recipient)s about %(information)s, %(deadline)s, "
-        "on %(basis)s."
-    ) % {
+    values = {
         "event": fields["event"][1],
+        "sender": fields["sender"][1],
         "obligation": fields["obligation"][1],
         "recipient": fields["recipient"][1],
         "information": fields["categories"][1],
         "deadline": fields["deadline"][1],
         "basis": fields["legal_basis"][1],
     }
+    if rule.sender is not None:
+        return (
+            _(
+                "at %(event)s: %(sender)s %(obligation)s %(recipient)s about %(information)s, "
+                "%(deadline)s, on %(basis)s."
+            )
+            % values
+        )
+    return (
+        _(
+            "at %(event)s: %(obligation)s %(recipient)s about %(information)s, %(deadline)s, "
+            "on %(basis)s."
+        )
+        % values
+    )
 
 
 def rule_fields(rule, words: Words | None = None) -> list[tuple[str, str]]:

@@ -111,6 +111,8 @@ def check(protocol, vocab: Vocabulary) -> list[Finding]:
             )
         if recipient.sector and recipient.sector not in vocab.sectors:
             error(rule.code, _('sector "%(code)s" is not known') % {"code": recipient.sector})
+        if rule.sender is not None:
+            findings += _sender_findings(rule, vocab)
         if rule.event in HOTLINE_EVENTS and (recipient.role or recipient.all):
             error(
                 rule.code,
@@ -141,6 +143,43 @@ def check(protocol, vocab: Vocabulary) -> list[Finding]:
     findings += _contradictions(protocol, vocab)
     findings += _gaps(protocol, vocab)
     return findings
+
+
+def _sender_findings(rule, vocab: Vocabulary) -> list[Finding]:
+    """A sender names one party of the case: a case role, an organisation type or a sector."""
+    found = []
+    sender = rule.sender
+
+    def error(message):
+        found.append(Finding("error", rule.code, message))
+
+    if rule.event in HOTLINE_EVENTS:
+        error(
+            _(
+                "a hotline event has no case and no participants: the hotline informs, so the "
+                "rule names no sender"
+            )
+        )
+    if sender.all:
+        error(
+            _(
+                "a sender is one party of the case, not all: name a role, organisation_type "
+                "or sector"
+            )
+        )
+    given = [bool(sender.role), bool(sender.organisation_type), bool(sender.sector)]
+    if sum(given) != 1 and not (sender.all and sum(given) == 0):
+        error(_("name exactly one sender: role, organisation_type or sector"))
+    if sender.role and sender.role not in vocab.roles:
+        error(_('case role "%(code)s" of the sender is not known') % {"code": sender.role})
+    if sender.organisation_type and sender.organisation_type not in vocab.organisation_types:
+        error(
+            _('organisation type "%(code)s" of the sender is not known')
+            % {"code": sender.organisation_type}
+        )
+    if sender.sector and sender.sector not in vocab.sectors:
+        error(_('sector "%(code)s" of the sender is not known') % {"code": sender.sector})
+    return found
 
 
 def _contradictions(protocol, vocab: Vocabulary) -> list[Finding]:
@@ -230,6 +269,11 @@ class Outcome:
     consent_required: bool
     second_approval: bool
     overridden_by: list[str] = field(default_factory=list)
+    # Who informs, in words: the rule's sender, or the case's lead when it names none
+    sender: str = ""
+    # the participant who informs, when a party of the case is the sender (the lead for a
+    # rule without a sender); None when no party of the case matches
+    sender_participant_id: int | None = None
 
 
 def _matches(recipient, party: Party) -> bool:
@@ -242,10 +286,31 @@ def _matches(recipient, party: Party) -> bool:
     return party.sector == recipient.sector
 
 
+def matches(spec, party: Party) -> bool:
+    """Whether ``party`` is who a rule's recipient or sender names."""
+    return _matches(spec, party)
+
+
 def _describe(recipient) -> str:
     if recipient.all:
         return _("every other participant")
     return recipient.role or recipient.organisation_type or recipient.sector
+
+
+def sender_of(rule, parties: list[Party]) -> Party | None:
+    """The party who informs under ``rule``: the first matching its sender, or the lead
+    when it names none. None when no party of the case is the sender."""
+    if rule.sender is None:
+        return next((p for p in parties if p.lead), None)
+    return next((p for p in parties if _matches(rule.sender, p)), None)
+
+
+def _sender_words(rule, party: Party | None) -> str:
+    if party is not None:
+        return party.organisation
+    if rule.sender is None:
+        return _("the case's lead")
+    return _("%(who)s (not yet taking part)") % {"who": _describe(rule.sender)}
 
 
 def _triggered(rule, event: str, likelihood: str, imminence: str) -> bool:
@@ -296,8 +361,13 @@ def evaluate(
     for rule in triggered:
         if rule.event == "always" and rule.obligation != "must_not_share":
             continue
-        targets = [p for p in parties if _matches(rule.recipient, p)] or [None]
-        for party in targets:
+        sender = sender_of(rule, parties)
+        if rule.recipient.all and rule.sender is not None:
+            # "every other participant" of a rule with a sender: all but the sender
+            targets = [p for p in parties if p != sender]
+        else:
+            targets = [p for p in parties if _matches(rule.recipient, p)]
+        for party in targets or [None]:
             label = pick_label(rule.label, fallback=rule.code)
             outcomes.append(
                 Outcome(
@@ -316,6 +386,8 @@ def evaluate(
                     consent_required=rule.consent_required,
                     second_approval=rule.second_approval,
                     overridden_by=overriding.get(rule.code, []),
+                    sender=_sender_words(rule, sender),
+                    sender_participant_id=sender.participant_id if sender else None,
                 )
             )
     order = {"must_inform": 0, "may_inform": 1, "must_not_share": 2}

@@ -30,17 +30,26 @@ class ScenarioOut(Schema):
     title: str
     summary: str
     protocol: str
+    protocol_version: str | None = Field(
+        description="the version in force, which a run started now compares with"
+    )
+    needs_review: bool = Field(
+        description="the version in force expects other answers than at the last review: "
+        "no run starts until a coordinator reviews the scenario"
+    )
     events: int
     parties: list[PartyOut]
 
 
-def _scenario_out(spec) -> dict:
+def _scenario_out(spec, status) -> dict:
 
     return {
         "code": spec.code,
         "title": spec.label,
         "summary": spec.summary_text,
         "protocol": spec.protocol,
+        "protocol_version": status.version or None,
+        "needs_review": status.needs_review,
         "events": len(spec.events),
         "parties": [
             {
@@ -119,6 +128,12 @@ class AnswerIn(Input):
 class FlowOut(Schema):
     rule: str = ""
     rule_label: str = ""
+    sender: str = Field(
+        default="",
+        description='expected flows: the scenario party that sends it ("-": none of the '
+        "scenario's parties; empty for a barrier that binds every party)",
+    )
+    sender_label: str = ""
     recipient: str
     recipient_label: str
     obligation: str
@@ -146,7 +161,10 @@ class FeedbackOut(Schema):
     event: int
     correct: bool
     answer: list[FlowOut]
-    expected: list[FlowOut]
+    expected: list[FlowOut] = Field(description="the flows the player's role sends: scored")
+    others: list[FlowOut] = Field(
+        description="what the other roles send at this event: for information, not scored"
+    )
     differences: list[DifferenceOut]
 
 
@@ -156,6 +174,7 @@ def _feedback_out(feedback) -> dict:
         "correct": feedback.correct,
         "answer": feedback.rows,
         "expected": feedback.expected_rows,
+        "others": feedback.others_rows,
         "differences": [
             {
                 "kind": d.kind,
@@ -194,7 +213,72 @@ def _member(request) -> None:
 @router.get("/scenarios", response={200: list[ScenarioOut], 403: Error}, summary="Scenarios")
 def scenario_list(request):
     _member(request)
-    return [_scenario_out(s) for s in selectors.scenarios()]
+    statuses = services.review_baselines()
+    return [_scenario_out(status.spec, status) for status in statuses.values()]
+
+
+class EventChangeOut(Schema):
+    event: int
+    title: str
+    changes: list[str]
+
+
+class ScenarioReviewOut(Schema):
+    scenario: str
+    protocol: str
+    protocol_version: str | None = Field(description="the version in force")
+    needs_review: bool
+    reviewed_version: str | None = Field(description="the version of the latest review")
+    reviewed_by: str | None = Field(description="empty for the automatic first review")
+    reviewed_at: datetime | None
+    changed_events: list[EventChangeOut] = Field(
+        description="the events whose expected answer the version in force changes, in words"
+    )
+    problems: list[str]
+
+
+class ReviewIn(Input):
+    version: str = Field(max_length=40, description="the version in force you reviewed against")
+
+
+def _review_out(status) -> dict:
+    review = status.review
+    return {
+        "scenario": status.spec.code,
+        "protocol": status.spec.protocol,
+        "protocol_version": status.version or None,
+        "needs_review": status.needs_review,
+        "reviewed_version": review.protocol.version if review else None,
+        "reviewed_by": review.reviewed_by.username if review and review.reviewed_by else None,
+        "reviewed_at": review.reviewed_at if review else None,
+        "changed_events": [
+            {"event": c.number, "title": c.title, "changes": c.sentences} for c in status.changes
+        ],
+        "problems": status.problems,
+    }
+
+
+@router.get(
+    "/scenarios/{code}/review",
+    response={200: ScenarioReviewOut, 403: Error, 404: Error},
+    summary="A scenario against the version of its procedure in force",
+)
+def scenario_review_status(request, code: str):
+    _member(request)
+    spec = selectors.scenario_or_404(code)
+    return _review_out(services.review_baselines(specs=[spec])[spec.code])
+
+
+@router.post(
+    "/scenarios/{code}/review",
+    response={200: ScenarioReviewOut, 403: Error, 404: Error, 422: Error},
+    summary="I reviewed this scenario against the version in force (coordinators)",
+)
+def scenario_review(request, code: str, payload: ReviewIn):
+    _member(request)
+    spec = selectors.scenario_or_404(code)
+    services.scenario_review(actor=request.user, spec=spec, version=payload.version)
+    return _review_out(selectors.review_status(spec))
 
 
 @router.get("/runs", response={200: list[RunOut], 403: Error}, summary="Runs you may see")
@@ -239,7 +323,10 @@ def answer(request, run_id: int, number: int, payload: AnswerIn):
         flows=[f.dict() for f in payload.flows],
         nobody=payload.nobody,
     )
-    return Status(201, _feedback_out(selectors.feedback(selectors.setting(run), saved)))
+    return Status(
+        201,
+        _feedback_out(selectors.feedback(selectors.setting(run), saved, saved.participant.party)),
+    )
 
 
 @router.get(
@@ -253,7 +340,7 @@ def my_feedback(request, run_id: int):
     if me is None:
         return []
     run_setting = selectors.setting(run)
-    return [_feedback_out(selectors.feedback(run_setting, a)) for a in me.answers.all()]
+    return [_feedback_out(selectors.feedback(run_setting, a, me.party)) for a in me.answers.all()]
 
 
 @router.post(

@@ -7,8 +7,10 @@ turns each difference into an explanation in the reader's language (``explain``)
 
 An answer is a list of flows: recipient (a case role, ``role:<code>``), obligation
 (must_inform, may_inform or must_not_share), information categories, legal basis and
-deadline. The sender is not asked for: the procedure names recipients, and the case's
-lead is responsible for every obligation it creates.
+deadline. The sender is the player: each player is compared only with the flows their
+party sends — the rule's sender, or the case's lead for a rule that names none. What the
+other parties must do is shown for information (``Comparison.others``), never scored.
+Barriers (must_not_share) bind every player unless the rule names a sender.
 """
 
 from __future__ import annotations
@@ -31,6 +33,9 @@ DEADLINES = (
     "within_days:7",
     "days_before_event:14",
 )
+# The sender of a flow no party of the scenario sends (the procedure names a party the
+# scenario does not have): shown for information to every player, expected of none.
+NOT_PLAYED = "-"
 # A fixed reference time: deadlines are compared by their codes, not by dates.
 REFERENCE_NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
@@ -76,6 +81,9 @@ class Expected(Flow):
     """A flow the procedure requires or permits, with the rule that says so."""
 
     rule: str = ""
+    # the scenario party that sends it (the rule's sender, else the lead); NOT_PLAYED when
+    # no party of the scenario is the sender; "" for a barrier that binds every party
+    sender: str = ""
     label: dict = field(default_factory=dict, compare=False, hash=False)
     description: dict = field(default_factory=dict, compare=False, hash=False)
     consent_required: bool = False
@@ -86,11 +94,12 @@ class Expected(Flow):
 @dataclass(frozen=True)
 class Difference:
     kind: str  # missing, unexpected, barrier, obligation, categories_missing,
-    # categories_extra, legal_basis, deadline, barrier_unknown
+    # categories_extra, legal_basis, deadline, barrier_unknown, other_sender
     recipient: str
     rule: str = ""
     expected: tuple[str, ...] = ()
     answered: tuple[str, ...] = ()
+    sender: str = ""  # other_sender: the party whose flow the answer named
 
 
 @dataclass
@@ -99,6 +108,8 @@ class Comparison:
     barriers: list[Expected]
     matches: list[tuple[Expected, Flow]]
     differences: list[Difference]
+    # what the other parties send at this event: for information, not scored
+    others: list[Expected] = field(default_factory=list)
 
     @property
     def correct(self) -> bool:
@@ -160,7 +171,33 @@ def _recipient_key(outcome: sop.Outcome, rule, parties: dict[int, sop.Party]) ->
     return f"sector:{recipient.sector}"
 
 
-def _as_expected(outcome: sop.Outcome, rule, key: str) -> Expected:
+def _spec_party(spec: ScenarioSpec, index: int, vocabulary, roles: Roles) -> sop.Party:
+    party = spec.parties[index - 1]
+    return sop.Party(
+        participant_id=index,
+        organisation=party.organisation,
+        organisation_type=party.organisation_type,
+        sector=vocabulary.organisation_types.get(party.organisation_type, ""),
+        role=party.case_role,
+        lead=party.case_role in roles.lead,
+    )
+
+
+def sender_party(
+    spec: ScenarioSpec, rule, outcome: sop.Outcome | None, vocabulary, roles: Roles
+) -> str:
+    """The code of the scenario party that sends under ``rule``: the one the engine found in
+    the case, else (not yet in the case, or never) the first party the rule's sender names,
+    or the lead party for a rule without a sender. NOT_PLAYED when no party of the scenario
+    is it."""
+    if outcome is not None and outcome.sender_participant_id is not None:
+        return spec.parties[outcome.sender_participant_id - 1].code
+    every = [_spec_party(spec, i, vocabulary, roles) for i in range(1, len(spec.parties) + 1)]
+    party = sop.sender_of(rule, every)
+    return spec.parties[party.participant_id - 1].code if party else NOT_PLAYED
+
+
+def _as_expected(outcome: sop.Outcome, rule, key: str, sender: str = "") -> Expected:
     return Expected(
         recipient=key,
         obligation=outcome.obligation,
@@ -168,6 +205,7 @@ def _as_expected(outcome: sop.Outcome, rule, key: str) -> Expected:
         legal_basis=outcome.legal_basis,
         deadline=rule.deadline if outcome.obligation in FLOWS else "",
         rule=rule.code,
+        sender=sender,
         label=dict(rule.label),
         description=dict(rule.description),
         consent_required=outcome.consent_required,
@@ -206,9 +244,11 @@ def expectation(
     for outcome in _evaluate(rules, parties, event, REFERENCE_NOW):
         if outcome.obligation not in FLOWS:
             continue
-        key = _recipient_key(outcome, by_code[outcome.rule], by_id)
+        rule = by_code[outcome.rule]
+        key = _recipient_key(outcome, rule, by_id)
         if key is not None:
-            flows.append(_as_expected(outcome, by_code[outcome.rule], key))
+            sender = sender_party(spec, rule, outcome, vocabulary, roles)
+            flows.append(_as_expected(outcome, rule, key, sender))
     stand_ins = _stand_ins(spec, vocabulary, roles)
     stand_by_id = {p.participant_id: p for p in stand_ins}
     barriers = [
@@ -216,6 +256,10 @@ def expectation(
             outcome,
             by_code[outcome.rule],
             role_key(stand_by_id[outcome.recipient_participant_id].role),
+            # a barrier binds every party, unless the rule names whom it binds
+            sender_party(spec, by_code[outcome.rule], None, vocabulary, roles)
+            if by_code[outcome.rule].sender is not None
+            else "",
         )
         for outcome in _evaluate(rules, stand_ins, event, REFERENCE_NOW)
         if outcome.obligation == "must_not_share"
@@ -236,10 +280,23 @@ def overriding_rules(spec: ScenarioSpec, number: int, rules) -> dict[str, list[s
 
 
 def compare(
-    spec: ScenarioSpec, number: int, answer: list[Flow], rules, vocabulary, roles: Roles
+    spec: ScenarioSpec,
+    number: int,
+    answer: list[Flow],
+    rules,
+    vocabulary,
+    roles: Roles,
+    party: str | None = None,
 ) -> Comparison:
-    """Every difference between the answer and the procedure at event ``number``."""
+    """Every difference between the answer of the player of ``party`` and the procedure at
+    event ``number``: only the flows that party sends are expected of it. Without a party,
+    every flow of the event is expected (the answer of the whole case)."""
     expected, barriers = expectation(spec, number, rules, vocabulary, roles)
+    others: list[Expected] = []
+    if party is not None:
+        others = [e for e in expected if e.sender != party]
+        expected = [e for e in expected if e.sender == party]
+        barriers = [b for b in barriers if b.sender in ("", party)]
     answered = [f for f in answer if f.obligation in FLOWS]
     declared_barriers = [f for f in answer if f.obligation == "must_not_share"]
 
@@ -319,7 +376,22 @@ def compare(
         for barrier, common in barred(got.recipient, rest):
             differences.append(Difference("barrier", got.recipient, barrier.rule, (), common))
             rest = [c for c in rest if c not in common]
-        if rest:
+        theirs = next(
+            (o for o in others if o.recipient == got.recipient and set(o.categories) & set(rest)),
+            None,
+        )
+        if theirs is not None:
+            differences.append(
+                Difference(
+                    "other_sender",
+                    got.recipient,
+                    theirs.rule,
+                    theirs.categories,
+                    tuple(rest),
+                    theirs.sender,
+                )
+            )
+        elif rest:
             differences.append(Difference("unexpected", got.recipient, "", (), tuple(rest)))
     overridden = overriding_rules(spec, number, rules)
     for got in declared_barriers:
@@ -339,7 +411,7 @@ def compare(
             differences.append(
                 Difference("barrier_unknown", got.recipient, setting_aside, (), unknown)
             )
-    return Comparison(expected, barriers, matches, differences)
+    return Comparison(expected, barriers, matches, differences, others)
 
 
 # --- explanations ------------------------------------------------------------------------
@@ -353,6 +425,13 @@ class Labels:
     categories: dict[str, dict]
     legal_bases: dict[str, dict]
     rules: dict[str, tuple[dict, dict]]  # code -> (label, description)
+    parties: dict[str, dict] = field(default_factory=dict)  # scenario party code -> label
+
+    def party(self, code: str) -> str:
+        """Who sends, as players know the party: "NGO counsellor"."""
+        if not code or code == NOT_PLAYED:
+            return _("a party not played in this scenario")
+        return pick_label(self.parties.get(code, {}), fallback=code)
 
     def role(self, key: str) -> str:
         kind, _sep, code = key.partition(":")
@@ -475,6 +554,11 @@ def explain(difference: Difference, labels: Labels) -> str:
             "expected_deadline": deadline_label(d.expected[0]),
             "answered_deadline": deadline_label(d.answered[0]),
         }
+    elif d.kind == "other_sender":
+        text = _(
+            "Informing %(recipient)s about %(expected)s is not your role's task: the rule "
+            "“%(rule)s” gives it to %(sender)s."
+        ) % {**values, "sender": labels.party(d.sender)}
     elif d.kind == "barrier_unknown":
         if d.rule:
             text = (
@@ -494,15 +578,27 @@ def explain(difference: Difference, labels: Labels) -> str:
             )
     else:  # pragma: no cover - every kind above is produced by compare()
         text = d.kind
-    return f"{text} {why}".strip() if why and d.kind != "barrier_unknown" else text
+    plain = ("barrier_unknown", "other_sender")
+    return f"{text} {why}".strip() if why and d.kind not in plain else text
+
+
+def _sender_label(rule: str, sender: str, labels: Labels) -> str:
+    if not rule:
+        return ""  # an answer: the player sends it
+    if not sender:
+        return _("every party")  # a barrier that names nobody binds all
+    return labels.party(sender)
 
 
 def describe(flow: Flow, labels: Labels) -> dict:
     """A flow's codes as labels in the active language, for pages and the API."""
     rule = getattr(flow, "rule", "")
+    sender = getattr(flow, "sender", "")
     return {
         "rule": rule,
         "rule_label": labels.rule(rule) if rule else "",
+        "sender": sender,
+        "sender_label": _sender_label(rule, sender, labels),
         "recipient": flow.recipient,
         "recipient_label": labels.role(flow.recipient),
         "obligation": flow.obligation,

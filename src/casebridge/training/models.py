@@ -86,3 +86,42 @@ class TrainingAnswer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.participant_id}: {self.event_number}"
+
+
+class ScenarioReview(models.Model):
+    """The expected answers of a scenario, event by event, as a version of its procedure
+    gives them, and who confirmed that the scenario still trains what it should.
+
+    The first one of a scenario is recorded automatically (``reviewed_by`` empty) against
+    the version in force when the scenario is first seen. When the version in force gives a
+    different expected answer at any event than the latest review, the scenario needs a
+    review: a coordinator looks at the changes and records a new one before runs start.
+    """
+
+    scenario_code = models.SlugField(max_length=64)
+    scenario_version = models.CharField(max_length=40)
+    protocol = models.ForeignKey(Protocol, on_delete=models.PROTECT, related_name="+")
+    # [{"event": 1, "code": ..., "flows": [...], "barriers": [...]}, ...] (codes only)
+    expected = models.JSONField(default=list)
+    digest = models.CharField(max_length=64)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["scenario_code", "-reviewed_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["scenario_code"],
+                condition=models.Q(reviewed_by__isnull=True),
+                name="training_one_baseline_per_scenario",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scenario_code} @ {self.protocol_id}"
+
+    @property
+    def automatic(self) -> bool:
+        return self.reviewed_by_id is None

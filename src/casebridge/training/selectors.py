@@ -11,14 +11,22 @@ from dataclasses import dataclass, field
 
 from django.db.models import Q
 from django.http import Http404
+from django.utils import timezone
 
 from casebridge.accounts.models import Role
 from casebridge.accounts.permissions import active_roles
 from casebridge.cooperation_models.models import Term
 from casebridge.labels import pick_label
+from casebridge.sharing.models import Protocol
 from casebridge.sharing.selectors import stored_vocabulary
 from casebridge.training import compare
-from casebridge.training.models import TrainingAnswer, TrainingParticipant, TrainingRun
+from casebridge.training import review as review_words
+from casebridge.training.models import (
+    ScenarioReview,
+    TrainingAnswer,
+    TrainingParticipant,
+    TrainingRun,
+)
 from casebridge.training.scenarios import ScenarioSpec, check_references, load_scenarios
 
 
@@ -92,26 +100,46 @@ class Setting:
         return choices
 
 
-def setting(run: TrainingRun) -> Setting:
-    spec = spec_of(run)
-    rules = run.protocol.parsed_rules()
-    terms = list(Term.objects.filter(kind__in=["case_role", "information_category", "legal_basis"]))
-    roles = [t for t in terms if t.kind == "case_role"]
+@dataclass
+class _Model:
+    """The loaded model's vocabulary and terms, read once for several scenarios."""
+
+    vocabulary: object
+    terms: list
+
+
+def _model() -> _Model:
+    return _Model(
+        vocabulary=stored_vocabulary(),
+        terms=list(
+            Term.objects.filter(kind__in=["case_role", "information_category", "legal_basis"])
+        ),
+    )
+
+
+def _setting(spec: ScenarioSpec, rules: list, model: _Model, extra_rules=()) -> Setting:
+    roles = [t for t in model.terms if t.kind == "case_role"]
     return Setting(
         spec=spec,
         rules=rules,
-        vocabulary=stored_vocabulary(),
+        vocabulary=model.vocabulary,
         roles=compare.Roles(
             sectors={t.code: tuple(t.attributes.get("sectors", [])) for t in roles},
             lead=frozenset(t.code for t in roles if t.attributes.get("lead")),
         ),
         labels=compare.Labels(
             roles={t.code: t.labels for t in roles},
-            categories={t.code: t.labels for t in terms if t.kind == "information_category"},
-            legal_bases={t.code: t.labels for t in terms if t.kind == "legal_basis"},
-            rules={r.code: (dict(r.label), dict(r.description)) for r in rules},
+            categories={t.code: t.labels for t in model.terms if t.kind == "information_category"},
+            legal_bases={t.code: t.labels for t in model.terms if t.kind == "legal_basis"},
+            # rules of an older version first: a rule removed since keeps its label
+            rules={r.code: (dict(r.label), dict(r.description)) for r in [*extra_rules, *rules]},
+            parties={p.code: dict(p.label) for p in spec.parties},
         ),
     )
+
+
+def setting(run: TrainingRun) -> Setting:
+    return _setting(spec_of(run), run.protocol.parsed_rules(), _model())
 
 
 @dataclass
@@ -124,13 +152,16 @@ class Feedback:
     explanations: list[str] = field(default_factory=list)
     rows: list[dict] = field(default_factory=list)
     expected_rows: list[dict] = field(default_factory=list)
+    # what the other parties send at this event: for information, not scored
+    others_rows: list[dict] = field(default_factory=list)
 
     @property
     def correct(self) -> bool:
         return self.comparison.correct
 
 
-def feedback(run_setting: Setting, answer: TrainingAnswer) -> Feedback:
+def feedback(run_setting: Setting, answer: TrainingAnswer, party: str) -> Feedback:
+    """The answer of the player of ``party`` compared with the flows that party sends."""
     flows = [compare.Flow.from_dict(f) for f in answer.flows]
     comparison = compare.compare(
         run_setting.spec,
@@ -139,14 +170,17 @@ def feedback(run_setting: Setting, answer: TrainingAnswer) -> Feedback:
         run_setting.rules,
         run_setting.vocabulary,
         run_setting.roles,
+        party=party,
     )
+    labels = run_setting.labels
     return Feedback(
         answer.event_number,
         flows,
         comparison,
-        [compare.explain(d, run_setting.labels) for d in comparison.differences],
-        [compare.describe(f, run_setting.labels) for f in flows],
-        [compare.describe(f, run_setting.labels) for f in comparison.expected],
+        [compare.explain(d, labels) for d in comparison.differences],
+        [compare.describe(f, labels) for f in flows],
+        [compare.describe(f, labels) for f in comparison.expected],
+        [compare.describe(f, labels) for f in comparison.others],
     )
 
 
@@ -190,7 +224,7 @@ def debrief(actor, run: TrainingRun) -> list[DebriefEvent]:
         rows = []
         for player in players:
             answer = next((a for a in player.answers.all() if a.event_number == number), None)
-            rows.append((player, feedback(run_setting, answer) if answer else None))
+            rows.append((player, feedback(run_setting, answer, player.party) if answer else None))
         labels = run_setting.labels
         events.append(
             DebriefEvent(
@@ -202,3 +236,103 @@ def debrief(actor, run: TrainingRun) -> list[DebriefEvent]:
             )
         )
     return events
+
+
+# --- scenarios checked against the version in force -----------------------------------------
+
+
+def protocol_in_force(code: str) -> Protocol | None:
+    """The version of the procedure ``code`` in force today: what a run started now compares
+    with. A version activated for a later day is not in force yet (``Protocol.in_force``)."""
+    today = timezone.localdate()
+    for protocol in Protocol.objects.filter(
+        code=code, status=Protocol.Status.ACTIVE, effective_from__lte=today
+    ).order_by("-effective_from"):
+        if protocol.in_force(today):
+            return protocol
+    return None
+
+
+@dataclass
+class ReviewStatus:
+    """A scenario against the version of its procedure in force, and its latest review."""
+
+    spec: ScenarioSpec
+    protocol: Protocol | None  # the version in force; None when the procedure is not active
+    review: ScenarioReview | None  # the latest review; None before the first
+    expected: list[dict] = field(default_factory=list)  # review.expected_answers, now
+    digest: str = ""
+    changes: list[review_words.EventChange] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # codes the loaded model does not know
+
+    @property
+    def needs_review(self) -> bool:
+        """The version in force expects another answer than the latest review."""
+        return (
+            self.review is not None
+            and self.protocol is not None
+            and not self.problems
+            and self.digest != self.review.digest
+        )
+
+    @property
+    def version(self) -> str:
+        return self.protocol.version if self.protocol else ""
+
+
+def latest_reviews(codes) -> dict[str, ScenarioReview]:
+    """Scenario code -> its latest review."""
+    found: dict[str, ScenarioReview] = {}
+    reviews = (
+        ScenarioReview.objects.filter(scenario_code__in=list(codes))
+        .select_related("protocol", "reviewed_by")
+        .order_by("scenario_code", "-reviewed_at", "-id")
+    )
+    for item in reviews:
+        found.setdefault(item.scenario_code, item)
+    return found
+
+
+def review_statuses(specs: list[ScenarioSpec]) -> dict[str, ReviewStatus]:
+    """Scenario code -> how it stands against the version of its procedure in force."""
+    model = _model()
+    reviews = latest_reviews(s.code for s in specs)
+    protocols: dict[str, Protocol | None] = {}
+    statuses = {}
+    for spec in specs:
+        if spec.protocol not in protocols:
+            protocols[spec.protocol] = protocol_in_force(spec.protocol)
+        protocol = protocols[spec.protocol]
+        last = reviews.get(spec.code)
+        status = ReviewStatus(spec, protocol, last)
+        status.problems = [str(e) for e in check_references(spec, model.vocabulary)]
+        if protocol is not None and not status.problems:
+            rules = protocol.parsed_rules()
+            older = last.protocol.parsed_rules() if last and last.protocol_id != protocol.pk else []
+            run_setting = _setting(spec, rules, model, older)
+            status.expected = review_words.expected_answers(
+                spec, rules, run_setting.vocabulary, run_setting.roles
+            )
+            status.digest = review_words.digest(status.expected)
+            if last is not None and last.digest != status.digest:
+                status.changes = review_words.changes(
+                    spec, last.expected, status.expected, run_setting.labels
+                )
+        statuses[spec.code] = status
+    return statuses
+
+
+def review_status(spec: ScenarioSpec) -> ReviewStatus:
+    return review_statuses([spec])[spec.code]
+
+
+def scenario_or_404(code: str) -> ScenarioSpec:
+    spec = scenario(code)
+    if spec is None:
+        raise Http404
+    return spec
+
+
+def may_review(actor) -> bool:
+    """Coordinators confirm that a scenario still trains what it should."""
+    return _is_coordinator(actor)

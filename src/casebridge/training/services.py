@@ -7,18 +7,22 @@ answers themselves, although they hold no personal data either).
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from casebridge.accounts.models import Role
 from casebridge.accounts.permissions import active_roles
 from casebridge.audit.services import audit_record
-from casebridge.sharing.models import Protocol
 from casebridge.sharing.selectors import stored_vocabulary
-from casebridge.training import compare
-from casebridge.training.models import TrainingAnswer, TrainingParticipant, TrainingRun
-from casebridge.training.scenarios import check_references, load_scenarios
+from casebridge.training import compare, selectors
+from casebridge.training.models import (
+    ScenarioReview,
+    TrainingAnswer,
+    TrainingParticipant,
+    TrainingRun,
+)
+from casebridge.training.scenarios import ScenarioSpec, check_references, load_scenarios
 from casebridge.training.selectors import spec_of
 
 MAX_FLOWS = 12
@@ -39,14 +43,29 @@ def run_create(*, actor, scenario_code: str) -> TrainingRun:
     problems = check_references(spec, stored_vocabulary())
     if problems:
         raise ValidationError({"scenario": [str(p) for p in problems]})
-    protocol = (
-        Protocol.objects.filter(code=spec.protocol, status=Protocol.Status.ACTIVE)
-        .order_by("-effective_from")
-        .first()
-    )
+    status = review_baselines(specs=[spec])[spec.code]
+    protocol = status.protocol
     if protocol is None:
         raise ValidationError(
             {"scenario": [_("The procedure this scenario trains is not active.")]}
+        )
+    if status.needs_review:
+        raise ValidationError(
+            {
+                "scenario": [
+                    _(
+                        "“%(scenario)s” needs a review: version %(version)s of the procedure "
+                        "expects other answers at %(count)s of its events than when the "
+                        "scenario was last reviewed. A coordinator reviews it before runs "
+                        "start."
+                    )
+                    % {
+                        "scenario": spec.label,
+                        "version": protocol.version,
+                        "count": len(status.changes),
+                    }
+                ]
+            }
         )
     run = TrainingRun.objects.create(
         scenario_code=spec.code,
@@ -184,3 +203,97 @@ def run_finish(*, actor, run: TrainingRun) -> TrainingRun:
     run.save(update_fields=["status", "finished_at"])
     audit_record(actor=actor, action="training.run.finish", obj=run)
     return run
+
+
+# --- scenarios checked against the version in force -----------------------------------------
+
+
+def _record_review(status: selectors.ReviewStatus, reviewer) -> ScenarioReview:
+    return ScenarioReview.objects.create(
+        scenario_code=status.spec.code,
+        scenario_version=status.spec.version,
+        protocol=status.protocol,
+        expected=status.expected,
+        digest=status.digest,
+        reviewed_by=reviewer,
+    )
+
+
+def review_baselines(
+    *, specs: list[ScenarioSpec] | None = None
+) -> dict[str, selectors.ReviewStatus]:
+    """The first time a scenario is seen (listed, or a run of it starts) with no review,
+    record its expected answers under the version in force as its automatic baseline.
+    Returns every scenario's status, the new baselines included (none of them flagged)."""
+    specs = specs if specs is not None else selectors.scenarios()
+    statuses = selectors.review_statuses(specs)
+    for status in statuses.values():
+        if status.review is not None or status.protocol is None or status.problems:
+            continue
+        try:
+            with transaction.atomic():  # each baseline with its audit event, alone
+                status.review = _record_review(status, None)
+                audit_record(
+                    actor=None,
+                    action="training.scenario.baseline",
+                    obj=status.review,
+                    details={
+                        "scenario": status.spec.code,
+                        "protocol": status.protocol.pk,
+                        "version": status.protocol.version,
+                    },
+                )
+        except IntegrityError:  # recorded at the same moment by another request
+            status.review = ScenarioReview.objects.get(
+                scenario_code=status.spec.code, reviewed_by__isnull=True
+            )
+    return statuses
+
+
+@transaction.atomic
+def scenario_review(*, actor, spec: ScenarioSpec, version: str) -> ScenarioReview:
+    """A coordinator confirms that the scenario trains the procedure as ``version`` (the
+    version in force) gives it: its expected answers become the scenario's review, and runs
+    of it may start again. Confirming what is already confirmed writes nothing."""
+    if not selectors.may_review(actor):
+        raise PermissionDenied(_("Only a coordinator reviews scenarios."))
+    status = selectors.review_status(spec)
+    if status.problems:
+        raise ValidationError({"scenario": status.problems})
+    if status.protocol is None:
+        raise ValidationError(
+            {"scenario": [_("The procedure this scenario trains is not active.")]}
+        )
+    if version != status.protocol.version:
+        raise ValidationError(
+            {
+                "version": [
+                    _(
+                        "Version %(version)s of the procedure is in force now: look at the "
+                        "changes again and review against it."
+                    )
+                    % {"version": status.protocol.version}
+                ]
+            }
+        )
+    last = status.review
+    if (
+        last is not None
+        and not last.automatic
+        and last.protocol_id == status.protocol.pk
+        and last.digest == status.digest
+    ):
+        return last
+    review = _record_review(status, actor)
+    audit_record(
+        actor=actor,
+        action="training.scenario.review",
+        obj=review,
+        details={
+            "scenario": spec.code,
+            "protocol": status.protocol.pk,
+            "version": status.protocol.version,
+            "events_changed": [c.number for c in status.changes],
+        },
+    )
+    return review

@@ -6,6 +6,7 @@ app_name = "training"
 urlpatterns = [
     path("", views.runs, name="runs"),
     path("runs/new/", views.run_create, name="run_create"),
+    path("scenarios/<slug:code>/review/", views.scenario_review, name="scenario_review"),
     path("runs/<int:run_id>/", views.run_detail, name="run"),
     path("runs/<int:run_id>/join/", views.run_join, name="join"),
     path("runs/<int:run_id>/events/<int:number>/answer/", views.answer, name="answer"),

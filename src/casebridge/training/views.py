@@ -8,7 +8,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from casebridge.accounts.models import Role
 from casebridge.accounts.permissions import active_roles
@@ -26,10 +26,50 @@ def _member(request) -> None:
 @login_required
 def runs(request):
     _member(request)
+    statuses = services.review_baselines()
     return render(
         request,
         "training/runs.html",
-        {"scenarios": selectors.scenarios(), "runs": list(selectors.run_list(request.user))},
+        {
+            "scenarios": [(status.spec, status) for status in statuses.values()],
+            "runs": list(selectors.run_list(request.user)),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def scenario_review(request, code: str):
+    """A scenario against the version of its procedure in force: the events whose expected
+    answer changed since the last review, and (coordinators) "I reviewed it"."""
+    _member(request)
+    spec = selectors.scenario_or_404(code)
+    status = 200
+    if request.method == "POST":
+        try:
+            services.scenario_review(
+                actor=request.user, spec=spec, version=request.POST.get("version", "")[:40]
+            )
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+            status = 422
+        else:
+            messages.success(
+                request,
+                _("“%(scenario)s” is reviewed: runs of it compare with version %(version)s.")
+                % {"scenario": spec.label, "version": request.POST.get("version", "")[:40]},
+            )
+            return redirect("training:scenario_review", code=spec.code)
+    review_status = services.review_baselines(specs=[spec])[spec.code]
+    return render(
+        request,
+        "training/scenario_review.html",
+        {
+            "spec": spec,
+            "status": review_status,
+            "may_review": selectors.may_review(request.user),
+        },
+        status=status,
     )
 
 
@@ -67,7 +107,7 @@ def _run_page(request, run: TrainingRun, *, join_form=None, answer_form=None, st
     if me is None and run.status == TrainingRun.Status.OPEN and free and join_form is None:
         join_form = JoinForm(parties=free)
     shown = len(answers) + (1 if next_number else 0) if me else 0
-    feedback = {a.event_number: selectors.feedback(run_setting, a) for a in answers}
+    feedback = {a.event_number: selectors.feedback(run_setting, a, me.party) for a in answers}
     events = [
         (number, event, feedback.get(number))
         for number, event in enumerate(spec.events[:shown], start=1)

@@ -163,6 +163,43 @@ def test_rule_edited_in_the_form_and_the_difference_in_words(personas, draft, ac
     assert "within 12 hours instead of within 24 hours" in diff.content.decode()
 
 
+def test_who_informs_is_kept_through_the_form_and_can_be_changed(personas, draft, active):
+    client = personas.client(personas.coordinator)
+    url = reverse("procedures:rule_edit", args=[draft.pk, "release-lead"])
+    form = client.get(url).content.decode()
+    assert 'value="role:prison" selected' in form  # the prison informs of the release
+    data = {
+        "code": "release-lead",
+        "event": "release_scheduled",
+        "sender": "role:probation",
+        "obligation": "must_inform",
+        "recipient": "all",
+        "categories": ["case_coordination", "justice"],
+        "deadline_kind": "days_before_event",
+        "deadline_amount": "14",
+        "legal_basis": "justice_data_exchange",
+        "label_de": "Entlassung",
+        "label_en": "Release",
+    }
+    rule = next(r for r in active.parsed_rules() if r.code == "release-lead")
+    data.update(
+        recipient=f"role:{rule.recipient.role}" if rule.recipient.role else "all",
+        categories=list(rule.categories),
+        deadline_kind=rule.deadline.partition(":")[0],
+        deadline_amount=rule.deadline.partition(":")[2] or "",
+        legal_basis=rule.legal_basis,
+    )
+    assert client.post(url, data).status_code == 302
+    draft.refresh_from_db()
+    saved = next(r for r in draft.parsed_rules() if r.code == "release-lead")
+    assert saved.sender.role == "probation"
+    diff = client.get(reverse("procedures:diff") + f"?old={active.pk}&new={draft.pk}")
+    assert "probation" in diff.content.decode().lower()
+    assert client.post(url, {**data, "sender": ""}).status_code == 302
+    draft.refresh_from_db()
+    assert next(r for r in draft.parsed_rules() if r.code == "release-lead").sender is None
+
+
 def test_a_rule_that_contradicts_the_barrier_is_refused_at_the_rule(personas, draft):
     client = personas.client(personas.coordinator)
     before = list(draft.rules)

@@ -52,6 +52,14 @@ def recipient_choices(*, lead_option: str | None = None) -> list:
     ]
 
 
+def _choice_of(spec) -> str:
+    """A recipient or sender as its choice: "all" or "kind:code"."""
+    if spec.all:
+        return "all"
+    field = next(f for f in ("role", "organisation_type", "sector") if getattr(spec, f))
+    return f"{field}:{getattr(spec, field)}"
+
+
 class DraftStartForm(forms.Form):
     based_on = forms.ModelChoiceField(
         label=_("Start from the version"), queryset=None, empty_label=None
@@ -135,6 +143,7 @@ class RuleForm(forms.Form):
         required=False,
         choices=[("", "–"), *Imminence.choices],
     )
+    sender = forms.ChoiceField(label=_("Who informs"), required=False)
     obligation = forms.ChoiceField(label=_("Obligation"), choices=OBLIGATIONS)
     recipient = forms.ChoiceField(label=_("Recipient"))
     categories = TermMultipleField("information_category", label=_("Information categories"))
@@ -154,6 +163,8 @@ class RuleForm(forms.Form):
     def __init__(self, *args, other_rules=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["recipient"].choices = recipient_choices()
+        # who informs: the case's lead, unless the rule names another party (never "all")
+        self.fields["sender"].choices = recipient_choices(lead_option=_("the case's lead"))[:-1]
         self.fields["overrides"].choices = [
             (r.code, f"{r.code} · {pick_label(r.label, fallback=r.code)}") for r in other_rules
         ]
@@ -180,21 +191,14 @@ class RuleForm(forms.Form):
     @staticmethod
     def initial_of(rule) -> dict:
         kind, _sep, amount = rule.deadline.partition(":")
-        recipient = rule.recipient
-        if recipient.all:
-            target = "all"
-        else:
-            field = next(
-                f for f in ("role", "organisation_type", "sector") if getattr(recipient, f)
-            )
-            target = f"{field}:{getattr(recipient, field)}"
         initial = {
+            "sender": _choice_of(rule.sender) if rule.sender else "",
             "code": rule.code,
             "event": rule.event,
             "min_likelihood": rule.condition.min_likelihood or "",
             "min_imminence": rule.condition.min_imminence or "",
             "obligation": rule.obligation,
-            "recipient": target,
+            "recipient": _choice_of(rule.recipient),
             "categories": list(rule.categories),
             "deadline_kind": kind,
             "deadline_amount": int(amount) if amount else None,
@@ -240,6 +244,8 @@ class RuleForm(forms.Form):
         }
         if condition:
             rule["condition"] = condition
+        if data.get("sender"):
+            rule["sender"] = dict([data["sender"].split(":", 1)])
         return rule
 
 

@@ -76,3 +76,22 @@ def test_after_a_transfer_the_senders_obligation_stays_with_the_sender(
     assert ("release-lead", prison_officer) in responsible
     assert ("release-probation", prison_officer) in responsible
     assert {r for rule, r in responsible if rule == "case-closed"} == {new_lead}
+
+
+def test_the_simulation_says_who_informs_on_the_page_and_in_the_api(
+    personas, world, prison_officer
+):
+    from django.urls import reverse
+
+    client = personas.client(personas.partner)
+    body = {"event": "release_scheduled", "event_date": "2027-03-01"}
+    api = client.post(
+        f"/api/v1/sop/cases/{world.case.pk}/simulate", body, content_type="application/json"
+    ).json()
+    senders = {o["rule"]: o["sender"] for o in api["outcomes"]}
+    assert org(prison_officer).name in senders["release-lead"]
+    page = client.get(
+        reverse("sharing:simulate", args=[world.case.pk]),
+        {"event": "release_scheduled", "event_date": "2027-03-01"},
+    ).content.decode()
+    assert "Who informs" in page and org(prison_officer).name in page

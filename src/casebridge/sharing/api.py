@@ -23,6 +23,8 @@ class OutcomeOut(Schema):
     rule: str
     label: str
     obligation: str
+    sender: str = Field("", description="who informs, in words ('' for a barrier)")
+    sender_participant_id: int | None = None
     recipient: str
     recipient_participant_id: int | None
     categories: list[str]

@@ -143,7 +143,9 @@ class Command(BaseCommand):
             if outcome.overridden_by:
                 extra.append("overridden by " + ", ".join(outcome.overridden_by))
             self.stdout.write(
-                f"  {outcome.obligation:<15} {outcome.recipient}: "
+                f"  {outcome.obligation:<15} "
+                + (f"{outcome.sender} → " if outcome.obligation != "must_not_share" else "")
+                + f"{outcome.recipient}: "
                 f"{', '.join(outcome.categories)}{due}"
                 f" · {outcome.legal_basis}"
                 + (f" · {'; '.join(extra)}" if extra else "")

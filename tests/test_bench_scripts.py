@@ -62,3 +62,23 @@ def test_the_load_report_renders_a_curve_with_its_floor_outside_django(tmp_path)
     assert "| 2 | 40.0 | 20 | 40 | 0 | 200.0 | 20 | 40 |" in result.stdout
     assert "| 8 | 45.0 | 20 | 40 | 0 | – | – | – |" in result.stdout
     assert "100,000 contacts" in result.stdout
+
+
+def test_the_replay_bench_runs_on_the_demo_year(tmp_path):
+    """Issue 19: the replay of a year of the demo network through a draft; both procedures
+    replay events and the draft's changes are found."""
+    result = subprocess.run(  # noqa: S603
+        [sys.executable, str(REPO / "bench" / "replay.py"), "--repeat", "1"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={"PATH": "/usr/bin:/bin", "CASEBRIDGE_DATA_DIR": str(tmp_path)},
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = [line for line in result.stdout.splitlines() if line.startswith("| de-")]
+    assert len(rows) == 2, result.stdout[-3000:]
+    for row in rows:
+        cells = [cell.strip() for cell in row.strip("|").split("|")]
+        assert int(cells[4]) + int(cells[6]) > 0, row  # events replayed
+        assert cells[-1], row  # something found

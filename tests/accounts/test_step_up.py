@@ -42,6 +42,7 @@ from casebridge.sharing import emergency as sharing_emergency
 from casebridge.sharing import services as sharing_services
 from casebridge.sharing.models import ContactDisclosure, Disclosure, EmergencyAccess, Protocol
 from tests.builders import make_contact, make_user, org
+from tests.procedures.drafts import draft_with_signatories
 
 pytestmark = pytest.mark.django_db
 
@@ -285,34 +286,8 @@ def _contact_decide(personas, world, actor):
     )
 
 
-def _agreed_draft(personas, *, signed: bool):
-    """A draft of the German procedure between the NGO and the police liaison, with its
-    signatories named (and, if ``signed``, their signatures on its text)."""
-    active = Protocol.objects.get(code="de-default", status="active")
-    draft = procedure_services.draft_start(
-        actor=personas.coordinator, based_on=active, version="2027.1"
-    )
-    draft.parties = ["ngo_counselling_partner", "police_liaison_unit"]
-    draft.save()
-    procedure_services.signatories_set(
-        actor=personas.coordinator,
-        protocol=draft,
-        parties={
-            "ngo_counselling_partner": (org(personas.partner), personas.partner),
-            "police_liaison_unit": (org(personas.police), personas.police),
-        },
-        legal_reviewer=personas.dpo,
-    )
-    if signed:  # outside a request: the machine's authority (the walk is about the paths)
-        for person in (personas.partner, personas.police, personas.dpo):
-            procedure_services.protocol_sign(
-                actor=person, protocol=draft, content_hash=draft.content_hash
-            )
-    return draft
-
-
 def _protocol_sign(personas, world, actor):
-    draft = _agreed_draft(personas, signed=False)
+    draft = draft_with_signatories(personas)
     body = {"content_hash": draft.content_hash}
     return Walk(
         actor=actor,
@@ -328,7 +303,7 @@ def _protocol_sign(personas, world, actor):
 
 
 def _protocol_activate(personas, world, actor):
-    draft = _agreed_draft(personas, signed=True)
+    draft = draft_with_signatories(personas, signed=True)
     body = {"effective_from": timezone.localdate().isoformat(), "content_hash": draft.content_hash}
     return Walk(
         actor=actor,

@@ -63,23 +63,11 @@ def _procedure_pages(personas, persona):
     and for the coordinator the forms that change it, the replay and the difference."""
     from django.utils import timezone
 
-    from casebridge.procedures import services as procedures
     from casebridge.sharing.models import Protocol
-    from tests.builders import org
+    from tests.procedures.drafts import draft_with_signatories
 
     active = Protocol.objects.get(code="de-default", status="active")
-    draft = procedures.draft_start(actor=personas.coordinator, based_on=active, version="2027.1")
-    draft.parties = ["ngo_counselling_partner", "police_liaison_unit"]
-    draft.save()
-    procedures.signatories_set(
-        actor=personas.coordinator,
-        protocol=draft,
-        parties={
-            "ngo_counselling_partner": (org(personas.partner), personas.partner),
-            "police_liaison_unit": (org(personas.police), personas.police),
-        },
-        legal_reviewer=personas.dpo,
-    )
+    draft = draft_with_signatories(personas)
     base = f"/sop/protocols/{draft.pk}/"
     if persona == "partner":
         return [base]

@@ -24,18 +24,8 @@ from casebridge.procedures.models import ProtocolSignatory
 from casebridge.sharing import services as sharing_services
 from casebridge.sharing.models import Obligation, Protocol
 from tests.builders import org
+from tests.procedures.drafts import NEW_RULE, PARTIES, name_signatories
 
-NEW_RULE = {
-    "code": "travel-police-24h",
-    "event": "travel_to_conflict_zone",
-    "obligation": "must_inform",
-    "recipient": {"role": "police_liaison"},
-    "categories": ["case_coordination"],
-    "deadline": "within_hours:24",
-    "legal_basis": "justifying_emergency",
-    "second_approval": True,
-    "label": {"de": "Ausreise: Polizei binnen 24 h", "en": "Travel: police within 24 h"},
-}
 # must inform the security sector about counselling content, against the standing barrier
 CONTRADICTION = {
     **NEW_RULE,
@@ -43,7 +33,6 @@ CONTRADICTION = {
     "categories": ["counselling"],
     "label": {"de": "Widerspruch", "en": "Contradiction"},
 }
-PARTIES = ["ngo_counselling_partner", "police_liaison_unit"]
 
 
 @pytest.fixture
@@ -65,18 +54,6 @@ def draft(personas, active):
         description=dict(draft.description),
     )
     return draft
-
-
-def _name_signatories(personas, draft):
-    return services.signatories_set(
-        actor=personas.coordinator,
-        protocol=draft,
-        parties={
-            "ngo_counselling_partner": (org(personas.partner), personas.partner),
-            "police_liaison_unit": (org(personas.police), personas.police),
-        },
-        legal_reviewer=personas.dpo,
-    )
 
 
 def _sign_all(personas, draft):
@@ -473,7 +450,7 @@ def test_signatories_must_work_for_the_party_and_the_reviewer_is_independent(per
 
 
 def test_the_named_people_sign_the_exact_text_and_a_change_asks_again(personas, draft):
-    _name_signatories(personas, draft)
+    name_signatories(personas, draft)
     partner = personas.client(personas.partner)
     detail = partner.get(reverse("procedures:detail", args=[draft.pk]))
     assert detail.status_code == 200 and "Sign this version" in detail.content.decode()
@@ -494,7 +471,7 @@ def test_the_named_people_sign_the_exact_text_and_a_change_asks_again(personas, 
 
 @pytest.mark.parametrize("who", ["hotline", "partner_other", "coordinator", "admin"])
 def test_nobody_else_signs(personas, draft, who):
-    _name_signatories(personas, draft)
+    name_signatories(personas, draft)
     client = personas.client(getattr(personas, who))
     page = client.post(
         reverse("procedures:sign", args=[draft.pk]), {"content_hash": draft.content_hash}
@@ -509,7 +486,7 @@ def test_nobody_else_signs(personas, draft, who):
 
 
 def test_a_token_cannot_sign_or_activate(personas, draft):
-    _name_signatories(personas, draft)
+    name_signatories(personas, draft)
     _sign_all(personas, draft)
     services.rule_save(actor=personas.coordinator, protocol=draft, code=None, data=NEW_RULE)
     ProtocolSignatory.objects.update(signed_at=None, signed_hash="")
@@ -535,7 +512,7 @@ def test_a_token_cannot_sign_or_activate(personas, draft):
 
 
 def test_a_signatory_comments_at_a_rule_and_an_outsider_cannot(personas, draft):
-    _name_signatories(personas, draft)
+    name_signatories(personas, draft)
     police = personas.client(personas.police)
     response = police.post(
         reverse("procedures:comment", args=[draft.pk]),
@@ -562,7 +539,7 @@ def test_a_signatory_comments_at_a_rule_and_an_outsider_cannot(personas, draft):
 
 
 def test_activation_needs_every_signature(personas, draft):
-    _name_signatories(personas, draft)
+    name_signatories(personas, draft)
     personas.client(personas.partner).post(
         reverse("procedures:sign", args=[draft.pk]), {"content_hash": draft.content_hash}
     )
@@ -583,7 +560,7 @@ def test_activation_needs_every_signature(personas, draft):
 def test_a_version_with_errors_is_neither_signed_nor_put_into_force(personas, draft, active):
     """A draft can gain an error without an edit (a rule written around the services, or a
     model reload that drops a code): signing and activation check again."""
-    _name_signatories(personas, draft)
+    name_signatories(personas, draft)
     _sign_all(personas, draft)
     rules = [dict(r) for r in draft.rules]
     for rule in rules:
@@ -605,7 +582,7 @@ def test_a_version_with_errors_is_neither_signed_nor_put_into_force(personas, dr
 
 
 def test_activation_on_a_past_day_is_refused(personas, draft):
-    _name_signatories(personas, draft)
+    name_signatories(personas, draft)
     _sign_all(personas, draft)
     yesterday = timezone.localdate() - timedelta(days=1)
     response = personas.client(personas.coordinator).post(
@@ -620,7 +597,7 @@ def test_activation_on_a_past_day_is_refused(personas, draft):
 
 @pytest.mark.parametrize("who", ["hotline", "partner", "police", "dpo", "admin"])
 def test_only_a_coordinator_activates(personas, draft, who):
-    _name_signatories(personas, draft)
+    name_signatories(personas, draft)
     _sign_all(personas, draft)
     client = personas.client(getattr(personas, who))
     body = {"effective_from": timezone.localdate().isoformat(), "content_hash": draft.content_hash}
@@ -640,7 +617,7 @@ def test_activated_today_a_new_rule_creates_obligations_in_a_live_case(
     personas, world, draft, active
 ):
     services.rule_save(actor=personas.coordinator, protocol=draft, code=None, data=NEW_RULE)
-    _name_signatories(personas, draft)
+    name_signatories(personas, draft)
     _sign_all(personas, draft)
     response = personas.client(personas.coordinator).post(
         reverse("procedures:activate", args=[draft.pk]),
@@ -671,7 +648,7 @@ def test_activated_today_a_new_rule_creates_obligations_in_a_live_case(
 def test_activated_for_a_later_day_the_old_version_stays_in_force_until_then(
     personas, draft, active
 ):
-    _name_signatories(personas, draft)
+    name_signatories(personas, draft)
     _sign_all(personas, draft)
     later = timezone.localdate() + timedelta(days=10)
     services.protocol_activate(
@@ -718,7 +695,7 @@ def test_a_draft_is_read_by_coordinators_the_dpo_and_its_signatories(personas, d
 
 
 def test_a_named_signatory_reads_the_draft(personas, draft):
-    _name_signatories(personas, draft)
+    name_signatories(personas, draft)
     assert (
         personas.client(personas.police)
         .get(reverse("procedures:detail", args=[draft.pk]))

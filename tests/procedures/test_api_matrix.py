@@ -14,7 +14,7 @@ from casebridge.procedures import services
 from casebridge.sharing.models import Protocol
 from tests.builders import org
 from tests.matrix import assert_matrix_covers, matrix_params
-from tests.procedures.test_agreement import NEW_RULE, PARTIES
+from tests.procedures.drafts import NEW_RULE, PARTIES, draft_with_signatories
 
 pytestmark = pytest.mark.django_db
 
@@ -39,30 +39,11 @@ GET    /{draft}/replay                    403     403    403            403     
 """
 
 
-def _draft(personas, active, version: str, *, signed: bool = False) -> Protocol:
-    draft = services.draft_start(actor=personas.coordinator, based_on=active, version=version)
-    draft.parties = PARTIES
-    draft.save()
-    services.signatories_set(
-        actor=personas.coordinator,
-        protocol=draft,
-        parties={
-            "ngo_counselling_partner": (org(personas.partner), personas.partner),
-            "police_liaison_unit": (org(personas.police), personas.police),
-        },
-        legal_reviewer=personas.dpo,
-    )
-    if signed:
-        for person in (personas.partner, personas.police, personas.dpo):
-            services.protocol_sign(actor=person, protocol=draft, content_hash=draft.content_hash)
-    return draft
-
-
 @pytest.mark.parametrize(("method", "path", "persona", "expected"), list(matrix_params(MATRIX)))
 def test_endpoint_answers_persona(personas, method, path, persona, expected):
     active = Protocol.objects.get(code="de-default", status="active")
-    draft = _draft(personas, active, "2027.1")
-    signed = _draft(personas, active, "2027.2", signed=True)
+    draft = draft_with_signatories(personas, "2027.1")
+    signed = draft_with_signatories(personas, "2027.2", signed=True)
     today = timezone.localdate().isoformat()
     bodies = {
         ("POST", "/"): {"toml": services.export_toml(draft).replace('"2027.1"', '"2027.7"')},

@@ -237,7 +237,7 @@ class ScenarioReviewOut(Schema):
     problems: list[str]
 
 
-class ReviewIn(Input):
+class ScenarioReviewIn(Input):
     version: str = Field(max_length=40, description="the version in force you reviewed against")
 
 
@@ -274,7 +274,7 @@ def scenario_review_status(request, code: str):
     response={200: ScenarioReviewOut, 403: Error, 404: Error, 422: Error},
     summary="I reviewed this scenario against the version in force (coordinators)",
 )
-def scenario_review(request, code: str, payload: ReviewIn):
+def scenario_review(request, code: str, payload: ScenarioReviewIn):
     _member(request)
     spec = selectors.scenario_or_404(code)
     services.scenario_review(actor=request.user, spec=spec, version=payload.version)

@@ -529,6 +529,11 @@ def test_a_signatory_comments_at_a_rule_and_an_outsider_cannot(personas, draft):
         ).status_code
         == 404
     )
+    case_number = police.post(
+        reverse("procedures:comment", args=[draft.pk]),
+        {"rule": "child-welfare", "text": "Wie in HH-2026-0001: erst die Schule."},
+    )
+    assert case_number.status_code == 422 and "case number" in case_number.content.decode()
     too_long = police.post(
         reverse("procedures:comment", args=[draft.pk]), {"rule": "", "text": "x" * 2001}
     )

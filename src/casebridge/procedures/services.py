@@ -26,6 +26,7 @@ from casebridge.accounts.stepup import demand
 from casebridge.audit.services import audit_record
 from casebridge.cooperation_models.schema import ProtocolEntry, RuleEntry, pydantic_message
 from casebridge.network.models import Organisation
+from casebridge.network.services import identifying_references
 from casebridge.procedures.models import ProtocolComment, ProtocolSignatory
 from casebridge.sharing.models import Protocol
 from casebridge.sharing.selectors import stored_vocabulary
@@ -598,6 +599,20 @@ def comment_add(*, actor, protocol: Protocol, rule: str, text: str) -> ProtocolC
         raise ValidationError({"text": [_("Write the comment.")]})
     if len(text) > 2000:
         raise ValidationError({"text": [_("At most 2000 characters.")]})
+    found = identifying_references(text)
+    if found:  # every party and reviewer reads the comments: they speak of the procedure
+        raise ValidationError(
+            {
+                "text": [
+                    _(
+                        "This text contains %(what)s. Comments on a procedure speak of the "
+                        "procedure: leave out case numbers, contact references and contact "
+                        "details."
+                    )
+                    % {"what": ", ".join(found)}
+                ]
+            }
+        )
     if rule and rule not in {r.code for r in protocol.parsed_rules()}:
         raise ValidationError({"rule": [_('There is no rule "%(code)s".') % {"code": rule}]})
     signatory = protocol.signatories.filter(person=actor).first()

@@ -586,6 +586,14 @@ def test_a_version_with_errors_is_neither_signed_nor_put_into_force(personas, dr
     assert (draft.status, active.status) == ("draft", "active")
 
 
+def test_the_activation_form_offers_today_when_the_proposed_day_has_passed(personas, draft):
+    yesterday = timezone.localdate() - timedelta(days=1)
+    Protocol.objects.filter(pk=draft.pk).update(effective_from=yesterday)
+    page = personas.client(personas.coordinator).get(reverse("procedures:detail", args=[draft.pk]))
+    field = page.content.decode().split('name="effective_from"')[1][:120]
+    assert timezone.localdate().isoformat() in field and yesterday.isoformat() not in field
+
+
 def test_activation_on_a_past_day_is_refused(personas, draft):
     name_signatories(personas, draft)
     _sign_all(personas, draft)

@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -147,7 +148,8 @@ def _detail_context(request, protocol: Protocol) -> dict:
     if context["may_draft"]:
         context["activate_form"] = ActivateForm(
             initial={
-                "effective_from": protocol.effective_from,
+                # the proposed day, unless it passed while the signatures came in
+                "effective_from": max(protocol.effective_from, timezone.localdate()),
                 "content_hash": protocol.content_hash,
             }
         )

@@ -469,6 +469,19 @@ def test_the_named_people_sign_the_exact_text_and_a_change_asks_again(personas, 
     assert "must sign again" in page.content.decode()
 
 
+def test_a_named_person_who_left_the_organisation_no_longer_signs(personas, draft):
+    from casebridge.accounts.models import Membership
+
+    name_signatories(personas, draft)
+    other = org(personas.partner_other)
+    Membership.objects.filter(user=personas.partner).update(organisation=other)  # moved
+    page = personas.client(personas.partner).post(
+        reverse("procedures:sign", args=[draft.pk]), {"content_hash": draft.content_hash}
+    )
+    assert page.status_code == 404
+    assert ProtocolSignatory.objects.get(protocol=draft, person=personas.partner).signed_at is None
+
+
 @pytest.mark.parametrize("who", ["hotline", "partner_other", "coordinator", "admin"])
 def test_nobody_else_signs(personas, draft, who):
     name_signatories(personas, draft)

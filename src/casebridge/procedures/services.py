@@ -444,6 +444,14 @@ def protocol_sign(*, actor, protocol: Protocol, content_hash: str) -> ProtocolSi
     signatory = ProtocolSignatory.objects.filter(protocol=protocol, person=actor).first()
     if signatory is None:
         raise PermissionDenied(_("You are not named to sign this version."))
+    # named while they worked there; a person who left (or moved) no longer signs for it
+    still_there = (
+        _member_of(actor, signatory.organisation)
+        if signatory.organisation
+        else actor.memberships.active().exclude(role=Role.GUEST).exists()
+    )
+    if not still_there:
+        raise PermissionDenied(_("You are not named to sign this version."))
     _require_draft(protocol)
     if content_hash != protocol.content_hash:
         raise ValidationError(
@@ -471,7 +479,7 @@ def protocol_sign(*, actor, protocol: Protocol, content_hash: str) -> ProtocolSi
 def missing_signatures(protocol: Protocol) -> list[str]:
     """Who has yet to sign the current text, in words (empty: everyone has)."""
     current = protocol.content_hash
-    signatories = {s.party: s for s in protocol.signatories.select_related("organisation")}
+    signatories = {s.party: s for s in protocol.signatories.select_related("person")}
     missing = []
     for party in [*protocol.parties, ""]:
         signatory = signatories.get(party)

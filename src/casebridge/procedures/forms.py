@@ -34,6 +34,22 @@ def _languages():
     return [code for code, _name in settings.LANGUAGES]
 
 
+def _add_texts(form, description_label, *, rows: int) -> None:
+    """A name (required in the installation's language) and a description per language."""
+    for language in _languages():
+        form.fields[f"label_{language}"] = forms.CharField(
+            label=_("Name (%(language)s)") % {"language": language},
+            max_length=200,
+            required=language == settings.LANGUAGE_CODE,
+        )
+        form.fields[f"description_{language}"] = forms.CharField(
+            label=description_label % {"language": language},
+            max_length=2000,
+            required=False,
+            widget=forms.Textarea(attrs={"rows": rows}),
+        )
+
+
 def recipient_choices(*, lead_option: str | None = None) -> list:
     """Who a rule is about, as "kind:code": case roles, organisation types, sectors."""
     roles = [(f"role:{t.code}", t.label) for t in Term.objects.of("case_role")]
@@ -87,18 +103,7 @@ class DraftForm(forms.Form):
         self.fields["parties"].choices = [
             (t.code, t.label) for t in OrganisationType.objects.filter(active=True)
         ]
-        for language in _languages():
-            self.fields[f"label_{language}"] = forms.CharField(
-                label=_("Name (%(language)s)") % {"language": language},
-                max_length=200,
-                required=language == settings.LANGUAGE_CODE,
-            )
-            self.fields[f"description_{language}"] = forms.CharField(
-                label=_("Description (%(language)s)") % {"language": language},
-                max_length=2000,
-                required=False,
-                widget=forms.Textarea(attrs={"rows": 3}),
-            )
+        _add_texts(self, _("Description (%(language)s)"), rows=3)
 
     @staticmethod
     def initial_of(protocol) -> dict:
@@ -168,18 +173,7 @@ class RuleForm(forms.Form):
         self.fields["overrides"].choices = [
             (r.code, f"{r.code} · {pick_label(r.label, fallback=r.code)}") for r in other_rules
         ]
-        for language in _languages():
-            self.fields[f"label_{language}"] = forms.CharField(
-                label=_("Name (%(language)s)") % {"language": language},
-                max_length=200,
-                required=language == settings.LANGUAGE_CODE,
-            )
-            self.fields[f"description_{language}"] = forms.CharField(
-                label=_("Explanation (%(language)s)") % {"language": language},
-                max_length=2000,
-                required=False,
-                widget=forms.Textarea(attrs={"rows": 2}),
-            )
+        _add_texts(self, _("Explanation (%(language)s)"), rows=2)
 
     def clean(self):
         data = super().clean()

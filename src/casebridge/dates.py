@@ -7,6 +7,7 @@ the instant the column is compared with instead.
 
 from __future__ import annotations
 
+import calendar
 from datetime import date, datetime, time, timedelta
 
 from django.db.models import Q
@@ -35,3 +36,13 @@ def in_force(at, prefix: str = "") -> Q:
     return Q(**{f"{prefix}valid_from__lte": at}) & (
         Q(**{f"{prefix}valid_until__isnull": True}) | Q(**{f"{prefix}valid_until__gt": at})
     )
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day ``months`` later, or the month's last day where it is shorter
+    (31 January + 1 month = 28 or 29 February)."""
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    month += 1
+    last = calendar.monthrange(year, month)[1]
+    return day.replace(year=year, month=month, day=min(day.day, last))

@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "casebridge.cases",
     "casebridge.sharing",
     "casebridge.procedures",
+    "casebridge.outcomes",
     "casebridge.privacy",
     "casebridge.stats",
     "casebridge.training",

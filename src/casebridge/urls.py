@@ -11,6 +11,7 @@ urlpatterns = [
     path("network/", include("casebridge.network.urls")),
     path("hotline/", include("casebridge.hotline.urls")),
     path("cases/", include("casebridge.cases.urls")),
+    path("cases/", include("casebridge.outcomes.urls")),
     path("sop/protocols/", include("casebridge.procedures.urls")),
     path("sop/", include("casebridge.sharing.urls")),
     path("audit/", include("casebridge.privacy.audit_urls")),

@@ -306,6 +306,15 @@ class Goal(models.Model):
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="goals")
     horizon = models.CharField(_("horizon"), max_length=10, choices=Horizon.choices)
     title = models.CharField(_("goal"), max_length=300)
+    template = models.ForeignKey(
+        Term,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        limit_choices_to={"kind": "goal_template"},
+        verbose_name=_("template"),
+    )
     target_date = models.DateField(_("target date"), null=True, blank=True)
     status = models.CharField(
         _("status"), max_length=8, choices=Status.choices, default=Status.OPEN
@@ -354,6 +363,7 @@ class Entry(CategorisedItem):
         MEASURE = "measure", _("measure")
         RISK = "risk", _("risk judgement")
         DOCUMENT = "document", _("document")
+        ASSESSMENT = "assessment", _("outcome assessment")
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="entries")
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)

@@ -61,6 +61,8 @@ class TermKind(models.TextChoices):
     FIRST_ANALYSIS = "first_analysis", _("point of the first analysis")
     CASE_ROLE = "case_role", _("case role")
     CASE_CLOSING_REASON = "case_closing_reason", _("case closing reason")
+    OUTCOME_DIMENSION = "outcome_dimension", _("outcome dimension")
+    GOAL_TEMPLATE = "goal_template", _("goal template")
 
 
 class TermQuerySet(models.QuerySet):

@@ -70,6 +70,10 @@ class ModelHeader(_Strict):
     postcode_file: Text | None = None
     statistics_threshold: int = Field(default=5, ge=2, le=100)
     first_contact_target_days: int = Field(default=5, ge=1, le=90)
+    # months after a case's closure at which its lead follows up (with the person's consent)
+    follow_up_months: list[Annotated[int, Field(ge=1, le=60)]] = Field(
+        default=[6, 12], max_length=6
+    )
 
 
 class StatisticsSpec(_Strict):
@@ -119,6 +123,28 @@ class CaseRole(VocabularyEntry):
     sectors: list[Code] = []
     read: list[Code] = []
     write: list[Code] = []
+
+
+class OutcomeDimension(VocabularyEntry):
+    """One dimension a case's outcome is judged on, with its ordinal scale.
+
+    ``levels`` run from furthest from the goal (0) to the goal (last): a change to a higher
+    level is a change for the better. ``category``: the information category of the
+    judgements recorded on it (who may read them follows the case's scopes). ``headline``:
+    the top-level result (disengagement from violence), which the statistics break down.
+    """
+
+    group: Literal["radicalisation", "situation"]
+    category: Code
+    headline: bool = False
+    levels: list[dict[str, Text]] = Field(min_length=2, max_length=10)
+
+
+class GoalTemplate(VocabularyEntry):
+    """A goal a case plan may take over, tied to the outcome dimension it serves."""
+
+    dimension: Code
+    horizon: Literal["interim", "long_term"]
 
 
 class OrganisationTypeEntry(VocabularyEntry):
@@ -255,6 +281,8 @@ TABLES: dict[str, tuple[type[BaseModel], str]] = {
     "first_analysis": (FirstAnalysisPoint, "code"),
     "case_roles": (CaseRole, "code"),
     "case_closing_reasons": (VocabularyEntry, "code"),
+    "outcome_dimensions": (OutcomeDimension, "code"),
+    "goal_templates": (GoalTemplate, "code"),
     "protocols": (ProtocolEntry, "code"),
     "organisations": (OrganisationEntry, "name"),
 }
@@ -281,6 +309,8 @@ TERM_TABLES = {
     "first_analysis": "first_analysis",
     "case_roles": "case_role",
     "case_closing_reasons": "case_closing_reason",
+    "outcome_dimensions": "outcome_dimension",
+    "goal_templates": "goal_template",
 }
 
 
@@ -475,6 +505,7 @@ class _Checker:
         if header.postcode_file:
             spec.postcodes = self._postcodes(spec, digest)
         self._organisations(spec)
+        self._outcomes(spec)
         self._protocols(spec)
         spec.retention = self._retention(spec, raw_retention)
         spec.digest = digest.hexdigest()
@@ -656,6 +687,40 @@ class _Checker:
         for table in ("caller_categories", "contact_categories", "information_categories"):
             if table in spec.tables and not self._codes(spec, table):
                 self.error(_("must have at least one entry"), table=table)
+
+    def _outcomes(self, spec: ModelSpec) -> None:
+        """Outcome dimensions name known categories, have each level in every language and
+        at most one headline; goal templates name known dimensions."""
+        categories = self._codes(spec, "information_categories")
+        languages = spec.header.languages
+        headlines = 0
+        for index, name, entry in self._each(spec, "outcome_dimensions"):
+            where = {"table": "outcome_dimensions", "index": index, "entry": name}
+            self._reference(
+                categories, entry.category, _("information category"), key="category", **where
+            )
+            headlines += entry.headline
+            if headlines > 1 and entry.headline:
+                self.error(_("only one dimension may be the headline"), key="headline", **where)
+            for level, texts in enumerate(entry.levels):
+                missing = [language for language in languages if language not in texts]
+                if missing:
+                    self.error(
+                        _('has no text for language "%(language)s"') % {"language": missing[0]},
+                        key=f"levels.{level}",
+                        **where,
+                    )
+        dimensions = self._codes(spec, "outcome_dimensions")
+        for index, name, entry in self._each(spec, "goal_templates"):
+            self._reference(
+                dimensions,
+                entry.dimension,
+                _("outcome dimension"),
+                table="goal_templates",
+                index=index,
+                entry=name,
+                key="dimension",
+            )
 
     def _scopes(self, spec: ModelSpec, sectors: set[str], categories: set[str]) -> None:
         """Case roles name known sectors and categories, and never grant by scope what a

@@ -106,6 +106,7 @@ def model_load(*, spec: ModelSpec, actor=None) -> LoadReport:
         "postcode_pattern": header.postcode_pattern,
         "statistics_threshold": header.statistics_threshold,
         "first_contact_target_days": header.first_contact_target_days,
+        "follow_up_months": list(header.follow_up_months),
         "statistics": {"k": spec.statistics_k},
     }
     # Retention periods (privacy.retention reads them); absent table, no retention rules.

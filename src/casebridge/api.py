@@ -17,6 +17,7 @@ from casebridge.cases.api import router as cases_router
 from casebridge.hotline.api import router as hotline_router
 from casebridge.middleware import use_preferences
 from casebridge.network.api import router as network_router
+from casebridge.outcomes.api import router as outcomes_router
 from casebridge.privacy.api import audit_router
 from casebridge.privacy.api import router as privacy_router
 from casebridge.procedures.api import router as procedures_router
@@ -175,6 +176,7 @@ ROUTERS = [
     ("/hotline", hotline_router),
     ("/cases", cases_router),
     ("/sop/protocols", procedures_router),
+    ("/", outcomes_router),
     ("/sop", sharing_router),
     ("/privacy", privacy_router),
     ("/audit", audit_router),

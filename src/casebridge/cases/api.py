@@ -51,6 +51,11 @@ class GoalOut(Schema):
     title: str
     target_date: date | None
     status: str
+    template: str | None = Field(None, description="the goal template's code, if taken from one")
+
+    @staticmethod
+    def resolve_template(goal) -> str | None:
+        return goal.template.code if goal.template_id else None
 
 
 class CaseOut(Schema):
@@ -173,9 +178,10 @@ class CloseIn(Input):
 
 
 class GoalIn(Input):
-    horizon: str = Field(max_length=10)
-    title: str = Field(max_length=300)
+    horizon: str = Field(default="", max_length=10)
+    title: str = Field(default="", max_length=300)
     target_date: Day | None = None
+    template: str = Field(default="", max_length=64, description="a goal template's code")
 
 
 class GoalStatusIn(Input):

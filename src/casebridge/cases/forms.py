@@ -48,7 +48,11 @@ class CaseOpenForm(forms.Form):
 class EntryForm(forms.Form):
     prefix = "entry"  # several forms share the case page: unique ids and names
 
-    kind = forms.ChoiceField(label=_("Kind"), choices=Entry.Kind.choices)
+    # an outcome assessment has its own form (section Outcomes): it carries levels
+    kind = forms.ChoiceField(
+        label=_("Kind"),
+        choices=[(k, label) for k, label in Entry.Kind.choices if k != Entry.Kind.ASSESSMENT],
+    )
     category = forms.ModelChoiceField(
         label=_("Information category"), queryset=Term.objects.none(), to_field_name="code"
     )
@@ -86,8 +90,16 @@ class RelatedPersonForm(forms.Form):
 class GoalForm(forms.Form):
     prefix = "goal"  # several forms share the case page: unique ids and names
 
-    horizon = forms.ChoiceField(label=_("Horizon"), choices=Goal.Horizon.choices)
-    title = forms.CharField(label=_("Goal"), max_length=300)
+    template = TermChoiceField(
+        TermKind.GOAL_TEMPLATE,
+        label=_("From a template"),
+        required=False,
+        help_text=_("Ties the goal to an outcome dimension; title and horizon come with it."),
+    )
+    horizon = forms.ChoiceField(
+        label=_("Horizon"), choices=[("", "—"), *Goal.Horizon.choices], required=False
+    )
+    title = forms.CharField(label=_("Goal"), max_length=300, required=False)
     target_date = forms.DateField(label=_("Target date"), required=False, widget=DATE)
 
 

@@ -442,7 +442,7 @@ def case_goals(actor, case: Case) -> list[Goal]:
     """The case plan's goals (category case_coordination) where the seat may read them."""
     if not _can_read_code(seat_for(actor, case.pk), "case_coordination"):
         return []
-    return list(Goal.objects.filter(case=case))
+    return list(Goal.objects.filter(case=case).select_related("template"))
 
 
 def case_conferences(actor, case: Case) -> list[Conference]:

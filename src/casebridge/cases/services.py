@@ -430,6 +430,8 @@ def entry_create(*, actor, case: Case, data: EntryData) -> Entry:
     require(may_write(actor, case, data.category))
     if data.kind not in Entry.Kind.values:
         errors["kind"] = [_("Unknown kind of entry.")]
+    elif data.kind == Entry.Kind.ASSESSMENT:
+        errors["kind"] = [_("Record an outcome assessment in the section Outcomes.")]
     if not data.title.strip():
         errors["title"] = [_("Give the entry a title.")]
     if data.kind == Entry.Kind.RISK:
@@ -498,16 +500,39 @@ def entry_create(*, actor, case: Case, data: EntryData) -> Entry:
 
 @transaction.atomic
 def goal_add(
-    *, actor, case: Case, horizon: str, title: str, target_date: date | None = None
+    *,
+    actor,
+    case: Case,
+    horizon: str = "",
+    title: str = "",
+    target_date: date | None = None,
+    template: Term | str | None = None,
 ) -> Goal:
+    """A goal of the case plan; taken from a template, its title and horizon default to the
+    template's (a template ties the goal to an outcome dimension)."""
     category = Term.objects.of("information_category").get(code="case_coordination")
     require(may_write(actor, case, category))
+    if isinstance(template, str):
+        found = Term.objects.of("goal_template").filter(code=template).first() if template else None
+        if template and found is None:
+            raise ValidationError({"template": [_("Choose one of the goal templates.")]})
+        template = found
+    elif template is not None and template.kind != "goal_template":
+        raise ValidationError({"template": [_("Choose one of the goal templates.")]})
+    if template is not None:
+        horizon = horizon or template.attributes.get("horizon", "")
+        title = title.strip() or template.label
     if horizon not in Goal.Horizon.values:
         raise ValidationError({"horizon": [_("Choose interim or long-term.")]})
     if not title.strip():
         raise ValidationError({"title": [_("Describe the goal.")]})
     goal = Goal.objects.create(
-        case=case, horizon=horizon, title=title.strip(), target_date=target_date, created_by=actor
+        case=case,
+        horizon=horizon,
+        title=title.strip(),
+        target_date=target_date,
+        template=template,
+        created_by=actor,
     )
     audit_record(actor=actor, action="cases.goal.add", obj=goal, details={"case": case.number})
     return goal

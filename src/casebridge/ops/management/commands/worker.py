@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
 from casebridge.audit.signing import AuditKeyError
+from casebridge.outcomes.tasks import remind_follow_ups
 from casebridge.privacy.retention import retention_due, retention_periods, retention_run
 from casebridge.procedures.tasks import retire_ended_versions
 from casebridge.sharing.tasks import close_expired_emergency_access, remind_and_escalate
@@ -15,8 +16,8 @@ from casebridge.stats.selectors import decide_ahead
 class Command(BaseCommand):
     help = (
         "Run background work: obligation reminders and escalations, the end of expired "
-        "emergency accesses, the end of a procedure's version, retention, the statistics' "
-        "monthly figures, and the task queue."
+        "emergency accesses, the end of a procedure's version, follow-up reminders, "
+        "retention, the statistics' monthly figures, and the task queue."
     )
 
     def add_arguments(self, parser):
@@ -39,6 +40,7 @@ class Command(BaseCommand):
             remind_and_escalate.enqueue()
             close_expired_emergency_access.enqueue()
             retire_ended_versions.enqueue()  # a procedure's version past its last day
+            remind_follow_ups.enqueue()  # follow-ups after closure, with consent only
             # Retention (the cooperation model's periods), at most once a day.
             if retention_periods() is not None and retention_due():
                 try:

@@ -229,4 +229,5 @@ def test_every_case_operation_is_in_the_matrix():
             "{security}": "{entry_id}",
             "{document}": "{entry_id}",
         },
+        tag="cases",  # the outcomes' operations under /cases: tests/outcomes/test_api.py
     )

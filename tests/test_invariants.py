@@ -39,6 +39,12 @@ PROTECTED_MODELS = {
     "EmergencyAccess",
     # a transfer carries its reason and its grounds (consent, justification)
     "Transfer",
+    # outcomes (issue 20): judgements on a person's course, consent to be contacted after
+    # closure and the follow-ups
+    "Assessment",
+    "Rating",
+    "FollowUp",
+    "FollowUpConsent",
 }
 # Related managers that reach protected rows from another object (case.entries.all(),
 # contact.referrals.filter(...)): the related names of the protected models' foreign keys.
@@ -68,6 +74,9 @@ RELATED_NAMES = {
     "transfers",
     "transfers_sent",
     "transfers_received",
+    "assessments",
+    "ratings",
+    "follow_ups",
 }
 QUERY_METHODS = {
     "all",
@@ -126,6 +135,12 @@ ALLOWED = {
     # the monthly figures the contact indicators read: counted from the same columns,
     # through stats.registry.source(), kept in step by signal receivers (checked alike)
     "stats/aggregates.py",
+    # outcomes: assessments are entries, read through the policy's visible(); consent and
+    # follow-ups for seats reading the case's coordination; writes on what those handed out
+    "outcomes/selectors.py",
+    "outcomes/services.py",
+    # the worker reminds the lead of a follow-up: case number and day only, consent first
+    "outcomes/tasks.py",
 }
 
 

@@ -623,3 +623,52 @@ def test_access_and_erasure_cover_transfers(world, personas):
     transfer.refresh_from_db()
     assert (transfer.reason, transfer.consent_note, transfer.decline_reason) == ("", "", "")
     assert transfer.status == "declined" and transfer.region.code == "DE-BE"  # facts stay
+
+
+def test_access_and_erasure_cover_outcomes(world, personas):
+    """Issue 20: the person sees the judgements on their course and their answer about
+    follow-ups (Art. 15); erasure empties the note on how they were asked and the
+    judgements' rationales, and keeps the levels for the statistics (Art. 17)."""
+    from casebridge.cooperation_models.models import Term
+    from casebridge.outcomes import services as outcomes
+    from casebridge.outcomes.models import Assessment, FollowUpConsent
+
+    outcomes.assessment_record(
+        actor=personas.partner,
+        case=world.case,
+        occasion="intake",
+        ratings=[outcomes.RatingIn("network_ties", 1)],
+        rationale="Ali trifft die Gruppe nur noch selten.",
+    )
+    case_services.case_close(
+        actor=personas.partner,
+        case=world.case,
+        closing_reason=Term.objects.get(kind="case_closing_reason", code="goals_reached"),
+    )
+    outcomes.follow_up_plan(
+        actor=personas.partner, case=world.case, consent=True, note="Ali sagte am Telefon ja."
+    )
+    client = personas.client(personas.dpo)
+    access = _create(client)
+    client.post(f"/privacy/requests/{access.pk}/attach/", {"subjects": [f"cases:{world.case.pk}"]})
+    client.post(f"/privacy/requests/{access.pk}/prepare/")
+    page = client.get(f"/privacy/requests/{access.pk}/export/").content.decode()
+    for text in (
+        "Ali trifft die Gruppe nur noch selten.",
+        "Ali sagte am Telefon ja.",
+        "network_ties",
+    ):
+        assert text in page, text
+
+    erase = _create(client, kind="erasure", article="art17")
+    base = f"/privacy/requests/{erase.pk}"
+    client.post(f"{base}/attach/", {"subjects": [f"cases:{world.case.pk}"]})
+    client.post(f"{base}/prepare/")
+    client.post(f"{base}/review/")
+    assert client.post(f"{base}/erase/").status_code == 302
+    consent = FollowUpConsent.objects.get(case=world.case)
+    assert consent.note == "" and consent.given  # the answer stays, the words go
+    assessment = Assessment.objects.get(case=world.case)
+    assessment.entry.refresh_from_db()
+    assert assessment.entry.text == ""
+    assert assessment.ratings.get().level == 1

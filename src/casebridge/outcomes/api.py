@@ -124,17 +124,17 @@ def _dimension_out(term) -> dict:
     }
 
 
-def _assessment_out(assessment, dimensions: dict) -> dict:
+def _assessment_out(assessment, levels: dict[int, int], dimensions: dict) -> dict:
     entry = assessment.entry
     ratings = []
-    for rating in assessment.ratings.all():
-        term = dimensions.get(rating.dimension_id)
+    for dimension_id, level in sorted(levels.items()):
+        term = dimensions.get(dimension_id)
         scale = selectors.level_labels(term) if term else []
         ratings.append(
             {
                 "dimension": term.code if term else "",
-                "level": rating.level,
-                "label": scale[rating.level] if rating.level < len(scale) else "",
+                "level": level,
+                "label": scale[level] if level < len(scale) else "",
             }
         )
     return {
@@ -178,7 +178,10 @@ def _case_outcomes(request, case) -> dict:
     dimensions = {term.pk: term for term in selectors.dimensions()}
     state = selectors.case_follow_ups(request.user, case)
     return {
-        "assessments": [_assessment_out(c.assessment, dimensions) for c in course.columns],
+        "assessments": [
+            _assessment_out(column.assessment, column.levels, dimensions)
+            for column in course.columns
+        ],
         "follow_up": None
         if state is None
         else {
@@ -217,7 +220,8 @@ def assessment_add(request, case_id: int, payload: AssessmentIn):
         assessed_on=payload.assessed_on,
     )
     dimensions = {term.pk: term for term in selectors.dimensions()}
-    return Status(201, _assessment_out(assessment, dimensions))
+    levels = selectors.assessment_levels(assessment)
+    return Status(201, _assessment_out(assessment, levels, dimensions))
 
 
 @router.post(

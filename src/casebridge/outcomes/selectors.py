@@ -60,6 +60,11 @@ def _assessments(actor, case: Case):
     )
 
 
+def assessment_levels(assessment: Assessment) -> dict[int, int]:
+    """Dimension id -> level of an assessment the caller holds already (just recorded)."""
+    return dict(assessment.ratings.order_by().values_list("dimension_id", "level"))
+
+
 def case_course(actor, case: Case) -> Course:
     """The case's outcome over time: a row per dimension, a column per assessment the
     reader may read (its entry's category, scope or disclosure decides)."""

@@ -24,6 +24,7 @@ from casebridge.cases.models import (
 from casebridge.crypto.files import private_storage
 from casebridge.hotline.models import Contact, Referral, ReferralEvent
 from casebridge.sharing.models import Consent, ContactDisclosure, Disclosure, InformationRequest
+from casebridge.outcomes.models import FollowUpConsent
 
 
 def _blank(*names: str) -> dict[str, str]:
@@ -133,6 +134,8 @@ def cases_anonymise(cases: QuerySet[Case], *, now) -> dict[str, int]:
         .update(**TRANSFER_TEXT)
     )
     Conference.objects.filter(case_id__in=case_ids).exclude(title="").update(title="")
+    # how the person was asked about follow-ups (their answer stays, as a statistic does)
+    FollowUpConsent.objects.filter(case_id__in=case_ids).exclude(note="").update(note="")
     counts["case"] = Case.objects.filter(pk__in=case_ids).update(**CASE_IDENTITY, anonymised_at=now)
     return counts
 

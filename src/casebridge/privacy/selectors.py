@@ -212,6 +212,22 @@ def _document(entry: Entry, documents: list[ExportDocument]) -> dict | None:
     return record
 
 
+def _follow_up(case: Case) -> dict | None:
+    """Whether the person agreed to be contacted after closure, and the follow-ups."""
+    consent = getattr(case, "follow_up_consent", None)
+    if consent is None:
+        return None
+    return {
+        "consent": consent.given,
+        "note": consent.note,
+        "recorded_at": _iso(consent.recorded_at),
+        "withdrawn_at": _iso(consent.withdrawn_at),
+        "follow_ups": [
+            {"due": _iso(f.due_on), "status": f.status} for f in case.follow_ups.all()
+        ],
+    }
+
+
 def _case(case: Case, documents: list[ExportDocument]) -> dict:
     """A case about the subject: their identity and the case's content, documents included.
     Related people are third parties: their relation only. Staff appear as their
@@ -268,6 +284,17 @@ def _case(case: Case, documents: list[ExportDocument]) -> dict:
             }
             for g in case.goals.all()
         ],
+        # outcome judgements (issue 20): the levels chosen on each dimension, with the
+        # occasion; the rationale is the entry's text above
+        "outcome_assessments": [
+            {
+                "occasion": a.occasion,
+                "date": _iso(a.assessed_on),
+                "levels": {r.dimension.code: r.level for r in a.ratings.all()},
+            }
+            for a in case.assessments.prefetch_related("ratings__dimension")
+        ],
+        "follow_up": _follow_up(case),
         "conferences": [
             {
                 "date": _iso(c.held_on),

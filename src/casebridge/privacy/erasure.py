@@ -23,8 +23,8 @@ from casebridge.cases.models import (
 )
 from casebridge.crypto.files import private_storage
 from casebridge.hotline.models import Contact, Referral, ReferralEvent
-from casebridge.sharing.models import Consent, ContactDisclosure, Disclosure, InformationRequest
 from casebridge.outcomes.models import FollowUpConsent
+from casebridge.sharing.models import Consent, ContactDisclosure, Disclosure, InformationRequest
 
 
 def _blank(*names: str) -> dict[str, str]:

@@ -222,9 +222,7 @@ def _follow_up(case: Case) -> dict | None:
         "note": consent.note,
         "recorded_at": _iso(consent.recorded_at),
         "withdrawn_at": _iso(consent.withdrawn_at),
-        "follow_ups": [
-            {"due": _iso(f.due_on), "status": f.status} for f in case.follow_ups.all()
-        ],
+        "follow_ups": [{"due": _iso(f.due_on), "status": f.status} for f in case.follow_ups.all()],
     }
 
 

@@ -132,6 +132,7 @@ def test_every_page_of_the_role_in_both_languages(browser, live_server, e2e_pers
                 "documents",
                 "procedure",
                 "goals",
+                "outcomes",
                 "conferences",
                 "closing",
             )

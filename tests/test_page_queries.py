@@ -19,6 +19,8 @@ from django.utils import timezone
 
 from casebridge.accounts.models import Role
 from casebridge.cases import services as case_services
+from casebridge.outcomes import services as outcomes_services
+from casebridge.outcomes.services import RatingIn
 from casebridge.cases.models import Case, Goal, Transfer
 from casebridge.network import services as network_services
 from casebridge.network.models import Lesson, Meeting, Region
@@ -101,6 +103,14 @@ def grow(personas: Personas, n: int) -> Rows:
         entry(partner, case, code, f"Eintrag {n}", "Text")
     entry(police, case, "security", f"Lagebild {n}", "Keine Erkenntnisse.")
     case_services.goal_add(actor=partner, case=case, horizon=Goal.Horizon.INTERIM, title="Schule")
+    for occasion, level in (("intake", 0), ("review", 1)):  # the course: two columns
+        outcomes_services.assessment_record(
+            actor=partner,
+            case=case,
+            occasion=occasion,
+            ratings=[RatingIn("disengagement", level), RatingIn("housing", level)],
+            rationale=f"Begründung {n}",
+        )
     case_services.conference_create(
         actor=partner,
         case=case,
@@ -243,7 +253,8 @@ PAGES = [
                     "documents": 20,
                     "overview": 25,
                     "procedure": 35,
-                    "goals": 19,
+                    "goals": 20,  # 19 + the goal templates offered (issue 20)
+                    "outcomes": 24,
                     "conferences": 28,
                     "closing": 20,
                 },
@@ -256,7 +267,8 @@ PAGES = [
                     "documents": 20,
                     "overview": 25,
                     "procedure": 29,
-                    "goals": 19,
+                    "goals": 20,
+                    "outcomes": 23,
                     "conferences": 28,
                 },
             ),

@@ -65,15 +65,16 @@ def assessment_levels(assessment: Assessment) -> dict[int, int]:
     return dict(assessment.ratings.order_by().values_list("dimension_id", "level"))
 
 
-def case_course(actor, case: Case) -> Course:
+def case_course(actor, case: Case, every: list[Term] | None = None) -> Course:
     """The case's outcome over time: a row per dimension, a column per assessment the
-    reader may read (its entry's category, scope or disclosure decides)."""
+    reader may read (its entry's category, scope or disclosure decides). ``every``: the
+    dimensions, where the caller has read them already."""
     columns = [
         Column(assessment, {r.dimension_id: r.level for r in assessment.ratings.all()})
         for assessment in _assessments(actor, case)
     ]
     rows = []
-    for dimension in dimensions():
+    for dimension in every if every is not None else dimensions():
         scale = level_labels(dimension)
         cells = []
         for column in columns:

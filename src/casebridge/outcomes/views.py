@@ -28,17 +28,17 @@ def _occasions(case: Case) -> list[str]:
     return [Occasion.INTAKE, Occasion.REVIEW, Occasion.CLOSURE]
 
 
-def _dimensions_by_category() -> dict[str, list]:
+def _dimensions_by_category(every=None) -> dict[str, list]:
     grouped: dict[str, list] = {}
-    for dimension in selectors.dimensions():
+    for dimension in every if every is not None else selectors.dimensions():
         grouped.setdefault(dimension.attributes.get("category", ""), []).append(dimension)
     return grouped
 
 
-def _assessment_forms(case, writable, shown=None) -> list[AssessmentForm]:
+def _assessment_forms(case, writable, grouped, shown=None) -> list[AssessmentForm]:
     forms = []
     for category in writable:
-        dimensions = _dimensions_by_category().get(category.code)
+        dimensions = grouped.get(category.code)
         if not dimensions:
             continue
         if shown is not None and shown.prefix == f"assess-{category.code}":
@@ -52,8 +52,7 @@ def _assessment_forms(case, writable, shown=None) -> list[AssessmentForm]:
     return forms
 
 
-def _result_forms(case, state, shown=None) -> dict[int, FollowUpResultForm]:
-    dimensions = _dimensions_by_category()
+def _result_forms(case, state, dimensions, shown=None) -> dict[int, FollowUpResultForm]:
     forms = {}
     for follow_up in state.follow_ups if state else []:
         if follow_up.status != FollowUp.Status.PLANNED:
@@ -72,11 +71,15 @@ def outcomes_section(request, case, header, forms) -> dict:
     state = selectors.case_follow_ups(request.user, case)
     closed = case.status == Case.Status.CLOSED
     lead = header.can_change  # the lead's seat; an emergency seat changes nothing
+    every = selectors.dimensions()
+    grouped = _dimensions_by_category(every)
     shown = forms.get("follow_up_result_form")
-    result_forms = _result_forms(case, state, shown) if lead and closed else {}
+    result_forms = _result_forms(case, state, grouped, shown) if lead and closed else {}
     return {
-        "course": selectors.case_course(request.user, case),
-        "assessment_forms": _assessment_forms(case, header.writable, forms.get("assessment_form")),
+        "course": selectors.case_course(request.user, case, every),
+        "assessment_forms": _assessment_forms(
+            case, header.writable, grouped, forms.get("assessment_form")
+        ),
         "follow_up": state,
         "follow_up_lead": lead and closed,
         "plan_form": forms.get("follow_up_plan_form") or FollowUpPlanForm(),

@@ -16,7 +16,7 @@ def _judge(page, occasion: str, levels: dict[str, str]) -> None:
     page.get_by_text("Record an assessment").click()
     page.get_by_label("Occasion").select_option(label=occasion)
     for dimension, level in levels.items():
-        page.get_by_label(dimension, exact=True).select_option(label=level)
+        page.get_by_label(dimension).select_option(label=level)
     page.get_by_label("Rationale").fill(RATIONALE)
     page.get_by_role("button", name="Record the assessment").click()
     expect(page.locator(".messages")).to_contain_text("Saved.")

@@ -453,3 +453,87 @@ def test_an_unknown_template_or_no_title_is_refused(personas, world):
     response = client.post(reverse("cases:goal_add", args=[world.case.pk]), {"goal-horizon": ""})
     assert response.status_code == 422
     assert not Goal.objects.exists()
+
+
+# --- bad model files ---------------------------------------------------------------------
+
+DIMENSION = """
+[[outcome_dimensions]]
+code = "disengagement"
+group = "radicalisation"
+category = "counselling"
+headline = true
+label = { en = "Disengagement", de = "Abstand von Gewalt" }
+levels = [{ en = "Endorses", de = "Befürwortet" }, { en = "Rejects", de = "Lehnt ab" }]
+
+[[goal_templates]]
+code = "rejects"
+dimension = "disengagement"
+horizon = "long_term"
+label = { en = "Reject violence", de = "Gewalt ablehnen" }
+"""
+
+
+def test_a_model_with_dimensions_and_templates_parses(tmp_path):
+    from casebridge.cooperation_models.schema import parse_model
+    from tests.model_files import VALID, write_model
+
+    spec = parse_model(str(write_model(tmp_path, VALID + DIMENSION)))
+    assert [d.code for d in spec.entries("outcome_dimensions")] == ["disengagement"]
+
+
+@pytest.mark.parametrize(
+    ("breaker", "message"),
+    [
+        (
+            lambda t: t.replace('dimension = "disengagement"', 'dimension = "mood"'),
+            'mini.toml: [[goal_templates]] 1 ("rejects"): key dimension: '
+            'outcome dimension "mood" is not known',
+        ),
+        (
+            lambda t: t.replace('category = "counselling"', 'category = "gossip"'),
+            'mini.toml: [[outcome_dimensions]] 1 ("disengagement"): key category: '
+            'information category "gossip" is not known',
+        ),
+        (
+            lambda t: t.replace('{ en = "Rejects", de = "Lehnt ab" }', '{ en = "Rejects" }'),
+            'mini.toml: [[outcome_dimensions]] 1 ("disengagement"): key levels.1: '
+            'has no text for language "de"',
+        ),
+        (
+            lambda t: t.replace(
+                'levels = [{ en = "Endorses", de = "Befürwortet" }, ', "levels = ["
+            ),
+            'mini.toml: [[outcome_dimensions]] 1 ("disengagement"): key levels: must have at least 2 entries',
+        ),
+        (
+            lambda t: (
+                t
+                + t[t.index("[[outcome_dimensions]]") : t.index("[[goal_templates]]")].replace(
+                    '"disengagement"', '"disengagement2"'
+                )
+            ),
+            'mini.toml: [[outcome_dimensions]] 2 ("disengagement2"): key headline: '
+            "only one dimension may be the headline",
+        ),
+        (
+            lambda t: t.replace('horizon = "long_term"', 'horizon = "someday"'),
+            'mini.toml: [[goal_templates]] 1 ("rejects"): key horizon: must be one of',
+        ),
+    ],
+    ids=[
+        "unknown dimension",
+        "unknown category",
+        "level text",
+        "one level",
+        "two headlines",
+        "horizon",
+    ],
+)
+def test_a_bad_outcome_table_names_the_place(tmp_path, breaker, message):
+    from tests.model_files import VALID, errors_of, write_model
+
+    broken = breaker(VALID + DIMENSION)
+    assert broken != VALID + DIMENSION
+    errors = errors_of(write_model(tmp_path, broken))
+    assert any(error.startswith(message) for error in errors), errors

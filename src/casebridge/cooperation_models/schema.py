@@ -419,7 +419,11 @@ _PYDANTIC_MESSAGES = {
     "string_pattern_mismatch": lambda e: _pattern_message(e),
     "string_too_short": lambda e: _("must not be empty"),
     "string_too_long": lambda e: _("is too long"),
-    "too_short": lambda e: _("must not be empty"),
+    "too_short": lambda e: (
+        _("must have at least %(count)s entries") % {"count": e["ctx"]["min_length"]}
+        if e.get("ctx", {}).get("min_length", 1) > 1
+        else _("must not be empty")
+    ),
     "too_long": lambda e: _("has too many items"),
     "greater_than_equal": lambda e: (
         _("must be at least %(limit)s") % {"limit": e.get("ctx", {}).get("ge")}

@@ -55,13 +55,19 @@ class Publication:
         return publish_table(self.tables[(code, state)], self.k, hidden)
 
     def medians(self, code: str, state: int | None) -> list[PublishedMedian]:
+        """A median is shown when at least k values stand behind it and what counts them is
+        published: the values of the table the median names (``Counts.medians``), else the
+        whole table. Withholding it then tells nothing a published count does not."""
         counts = self.counts[code]
-        complete = not any(
-            cells in self.hidden for cells in self.expressions[(code, state)].values()
-        )
+        expressions = self.expressions[(code, state)]
+        complete = not any(cells in self.hidden for cells in expressions.values())
         found = []
-        for label, value, n in counts.medians(state):
-            shown = complete and value is not None and n >= self.k
+        for label, value, n, *behind in counts.medians(state):
+            if behind:
+                known = not any(expressions[key] in self.hidden for key in behind[0])
+            else:
+                known = complete
+            shown = known and value is not None and n >= self.k
             found.append(PublishedMedian(label, round(value, 1) if shown else None))
         return found
 
@@ -104,7 +110,9 @@ class _Builder:
     def part(self, part: Part, slot: int) -> frozenset[int]:
         if part.indicator is None:
             return self.total(part.population, [slot])
-        return self.cells(part.indicator, [slot], rows=[part.row])
+        rows = None if part.row is None else [part.row]
+        columns = None if part.column is None else [part.column]
+        return self.cells(part.indicator, [slot], rows=rows, columns=columns)
 
     def table(self, indicator: Indicator, state: int | None):
         """The table shown for a filter and the cells behind each of its values."""
@@ -153,8 +161,13 @@ class _Builder:
                 minus = self.cells(canonical.code, [slot])
                 found.append((Relation.equal(plus, minus), plus, minus, "equal"))
         present = set(self.canonical)
+        offered = {indicator.code for indicator in self.publication.indicators}
         for kind, plus_parts, minus_parts in relations:
-            if not {part.population for part in plus_parts + minus_parts} <= present:
+            parts = plus_parts + minus_parts
+            if (
+                not {part.population for part in parts} <= present
+                or not {part.indicator for part in parts if part.indicator} <= offered
+            ):
                 continue
             for slot in self.slots:
                 plus = [cell for part in plus_parts for cell in self.part(part, slot)]

@@ -124,6 +124,10 @@ class Indicator:
     # many fixed rows of which few hold anything (pairs of kinds, organisations): pages and
     # reports leave out the rows that are all published zeros (the API and CSV keep them)
     sparse: bool = False
+    # False: published for the whole network only, never for one federal state. Tables as
+    # fine as pairs of organisation types would be hidden almost whole per state, and
+    # protecting them for 16 state filters costs seventeen times the variables
+    by_state: bool = True
 
 
 @dataclass(frozen=True)
@@ -1057,6 +1061,7 @@ INDICATORS: list[Indicator] = [
         "requests",
         _("What became of them"),
         sparse=True,
+        by_state=False,
         definition=_(
             "Requests for information asked in the year, by the sector of the participant "
             "who asked and the sector of the participant asked, and what became of them by "
@@ -1074,6 +1079,7 @@ INDICATORS: list[Indicator] = [
         "obligations",
         _("Outcome"),
         sparse=True,
+        by_state=False,
         definition=_(
             "Obligations the SOP created that fell due in the year, by the type of the "
             "organisation that must inform (the party the rule names as its sender, else the "
@@ -1090,6 +1096,7 @@ INDICATORS: list[Indicator] = [
         handovers_by_organisation,
         "handovers",
         sparse=True,
+        by_state=False,
         definition=_(
             "Handovers recorded in the year: a worker taking part in a case for an "
             "organisation handed it over to a colleague. Counted for the organisation whose "

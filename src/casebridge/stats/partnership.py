@@ -437,7 +437,7 @@ def _quarter(attended: int, invited: int) -> str | None:
 
 def network_tables(figures: NetworkFigures) -> list[NetworkTable]:
     """The network's figures as three tables: contact points, attendance, lessons."""
-    last_day = date_format(figures.last_counted, "SHORT_DATE_FORMAT")
+    last_day = date_format(figures.last_counted, "DATE_FORMAT")
 
     def vacancy_values(row: Vacancies) -> list:
         return [

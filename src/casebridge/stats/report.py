@@ -121,6 +121,7 @@ def _styles() -> dict[str, ParagraphStyle]:
         "body": body,
         "small": ParagraphStyle("small", parent=body, fontSize=8, leading=10),
         "cell": ParagraphStyle("cell", parent=body, fontSize=8, leading=10),
+        "head": ParagraphStyle("head", parent=body, fontSize=HEAD_SIZE, leading=8.5),
     }
 
 
@@ -177,7 +178,7 @@ def _table(item: Published, styles) -> PdfTable:
         header = [item.row_heading, _("Count")]
     else:
         header = [item.row_heading, *table.columns, _("Total")]
-    data = [[_para(text, cell) for text in header]]
+    data = [[_para(header[0], cell), *(_para(text, styles["head"]) for text in header[1:])]]
     for label, line, row_total in item.lines:
         values = [_value(v) for v in line]
         if row_total is not None:
@@ -187,19 +188,46 @@ def _table(item: Published, styles) -> PdfTable:
     footer += [_value(v) for v in table.column_totals or []]
     footer.append(_value(table.total))
     data.append(footer)
-    return _grid(data, first=60 * mm, footer=True)
+    return _grid(data, header, footer=True)
 
 
-def _grid(data: list[list], *, first: float, footer: bool) -> PdfTable:
+HEAD_SIZE, PADDING = 7, 3
+
+
+def _widths(header: list[str]) -> list[float]:
+    """Column widths: each figure column as wide as the longest word of its heading (so no
+    word is split), at least 12 mm; the label column gets the rest, up to 60 mm, and what
+    is left is shared among the figures. Many long headings share the page evenly."""
+    usable = A4[0] - 40 * mm
+    need = [
+        max(
+            12 * mm,
+            max(
+                (pdfmetrics.stringWidth(w, FONT, HEAD_SIZE) for w in printable(text).split()),
+                default=0,
+            )
+            + 2 * PADDING
+            + 1,
+        )
+        for text in header[1:]
+    ]
+    first = min(60 * mm, usable - sum(need))
+    if first < 30 * mm:
+        return [30 * mm] + [(usable - 30 * mm) / max(1, len(need))] * len(need)
+    surplus = (usable - first - sum(need)) / max(1, len(need))
+    return [first] + [width + surplus for width in need]
+
+
+def _grid(data: list[list], header: list[str], *, footer: bool) -> PdfTable:
     """A table of the report: a header row, a first column of labels, figures right."""
-    columns = len(data[0])
-    rest = (A4[0] - 40 * mm - first) / max(1, columns - 1)
-    pdf = PdfTable(data, colWidths=[first] + [rest] * (columns - 1), repeatRows=1)
+    pdf = PdfTable(data, colWidths=_widths(header), repeatRows=1)
     style = [
         ("FONTNAME", (0, 0), (-1, -1), FONT),
         ("FONTSIZE", (0, 0), (-1, -1), 8),
         ("ALIGN", (1, 1), (-1, -1), "RIGHT"),
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("LEFTPADDING", (1, 0), (-1, -1), PADDING),
+        ("RIGHTPADDING", (1, 0), (-1, -1), PADDING),
         ("LINEBELOW", (0, 0), (-1, 0), 0.6, colors.black),
         ("GRID", (0, 0), (-1, -1), 0.2, colors.grey),
     ]
@@ -250,10 +278,11 @@ def _network_block(table: NetworkTable, styles) -> list:
         block.append(_para(table.note, styles["body"]))
     if not table.rows:
         return [*block, _para(_("Nothing was recorded in this year."), styles["body"])]
-    data = [[_para(text, cell) for text in [table.row_heading, *table.columns]]]
+    header = [table.row_heading, *table.columns]
+    data = [[_para(header[0], cell), *(_para(text, styles["head"]) for text in header[1:])]]
     for label, values in table.rows + ([table.footer] if table.footer else []):
         data.append([_para(label, cell), *(_para(_shown(v), cell) for v in values)])
-    block += [Spacer(1, 2 * mm), _grid(data, first=45 * mm, footer=table.footer is not None)]
+    block += [Spacer(1, 2 * mm), _grid(data, header, footer=table.footer is not None)]
     return block
 
 

@@ -371,6 +371,17 @@ def _build(scope: Scope, period: Period, state, codes: list[str] | None = None) 
                 message = _("This indicator is not offered for these data.")
             raise ValidationError({"indicator": message})
         chosen = [indicators.BY_CODE[code] for code in codes]
+        if state is not None and not all(indicator.by_state for indicator in chosen):
+            raise ValidationError(
+                {
+                    "state": _(
+                        "This indicator is published for the whole network only: choose all states."
+                    )
+                }
+            )
+    elif state is not None:
+        # a state's dashboard leaves out what is published for the whole network only
+        chosen = [indicator for indicator in offered_now if indicator.by_state]
     k = threshold()
     publication = _publication(scope, period, offered_now, k)
     published = [_published(publication, indicator, state) for indicator in chosen]

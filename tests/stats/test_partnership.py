@@ -12,6 +12,7 @@ import re
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from django.db import connection
 from django.test import Client
 from django.utils import timezone, translation
 from django.utils.translation import gettext
@@ -31,6 +32,8 @@ from casebridge.sharing.models import (
 )
 from casebridge.stats import indicators, selectors
 from casebridge.stats.partnership import contact_point_vacancies, network_figures
+from casebridge.stats.publication import publish
+from casebridge.stats.registry import QueryRecorder
 from tests.builders import make_user, org, organisation_of_type, term
 
 pytestmark = pytest.mark.django_db
@@ -358,6 +361,20 @@ def test_lessons_count_what_was_acted_on(year):
     ]
 
 
+def test_the_partnership_figures_read_only_registered_columns(year):
+    """The registry's check on the hand-built year, where a rule names its sender (the
+    volume of tests/stats/test_registry.py has none, so the participants it names are read
+    only here)."""
+    period = selectors.period_of(YEAR)
+    recorder = QueryRecorder()
+    with connection.execute_wrapper(recorder):
+        for code in ("requests_by_direction", "obligations_by_pair", "handovers_by_organisation"):
+            counts = indicators.BY_CODE[code].compute(indicators.Filters(period.start, period.end))
+            counts.medians(None)
+    assert any('"cases_participant"' in sql for sql in recorder.statements)
+    assert recorder.unregistered() == {}
+
+
 # -- through HTTP: what leaves the system ---------------------------------------------------
 
 
@@ -638,3 +655,37 @@ def test_rows_with_nothing_are_left_out_of_the_page_only(year, personas):
         "Prison → NGO counselling partner",
         "sender or recipient not taking part in the case",
     }
+
+
+# -- the median rule ----------------------------------------------------------------------
+
+
+def test_a_median_that_names_its_values_is_shown_when_they_are():
+    """Publication.medians: a median naming the values that count it is shown when those
+    are published (whatever else its table hides), withheld when one is hidden, left out
+    when they are zeros; one naming none needs its whole table published."""
+    counts = indicators.Counts(
+        ["a", "b"],
+        ["answered", "refused", "withdrawn"],
+        {indicators.SLOT_NONE: [[6, 0, 0], [6, 2, 0]]},
+    )
+    counts.medians = lambda state: [
+        ("answer", 3.0, 12, (("col", 0),)),
+        ("refusal", 4.0, 2, (("col", 1),)),
+        ("refusal of b", 4.0, 5, (("cell", 1, 1),)),
+        ("withdrawal", None, 0, (("col", 2),)),
+        ("anything", 3.5, 14),
+    ]
+    indicator = indicators.Indicator("x", "X", "partnership", "Row", lambda f: counts, "p")
+    publication = publish([indicator], {"x": counts}, [], 5)
+    expressions = publication.expressions[("x", None)]
+    publication.hidden = {expressions[("cell", 1, 1)], expressions[("col", 1)]}
+    shown = {m.label: m.value for m in publication.medians("x", None)}
+    assert shown == {
+        "answer": 3.0,  # its column is published
+        "refusal": None,  # its column is hidden (and two values are fewer than k)
+        "refusal of b": None,  # its cell is hidden
+        "anything": None,  # names nothing: its table hides a value
+    }
+    publication.hidden = set()
+    assert {m.label: m.value for m in publication.medians("x", None)}["anything"] == 3.5

@@ -103,7 +103,7 @@ def suppression_note(k: int) -> str:
         "• marks a number that is not shown to protect people: it is below %(k)d, or it "
         "would let a reader work out such a number from this or any other published table "
         "of the year. Medians are shown only when at least %(k)d values stand behind them "
-        "and their table hides nothing."
+        "and the numbers that count those values are shown."
     ) % {"k": k}
 
 

@@ -93,6 +93,8 @@ def test_a_nested_object_that_is_not_one_is_named(personas):
         ("get", "/api/v1/hotline/follow-ups?within_days=1_0", None, "within_days"),
         ("get", "/api/v1/organisations?limit=5.0", None, "limit"),
         ("get", "/api/v1/stats/indicators?from=0", None, "from"),
+        ("get", "/api/v1/stats/partnership?year=2026.0", None, "year"),
+        ("get", "/api/v1/stats/partnership?year=twenty", None, "year"),
     ],
 )
 def test_values_of_another_type_are_refused_naming_the_field(personas, method, path, body, field):

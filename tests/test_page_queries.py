@@ -320,7 +320,14 @@ PAGES = [
     ("protocols", "partner", lambda r: reverse("procedures:list"), 8),
     ("emergency access", "coordinator", lambda r: reverse("sharing:emergency"), 5),
     ("emergency reviews", "dpo", lambda r: reverse("sharing:emergency_reviews"), 6),
-    ("statistics", "coordinator", lambda r: reverse("stats:dashboard"), 38),
+    # + partnership health (issue 20): requests (counts, two medians), obligations by pair
+    # (organisation types, the rules' senders, the obligations of named senders and the
+    # participants they name, the rest), handovers (organisations, counts)
+    ("statistics", "coordinator", lambda r: reverse("stats:dashboard"), 47),
+    # its indicators as above (protected with the whole dashboard), and the network's own
+    # figures: contact points (organisations, points, members), meetings (invitations,
+    # members, organisations, meetings held), lessons (lessons, procedure versions)
+    ("partnership health", "coordinator", lambda r: reverse("stats:partnership"), 51),
     # + the scenarios against the version in force: the model's terms and vocabulary (4),
     # the latest reviews and the procedure (one each)
     ("training runs", "partner", lambda r: reverse("training:runs"), 11),
@@ -328,7 +335,7 @@ PAGES = [
 ]
 
 # PostgreSQL only: the statistics set jit and work_mem for their transaction (two SET LOCAL)
-ON_POSTGRESQL = {"statistics": 2}
+ON_POSTGRESQL = {"statistics": 2, "partnership health": 2}
 
 
 def _queries(client, url, django_assert_max_num_queries) -> int:

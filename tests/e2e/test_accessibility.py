@@ -120,6 +120,7 @@ def test_every_page_of_the_role_in_both_languages(browser, live_server, e2e_pers
     if persona == "coordinator":
         urls.append("/network/meetings/new/")  # the invitees' list (issue 18: no name)
         urls.append("/training/scenarios/prison-release/review/")  # reviews a scenario
+        urls.append("/stats/partnership/")  # partnership health, linked from the statistics
     if persona in ("coordinator", "partner"):
         urls += _procedure_pages(e2e_personas, persona)
     if persona in ("partner", "police"):

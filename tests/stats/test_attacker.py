@@ -7,22 +7,26 @@ exports give the same values, checked below). It then writes each published or h
 value as a sum of unknown finest counts — an indicator's cell in one state, or in "no
 state" — adds what an outsider knows besides (indicators of one population have equal
 totals in every state; the cases active in the current year are those closed in it plus
-those open at its end; a closed case is in the phase "closure") and, with scipy's HiGHS,
-bounds every hidden value whose true count is 1 … k−1. None may be bounded narrower than
-k (tests/stats/attacker.py; the worst case is assumed: the attacker knows which hidden
-values are not zero).
+those open at its end; a closed case is in the phase "closure"; the obligations of each
+outcome are a column of the table by pair of organisation types and a row of the table by
+outcome; a table answered for the whole network but never for a state — partnership
+health — is a sum of network-wide unknowns, and its relations hold for the network's
+totals) and, with scipy's HiGHS, bounds every hidden value whose true count is 1 … k−1.
+None may be bounded narrower than k (tests/stats/attacker.py; the worst case is assumed:
+the attacker knows which hidden values are not zero).
 
 No relation links two years: contacts count by their start, closed cases by their
-closing, obligations by their due date and disclosures by their decision, so each unit
-falls in one year; what describes open cases as they are now is published for the
-current year only. Nor are two scopes linked for one persona: a persona sees the network
-or its own organisations, never both (tests/stats/test_indicators.py).
+closing, obligations by their due date, disclosures by their decision, requests for
+information when asked and handovers when made, so each unit falls in one year; what
+describes open cases as they are now is published for the current year only. Nor are two
+scopes linked for one persona: a persona sees the network or its own organisations, never
+both (tests/stats/test_indicators.py).
 """
 
 from __future__ import annotations
 
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 
 import pytest
 from django.utils import timezone
@@ -48,9 +52,11 @@ POPULATIONS = {
     "cases.closed": ["cases_by_duration", "cases_by_closing_reason"],
     "cases.open": ["cases_without_lead"],
     "goals": ["goals_by_status"],
-    "obligations": ["obligations_compliance"],
+    "obligations": ["obligations_compliance", "obligations_by_pair"],
     "disclosures": ["disclosures_by_legal_basis", "disclosures_by_direction"],
     "hotline_disclosures": ["hotline_informed"],
+    "requests": ["requests_by_direction"],
+    "handovers": ["handovers_by_organisation"],
 }
 # populations an attacker can relate to each other: solved together
 GROUPS = {
@@ -62,9 +68,14 @@ GROUPS = {
     "obligations": "obligations",
     "disclosures": "disclosures",
     "hotline_disclosures": "hotline_disclosures",
+    "requests": "requests",
+    "handovers": "handovers",
 }
 POPULATION_OF = {code: name for name, codes in POPULATIONS.items() for code in codes}
 POPULATION_OF["contacts_by_state"] = "contacts"
+# the unknowns of a table published for the whole network only (one answered without a
+# state and never with one): the network's counts, not split by state
+NETWORK = "network"
 
 
 def _options(html: str, name: str) -> list[str]:
@@ -82,11 +93,15 @@ class Persona:
         self.attackers: dict[tuple, Attacker] = defaultdict(lambda: Attacker(K))
         self.truth: dict[tuple, int] = {}
         self.requests = 0
+        self.network_only: set[tuple] = set()  # (scope, year, code)
 
     def name(self, scope, year, code, slot, r, c):
         return (scope, year, code, slot, r, c)
 
     def cells(self, scope, year, code, slots, rows, columns):
+        if (scope, year, code) in self.network_only:
+            assert set(slots) == set(self.slots), "a network-only table has no state's part"
+            slots = [NETWORK]
         return {
             self.name(scope, year, code, slot, r, c)
             for slot in slots
@@ -101,7 +116,7 @@ class Persona:
 
     def read(self, scope: str, year: int):
         """Every state filter of one scope and year; the true counts beside them."""
-        board_shapes = {}
+        answers = []
         for state in [None, *self.states]:
             query = {"scope": scope, "year": year}
             if state:
@@ -109,13 +124,19 @@ class Persona:
             response = self.client.get("/api/v1/stats/indicators", query)
             self.requests += 1
             assert response.status_code == 200, response.content
-            body = response.json()
+            answers.append((state, response.json()))
+        board_shapes = {
+            item["code"]: (len(item["rows"]), len(item["columns"]))
+            for _state, body in answers
+            for item in body["indicators"]
+            if item["code"] != "contacts_by_state"
+        }
+        in_states = {
+            item["code"] for state, body in answers if state for item in body["indicators"]
+        }
+        self.network_only |= {(scope, year, code) for code in set(board_shapes) - in_states}
+        for state, body in answers:
             slots = [state[0]] if state else self.slots
-            board_shapes = {
-                item["code"]: (len(item["rows"]), len(item["columns"]))
-                for item in body["indicators"]
-                if item["code"] != "contacts_by_state"
-            }
             for item in body["indicators"]:
                 self.see_table(scope, year, item, slots, board_shapes, state)
         return board_shapes
@@ -150,15 +171,22 @@ class Persona:
     def true(self, cells) -> int:
         return sum(self.truth[name] for name in cells)
 
+    def slot_sets(self, scope, year, codes) -> list[list]:
+        """A relation between tables holds per state when all are published per state,
+        else for the whole network."""
+        if any((scope, year, code) in self.network_only for code in codes):
+            return [self.slots]
+        return [[slot] for slot in self.slots]
+
     def know_relations(self, scope, year, shapes):
         """What an outsider knows of the populations (see the module's text)."""
         for population, codes in POPULATIONS.items():
             present = [code for code in codes if code in shapes]
             for other in present[1:]:
-                for slot in self.slots:
-                    first = self.population_total(scope, year, population, [slot], shapes)
+                for slots in self.slot_sets(scope, year, [present[0], other]):
+                    first = self.population_total(scope, year, population, slots, shapes)
                     rows, columns = shapes[other]
-                    cells = self.cells(scope, year, other, [slot], range(rows), range(columns))
+                    cells = self.cells(scope, year, other, slots, range(rows), range(columns))
                     self.equal(scope, year, population, cells, first)
         if {"cases_by_phase", "cases_by_duration", "cases_without_lead"} <= set(shapes):
             closure = list(Phase).index(Phase.CLOSURE)
@@ -170,6 +198,18 @@ class Persona:
                 in_closure = self.cells(scope, year, "cases_by_phase", [slot], [closure], [0])
                 assert self.true(in_closure) >= self.true(closed)
                 self.attackers[(scope, year, "cases")].at_least.append((in_closure, closed))
+        pair = ["obligations_compliance", "obligations_by_pair"]
+        if set(pair) <= set(shapes):
+            # the obligations of one outcome: a column of the table by pair of organisation
+            # types, a row of the table by outcome
+            pairs, outcomes = shapes["obligations_by_pair"]
+            for slots in self.slot_sets(scope, year, pair):
+                for outcome in range(outcomes):
+                    column = self.cells(
+                        scope, year, "obligations_by_pair", slots, range(pairs), [outcome]
+                    )
+                    row = self.cells(scope, year, "obligations_compliance", slots, [outcome], [0])
+                    self.equal(scope, year, "obligations", column, row)
 
     def equal(self, scope, year, population, plus, minus):
         assert self.true(plus) == self.true(minus), "a relation the data do not keep"
@@ -188,34 +228,44 @@ class Persona:
                     for c in range(len(counts.columns)):
                         value = cells[r][c] if cells else 0
                         self.truth[self.name(scope, year, indicator.code, slot, r, c)] = value
+            network = counts.cells(self.slots)
+            for r in range(len(counts.rows)):
+                for c in range(len(counts.columns)):
+                    self.truth[self.name(scope, year, indicator.code, NETWORK, r, c)] = network[r][
+                        c
+                    ]
 
 
-def _attack(personas, user) -> tuple[list, int, int]:
+def _attack(personas, user) -> tuple[list, Counter, int]:
     client = personas.client(user)
     html = client.get("/stats/").content.decode()
     scopes = _options(html, "scope")
     states = indicators.states()
     persona = Persona(client, states)
     this_year = timezone.localdate().year
-    pinned, checked = [], 0
+    pinned, checked = [], Counter()
     for scope in scopes:
         organisation_id = None if scope == "network" else int(scope.removeprefix("org-"))
         for year in (this_year - 2, this_year - 1, this_year):
             persona.load_truth(scope, year, organisation_id)
             shapes = persona.read(scope, year)
             persona.know_relations(scope, year, shapes)
-    for attacker in persona.attackers.values():
+    for (_scope, _year, group), attacker in persona.attackers.items():
         found, count = attacker.pinned()
         pinned += found
-        checked += count
+        checked[group] += count
     return pinned, checked, persona.requests
 
 
 @pytest.mark.parametrize("role", ["coordinator", "partner", "hotline"])
 def test_no_hidden_small_count_can_be_bounded_narrower_than_k(stats_data, personas, role):
-    pinned, checked, requests = _attack(personas, getattr(personas, role))
+    pinned, by_group, requests = _attack(personas, getattr(personas, role))
+    checked = by_group.total()
     assert requests >= 3 * 17
     assert checked > 20, "the data should give the attacker small hidden counts to try"
+    if role == "coordinator":
+        # partnership health: every one of its populations has small hidden counts to try
+        assert all(by_group[group] > 0 for group in ("requests", "handovers", "obligations"))
     examples = [
         (sorted(p.cells)[0][:3], len(p.cells), p.value, (p.low, p.high)) for p in pinned[:3]
     ]
@@ -248,3 +298,15 @@ def test_one_indicator_alone_and_the_files_hide_the_same(stats_data, personas):
         if value["value"] is None
     )
     assert hidden_in_file == hidden_in_api > 0
+    # partnership health is the network's only: alone, in the whole answer and on its own
+    # API, the same values hidden
+    network = client.get("/api/v1/stats/indicators", {"year": year}).json()
+    partnership = client.get("/api/v1/stats/partnership", {"year": year}).json()
+    own = {item["code"]: item for item in partnership["indicators"]}
+    for item in network["indicators"]:
+        if item["code"] not in own:
+            continue
+        alone = client.get(f"/api/v1/stats/indicators/{item['code']}", {"year": year}).json()
+        for other in (alone, own[item["code"]]):
+            assert other["cells"] == item["cells"] and other["total"] == item["total"]
+    assert {"requests_by_direction", "obligations_by_pair"} <= set(own)

@@ -30,6 +30,7 @@ CODE_COLUMNS = {
     ("network.Organisation", "short_name"),
     ("network.OrganisationType", "code"),
     ("network.Sector", "code"),
+    ("sharing.Obligation", "rule"),
 }
 
 

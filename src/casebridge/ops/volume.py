@@ -1,5 +1,6 @@
 """Synthetic volume for benchmarks and tests: contacts, referrals and cases with
-participants, handovers, goals, obligations and disclosures, and case entries.
+participants, handovers, goals, obligations, disclosures and requests for information, and
+case entries.
 
 Written in bulk, without the services (a hundred thousand cases through them would take
 hours); nothing here is personal data. Needs the German model loaded and a hotline.
@@ -28,6 +29,7 @@ from casebridge.sharing.models import (
     ContactDisclosure,
     ContactEvent,
     Disclosure,
+    InformationRequest,
     Obligation,
     Protocol,
 )
@@ -93,7 +95,7 @@ def build(
     lead_role = next(t for t in terms["case_role"] if t.attributes.get("lead"))
     protocol = Protocol.objects.order_by("pk").first()
     first = (Contact.objects.order_by("-pk").values_list("pk", flat=True).first() or 0) + 1
-    made = {"contacts": 0, "referrals": 0, "cases": 0, "hotline_disclosures": 0}
+    made = {"contacts": 0, "referrals": 0, "cases": 0, "hotline_disclosures": 0, "requests": 0}
     accepted: list[Referral] = []
     callers = (
         iter(_in_proportion(terms["caller_category"], contacts, random.Random(seed)))
@@ -292,6 +294,7 @@ def build(
                         )
                 Obligation.objects.bulk_create(obligations, batch_size=1000)
                 Disclosure.objects.bulk_create(disclosures, batch_size=1000)
+            made["requests"] += _requests(second, terms, staff[0], random.Random(seed + start + 2))
             made["cases"] += len(created)
     if entries:
         made["entries"] = entries_build(count=entries, author=staff[0], seed=seed, batch=batch)
@@ -303,6 +306,50 @@ def build(
 
 
 ENTRY_KINDS = ["note", "session", "call", "measure"]
+
+
+def _requests(pairs, terms, asker, rng: random.Random) -> int:
+    """Requests for information between the lead and the other participant of about half of
+    the two-party cases, both ways (drawn from their own ``rng``, so that everything else
+    generated stays as it was before requests were)."""
+    now = timezone.now()
+    rows = []
+    for lead, other in pairs:
+        if rng.random() >= 0.5:
+            continue
+        for _ in range(rng.choice([1, 1, 2])):
+            asking, asked = (other, lead) if rng.random() < 0.6 else (lead, other)
+            requested = min(
+                now - timedelta(minutes=1), lead.valid_from + timedelta(days=rng.randint(0, 300))
+            )
+            status = rng.choices(
+                ["answered", "refused", "withdrawn", "open"], weights=[6, 2, 1, 2]
+            )[0]
+            decided = (
+                None
+                if status == "open"
+                else min(
+                    now, requested + timedelta(days=rng.randint(0, 30), hours=rng.randint(1, 9))
+                )
+            )
+            rows.append(
+                InformationRequest(
+                    case=lead.case,
+                    from_participant=asking,
+                    to_participant=asked,
+                    question="synthetic",
+                    purpose="synthetic",
+                    legal_basis=rng.choice(terms["legal_basis"]),
+                    due_at=requested + timedelta(days=14),
+                    requested_by=asker,
+                    requested_at=requested,
+                    status=status,
+                    decided_by=asker if decided else None,
+                    decided_at=decided,
+                )
+            )
+    InformationRequest.objects.bulk_create(rows, batch_size=1000)
+    return len(rows)
 
 
 def _in_proportion(categories: list, count: int, rng: random.Random) -> list:

@@ -113,6 +113,27 @@ class ProtectedTable:
     def suppressed_count(self) -> int:
         return sum(1 for status in self.statuses.values() if status != "published")
 
+    def without_zero_rows(self) -> ProtectedTable:
+        """The table without the rows whose every value is a published zero: for tables
+        of many fixed rows (every pair of sectors, every organisation) of which few hold
+        anything. It shows nothing the full table does not: a published zero is a zero
+        there too, and a row holding a hidden value stays. Margins stay as they are."""
+        keep = [
+            i
+            for i, line in enumerate(self.cells)
+            if any(cell.suppressed or cell.value for cell in line)
+        ]
+        return ProtectedTable(
+            rows=[self.rows[i] for i in keep],
+            columns=list(self.columns),
+            k=self.k,
+            cells=[self.cells[i] for i in keep],
+            row_totals=[self.row_totals[i] for i in keep] if self.row_totals else None,
+            column_totals=self.column_totals,
+            total=self.total,
+            statuses=self.statuses,
+        )
+
 
 def publish_table(table: Table, k: int, hidden: set[Key]) -> ProtectedTable:
     """The table with the values at ``hidden`` keys suppressed."""

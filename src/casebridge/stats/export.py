@@ -13,6 +13,7 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
 from casebridge.stats.disclosure import Value
+from casebridge.stats.partnership import NetworkTable, network_tables
 from casebridge.stats.selectors import Dashboard, Published
 
 SUPPRESSED = "•"
@@ -29,6 +30,7 @@ def published_dict(item: Published) -> dict:
     return {
         "code": item.code,
         "title": item.title,
+        "definition": item.definition,
         "row_heading": item.row_heading,
         "column_heading": item.column_heading,
         "rows": table.rows,
@@ -76,6 +78,15 @@ def rows(board: Dashboard):
                 m.value,
                 "withheld" if m.value is None else "published",
             ]
+    # the network's own figures (no case, no disclosure control: status "network")
+    for table in _network(board):
+        for label, values in table.rows + ([table.footer] if table.footer else []):
+            for column, value in zip(table.columns, values, strict=True):
+                yield [f"network.{table.code}", label, column, value, "network"]
+
+
+def _network(board: Dashboard) -> list[NetworkTable]:
+    return network_tables(board.network) if board.network is not None else []
 
 
 def to_csv(board: Dashboard) -> str:
@@ -92,7 +103,7 @@ def suppression_note(k: int) -> str:
         "• marks a number that is not shown to protect people: it is below %(k)d, or it "
         "would let a reader work out such a number from this or any other published table "
         "of the year. Medians are shown only when at least %(k)d values stand behind them "
-        "and their table hides nothing."
+        "and the numbers that count those values are shown."
     ) % {"k": k}
 
 
@@ -133,10 +144,14 @@ def to_xlsx(board: Dashboard) -> bytes:
         cell.font = bold
     for item in board.indicators:
         overview.append([item.code, item.title])
+    for table in _network(board):
+        overview.append([table.code, table.title])
     overview.column_dimensions["A"].width = 32
     overview.column_dimensions["B"].width = 60
     for item in board.indicators:
         _indicator_sheet(book.create_sheet(item.code[:31]), item, board.k)
+    for table in _network(board):
+        _network_sheet(book.create_sheet(table.code[:31]), table)
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
@@ -147,7 +162,7 @@ def _indicator_sheet(sheet, item: Published, k: int) -> None:
     bold = Font(bold=True)
     sheet.append([item.title])
     sheet["A1"].font = Font(bold=True, size=13)
-    sheet.append([])
+    sheet.append([item.definition] if item.definition else [])
     if table.one_dimensional:
         header = [item.row_heading, _("Count")]
     else:
@@ -181,4 +196,27 @@ def _indicator_sheet(sheet, item: Published, k: int) -> None:
     sheet.append([suppression_note(k)])
     sheet.column_dimensions["A"].width = 40
     for index in range(2, len(header) + 1):
+        sheet.column_dimensions[get_column_letter(index)].width = 16
+
+
+def _network_sheet(sheet, table: NetworkTable) -> None:
+    """One of the network's own figures (partnership health): title, definition, table."""
+    bold = Font(bold=True)
+    sheet.append([table.title])
+    sheet["A1"].font = Font(bold=True, size=13)
+    sheet.append([table.definition])
+    sheet.cell(2, 1).alignment = Alignment(wrap_text=True)
+    if table.note:
+        sheet.append([table.note])
+    sheet.append([table.row_heading, *table.columns])
+    for cell in sheet[sheet.max_row]:
+        cell.font = bold
+    for label, values in table.rows:
+        sheet.append([label, *values])
+    if table.footer:
+        sheet.append([table.footer[0], *table.footer[1]])
+        for cell in sheet[sheet.max_row]:
+            cell.font = bold
+    sheet.column_dimensions["A"].width = 40
+    for index in range(2, len(table.columns) + 2):
         sheet.column_dimensions[get_column_letter(index)].width = 16

@@ -36,8 +36,14 @@ from casebridge.cooperation_models.models import Term
 from casebridge.dates import in_force
 from casebridge.hotline.models import Channel
 from casebridge.labels import pick_label
-from casebridge.network.models import Organisation, Region, Sector
-from casebridge.sharing.models import ContactDisclosure, Disclosure, Obligation
+from casebridge.network.models import Organisation, OrganisationType, Region, Sector
+from casebridge.sharing.models import (
+    ContactDisclosure,
+    Disclosure,
+    InformationRequest,
+    Obligation,
+    Protocol,
+)
 from casebridge.stats import aggregates
 from casebridge.stats.functions import DaysBetween, Median
 from casebridge.stats.registry import source
@@ -71,15 +77,16 @@ class Counts:
 
     ``medians(state)`` gives its medians for one filter — a state id, or None for the
     whole network — as (label, median, how many values): asked only for the filter a
-    request shows, since a median is not a sum of the states' medians.
+    request shows, since a median is not a sum of the states' medians. A median may name,
+    as a fourth element, the values of its table that count what stands behind it
+    (``("col", j)``, ``("cell", i, j)``, ...): it is then published when those are
+    (``publication.Publication.medians``); without them, only when the table hides nothing.
     """
 
     rows: list[str]
     columns: list[str]
     slots: dict[int, list[list[int]]]
-    medians: Callable[[int | None], list[tuple[str, float | None, int]]] = field(
-        default=lambda state: []
-    )
+    medians: Callable[[int | None], list[tuple]] = field(default=lambda state: [])
 
     def cells(self, slots) -> list[list[int]]:
         """The counts summed over ``slots``."""
@@ -112,15 +119,26 @@ class Indicator:
     column_heading: str = ""
     rows_are_states: bool = False
     present: bool = False
+    # what is counted, over which period, what the outcomes mean: shown beside the figure
+    definition: str = ""
+    # many fixed rows of which few hold anything (pairs of kinds, organisations): pages and
+    # reports leave out the rows that are all published zeros (the API and CSV keep them)
+    sparse: bool = False
+    # False: published for the whole network only, never for one federal state. Tables as
+    # fine as pairs of organisation types would be hidden almost whole per state, and
+    # protecting them for 16 state filters costs seventeen times the variables
+    by_state: bool = True
 
 
 @dataclass(frozen=True)
 class Part:
-    """A population's total in a slot, or one row of one of its indicators there."""
+    """A population's total in a slot, or a row, a column or one cell of one of its
+    indicators there (``row`` and ``column`` None: every row, every column)."""
 
     population: str
     indicator: str | None = None
     row: int | None = None  # the row's position in the indicator's table
+    column: int | None = None  # the column's position
 
 
 # -- helpers ------------------------------------------------------------------------------
@@ -510,24 +528,31 @@ OBLIGATION_OUTCOMES = [
 ]
 
 
-def obligations_compliance(filters: Filters) -> Counts:
-    """SOP obligations due in the period by outcome."""
-    now = timezone.now()
+def _obligation_outcome():
+    """An obligation's position in ``OBLIGATION_OUTCOMES``, as of now."""
     fulfilled = Q(status=Obligation.Status.FULFILLED)
-    outcome = CaseWhen(
+    return CaseWhen(
         When(fulfilled & Q(fulfilled_at__lte=F("due_at")), then=Value(0)),
         When(fulfilled, then=Value(1)),
-        When(status=Obligation.Status.OPEN, due_at__lt=now, then=Value(2)),
+        When(status=Obligation.Status.OPEN, due_at__lt=timezone.now(), then=Value(2)),
         When(status=Obligation.Status.OPEN, then=Value(3)),
         default=Value(4),
         output_field=IntegerField(),
     )
-    obligations = _case_scope(
+
+
+def _due_obligations(filters: Filters):
+    """SOP obligations due in the period, with their outcome as of now."""
+    return _case_scope(
         source(Obligation).filter(due_at__gte=filters.start, due_at__lt=filters.end),
         filters,
         prefix="case__",
-    ).annotate(outcome=outcome)
-    counts = _slot_counts(filters, obligations, "outcome", "case__owner")
+    ).annotate(outcome=_obligation_outcome())
+
+
+def obligations_compliance(filters: Filters) -> Counts:
+    """SOP obligations due in the period by outcome."""
+    counts = _slot_counts(filters, _due_obligations(filters), "outcome", "case__owner")
     return _vocabulary(counts, OBLIGATION_OUTCOMES, rest=False)
 
 
@@ -606,6 +631,273 @@ def hotline_informed(filters: Filters) -> Counts:
         cells[row_of.get(row["legal_basis"], rest)][column[row[to_sector]]] += row["n"]
     rows = [str(label) for _id, label in bases] + [str(NOT_RECORDED)]
     return Counts(rows, [label for _id, label in sectors], slots)
+
+
+# -- partnership health (issue 20, part 4) ------------------------------------------------
+#
+# Flows between the sectors in both directions, obligations per pair of organisation types
+# and handovers per organisation: figures about people's cases, so they are indicators like
+# the others and pass the same disclosure control. The network's own figures (contact
+# points, meetings, lessons learned) are not about cases: ``stats/partnership.py``.
+
+
+def _organisation_types(filters: Filters) -> list[tuple[int, str]]:
+    """(id, label) of every organisation type in the model's order, read once per dashboard."""
+    if "organisation_types" not in filters.shared:
+        rows = source(OrganisationType).order_by("position", "code")
+        filters.shared["organisation_types"] = [
+            (row["id"], pick_label(row["labels"], fallback=row["code"]))
+            for row in rows.values("id", "code", "labels")
+        ]
+    return filters.shared["organisation_types"]
+
+
+def _pairs(kinds: list[tuple[int, str]]) -> list[str]:
+    """Every ordered pair of ``kinds`` as a row label, "from → to", the first kind's rows
+    first: the rows never depend on the data."""
+    return [f"{source_label} → {target}" for _id, source_label in kinds for _i, target in kinds]
+
+
+REQUEST_OUTCOMES = [
+    (0, _("answered by the date asked")),
+    (1, _("answered late")),
+    (2, _("refused")),
+    (3, _("withdrawn")),
+    (4, _("open and overdue")),
+    (5, _("open, not yet due")),
+]
+
+
+def _asked_requests(filters: Filters):
+    """Requests for information asked in the period."""
+    return _case_scope(
+        source(InformationRequest).filter(
+            requested_at__gte=filters.start, requested_at__lt=filters.end
+        ),
+        filters,
+        prefix="case__",
+    )
+
+
+def requests_by_direction(filters: Filters) -> Counts:
+    """Requests for information asked in the period: sector that asked → sector asked
+    (every ordered pair of sectors is a row) × what became of them by now. Medians of the
+    days from the request to its answer (the approval of the disclosure that answers it)
+    or refusal, overall and per sector asked; each names the values behind it, so it is
+    published when they are."""
+    sectors = _sectors(filters)
+    index = {sector_id: i for i, (sector_id, _label) in enumerate(sectors)}
+    width = len(sectors)
+    status = InformationRequest.Status
+    outcome = CaseWhen(
+        When(status=status.ANSWERED, decided_at__lte=F("due_at"), then=Value(0)),
+        When(status=status.ANSWERED, then=Value(1)),
+        When(status=status.REFUSED, then=Value(2)),
+        When(status=status.WITHDRAWN, then=Value(3)),
+        When(due_at__lt=timezone.now(), then=Value(4)),
+        default=Value(5),
+        output_field=IntegerField(),
+    )
+    from_sector = "from_participant__organisation__type__sector"
+    to_sector = "to_participant__organisation__type__sector"
+    slot_of = _owner_slot(filters)
+    grouped = (
+        _asked_requests(filters)
+        .annotate(outcome=outcome)
+        .values("case__owner", from_sector, to_sector, "outcome")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    slots: dict[int, list[list[int]]] = {}
+    for row in grouped:
+        slot = slot_of.get(row["case__owner"], SLOT_NONE)
+        cells = slots.setdefault(slot, [[0] * len(REQUEST_OUTCOMES) for _r in range(width**2)])
+        cells[index[row[from_sector]] * width + index[row[to_sector]]][row["outcome"]] += row["n"]
+    counts = Counts(_pairs(sectors), [str(label) for _o, label in REQUEST_OUTCOMES], slots)
+    days = DaysBetween("requested_at", "decided_at")
+    answered = Q(status=status.ANSWERED)
+    refused = Q(status=status.REFUSED)
+
+    def medians(state: int | None) -> list[tuple]:
+        requests = _asked_requests(filters)
+        if state is not None:
+            requests = requests.filter(case__owner__in=_owners_in(filters, state))
+        figures = requests.aggregate(
+            answer=Median(days, filter=answered),
+            answers=Count("id", filter=answered),
+            refusal=Median(days, filter=refused),
+            refusals=Count("id", filter=refused),
+        )
+        found = [
+            (
+                str(_("request → answer")),
+                figures["answer"],
+                figures["answers"],
+                (("col", 0), ("col", 1)),
+            ),
+            (str(_("request → refusal")), figures["refusal"], figures["refusals"], (("col", 2),)),
+        ]
+        per_sector = {
+            row[to_sector]: (row["value"], row["n"])
+            for row in requests.filter(answered)
+            .values(to_sector)
+            .annotate(value=Median(days), n=Count("id"))
+            .order_by()
+        }
+        for j, (sector_id, label) in enumerate(sectors):
+            value, n = per_sector.get(sector_id, (None, 0))
+            behind = tuple(("cell", i * width + j, c) for i in range(width) for c in (0, 1))
+            found.append(
+                (str(_("request to %(sector)s → answer") % {"sector": label}), value, n, behind)
+            )
+        return found
+
+    counts.medians = medians
+    return counts
+
+
+def _named_senders() -> dict[tuple[int, str], dict]:
+    """(protocol id, rule code) -> the sender a rule names (a case role, organisation type
+    or sector code); rules that name none are the case's lead's."""
+    found = {}
+    for row in source(Protocol).values("id", "rules"):
+        for rule in row["rules"] or []:
+            if rule.get("sender"):
+                found[(row["id"], rule.get("code"))] = rule["sender"]
+    return found
+
+
+def _sender_types(obligations, senders: dict[tuple[int, str], dict]):
+    """For the obligations under a rule that names its sender: rows (owner, sender type id
+    or None, recipient type id, outcome, count). The sender is the first participant of the
+    case (in the order they joined) that the rule names, as the SOP engine picks it."""
+    named = Q(pk__in=[])
+    for protocol, rule in senders:
+        named |= Q(protocol=protocol, rule=rule)
+    grouped = list(
+        obligations.filter(named)
+        .values(
+            "case", "case__owner", "protocol", "rule", "recipient__organisation__type", "outcome"
+        )
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    if not grouped:
+        return []
+    parties: dict[int, list[dict]] = defaultdict(list)
+    participants = (
+        source(Participant)
+        .filter(case__in=obligations.filter(named).values("case"))
+        .values(
+            "case",
+            "organisation__type",
+            "organisation__type__code",
+            "organisation__type__sector__code",
+            "role__code",
+        )
+        .order_by("id")
+    )
+    for participant in participants:
+        parties[participant["case"]].append(participant)
+    found = []
+    for row in grouped:
+        sender = senders[(row["protocol"], row["rule"])]
+        match = next(
+            (
+                party
+                for party in parties[row["case"]]
+                if (sender.get("role") and party["role__code"] == sender["role"])
+                or (
+                    sender.get("organisation_type")
+                    and party["organisation__type__code"] == sender["organisation_type"]
+                )
+                or (
+                    sender.get("sector")
+                    and party["organisation__type__sector__code"] == sender["sector"]
+                )
+            ),
+            None,
+        )
+        found.append(
+            (
+                row["case__owner"],
+                match["organisation__type"] if match else None,
+                row["recipient__organisation__type"],
+                row["outcome"],
+                row["n"],
+            )
+        )
+    return found
+
+
+def obligations_by_pair(filters: Filters) -> Counts:
+    """SOP obligations due in the period: organisation type that must inform → type of the
+    recipient (every ordered pair of types is a row, then one for an obligation whose sender
+    or recipient takes no part in the case) × outcome, as ``obligations_compliance`` — of
+    which each column is a row (``RELATIONS``).
+
+    Who must inform is the party the rule names as its sender, else the case's lead: the
+    owning organisation (obligations follow the lead on a transfer,
+    ``access.protocol.obligations_follow_lead``)."""
+    types = _organisation_types(filters)
+    index = {type_id: i for i, (type_id, _label) in enumerate(types)}
+    width = len(types)
+    outside = width**2
+    obligations = _due_obligations(filters)
+    senders = _named_senders()
+    rows: list[tuple] = list(_sender_types(obligations, senders))
+    lead_sent = obligations
+    for protocol, rule in senders:
+        lead_sent = lead_sent.exclude(protocol=protocol, rule=rule)
+    grouped = (
+        lead_sent.values(
+            "case__owner", "case__owner__type", "recipient__organisation__type", "outcome"
+        )
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for row in grouped:
+        sender, recipient = row["case__owner__type"], row["recipient__organisation__type"]
+        rows.append((row["case__owner"], sender, recipient, row["outcome"], row["n"]))
+    slot_of = _owner_slot(filters)
+    slots: dict[int, list[list[int]]] = {}
+    for owner, sender, recipient, outcome, n in rows:
+        cells = slots.setdefault(
+            slot_of.get(owner, SLOT_NONE),
+            [[0] * len(OBLIGATION_OUTCOMES) for _r in range(outside + 1)],
+        )
+        if sender in index and recipient in index:
+            cells[index[sender] * width + index[recipient]][outcome] += n
+        else:
+            cells[outside][outcome] += n
+    labels = [*_pairs(types), str(_("sender or recipient not taking part in the case"))]
+    return Counts(labels, [str(label) for _o, label in OBLIGATION_OUTCOMES], slots)
+
+
+def handovers_by_organisation(filters: Filters) -> Counts:
+    """Handovers recorded in the period (a participation's worker changed), by the
+    organisation of that participation: every active organisation is a row, in the order
+    of their names, then one for organisations no longer active."""
+    organisations = list(
+        source(Organisation).filter(active=True).order_by("name", "id").values("id", "name")
+    )
+    row_of = {row["id"]: i for i, row in enumerate(organisations)}
+    handovers = source(Handover).filter(at__gte=filters.start, at__lt=filters.end)
+    if filters.organisation_id is not None:
+        handovers = handovers.filter(participant__case__owner=filters.organisation_id)
+    slot_of = _owner_slot(filters)
+    slots: dict[int, list[list[int]]] = {}
+    grouped = (
+        handovers.values("participant__case__owner", "participant__organisation")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for row in grouped:
+        slot = slot_of.get(row["participant__case__owner"], SLOT_NONE)
+        cells = slots.setdefault(slot, [[0] for _r in range(len(organisations) + 1)])
+        cells[row_of.get(row["participant__organisation"], len(organisations))][0] += row["n"]
+    labels = [row["name"] for row in organisations] + [str(_("organisations no longer active"))]
+    return Counts(labels, [""], slots)
 
 
 INDICATORS: list[Indicator] = [
@@ -701,6 +993,11 @@ INDICATORS: list[Indicator] = [
         lead_worker_changes,
         "cases.active",
         present=True,
+        definition=_(
+            "Cases open at some time in the year, by how often a worker taking part in them "
+            "handed the case over to a colleague since it was opened. Describes the cases as "
+            "they are now, so it is published for the current year only."
+        ),
     ),
     Indicator(
         "cases_without_lead",
@@ -718,6 +1015,11 @@ INDICATORS: list[Indicator] = [
         _("Outcome"),
         obligations_compliance,
         "obligations",
+        definition=_(
+            "Obligations the SOP created that fell due in the year, by what became of them "
+            "by today. On time: fulfilled by the deadline; late: fulfilled after it; open "
+            "and overdue: not fulfilled and the deadline has passed."
+        ),
     ),
     Indicator(
         "disclosures_by_legal_basis",
@@ -735,6 +1037,11 @@ INDICATORS: list[Indicator] = [
         disclosures_by_direction,
         "disclosures",
         _("To sector"),
+        definition=_(
+            "Disclosures approved in the year, by the sector of the participant who passed "
+            "the information on (row) and the sector of the recipient (column): both "
+            "directions of every pair of sectors side by side."
+        ),
     ),
     Indicator(
         "hotline_informed",
@@ -745,17 +1052,80 @@ INDICATORS: list[Indicator] = [
         "hotline_disclosures",
         _("Recipient's sector"),
     ),
+    Indicator(
+        "requests_by_direction",
+        _("Requests for information by direction"),
+        "partnership",
+        _("Asked by → asked"),
+        requests_by_direction,
+        "requests",
+        _("What became of them"),
+        sparse=True,
+        by_state=False,
+        definition=_(
+            "Requests for information asked in the year, by the sector of the participant "
+            "who asked and the sector of the participant asked, and what became of them by "
+            "today. Answered by the date asked: the disclosure answering it was approved by "
+            "the date the request set. The medians count the days from the request to its "
+            "answer or refusal."
+        ),
+    ),
+    Indicator(
+        "obligations_by_pair",
+        _("SOP obligations by pair of organisation types"),
+        "partnership",
+        _("Must inform → is informed"),
+        obligations_by_pair,
+        "obligations",
+        _("Outcome"),
+        sparse=True,
+        by_state=False,
+        definition=_(
+            "Obligations the SOP created that fell due in the year, by the type of the "
+            "organisation that must inform (the party the rule names as its sender, else the "
+            "organisation leading the case) and the type of the recipient. On time: "
+            "fulfilled by the deadline; late: fulfilled after it; open and overdue: not "
+            "fulfilled and the deadline has passed."
+        ),
+    ),
+    Indicator(
+        "handovers_by_organisation",
+        _("Handovers by organisation"),
+        "partnership",
+        _("Organisation"),
+        handovers_by_organisation,
+        "handovers",
+        sparse=True,
+        by_state=False,
+        definition=_(
+            "Handovers recorded in the year: a worker taking part in a case for an "
+            "organisation handed it over to a colleague. Counted for the organisation whose "
+            "worker changed."
+        ),
+    ),
 ]
 BY_CODE = {indicator.code: indicator for indicator in INDICATORS}
 
 # What an attacker knows of the populations besides their equal totals, per state: the
-# cases active in a period are those closed in it and those still open at its end, and a
-# case closed in it is in the phase "closure".
+# cases active in a period are those closed in it and those still open at its end, a
+# case closed in it is in the phase "closure", and the obligations of each outcome are
+# the same in the table by pair of organisation types (a column) and in the one by outcome
+# (a row). Requests and handovers stand apart: requests are counted when asked, the
+# disclosures that answer them when approved (often another year); a handover of the period
+# says nothing linear about the number of changes per case since opening.
 RELATIONS: list[tuple[str, tuple[Part, ...], tuple[Part, ...]]] = [
     ("equal", (Part("cases.active"),), (Part("cases.closed"), Part("cases.open"))),
     (
         "at_least",
         (Part("cases.active", "cases_by_phase", list(Phase).index(Phase.CLOSURE)),),
         (Part("cases.closed"),),
+    ),
+    *(
+        (
+            "equal",
+            (Part("obligations", "obligations_by_pair", column=outcome),),
+            (Part("obligations", "obligations_compliance", row=outcome),),
+        )
+        for outcome, _label in OBLIGATION_OUTCOMES
     ),
 ]

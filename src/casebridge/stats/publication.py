@@ -7,11 +7,14 @@ totals, and populations are related (``indicators.RELATIONS``). ``publish()`` de
 all of them to ``protection.protect()`` at once and keeps the answer, so the table for a
 state filter and the table for the whole network can never be subtracted from each other
 to reveal a hidden count. Different years count different contacts and disclosures; the
-case populations of two years overlap, but no published figure spans two years.
+case populations of two years overlap, but no published figure spans two years. An
+indicator published for the whole network only (``Indicator.by_state`` False) has one
+table, whose finest counts are the network's; its relations with the others hold for the
+network's totals.
 
 Medians are published only where at least k values stand behind them and the table they
 belong to hides nothing (a median withheld for lack of values would otherwise say that a
-hidden count is small).
+hidden count is small) — or, for a median that names them, the values that count it.
 """
 
 from __future__ import annotations
@@ -55,13 +58,23 @@ class Publication:
         return publish_table(self.tables[(code, state)], self.k, hidden)
 
     def medians(self, code: str, state: int | None) -> list[PublishedMedian]:
+        """A median is shown when at least k values stand behind it and what counts them is
+        published: the values of the table the median names (``Counts.medians``), else the
+        whole table. Withholding it then tells nothing a published count does not. A median
+        that names its values is left out when they are published zeros."""
         counts = self.counts[code]
-        complete = not any(
-            cells in self.hidden for cells in self.expressions[(code, state)].values()
-        )
+        expressions = self.expressions[(code, state)]
+        complete = not any(cells in self.hidden for cells in expressions.values())
         found = []
-        for label, value, n in counts.medians(state):
-            shown = complete and value is not None and n >= self.k
+        table = self.tables[(code, state)].values()
+        for label, value, n, *behind in counts.medians(state):
+            if behind:
+                known = not any(expressions[key] in self.hidden for key in behind[0])
+                if known and not any(table[key] for key in behind[0]):
+                    continue  # nothing behind it, and the zeros say so already
+            else:
+                known = complete
+            shown = known and value is not None and n >= self.k
             found.append(PublishedMedian(label, round(value, 1) if shown else None))
         return found
 
@@ -69,6 +82,11 @@ class Publication:
 def _slots(states, state: int | None) -> list[int]:
     """The slots a filter sums: one state, or every state and "no state"."""
     return [state] if state is not None else [slot for slot, _c, _l in states] + [SLOT_NONE]
+
+
+# the one slot of an indicator published for the whole network only (``by_state`` False):
+# its finest counts are the network's, summed over every state and "no state"
+NETWORK = "network"
 
 
 class _Builder:
@@ -80,31 +98,58 @@ class _Builder:
         self.slots = _slots(publication.states, None)
         self.index: dict[tuple, int] = {}
         self.canonical: dict[str, Indicator] = {}
+        self.by_state: dict[str, bool] = {}
         for indicator in publication.indicators:
             if indicator.rows_are_states:
                 continue
-            self.canonical.setdefault(indicator.population, indicator)
+            self.by_state[indicator.code] = indicator.by_state
+            # a population's totals are those of its first indicator published per state
+            # (every state filter has it), else of its first one
+            known = self.canonical.get(indicator.population)
+            if known is None or (indicator.by_state and not known.by_state):
+                self.canonical[indicator.population] = indicator
             counts = publication.counts[indicator.code]
-            for slot in self.slots:
+            for slot in self.slots if indicator.by_state else [NETWORK]:
                 for r in range(len(counts.rows)):
                     for c in range(len(counts.columns)):
                         self.index[(indicator.code, slot, r, c)] = len(self.index)
+
+    def _own(self, code: str, slots) -> list:
+        """The indicator's slots that ``slots`` sum: for one published for the whole
+        network only, its one slot, and only when every slot is asked for."""
+        if self.by_state[code]:
+            return list(slots)
+        if set(slots) != set(self.slots):
+            raise ValueError(f"{code} is published for the whole network only")
+        return [NETWORK]
 
     def cells(self, code: str, slots, rows=None, columns=None) -> frozenset[int]:
         counts = self.publication.counts[code]
         rows = range(len(counts.rows)) if rows is None else rows
         columns = range(len(counts.columns)) if columns is None else columns
         return frozenset(
-            self.index[(code, slot, r, c)] for slot in slots for r in rows for c in columns
+            self.index[(code, slot, r, c)]
+            for slot in self._own(code, slots)
+            for r in rows
+            for c in columns
         )
 
     def total(self, population: str, slots) -> frozenset[int]:
         return self.cells(self.canonical[population].code, slots)
 
-    def part(self, part: Part, slot: int) -> frozenset[int]:
+    def part(self, part: Part, slots) -> frozenset[int]:
         if part.indicator is None:
-            return self.total(part.population, [slot])
-        return self.cells(part.indicator, [slot], rows=[part.row])
+            return self.total(part.population, slots)
+        rows = None if part.row is None else [part.row]
+        columns = None if part.column is None else [part.column]
+        return self.cells(part.indicator, slots, rows=rows, columns=columns)
+
+    def _per_slot(self, codes) -> list[list]:
+        """The slot sets a relation between these indicators holds for: each slot when
+        all are published per state, else the whole network once."""
+        if all(self.by_state[code] for code in codes):
+            return [[slot] for slot in self.slots]
+        return [self.slots]
 
     def table(self, indicator: Indicator, state: int | None):
         """The table shown for a filter and the cells behind each of its values."""
@@ -148,25 +193,38 @@ class _Builder:
             canonical = self.canonical.get(indicator.population)
             if indicator.rows_are_states or canonical is indicator:
                 continue
-            for slot in self.slots:
-                plus = self.cells(indicator.code, [slot])
-                minus = self.cells(canonical.code, [slot])
+            for slots in self._per_slot([indicator.code, canonical.code]):
+                plus = self.cells(indicator.code, slots)
+                minus = self.cells(canonical.code, slots)
                 found.append((Relation.equal(plus, minus), plus, minus, "equal"))
         present = set(self.canonical)
+        offered = {indicator.code for indicator in self.publication.indicators}
         for kind, plus_parts, minus_parts in relations:
-            if not {part.population for part in plus_parts + minus_parts} <= present:
+            parts = plus_parts + minus_parts
+            if (
+                not {part.population for part in parts} <= present
+                or not {part.indicator for part in parts if part.indicator} <= offered
+            ):
                 continue
-            for slot in self.slots:
-                plus = [cell for part in plus_parts for cell in self.part(part, slot)]
-                minus = [cell for part in minus_parts for cell in self.part(part, slot)]
+            codes = [part.indicator or self.canonical[part.population].code for part in parts]
+            for slots in self._per_slot(codes):
+                plus = [cell for part in plus_parts for cell in self.part(part, slots)]
+                minus = [cell for part in minus_parts for cell in self.part(part, slots)]
                 make = Relation.equal if kind == "equal" else Relation.at_least
                 found.append((make(plus, minus), frozenset(plus), frozenset(minus), kind))
         return found
 
     def values(self) -> list[int]:
         found = [0] * len(self.index)
+        network: dict[str, list[list[int]]] = {}
         for (code, slot, r, c), position in self.index.items():
-            cells = self.publication.counts[code].slots.get(slot)
+            counts = self.publication.counts[code]
+            if slot == NETWORK:
+                if code not in network:
+                    network[code] = counts.cells(self.slots)
+                found[position] = network[code][r][c]
+                continue
+            cells = counts.slots.get(slot)
             found[position] = cells[r][c] if cells else 0
         return found
 
@@ -186,7 +244,10 @@ def publish(
     builder = _Builder(publication)
     figures = []
     for indicator in indicators:
-        for state in [None, *(slot for slot, _code, _label in states)]:
+        filters = (
+            [None, *(slot for slot, _code, _label in states)] if indicator.by_state else [None]
+        )
+        for state in filters:
             table, expressions = builder.table(indicator, state)
             publication.tables[(indicator.code, state)] = table
             publication.expressions[(indicator.code, state)] = expressions
@@ -200,7 +261,8 @@ def publish(
         if difference == 0 or (kind == "at_least" and difference > 0):
             kept.append(relation)
     shapes = tuple(
-        (i.code, len(counts[i.code].rows), len(counts[i.code].columns)) for i in indicators
+        (i.code, len(counts[i.code].rows), len(counts[i.code].columns), i.by_state)
+        for i in indicators
     )
     key = (k, shapes, tuple(slot for slot, _c, _l in states), tuple(values), tuple(kept))
     digest = hashlib.sha256(repr(key).encode()).hexdigest()

@@ -63,7 +63,32 @@ READABLE: dict[str, tuple[str, ...]] = {
     ),
     "cases.Handover": ("id", "participant", "at"),
     "cases.Goal": ("id", "case", "horizon", "status"),
-    "sharing.Obligation": ("id", "case", "status", "due_at", "fulfilled_at"),
+    # the rule (a code) and the recipient participant: who must inform whom (issue 20)
+    "sharing.Obligation": (
+        "id",
+        "case",
+        "protocol",
+        "rule",
+        "recipient",
+        "status",
+        "due_at",
+        "fulfilled_at",
+    ),
+    # requests for information: who asked whom, when, by when, and what became of them;
+    # never the question, the purpose or the reason for a refusal
+    "sharing.InformationRequest": (
+        "id",
+        "case",
+        "from_participant",
+        "to_participant",
+        "status",
+        "requested_at",
+        "due_at",
+        "decided_at",
+    ),
+    # the SOP's rules, for the sender each rule names (a role, organisation type or sector
+    # code); rules are the agreed procedure's own text, never case content
+    "sharing.Protocol": ("id", "rules"),
     "sharing.Disclosure": (
         "id",
         "case",
@@ -92,8 +117,8 @@ READABLE: dict[str, tuple[str, ...]] = {
         "active",
     ),
     "network.Region": ("id", "code", "level", "parent", "labels", "active"),
-    "network.Organisation": ("id", "code", "short_name", "name", "type", "region"),
-    "network.OrganisationType": ("id", "code", "sector"),
+    "network.Organisation": ("id", "code", "short_name", "name", "type", "region", "active"),
+    "network.OrganisationType": ("id", "code", "position", "labels", "sector"),
     "network.Sector": ("id", "code", "position", "labels"),
     # statistics' own derived counts (``aggregates``), built from the columns above
     "stats.MonthFigures": ("id", "month", "organisation", "state", "figures"),

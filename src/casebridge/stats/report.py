@@ -43,7 +43,8 @@ from reportlab.platypus import (
 )
 
 from casebridge.stats import charts, export
-from casebridge.stats.selectors import Dashboard, Published
+from casebridge.stats.partnership import NetworkTable, network_tables
+from casebridge.stats.selectors import PARTNERSHIP_CODES, Dashboard, Published
 
 FORMATS = {
     "pdf": "application/pdf",
@@ -111,12 +112,16 @@ def _styles() -> dict[str, ParagraphStyle]:
     body = ParagraphStyle("body", fontName=FONT, fontSize=9, leading=12)
     return {
         "title": ParagraphStyle("title", parent=body, fontName=BOLD, fontSize=18, leading=22),
+        "section": ParagraphStyle(
+            "section", parent=body, fontName=BOLD, fontSize=15, leading=19, spaceBefore=12
+        ),
         "heading": ParagraphStyle(
             "heading", parent=body, fontName=BOLD, fontSize=12, leading=15, spaceBefore=8
         ),
         "body": body,
         "small": ParagraphStyle("small", parent=body, fontSize=8, leading=10),
         "cell": ParagraphStyle("cell", parent=body, fontSize=8, leading=10),
+        "head": ParagraphStyle("head", parent=body, fontSize=HEAD_SIZE, leading=8.5),
     }
 
 
@@ -126,7 +131,7 @@ def _value(value) -> str:
 
 def chart_drawing(item: Published, width: float) -> Drawing:
     """The page's bar chart (``charts.bar_chart``), scaled to ``width`` points."""
-    chart = charts.bar_chart(item.table)
+    chart = charts.bar_chart(item.shown)
     scale = width / chart.width
     height = chart.height * scale
     drawing = Drawing(width, height)
@@ -173,7 +178,7 @@ def _table(item: Published, styles) -> PdfTable:
         header = [item.row_heading, _("Count")]
     else:
         header = [item.row_heading, *table.columns, _("Total")]
-    data = [[_para(text, cell) for text in header]]
+    data = [[_para(header[0], cell), *(_para(text, styles["head"]) for text in header[1:])]]
     for label, line, row_total in item.lines:
         values = [_value(v) for v in line]
         if row_total is not None:
@@ -183,30 +188,148 @@ def _table(item: Published, styles) -> PdfTable:
     footer += [_value(v) for v in table.column_totals or []]
     footer.append(_value(table.total))
     data.append(footer)
+    return _grid(data, header, footer=True)
+
+
+HEAD_SIZE, PADDING = 7, 3
+
+
+def _widths(header: list[str]) -> list[float]:
+    """Column widths: each figure column as wide as the longest word of its heading (so no
+    word is split), at least 12 mm; the label column gets the rest, up to 60 mm, and what
+    is left is shared among the figures. Many long headings share the page evenly."""
     usable = A4[0] - 40 * mm
-    first = 60 * mm
-    rest = (usable - first) / max(1, len(header) - 1)
-    pdf = PdfTable(data, colWidths=[first] + [rest] * (len(header) - 1), repeatRows=1)
-    pdf.setStyle(
-        TableStyle(
-            [
-                ("FONTNAME", (0, 0), (-1, -1), FONT),
-                ("FONTSIZE", (0, 0), (-1, -1), 8),
-                ("FONTNAME", (0, -1), (-1, -1), BOLD),
-                ("ALIGN", (1, 1), (-1, -1), "RIGHT"),
-                ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                ("LINEBELOW", (0, 0), (-1, 0), 0.6, colors.black),
-                ("LINEABOVE", (0, -1), (-1, -1), 0.6, colors.black),
-                ("GRID", (0, 0), (-1, -1), 0.2, colors.grey),
-            ]
+    need = [
+        max(
+            12 * mm,
+            max(
+                (pdfmetrics.stringWidth(w, FONT, HEAD_SIZE) for w in printable(text).split()),
+                default=0,
+            )
+            + 2 * PADDING
+            + 1,
         )
-    )
+        for text in header[1:]
+    ]
+    first = min(60 * mm, usable - sum(need))
+    if first < 30 * mm:
+        return [30 * mm] + [(usable - 30 * mm) / max(1, len(need))] * len(need)
+    surplus = (usable - first - sum(need)) / max(1, len(need))
+    return [first] + [width + surplus for width in need]
+
+
+def _grid(data: list[list], header: list[str], *, footer: bool) -> PdfTable:
+    """A table of the report: a header row, a first column of labels, figures right."""
+    pdf = PdfTable(data, colWidths=_widths(header), repeatRows=1)
+    style = [
+        ("FONTNAME", (0, 0), (-1, -1), FONT),
+        ("FONTSIZE", (0, 0), (-1, -1), 8),
+        ("ALIGN", (1, 1), (-1, -1), "RIGHT"),
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("LEFTPADDING", (1, 0), (-1, -1), PADDING),
+        ("RIGHTPADDING", (1, 0), (-1, -1), PADDING),
+        ("LINEBELOW", (0, 0), (-1, 0), 0.6, colors.black),
+        ("GRID", (0, 0), (-1, -1), 0.2, colors.grey),
+    ]
+    if footer:
+        style += [
+            ("FONTNAME", (0, -1), (-1, -1), BOLD),
+            ("LINEABOVE", (0, -1), (-1, -1), 0.6, colors.black),
+        ]
+    pdf.setStyle(TableStyle(style))
     return pdf
+
+
+PARTNERSHIP = "partnership"
+
+
+def _indicator_block(item: Published, styles, width: float) -> list:
+    """An indicator: title, definition, bar chart (not for a sparse table: its rows are
+    few of many, and a chart of them could outgrow the page), table, medians."""
+    block = [_para(item.title, styles["heading"])]
+    if item.definition:
+        block.append(_para(item.definition, styles["small"]))
+    if not item.sparse:
+        block.append(chart_drawing(item, width))
+    block += [Spacer(1, 2 * mm), _table(item, styles)]
+    if item.sparse:
+        note = (
+            _("Rows with nothing to count are left out.")
+            if item.lines
+            else _("Nothing was counted.")
+        )
+        block.append(_para(note, styles["small"]))
+    for median in item.medians:
+        shown = export.SUPPRESSED if median.value is None else f"{median.value}"
+        block.append(
+            _para(
+                _("Median days, %(step)s") % {"step": median.label} + f": {shown}",
+                styles["body"],
+            )
+        )
+    return block
+
+
+def _network_block(table: NetworkTable, styles) -> list:
+    """One of the network's own figures: title, definition, note, table."""
+    cell = styles["cell"]
+    block = [_para(table.title, styles["heading"]), _para(table.definition, styles["small"])]
+    if table.note:
+        block.append(_para(table.note, styles["body"]))
+    if not table.rows:
+        return [*block, _para(_("Nothing was recorded in this year."), styles["body"])]
+    header = [table.row_heading, *table.columns]
+    data = [[_para(header[0], cell), *(_para(text, styles["head"]) for text in header[1:])]]
+    for label, values in table.rows + ([table.footer] if table.footer else []):
+        data.append([_para(label, cell), *(_para(_shown(v), cell) for v in values)])
+    block += [Spacer(1, 2 * mm), _grid(data, header, footer=table.footer is not None)]
+    return block
+
+
+def _shown(value) -> str:
+    return "–" if value is None else str(value)
+
+
+def _partnership_section(board: Dashboard, items: list[Published], styles, width) -> list:
+    """Partnership health (issue 20): its indicators with their definitions, the related
+    figures named, then the network's own figures (in a file of the whole network)."""
+    story = [
+        _para(_("Partnership health"), styles["section"]),
+        _para(
+            _(
+                "How the organisations of the network work together: flows of information "
+                "in both directions, obligations kept per pair of organisation types, "
+                "continuity of staff, contact points, meetings and lessons learned. Figures "
+                "drawn from cases pass disclosure control; the network's own figures are "
+                "about organisations and name no person."
+            ),
+            styles["body"],
+        ),
+    ]
+    related = [
+        item.title
+        for item in board.indicators
+        if item.code in PARTNERSHIP_CODES and item.group != PARTNERSHIP
+    ]
+    if related:
+        story.append(
+            _para(
+                _("Related figures above, with their definitions: %(titles)s.")
+                % {"titles": "; ".join(related)},
+                styles["body"],
+            )
+        )
+    for item in items:
+        story.append(KeepTogether(_indicator_block(item, styles, width)))
+    if board.network is not None:
+        for table in network_tables(board.network):
+            story.append(KeepTogether(_network_block(table, styles)))
+    return story
 
 
 def to_pdf(board: Dashboard) -> bytes:
     """The report: title, what it covers, the suppression note, then each indicator with its
-    bar chart, its table and its medians."""
+    bar chart, its table and its medians; last the section "Partnership health"."""
     styles = _styles()
     buffer = io.BytesIO()
     document = SimpleDocTemplate(
@@ -232,21 +355,11 @@ def to_pdf(board: Dashboard) -> bytes:
     )
     story += [Spacer(1, 3 * mm), _para(export.suppression_note(board.k), styles["small"])]
     width = A4[0] - 40 * mm
+    partnership = [item for item in board.indicators if item.group == PARTNERSHIP]
     for item in board.indicators:
-        block = [
-            _para(item.title, styles["heading"]),
-            chart_drawing(item, width),
-            Spacer(1, 2 * mm),
-            _table(item, styles),
-        ]
-        for median in item.medians:
-            shown = export.SUPPRESSED if median.value is None else f"{median.value}"
-            block.append(
-                _para(
-                    _("Median days, %(step)s") % {"step": median.label} + f": {shown}",
-                    styles["body"],
-                )
-            )
-        story.append(KeepTogether(block))
+        if item.group != PARTNERSHIP:
+            story.append(KeepTogether(_indicator_block(item, styles, width)))
+    if partnership or board.network is not None:
+        story += _partnership_section(board, partnership, styles, width)
     document.build(story)
     return buffer.getvalue()

@@ -31,6 +31,7 @@ from casebridge.network.models import Organisation
 from casebridge.stats import aggregates, indicators
 from casebridge.stats.disclosure import ProtectedTable
 from casebridge.stats.models import Protection
+from casebridge.stats.partnership import NetworkFigures, network_figures
 from casebridge.stats.publication import Publication, PublishedMedian, publish
 
 DEFAULT_K = 5
@@ -57,6 +58,19 @@ class Scope:
 
 
 HOTLINE_GROUPS = ("contacts", "referrals")
+# groups only the network's scope offers: partnership health compares the organisations
+# of the network with each other, which is the coordinators' (and the DPO's) view
+NETWORK_GROUPS = ("partnership",)
+# what the partnership page shows (issue 20), in its order: the flows between the sectors,
+# the obligations per pair of organisation types, the continuity of staff
+PARTNERSHIP_CODES = (
+    "disclosures_by_direction",
+    "requests_by_direction",
+    "obligations_compliance",
+    "obligations_by_pair",
+    "lead_worker_changes",
+    "handovers_by_organisation",
+)
 
 
 @dataclass(frozen=True)
@@ -83,12 +97,20 @@ class Published:
     column_heading: str
     table: ProtectedTable
     medians: list[PublishedMedian]
+    definition: str = ""
+    sparse: bool = False
+
+    @property
+    def shown(self) -> ProtectedTable:
+        """The table as pages and reports show it: a sparse one without its all-zero rows."""
+        return self.table.without_zero_rows() if self.sparse else self.table
 
     @property
     def lines(self) -> list[tuple]:
         """(row label, cells, row total or None) for a table template."""
-        totals = self.table.row_totals or [None] * len(self.table.rows)
-        return list(zip(self.table.rows, self.table.cells, totals, strict=True))
+        shown = self.shown
+        totals = shown.row_totals or [None] * len(shown.rows)
+        return list(zip(shown.rows, shown.cells, totals, strict=True))
 
 
 @dataclass
@@ -98,11 +120,25 @@ class Dashboard:
     state: tuple[int, str, str] | None
     k: int
     indicators: list[Published]
+    # the network's own partnership figures (no case, no disclosure control): in the files
+    # of the whole network, and on the partnership page
+    network: NetworkFigures | None = None
 
     @property
     def current(self) -> bool:
         """The year is this year (which alone shows the cases as they are now)."""
         return self.period.first.year == timezone.localdate().year
+
+    @property
+    def empty(self) -> bool:
+        """Nothing was counted: every table's total is a published zero (a hidden total is
+        not zero) and the network's figures, if any, hold nothing either."""
+        return all(item.table.total.value == 0 for item in self.indicators) and (
+            self.network is None or self.network.empty
+        )
+
+    def item(self, code: str) -> Published | None:
+        return next((item for item in self.indicators if item.code == code), None)
 
 
 def threshold() -> int:
@@ -208,6 +244,8 @@ def _published(publication: Publication, indicator: indicators.Indicator, state)
         column_heading=str(indicator.column_heading),
         table=publication.table(indicator.code, slot),
         medians=publication.medians(indicator.code, slot),
+        definition=str(indicator.definition),
+        sparse=indicator.sparse,
     )
 
 
@@ -222,11 +260,16 @@ def dashboard(
     fmt: str = "",
 ) -> Dashboard:
     """Every indicator (or those in ``codes``) for the scope, year and state, protected;
-    ``fmt`` names the file format for the audit event of an export."""
+    ``fmt`` names the file format for the audit event of an export. A file of the whole
+    network holds the network's partnership figures too; a file of a year (or a state)
+    without any figure is refused, naming the field."""
     scope = scope_for(actor, scope_key)
     period = period_of(year)
     state = state_of(state_code)
     board = _build(scope, period, state, codes)
+    if fmt:
+        _with_network(board)
+        _refuse_empty(board)
     _audit(actor, f"stats.{purpose}", board, **({"format": fmt} if fmt else {}))
     return board
 
@@ -240,18 +283,71 @@ def annual_report(*, year: int, state_code: str | None = None, fmt: str) -> Dash
     """
     scope = Scope("network", _("whole network"))
     board = _build(scope, period_of(year), state_of(state_code))
+    _with_network(board)
+    _refuse_empty(board)
     _audit(None, "stats.report", board, format=fmt, via="command line")
     return board
 
 
+def partnership(actor, *, year: int | None = None, purpose: str = "partnership") -> Dashboard:
+    """Partnership health (issue 20) for one calendar year: the partnership indicators of
+    the whole network (``PARTNERSHIP_CODES``, those offered for the year), protected with
+    every other table of the network's year, and the network's own figures. For whoever
+    may see the network's statistics (403 otherwise); a year without any figure is refused,
+    naming ``year``."""
+    scope = next((scope for scope in scopes_for(actor) if scope.kind == "network"), None)
+    if scope is None:
+        raise PermissionDenied
+    period = period_of(year)
+    offered_codes = {indicator.code for indicator in offered(scope, period)}
+    board = _build(scope, period, None, [c for c in PARTNERSHIP_CODES if c in offered_codes])
+    board.network = network_figures(period.first, period.last)
+    _refuse_empty(board)
+    _audit(actor, f"stats.{purpose}", board)
+    return board
+
+
+def sees_network(actor) -> bool:
+    """The actor may see the network's statistics (and so partnership health)."""
+    return any(scope.kind == "network" for scope in scopes_for(actor))
+
+
+def _with_network(board: Dashboard) -> None:
+    """Add the network's partnership figures to the files of the whole network (not to a
+    state's: they are the network's, not counted per state)."""
+    if board.scope.kind == "network" and board.state is None:
+        board.network = network_figures(board.period.first, board.period.last)
+
+
+def _refuse_empty(board: Dashboard) -> None:
+    if not board.empty:
+        return
+    if board.state is not None:
+        raise ValidationError(
+            {
+                "state": _(
+                    "Nothing was recorded for %(state)s in %(year)d: there is no figure to report."
+                )
+                % {"state": board.state[2], "year": board.period.first.year}
+            }
+        )
+    raise ValidationError(
+        {
+            "year": _("Nothing was recorded in %(year)d: there is no figure to report.")
+            % {"year": board.period.first.year}
+        }
+    )
+
+
 def offered(scope: Scope, period: Period) -> list[indicators.Indicator]:
     """The indicators of the scope for the year: those describing the present only for the
-    current year."""
+    current year, the network's groups (``NETWORK_GROUPS``) only for the network."""
     current = period.first.year == timezone.localdate().year
     return [
         indicator
         for indicator in indicators.INDICATORS
         if (scope.groups is None or indicator.group in scope.groups)
+        and (scope.kind == "network" or indicator.group not in NETWORK_GROUPS)
         and (current or not indicator.present)
     ]
 
@@ -275,6 +371,17 @@ def _build(scope: Scope, period: Period, state, codes: list[str] | None = None) 
                 message = _("This indicator is not offered for these data.")
             raise ValidationError({"indicator": message})
         chosen = [indicators.BY_CODE[code] for code in codes]
+        if state is not None and not all(indicator.by_state for indicator in chosen):
+            raise ValidationError(
+                {
+                    "state": _(
+                        "This indicator is published for the whole network only: choose all states."
+                    )
+                }
+            )
+    elif state is not None:
+        # a state's dashboard leaves out what is published for the whole network only
+        chosen = [indicator for indicator in offered_now if indicator.by_state]
     k = threshold()
     publication = _publication(scope, period, offered_now, k)
     published = [_published(publication, indicator, state) for indicator in chosen]

@@ -5,4 +5,5 @@ from casebridge.stats import views
 app_name = "stats"
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
+    path("partnership/", views.partnership, name="partnership"),
 ]

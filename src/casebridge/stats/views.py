@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from casebridge.forms import apply_validation_error
 from casebridge.stats import charts, indicators, report, selectors
+from casebridge.stats.partnership import network_tables
 
 
 class StatsFilterForm(forms.Form):
@@ -53,6 +54,7 @@ GROUP_TITLES = {
     "continuity": _("Continuity of staff"),
     "compliance": _("Procedures kept"),
     "transparency": _("Disclosures and the authorities"),
+    "partnership": _("Partnership health"),
 }
 
 
@@ -87,7 +89,7 @@ def dashboard(request):
         response = HttpResponse(body, content_type=content_type)
         response["Content-Disposition"] = f'attachment; filename="{report.filename(board, fmt)}"'
         return response
-    items = [(item, charts.bar_chart(item.table)) for item in board.indicators] if board else []
+    items = [(item, charts.bar_chart(item.shown)) for item in board.indicators] if board else []
     first = FIRST_LOOK.get(board.scope.kind, FIRST_LOOK["network"]) if board else ()
     overview = [pair for pair in items if pair[0].code in first]
     groups: dict[str, list] = {}
@@ -107,6 +109,85 @@ def dashboard(request):
             "overview": sorted(overview, key=lambda pair: first.index(pair[0].code)),
             "groups": [(GROUP_TITLES.get(group, group), pairs) for group, pairs in groups.items()],
             "downloads": downloads,
+            "partnership": board is not None and board.scope.kind == "network",
         },
         status=200 if board else 400,
     )
+
+
+class PartnershipForm(forms.Form):
+    year = forms.IntegerField(label=_("Year"), required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        today = timezone.localdate()
+        self.fields["year"].widget.attrs.update(
+            {"min": selectors.MIN_YEAR, "max": today.year, "placeholder": today.year}
+        )
+
+
+# The partnership page's sections (issue 20): its indicators by code, then the network's
+# own tables (``partnership.network_tables``) by code, in the order of a network meeting.
+PARTNERSHIP_SECTIONS = (
+    (
+        _("Flows between the sectors"),
+        ("disclosures_by_direction", "requests_by_direction"),
+        (),
+    ),
+    (_("Obligations kept"), ("obligations_compliance", "obligations_by_pair"), ()),
+    (_("Contact points"), (), ("contact_points",)),
+    (_("Meetings of the network"), (), ("meeting_attendance",)),
+    (
+        _("Continuity of staff"),
+        ("lead_worker_changes", "handovers_by_organisation"),
+        (),
+    ),
+    (_("Lessons learned"), (), ("lessons",)),
+)
+
+
+@login_required
+def partnership(request):
+    """Partnership health for coordinators and the network's meeting: one calendar year,
+    every figure with its definition, printable. Whoever may see the network's statistics
+    may see it (403 otherwise)."""
+    if not selectors.sees_network(request.user):
+        return _partnership_forbidden(request)
+    form = PartnershipForm(request.GET or None)
+    board = None
+    if not form.is_bound or form.is_valid():
+        year = form.cleaned_data.get("year") if form.is_bound else None
+        try:
+            board = selectors.partnership(request.user, year=year)
+        except ValidationError as error:
+            apply_validation_error(form, error)
+        except PermissionDenied:
+            return _partnership_forbidden(request)
+    sections = []
+    if board is not None:
+        tables = {table.code: table for table in network_tables(board.network)}
+        for title, codes, network in PARTNERSHIP_SECTIONS:
+            items = [
+                (item, charts.bar_chart(item.shown))
+                for item in (board.item(code) for code in codes)
+                if item is not None
+            ]
+            sections.append((title, items, [tables[code] for code in network]))
+    return render(
+        request,
+        "stats/partnership.html",
+        {
+            "form": form,
+            "board": board,
+            "sections": sections,
+            "report_query": f"year={board.period.first.year}&format=pdf" if board else "",
+        },
+        status=200 if board else 400,
+    )
+
+
+def _partnership_forbidden(request):
+    message = _(
+        "Partnership health is available to network coordinators and data protection officers."
+    )
+    return render(request, "stats/forbidden.html", {"message": message}, status=403)

@@ -29,3 +29,10 @@ document.addEventListener("click", (event) => {
     field.focus();
   }
 });
+
+// A print button where a page offers one (partnership health): it needs the script, so it
+// stays hidden without it (the browser's own print command works on every page).
+for (const button of document.querySelectorAll("button[data-print]")) {
+  button.hidden = false;
+  button.addEventListener("click", () => window.print());
+}

@@ -19,11 +19,11 @@ from django.utils import timezone
 
 from casebridge.accounts.models import Role
 from casebridge.cases import services as case_services
-from casebridge.outcomes import services as outcomes_services
-from casebridge.outcomes.services import RatingIn
 from casebridge.cases.models import Case, Goal, Transfer
 from casebridge.network import services as network_services
 from casebridge.network.models import Lesson, Meeting, Region
+from casebridge.outcomes import services as outcomes_services
+from casebridge.outcomes.services import RatingIn
 from casebridge.privacy import services as privacy_services
 from casebridge.privacy.models import SubjectRequest
 from casebridge.sharing import emergency

@@ -504,7 +504,8 @@ def test_a_model_with_dimensions_and_templates_parses(tmp_path):
             lambda t: t.replace(
                 'levels = [{ en = "Endorses", de = "Befürwortet" }, ', "levels = ["
             ),
-            'mini.toml: [[outcome_dimensions]] 1 ("disengagement"): key levels: must have at least 2 entries',
+            'mini.toml: [[outcome_dimensions]] 1 ("disengagement"): key levels: '
+            "must have at least 2 entries",
         ),
         (
             lambda t: (

@@ -104,7 +104,9 @@ class _Builder:
     def part(self, part: Part, slot: int) -> frozenset[int]:
         if part.indicator is None:
             return self.total(part.population, [slot])
-        return self.cells(part.indicator, [slot], rows=[part.row])
+        rows = None if part.row is None else [part.row]
+        columns = None if part.column is None else [part.column]
+        return self.cells(part.indicator, [slot], rows=rows, columns=columns)
 
     def table(self, indicator: Indicator, state: int | None):
         """The table shown for a filter and the cells behind each of its values."""
@@ -153,8 +155,13 @@ class _Builder:
                 minus = self.cells(canonical.code, [slot])
                 found.append((Relation.equal(plus, minus), plus, minus, "equal"))
         present = set(self.canonical)
+        offered = {indicator.code for indicator in self.publication.indicators}
         for kind, plus_parts, minus_parts in relations:
-            if not {part.population for part in plus_parts + minus_parts} <= present:
+            parts = plus_parts + minus_parts
+            if (
+                not {part.population for part in parts} <= present
+                or not {part.indicator for part in parts if part.indicator} <= offered
+            ):
                 continue
             for slot in self.slots:
                 plus = [cell for part in plus_parts for cell in self.part(part, slot)]

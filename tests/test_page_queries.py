@@ -320,7 +320,10 @@ PAGES = [
     ("protocols", "partner", lambda r: reverse("procedures:list"), 8),
     ("emergency access", "coordinator", lambda r: reverse("sharing:emergency"), 5),
     ("emergency reviews", "dpo", lambda r: reverse("sharing:emergency_reviews"), 6),
-    ("statistics", "coordinator", lambda r: reverse("stats:dashboard"), 38),
+    # + the outcome tables (issue 20): does the model have dimensions, the built and stale
+    # months, the year's outcome figures, the dimensions, their caveats' headline, the lead
+    # roles' sectors and each organisation's sector
+    ("statistics", "coordinator", lambda r: reverse("stats:dashboard"), 46),
     # + the scenarios against the version in force: the model's terms and vocabulary (4),
     # the latest reviews and the procedure (one each)
     ("training runs", "partner", lambda r: reverse("training:runs"), 11),

@@ -549,16 +549,21 @@ def outcome_top_by_phase(filters: Filters) -> Counts:
     return _outcome_table(filters, rows, lambda i, change: f"phase|{codes[i]}|{change}")
 
 
-def _lead_sectors(filters: Filters) -> list[tuple[int, str]]:
+def _lead_sectors(filters: Filters) -> tuple[list[tuple[int, str]], dict[int, int]]:
     """The sectors that may lead cases (the model's lead case roles name them), in the
-    model's order: the partner types of the counselling network."""
+    model's order — the partner types of the counselling network — and each
+    organisation's sector."""
     leading = set()
     for row in source(Term).filter(kind="case_role").values("attributes"):
         attributes = row["attributes"] or {}
         if attributes.get("lead"):
             leading.update(attributes.get("sectors") or [])
-    codes = dict(source(Sector).values_list("id", "code"))
-    return [(sid, label) for sid, label in _sectors(filters) if codes.get(sid) in leading]
+    sector_of, codes = {}, {}
+    for row in source(Organisation).values("id", "type__sector", "type__sector__code"):
+        sector_of[row["id"]] = row["type__sector"]
+        codes[row["type__sector"]] = row["type__sector__code"]
+    sectors = [(sid, label) for sid, label in _sectors(filters) if codes.get(sid) in leading]
+    return sectors, sector_of
 
 
 def outcome_top_by_partner_type(filters: Filters) -> Counts:
@@ -566,10 +571,9 @@ def outcome_top_by_partner_type(filters: Filters) -> Counts:
     the organisation leading the case (NGO-led or state-led counselling in Germany; "other"
     for an organisation of another sector)."""
     dimensions = _dimensions(filters)
-    sectors = _lead_sectors(filters)
+    sectors, sector_of = _lead_sectors(filters)
     rows = [label for _id, label in sectors] + [str(_("other"))]
     row_of = {sector_id: i for i, (sector_id, _label) in enumerate(sectors)}
-    sector_of = dict(source(Organisation).values_list("id", "type__sector"))
     slot_of = _owner_slot(filters)
     headline = dimensions[0]["code"] if dimensions else ""
     slots: dict[int, list[list[int]]] = {}

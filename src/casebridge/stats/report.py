@@ -52,6 +52,7 @@ FORMATS = {
 }
 BAR_COLOUR = colors.HexColor("#2b6cb0")
 FONT, BOLD = "CasebridgeVera", "CasebridgeVeraBold"
+
 SPELLED_OUT = {"→": "->", "←": "<-"}
 
 
@@ -118,6 +119,11 @@ def _styles() -> dict[str, ParagraphStyle]:
         "small": ParagraphStyle("small", parent=body, fontSize=8, leading=10),
         "cell": ParagraphStyle("cell", parent=body, fontSize=8, leading=10),
     }
+
+
+def _group_heading(group: str) -> str:
+    """The heading over a group whose figures come with caveats."""
+    return {"outcomes": _("Outcomes of closed cases: read with care")}.get(group, group)
 
 
 def _value(value) -> str:
@@ -232,7 +238,18 @@ def to_pdf(board: Dashboard) -> bytes:
     )
     story += [Spacer(1, 3 * mm), _para(export.suppression_note(board.k), styles["small"])]
     width = A4[0] - 40 * mm
+    for notice in board.notices:
+        story.append(_para(notice.message, styles["body"]))
+    introduced: set[str] = set()
     for item in board.indicators:
+        if item.caveats and item.group not in introduced:
+            # the group's caveats once, before its first figure; a notice that the year has
+            # no such figures instead of its (empty) tables
+            introduced.add(item.group)
+            story.append(_para(_group_heading(item.group), styles["heading"]))
+            story += [_para(text, styles["small"]) for text in item.caveats]
+        if any(notice.group == item.group for notice in board.notices):
+            continue
         block = [
             _para(item.title, styles["heading"]),
             chart_drawing(item, width),

@@ -53,6 +53,7 @@ GROUP_TITLES = {
     "continuity": _("Continuity of staff"),
     "compliance": _("Procedures kept"),
     "transparency": _("Disclosures and the authorities"),
+    "outcomes": _("Outcomes of closed cases"),
 }
 
 
@@ -94,6 +95,7 @@ def dashboard(request):
     for pair in items:
         if pair[0].code not in first:
             groups.setdefault(pair[0].group, []).append(pair)
+    notices = board.notices if board else []
     downloads = {}
     for name in report.FORMATS:
         query["format"] = name
@@ -105,7 +107,17 @@ def dashboard(request):
             "form": form,
             "board": board,
             "overview": sorted(overview, key=lambda pair: first.index(pair[0].code)),
-            "groups": [(GROUP_TITLES.get(group, group), pairs) for group, pairs in groups.items()],
+            # a group's caveats stand beside its figures; where a notice says the year has
+            # no such figures, it stands instead of the (empty) tables
+            "groups": [
+                (
+                    GROUP_TITLES.get(group, group),
+                    pairs,
+                    pairs[0][0].caveats,
+                    [notice.message for notice in notices if notice.group == group],
+                )
+                for group, pairs in groups.items()
+            ],
             "downloads": downloads,
         },
         status=200 if board else 400,

@@ -112,6 +112,9 @@ class Indicator:
     column_heading: str = ""
     rows_are_states: bool = False
     present: bool = False
+    # the column the bar chart shows instead of the row totals (the outcome tables by
+    # dimension, whose rows all add up to the closed cases: their chart shows "better")
+    chart_column: int | None = None
 
 
 @dataclass(frozen=True)
@@ -958,6 +961,7 @@ INDICATORS: list[Indicator] = [
         outcome_change_at_closure,
         "outcomes.closure",
         _("At closure"),
+        chart_column=0,
     ),
     Indicator(
         "outcome_top_by_phase",
@@ -1002,6 +1006,7 @@ INDICATORS: list[Indicator] = [
         outcome_change_at_follow_up,
         "outcomes.follow_up",
         _("At the latest follow-up"),
+        chart_column=0,
     ),
     Indicator(
         "goals_by_status",

@@ -132,7 +132,7 @@ def _value(value) -> str:
 
 def chart_drawing(item: Published, width: float) -> Drawing:
     """The page's bar chart (``charts.bar_chart``), scaled to ``width`` points."""
-    chart = charts.bar_chart(item.table)
+    chart = charts.bar_chart(item.table, item.chart_column)
     scale = width / chart.width
     height = chart.height * scale
     drawing = Drawing(width, height)
@@ -238,18 +238,18 @@ def to_pdf(board: Dashboard) -> bytes:
     )
     story += [Spacer(1, 3 * mm), _para(export.suppression_note(board.k), styles["small"])]
     width = A4[0] - 40 * mm
-    for notice in board.notices:
-        story.append(_para(notice.message, styles["body"]))
     introduced: set[str] = set()
     for item in board.indicators:
         if item.caveats and item.group not in introduced:
-            # the group's caveats once, before its first figure; a notice that the year has
-            # no such figures instead of its (empty) tables
+            # the group's caveats once, before its first figure, and what its notices say
             introduced.add(item.group)
             story.append(_para(_group_heading(item.group), styles["heading"]))
+            story += [
+                _para(notice.message, styles["body"])
+                for notice in board.notices
+                if notice.group == item.group
+            ]
             story += [_para(text, styles["small"]) for text in item.caveats]
-        if any(notice.group == item.group for notice in board.notices):
-            continue
         block = [
             _para(item.title, styles["heading"]),
             chart_drawing(item, width),

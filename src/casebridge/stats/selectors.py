@@ -85,6 +85,14 @@ class Published:
     medians: list[PublishedMedian]
     # what a reader must know beside these figures (the outcome tables' caveats)
     caveats: list[str] = field(default_factory=list)
+    chart_column: int | None = None  # the column the chart shows (else the row totals)
+
+    @property
+    def chart_title(self) -> str:
+        """The table's title, and the column its chart shows where it shows one."""
+        if self.chart_column is None:
+            return self.title
+        return f"{self.title}: {self.table.columns[self.chart_column]}"
 
     @property
     def lines(self) -> list[tuple]:
@@ -225,6 +233,7 @@ def _published(
         table=publication.table(indicator.code, slot),
         medians=publication.medians(indicator.code, slot),
         caveats=caveats.get(indicator.group, []),
+        chart_column=indicator.chart_column,
     )
 
 

@@ -88,7 +88,11 @@ def dashboard(request):
         response = HttpResponse(body, content_type=content_type)
         response["Content-Disposition"] = f'attachment; filename="{report.filename(board, fmt)}"'
         return response
-    items = [(item, charts.bar_chart(item.table)) for item in board.indicators] if board else []
+    items = (
+        [(item, charts.bar_chart(item.table, item.chart_column)) for item in board.indicators]
+        if board
+        else []
+    )
     first = FIRST_LOOK.get(board.scope.kind, FIRST_LOOK["network"]) if board else ()
     overview = [pair for pair in items if pair[0].code in first]
     groups: dict[str, list] = {}
@@ -107,8 +111,7 @@ def dashboard(request):
             "form": form,
             "board": board,
             "overview": sorted(overview, key=lambda pair: first.index(pair[0].code)),
-            # a group's caveats stand beside its figures; where a notice says the year has
-            # no such figures, it stands instead of the (empty) tables
+            # a group's caveats and notices stand beside its figures
             "groups": [
                 (
                     GROUP_TITLES.get(group, group),

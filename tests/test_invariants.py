@@ -135,6 +135,9 @@ ALLOWED = {
     # the monthly figures the contact indicators read: counted from the same columns,
     # through stats.registry.source(), kept in step by signal receivers (checked alike)
     "stats/aggregates.py",
+    # the monthly outcome figures of closed cases (issue 20): the same, for assessments'
+    # levels, consents and follow-ups (codes, days and levels; never a rationale or note)
+    "stats/outcome_figures.py",
     # outcomes: assessments are entries, read through the policy's visible(); consent and
     # follow-ups for seats reading the case's coordination; writes on what those handed out
     "outcomes/selectors.py",

@@ -323,11 +323,15 @@ PAGES = [
     # + partnership health (issue 20): requests (counts, two medians), obligations by pair
     # (organisation types, the rules' senders, the obligations of named senders and the
     # participants they name, the rest), handovers (organisations, counts)
-    ("statistics", "coordinator", lambda r: reverse("stats:dashboard"), 47),
+    # + the outcome tables (issue 20): does the model have dimensions, the built and stale
+    # months, the year's outcome figures, the dimensions, their caveats' headline, the lead
+    # roles' sectors and each organisation's sector
+    ("statistics", "coordinator", lambda r: reverse("stats:dashboard"), 55),
     # its indicators as above (protected with the whole dashboard), and the network's own
     # figures: contact points (organisations, points, members), meetings (invitations,
-    # members, organisations, meetings held), lessons (lessons, procedure versions)
-    ("partnership health", "coordinator", lambda r: reverse("stats:partnership"), 51),
+    # members, organisations, meetings held), lessons (lessons, procedure versions); the
+    # outcome tables' reads (+8) since every table of the year is protected together
+    ("partnership health", "coordinator", lambda r: reverse("stats:partnership"), 59),
     # + the scenarios against the version in force: the model's terms and vocabulary (4),
     # the latest reviews and the procedure (one each)
     ("training runs", "partner", lambda r: reverse("training:runs"), 11),

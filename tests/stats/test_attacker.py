@@ -11,9 +11,12 @@ those open at its end; a closed case is in the phase "closure"; the obligations 
 outcome are a column of the table by pair of organisation types and a row of the table by
 outcome; a table answered for the whole network but never for a state — partnership
 health — is a sum of network-wide unknowns, and its relations hold for the network's
-totals) and, with scipy's HiGHS, bounds every hidden value whose true count is 1 … k−1.
-None may be bounded narrower than k (tests/stats/attacker.py; the worst case is assumed:
-the attacker knows which hidden values are not zero).
+totals; every row of an outcome table by dimension counts every closed case, the tables
+of the top-level result split its row at closure, and no more cases are judged at a
+follow-up than were reached at one — ``know_outcome_relations``) and, with scipy's HiGHS,
+bounds every hidden value whose true count is 1 … k−1. None may be bounded narrower than
+k (tests/stats/attacker.py; the worst case is assumed: the attacker knows which hidden
+values are not zero).
 
 No relation links two years: contacts count by their start, closed cases by their
 closing, obligations by their due date, disclosures by their decision, requests for
@@ -32,6 +35,7 @@ import pytest
 from django.utils import timezone
 
 from casebridge.cases.models import Phase
+from casebridge.cooperation_models.models import Term
 from casebridge.stats import indicators, selectors
 from casebridge.stats.indicators import SLOT_NONE
 from tests.stats.attacker import Attacker
@@ -49,7 +53,17 @@ POPULATIONS = {
         "referral_funnel",
     ],
     "cases.active": ["cases_by_phase", "lead_worker_changes"],
-    "cases.closed": ["cases_by_duration", "cases_by_closing_reason"],
+    "cases.closed": [
+        "cases_by_duration",
+        "cases_by_closing_reason",
+        "outcome_top_by_phase",
+        "outcome_top_by_partner_type",
+        "outcome_top_by_intake_year",
+        "follow_up_state",
+    ],
+    # the outcome tables by dimension: every row counts every closed case (below)
+    "outcomes.closure": ["outcome_change_at_closure"],
+    "outcomes.follow_up": ["outcome_change_at_follow_up"],
     "cases.open": ["cases_without_lead"],
     "goals": ["goals_by_status"],
     "obligations": ["obligations_compliance", "obligations_by_pair"],
@@ -64,6 +78,8 @@ GROUPS = {
     "cases.active": "cases",
     "cases.closed": "cases",
     "cases.open": "cases",
+    "outcomes.closure": "cases",
+    "outcomes.follow_up": "cases",
     "goals": "goals",
     "obligations": "obligations",
     "disclosures": "disclosures",
@@ -92,6 +108,7 @@ class Persona:
         self.slots = [slot for slot, _code, _label in states] + [SLOT_NONE]
         self.attackers: dict[tuple, Attacker] = defaultdict(lambda: Attacker(K))
         self.truth: dict[tuple, int] = {}
+        self.row_labels: dict[str, list[str]] = {}
         self.requests = 0
         self.network_only: set[tuple] = set()  # (scope, year, code)
 
@@ -143,6 +160,7 @@ class Persona:
 
     def see_table(self, scope, year, item, slots, shapes, state):
         code = item["code"]
+        self.row_labels[code] = item["rows"]
         attacker = self.attackers[(scope, year, GROUPS[POPULATION_OF[code]])]
         if code == "contacts_by_state":
             labels = {label: slot for slot, _code, label in self.states}
@@ -211,6 +229,45 @@ class Persona:
                     row = self.cells(scope, year, "obligations_compliance", slots, [outcome], [0])
                     self.equal(scope, year, "obligations", column, row)
 
+    def know_outcome_relations(self, scope, year, shapes):
+        """The outcome tables (issue 20), as their documentation tells a reader: a table
+        by dimension has every closed case in each row ("not judged at both" included);
+        the tables of the top-level result split its row of the table at closure (the
+        model's headline dimension) by phase, partner type and year of intake; a case
+        judged at a follow-up was reached at one."""
+        closure, follow = "outcome_change_at_closure", "outcome_change_at_follow_up"
+        if closure not in shapes:
+            return
+        headline = Term.objects.get(kind="outcome_dimension", attributes__headline=True)
+        top = self.row_labels[closure].index(headline.label)
+        reached = self.row_labels["follow_up_state"].index("reached at a follow-up")
+        for slot in self.slots:
+            closed = self.population_total(scope, year, "cases.closed", [slot], shapes)
+            for code, population in ((closure, "outcomes.closure"), (follow, "outcomes.follow_up")):
+                rows, columns = shapes[code]
+                for r in range(rows):
+                    line = self.cells(scope, year, code, [slot], [r], range(columns))
+                    self.equal(scope, year, population, line, closed)
+            columns = shapes[closure][1]
+            for code in (
+                "outcome_top_by_phase",
+                "outcome_top_by_partner_type",
+                "outcome_top_by_intake_year",
+            ):
+                rows = shapes[code][0]
+                for c in range(columns):
+                    part = self.cells(scope, year, code, [slot], range(rows), [c])
+                    whole = self.cells(scope, year, closure, [slot], [top], [c])
+                    self.equal(scope, year, "cases.closed", part, whole)
+            got_there = self.cells(scope, year, "follow_up_state", [slot], [reached], [0])
+            not_judged = columns - 1
+            for r in range(shapes[follow][0]):
+                missing = self.cells(scope, year, follow, [slot], [r], [not_judged])
+                assert self.true(missing | got_there) >= self.true(closed)
+                self.attackers[(scope, year, "cases")].at_least.append(
+                    (missing | got_there, closed)
+                )
+
     def equal(self, scope, year, population, plus, minus):
         assert self.true(plus) == self.true(minus), "a relation the data do not keep"
         self.attackers[(scope, year, GROUPS[population])].equal.append((plus, minus))
@@ -250,8 +307,9 @@ def _attack(personas, user) -> tuple[list, Counter, int]:
             persona.load_truth(scope, year, organisation_id)
             shapes = persona.read(scope, year)
             persona.know_relations(scope, year, shapes)
+            persona.know_outcome_relations(scope, year, shapes)
     for (_scope, _year, group), attacker in persona.attackers.items():
-        found, count = attacker.pinned()
+        found, count = attacker.pinned(persona.truth)
         pinned += found
         checked[group] += count
     return pinned, checked, persona.requests

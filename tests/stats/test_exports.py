@@ -98,7 +98,7 @@ def test_pdf_report_from_the_page_has_every_indicator_chart_and_figure(stats_dat
         1
         for item in board.indicators
         if not item.sparse
-        for _label, value in charts.series(item.table)
+        for _label, value in charts.series(item.table, item.chart_column)
         if value.value
     )
     drawn = sum(page.get_contents().get_data().count(b" re f") for page in reader.pages)

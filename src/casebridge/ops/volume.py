@@ -20,10 +20,12 @@ from casebridge.accounts.models import Membership, Role, User
 from casebridge.audit.services import audit_record
 from casebridge.cases.models import Case, Entry, Goal, Handover, Participant, Phase
 from casebridge.cases.services import default_scope
-from casebridge.cooperation_models.models import Term
+from casebridge.cooperation_models.models import CooperationModel, Term
+from casebridge.dates import add_months
 from casebridge.facts import changed as facts_changed
 from casebridge.hotline.models import AgeBand, Channel, Contact, Gender, Referral
 from casebridge.network.models import COUNSELLING_SECTORS, Organisation, PostcodeArea
+from casebridge.outcomes.models import Assessment, FollowUp, FollowUpConsent, Rating
 from casebridge.sharing.models import (
     CaseEvent,
     ContactDisclosure,
@@ -35,6 +37,7 @@ from casebridge.sharing.models import (
 )
 from casebridge.sop.events import HOTLINE_EVENTS
 from casebridge.stats.aggregates import forget_built_months
+from casebridge.stats.models import PhaseReached
 
 # the seed's order of caller groups (DOMAIN.md), as weights in the model's order
 CALLER_WEIGHTS = [40, 20, 15, 12, 5, 5, 3]
@@ -172,6 +175,7 @@ def build(
             made["contacts"] += len(created)
             made["referrals"] += len(referrals)
         first_case = (Case.objects.order_by("-pk").values_list("pk", flat=True).first() or 0) + 1
+        outcomes = _Outcomes(staff[0])
         for start in range(0, cases, batch):
             rows = []
             for number in range(start, min(cases, start + batch)):
@@ -296,6 +300,8 @@ def build(
                 Disclosure.objects.bulk_create(disclosures, batch_size=1000)
             made["requests"] += _requests(second, terms, staff[0], random.Random(seed + start + 2))
             made["cases"] += len(created)
+            for key, n in outcomes.make(created, random.Random(seed + start + 3)).items():
+                made[key] = made.get(key, 0) + n
     if entries:
         made["entries"] = entries_build(count=entries, author=staff[0], seed=seed, batch=batch)
     # bulk_create sends no signals: have every month's statistics built again on reading
@@ -498,3 +504,211 @@ def seat_members(usernames: list[str], *, per_user: int = 100, seed: int = 7) ->
             given[username] = len(chosen)
         audit_record(actor=None, action="demo.generate_seats", details=given)
     return given
+
+
+# -- outcomes (issue 20): judgements at intake, reviews and closure, and follow-ups -------
+
+# the change of a level from intake to closure (-1 … +2), weighted by the furthest phase a
+# closed case reached: counselling that got further ends better more often, most cases
+# modestly, some unchanged or worse
+CLOSURE_STEPS = (-1, 0, 1, 2)
+STEP_WEIGHTS = {
+    "intake": (15, 55, 25, 5),
+    "assessment": (12, 45, 35, 8),
+    "counselling": (10, 35, 45, 10),
+    "stabilisation": (6, 25, 52, 17),
+}
+# furthest phase before closure (5 %: closed before the record of phases began)
+REACHED_WEIGHTS = {"intake": 10, "assessment": 15, "counselling": 45, "stabilisation": 25, "": 5}
+
+
+class _Outcomes:
+    """Assessments (each an entry of its dimensions' category), ratings, consent to
+    follow-up, follow-ups and the furthest phase reached, for a batch of generated cases.
+    From an ``rng`` of its own, so that everything else generated stays as it was."""
+
+    def __init__(self, author):
+        self.author = author
+        self.dimensions = list(
+            Term.objects.filter(kind="outcome_dimension", active=True).order_by("position", "code")
+        )
+        codes = {d.attributes.get("category") for d in self.dimensions}
+        categories = {t.code: t for t in Term.objects.filter(kind="information_category")}
+        self.by_category = [
+            (categories[code], [d for d in self.dimensions if d.attributes.get("category") == code])
+            for code in sorted(c for c in codes if c in categories)
+        ]
+        model = CooperationModel.objects.order_by("-loaded_at").first()
+        self.months = list(
+            ((model.settings or {}) if model else {}).get("follow_up_months", [6, 12])
+        )
+        self.today = timezone.localdate()
+        self.now = timezone.now()
+
+    @staticmethod
+    def _top(dimension) -> int:
+        return len(dimension.attributes.get("levels", [])) - 1
+
+    def _intake_level(self, dimension, rng) -> int:
+        top = self._top(dimension)
+        # radicalisation: mostly far from the goal at intake; the situation: anywhere
+        if dimension.attributes.get("group") == "radicalisation":
+            weights = [max(1, 4 - i) ** 2 for i in range(top + 1)]
+            return rng.choices(range(top + 1), weights=weights)[0]
+        return rng.randint(0, top)
+
+    def make(self, cases, rng: random.Random) -> dict[str, int]:
+        if not self.dimensions:
+            return {}
+        entries, assessments, ratings = (
+            [],
+            [],
+            [],
+        )  # parallel: entry, (case, occasion, day, follow_up), levels
+        consents, follow_ups, done, reached = [], [], [], []
+        for case in cases:
+            opened = timezone.localtime(case.opened_at).date()
+            closed = timezone.localtime(case.closed_at).date() if case.closed_at else None
+            last = min(self.today, closed or self.today)
+            if closed is None:
+                phase = case.phase
+            else:
+                phase = rng.choices(list(REACHED_WEIGHTS), weights=list(REACHED_WEIGHTS.values()))[
+                    0
+                ]
+            if phase:
+                reached.append(PhaseReached(case=case, phase=phase))
+            steps = STEP_WEIGHTS.get(phase or "counselling")
+            levels = {}
+            if rng.random() < 0.9:  # intake judged (mostly in the first weeks)
+                day = min(last, opened + timedelta(days=rng.randint(0, 21)))
+                levels = {
+                    d.pk: self._intake_level(d, rng) for d in self.dimensions if rng.random() < 0.92
+                }
+                self._assess(case, "intake", day, levels, entries, assessments, ratings)
+            span = (last - opened).days
+            for review in range(
+                rng.choices([0, 1, 2], weights=[45, 35, 20])[0] if span > 120 else 0
+            ):
+                day = opened + timedelta(days=span * (review + 1) // 3)
+                moved = {
+                    pk: max(0, min(self._top_of(pk), level + rng.choice((0, 0, 1))))
+                    for pk, level in levels.items()
+                }
+                self._assess(case, "review", day, moved, entries, assessments, ratings)
+            if closed is None:
+                continue
+            after = {}
+            if rng.random() < 0.8:  # judged at closure
+                day = max(opened, closed - timedelta(days=rng.randint(0, 10)))
+                for d in self.dimensions:
+                    before = levels.get(d.pk)
+                    if before is not None and rng.random() < 0.95:
+                        step = rng.choices(CLOSURE_STEPS, weights=steps)[0]
+                        after[d.pk] = max(0, min(self._top(d), before + step))
+                    elif before is None and rng.random() < 0.5:
+                        after[d.pk] = self._intake_level(d, rng)
+                self._assess(case, "closure", day, after, entries, assessments, ratings)
+            if rng.random() >= 0.7:
+                continue  # nobody recorded asking about follow-ups
+            given = rng.random() < 0.65
+            withdrawn = None
+            if given and rng.random() < 0.07:
+                withdrawn = min(self.now, case.closed_at + timedelta(days=rng.randint(30, 300)))
+            consents.append(
+                FollowUpConsent(
+                    case=case,
+                    given=given,
+                    note="Synthetic answer for benchmarks.",
+                    recorded_by=self.author,
+                    recorded_at=case.closed_at,
+                    withdrawn_at=withdrawn,
+                )
+            )
+            if not given:
+                continue
+            base = after or levels
+            for months in self.months:
+                due = add_months(closed, months)
+                if withdrawn is not None and timezone.localtime(withdrawn).date() < due:
+                    status = "cancelled"
+                elif due > self.today:
+                    status = "planned"
+                else:
+                    status = rng.choices(["done", "not_reached", "planned"], weights=[60, 25, 15])[
+                        0
+                    ]
+                follow_up = FollowUp(
+                    case=case,
+                    due_on=due,
+                    status=status,
+                    scheduled_by=self.author,
+                    scheduled_at=case.closed_at,
+                    done_by=self.author if status in ("done", "not_reached") else None,
+                    done_at=self.now if status in ("done", "not_reached") else None,
+                )
+                follow_ups.append(follow_up)
+                if status == "done":
+                    later = {
+                        pk: max(
+                            0,
+                            min(
+                                self._top_of(pk),
+                                level + rng.choices((-1, 0, 1), weights=(15, 65, 20))[0],
+                            ),
+                        )
+                        for pk, level in base.items()
+                        if rng.random() < 0.9
+                    }
+                    day = min(self.today, due + timedelta(days=rng.randint(0, 20)))
+                    done.append((follow_up, case, day, later))
+        FollowUpConsent.objects.bulk_create(consents, batch_size=1000)
+        FollowUp.objects.bulk_create(follow_ups, batch_size=1000)
+        PhaseReached.objects.bulk_create(reached, batch_size=1000)
+        for follow_up, case, day, later in done:
+            self._assess(case, "follow_up", day, later, entries, assessments, ratings, follow_up)
+        Entry.objects.bulk_create(entries, batch_size=1000)
+        rows = [
+            Assessment(
+                entry=entry, case=case, occasion=occasion, assessed_on=day, follow_up=follow_up
+            )
+            for entry, (case, occasion, day, follow_up) in zip(entries, assessments, strict=True)
+        ]
+        Assessment.objects.bulk_create(rows, batch_size=1000)
+        Rating.objects.bulk_create(
+            [
+                Rating(assessment=assessment, dimension_id=pk, level=level)
+                for assessment, levels in zip(rows, ratings, strict=True)
+                for pk, level in levels.items()
+            ],
+            batch_size=2000,
+        )
+        return {
+            "assessments": len(rows),
+            "follow_ups": len(follow_ups),
+            "follow_up_consents": len(consents),
+        }
+
+    def _top_of(self, pk: int) -> int:
+        return next(self._top(d) for d in self.dimensions if d.pk == pk)
+
+    def _assess(self, case, occasion, day, levels, entries, assessments, ratings, follow_up=None):
+        """One assessment per information category of the dimensions judged."""
+        for category, dimensions in self.by_category:
+            judged = {d.pk: levels[d.pk] for d in dimensions if d.pk in levels}
+            if not judged:
+                continue
+            entries.append(
+                Entry(
+                    case=case,
+                    kind=Entry.Kind.ASSESSMENT,
+                    category=category,
+                    author=self.author,
+                    author_organisation_id=case.owner_id,
+                    occurred_on=day,
+                    title="synthetic assessment",
+                    text="Synthetic judgement for benchmarks.",
+                )
+            )
+            assessments.append((case, occasion, day, follow_up))
+            ratings.append(judged)

@@ -41,7 +41,7 @@ from casebridge.cooperation_models.models import CooperationModel
 from casebridge.dates import local_midnight
 from casebridge.hotline.models import Contact, Referral
 from casebridge.network.models import Region
-from casebridge.stats.models import MonthBuild, MonthFigures, StaleMonth
+from casebridge.stats.models import MonthBuild, MonthFigures, OutcomeBuild, StaleMonth
 from casebridge.stats.registry import source
 
 # contact dimensions counted per contact (and their Contact fields)
@@ -275,8 +275,10 @@ def rebuild_all() -> int:
 
 
 def forget_built_months() -> None:
-    """Mark every built month for rebuilding (after a bulk load or a new region tree)."""
+    """Mark every built month for rebuilding (after a bulk load or a new region tree):
+    the contacts' months and the closed cases' outcome months (``outcome_figures``)."""
     MonthBuild.objects.update(built_at=None)
+    OutcomeBuild.objects.update(built_at=None)
 
 
 # -- reading ------------------------------------------------------------------------------

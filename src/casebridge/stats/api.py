@@ -39,6 +39,11 @@ class MedianOut(Schema):
     withheld: bool
 
 
+class NoticeOut(Schema):
+    field: str = Field(..., description="the filter it concerns, e.g. year")
+    message: str
+
+
 class IndicatorOut(Schema):
     code: str
     title: str
@@ -52,6 +57,12 @@ class IndicatorOut(Schema):
     column_totals: list[ValueOut] | None
     total: ValueOut
     medians: list[MedianOut]
+    caveats: list[str] = Field(
+        ..., description="what a reader must know beside the figures (outcome tables)"
+    )
+    notices: list[NoticeOut] = Field(
+        ..., description="e.g. a year whose closed cases hold no outcome judgements"
+    )
 
 
 class DashboardOut(Schema):
@@ -61,6 +72,7 @@ class DashboardOut(Schema):
     to: date
     state: str | None
     k: int
+    notices: list[NoticeOut]
     indicators: list[IndicatorOut]
 
 
@@ -90,7 +102,7 @@ def stats_indicators(request, query: Query[StatsQuery]):
 def stats_indicator(request, code: str, query: Query[StatsQuery]):
     """One indicator; 422 naming ``indicator`` when there is no such code."""
     board = _board(request, query, codes=[code])
-    return export.published_dict(board.indicators[0])
+    return export.published_dict(board.indicators[0], board.notices)
 
 
 class ExportQuery(StatsQuery):

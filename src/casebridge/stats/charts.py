@@ -31,16 +31,19 @@ class Chart:
     bar: int = BAR  # the height of a bar
 
 
-def series(table: ProtectedTable) -> list[tuple[str, Value]]:
-    """What a chart shows: the cells of a one-column table, else the row totals."""
+def series(table: ProtectedTable, column: int | None = None) -> list[tuple[str, Value]]:
+    """What a chart shows: the cells of a one-column table, else the row totals — or the
+    cells of ``column`` where the indicator names one (its rows share one total)."""
+    if column is not None:
+        return [(label, line[column]) for label, line in zip(table.rows, table.cells, strict=True)]
     if table.one_dimensional:
         return [(label, line[0]) for label, line in zip(table.rows, table.cells, strict=True)]
     return list(zip(table.rows, table.row_totals or [], strict=True))
 
 
-def bar_chart(table: ProtectedTable) -> Chart:
+def bar_chart(table: ProtectedTable, column: int | None = None) -> Chart:
     """Horizontal bars scaled to the largest published value; hidden values get no bar."""
-    points = series(table)
+    points = series(table, column)
     largest = max((value.value for _label, value in points if value.value), default=0)
     bars = []
     for index, (label, value) in enumerate(points):

@@ -25,7 +25,13 @@ def _value(value: Value) -> dict:
     return {"value": value.value, "status": value.status}
 
 
-def published_dict(item: Published) -> dict:
+def _notice(notice) -> dict:
+    return {"field": notice.field, "message": notice.message}
+
+
+def published_dict(item: Published, notices=()) -> dict:
+    """An indicator as the API gives it, with its caveats and the notices about its group
+    (``notices``: the dashboard's)."""
     table = item.table
     return {
         "code": item.code,
@@ -42,6 +48,8 @@ def published_dict(item: Published) -> dict:
         "medians": [
             {"label": m.label, "days": m.value, "withheld": m.value is None} for m in item.medians
         ],
+        "caveats": list(item.caveats),
+        "notices": [_notice(n) for n in notices if n.group == item.group],
     }
 
 
@@ -53,7 +61,8 @@ def dashboard_dict(board: Dashboard) -> dict:
         "to": board.period.last,
         "state": board.state[1] if board.state else None,
         "k": board.k,
-        "indicators": [published_dict(item) for item in board.indicators],
+        "notices": [_notice(notice) for notice in board.notices],
+        "indicators": [published_dict(item, board.notices) for item in board.indicators],
     }
 
 
@@ -148,6 +157,8 @@ def to_xlsx(board: Dashboard) -> bytes:
         overview.append([table.code, table.title])
     overview.column_dimensions["A"].width = 32
     overview.column_dimensions["B"].width = 60
+    for notice in board.notices:
+        overview.append([notice.message])
     for item in board.indicators:
         _indicator_sheet(book.create_sheet(item.code[:31]), item, board.k)
     for table in _network(board):
@@ -193,6 +204,8 @@ def _indicator_sheet(sheet, item: Published, k: int) -> None:
                 ]
             )
     sheet.append([])
+    for text in item.caveats:
+        sheet.append([text])
     sheet.append([suppression_note(k)])
     sheet.column_dimensions["A"].width = 40
     for index in range(2, len(header) + 1):

@@ -44,7 +44,7 @@ from casebridge.sharing.models import (
     Obligation,
     Protocol,
 )
-from casebridge.stats import aggregates
+from casebridge.stats import aggregates, outcome_figures
 from casebridge.stats.functions import DaysBetween, Median
 from casebridge.stats.registry import source
 
@@ -128,6 +128,9 @@ class Indicator:
     # fine as pairs of organisation types would be hidden almost whole per state, and
     # protecting them for 16 state filters costs seventeen times the variables
     by_state: bool = True
+    # the column the bar chart shows instead of the row totals (the outcome tables by
+    # dimension, whose rows all add up to the closed cases: their chart shows "better")
+    chart_column: int | None = None
 
 
 @dataclass(frozen=True)
@@ -442,6 +445,269 @@ def cases_by_duration(filters: Filters) -> Counts:
 def cases_by_closing_reason(filters: Filters) -> Counts:
     counts = _slot_counts(filters, _closed_cases(filters), "closing_reason", "owner")
     return _vocabulary(counts, _terms("case_closing_reason"), rest=True)
+
+
+# -- outcomes of closed cases (issue 20, part 3) ------------------------------------------
+#
+# Read from ``outcome_figures`` (monthly counters of the cases closed in each month, per
+# owning organisation). Every closed case of the period is counted once in each row of
+# the two tables by dimension (its change there, or "not judged at both") and once in
+# the tables of the top-level result and of follow-ups: so each row of a table by
+# dimension, and each of those tables, adds up to the cases closed (population
+# "cases.closed"), which ``relations()`` tells disclosure control.
+
+CHANGE_COLUMNS = [
+    ("better", _("better")),
+    ("same", _("unchanged")),
+    ("worse", _("worse")),
+    ("none", _("not judged at both")),
+]
+NOT_JUDGED = 3  # the column of cases without a judgement at both points
+FOLLOW_UP_ROWS = [
+    ("not_asked", _("no answer on follow-up recorded")),
+    ("refused", _("follow-up refused or consent withdrawn")),
+    ("planned", _("agreed, follow-up to come")),
+    ("reached", _("reached at a follow-up")),
+    ("not_reached", _("agreed, not reached")),
+]
+REACHED = 3  # the row of cases reached at a follow-up
+INTAKE_YEARS = 4  # the year of closure, the two before, and earlier
+# the tables of the top-level result: their columns add up to its row (the first) in the
+# table by dimension at closure
+HEADLINE_TABLES = (
+    "outcome_top_by_phase",
+    "outcome_top_by_partner_type",
+    "outcome_top_by_intake_year",
+)
+OUTCOME_CAVEATS = [
+    _(
+        "These are professional judgements, not measurements: at intake, at closure and at "
+        "follow-ups a named counsellor chooses a level on each dimension's scale and gives "
+        "the reasons. Nothing here is computed about a person."
+    ),
+    _(
+        "There is no control group. A change between intake and closure shows what the "
+        "counsellors judged, not what the counselling caused: people change for many "
+        "reasons, and nobody knows how those not counselled would have fared."
+    ),
+    _(
+        "Selection: only cases judged on a dimension at both points count as better, "
+        "unchanged or worse; the column “not judged at both” counts the others, and they may "
+        "differ from those judged. Follow-ups reach only people who agreed to be contacted "
+        "and could be found."
+    ),
+    _(
+        "Better or worse means a higher or lower level than at intake on that dimension's "
+        "own scale. The levels are ordered, not measured: steps are not comparable between "
+        "dimensions, so the figures are counts of cases, never averages."
+    ),
+]
+
+
+def _dimensions(filters: Filters) -> list[dict]:
+    """The model's active outcome dimensions, the top-level result first (read once per
+    dashboard)."""
+    if "dimensions" not in filters.shared:
+        filters.shared["dimensions"] = outcome_figures.dimensions()
+    return filters.shared["dimensions"]
+
+
+def _outcomes(filters: Filters) -> dict[int, Counter]:
+    """The closed cases' outcome counters of the period per owning organisation."""
+    if "outcomes" not in filters.shared:
+        filters.shared["outcomes"] = outcome_figures.read(
+            filters.start,
+            filters.end,
+            organisation_id=filters.organisation_id,
+            recount=not filters.refreshed,
+        )
+    return filters.shared["outcomes"]
+
+
+def _outcome_table(filters: Filters, rows: list[str], key) -> Counts:
+    """A rows × change table: ``key(row index, change)`` names the counter's key."""
+    slot_of = _owner_slot(filters)
+    slots: dict[int, list[list[int]]] = {}
+    for owner, figures in _outcomes(filters).items():
+        cells = slots.setdefault(
+            slot_of.get(owner, SLOT_NONE), [[0] * len(CHANGE_COLUMNS) for _r in rows]
+        )
+        for i in range(len(rows)):
+            for j, (change, _label) in enumerate(CHANGE_COLUMNS):
+                cells[i][j] += figures.get(key(i, change), 0)
+    return Counts(rows, [str(label) for _c, label in CHANGE_COLUMNS], slots)
+
+
+def _change_by_dimension(filters: Filters, stage: str) -> Counts:
+    dimensions = _dimensions(filters)
+    rows = [pick_label(d["labels"], fallback=d["code"]) for d in dimensions]
+    return _outcome_table(
+        filters, rows, lambda i, change: f"{stage}|{dimensions[i]['code']}|{change}"
+    )
+
+
+def outcome_change_at_closure(filters: Filters) -> Counts:
+    """Cases closed in the period, per outcome dimension (the top-level result first): the
+    level judged at closure against the one judged at intake."""
+    return _change_by_dimension(filters, "closure")
+
+
+def outcome_change_at_follow_up(filters: Filters) -> Counts:
+    """Cases closed in the period, per outcome dimension: the level judged at the latest
+    follow-up against the one judged at intake (so far: follow-ups come 6 and 12 months
+    after closure, and the figures of a year grow until they are done)."""
+    return _change_by_dimension(filters, "follow_up")
+
+
+def outcome_top_by_phase(filters: Filters) -> Counts:
+    """The top-level result's change (intake → closure) of the cases closed in the period,
+    by the furthest phase they reached while open (``stats.PhaseReached``)."""
+    phases = [(p.value, str(p.label)) for p in Phase if p != Phase.CLOSURE]
+    rows = [label for _code, label in phases] + [str(NOT_RECORDED)]
+    codes = [code for code, _label in phases] + [""]
+    return _outcome_table(filters, rows, lambda i, change: f"phase|{codes[i]}|{change}")
+
+
+def _lead_sectors(filters: Filters) -> tuple[list[tuple[int, str]], dict[int, int]]:
+    """The sectors that may lead cases (the model's lead case roles name them), in the
+    model's order — the partner types of the counselling network — and each
+    organisation's sector."""
+    leading = set()
+    for row in source(Term).filter(kind="case_role").values("attributes"):
+        attributes = row["attributes"] or {}
+        if attributes.get("lead"):
+            leading.update(attributes.get("sectors") or [])
+    sector_of, codes = {}, {}
+    for row in source(Organisation).values("id", "type__sector", "type__sector__code"):
+        sector_of[row["id"]] = row["type__sector"]
+        codes[row["type__sector"]] = row["type__sector__code"]
+    sectors = [(sid, label) for sid, label in _sectors(filters) if codes.get(sid) in leading]
+    return sectors, sector_of
+
+
+def outcome_top_by_partner_type(filters: Filters) -> Counts:
+    """The top-level result's change of the cases closed in the period, by the sector of
+    the organisation leading the case (NGO-led or state-led counselling in Germany; "other"
+    for an organisation of another sector)."""
+    dimensions = _dimensions(filters)
+    sectors, sector_of = _lead_sectors(filters)
+    rows = [label for _id, label in sectors] + [str(_("other"))]
+    row_of = {sector_id: i for i, (sector_id, _label) in enumerate(sectors)}
+    slot_of = _owner_slot(filters)
+    headline = dimensions[0]["code"] if dimensions else ""
+    slots: dict[int, list[list[int]]] = {}
+    for owner, figures in _outcomes(filters).items():
+        cells = slots.setdefault(
+            slot_of.get(owner, SLOT_NONE), [[0] * len(CHANGE_COLUMNS) for _r in rows]
+        )
+        row = row_of.get(sector_of.get(owner), len(sectors))
+        for j, (change, _label) in enumerate(CHANGE_COLUMNS):
+            cells[row][j] += figures.get(f"closure|{headline}|{change}", 0)
+    return Counts(rows, [str(label) for _c, label in CHANGE_COLUMNS], slots)
+
+
+def outcome_top_by_intake_year(filters: Filters) -> Counts:
+    """The top-level result's change of the cases closed in the period, by the calendar
+    year they were opened: the year itself, the two before, and earlier (fixed rows)."""
+    year = timezone.localtime(filters.start).year
+    rows = [str(year - back) for back in range(INTAKE_YEARS - 1)]
+    rows.append(str(_("%(year)d or earlier") % {"year": year - INTAKE_YEARS + 1}))
+    slot_of = _owner_slot(filters)
+    slots: dict[int, list[list[int]]] = {}
+    column = {change: j for j, (change, _label) in enumerate(CHANGE_COLUMNS)}
+    for owner, figures in _outcomes(filters).items():
+        cells = slots.setdefault(
+            slot_of.get(owner, SLOT_NONE), [[0] * len(CHANGE_COLUMNS) for _r in rows]
+        )
+        for key, n in figures.items():
+            measure, opened, change = key.split("|") if key.count("|") == 2 else ("", "", "")
+            if measure == "opened":
+                band = min(max(year - int(opened), 0), INTAKE_YEARS - 1)
+                cells[band][column[change]] += n
+    return Counts(rows, [str(label) for _c, label in CHANGE_COLUMNS], slots)
+
+
+def follow_up_state(filters: Filters) -> Counts:
+    """Cases closed in the period by where their follow-up stands: reached at a follow-up;
+    no answer to the question recorded; refused or withdrawn; agreed and a follow-up still
+    to come; agreed and every follow-up ended without reaching the person."""
+    per_slot: dict[int, Counter] = defaultdict(Counter)
+    slot_of = _owner_slot(filters)
+    for owner, figures in _outcomes(filters).items():
+        slot = slot_of.get(owner, SLOT_NONE)
+        for state, _label in FOLLOW_UP_ROWS:
+            per_slot[slot][state] += figures.get(f"state|{state}", 0)
+    return _vocabulary(per_slot, FOLLOW_UP_ROWS, rest=False)
+
+
+def outcome_caveats() -> list[str]:
+    """What a reader must know beside the outcome figures (the page, the report, the API),
+    in the active language; the model names the top-level result."""
+    dimensions = outcome_figures.dimensions()
+    found = [str(text) for text in OUTCOME_CAVEATS]
+    if dimensions:
+        headline = pick_label(dimensions[0]["labels"], fallback=dimensions[0]["code"])
+        found.append(
+            _(
+                "The top-level result is “%(headline)s”. The phase reached is the furthest "
+                "phase a case was in before it closed, as recorded since this statistic "
+                "began; cases closed before have none (“not recorded”)."
+            )
+            % {"headline": headline}
+        )
+    return found
+
+
+def unavailable() -> set[str]:
+    """Indicators this cooperation model cannot fill: the outcome tables without outcome
+    dimensions (another country's model may have none)."""
+    if source(Term).filter(kind="outcome_dimension", active=True).exists():
+        return set()
+    return {indicator.code for indicator in INDICATORS if indicator.group == "outcomes"}
+
+
+def _outcome_relations(counts: dict[str, Counts]) -> list:
+    """What an attacker knows of the outcome tables besides their totals (see above):
+    every row of a table by dimension counts every closed case; the columns of each table
+    of the top-level result are its row in the table at closure; and no more cases are
+    judged at a follow-up on a dimension than were reached at one."""
+    found: list = []
+    for code, population in (
+        ("outcome_change_at_closure", "outcomes.closure"),
+        ("outcome_change_at_follow_up", "outcomes.follow_up"),
+    ):
+        for row in range(len(counts[code].rows) if code in counts else 0):
+            found.append(("equal", (Part(population, code, row),), (Part("cases.closed"),)))
+    closure = counts.get("outcome_change_at_closure")
+    if closure is not None and closure.rows:
+        for code in HEADLINE_TABLES:
+            for column in range(len(CHANGE_COLUMNS)):
+                found.append(
+                    (
+                        "equal",
+                        (Part("cases.closed", code, column=column),),
+                        (Part("outcomes.closure", "outcome_change_at_closure", 0, column),),
+                    )
+                )
+    follow = counts.get("outcome_change_at_follow_up")
+    for row in range(len(follow.rows) if follow is not None else 0):
+        found.append(
+            (
+                "at_least",
+                (
+                    Part("outcomes.follow_up", "outcome_change_at_follow_up", row, NOT_JUDGED),
+                    Part("cases.closed", "follow_up_state", REACHED),
+                ),
+                (Part("cases.closed"),),
+            )
+        )
+    return found
+
+
+def relations(counts: dict[str, Counts]) -> list:
+    """``RELATIONS`` and those that depend on the tables' shapes (the outcome dimensions
+    the model has): everything disclosure control must assume an attacker knows."""
+    return [*RELATIONS, *_outcome_relations(counts)]
 
 
 def goals_by_status(filters: Filters) -> Counts:
@@ -974,6 +1240,63 @@ INDICATORS: list[Indicator] = [
         _("Closing reason"),
         cases_by_closing_reason,
         "cases.closed",
+    ),
+    # outcomes of closed cases (issue 20): judgements, never measurements; the caveats
+    # stand beside them on the page and in the report (``outcome_caveats``)
+    Indicator(
+        "outcome_change_at_closure",
+        _("Change from intake to closure, by outcome dimension"),
+        "outcomes",
+        _("Dimension"),
+        outcome_change_at_closure,
+        "outcomes.closure",
+        _("At closure"),
+        chart_column=0,
+    ),
+    Indicator(
+        "outcome_top_by_phase",
+        _("Top-level result from intake to closure, by phase reached"),
+        "outcomes",
+        _("Furthest phase before closure"),
+        outcome_top_by_phase,
+        "cases.closed",
+        _("At closure"),
+    ),
+    Indicator(
+        "outcome_top_by_partner_type",
+        _("Top-level result from intake to closure, by partner type"),
+        "outcomes",
+        _("Lead organisation's sector"),
+        outcome_top_by_partner_type,
+        "cases.closed",
+        _("At closure"),
+    ),
+    Indicator(
+        "outcome_top_by_intake_year",
+        _("Top-level result from intake to closure, by year of intake"),
+        "outcomes",
+        _("Year the case was opened"),
+        outcome_top_by_intake_year,
+        "cases.closed",
+        _("At closure"),
+    ),
+    Indicator(
+        "follow_up_state",
+        _("Closed cases by follow-up"),
+        "outcomes",
+        _("Follow-up"),
+        follow_up_state,
+        "cases.closed",
+    ),
+    Indicator(
+        "outcome_change_at_follow_up",
+        _("Change from intake to the latest follow-up, by outcome dimension"),
+        "outcomes",
+        _("Dimension"),
+        outcome_change_at_follow_up,
+        "outcomes.follow_up",
+        _("At the latest follow-up"),
+        chart_column=0,
     ),
     Indicator(
         "goals_by_status",

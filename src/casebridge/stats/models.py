@@ -1,14 +1,19 @@
-"""Pre-aggregated figures of contacts and referrals, one row per month, scope and state.
+"""Pre-aggregated figures: of contacts and referrals (one row per month, scope and state)
+and of the outcomes of closed cases (one row per closing month and owner).
 
 These rows are derived data: counts, never a person. They exist so that a dashboard over
 a year reads a few hundred rows instead of half a million contacts (issue 7,
 bench/results.md); ``aggregates.py`` builds them from the live rows and keeps them in
-step. Deleting every row loses nothing: the next read builds them again.
+step. Deleting every row loses nothing: the next read builds them again — except
+``PhaseReached``, statistics' own record of the furthest phase a case reached, which
+nothing else keeps.
 """
 
 from __future__ import annotations
 
 from django.db import models
+
+from casebridge.cases.models import Phase
 
 
 class MonthFigures(models.Model):
@@ -71,3 +76,69 @@ class Protection(models.Model):
 
     def __str__(self) -> str:
         return f"protection {self.digest[:12]} of {self.decided_at:%Y-%m-%d %H:%M}"
+
+
+class PhaseReached(models.Model):
+    """The furthest phase a case reached while it was open (intake < assessment <
+    counselling < stabilisation), kept for the outcome statistics ("change by phase
+    reached", issue 20).
+
+    A case's phase is overwritten with "closure" when it closes, and nothing else keeps its
+    history in a form statistics may read (the audit event of a phase change names the
+    changed field only; the audit log is not read by statistics at all). So statistics keep
+    it themselves: a receiver (``outcome_figures.connect``) raises it on every save of an
+    open case, in the writer's transaction. A code, no person. Cases closed before this
+    record began have no row and count as "not recorded"; cases open when it began start
+    from the phase they were in then (migration ``0003``).
+    """
+
+    case = models.OneToOneField("cases.Case", on_delete=models.CASCADE, related_name="+")
+    phase = models.CharField(max_length=16, choices=Phase.choices)
+
+    def __str__(self) -> str:
+        return f"case {self.case_id}: {self.phase}"
+
+
+class OutcomeFigures(models.Model):
+    """Counters of the cases one organisation closed in one calendar month (local time):
+    how each changed between intake and closure and between intake and the latest
+    follow-up, per outcome dimension, the top-level result by the phase reached and by the
+    year the case was opened, and the state of its follow-up (``outcome_figures``).
+
+    ``organisation`` is the case's owner; the federal state and the partner type follow
+    from it when the figures are read. ``figures`` is a flat {"measure|value…": count}.
+    Derived data: deleting every row loses nothing, the next read builds them again.
+    """
+
+    month = models.DateField()
+    organisation = models.PositiveIntegerField()
+    figures = models.JSONField(default=dict)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["month", "organisation"], name="stats_outcome_month")
+        ]
+
+    def __str__(self) -> str:
+        return f"outcomes {self.month:%Y-%m} organisation {self.organisation}"
+
+
+class OutcomeBuild(models.Model):
+    """A month whose outcome figures have been built, and the lock for rebuilding it (as
+    ``MonthBuild`` for the contacts' figures)."""
+
+    month = models.DateField(unique=True)
+    built_at = models.DateTimeField(null=True)
+
+    def __str__(self) -> str:
+        return f"outcomes {self.month:%Y-%m} built {self.built_at}"
+
+
+class StaleOutcomeMonth(models.Model):
+    """A closing month whose outcome figures no longer match the data: written in the
+    same transaction as the change, removed by the build that takes it in."""
+
+    month = models.DateField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"outcomes {self.month:%Y-%m} stale"

@@ -106,6 +106,12 @@ READABLE: dict[str, tuple[str, ...]] = {
         "status",
         "decided_at",
     ),
+    # outcomes (issue 20): occasions, days, dimensions and levels, follow-up states; never
+    # the assessment's entry (its rationale) nor the consent's note
+    "outcomes.Assessment": ("id", "case", "occasion", "assessed_on", "follow_up"),
+    "outcomes.Rating": ("id", "assessment", "dimension", "level"),
+    "outcomes.FollowUp": ("id", "case", "status", "due_on"),
+    "outcomes.FollowUpConsent": ("id", "case", "given", "withdrawn_at"),
     # vocabularies and the network: labels and codes, no people
     "cooperation_models.Term": (
         "id",
@@ -124,6 +130,11 @@ READABLE: dict[str, tuple[str, ...]] = {
     "stats.MonthFigures": ("id", "month", "organisation", "state", "figures"),
     "stats.MonthBuild": ("id", "month", "built_at"),
     "stats.StaleMonth": ("id", "month"),
+    # the furthest phase of a case, and the closed cases' monthly outcome figures
+    "stats.PhaseReached": ("id", "case", "phase"),
+    "stats.OutcomeFigures": ("id", "month", "organisation", "figures"),
+    "stats.OutcomeBuild": ("id", "month", "built_at"),
+    "stats.StaleOutcomeMonth": ("id", "month"),
 }
 
 

@@ -53,6 +53,7 @@ FORMATS = {
 }
 BAR_COLOUR = colors.HexColor("#2b6cb0")
 FONT, BOLD = "CasebridgeVera", "CasebridgeVeraBold"
+
 SPELLED_OUT = {"→": "->", "←": "<-"}
 
 
@@ -125,13 +126,18 @@ def _styles() -> dict[str, ParagraphStyle]:
     }
 
 
+def _group_heading(group: str) -> str:
+    """The heading over a group whose figures come with caveats."""
+    return {"outcomes": _("Outcomes of closed cases: read with care")}.get(group, group)
+
+
 def _value(value) -> str:
     return export.SUPPRESSED if value.suppressed else str(value.value)
 
 
 def chart_drawing(item: Published, width: float) -> Drawing:
     """The page's bar chart (``charts.bar_chart``), scaled to ``width`` points."""
-    chart = charts.bar_chart(item.shown)
+    chart = charts.bar_chart(item.shown, item.chart_column)
     scale = width / chart.width
     height = chart.height * scale
     drawing = Drawing(width, height)
@@ -356,9 +362,21 @@ def to_pdf(board: Dashboard) -> bytes:
     story += [Spacer(1, 3 * mm), _para(export.suppression_note(board.k), styles["small"])]
     width = A4[0] - 40 * mm
     partnership = [item for item in board.indicators if item.group == PARTNERSHIP]
+    introduced: set[str] = set()
     for item in board.indicators:
-        if item.group != PARTNERSHIP:
-            story.append(KeepTogether(_indicator_block(item, styles, width)))
+        if item.group == PARTNERSHIP:
+            continue
+        if item.caveats and item.group not in introduced:
+            # the group's caveats once, before its first figure, and what its notices say
+            introduced.add(item.group)
+            story.append(_para(_group_heading(item.group), styles["heading"]))
+            story += [
+                _para(notice.message, styles["body"])
+                for notice in board.notices
+                if notice.group == item.group
+            ]
+            story += [_para(text, styles["small"]) for text in item.caveats]
+        story.append(KeepTogether(_indicator_block(item, styles, width)))
     if partnership or board.network is not None:
         story += _partnership_section(board, partnership, styles, width)
     document.build(story)

@@ -14,7 +14,7 @@ state and indicator codes only).
 from __future__ import annotations
 
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -28,7 +28,7 @@ from casebridge.audit.services import audit_record
 from casebridge.cooperation_models.models import CooperationModel
 from casebridge.dates import local_midnight
 from casebridge.network.models import Organisation
-from casebridge.stats import aggregates, indicators
+from casebridge.stats import aggregates, indicators, outcome_figures
 from casebridge.stats.disclosure import ProtectedTable
 from casebridge.stats.models import Protection
 from casebridge.stats.partnership import NetworkFigures, network_figures
@@ -105,12 +105,34 @@ class Published:
         """The table as pages and reports show it: a sparse one without its all-zero rows."""
         return self.table.without_zero_rows() if self.sparse else self.table
 
+    # what a reader must know beside these figures (the outcome tables' caveats)
+    caveats: list[str] = field(default_factory=list)
+    chart_column: int | None = None  # the column the chart shows (else the row totals)
+
+    @property
+    def chart_title(self) -> str:
+        """The table's title, and the column its chart shows where it shows one."""
+        if self.chart_column is None:
+            return self.title
+        return f"{self.title}: {self.table.columns[self.chart_column]}"
+
     @property
     def lines(self) -> list[tuple]:
         """(row label, cells, row total or None) for a table template."""
         shown = self.shown
         totals = shown.row_totals or [None] * len(shown.rows)
         return list(zip(shown.rows, shown.cells, totals, strict=True))
+
+
+@dataclass(frozen=True)
+class Notice:
+    """What a reader must be told about the figures asked for, naming the filter it
+    concerns (``field``) and the group of indicators it is about: e.g. a year whose closed
+    cases hold no outcome judgements. It restates published figures only."""
+
+    field: str
+    message: str
+    group: str
 
 
 @dataclass
@@ -123,6 +145,7 @@ class Dashboard:
     # the network's own partnership figures (no case, no disclosure control): in the files
     # of the whole network, and on the partnership page
     network: NetworkFigures | None = None
+    notices: list[Notice] = field(default_factory=list)
 
     @property
     def current(self) -> bool:
@@ -234,7 +257,9 @@ def state_of(code: str | None) -> tuple[int, str, str] | None:
     raise ValidationError({"state": _("Choose one of the federal states offered.")})
 
 
-def _published(publication: Publication, indicator: indicators.Indicator, state) -> Published:
+def _published(
+    publication: Publication, indicator: indicators.Indicator, state, caveats
+) -> Published:
     slot = state[0] if state else None
     return Published(
         code=indicator.code,
@@ -246,6 +271,8 @@ def _published(publication: Publication, indicator: indicators.Indicator, state)
         medians=publication.medians(indicator.code, slot),
         definition=str(indicator.definition),
         sparse=indicator.sparse,
+        caveats=caveats.get(indicator.group, []),
+        chart_column=indicator.chart_column,
     )
 
 
@@ -343,12 +370,14 @@ def offered(scope: Scope, period: Period) -> list[indicators.Indicator]:
     """The indicators of the scope for the year: those describing the present only for the
     current year, the network's groups (``NETWORK_GROUPS``) only for the network."""
     current = period.first.year == timezone.localdate().year
+    unavailable = indicators.unavailable()
     return [
         indicator
         for indicator in indicators.INDICATORS
         if (scope.groups is None or indicator.group in scope.groups)
         and (scope.kind == "network" or indicator.group not in NETWORK_GROUPS)
         and (current or not indicator.present)
+        and indicator.code not in unavailable
     ]
 
 
@@ -384,8 +413,39 @@ def _build(scope: Scope, period: Period, state, codes: list[str] | None = None) 
         chosen = [indicator for indicator in offered_now if indicator.by_state]
     k = threshold()
     publication = _publication(scope, period, offered_now, k)
-    published = [_published(publication, indicator, state) for indicator in chosen]
-    return Dashboard(scope, period, state, k, published)
+    groups = {indicator.group for indicator in chosen}
+    caveats = {"outcomes": indicators.outcome_caveats()} if "outcomes" in groups else {}
+    published = [_published(publication, indicator, state, caveats) for indicator in chosen]
+    notices = _outcome_notices(publication, period, state) if "outcomes" in groups else []
+    return Dashboard(scope, period, state, k, published, notices=notices)
+
+
+def _outcome_notices(publication: Publication, period: Period, state) -> list[Notice]:
+    """ "No outcome assessments …" for a year (and state) whose closed cases none was
+    judged at both intake and closure — said only where the published table at closure
+    shows it (every "better", "unchanged" and "worse" a published zero), so the sentence
+    tells nothing that disclosure control hides."""
+    if "outcome_change_at_closure" not in publication.counts:
+        return []
+    table = publication.table("outcome_change_at_closure", state[0] if state else None)
+    judged = range(indicators.NOT_JUDGED)
+    if table.column_totals:
+        values = [table.column_totals[j] for j in judged]
+    else:
+        values = [line[j] for line in table.cells for j in judged]
+    if any(value.value != 0 for value in values):  # a count, or hidden
+        return []
+    if state:
+        message = _(
+            "No outcome assessments were recorded for cases closed in %(year)d in %(state)s: "
+            "none was judged both at intake and at closure."
+        ) % {"year": period.first.year, "state": state[2]}
+    else:
+        message = _(
+            "No outcome assessments were recorded for cases closed in %(year)d: none was "
+            "judged both at intake and at closure."
+        ) % {"year": period.first.year}
+    return [Notice("year", message, "outcomes")]
 
 
 def _publication(scope: Scope, period: Period, offered, k: int) -> Publication:
@@ -395,7 +455,10 @@ def _publication(scope: Scope, period: Period, offered, k: int) -> Publication:
     # count changed months first, each in its own short transaction, not inside the
     # indicators' one: that would hold the months' build locks until the page is done,
     # and on SQLite a write after the read transaction's first read fails (BUSY_SNAPSHOT)
-    aggregates.refresh(aggregates.months_between(period.start, period.end))
+    months = aggregates.months_between(period.start, period.end)
+    aggregates.refresh(months)
+    if any(indicator.group == "outcomes" for indicator in offered):
+        outcome_figures.refresh(months)
     filters = indicators.Filters(
         start=period.start,
         end=period.end,
@@ -405,7 +468,8 @@ def _publication(scope: Scope, period: Period, offered, k: int) -> Publication:
     with tuned():
         counts = {indicator.code: indicator.compute(filters) for indicator in offered}
         states = indicators.states()
-    return publish(offered, counts, states, k, indicators.RELATIONS, store=StoredDecisions())
+    relations = indicators.relations(counts)
+    return publish(offered, counts, states, k, relations, store=StoredDecisions())
 
 
 class StoredDecisions:

@@ -55,6 +55,7 @@ GROUP_TITLES = {
     "compliance": _("Procedures kept"),
     "transparency": _("Disclosures and the authorities"),
     "partnership": _("Partnership health"),
+    "outcomes": _("Outcomes of closed cases"),
 }
 
 
@@ -89,13 +90,18 @@ def dashboard(request):
         response = HttpResponse(body, content_type=content_type)
         response["Content-Disposition"] = f'attachment; filename="{report.filename(board, fmt)}"'
         return response
-    items = [(item, charts.bar_chart(item.shown)) for item in board.indicators] if board else []
+    items = (
+        [(item, charts.bar_chart(item.shown, item.chart_column)) for item in board.indicators]
+        if board
+        else []
+    )
     first = FIRST_LOOK.get(board.scope.kind, FIRST_LOOK["network"]) if board else ()
     overview = [pair for pair in items if pair[0].code in first]
     groups: dict[str, list] = {}
     for pair in items:
         if pair[0].code not in first:
             groups.setdefault(pair[0].group, []).append(pair)
+    notices = board.notices if board else []
     downloads = {}
     for name in report.FORMATS:
         query["format"] = name
@@ -107,7 +113,16 @@ def dashboard(request):
             "form": form,
             "board": board,
             "overview": sorted(overview, key=lambda pair: first.index(pair[0].code)),
-            "groups": [(GROUP_TITLES.get(group, group), pairs) for group, pairs in groups.items()],
+            # a group's caveats and notices stand beside its figures
+            "groups": [
+                (
+                    GROUP_TITLES.get(group, group),
+                    pairs,
+                    pairs[0][0].caveats,
+                    [notice.message for notice in notices if notice.group == group],
+                )
+                for group, pairs in groups.items()
+            ],
             "downloads": downloads,
             "partnership": board is not None and board.scope.kind == "network",
         },

@@ -9,6 +9,7 @@ from casebridge.outcomes.tasks import remind_follow_ups
 from casebridge.privacy.retention import retention_due, retention_periods, retention_run
 from casebridge.procedures.tasks import retire_ended_versions
 from casebridge.sharing.tasks import close_expired_emergency_access, remind_and_escalate
+from casebridge.stats import outcome_figures
 from casebridge.stats.aggregates import refresh_stale
 from casebridge.stats.selectors import decide_ahead
 
@@ -50,6 +51,7 @@ class Command(BaseCommand):
             # Count the months that changed and protect this year's network figures, so
             # that dashboards find their figures and the protection decided.
             refresh_stale()
+            outcome_figures.refresh_stale()  # closed cases' outcomes (issue 20)
             decide_ahead()
             # Work the queue until it is empty, then wait for the next round.
             call_command("db_worker", "--batch", verbosity=0)
@@ -67,4 +69,5 @@ class Command(BaseCommand):
                 pause -= step
                 close_old_connections()  # a long-lived process: drop a broken connection
                 refresh_stale()
+                outcome_figures.refresh_stale()
                 decide_ahead()

@@ -294,12 +294,33 @@ def test_a_year_without_judgements_says_so_naming_the_year(personas, language):
     html = page.content.decode()
     assert f'<html lang="{language}">' in html
     assert expected in html
-    pdf = client.get("/stats/", {"year": 2019, "format": "pdf"})
+    # a file of a year with no figure at all is refused, naming the year (partnership
+    # health's rule for every file); the notice in a file: the next test
+    refused = client.get("/stats/", {"year": 2019, "format": "pdf"})
+    assert refused.status_code == 400
+    with translation.override(language):
+        assert (
+            gettext("Nothing was recorded in %(year)d: there is no figure to report.")
+            % {"year": 2019}
+            in refused.content.decode()
+        )
+    assert Case.objects.count() == cases_before  # nothing changed
+
+
+def test_the_report_of_a_year_with_figures_but_no_judgement_states_the_notice(personas):
+    """A year with contacts but no judged closed case: the PDF says so beside the figures."""
+    from tests.builders import make_contact
+
+    make_contact(personas)
+    year = timezone.localdate().year
+    aggregates.refresh_stale()
+    client = personas.client(personas.coordinator)
+    pdf = client.get("/stats/", {"year": year, "format": "pdf"})
+    assert pdf.status_code == 200
     text = " ".join(
         " ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.content)).pages).split()
     )
-    assert " ".join(expected.split()) in text
-    assert Case.objects.count() == cases_before  # nothing changed
+    assert " ".join((NO_DATA % {"year": year}).split()) in text
 
 
 def test_no_notice_where_judgements_exist_or_are_hidden(network, personas):

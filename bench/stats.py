@@ -4,13 +4,18 @@
 Usage:  .venv/bin/python bench/stats.py [--contacts 1000000] [--cases 100000] [--samples 7]
         [--scale S] [--keep cb_stats_bench] [--profile]
 ``--scale S`` takes the realistic volume's contacts and cases times S instead (100,000 and
-20,000 at 1; ``make bench``); entries are not generated, no indicator reads them.
+20,000 at 1; ``make bench``); entries are not generated, no indicator reads them (the
+outcomes of the cases are: judgements at intake, reviews, closure and follow-ups, each an
+entry of its own, consents and follow-ups — issue 20's tables; a kept database without
+them gets them added).
 Fresh database of its own (SQLite by default; PostgreSQL with DATABASE_URL, as
 casebridge_bench_stats). ``--keep NAME`` reuses (and keeps) the PostgreSQL database NAME:
 the data is generated only when it holds fewer contacts than asked for, so a second run
 measures at once. Prints the median of warm page requests through Django's test client
-(the whole page: selectors, disclosure control, charts, template), the median of the
-selector alone, per-indicator times, and the slowest indicator's query plan (PostgreSQL).
+(the whole page: selectors, disclosure control, charts, template), the same when the
+protection is decided anew ("cold"), after a change of this month's contacts or of an
+outcome of a case closed this month, the median of the selector alone, per-indicator
+times, and the slowest indicator's query plan (PostgreSQL).
 ``--profile`` adds a cProfile of one page request.
 """
 
@@ -53,7 +58,8 @@ def _prepare(args):
     from casebridge.hotline.models import Contact
     from casebridge.network.models import Organisation
     from casebridge.ops.model_load import model_load
-    from casebridge.ops.volume import build
+    from casebridge.ops.volume import build, outcomes_build
+    from casebridge.outcomes.models import Assessment
 
     coordinator = User.objects.filter(username="coordinator").first()
     if coordinator is None:
@@ -74,6 +80,13 @@ def _prepare(args):
                 cursor.execute("VACUUM ANALYZE")
     else:
         print(f"data: kept database with {have} contacts")
+        if not Assessment.objects.exists():  # generated before issue 20: add the outcomes
+            started = time.perf_counter()
+            made = outcomes_build()
+            print(f"outcomes: {made} in {time.perf_counter() - started:.0f} s")
+            if db.vendor == "postgresql":
+                with db.cursor() as cursor:
+                    cursor.execute("VACUUM ANALYZE")
     return coordinator
 
 
@@ -113,14 +126,18 @@ def run(args, connection) -> int:
     from django.db import connection as db
     from django.utils import timezone
 
-    from casebridge.stats import aggregates, indicators, publication, selectors
-    from casebridge.stats.models import Protection
+    from casebridge.outcomes.models import Assessment, Rating
+    from casebridge.stats import aggregates, indicators, outcome_figures, publication, selectors
+    from casebridge.stats.models import Protection, StaleOutcomeMonth
     from casebridge.stats.registry import QueryRecorder
 
     coordinator = _prepare(args)
     started = time.perf_counter()
     months = aggregates.rebuild_all()
     rebuilt = time.perf_counter() - started
+    started = time.perf_counter()
+    closings = outcome_figures.rebuild_all()
+    outcomes_rebuilt = time.perf_counter() - started
     year = date.today().year
     query = {"year": year}
     client = _client(coordinator)
@@ -148,6 +165,17 @@ def run(args, connection) -> int:
         page()
 
     stale_median, _times = _median_ms(page_after_a_change, args.samples)
+
+    def page_after_an_outcome():
+        # a judgement, consent or follow-up of a case closed this month since the last build
+        StaleOutcomeMonth.objects.create(month=aggregates.month_of(timezone.now()))
+        page()
+
+    outcome_stale_median, _times = _median_ms(page_after_an_outcome, args.samples)
+    outcome_month_median, _times = _median_ms(
+        lambda: outcome_figures.build_month(aggregates.month_of(timezone.now()), force=True),
+        args.samples,
+    )
     month_median, _times = _median_ms(
         lambda: aggregates.build_month(aggregates.month_of(timezone.now()), force=True),
         args.samples,
@@ -165,7 +193,8 @@ def run(args, connection) -> int:
 
     def protect_alone():
         publication.forget_kept_decisions()
-        found = publication.publish(offered, counts, indicators.states(), 5, indicators.RELATIONS)
+        relations = indicators.relations(counts)
+        found = publication.publish(offered, counts, indicators.states(), 5, relations)
         decided.append(found.outcome)
 
     protect_median, _times = _median_ms(protect_alone, args.samples)
@@ -202,7 +231,17 @@ def run(args, connection) -> int:
         f"{stale_median:.0f} ms (building one month alone: median {month_median:.0f} ms)"
     )
     print(f"selectors.dashboard() alone: median {selector_median:.0f} ms")
+    print(
+        f"the same page when an outcome of a case closed this month changed: median "
+        f"{outcome_stale_median:.0f} ms (building that month alone: median "
+        f"{outcome_month_median:.0f} ms)"
+    )
     print(f"monthly figures: {months} months built from scratch in {rebuilt:.1f} s")
+    print(
+        f"outcome figures: {closings} months of closing built from scratch in "
+        f"{outcomes_rebuilt:.1f} s ({Assessment.objects.count()} assessments, "
+        f"{Rating.objects.count()} ratings)"
+    )
     print(f"indicators together: {sum(per_indicator.values()):.0f} ms")
     for code, ms in sorted(per_indicator.items(), key=lambda kv: -kv[1]):
         print(f"  {code:32s} {ms:8.1f} ms  {queries[code]} queries")

@@ -1,6 +1,7 @@
 """Synthetic volume for benchmarks and tests: contacts, referrals and cases with
-participants, handovers, goals, obligations, disclosures and requests for information, and
-case entries.
+participants, handovers, goals, obligations, disclosures and requests for information,
+their outcomes (judgements at intake, reviews, closure and follow-ups, consent to
+follow-up, the phase reached), and case entries.
 
 Written in bulk, without the services (a hundred thousand cases through them would take
 hours); nothing here is personal data. Needs the German model loaded and a hotline.
@@ -358,6 +359,26 @@ def _requests(pairs, terms, asker, rng: random.Random) -> int:
     return len(rows)
 
 
+def outcomes_build(*, seed: int = 7, batch: int = 5000) -> dict[str, int]:
+    """Judgements, consents, follow-ups and phases reached for the generated cases that
+    have no assessment (a benchmark database generated before issue 20)."""
+    author = User.objects.filter(username__startswith="statsgen").order_by("pk").first()
+    if author is None:
+        raise RuntimeError("outcomes need generated cases: generate cases first (--cases)")
+    judged = Assessment.objects.values("case")
+    pending = list(
+        Case.objects.filter(number__startswith="SG-").exclude(pk__in=judged).order_by("pk")
+    )
+    outcomes, made = _Outcomes(author), {}
+    with transaction.atomic():
+        for start in range(0, len(pending), batch):
+            chunk = pending[start : start + batch]
+            for key, n in outcomes.make(chunk, random.Random(seed + start + 3)).items():
+                made[key] = made.get(key, 0) + n
+    forget_built_months()
+    return made
+
+
 def _in_proportion(categories: list, count: int, rng: random.Random) -> list:
     """``count`` caller categories in exactly the seed's proportions (largest remainders),
     shuffled."""
@@ -664,7 +685,7 @@ class _Outcomes:
                     done.append((follow_up, case, day, later))
         FollowUpConsent.objects.bulk_create(consents, batch_size=1000)
         FollowUp.objects.bulk_create(follow_ups, batch_size=1000)
-        PhaseReached.objects.bulk_create(reached, batch_size=1000)
+        PhaseReached.objects.bulk_create(reached, batch_size=1000, ignore_conflicts=True)
         for follow_up, case, day, later in done:
             self._assess(case, "follow_up", day, later, entries, assessments, ratings, follow_up)
         Entry.objects.bulk_create(entries, batch_size=1000)

@@ -242,6 +242,18 @@ def refresh_stale() -> int:
     return _build_each(due)
 
 
+def rebuild_all() -> int:
+    """Count every month in which a case was closed again (``stats rebuild``)."""
+    forget()
+    closed = source(Case).filter(closed_at__isnull=False)
+    first = closed.order_by("closed_at").values_list("closed_at", flat=True).first()
+    last = closed.order_by("-closed_at").values_list("closed_at", flat=True).first()
+    if first is None:
+        return 0
+    months = months_between(month_bounds(month_of(first))[0], month_bounds(month_of(last))[1])
+    return _build_each(months, force=True)
+
+
 def forget() -> None:
     """Have every built month counted again on its next read."""
     OutcomeBuild.objects.update(built_at=None)

@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import translation
 
-from casebridge.stats import aggregates, indicators, report, selectors
+from casebridge.stats import aggregates, indicators, outcome_figures, report, selectors
 
 OPTION = {"year": "--year", "state": "--state"}
 
@@ -19,7 +19,8 @@ class Command(BaseCommand):
     help = (
         "Statistics for operators. 'report' writes the annual report of the whole network "
         "(the dashboard's figures after disclosure control) as PDF, CSV or XLSX; 'rebuild' "
-        "counts the monthly figures again from the data (after a bulk import or a restore)."
+        "counts the monthly figures (contacts, and the outcomes of closed cases) again from "
+        "the data (after a bulk import or a restore)."
     )
 
     def add_arguments(self, parser):
@@ -39,7 +40,7 @@ class Command(BaseCommand):
         report.add_argument("--state", default="", help="one federal state, e.g. DE-HH")
         sub.add_parser(
             "rebuild",
-            help="count every month's figures again from the contacts and referrals",
+            help="count every month's figures again from the contacts, referrals and cases",
         )
         report.add_argument(
             "--language",
@@ -51,7 +52,11 @@ class Command(BaseCommand):
     def handle(self, *args, action, **options):
         if action == "rebuild":
             months = aggregates.rebuild_all()
-            self.stdout.write(f"built the figures of {months} month(s)")
+            closings = outcome_figures.rebuild_all()
+            self.stdout.write(
+                f"built the figures of {months} month(s) and the outcome figures of "
+                f"{closings} month(s) of closing"
+            )
             return
         self.report(**options)
 

@@ -131,6 +131,13 @@ class Indicator:
     # the column the bar chart shows instead of the row totals (the outcome tables by
     # dimension, whose rows all add up to the closed cases: their chart shows "better")
     chart_column: int | None = None
+    # margins that are another figure (``relations()`` says so too): every row total is
+    # the total of this population; every column total is this row (indicator code, row
+    # index) of another table. Disclosure control then treats them as that one figure.
+    row_totals_are: str | None = None
+    column_totals_are: tuple[str, int] | None = None
+    # False: no column totals and no grand total (``disclosure.Table.column_margins``)
+    column_margins: bool = True
 
 
 @dataclass(frozen=True)
@@ -1252,6 +1259,8 @@ INDICATORS: list[Indicator] = [
         "outcomes.closure",
         _("At closure"),
         chart_column=0,
+        row_totals_are="cases.closed",
+        column_margins=False,
     ),
     Indicator(
         "outcome_top_by_phase",
@@ -1261,6 +1270,7 @@ INDICATORS: list[Indicator] = [
         outcome_top_by_phase,
         "cases.closed",
         _("At closure"),
+        column_totals_are=("outcome_change_at_closure", 0),
     ),
     Indicator(
         "outcome_top_by_partner_type",
@@ -1270,6 +1280,7 @@ INDICATORS: list[Indicator] = [
         outcome_top_by_partner_type,
         "cases.closed",
         _("At closure"),
+        column_totals_are=("outcome_change_at_closure", 0),
     ),
     Indicator(
         "outcome_top_by_intake_year",
@@ -1279,6 +1290,7 @@ INDICATORS: list[Indicator] = [
         outcome_top_by_intake_year,
         "cases.closed",
         _("At closure"),
+        column_totals_are=("outcome_change_at_closure", 0),
     ),
     Indicator(
         "follow_up_state",
@@ -1297,6 +1309,8 @@ INDICATORS: list[Indicator] = [
         "outcomes.follow_up",
         _("At the latest follow-up"),
         chart_column=0,
+        row_totals_are="cases.closed",
+        column_margins=False,
     ),
     Indicator(
         "goals_by_status",

@@ -156,12 +156,20 @@ class Dashboard:
     def empty(self) -> bool:
         """Nothing was counted: every table's total is a published zero (a hidden total is
         not zero) and the network's figures, if any, hold nothing either."""
-        return all(item.table.total.value == 0 for item in self.indicators) and (
+        return all(_nothing(item.table) for item in self.indicators) and (
             self.network is None or self.network.empty
         )
 
     def item(self, code: str) -> Published | None:
         return next((item for item in self.indicators if item.code == code), None)
+
+
+def _nothing(table: ProtectedTable) -> bool:
+    """The table counts nothing: its total is a published zero, or (a table without one)
+    every cell is."""
+    if table.total is not None:
+        return table.total.value == 0
+    return all(cell.value == 0 for line in table.cells for cell in line)
 
 
 def threshold() -> int:

@@ -14,6 +14,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext
 from pypdf import PdfReader
 
+from casebridge.audit.models import AuditEvent
 from casebridge.cases import services as case_services
 from casebridge.cases.models import Case
 from casebridge.cooperation_models.models import Term
@@ -183,10 +184,14 @@ def test_the_figures_of_a_hand_built_network_through_the_api(network, personas, 
         "reached at a follow-up": [1],  # A
         "agreed, not reached": [0],
     }
-    # the state filter: all of it in Hamburg, nothing in Berlin
-    assert _rows(_table(client, "outcome_change_at_closure", year=year, state="DE-HH")) == rows
-    berlin = _rows(_table(client, "outcome_change_at_closure", year=year, state="DE-BE"))
-    assert all(line == [0, 0, 0, 0] for line in berlin.values())
+    # the whole network's only: a state's dashboard leaves them out, and asking for one
+    # with a state names the field
+    by_state = client.get("/api/v1/stats/indicators", {"year": year, "state": "DE-HH"}).json()
+    assert not [i for i in by_state["indicators"] if i["code"].startswith("outcome_")]
+    response = client.get(
+        "/api/v1/stats/indicators/outcome_change_at_closure", {"year": year, "state": "DE-HH"}
+    )
+    assert response.status_code == 422 and "state" in response.json()["fields"]
     # the partner's own scope is its organisation's cases: the same
     own = personas.client(personas.partner)
     assert _rows(_table(own, "outcome_change_at_closure", year=year)) == rows
@@ -275,15 +280,32 @@ def test_the_report_writes_the_caveats_beside_the_outcome_figures(network, perso
 NO_DATA = "No outcome assessments were recorded for cases closed in %(year)d: none was judged both at intake and at closure."  # noqa: E501
 
 
-@pytest.mark.parametrize("language", ["en", "de"])
-def test_a_year_without_judgements_says_so_naming_the_year(personas, language):
+def _as(personas, language: str):
     user = personas.coordinator
     user.language = language
     user.save(update_fields=["language"])
-    client = personas.client(user)
-    cases_before = Case.objects.count()
+    return personas.client(user)
+
+
+def _no_data(language: str, year: int) -> str:
     with translation.override(language):
-        expected = gettext(NO_DATA) % {"year": 2019}
+        return gettext(NO_DATA) % {"year": year}
+
+
+def _pdf_words(content: bytes) -> str:
+    pages = PdfReader(io.BytesIO(content)).pages
+    return " ".join(" ".join(page.extract_text() for page in pages).split())
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+def test_a_year_without_judgements_says_so_naming_the_year(personas, language):
+    """2019 holds nothing: the API and the page say that no outcome was judged, naming the
+    year; the report of a year without any figure is refused, naming the year; nothing
+    changes."""
+    client = _as(personas, language)
+    cases_before = Case.objects.count()
+    last_event = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    expected = _no_data(language, 2019)
     response = client.get("/api/v1/stats/indicators", {"year": 2019})
     assert response.status_code == 200
     assert response.json()["notices"] == [{"field": "year", "message": expected}]
@@ -294,33 +316,44 @@ def test_a_year_without_judgements_says_so_naming_the_year(personas, language):
     html = page.content.decode()
     assert f'<html lang="{language}">' in html
     assert expected in html
-    # a file of a year with no figure at all is refused, naming the year (partnership
-    # health's rule for every file); the notice in a file: the next test
-    refused = client.get("/stats/", {"year": 2019, "format": "pdf"})
-    assert refused.status_code == 400
+    pdf = client.get("/api/v1/stats/export", {"year": 2019, "format": "pdf"})
+    assert pdf.status_code == 422
     with translation.override(language):
-        assert (
-            gettext("Nothing was recorded in %(year)d: there is no figure to report.")
-            % {"year": 2019}
-            in refused.content.decode()
-        )
-    assert Case.objects.count() == cases_before  # nothing changed
+        refusal = gettext("Nothing was recorded in %(year)d: there is no figure to report.")
+    assert pdf.json()["fields"]["year"] == [refusal % {"year": 2019}]
+    assert Case.objects.count() == cases_before  # nothing changed but the reads' record
+    assert set(AuditEvent.objects.filter(id__gt=last_event).values_list("action", flat=True)) <= {
+        "stats.api",
+        "stats.dashboard",
+    }
 
 
-def test_the_report_of_a_year_with_figures_but_no_judgement_states_the_notice(personas):
-    """A year with contacts but no judged closed case: the PDF says so beside the figures."""
-    from tests.builders import make_contact
-
-    make_contact(personas)
+@pytest.mark.parametrize("language", ["en", "de"])
+def test_closed_cases_without_judgements_are_said_so_in_the_report(personas, language):
+    partner = personas.partner
+    reason = term("case_closing_reason", "client_ended")
+    for name in "ABCDEF":
+        case = case_services.case_open(actor=partner, owner=org(partner), pseudonym=f"Fall {name}")
+        case_services.case_close(actor=partner, case=case, closing_reason=reason)
     year = timezone.localdate().year
-    aggregates.refresh_stale()
-    client = personas.client(personas.coordinator)
+    client = _as(personas, language)
+    expected = _no_data(language, year)
+    assert client.get("/api/v1/stats/indicators", {"year": year}).json()["notices"] == [
+        {"field": "year", "message": expected}
+    ]
     pdf = client.get("/stats/", {"year": year, "format": "pdf"})
     assert pdf.status_code == 200
-    text = " ".join(
-        " ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.content)).pages).split()
+    assert " ".join(expected.split()) in _pdf_words(pdf.content)
+    # a judgement at closure alone compares nothing: the sentence stays
+    outcome_services.assessment_record(
+        actor=partner,
+        case=Case.objects.filter(owner=org(partner)).first(),
+        occasion="closure",
+        ratings=[RatingIn("disengagement", 1)],
+        rationale="Begründung.",
     )
-    assert " ".join((NO_DATA % {"year": year}).split()) in text
+    notices = client.get("/api/v1/stats/indicators", {"year": year}).json()["notices"]
+    assert notices == [{"field": "year", "message": expected}]
 
 
 def test_no_notice_where_judgements_exist_or_are_hidden(network, personas):

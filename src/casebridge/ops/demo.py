@@ -34,6 +34,8 @@ from casebridge.network.models import (
 )
 from casebridge.ops.planner import refresh_planner_statistics
 from casebridge.ops.volume import build
+from casebridge.outcomes import services as outcome_services
+from casebridge.outcomes.services import RatingIn
 from casebridge.sharing import services as sharing_services
 
 
@@ -386,6 +388,24 @@ def _demo_cases() -> None:
         purpose="Abstimmung mit der Verbindungsstelle",
         categories=[category["case_coordination"]],
         recipients=list(case.participants.all()),
+    )
+    # the first outcome judgement (issue 20): where J. stands at intake, with the reasons
+    outcome_services.assessment_record(
+        actor=partner,
+        case=case,
+        occasion="intake",
+        ratings=[
+            RatingIn("disengagement", 1),
+            RatingIn("network_ties", 1),
+            RatingIn("questioning_beliefs", 2),
+            RatingIn("education_work", 1),
+            RatingIn("family", 1),
+        ],
+        rationale=(
+            "J. hält Gewalt für „manchmal nötig“, hat regelmäßig Kontakt zur Gruppe aus dem "
+            "Online-Kanal, stellt deren Aussagen im Gespräch aber zunehmend infrage; "
+            "Schule unregelmäßig, Verhältnis zur Mutter angespannt."
+        ),
     )
 
 

@@ -55,7 +55,9 @@ class IndicatorOut(Schema):
     cells: list[list[ValueOut]]
     row_totals: list[ValueOut] | None
     column_totals: list[ValueOut] | None
-    total: ValueOut
+    total: ValueOut | None = Field(
+        ..., description="null where the table has no grand total (a row per dimension)"
+    )
     medians: list[MedianOut]
     caveats: list[str] = Field(
         ..., description="what a reader must know beside the figures (outcome tables)"

@@ -27,6 +27,10 @@ class Table:
     rows: list[str]
     columns: list[str]
     cells: list[list[int]]
+    # column totals and the grand total; False for a table whose every row is a whole of
+    # its own (the outcomes per dimension: each row counts every closed case), where a sum
+    # down the rows counts nothing
+    column_margins: bool = True
 
     def __post_init__(self):
         if not self.rows or not self.columns:
@@ -59,9 +63,11 @@ class Table:
         if self.has_row_totals and self.has_column_totals:
             for i, line in enumerate(self.cells):
                 found[("row", i)] = sum(line)
-            for j in range(len(self.columns)):
-                found[("col", j)] = sum(line[j] for line in self.cells)
-        found[("total",)] = sum(sum(line) for line in self.cells)
+            if self.column_margins:
+                for j in range(len(self.columns)):
+                    found[("col", j)] = sum(line[j] for line in self.cells)
+        if self.column_margins:
+            found[("total",)] = sum(sum(line) for line in self.cells)
         return found
 
 
@@ -87,7 +93,7 @@ class ProtectedTable:
     cells: list[list[Value]]
     row_totals: list[Value] | None
     column_totals: list[Value] | None
-    total: Value
+    total: Value | None  # None: the table has no column margins (``Table.column_margins``)
     statuses: dict[Key, Status] = field(default_factory=dict, repr=False)
 
     @property
@@ -105,7 +111,7 @@ class ProtectedTable:
             for index, margin in enumerate(margins or []):
                 if not margin.suppressed:
                     found[(kind, index)] = margin.value
-        if not self.total.suppressed:
+        if self.total is not None and not self.total.suppressed:
             found[("total",)] = self.total.value
         return found
 
@@ -152,7 +158,9 @@ def publish_table(table: Table, k: int, hidden: set[Key]) -> ProtectedTable:
         k=k,
         cells=[[value(("cell", i, j)) for j in columns] for i in rows],
         row_totals=[value(("row", i)) for i in rows] if both else None,
-        column_totals=[value(("col", j)) for j in columns] if both else None,
-        total=value(("total",)),
+        column_totals=[value(("col", j)) for j in columns]
+        if both and table.column_margins
+        else None,
+        total=value(("total",)) if table.column_margins else None,
         statuses={key: "suppressed" if key in hidden else "published" for key in values},
     )

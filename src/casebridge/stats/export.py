@@ -44,7 +44,7 @@ def published_dict(item: Published, notices=()) -> dict:
         "cells": [[_value(cell) for cell in line] for line in table.cells],
         "row_totals": [_value(v) for v in table.row_totals] if table.row_totals else None,
         "column_totals": [_value(v) for v in table.column_totals] if table.column_totals else None,
-        "total": _value(table.total),
+        "total": None if table.total is None else _value(table.total),
         "medians": [
             {"label": m.label, "days": m.value, "withheld": m.value is None} for m in item.medians
         ],
@@ -76,9 +76,11 @@ def rows(board: Dashboard):
         if table.row_totals:
             for label, v in zip(table.rows, table.row_totals, strict=True):
                 yield [item.code, label, "total", v.value, v.status]
-            for column, v in zip(table.columns, table.column_totals or [], strict=True):
+        if table.column_totals:
+            for column, v in zip(table.columns, table.column_totals, strict=True):
                 yield [item.code, "total", column, v.value, v.status]
-        yield [item.code, "total", "total", table.total.value, table.total.status]
+        if table.total is not None:
+            yield [item.code, "total", "total", table.total.value, table.total.status]
         for m in item.medians:
             yield [
                 item.code,
@@ -187,13 +189,14 @@ def _indicator_sheet(sheet, item: Published, k: int) -> None:
             values.append(_cell(row_total))
         sheet.append([label, *values])
         sheet.cell(sheet.max_row, 1).font = bold
-    footer = [_("Total")]
-    if table.column_totals:
-        footer += [_cell(v) for v in table.column_totals]
-    footer.append(_cell(table.total))
-    sheet.append(footer)
-    for cell in sheet[sheet.max_row]:
-        cell.font = bold
+    if table.total is not None:
+        footer = [_("Total")]
+        if table.column_totals:
+            footer += [_cell(v) for v in table.column_totals]
+        footer.append(_cell(table.total))
+        sheet.append(footer)
+        for cell in sheet[sheet.max_row]:
+            cell.font = bold
     if item.medians:
         sheet.append([])
         for median in item.medians:

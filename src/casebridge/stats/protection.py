@@ -134,6 +134,8 @@ class _Attacker:
             self.highs.addRow(relation.lower, upper_bound, len(indices), indices, values)
         self.objective: list[int] = []
         self.solves = 0
+        self.is_column = np.array([kind == "col" for kind, _i in self.place], dtype=bool)
+        self.index = np.array([index for _kind, index in self.place], dtype=np.int64)
 
     def hide(self, position: int, value: int) -> None:
         """Figure ``position`` is no longer published: only ``>= 1`` (or ``>= 0`` for a
@@ -165,9 +167,11 @@ class _Attacker:
             value = self.highs.getInfo().objective_function_value
             solution = self.highs.getSolution()
             columns, rows = np.asarray(solution.col_dual), np.asarray(solution.row_dual)
-            duals = np.array(
-                [(columns if kind == "col" else rows)[index] for kind, index in self.place]
-            )
+            duals = np.zeros(len(self.place))
+            if len(self.place):
+                duals[self.is_column] = columns[self.index[self.is_column]]
+                if len(rows):
+                    duals[~self.is_column] = rows[self.index[~self.is_column]]
             return value, np.asarray(solution.col_value), duals
         if status in (
             highspy.HighsModelStatus.kUnbounded,

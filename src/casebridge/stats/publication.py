@@ -169,13 +169,22 @@ class _Builder:
                 for key in table.values()
             }
             return table, expressions
-        table = Table(counts.rows, counts.columns, counts.cells(slots))
+        table = Table(counts.rows, counts.columns, counts.cells(slots), indicator.column_margins)
         expressions = {}
+        row_totals, column_totals = indicator.row_totals_are, indicator.column_totals_are
+        if column_totals is not None and column_totals[0] not in self.publication.counts:
+            column_totals = None
         for key in table.values():
             if key[0] == "cell":
                 expressions[key] = self.cells(indicator.code, slots, [key[1]], [key[2]])
+            elif key[0] == "row" and row_totals is not None:
+                # the same number as the population's total, so the same figure
+                expressions[key] = self.total(row_totals, slots)
             elif key[0] == "row":
                 expressions[key] = self.cells(indicator.code, slots, rows=[key[1]])
+            elif key[0] == "col" and column_totals is not None:
+                code, row = column_totals
+                expressions[key] = self.cells(code, slots, [row], [key[1]])
             elif key[0] == "col":
                 expressions[key] = self.cells(indicator.code, slots, columns=[key[1]])
             else:

@@ -190,11 +190,12 @@ def _table(item: Published, styles) -> PdfTable:
         if row_total is not None:
             values.append(_value(row_total))
         data.append([_para(label, cell), *values])
-    footer = [_para(_("Total"), cell)]
-    footer += [_value(v) for v in table.column_totals or []]
-    footer.append(_value(table.total))
-    data.append(footer)
-    return _grid(data, header, footer=True)
+    if table.total is not None:  # the tables by dimension have no column margins
+        footer = [_para(_("Total"), cell)]
+        footer += [_value(v) for v in table.column_totals or []]
+        footer.append(_value(table.total))
+        data.append(footer)
+    return _grid(data, header, footer=table.total is not None)
 
 
 HEAD_SIZE, PADDING = 7, 3

@@ -156,12 +156,20 @@ class Dashboard:
     def empty(self) -> bool:
         """Nothing was counted: every table's total is a published zero (a hidden total is
         not zero) and the network's figures, if any, hold nothing either."""
-        return all(item.table.total.value == 0 for item in self.indicators) and (
+        return all(_nothing(item.table) for item in self.indicators) and (
             self.network is None or self.network.empty
         )
 
     def item(self, code: str) -> Published | None:
         return next((item for item in self.indicators if item.code == code), None)
+
+
+def _nothing(table: ProtectedTable) -> bool:
+    """The table counts nothing: its total is a published zero, or (a table without one)
+    every cell is."""
+    if table.total is not None:
+        return table.total.value == 0
+    return all(cell.value == 0 for line in table.cells for cell in line)
 
 
 def threshold() -> int:
@@ -421,30 +429,21 @@ def _build(scope: Scope, period: Period, state, codes: list[str] | None = None) 
 
 
 def _outcome_notices(publication: Publication, period: Period, state) -> list[Notice]:
-    """ "No outcome assessments …" for a year (and state) whose closed cases none was
-    judged at both intake and closure — said only where the published table at closure
-    shows it (every "better", "unchanged" and "worse" a published zero), so the sentence
-    tells nothing that disclosure control hides."""
-    if "outcome_change_at_closure" not in publication.counts:
+    """ "No outcome assessments …" for a year whose closed cases none was judged at both
+    intake and closure — said only where the published table at closure shows it (every
+    "better", "unchanged" and "worse" a published zero), so the sentence tells nothing
+    that disclosure control hides. The outcome tables are the whole network's (or the
+    organisation's): a state's dashboard has none, and no notice."""
+    if "outcome_change_at_closure" not in publication.counts or state:
         return []
-    table = publication.table("outcome_change_at_closure", state[0] if state else None)
+    table = publication.table("outcome_change_at_closure", None)
     judged = range(indicators.NOT_JUDGED)
-    if table.column_totals:
-        values = [table.column_totals[j] for j in judged]
-    else:
-        values = [line[j] for line in table.cells for j in judged]
-    if any(value.value != 0 for value in values):  # a count, or hidden
+    if any(line[j].value != 0 for line in table.cells for j in judged):  # a count, or hidden
         return []
-    if state:
-        message = _(
-            "No outcome assessments were recorded for cases closed in %(year)d in %(state)s: "
-            "none was judged both at intake and at closure."
-        ) % {"year": period.first.year, "state": state[2]}
-    else:
-        message = _(
-            "No outcome assessments were recorded for cases closed in %(year)d: none was "
-            "judged both at intake and at closure."
-        ) % {"year": period.first.year}
+    message = _(
+        "No outcome assessments were recorded for cases closed in %(year)d: none was "
+        "judged both at intake and at closure."
+    ) % {"year": period.first.year}
     return [Notice("year", message, "outcomes")]
 
 

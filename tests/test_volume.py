@@ -80,3 +80,61 @@ def test_generated_volume_leaves_the_planner_informed(personas):
         )
         rows = dict(cursor.fetchall())
     assert len(rows) == 4 and all(count > 0 for count in rows.values()), rows
+
+
+@pytest.mark.django_db
+def test_build_writes_realistic_outcomes(personas):
+    """Issue 20: judgements at intake for most cases, at closure for most closed ones —
+    mostly a step better, some unchanged, some worse, some missing —, consent to follow-up
+    asked or not, given or refused, follow-ups done, missed or to come; levels on the
+    dimensions' scales, on days the case was open (or after, at a follow-up)."""
+    from collections import Counter
+
+    from django.utils import timezone
+
+    from casebridge.cooperation_models.models import Term
+    from casebridge.outcomes.models import Assessment, FollowUp, FollowUpConsent, Rating
+    from casebridge.stats.models import PhaseReached
+
+    made = build(contacts=600, cases=300, seed=3)
+    cases = list(Case.objects.filter(number__startswith="SG-"))
+    closed = [case for case in cases if case.closed_at]
+    assert made["assessments"] == Assessment.objects.count() > len(cases)
+    occasions = Counter(Assessment.objects.values_list("occasion", flat=True))
+    assert occasions["intake"] >= 0.8 * len(cases)
+    assert 0.6 * len(closed) <= occasions["closure"] < len(closed)  # some never judged
+    assert occasions["review"] > 0 and occasions["follow_up"] > 0
+    scales = {
+        term.pk: len(term.attributes["levels"]) for term in Term.objects.of("outcome_dimension")
+    }
+    today = timezone.localdate()
+    for rating in Rating.objects.select_related("assessment__entry", "assessment__case")[:500]:
+        assessment = rating.assessment
+        assert 0 <= rating.level < scales[rating.dimension_id]
+        assert assessment.entry.kind == "assessment" and assessment.entry.case == assessment.case
+        assert timezone.localdate(assessment.case.opened_at) <= assessment.assessed_on <= today
+        if assessment.occasion == "follow_up":
+            assert assessment.follow_up.status == "done"
+    headline = Term.objects.of("outcome_dimension").get(code="disengagement")
+    levels = {
+        (case, occasion): level
+        for case, occasion, level in Rating.objects.filter(dimension=headline).values_list(
+            "assessment__case", "assessment__occasion", "level"
+        )
+        if occasion in ("intake", "closure")
+    }
+    changes = Counter(
+        "better" if after > before else "same" if after == before else "worse"
+        for (case, occasion), after in levels.items()
+        if occasion == "closure" and (before := levels.get((case, "intake"))) is not None
+    )
+    assert changes["better"] > changes["same"] > 0 and changes["worse"] > 0
+    consents = FollowUpConsent.objects.filter(case__in=closed)
+    assert 0 < consents.count() < len(closed)  # not asked for some
+    assert {True, False} == set(consents.values_list("given", flat=True))
+    statuses = set(FollowUp.objects.values_list("status", flat=True))
+    assert {"done", "not_reached", "planned"} <= statuses
+    assert not FollowUp.objects.exclude(case__follow_up_consent__given=True).exists()
+    phases = dict(PhaseReached.objects.values_list("case", "phase"))
+    assert all(phases[case.pk] == case.phase for case in cases if not case.closed_at)
+    assert sum(1 for case in closed if case.pk not in phases) > 0  # closed before the record

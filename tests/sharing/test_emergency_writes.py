@@ -24,6 +24,7 @@ from django.utils import timezone
 from casebridge.accounts.services import api_token_create
 from casebridge.audit.models import AuditEvent
 from casebridge.cases import services as case_services
+from casebridge.outcomes.models import FollowUp
 from casebridge.sharing import emergency as emergency_services
 from casebridge.sharing import services as sharing_services
 from casebridge.sharing.models import Obligation
@@ -73,11 +74,17 @@ def emergency(personas, world, coordination_consent):
         until=timezone.localdate() + timedelta(days=30),
         link="https://x/",
     )
+    # a follow-up to aim a result at (the case is open: a test row, not the lead's schedule)
+    follow_up = FollowUp.objects.create(
+        case=world.case, due_on=timezone.localdate(), scheduled_by=personas.partner
+    )
     access = emergency_services.emergency_access_start(
         actor=personas.coordinator, case=world.case, reason=REASON, hours=1
     )
     return {
         "invitation_id": invitation.pk,
+        "follow_up_id": follow_up.pk,
+        "category": "counselling",
         "warning_id": warning.pk,
         "request_id": asked.pk,
         "access": access,
@@ -94,7 +101,7 @@ def case_records() -> dict:
     """Every row of every case and SOP table, to show that a refusal changed nothing."""
     return {
         model._meta.label: sorted(map(repr, model.objects.values()))
-        for app in ("cases", "sharing")
+        for app in ("cases", "sharing", "outcomes")
         for model in apps.get_app_config(app).get_models()
     }
 
@@ -267,6 +274,19 @@ API_BODIES = {
         "until": "2099-01-01",
     },
     "POST /api/v1/cases/{case_id}/invitations/{invitation_id}/end": None,
+    "POST /api/v1/cases/{case_id}/assessments": {
+        "occasion": "review",
+        "ratings": [{"dimension": "disengagement", "level": 2}],
+        "rationale": "Gespräch",
+    },
+    "POST /api/v1/cases/{case_id}/follow-up/consent": {"consent": True, "note": "mündlich"},
+    "POST /api/v1/cases/{case_id}/follow-up/withdrawal": None,
+    "POST /api/v1/cases/{case_id}/follow-ups": {"due_on": "2099-01-01"},
+    "POST /api/v1/cases/{case_id}/follow-ups/{follow_up_id}/result": {
+        "reached": False,
+        "ratings": [],
+        "rationale": "nicht erreicht",
+    },
 }
 
 
@@ -366,6 +386,11 @@ WRITE_PAGES = {
     "cases:transfer_propose": ["case_id"],
     "cases:invitation_add": ["case_id"],
     "cases:invitation_end": ["case_id", "invitation_id"],
+    "outcomes:assess": ["case_id", "category"],
+    "outcomes:plan": ["case_id"],
+    "outcomes:withdraw": ["case_id"],
+    "outcomes:add": ["case_id"],
+    "outcomes:result": ["case_id", "follow_up_id"],
 }
 READ_PAGES = {
     "cases:case",

@@ -603,6 +603,19 @@ def test_a_year_without_figures_is_refused_naming_the_year(personas):
     assert not AuditEvent.objects.filter(action__startswith="stats.").exists()
 
 
+def test_the_page_of_a_network_with_nothing_yet_says_so_at_the_year(personas):
+    """A new network (or this year's first days): the page without a year answers with the
+    message at the year field, not an error (it failed with a 500 once)."""
+    client = personas.client(personas.coordinator)
+    this_year = timezone.localdate().year
+    response = client.get(PAGE)
+    assert response.status_code == 200 and response.context["board"] is None
+    assert response.context["form"].errors["year"] == [
+        f"Nothing was recorded in {this_year}: there is no figure to report."
+    ]
+    assert not AuditEvent.objects.filter(action__startswith="stats.").exists()
+
+
 def test_bad_input_is_answered_in_german(year, personas):
     personas.coordinator.language = "de"
     personas.coordinator.save(update_fields=["language"])

@@ -57,7 +57,7 @@ class AssessmentOut(Schema):
     ratings: list[RatingOut]
 
 
-class ConsentOut(Schema):
+class FollowUpConsentOut(Schema):
     given: bool
     in_force: bool
     note: str
@@ -73,7 +73,7 @@ class FollowUpOut(Schema):
 
 
 class FollowUpStateOut(Schema):
-    consent: ConsentOut | None
+    consent: FollowUpConsentOut | None
     follow_ups: list[FollowUpOut]
 
 
@@ -96,7 +96,7 @@ class AssessmentIn(Input):
     rationale: str = Field(max_length=MAX_RATIONALE)
 
 
-class ConsentIn(Input):
+class FollowUpConsentIn(Input):
     consent: bool
     note: str = Field(max_length=300)
 
@@ -228,7 +228,7 @@ def assessment_add(request, case_id: int, payload: AssessmentIn):
     "/cases/{case_id}/follow-up/consent",
     response={201: list[FollowUpOut], 403: Error, 404: Error, 422: Error},
 )
-def follow_up_plan(request, case_id: int, payload: ConsentIn):
+def follow_up_plan(request, case_id: int, payload: FollowUpConsentIn):
     """At closure, the person's answer; with consent, the follow-ups are scheduled."""
     case = case_selectors.access_case(request.user, case_id, for_write=True)
     return Status(

@@ -168,12 +168,13 @@ def partnership(request):
     may see it (403 otherwise)."""
     if not selectors.sees_network(request.user):
         return _partnership_forbidden(request)
-    form = PartnershipForm(request.GET or None)
+    # Always bound, so that "nothing was recorded" in this year's first days (or in a new
+    # network) stands at the year field of the page instead of failing it.
+    form = PartnershipForm(request.GET or {"year": ""})
     board = None
-    if not form.is_bound or form.is_valid():
-        year = form.cleaned_data.get("year") if form.is_bound else None
+    if form.is_valid():
         try:
-            board = selectors.partnership(request.user, year=year)
+            board = selectors.partnership(request.user, year=form.cleaned_data.get("year"))
         except ValidationError as error:
             apply_validation_error(form, error)
         except PermissionDenied:
@@ -197,7 +198,8 @@ def partnership(request):
             "sections": sections,
             "report_query": f"year={board.period.first.year}&format=pdf" if board else "",
         },
-        status=200 if board else 400,
+        # the page asked for without a year answers; a year asked for and refused is a 400
+        status=200 if board or not request.GET else 400,
     )
 
 

@@ -43,7 +43,7 @@ from casebridge.cases.models import (
     Transfer,
 )
 from casebridge.cooperation_models.models import Term
-from casebridge.facts import fact, known_fact
+from casebridge.facts import fact, installation_fact, known_fact
 from casebridge.hotline.models import Contact, Referral
 from casebridge.network.models import Sector
 from casebridge.refusals import EmergencyRefused
@@ -501,20 +501,17 @@ def may_write(actor, case, category) -> Decision:
     )
 
 
-_CATEGORY_IDS: dict[str, int] = {}
-
-
 def information_category_id(code: str) -> int | None:
-    if code not in _CATEGORY_IDS:
-        found = (
+    """The id of an information category, kept for one generation of facts: a term saved
+    or a model loaded starts a new one, so an id never outlives its term."""
+    return installation_fact(
+        f"information_category:{code}",
+        lambda: (
             Term.objects.filter(kind="information_category", code=code)
             .values_list("id", flat=True)
             .first()
-        )
-        if found is None:
-            return None
-        _CATEGORY_IDS[code] = found
-    return _CATEGORY_IDS[code]
+        ),
+    )
 
 
 def _decide_contact(actor, action: str, contact) -> Decision:

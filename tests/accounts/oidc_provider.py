@@ -24,15 +24,23 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import hashlib
 import json
 import secrets
+import socket
+import subprocess
+import sys
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+import requests
 from joserfc import jwt
 from joserfc.jwk import KeySet, RSAKey
+
+REPO = Path(__file__).resolve().parents[2]
 
 DEFAULT_SCENARIO = {
     "sub": "person-1",
@@ -184,6 +192,71 @@ def handler_for(provider: Provider):
                 self._send(404, {"error": "not_found"})
 
     return Handler
+
+
+class Control:
+    """The test's handle on a running provider: its address and its next answer."""
+
+    def __init__(self, url: str, client_id: str, client_secret: str):
+        self.url = url
+        self.client_id = client_id
+        self.client_secret = client_secret
+
+    def scenario(self, **values) -> None:
+        """What the next ID token says (module docstring); defaults for the rest."""
+        values.setdefault("claims", {"groups": ["liaison"], "preferred_username": "kim"})
+        response = requests.post(f"{self.url}/_scenario", json=values, timeout=5)
+        response.raise_for_status()
+
+
+@contextlib.contextmanager
+def running(client_id: str, client_secret: str):
+    """Start the provider in its own process on a free loopback port; stop it after."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    command = [sys.executable, "-m", "tests.accounts.oidc_provider", "--port", str(port)]
+    command += ["--client-id", client_id, "--client-secret", client_secret]
+    process = subprocess.Popen(command, cwd=REPO)  # noqa: S603 - this file, by path
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _attempt in range(200):
+            try:
+                requests.get(f"{url}/.well-known/openid-configuration", timeout=1)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.05)
+        else:
+            raise RuntimeError("the test provider did not start")
+        yield Control(url, client_id, client_secret)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def providers_file(url: str, organisations: list[str], *, client_id: str) -> str:
+    """A CASEBRIDGE_SSO_FILE for these organisations, all at the provider ``url``; the
+    secret is read from CB_TEST_SSO_SECRET."""
+    blocks = []
+    for code in organisations:
+        blocks.append(
+            f"""
+[[provider]]
+organisation = "{code}"
+issuer = "{url}"
+allow_http = true
+client_id = "{client_id}"
+client_secret_env = "CB_TEST_SSO_SECRET"
+role_claim = "groups"
+mfa_acr = ["urn:test:mfa"]
+mfa_amr = ["otp", "hwk"]
+
+[provider.roles]
+liaison = "security_liaison"
+coordinator = "coordinator"
+"""
+        )
+    return "\n".join(blocks)
 
 
 def main() -> None:

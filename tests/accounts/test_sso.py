@@ -6,10 +6,6 @@ authorization endpoint and back to the callback) are made by the test.
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import time
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -21,82 +17,25 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from casebridge.accounts import sso
 from casebridge.accounts.models import ExternalIdentity, Membership, Role, User
 from casebridge.audit.models import AuditEvent
+from tests.accounts import oidc_provider
 from tests.builders import PASSWORD, make_user, organisation_of_type
 from tests.robustness.server import free_port
 from tests.totp import code_for
 
 pytestmark = pytest.mark.django_db
 
-REPO = Path(__file__).resolve().parents[2]
 CLIENT_ID = "casebridge-test"
 CLIENT_SECRET = "provider-test-secret-0123456789"
 
 
-class ProviderControl:
-    def __init__(self, url: str):
-        self.url = url
-
-    def scenario(self, **values) -> None:
-        """What the next ID token says (see oidc_provider.py); defaults for the rest."""
-        values.setdefault("claims", {"groups": ["liaison"], "preferred_username": "kim"})
-        response = requests.post(f"{self.url}/_scenario", json=values, timeout=5)
-        response.raise_for_status()
-
-
 @pytest.fixture(scope="module")
 def provider():
-    port = free_port()
-    process = subprocess.Popen(  # noqa: S603 - the test's own provider, by path
-        [
-            sys.executable,
-            "-m",
-            "tests.accounts.oidc_provider",
-            "--port",
-            str(port),
-            "--client-id",
-            CLIENT_ID,
-            "--client-secret",
-            CLIENT_SECRET,
-        ],
-        cwd=REPO,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _attempt in range(100):
-            try:
-                requests.get(f"{url}/.well-known/openid-configuration", timeout=1)
-                break
-            except requests.ConnectionError:
-                time.sleep(0.1)
-        else:
-            raise RuntimeError("the test provider did not start")
-        yield ProviderControl(url)
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    with oidc_provider.running(CLIENT_ID, CLIENT_SECRET) as control:
+        yield control
 
 
 def providers_file(url: str, organisations: list[str]) -> str:
-    blocks = []
-    for code in organisations:
-        blocks.append(
-            f"""
-[[provider]]
-organisation = "{code}"
-issuer = "{url}"
-allow_http = true
-client_id = "{CLIENT_ID}"
-client_secret_env = "CB_TEST_SSO_SECRET"
-role_claim = "groups"
-mfa_acr = ["urn:test:mfa"]
-mfa_amr = ["otp", "hwk"]
-
-[provider.roles]
-liaison = "security_liaison"
-coordinator = "coordinator"
-"""
-        )
-    return "\n".join(blocks)
+    return oidc_provider.providers_file(url, organisations, client_id=CLIENT_ID)
 
 
 @pytest.fixture

@@ -598,7 +598,12 @@ def sso_sign_in(*, provider: Provider, claims: dict, second_factor: bool) -> Use
         username = _sso_username(provider, claims)
         if User.objects.filter(username__iexact=username).exists():
             raise Refused(Reason.USERNAME_TAKEN)
-        user = User(username=username, must_change_password=False)
+        locale = _claim_text(claims, "locale", 8)[:2].lower()
+        user = User(
+            username=username,
+            must_change_password=False,
+            **({"language": locale} if locale in dict(settings.LANGUAGES) else {}),
+        )
         user.set_unusable_password()
         user.save()
         identity = ExternalIdentity.objects.create(

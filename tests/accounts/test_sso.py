@@ -402,3 +402,35 @@ def test_the_providers_file_is_checked_with_clear_errors(monkeypatch):
     monkeypatch.delenv("CB_TEST_SSO_SECRET")
     with pytest.raises(ImproperlyConfigured, match="CB_TEST_SSO_SECRET"):
         sso.parse_providers(text)
+
+
+def test_refusals_are_audited_with_codes_only(configured, orgs):
+    configured.scenario(acr="urn:test:mfa", aud="another-client", sub="secret-subject")
+    sign_in(Client(), orgs[0])
+    event = AuditEvent.objects.get(action="accounts.sso.refuse")
+    assert event.details == {"organisation": orgs[0].pk, "reason": sso.Reason.INVALID_TOKEN}
+    assert event.actor is None and "secret-subject" not in str(event.__dict__)
+
+
+def test_signing_out_ends_the_session(configured, orgs):
+    configured.scenario(acr="urn:test:mfa")
+    client = Client()
+    sign_in(client, orgs[0])
+    assert signed_in(client)
+    client.post(reverse("accounts:logout"))
+    assert not signed_in(client)
+    assert client.get(reverse("home")).status_code == 302
+
+
+def test_profile_and_administrator_see_the_single_sign_on(configured, orgs, personas):
+    configured.scenario(acr="urn:test:mfa")
+    client = Client()
+    sign_in(client, orgs[0])
+    response = client.get(reverse("accounts:profile"))
+    assert "casebridge keeps no password for you" in response.content.decode()
+    assert client.get(reverse("accounts:password_change"))["Location"] == reverse(
+        "accounts:profile"
+    )
+    user = User.objects.get(username=f"kim@{orgs[0].code}")
+    response = personas.client(personas.admin).get(reverse("accounts:admin_user", args=[user.pk]))
+    assert "Signs in with the identity provider of" in response.content.decode()

@@ -385,6 +385,8 @@ def _reauth_sso(request, identity, next_url: str):
 @login_required
 def password_change(request):
     """Choose a new password; an account an administrator created does this first."""
+    if selectors.external_identity_of(request.user) is not None:
+        return redirect("accounts:profile")  # the organisation's provider keeps it
     form = PasswordChangeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -447,6 +449,7 @@ def profile(request):
             "new_secret": new_secret,
             "two_factor_required": required,
             "two_factor_enrolled": enrolled,
+            "external_identity": selectors.external_identity_of(request.user),
         },
     )
 
@@ -533,6 +536,7 @@ def admin_user_detail(request, user_id: int):
             "memberships": selectors.memberships_of(user),
             "two_factor": two_factor.two_factor_state(user),
             "lockout": selectors.active_lockout(user),
+            "external_identity": selectors.external_identity_of(user),
         },
     )
 

@@ -434,3 +434,16 @@ def test_profile_and_administrator_see_the_single_sign_on(configured, orgs, pers
     user = User.objects.get(username=f"kim@{orgs[0].code}")
     response = personas.client(personas.admin).get(reverse("accounts:admin_user", args=[user.pk]))
     assert "Signs in with the identity provider of" in response.content.decode()
+
+
+def test_a_broken_providers_file_fails_the_system_check(settings, tmp_path):
+    path = tmp_path / "sso.toml"
+    path.write_text('[[provider]]\norganisation = "x"\n', encoding="utf-8")
+    settings.SSO_FILE = str(path)
+    sso.forget_configuration()
+    try:
+        errors = sso.check_configuration()
+    finally:
+        sso.forget_configuration()
+    assert [error.id for error in errors] == ["casebridge.sso.E001"]
+    assert "issuer" in errors[0].msg

@@ -28,6 +28,7 @@ from pathlib import Path
 
 from authlib.integrations.django_client import OAuth
 from django.conf import settings
+from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 
 from casebridge import env
@@ -186,6 +187,16 @@ def providers() -> dict[str, Provider]:
 
 def provider_for(organisation_code: str) -> Provider | None:
     return providers().get(organisation_code)
+
+
+def check_configuration(app_configs=None, **kwargs) -> list:
+    """Django system check (``casebridge check``, ``migrate``, ``runserver``): the
+    providers file reads, so a mistake shows before the first person tries to sign in."""
+    try:
+        providers()
+    except ImproperlyConfigured as exc:
+        return [checks.Error(str(exc), id="casebridge.sso.E001")]
+    return []
 
 
 def forget_configuration() -> None:

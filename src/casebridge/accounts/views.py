@@ -110,7 +110,6 @@ SSO_REFUSALS = {
         "Your identity provider confirmed another person than the one signed in here."
     ),
 }
-SSO_ORGANISATION = "cb_sso_organisation"
 SSO_CODE_PENDING = "cb_sso_code_pending"
 # How long after the provider's confirmation the code of the authenticator may follow.
 SSO_CODE_SECONDS = 300
@@ -195,7 +194,6 @@ def sso_callback(request, organisation: str):
     except sso.Refused as refusal:
         return _sso_refused(request, organisation, refusal.reason)
     login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-    request.session[SSO_ORGANISATION] = organisation
     if second_factor:
         django_otp.login(request, services.sso_device(user=user, provider=provider))
     return redirect(security.safe_next(request, flow.get("next")))

@@ -14,8 +14,9 @@ whose keys replace the defaults until the next scenario:
 - ``sub``, ``claims`` (more claims: names, roles), ``acr``, ``amr``;
 - ``aud`` (another audience), ``exp_offset`` (seconds from now; negative: expired),
   ``auth_age`` (seconds since the person authenticated), ``bad_signature`` (signed with
-  another key under the same key id), ``error`` (the authorization endpoint answers with
-  this OAuth error instead of a code).
+  another key under the same key id), ``nonce`` and ``iss`` (other values than the
+  right ones), ``error`` (the authorization endpoint answers with this OAuth error
+  instead of a code).
 
 Nothing here is for production; it listens on 127.0.0.1 only.
 """
@@ -52,6 +53,8 @@ DEFAULT_SCENARIO = {
     "auth_age": 0,
     "bad_signature": False,
     "error": None,
+    "nonce": None,
+    "iss": None,
 }
 
 
@@ -126,13 +129,13 @@ class Provider:
         scenario = grant["scenario"]
         now = int(time.time())
         claims = {
-            "iss": self.issuer,
+            "iss": scenario["iss"] or self.issuer,
             "sub": scenario["sub"],
             "aud": scenario["aud"] or self.client_id,
             "exp": now + scenario["exp_offset"],
             "iat": now if scenario["exp_offset"] > 0 else now + scenario["exp_offset"] - 60,
             "auth_time": now - scenario["auth_age"],
-            **({"nonce": grant["nonce"]} if grant["nonce"] else {}),
+            **({"nonce": scenario["nonce"] or grant["nonce"]} if grant["nonce"] else {}),
             **({"acr": scenario["acr"]} if scenario["acr"] else {}),
             **({"amr": scenario["amr"]} if scenario["amr"] else {}),
             **scenario["claims"],

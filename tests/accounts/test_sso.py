@@ -212,6 +212,18 @@ def test_a_token_with_a_bad_signature_is_refused(configured, orgs):
     assert_refused(sign_in(client, orgs[0]), client, sso.Reason.INVALID_TOKEN, "verified")
 
 
+def test_a_token_with_another_nonce_is_refused(configured, orgs):
+    configured.scenario(acr="urn:test:mfa", nonce="a-nonce-of-another-request")
+    client = Client()
+    assert_refused(sign_in(client, orgs[0]), client, sso.Reason.INVALID_TOKEN, "verified")
+
+
+def test_a_token_of_another_issuer_is_refused(configured, orgs):
+    configured.scenario(acr="urn:test:mfa", iss="https://idp.elsewhere.example")
+    client = Client()
+    assert_refused(sign_in(client, orgs[0]), client, sso.Reason.INVALID_TOKEN, "verified")
+
+
 def test_a_replayed_state_is_refused(configured, orgs):
     configured.scenario(acr="urn:test:mfa")
     client = Client()

@@ -6,6 +6,7 @@ authorization endpoint and back to the callback) are made by the test.
 
 from __future__ import annotations
 
+import logging
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -140,6 +141,20 @@ def test_a_second_factor_asserted_by_acr_signs_in_without_totp(configured, orgs)
     assert not TOTPDevice.objects.filter(user=user).exists()
     event = AuditEvent.objects.filter(action="accounts.login", actor=user).get()
     assert event.details == {"sso": True, "organisation": orgs[0].pk, "second_factor": True}
+
+
+def test_nothing_personal_is_logged(configured, orgs, caplog):
+    caplog.set_level(logging.DEBUG)
+    configured.scenario(
+        acr="urn:test:mfa",
+        sub="subject-7f3a",
+        claims={"groups": ["liaison"], "family_name": "Quandt", "email": "q@police.example"},
+    )
+    sign_in(Client(), orgs[0])
+    configured.scenario(acr="urn:test:mfa", aud="other", sub="subject-7f3a")
+    sign_in(Client(), orgs[0])  # refused: logged as "Forbidden: <path>" only
+    for secret in ("subject-7f3a", "Quandt", "q@police.example", CLIENT_SECRET):
+        assert secret not in caplog.text
 
 
 def test_a_second_factor_asserted_by_amr_counts_too(configured, orgs):

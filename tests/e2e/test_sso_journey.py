@@ -13,6 +13,7 @@ from playwright.sync_api import expect
 from casebridge.accounts import sso
 from tests.accounts import oidc_provider
 from tests.builders import organisation_of_type
+from tests.e2e.steps import axe_violations
 
 CLIENT_ID = "casebridge-browser"
 CLIENT_SECRET = "browser-test-secret-0123456789"
@@ -53,6 +54,7 @@ def test_sign_in_with_the_organisations_provider_and_confirm_there(
     page.set_default_timeout(10_000)
 
     page.goto("/accounts/login/")
+    assert axe_violations(page) == []
     page.get_by_role("link", name=f"Sign in with {police.name}").click()
     # to the provider and back: signed in, no code of casebridge's asked
     expect(page).not_to_have_url(re.compile(r"/accounts/(login|two-factor|sso)/"))
@@ -63,6 +65,7 @@ def test_sign_in_with_the_organisations_provider_and_confirm_there(
     page.get_by_label("Name").fill("script")
     page.get_by_role("button", name="Create token").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Confirm it is you")
+    assert axe_violations(page) == []
     page.get_by_role("link", name=re.compile(r"^Confirm with ")).click()
     expect(page).to_have_url(re.compile(r"/accounts/profile/"))
     page.get_by_label("Name").fill("script")
@@ -71,4 +74,11 @@ def test_sign_in_with_the_organisations_provider_and_confirm_there(
 
     page.get_by_role("button", name="Log out").click()
     expect(page).to_have_url(re.compile(r"/accounts/login/"))
+
+    # a refusal is a page in the user's language that says what happened
+    provider.scenario(acr="urn:test:mfa", exp_offset=-3600)
+    page.get_by_role("link", name=f"Sign in with {police.name}").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Sign-in refused")
+    expect(page.get_by_role("alert")).to_contain_text("could not be verified")
+    assert axe_violations(page) == []
     context.close()

@@ -166,6 +166,8 @@ SESSION_IDLE_MINUTES = env.env_int("SESSION_IDLE_MINUTES", 30, minimum=1)
 SESSION_MAX_HOURS = env.env_int("SESSION_MAX_HOURS", 10, minimum=1)
 REAUTH_MINUTES = env.env_int("REAUTH_MINUTES", 5, minimum=1)
 API_TOKEN_MAX_DAYS = env.env_int("API_TOKEN_MAX_DAYS", 90, minimum=1)
+# Single sign-on: the organisations' OpenID Connect providers (docs/operations.md).
+SSO_FILE = env.env_str("CASEBRIDGE_SSO_FILE", "")
 
 LANGUAGE_CODE = env.env_str("LANGUAGE_CODE", "de")
 LANGUAGES = [("de", _("German")), ("en", _("English"))]
@@ -255,7 +257,11 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     # Request logs would carry query strings; we keep them at WARNING and put no
     # personal data in URLs in the first place.
-    "loggers": {"django.request": {"level": "WARNING"}},
+    "loggers": {
+        "django.request": {"level": "WARNING"},
+        # Authlib logs PKCE verifiers and token responses at DEBUG: never, whatever the level.
+        "authlib": {"level": "WARNING"},
+    },
 }
 
 NINJA_PAGINATION_PER_PAGE = 50

@@ -27,6 +27,7 @@ not allow; see docs/operations.md, "A standby database".
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import Iterable, Iterator
@@ -125,8 +126,13 @@ def choose() -> ReadFrom:
         # the error names the server and the failure (no personal data); the broken
         # connection is closed so that the next request connects afresh
         log.warning("standby database not reachable: %s", str(error).strip().splitlines()[0])
-        connections[REPLICA].close()
+        _forget_standby_connection()
         return ReadFrom(DEFAULT_DB_ALIAS, now, str(_("the standby database is not reachable")))
+
+
+def _forget_standby_connection() -> None:
+    with contextlib.suppress(Exception):  # closing a broken connection may fail again
+        connections[REPLICA].close()
 
 
 @contextlib.contextmanager
@@ -138,6 +144,27 @@ def reads_from(source: ReadFrom, labels: Iterable[str]) -> Iterator[ReadFrom]:
         yield source
     finally:
         _routing.reset(token)
+
+
+@contextlib.contextmanager
+def _primary_only() -> Iterator[None]:
+    token = _routing.set(None)
+    try:
+        yield
+    finally:
+        _routing.reset(token)
+
+
+def on_primary(function):
+    """Run ``function`` with every read on the primary, even when called inside a
+    ``reads_from`` block: the need-to-know decision and audit events."""
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        with _primary_only():
+            return function(*args, **kwargs)
+
+    return wrapper
 
 
 def read_alias(model) -> str:

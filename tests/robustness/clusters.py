@@ -113,15 +113,22 @@ class Cluster:
         ).strip()  # fmt: skip
 
     def drop(self) -> None:
+        """Stop at once (nothing to keep) and remove data, configuration and log."""
+        with contextlib.suppress(RuntimeError, subprocess.TimeoutExpired):
+            self.stop("immediate")
         with contextlib.suppress(RuntimeError, subprocess.TimeoutExpired):
             _run("pg_dropcluster", "--stop", self.version, self.name, timeout=60)
+        # pg_dropcluster leaves a folder holding a file it did not write (conf.d's), and
+        # the data directory of a cluster that never got its configuration
+        for folder in (self.config_dir, self.data_dir):
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def _create(version_: str, name: str, port: int) -> Cluster:
     cluster = Cluster(version_, name, port)
     _run(
         "pg_createcluster", version_, name, "-p", str(port), "--start-conf", "manual",
-        "--", "--auth=trust",
+        "--", "--auth=trust", "--no-sync",
     )  # fmt: skip
     (cluster.config_dir / "conf.d" / "casebridge-test.conf").write_text(SETTINGS)
     (cluster.config_dir / "pg_hba.conf").write_text(HBA)
@@ -144,7 +151,7 @@ def replicated_pair():
             shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
         _run(
             "pg_basebackup", "-h", "127.0.0.1", "-p", str(primary.port), "-U", "postgres",
-            "-D", str(standby.data_dir), "-R", "-X", "stream", "-c", "fast",
+            "-D", str(standby.data_dir), "-R", "-X", "stream", "-c", "fast", "--no-sync",
             user="postgres",
         )  # fmt: skip
         standby.start()

@@ -98,8 +98,10 @@ def choose() -> ReadFrom:
     """Where the figures asked for now are read: the standby if one is configured and has
     caught up with the primary (waiting up to ``REPLICA_CATCH_UP_SECONDS``), else the
     primary, with the reason."""
+    if not replica_configured():
+        return ReadFrom(DEFAULT_DB_ALIAS, timezone.now())  # no query: pages keep their count
     lsn, now = _primary_position()
-    if not replica_configured() or lsn is None:
+    if lsn is None:
         return ReadFrom(DEFAULT_DB_ALIAS, now)
     deadline = time.monotonic() + settings.REPLICA_CATCH_UP_SECONDS
     try:

@@ -118,7 +118,11 @@ def test_statistics_read_the_standby_and_the_app_carries_on_after_promotion(tmp_
         lag = _wait_for(
             lambda: standby.sql(written, DATABASE) == "1", what="the contact on the standby"
         )
-        print(f"\nreplication: the write was readable on the standby after {lag * 1000:.0f} ms")
+        replay_lag = primary.sql("SELECT coalesce(replay_lag::text, '-') FROM pg_stat_replication")
+        print(
+            f"replication: the write was readable on the standby after {lag * 1000:.0f} ms "
+            f"(psql polls included); replay_lag {replay_lag}"
+        )
         print(f"standby checked after {time.monotonic() - started:.1f} s")
         # the primary stops: a clear 503, page and API, not a 500
         primary.stop()

@@ -93,7 +93,8 @@ def _fed(monkeypatch, *, behind=None, recovering=True, error=None):
     monkeypatch.setattr(dbrouting, "_standby_behind", standby)
 
 
-def test_without_a_standby_the_primary_serves_as_of_now():
+def test_without_a_standby_the_primary_serves_as_of_now(monkeypatch):
+    monkeypatch.setattr(dbrouting, "replica_configured", lambda: False)
     source = dbrouting.choose()
     assert source.alias == "default" and not source.standby and source.note == ""
     assert abs((datetime.now(UTC) - source.as_of).total_seconds()) < 60

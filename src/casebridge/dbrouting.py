@@ -73,12 +73,14 @@ def replica_configured() -> bool:
 
 
 def _primary_position() -> tuple[str | None, datetime]:
-    """The primary's WAL write position (None off PostgreSQL) and its clock."""
+    """The primary's WAL insert position (None off PostgreSQL) and its clock: every
+    transaction committed before lies at or before it, also with synchronous_commit off
+    (where the write position may still lag behind a commit)."""
     primary = connections[DEFAULT_DB_ALIAS]
     if primary.vendor != "postgresql":
         return None, timezone.now()
     with primary.cursor() as cursor:
-        cursor.execute("SELECT pg_current_wal_lsn()::text, now()")
+        cursor.execute("SELECT pg_current_wal_insert_lsn()::text, clock_timestamp()")
         lsn, now = cursor.fetchone()
     return lsn, now
 

@@ -152,8 +152,8 @@ class Dashboard:
 
     @property
     def as_of(self) -> str:
-        """ "Figures as of 14:05 (standby database)", in the reader's time zone: what a page,
-        a file and the API say about where and when the figures were counted."""
+        """ "Figures as of 2026-05-04 14:05 (standby database)", in the reader's time zone:
+        what a page, a file and the API say about where and when the figures were counted."""
         if self.source is None:
             return ""
         moment = timezone.localtime(self.source.as_of)

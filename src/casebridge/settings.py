@@ -1,6 +1,7 @@
 """Django settings, read from environment variables through the strict helpers in ``env``.
 
-Configured (from the environment): DATABASE_URL, SECRET_KEY / SECRET_KEY_FILE, DEBUG,
+Configured (from the environment): DATABASE_URL, DATABASE_REPLICA_URL,
+REPLICA_CATCH_UP_SECONDS, SECRET_KEY / SECRET_KEY_FILE, DEBUG,
 ALLOWED_HOSTS, CSRF_TRUSTED_ORIGINS, CASEBRIDGE_DATA_DIR, CASEBRIDGE_MODEL, TIME_ZONE,
 LANGUAGE_CODE, SECURE_COOKIES, LOG_LEVEL. Everything else is computed here.
 
@@ -126,6 +127,15 @@ TEMPLATES = [
 FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 
 DATABASES = {"default": env.env_database("DATABASE_URL", DATA_DIR / "casebridge.sqlite3")}
+# A PostgreSQL streaming-replication standby that statistics read from (casebridge.dbrouting,
+# docs/operations.md "A standby database"); unset: everything on the one database.
+_REPLICA = env.env_replica_database("DATABASE_REPLICA_URL", DATABASES["default"])
+if _REPLICA is not None:
+    DATABASES["replica"] = _REPLICA
+DATABASE_ROUTERS = ["casebridge.dbrouting.StandbyRouter"]
+# How long a request for figures waits for the standby to replay what the primary had
+# written when it came; then the primary serves them (and says so).
+REPLICA_CATCH_UP_SECONDS = env.env_int("REPLICA_CATCH_UP_SECONDS", 2, minimum=0)
 # Chain audit events in a thread of each process instead of at the end of the request
 # (casebridge.audit.sealer). On by default on PostgreSQL, where the seal's round trips cost
 # a write request as much as the write; SQLite serialises writers, so there a second

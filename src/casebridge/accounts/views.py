@@ -20,7 +20,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 from django_otp.plugins.otp_totp.models import TOTPDevice, default_key
 from joserfc.errors import JoseError
@@ -43,10 +43,10 @@ from casebridge.accounts.permissions import can_administer
 from casebridge.forms import apply_validation_error
 
 SIGNED_OUT_MESSAGES = {
-    security.SignedOut.IDLE: _lazy(
+    security.SignedOut.IDLE: gettext_lazy(
         "You were signed out because you were inactive for a while. Sign in again."
     ),
-    security.SignedOut.EXPIRED: _lazy(
+    security.SignedOut.EXPIRED: gettext_lazy(
         "You were signed out because your session reached its maximum length. Sign in again."
     ),
 }
@@ -69,44 +69,44 @@ class LoginView(auth_views.LoginView):
 # -- Single sign-on (accounts.sso; docs/development.md, "Single sign-on") ---------------
 
 SSO_REFUSALS = {
-    sso.Reason.UNKNOWN_ORGANISATION: _lazy(
+    sso.Reason.UNKNOWN_ORGANISATION: gettext_lazy(
         "This organisation does not sign in with its own identity provider here."
     ),
-    sso.Reason.UNKNOWN_STATE: _lazy(
+    sso.Reason.UNKNOWN_STATE: gettext_lazy(
         "This sign-in was not started here, was already used or took too long. "
         "Start again from the sign-in page."
     ),
-    sso.Reason.PROVIDER_ERROR: _lazy(
+    sso.Reason.PROVIDER_ERROR: gettext_lazy(
         "Your organisation's identity provider did not sign you in. Try again, or ask its "
         "administrators."
     ),
-    sso.Reason.UNREACHABLE: _lazy(
+    sso.Reason.UNREACHABLE: gettext_lazy(
         "Your organisation's identity provider cannot be reached right now. Try again later."
     ),
-    sso.Reason.INVALID_TOKEN: _lazy(
+    sso.Reason.INVALID_TOKEN: gettext_lazy(
         "The answer of your organisation's identity provider could not be verified, so "
         "nobody was signed in. Its administrators can find the refusal in the audit log."
     ),
-    sso.Reason.NO_ROLE: _lazy(
+    sso.Reason.NO_ROLE: gettext_lazy(
         "Your organisation's identity provider gives you no role in casebridge. Ask your "
         "organisation's administrators for one."
     ),
-    sso.Reason.OTHER_ORGANISATION: _lazy(
+    sso.Reason.OTHER_ORGANISATION: gettext_lazy(
         "This identity provider may sign in members of its own organisation only."
     ),
-    sso.Reason.ACCOUNT_DISABLED: _lazy("Your account is disabled. Ask an administrator."),
-    sso.Reason.USERNAME_TAKEN: _lazy(
+    sso.Reason.ACCOUNT_DISABLED: gettext_lazy("Your account is disabled. Ask an administrator."),
+    sso.Reason.USERNAME_TAKEN: gettext_lazy(
         "An account with your name already exists. Ask an administrator."
     ),
-    sso.Reason.NOT_FRESH: _lazy(
+    sso.Reason.NOT_FRESH: gettext_lazy(
         "Your identity provider did not ask you to sign in again, so it could not confirm "
         "that it is you. Try again."
     ),
-    sso.Reason.NO_SECOND_FACTOR: _lazy(
+    sso.Reason.NO_SECOND_FACTOR: gettext_lazy(
         "Your identity provider did not confirm a second factor. Sign in there with your "
         "second factor and try again."
     ),
-    sso.Reason.OTHER_PERSON: _lazy(
+    sso.Reason.OTHER_PERSON: gettext_lazy(
         "Your identity provider confirmed another person than the one signed in here."
     ),
 }

@@ -119,7 +119,7 @@ def test_reading_and_writing_stream_in_constant_memory(storage):
     finally:
         tracemalloc.stop()
     assert total == size
-    assert written < 8 * SEGMENT, written  # of 128 segments
+    assert written < 12 * SEGMENT, written  # of 128 segments (the driver copies a few)
     assert read < 12 * SEGMENT, read  # a batch of 4 segments as fetched, one decrypted
 
 

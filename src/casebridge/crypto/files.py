@@ -499,5 +499,7 @@ def private_storage():
 
 
 def encrypt_stored_documents(apps, schema_editor) -> None:
-    """A migration step: seal every file written before documents were encrypted."""
-    file_storage().reencrypt_all()
+    """A migration step: seal every file written before documents were encrypted (on disk,
+    where documents were before they could be kept in the database)."""
+    storage = private_storage()
+    (storage if isinstance(storage, EncryptedFileStorage) else file_storage()).reencrypt_all()

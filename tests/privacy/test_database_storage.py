@@ -70,7 +70,7 @@ def test_any_size_reads_back_and_the_pieces_are_a_cbdoc_file(storage, tmp_path, 
     assert pieces.count() == 1 + max(1, -(-size // SEGMENT))  # the header, then segments
     # end to end, the pieces are the file EncryptedFileStorage would read: the same format
     (tmp_path / "doc").write_bytes(b"".join(storage.stored_bytes(name)))
-    with DecryptingReader(open(tmp_path / "doc", "rb"), name) as reader:  # noqa: SIM115
+    with DecryptingReader(open(tmp_path / "doc", "rb"), name) as reader:
         assert reader.read() == data
 
 

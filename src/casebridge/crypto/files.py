@@ -47,6 +47,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.files import File
 from django.core.files.storage import FileSystemStorage
 from django.utils.functional import LazyObject
+from django.utils.module_loading import import_string
 
 from casebridge.crypto import keys
 
@@ -469,6 +470,9 @@ class EncryptedFileStorage(FileSystemStorage):
         return changed
 
 
+DATABASE_STORAGE = "casebridge.crypto.database.DatabaseStorage"
+
+
 class _PrivateStorage(LazyObject):
     """Uploads live outside anything a web server serves; only the policy hands them out.
 
@@ -478,9 +482,8 @@ class _PrivateStorage(LazyObject):
 
     def _setup(self):
         if settings.DOCUMENT_STORAGE == "database":
-            from casebridge.crypto.database import DatabaseStorage  # noqa: PLC0415 (models)
-
-            self._wrapped = DatabaseStorage()
+            # by name: crypto.database builds on this module and imports models
+            self._wrapped = import_string(DATABASE_STORAGE)()
         else:
             self._wrapped = file_storage()
 

@@ -3,7 +3,7 @@
 Configured (from the environment): DATABASE_URL, DATABASE_REPLICA_URL,
 REPLICA_CATCH_UP_SECONDS, SECRET_KEY / SECRET_KEY_FILE, DEBUG,
 ALLOWED_HOSTS, CSRF_TRUSTED_ORIGINS, CASEBRIDGE_DATA_DIR, CASEBRIDGE_MODEL, TIME_ZONE,
-LANGUAGE_CODE, SECURE_COOKIES, LOG_LEVEL. Everything else is computed here.
+LANGUAGE_CODE, SECURE_COOKIES, LOG_LEVEL, DOCUMENT_STORAGE. Everything else is computed here.
 
 Account security (see docs/operations.md):
 - LOGIN_FAILURE_LIMIT (default 5): failed sign-ins for one username within
@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "casebridge.stats",
     "casebridge.training",
     "casebridge.ops",
+    "casebridge.storage",
     "django.forms",  # after casebridge: its widget templates override Django's
     "django_tasks",
     "django_tasks_db",
@@ -146,6 +147,12 @@ if AUDIT_SEAL_IN_BACKGROUND and not _POSTGRESQL:
     raise ImproperlyConfigured(
         "AUDIT_SEAL_IN_BACKGROUND: only with PostgreSQL (SQLite serialises writers)"
     )
+# Where documents are kept (docs/operations.md, "Several app servers"): "database", sealed
+# pieces in a table every app server reads (crypto.database), or "files", sealed files in
+# DATA_DIR/private on this machine's disk (crypto.files), for one app server only.
+DOCUMENT_STORAGE = env.env_str("DOCUMENT_STORAGE", "database" if _POSTGRESQL else "files")
+if DOCUMENT_STORAGE not in {"database", "files"}:
+    raise ImproperlyConfigured("DOCUMENT_STORAGE: must be database or files")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"

@@ -8,6 +8,7 @@ their own processes. Each helper cleans up after itself (servers killed, databas
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import http.cookiejar
 import json
@@ -18,6 +19,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.parse
@@ -172,7 +174,44 @@ class Installation:
         )
 
     def prepare_demo(self) -> None:
-        self.run("demo", "--no-serve")
+        """The demo installation: built once per test run and kind of installation, then
+        copied (data and key folders; on the shared PostgreSQL server the database as a
+        template), because building it is most of a robustness test's time. A copy is the
+        same bytes as a build; an installation on another server builds its own."""
+        key = self._template_key()
+        if key is None:
+            self.run("demo", "--no-serve")
+            return
+        template = _DEMO_TEMPLATES.get(key)
+        if template is None:
+            template = _DEMO_TEMPLATES[key] = _demo_template(self)
+        root, database = template
+        for folder in ("data", "keys"):
+            shutil.rmtree(self.root / folder)
+            shutil.copytree(root / folder, self.root / folder)
+        if database is not None:
+            own = self.database_url.rsplit("/", 1)[1]
+            psql(f'DROP DATABASE IF EXISTS "{own}" WITH (FORCE)')
+            psql(f'CREATE DATABASE "{own}" TEMPLATE "{database}"')
+
+    def _template_key(self) -> tuple | None:
+        """What the demo depends on besides the folders and the database's name; None where
+        the database is not on the shared server (a template must be on the same one)."""
+        if self.database_url and not self.database_url.startswith(POSTGRES_ADMIN_URL + "/"):
+            return None
+        standard = {
+            "SECRET_KEY_FILE": "secret_key",
+            "CASEBRIDGE_KEYS_FILE": "keyring",
+            "CASEBRIDGE_AUDIT_KEY_FILE": "audit-signing.key",
+            "CASEBRIDGE_AUDIT_CHECKPOINT_FILE": "audit-checkpoints.jsonl",
+        }
+        if any(self.env.get(k) != str(self.keys_dir / name) for k, name in standard.items()):
+            return None  # keys kept elsewhere: the copy would not be where they are read
+        own = {"HOME", "CASEBRIDGE_DATA_DIR", "DATABASE_URL", *_KEY_VARIABLES}
+        return (
+            bool(self.database_url),
+            tuple(sorted((k, v) for k, v in self.env.items() if k not in own)),
+        )
 
     def api_token(self, username: str) -> str:
         return self.python(
@@ -190,6 +229,36 @@ class Installation:
             yield server
         finally:
             server.stop()
+
+
+_KEY_VARIABLES = (
+    "SECRET_KEY_FILE",
+    "CASEBRIDGE_KEYS_FILE",
+    "CASEBRIDGE_AUDIT_KEY_FILE",
+    "CASEBRIDGE_AUDIT_CHECKPOINT_FILE",
+)
+# (root folder, template database or None for SQLite) by Installation._template_key()
+_DEMO_TEMPLATES: dict[tuple, tuple[Path, str | None]] = {}
+
+
+def _demo_template(like: Installation) -> tuple[Path, str | None]:
+    """Build the demo once in a folder of its own (and a cb_ops_tpl_* database), removed
+    when the test run ends."""
+    root = Path(tempfile.mkdtemp(prefix="cb-demo-template-"))
+    atexit.register(shutil.rmtree, root, ignore_errors=True)
+    database = None
+    url = None
+    if like.database_url:
+        database = f"cb_ops_tpl_{secrets.token_hex(4)}"
+        psql(f'CREATE DATABASE "{database}"')
+        atexit.register(psql, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        url = f"{POSTGRES_ADMIN_URL}/{database}"
+    template = Installation(root=root, database_url=url)
+    own = {"HOME", "CASEBRIDGE_DATA_DIR", "DATABASE_URL", *_KEY_VARIABLES}
+    template.env.update({k: v for k, v in like.env.items() if k not in own})
+    template.run("demo", "--no-serve")
+    # the key files' paths are the copy's own (the variables name files in its keys folder)
+    return root, database
 
 
 @dataclass

@@ -208,6 +208,8 @@ class Control:
     def scenario(self, **values) -> None:
         """What the next ID token says (module docstring); defaults for the rest."""
         values.setdefault("claims", {"groups": ["liaison"], "preferred_username": "kim"})
+        # English accounts, so that the tests read the English texts (made in German otherwise)
+        values["claims"] = {"locale": "en-GB", **values["claims"]}
         response = requests.post(f"{self.url}/_scenario", json=values, timeout=5)
         response.raise_for_status()
 

@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
-from django.test import Client
+from django.test import Client as DjangoClient
 from django.urls import reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -27,6 +27,12 @@ pytestmark = pytest.mark.django_db
 
 CLIENT_ID = "casebridge-test"
 CLIENT_SECRET = "provider-test-secret-0123456789"
+
+
+def Client(**defaults):  # noqa: N802 - stands in for django.test.Client
+    """A browser that asks for English pages: the texts below are the English ones (the
+    installation's default language is German, and so is an account made at sign-in)."""
+    return DjangoClient(HTTP_ACCEPT_LANGUAGE="en", **defaults)
 
 
 @pytest.fixture(scope="module")
@@ -213,6 +219,22 @@ def test_a_token_for_another_audience_is_refused(configured, orgs):
     response = sign_in(client, orgs[0])
     assert_refused(response, client, sso.Reason.INVALID_TOKEN, "could not be verified")
     assert not User.objects.filter(username__endswith=orgs[0].code).exists()
+
+
+def test_a_refusal_is_explained_in_german_and_an_account_is_made_in_the_providers_language(
+    configured, orgs
+):
+    configured.scenario(acr="urn:test:mfa", aud="another-client")
+    client = DjangoClient(HTTP_ACCEPT_LANGUAGE="de")
+    response = sign_in(client, orgs[0])
+    page = response.content.decode()
+    assert "Anmeldung abgelehnt" in page and "konnte nicht geprüft werden" in page
+    configured.scenario(
+        acr="urn:test:mfa",
+        claims={"groups": ["liaison"], "preferred_username": "lena", "locale": "de-DE"},
+    )
+    sign_in(DjangoClient(), orgs[0])
+    assert User.objects.get(username=f"lena@{orgs[0].code}").language == "de"
 
 
 def test_an_expired_token_is_refused(configured, orgs):

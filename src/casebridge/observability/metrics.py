@@ -149,6 +149,11 @@ class _Exposition:
             yield from collector.collect()
 
 
+def exposition_of_requests() -> str:
+    """This process's request metrics alone (tests)."""
+    return generate_latest(REQUESTS).decode()
+
+
 def exposition() -> bytes:
     """The text format of all metrics: every worker's requests, and the counts."""
     if os.environ.get(MULTIPROCESS_ENV):

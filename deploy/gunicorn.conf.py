@@ -73,3 +73,8 @@ def child_exit(server, worker):
 def on_exit(server):
     if os.environ.get("CASEBRIDGE_METRICS_DIR_OURS") == "1":
         shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
+
+
+def pre_request(worker, req):
+    """gunicorn's default logs "METHOD /path" at DEBUG: the path holds ids. Nothing here;
+    the application logs the route's name with the request id."""

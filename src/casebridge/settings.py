@@ -22,6 +22,7 @@ Account security (see docs/operations.md):
 from __future__ import annotations
 
 import ipaddress
+import logging
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -255,6 +256,8 @@ if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
 # json: one object per line with the request id (casebridge.observability.logs); plain: text.
 LOG_FORMAT = log_format()
 LOGGING = logging_config(LOG_FORMAT, LOG_LEVEL)
+# Python's warnings through logging too ("py.warnings"): one format on stderr.
+logging.captureWarnings(True)
 
 # Who may scrape /metrics: addresses or networks (after TRUSTED_PROXIES resolved the
 # client), and, when METRICS_TOKEN_FILE names a file, only with its bearer token as well.

@@ -21,6 +21,19 @@ from casebridge.observability.logs import (
 )
 
 
+class NoRequestLines(logging.Filter):
+    """gunicorn names the request's URI (path and query) when a request fails outside the
+    application, and quotes the request line of a malformed request: keep the event only."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = str(record.msg)
+        if message.startswith("Error handling request"):
+            record.msg, record.args = "Error handling request", ()
+        elif message.startswith("Invalid request from ip="):
+            record.msg, record.args = "Invalid request", ()
+        return True
+
+
 class GunicornLogger(Logger):
     def setup(self, cfg):
         super().setup(cfg)
@@ -29,6 +42,7 @@ class GunicornLogger(Logger):
             for handler in log.handlers:
                 handler.setFormatter(formatter)
                 if not any(isinstance(f, RequestContextFilter) for f in handler.filters):
+                    handler.addFilter(NoRequestLines())
                     handler.addFilter(RequestContextFilter())
 
     def access(self, resp, req, environ, request_time):

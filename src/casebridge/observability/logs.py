@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.core.exceptions import ImproperlyConfigured
+from django.http import Http404
+from django.urls import resolve
 
 from casebridge import env
 
@@ -48,10 +50,15 @@ def request_id_from(header: str | None) -> str:
 
 
 def route_name(request) -> str:
-    """The URL pattern's name (``cases:case``), never the path; ``-`` when nothing matched."""
+    """The URL pattern's name (``cases:case``), never the path; ``unresolved`` when no
+    pattern matches (static files, 404s). A request answered by a middleware before URL
+    resolution (a 400 for an unreadable body) is resolved here."""
     match = getattr(request, "resolver_match", None)
     if match is None:
-        return "unresolved"
+        try:
+            match = resolve(request.path_info)
+        except Http404:
+            return "unresolved"
     return match.view_name or match.route or "unnamed"
 
 

@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import tempfile
+import time
 
 import pytest
 
@@ -50,8 +51,11 @@ def pytest_sessionfinish(session, exitstatus):
     root.setLevel(_state["level"])
     _state["stream"].close()
     path = _state["path"]
+    started = time.perf_counter()
     with open(path, encoding="utf-8") as log:
-        offending = lines_with_personal_data(log.read())
+        text = log.read()
+    offending = lines_with_personal_data(text)
+    _state["checked"] = (len(text.encode()), time.perf_counter() - started)
     if not offending:
         os.remove(path)
         return
@@ -71,6 +75,11 @@ def _logger_of(line: str) -> str:
 
 
 def pytest_terminal_summary(terminalreporter):
+    if "checked" in _state:
+        size, seconds = _state["checked"]
+        terminalreporter.write_line(
+            f"log check for personal data: {size / 1e6:.1f} MB of log records in {seconds:.2f} s"
+        )
     failure = _state.get("failure")
     if failure:
         terminalreporter.section("personal data in the logs", red=True)

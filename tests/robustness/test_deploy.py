@@ -86,6 +86,7 @@ def test_env_template_names_only_variables_the_settings_read():
     known += (REPO / "deploy" / "gunicorn.conf.py").read_text()
     known += (REPO / "src" / "casebridge" / "audit" / "signing.py").read_text()
     known += (REPO / "src" / "casebridge" / "crypto" / "keys.py").read_text()
+    known += (REPO / "src" / "casebridge" / "observability" / "logs.py").read_text()
     template = (REPO / "deploy" / "casebridge.env.example").read_text()
     names = [
         line.split("=", 1)[0] for line in template.splitlines() if line and not line.startswith("#")

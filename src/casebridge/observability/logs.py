@@ -151,7 +151,7 @@ class RequestIdMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        context = RequestContext(request_id_from(request.headers.get(REQUEST_ID_HEADER)))
+        context = RequestContext(request_id_from(request.META.get("HTTP_X_REQUEST_ID")))
         request.request_id = context.request_id
         token = current.set(context)
         started = time.perf_counter()

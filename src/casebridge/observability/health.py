@@ -26,9 +26,9 @@ def check_database() -> str:
             cursor.execute("SELECT 1")
             cursor.fetchone()
     except DatabaseError as error:
+        # the type only: a driver's message names hosts and, for some errors, values; a
+        # broken connection is closed at the end of the request (request_finished)
         logger.warning("readiness: the database is unavailable (%s)", type(error).__name__)
-        # a broken connection is opened again by the next request
-        connection.close_if_unusable_or_obsolete()
         return "unavailable"
     return OK
 

@@ -1,4 +1,6 @@
-"""/health/ tells a load balancer that the application answers, and nothing else."""
+"""/health/ and /health/live tell a load balancer that the application answers, and nothing
+else; /health/ready that the database answers and the keys load (issue 21). With a real
+gunicorn and a database that is gone: tests/robustness/test_observability.py."""
 
 import pytest
 

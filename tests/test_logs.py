@@ -147,3 +147,47 @@ def test_the_whole_run_is_logged_for_the_check(tmp_path):
     handler.flush()
     with open(log_check._state["path"], encoding="utf-8") as log:
         assert "a debug record reaches the file" in log.read()
+
+
+def test_gunicorns_lines_name_no_path_and_carry_the_request_id(monkeypatch):
+    """deploy/gunicorn.conf.py's logger: the access line without path, query or client
+    address; a failed request's line without its URI (tests/robustness for the real one)."""
+    import datetime
+    import types
+
+    from gunicorn.config import Config
+
+    from casebridge.observability.gunicorn import GunicornLogger
+
+    monkeypatch.setenv("LOG_FORMAT", "json")
+    config = Config()
+    config.set("accesslog", "-")
+    logger = GunicornLogger(config)
+    stream = io.StringIO()
+    for log in (logger.access_log, logger.error_log):
+        for handler in log.handlers:
+            handler.setStream(stream)
+    response = types.SimpleNamespace(
+        status="200 OK", status_code=200, headers=[("X-Request-ID", "req-7")], sent=12
+    )
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": "/cases/17/",
+        "QUERY_STRING": "q=Katrin+Vogel",
+        "RAW_URI": "/cases/17/?q=Katrin+Vogel",
+        "REMOTE_ADDR": "198.51.100.7",
+    }
+    try:
+        logger.access(response, None, environ, datetime.timedelta(milliseconds=42))
+        logger.error_log.exception("Error handling request %s", "/cases/17/?q=Katrin+Vogel")
+    finally:
+        for log in (logger.access_log, logger.error_log):
+            for handler in list(log.handlers):
+                log.removeHandler(handler)
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    access, error = lines
+    assert access["logger"] == "gunicorn.access"
+    assert (access["method"], access["status"], access["request_id"]) == ("GET", 200, "req-7")
+    assert error["message"] == "Error handling request"
+    text = stream.getvalue()
+    assert "/cases/17" not in text and "Katrin" not in text and "198.51.100.7" not in text

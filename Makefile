@@ -70,7 +70,9 @@ bench: $(VENV)/.installed-bench
 	$(BIN)/python bench/collect.py write $(BENCH_OUT) bench/baseline.md --scale $(SCALE)
 
 ## The load test alone (locust against gunicorn), on SQLite and PostgreSQL
-## (the saturation curve without think time, with the floor beside it, then realistic think time)
+## (the saturation curve without think time, with the floor beside it, then realistic think time),
+## then the curve on PostgreSQL through HAProxy before two app servers of 2 workers each
+## (the same 4 workers as the one-server figure; needs Debian's haproxy)
 LOAD_CURVE ?= --users 1,2,4,8,16,32 --wait zero --floor --run-time 30 --max-requests 0
 LOAD_THINK ?= --users 20 --wait think --run-time 60 --max-requests 0
 bench-load: $(VENV)/.installed-bench
@@ -79,6 +81,7 @@ bench-load: $(VENV)/.installed-bench
 	  CASEBRIDGE_OPS_POSTGRES=$(BENCH_POSTGRES) $(BIN)/python bench/load.py --database $$db --scale $(SCALE) $(LOAD_CURVE) $(LOAD_ARGS) --output $(BENCH_OUT)/load-$$db.md && \
 	  CASEBRIDGE_OPS_POSTGRES=$(BENCH_POSTGRES) $(BIN)/python bench/load.py --database $$db --scale $(SCALE) $(LOAD_THINK) $(LOAD_ARGS) --output $(BENCH_OUT)/load-think-$$db.md || exit 1; \
 	done
+	CASEBRIDGE_OPS_POSTGRES=$(BENCH_POSTGRES) $(BIN)/python bench/load.py --database postgres --servers 2 --workers 2 --scale $(SCALE) $(LOAD_CURVE) $(LOAD_ARGS) --output $(BENCH_OUT)/load-postgres-2servers.md
 
 clean:
 	rm -rf $(VENV) var

@@ -111,7 +111,12 @@ def write(out: Path, target: Path, scale: float) -> None:
                 text = path.read_text().strip()
                 lines += [f"### {TITLES[name]}", "", "```", text, "```", ""]
     for name in [
-        f"load{kind}-{database}" for kind in ("", "-think") for database in ("sqlite", "postgres")
+        *(
+            f"load{kind}-{database}"
+            for kind in ("", "-think")
+            for database in ("sqlite", "postgres")
+        ),
+        "load-postgres-2servers",  # beside load-postgres: the same load through HAProxy
     ]:
         path = out / f"{name}.md"
         if path.exists():

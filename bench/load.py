@@ -2,9 +2,14 @@
 with a mixed workload of personas (bench/locustfile.py), bounded by time and requests.
 
 Usage:  .venv/bin/python bench/load.py [--database sqlite|postgres] [--users 20 | 1,2,4,8]
-        [--wait think|zero] [--floor]
+        [--wait think|zero] [--floor] [--servers 1|2]
         [--run-time 60] [--max-requests 5000] [--workers 4] [--contacts 20000]
         [--output bench/out/load-sqlite.md]
+
+With ``--servers 2`` (PostgreSQL only) two gunicorn app servers, each with ``--workers``
+workers, run behind HAProxy (Debian's package, as tests/robustness/test_two_servers.py)
+and the load goes through the proxy: the cost of the proxy and of a second server on the
+same machine beside the one-server figure (more machines would add cores; one does not).
 
 Builds a fresh installation (demo data plus `casebridge generate` for volume) in a
 temporary folder; on PostgreSQL in a throwaway database cb_ops_load_* (server from
@@ -27,7 +32,7 @@ sys.path[:0] = [str(REPO), str(REPO / "src"), str(REPO / "bench")]
 
 from harness import machine_line  # noqa: E402
 
-from tests.robustness.server import Installation, postgres_database  # noqa: E402
+from tests.robustness.server import Installation, Proxy, postgres_database  # noqa: E402
 
 
 def main() -> int:
@@ -45,10 +50,13 @@ def main() -> int:
     parser.add_argument("--spawn-rate", type=float, default=5)
     parser.add_argument("--run-time", type=int, default=60, help="seconds")
     parser.add_argument("--max-requests", type=int, default=5000)
-    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=4, help="per app server")
+    parser.add_argument("--servers", type=int, choices=[1, 2], default=1, help="2: behind HAProxy")
     parser.add_argument("--scale", type=float, default=1.0, help="realistic volume × S")
     parser.add_argument("--output", type=Path)
     args = parser.parse_args()
+    if args.servers > 1 and args.database != "postgres":
+        parser.error("--servers 2 needs --database postgres (SQLite is one server's file)")
 
     with tempfile.TemporaryDirectory(prefix="cb-load-") as root:
         database = (
@@ -80,7 +88,7 @@ def main() -> int:
             )
             installation.run("collectstatic", "--no-input")
             token = installation.api_token("hotline")
-            with installation.server(workers=args.workers) as server:
+            with serving(installation, args) as (server, logs):
                 print(f"load on {server.url} ...", flush=True)
                 runs = []
                 for users in [int(n) for n in str(args.users).split(",")]:
@@ -101,7 +109,7 @@ def main() -> int:
                                 read_csv(Path(f"{prefix}_failures.csv")),
                             )
                         )
-                server_errors = server.log.read_text().count('" 500 ')
+                server_errors = sum(log.read_text().count('" 500 ') for log in logs)
     report = render(args, runs, server_errors)
     print(report)
     if args.output:
@@ -111,6 +119,23 @@ def main() -> int:
 
 
 PERSONAS = ["Hotline", "Partner", "Police"]
+
+
+@contextlib.contextmanager
+def serving(installation, args):
+    """The address to load (a server, or HAProxy before two) and the servers' logs."""
+    with contextlib.ExitStack() as stack:
+        servers = [
+            stack.enter_context(installation.server(workers=args.workers))
+            for _ in range(args.servers)
+        ]
+        if args.servers == 1:
+            yield servers[0], [servers[0].log]
+            return
+        proxy = stack.enter_context(
+            Proxy.start(installation.root, [f"127.0.0.1:{s.port}" for s in servers])
+        )
+        yield proxy, [s.log for s in servers]
 
 
 def run_locust(args, server, installation, token, users, classes, prefix) -> str:
@@ -164,13 +189,15 @@ def render(args, runs, server_errors) -> str:
 
     volume = ", ".join(f"{n:,} {name}" for name, n in scaled(args.scale).items())
     wait = "no wait" if args.wait == "zero" else "wait 0.5–2 s"
+    servers = f"{args.servers} app servers behind HAProxy, each" if args.servers > 1 else "gunicorn"
     lines = [
-        f"# Load test ({args.database}, {wait})",
+        f"# Load test ({args.database}, {wait}"
+        + (f", {args.servers} app servers)" if args.servers > 1 else ")"),
         "",
         machine_line(),
         "",
         f"locust headless, users {args.users} ({wait}), each run bounded by {args.run_time} s "
-        f"and {args.max_requests} requests; gunicorn (deploy/gunicorn.conf.py) with "
+        f"and {args.max_requests} requests; {servers} (deploy/gunicorn.conf.py) with "
         f"{args.workers} sync workers on 127.0.0.1; demo data plus the generated volume at "
         f"scale {args.scale:g} ({volume}). Personas: hotline 3, partner 3, police 1 "
         "(weights). The floor is /health/ with a signed-in session on the same stack.",

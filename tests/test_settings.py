@@ -144,3 +144,61 @@ def test_the_audit_sealer_thread_is_for_postgresql_only(tmp_path):
             check=True,
         )
         assert shown.stdout.strip() == expected
+
+
+PRIMARY = {"ENGINE": "django.db.backends.postgresql", "NAME": "casebridge"}
+
+
+def test_a_standby_is_optional_read_only_and_mirrors_default_in_tests(monkeypatch, tmp_path):
+    monkeypatch.delenv("DATABASE_REPLICA_URL", raising=False)
+    assert env.env_replica_database("DATABASE_REPLICA_URL", PRIMARY) is None
+    monkeypatch.setenv("DATABASE_REPLICA_URL", "postgres://reader@db2.internal:5432/casebridge")
+    replica = env.env_replica_database("DATABASE_REPLICA_URL", PRIMARY)
+    assert replica["HOST"] == "db2.internal" and replica["NAME"] == "casebridge"
+    assert "default_transaction_read_only=on" in replica["OPTIONS"]["options"]
+    assert replica["OPTIONS"]["connect_timeout"] == 3
+    assert replica["TEST"] == {"MIRROR": "default"}
+
+
+@pytest.mark.parametrize(
+    ("url", "primary", "says"),
+    [
+        ("sqlite:///tmp/replica.sqlite3", PRIMARY, "only a postgres:// URL"),
+        ("postgres://db2/casebridge", env.sqlite_database("x.sqlite3"), "needs DATABASE_URL"),
+        ("mysql://db2/casebridge", PRIMARY, "only sqlite:// and postgres://"),
+    ],
+)
+def test_a_standby_that_cannot_be_one_is_refused_naming_the_variable(
+    monkeypatch, url, primary, says
+):
+    monkeypatch.setenv("DATABASE_REPLICA_URL", url)
+    with pytest.raises(ImproperlyConfigured, match="DATABASE_REPLICA_URL") as error:
+        env.env_replica_database("DATABASE_REPLICA_URL", primary)
+    assert says in str(error.value)
+
+
+def test_documents_are_kept_in_the_database_on_postgresql_and_on_disk_on_sqlite(tmp_path):
+    base = {"CASEBRIDGE_DATA_DIR": str(tmp_path), "SECRET_KEY": "k" * 40}
+    refused = _settings_in_subprocess({**base, "DOCUMENT_STORAGE": "s3"})
+    assert refused.returncode != 0
+    assert "DOCUMENT_STORAGE: must be database or files" in refused.stderr
+    code = "import casebridge.settings as s; print(s.DOCUMENT_STORAGE)"
+    for url, chosen, expected in (
+        ("", "", "files"),
+        ("postgres://u@127.0.0.1:5432/cb", "", "database"),
+        ("postgres://u@127.0.0.1:5432/cb", "files", "files"),
+        ("", "database", "database"),
+    ):
+        shown = subprocess.run(  # noqa: S603 - our own interpreter, fixed arguments
+            [sys.executable, "-c", code],
+            env={
+                "PATH": "/usr/bin:/bin",
+                **base,
+                **({"DATABASE_URL": url} if url else {}),
+                **({"DOCUMENT_STORAGE": chosen} if chosen else {}),
+            },
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        assert shown.stdout.strip() == expected

@@ -108,6 +108,30 @@ def env_database(name: str, default_sqlite_path: Path) -> dict:
     return config
 
 
+def env_replica_database(name: str, primary: dict) -> dict | None:
+    """Return the DATABASES entry of a read-only standby of ``primary`` from a URL, or None
+    when unset. PostgreSQL only, and only beside a PostgreSQL primary; its sessions are
+    read-only whatever the server is (a standby refuses writes anyway; a promoted one
+    still named here must not take any), and connecting gives up after 3 s so that an
+    unreachable standby costs a request little. In tests it mirrors "default"."""
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return None
+    config = env_database(name, Path("unused"))
+    if config["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured(f"{name}: only a postgres:// URL names a standby")
+    if primary["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured(f"{name}: a standby needs DATABASE_URL on PostgreSQL")
+    options = dict(config.get("OPTIONS") or {})
+    options.setdefault("connect_timeout", 3)
+    options["options"] = (
+        options.get("options", "") + " -c default_transaction_read_only=on"
+    ).strip()
+    config["OPTIONS"] = options
+    config["TEST"] = {"MIRROR": "default"}
+    return config
+
+
 def sqlite_database(path: Path) -> dict:
     """Return SQLite settings that use WAL and wait for locks instead of failing."""
     return {

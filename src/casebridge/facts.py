@@ -46,6 +46,21 @@ def fact(user, name: str, derive: Callable[[], T]) -> T:
     return facts[name]
 
 
+_installation: tuple[int, dict] = (-1, {})
+
+
+def installation_fact(name: str, derive: Callable[[], T]) -> T:
+    """A fact about the installation rather than a user (e.g. the id of a vocabulary
+    term), kept in this process for one generation like a user's facts."""
+    global _installation
+    if _installation[0] != _generation:
+        _installation = (_generation, {})
+    facts = _installation[1]
+    if name not in facts:
+        facts[name] = derive()
+    return facts[name]
+
+
 def known_fact(user, name: str):
     """The fact ``name`` about ``user`` if it is derived already in this generation, else None."""
     kept = user.__dict__.get("_casebridge_facts")

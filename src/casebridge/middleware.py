@@ -130,6 +130,9 @@ class TwoFactorMiddleware:
             "accounts:logout",
             "accounts:two_factor_enrol",
             "accounts:two_factor_verify",
+            # single sign-on: a new sign-in may start and end whatever the session held
+            "accounts:sso_start",
+            "accounts:sso_callback",
             "set_language",
         }
     )

@@ -1,9 +1,10 @@
 """Django settings, read from environment variables through the strict helpers in ``env``.
 
-Configured (from the environment): DATABASE_URL, SECRET_KEY / SECRET_KEY_FILE, DEBUG,
+Configured (from the environment): DATABASE_URL, DATABASE_REPLICA_URL,
+REPLICA_CATCH_UP_SECONDS, SECRET_KEY / SECRET_KEY_FILE, DEBUG,
 ALLOWED_HOSTS, CSRF_TRUSTED_ORIGINS, CASEBRIDGE_DATA_DIR, CASEBRIDGE_MODEL, TIME_ZONE,
 LANGUAGE_CODE, SECURE_COOKIES, LOG_LEVEL, LOG_FORMAT, METRICS_ALLOWED_ADDRESSES,
-METRICS_TOKEN_FILE. Everything else is computed here.
+METRICS_TOKEN_FILE, DOCUMENT_STORAGE. Everything else is computed here.
 
 Account security (see docs/operations.md):
 - LOGIN_FAILURE_LIMIT (default 5): failed sign-ins for one username within
@@ -75,6 +76,7 @@ INSTALLED_APPS = [
     "casebridge.stats",
     "casebridge.training",
     "casebridge.ops",
+    "casebridge.storage",
     "django.forms",  # after casebridge: its widget templates override Django's
     "django_tasks",
     "django_tasks_db",
@@ -132,6 +134,15 @@ TEMPLATES = [
 FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 
 DATABASES = {"default": env.env_database("DATABASE_URL", DATA_DIR / "casebridge.sqlite3")}
+# A PostgreSQL streaming-replication standby that statistics read from (casebridge.dbrouting,
+# docs/operations.md "A standby database"); unset: everything on the one database.
+_REPLICA = env.env_replica_database("DATABASE_REPLICA_URL", DATABASES["default"])
+if _REPLICA is not None:
+    DATABASES["replica"] = _REPLICA
+DATABASE_ROUTERS = ["casebridge.dbrouting.StandbyRouter"]
+# How long a request for figures waits for the standby to replay what the primary had
+# written when it came; then the primary serves them (and says so).
+REPLICA_CATCH_UP_SECONDS = env.env_int("REPLICA_CATCH_UP_SECONDS", 2, minimum=0)
 # Chain audit events in a thread of each process instead of at the end of the request
 # (casebridge.audit.sealer). On by default on PostgreSQL, where the seal's round trips cost
 # a write request as much as the write; SQLite serialises writers, so there a second
@@ -142,6 +153,12 @@ if AUDIT_SEAL_IN_BACKGROUND and not _POSTGRESQL:
     raise ImproperlyConfigured(
         "AUDIT_SEAL_IN_BACKGROUND: only with PostgreSQL (SQLite serialises writers)"
     )
+# Where documents are kept (docs/operations.md, "Several app servers"): "database", sealed
+# pieces in a table every app server reads (crypto.database), or "files", sealed files in
+# DATA_DIR/private on this machine's disk (crypto.files), for one app server only.
+DOCUMENT_STORAGE = env.env_str("DOCUMENT_STORAGE", "database" if _POSTGRESQL else "files")
+if DOCUMENT_STORAGE not in {"database", "files"}:
+    raise ImproperlyConfigured("DOCUMENT_STORAGE: must be database or files")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
@@ -172,6 +189,8 @@ SESSION_IDLE_MINUTES = env.env_int("SESSION_IDLE_MINUTES", 30, minimum=1)
 SESSION_MAX_HOURS = env.env_int("SESSION_MAX_HOURS", 10, minimum=1)
 REAUTH_MINUTES = env.env_int("REAUTH_MINUTES", 5, minimum=1)
 API_TOKEN_MAX_DAYS = env.env_int("API_TOKEN_MAX_DAYS", 90, minimum=1)
+# Single sign-on: the organisations' OpenID Connect providers (docs/operations.md).
+SSO_FILE = env.env_str("CASEBRIDGE_SSO_FILE", "")
 
 LANGUAGE_CODE = env.env_str("LANGUAGE_CODE", "de")
 LANGUAGES = [("de", _("German")), ("en", _("English"))]

@@ -26,3 +26,4 @@ urlpatterns = [
 ]
 
 handler403 = "casebridge.views.forbidden"
+handler500 = "casebridge.views.server_error"

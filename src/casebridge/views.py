@@ -1,13 +1,21 @@
-"""Pages that belong to no single app: the overview, the language switch, the 403 page."""
+"""Pages that belong to no single app: the overview, the language switch, the 403 page, and
+the 500 page with its 503 for a database that cannot be reached."""
 
 from __future__ import annotations
 
+import sys
+
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
+from django.db import InterfaceError, OperationalError
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views import defaults
 from django.views.decorators.http import require_GET, require_POST
 
 from casebridge.accounts.permissions import active_roles
@@ -86,3 +94,35 @@ def forbidden(request, exception=None):
         },
         status=403,
     )
+
+
+DATABASE_RETRY_SECONDS = 120
+
+
+def server_error(request):
+    """The 500 page, except when the database cannot be reached (stopped, restarting,
+    failed over): then a 503 that says so — nothing was saved, try again in a few minutes
+    — as a page, or as JSON under /api/, in the language the request asks for (the
+    account's language is in the database). Django logs the error either way."""
+    error = sys.exc_info()[1]
+    if not isinstance(error, OperationalError | InterfaceError):
+        return defaults.server_error(request)
+    return database_unavailable(request)
+
+
+def database_unavailable(request):
+    language = translation.get_language_from_request(request)
+    with translation.override(language):
+        message = _(
+            "The database cannot be reached right now, so nothing was saved. "
+            "Try again in a few minutes."
+        )
+        if request.path.startswith("/api/"):
+            response = JsonResponse({"detail": message, "fields": {}}, status=503)
+        else:
+            # rendered without the request's context, like the 500 page: no menu, no user
+            body = render_to_string("503.html", {"message": message, "language": language})
+            response = HttpResponse(body, status=503)
+    response["Retry-After"] = str(DATABASE_RETRY_SECONDS)
+    response["Cache-Control"] = "no-store"
+    return response

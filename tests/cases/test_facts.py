@@ -140,3 +140,22 @@ def test_an_id_larger_than_a_database_column_names_no_seat(personas, world):
         f"/api/v1/sop/cases/{huge}/disclosures", "{}", content_type="application/json"
     )
     assert response.status_code in (404, 422)
+
+
+def test_a_category_id_follows_the_vocabulary_when_its_term_is_made_again(personas, world):
+    """The id of an information category is kept in the process; a term made again (a
+    database emptied and the model loaded anew, as between browser tests, or a category
+    retired and re-created) gets a new id, and the policy must not use the old one (it
+    showed as the lead no longer reading the case's coordination)."""
+    from casebridge.access.policy import information_category_id
+
+    kept = information_category_id("case_coordination")
+    assert kept == category("case_coordination").pk
+    old = Term.objects.get(kind="information_category", code="case_coordination")
+    fresh = Term.objects.create(
+        kind="information_category", code="case_coordination_new", labels=old.labels
+    )
+    Term.objects.filter(pk=old.pk).update(code="retired_coordination")  # past the signals
+    Term.objects.filter(pk=fresh.pk).update(code="case_coordination")
+    facts.changed()  # what a bulk writer (the model loader) calls after such an update
+    assert information_category_id("case_coordination") == fresh.pk

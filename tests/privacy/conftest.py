@@ -49,6 +49,20 @@ def private_dir(tmp_path):
 
 
 @pytest.fixture
+def database_documents():
+    """Documents kept in the database (crypto.database), whatever DOCUMENT_STORAGE says."""
+    from casebridge.crypto import files
+    from casebridge.crypto.database import DatabaseStorage
+
+    storage = files.private_storage()
+    storage._setup()
+    before = storage._wrapped
+    storage._wrapped = DatabaseStorage()
+    yield storage._wrapped
+    storage._wrapped = before
+
+
+@pytest.fixture
 def everything_due(world, personas, make_contact):
     """One record due under every rule, and one of each kept."""
     for age in (-DAY, DAY):

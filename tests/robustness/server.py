@@ -389,3 +389,92 @@ def api_fetch(
 
 def copy_tree(source: Path, target: Path) -> None:
     shutil.copytree(source, target, dirs_exist_ok=True)
+
+
+HAPROXY = shutil.which("haproxy") or "/usr/sbin/haproxy"
+
+
+def haproxy_available() -> bool:
+    return Path(HAPROXY).exists()
+
+
+@dataclass
+class Proxy:
+    """HAProxy (Debian's package) in front of app servers: round robin, a TCP check every
+    half second, a request whose connection is refused goes to another server (no request
+    was sent, so nothing is done twice). No log: nothing of a request is written down."""
+
+    process: subprocess.Popen
+    port: int
+    log: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @staticmethod
+    def configuration(port: int, backends: list[str]) -> str:
+        servers = "\n".join(
+            f"    server app{number} {address} check inter 500ms fall 1 rise 2"
+            for number, address in enumerate(backends, start=1)
+        )
+        return f"""global
+    maxconn 512
+
+defaults
+    mode http
+    timeout connect 2s
+    timeout client 75s
+    timeout server 75s
+    retries 3
+    option redispatch 1
+    option http-server-close
+
+frontend casebridge
+    bind 127.0.0.1:{port}
+    default_backend app_servers
+
+backend app_servers
+    balance roundrobin
+{servers}
+"""
+
+    @classmethod
+    @contextlib.contextmanager
+    def start(cls, root: Path, backends: list[str]):
+        """HAProxy on a free port of 127.0.0.1 in front of ``backends`` (host:port)."""
+        port = free_port()
+        config = root / f"haproxy-{port}.cfg"
+        config.write_text(cls.configuration(port, backends))
+        log = root / f"haproxy-{port}.log"
+        with log.open("wb") as output:
+            process = subprocess.Popen(
+                [HAPROXY, "-db", "-f", str(config)],
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        proxy = cls(process=process, port=port, log=log)
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                if process.poll() is not None:
+                    raise AssertionError(f"haproxy exited:\n{log.read_text()[-3000:]}")
+                try:
+                    with urllib.request.urlopen(proxy.url + "/accounts/login/", timeout=5):
+                        break
+                except (urllib.error.URLError, ConnectionError, TimeoutError):
+                    if time.monotonic() > deadline:
+                        raise AssertionError(
+                            f"haproxy did not answer:\n{log.read_text()[-3000:]}"
+                        ) from None
+                    time.sleep(0.2)
+            yield proxy
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=10)

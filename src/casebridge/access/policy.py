@@ -43,7 +43,8 @@ from casebridge.cases.models import (
     Transfer,
 )
 from casebridge.cooperation_models.models import Term
-from casebridge.facts import fact, known_fact
+from casebridge.dbrouting import on_primary
+from casebridge.facts import fact, installation_fact, known_fact
 from casebridge.hotline.models import Contact, Referral
 from casebridge.network.models import Sector
 from casebridge.refusals import EmergencyRefused
@@ -93,6 +94,7 @@ class Decision:
         return text % params if params else text
 
 
+@on_primary
 def organisations_with(actor, roles: frozenset[str]) -> set[int]:
     """The organisations in which the actor holds one of ``roles`` now."""
     return {org for org, held in roles_by_organisation(actor).items() if held & roles}
@@ -179,6 +181,7 @@ def _vocabulary(actor) -> _Vocabulary:
     return fact(actor, "seat_vocabulary", derive)
 
 
+@on_primary
 def _derive_seats(actor, case_ids: Collection[int] | None = None) -> dict[int, Seat]:
     """The seats of the actor (in these cases when ``case_ids`` is given), in a few queries
     of ids: participations, their scopes, the entries disclosed to them, emergency accesses."""
@@ -300,6 +303,7 @@ def can_take_calls(actor) -> bool:
 # --- one object ------------------------------------------------------------------------
 
 
+@on_primary  # the need-to-know decision reads the primary, never the standby
 def decide(actor, action: str, resource) -> Decision:
     """Decide one access to one object; the reason names roles and organisations, never content."""
 
@@ -501,20 +505,17 @@ def may_write(actor, case, category) -> Decision:
     )
 
 
-_CATEGORY_IDS: dict[str, int] = {}
-
-
 def information_category_id(code: str) -> int | None:
-    if code not in _CATEGORY_IDS:
-        found = (
+    """The id of an information category, kept for one generation of facts: a term saved
+    or a model loaded starts a new one, so an id never outlives its term."""
+    return installation_fact(
+        f"information_category:{code}",
+        lambda: (
             Term.objects.filter(kind="information_category", code=code)
             .values_list("id", flat=True)
             .first()
-        )
-        if found is None:
-            return None
-        _CATEGORY_IDS[code] = found
-    return _CATEGORY_IDS[code]
+        ),
+    )
 
 
 def _decide_contact(actor, action: str, contact) -> Decision:

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.core import checks
 
 from casebridge.facts import watch
 
@@ -13,7 +14,9 @@ class AccountsConfig(AppConfig):
         from django_otp.plugins.otp_totp.models import TOTPDevice  # noqa: PLC0415 (app loading)
 
         from casebridge.accounts.security import session_started  # noqa: PLC0415 (app loading)
+        from casebridge.accounts.sso import check_configuration  # noqa: PLC0415 (app loading)
 
+        checks.register(check_configuration, checks.Tags.security)
         user_logged_in.connect(session_started, dispatch_uid="casebridge.session_started")
         # roles and the second factor are derived from these (casebridge.facts)
         watch(

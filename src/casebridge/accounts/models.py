@@ -14,6 +14,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext_lazy as _
+from django_otp.models import Device
 
 from casebridge.dates import in_force
 
@@ -225,3 +226,48 @@ class LoginLockout(models.Model):
     @property
     def ends_at(self):
         return self.lifted_at or self.until
+
+
+class ExternalIdentity(models.Model):
+    """A person as an organisation's identity provider knows them (single sign-on).
+
+    The pair (issuer, subject) names one person for good (OpenID Connect Core 5.7); the
+    account is created at the first sign-in through that provider and is only ever
+    signed in through it (no usable password). ``organisation`` is the organisation whose
+    provider vouches for the person: it may give roles in that organisation only.
+    """
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="external_identity")
+    organisation = models.ForeignKey(
+        "network.Organisation", on_delete=models.PROTECT, related_name="external_identities"
+    )
+    issuer = models.CharField(max_length=255)
+    subject = models.CharField(max_length=255)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_sign_in_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("external identity")
+        verbose_name_plural = _("external identities")
+        constraints = [
+            models.UniqueConstraint(fields=["issuer", "subject"], name="external_identity_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.issuer} · {self.pk}"
+
+
+class ProviderDevice(Device):
+    """The second factor an identity provider asserted at sign-in (``acr``/``amr``).
+
+    django-otp marks a session verified with a device; this one stands for "the
+    organisation's provider checked a second factor" and can verify no code itself. It is
+    put into the session only by the single sign-on callback (``accounts.sso``), so
+    ``is_verified()`` means the same for both ways of giving a second factor.
+    """
+
+    class Meta(Device.Meta):
+        verbose_name = _("second factor of the identity provider")
+
+    def verify_token(self, token) -> bool:
+        return False

@@ -6,7 +6,16 @@ from django.db.models import Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from casebridge.accounts.models import ApiToken, LoginLockout, LoginScope, Membership, User
+from casebridge.accounts import sso
+from casebridge.accounts.models import (
+    ApiToken,
+    ExternalIdentity,
+    LoginLockout,
+    LoginScope,
+    Membership,
+    User,
+    organisation_model,
+)
 
 
 def user_list(*, query: str = "", organisation_id: int | None = None) -> QuerySet[User]:
@@ -54,3 +63,27 @@ def active_lockout(user: User) -> LoginLockout | None:
         .order_by("-until")
         .first()
     )
+
+
+def sso_choices() -> list[tuple[str, str]]:
+    """The organisations whose staff sign in with their own identity provider, as (code,
+    label) for the sign-in page, by label."""
+    configured = sso.providers()
+    if not configured:
+        return []
+    names = dict(
+        organisation_model()
+        .objects.filter(code__in=configured, active=True)
+        .values_list("code", "name")
+    )
+    choices = [
+        (code, provider.label or names[code])
+        for code, provider in configured.items()
+        if code in names
+    ]
+    return sorted(choices, key=lambda choice: choice[1].casefold())
+
+
+def external_identity_of(user) -> ExternalIdentity | None:
+    """How the user signs in through their organisation's provider (None: with a password)."""
+    return ExternalIdentity.objects.select_related("organisation").filter(user=user).first()

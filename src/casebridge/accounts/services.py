@@ -21,14 +21,18 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from casebridge.accounts.models import (
     ApiToken,
+    ExternalIdentity,
     LoginFailure,
     LoginLockout,
     LoginScope,
     Membership,
+    ProviderDevice,
     Role,
     User,
     login_key,
+    organisation_model,
 )
+from casebridge.accounts.sso import Provider, Reason, Refused
 from casebridge.accounts.stepup import credential, demand
 from casebridge.accounts.two_factor import BACKUP_CODES, two_factor_required
 from casebridge.audit.models import Outcome
@@ -530,3 +534,144 @@ def password_change(*, user: User, old_password: str, new_password: str) -> User
     user.save(update_fields=["password", "must_change_password"])
     audit_record(actor=user, action="accounts.password.change", obj=user)
     return user
+
+
+# -- Single sign-on ----------------------------------------------------------------------
+
+
+def sso_refused(*, organisation_code: str, reason: str, user: User | None = None) -> None:
+    """Record a refused single sign-on: the organisation's id and the reason's code only
+    (the claims of a refused token are not trusted and not kept)."""
+    organisation = organisation_model().objects.filter(code=organisation_code).first()
+    audit_record(
+        actor=user,
+        action="accounts.sso.refuse",
+        obj=user,
+        outcome=Outcome.DENIED,
+        details={
+            "organisation": organisation.pk if organisation else None,
+            "reason": reason,
+        },
+    )
+
+
+def _sso_username(provider: Provider, claims) -> str:
+    value = claims.get(provider.username_claim)
+    if not isinstance(value, str) or not value.strip():
+        value = claims["sub"]
+    # The organisation's code keeps apart the same name at two providers and local accounts.
+    return f"{value.strip()}@{provider.organisation}"[:150]
+
+
+def _claim_text(claims, name: str, limit: int) -> str:
+    value = claims.get(name)
+    return value.strip()[:limit] if isinstance(value, str) else ""
+
+
+@transaction.atomic
+def sso_sign_in(*, provider: Provider, claims: dict, second_factor: bool) -> User:
+    """The account that a validated ID token of ``provider`` signs in; created at the first
+    sign-in, with the roles in the provider's organisation that its role claim maps to.
+
+    A provider speaks for its own organisation only: it never signs in an account that
+    another organisation's provider created, nor one with a role in another organisation,
+    and it gives roles in its organisation only. The roles follow the claim at every
+    sign-in (added, and ended when the claim no longer names them). ``second_factor``: the
+    token asserted one we accept (``acr``/``amr``); the session counts it through a
+    ``ProviderDevice``.
+    """
+    organisation = organisation_model().objects.filter(code=provider.organisation).first()
+    if organisation is None or not organisation.active:
+        raise Refused(Reason.UNKNOWN_ORGANISATION)
+    roles = provider.roles_of(claims)
+    identity = (
+        ExternalIdentity.objects.select_related("user")
+        .filter(issuer=provider.issuer, subject=claims["sub"])
+        .first()
+    )
+    if identity is not None and identity.organisation_id != organisation.pk:
+        raise Refused(Reason.OTHER_ORGANISATION)
+    if not roles:
+        raise Refused(Reason.NO_ROLE)
+    now = timezone.now()
+    if identity is None:
+        username = _sso_username(provider, claims)
+        if User.objects.filter(username__iexact=username).exists():
+            raise Refused(Reason.USERNAME_TAKEN)
+        locale = _claim_text(claims, "locale", 8)[:2].lower()
+        user = User(
+            username=username,
+            must_change_password=False,
+            **({"language": locale} if locale in dict(settings.LANGUAGES) else {}),
+        )
+        user.set_unusable_password()
+        user.save()
+        identity = ExternalIdentity.objects.create(
+            user=user, organisation=organisation, issuer=provider.issuer, subject=claims["sub"]
+        )
+        audit_record(
+            actor=user,
+            action="accounts.user.create",
+            obj=user,
+            details={"sso": True, "organisation": organisation.pk},
+        )
+    user = identity.user
+    if not user.is_active:
+        raise Refused(Reason.ACCOUNT_DISABLED)
+    if Membership.objects.active().filter(user=user).exclude(organisation=organisation).exists():
+        raise Refused(Reason.OTHER_ORGANISATION)
+    names = {
+        "first_name": _claim_text(claims, "given_name", 150),
+        "last_name": _claim_text(claims, "family_name", 150),
+        "email": _claim_text(claims, "email", 254),
+    }
+    changed = [name for name, value in names.items() if value and getattr(user, name) != value]
+    for name in changed:
+        setattr(user, name, names[name])
+    if changed:
+        user.save(update_fields=changed)
+    current = Membership.objects.active().filter(user=user, organisation=organisation)
+    for membership in current:
+        if membership.role not in roles:
+            membership_end(actor=user, membership=membership)
+    held = set(current.values_list("role", flat=True))
+    for role in sorted(roles - held):
+        membership, _created = Membership.objects.update_or_create(
+            user=user,
+            organisation=organisation,
+            role=role,
+            defaults={"valid_from": now, "valid_until": None},
+        )
+        audit_record(
+            actor=user,
+            action="accounts.membership.add",
+            obj=membership,
+            details={"user": user.pk, "organisation": organisation.pk, "role": role, "sso": True},
+        )
+    identity.last_sign_in_at = now
+    identity.save(update_fields=["last_sign_in_at"])
+    audit_record(
+        actor=user,
+        action="accounts.login",
+        obj=user,
+        details={"sso": True, "organisation": organisation.pk, "second_factor": second_factor},
+    )
+    return user
+
+
+def sso_reauthenticated(*, user: User, second_factor: bool) -> None:
+    """Record that the user confirmed it is them through their identity provider."""
+    audit_record(
+        actor=user,
+        action="accounts.reauth",
+        obj=user,
+        details={"sso": True, "second_factor": second_factor},
+    )
+
+
+def sso_device(*, user: User, provider: Provider) -> ProviderDevice:
+    """The device that stands for the provider's second factor in the user's session."""
+    device, _created = ProviderDevice.objects.get_or_create(
+        user=user, name=provider.organisation, defaults={"confirmed": True}
+    )
+    return device

@@ -26,6 +26,7 @@ from django.utils import timezone, translation
 from casebridge.audit import chain, signing
 from casebridge.audit.models import AuditEvent, ChainHead, Checkpoint, Outcome
 from casebridge.audit.sealer import BackgroundSealer
+from casebridge.dbrouting import on_primary
 
 GENESIS = chain.GENESIS
 logger = logging.getLogger(__name__)
@@ -47,6 +48,7 @@ def _address(raw: str | None) -> str | None:
     return str(address)
 
 
+@on_primary  # an audit event is read, chained and written on the primary only
 def audit_record(
     *,
     actor,

@@ -19,6 +19,9 @@ failing; only the last segment may be shorter than 64 KiB. Every segment is decr
 and checked before any of its bytes are handed out, so large files stream in constant
 memory, and readers can seek (a ZIP bundle is read in place).
 
+The same format is kept in the database by ``crypto.database`` (the header and each sealed
+segment a row of their own); ``DOCUMENT_STORAGE`` chooses which of the two holds documents.
+
 Files are created 0600 and folders 0700 whatever the process's umask. Names on disk are
 chosen by the caller (random for documents); the uploaded name lives in the database.
 """
@@ -44,6 +47,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.files import File
 from django.core.files.storage import FileSystemStorage
 from django.utils.functional import LazyObject
+from django.utils.module_loading import import_string
 
 from casebridge.crypto import keys
 
@@ -115,6 +119,8 @@ class EncryptingWriter:
     """Write plaintext, emit sealed segments to ``raw``; ``finish()`` seals the last one.
 
     A segment goes out only when more data follows it, so the last one is always known.
+    ``raw.write`` is called once with the header, then once per sealed segment: a store
+    that keeps segments apart (``crypto.database``) takes each call as one piece.
     """
 
     def __init__(self, raw, name: str):
@@ -154,17 +160,17 @@ class EncryptingWriter:
         self._buffer = bytearray()
 
 
-class DecryptingReader(io.RawIOBase):
-    """The plaintext of an encrypted file, read and seekable segment by segment."""
+class SealedReader(io.RawIOBase):
+    """The plaintext of a sealed document, read and seekable segment by segment.
 
-    def __init__(self, raw, name: str):
+    Where the sealed segments come from is the subclass's business (a file, rows of a
+    table): it gives the header, the length of the body and ``_sealed(index)``.
+    """
+
+    def __init__(self, header: Header, name: str, body: int):
         super().__init__()
-        self._raw = raw
-        header = Header.read(raw)
-        self._aead, self._aad = _cipher(header, name)
-        self._prefix = header.nonce_prefix
-        self._start = raw.tell()
-        body = os.fstat(raw.fileno()).st_size - self._start
+        self._name = name
+        self._use(header)
         self._segments = max(1, -(-body // (SEGMENT + TAG)))
         if body - (self._segments - 1) * (SEGMENT + TAG) < TAG:
             raise DocumentDamaged("the file is cut short")
@@ -172,15 +178,38 @@ class DecryptingReader(io.RawIOBase):
         self._position = 0
         self._cached: tuple[int, bytes] = (-1, b"")
 
+    def _use(self, header: Header) -> None:
+        self._header = header
+        self._aead, self._aad = _cipher(header, self._name)
+        self._prefix = header.nonce_prefix
+
+    def _sealed(self, index: int) -> bytes:
+        """Segment ``index`` as stored (ciphertext and tag)."""
+        raise NotImplementedError
+
+    def _resealed(self) -> Header | None:
+        """The header now stored, when the document was re-encrypted since it was opened
+        (same plaintext, new key): reading goes on with it. None when it was not."""
+        return None
+
+    def _decrypt(self, index: int) -> bytes:
+        last = index == self._segments - 1
+        sealed = self._sealed(index)
+        return self._aead.decrypt(_nonce(self._prefix, index, last), sealed, self._aad)
+
     def _segment(self, index: int) -> bytes:
         if self._cached[0] != index:
-            self._raw.seek(self._start + index * (SEGMENT + TAG))
-            sealed = self._raw.read(SEGMENT + TAG)
-            last = index == self._segments - 1
             try:
-                plain = self._aead.decrypt(_nonce(self._prefix, index, last), sealed, self._aad)
+                plain = self._decrypt(index)
             except InvalidTag:
-                raise DocumentDamaged(f"segment {index} does not decrypt") from None
+                header = self._resealed()
+                if header is None:
+                    raise DocumentDamaged(f"segment {index} does not decrypt") from None
+                self._use(header)
+                try:
+                    plain = self._decrypt(index)
+                except InvalidTag:
+                    raise DocumentDamaged(f"segment {index} does not decrypt") from None
             self._cached = (index, plain)
         return self._cached[1]
 
@@ -213,15 +242,33 @@ class DecryptingReader(io.RawIOBase):
 
     def close(self) -> None:
         if not self.closed:
-            self._raw.close()
             self._cached = (-1, b"")
+        super().close()
+
+
+class DecryptingReader(SealedReader):
+    """The plaintext of an encrypted file (``raw``: the file opened in binary)."""
+
+    def __init__(self, raw, name: str):
+        self._raw = raw
+        header = Header.read(raw)
+        self._start = raw.tell()
+        super().__init__(header, name, os.fstat(raw.fileno()).st_size - self._start)
+
+    def _sealed(self, index: int) -> bytes:
+        self._raw.seek(self._start + index * (SEGMENT + TAG))
+        return self._raw.read(SEGMENT + TAG)
+
+    def close(self) -> None:
+        if not self.closed:
+            self._raw.close()
         super().close()
 
 
 class DocumentFile(File):
     """A stored document opened for reading; reopening after close decrypts afresh."""
 
-    def __init__(self, storage: EncryptedFileStorage, name: str):
+    def __init__(self, storage, name: str):
         self._storage = storage
         super().__init__(storage.reader(name), name)
 
@@ -336,6 +383,11 @@ class EncryptedFileStorage(FileSystemStorage):
         with self.reader(name) as reader:
             return reader.size
 
+    def stored_bytes(self, name: str) -> Iterator[bytes]:
+        """The file as stored (ciphertext), in pieces: for checks and tests."""
+        with open(self.path(name), "rb") as raw:
+            yield from iter(lambda: raw.read(SEGMENT + TAG), b"")
+
     def key_id(self, name: str) -> str | None:
         """The id of the key the file is sealed with; None for a file in clear."""
         with open(self.path(name), "rb") as raw:
@@ -418,11 +470,27 @@ class EncryptedFileStorage(FileSystemStorage):
         return changed
 
 
+DATABASE_STORAGE = "casebridge.crypto.database.DatabaseStorage"
+
+
 class _PrivateStorage(LazyObject):
-    """Uploads live outside anything a web server serves; only the policy hands them out."""
+    """Uploads live outside anything a web server serves; only the policy hands them out.
+
+    ``DOCUMENT_STORAGE`` chooses where: "database" (``crypto.database``, every app server
+    reads the same documents) or "files" (``DATA_DIR/private`` on this machine).
+    """
 
     def _setup(self):
-        self._wrapped = EncryptedFileStorage(location=Path(settings.DATA_DIR) / "private")
+        if settings.DOCUMENT_STORAGE == "database":
+            # by name: crypto.database builds on this module and imports models
+            self._wrapped = import_string(DATABASE_STORAGE)()
+        else:
+            self._wrapped = file_storage()
+
+
+def file_storage() -> EncryptedFileStorage:
+    """The documents on this machine's disk, whichever storage is in use."""
+    return EncryptedFileStorage(location=Path(settings.DATA_DIR) / "private")
 
 
 _private_storage = _PrivateStorage()
@@ -434,5 +502,7 @@ def private_storage():
 
 
 def encrypt_stored_documents(apps, schema_editor) -> None:
-    """A migration step: seal every file written before documents were encrypted."""
-    private_storage().reencrypt_all()
+    """A migration step: seal every file written before documents were encrypted (on disk,
+    where documents were before they could be kept in the database)."""
+    storage = private_storage()
+    (storage if isinstance(storage, EncryptedFileStorage) else file_storage()).reencrypt_all()

@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from casebridge.accounts.models import Role
 from casebridge.accounts.permissions import active_roles
@@ -373,9 +373,13 @@ LESSON_TEXT_FIELDS = ("title", "what_happened", "what_we_learned", "what_we_chan
 # ("HH-2026-0042") and contact references ("HL-2026-00017"), e-mail addresses, phone numbers.
 IDENTIFYING_PATTERNS = (
     # (pattern, what it is, digits a match needs at least: years and counts pass)
-    (re.compile(r"\b[A-Z]{2}-\d{4}-\d{3,6}\b"), _lazy("a case number or contact reference"), 0),
-    (re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+"), _lazy("an e-mail address"), 0),
-    (re.compile(r"(?<![\w.-])\+?\d[\d /()-]{6,}\d\b"), _lazy("a phone number"), 8),
+    (
+        re.compile(r"\b[A-Z]{2}-\d{4}-\d{3,6}\b"),
+        gettext_lazy("a case number or contact reference"),
+        0,
+    ),
+    (re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+"), gettext_lazy("an e-mail address"), 0),
+    (re.compile(r"(?<![\w.-])\+?\d[\d /()-]{6,}\d\b"), gettext_lazy("a phone number"), 8),
 )
 
 

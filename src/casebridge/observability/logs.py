@@ -205,5 +205,8 @@ def logging_config(log_format: str, level: str) -> dict:
             # route's name (RequestContextFilter); one line per request is ours.
             "django.request": {"level": "WARNING"},
             "django.server": {"level": "WARNING"},
+            # Authlib logs PKCE verifiers and token responses at DEBUG: never, whatever
+            # the level.
+            "authlib": {"level": "WARNING"},
         },
     }

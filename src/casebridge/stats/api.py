@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
+from typing import Literal
 
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
@@ -67,7 +68,19 @@ class IndicatorOut(Schema):
     )
 
 
-class DashboardOut(Schema):
+class SourceOut(Schema):
+    as_of: datetime | None = Field(
+        ..., description="the moment the figures are current at (the primary's clock)"
+    )
+    database: Literal["primary", "standby"] | None = Field(
+        ..., description="where they were read: the standby database or the primary"
+    )
+    as_of_text: str = Field(
+        ..., description='e.g. "Figures as of 2026-05-04 14:05 (standby database)"'
+    )
+
+
+class DashboardOut(SourceOut):
     scope: str
     year: int
     from_: date = Field(..., alias="from")
@@ -204,7 +217,7 @@ class PartnershipLessonsOut(Schema):
     total: PartnershipLessonsRowOut
 
 
-class PartnershipOut(Schema):
+class PartnershipOut(SourceOut):
     year: int
     from_: date = Field(..., alias="from")
     to: date
@@ -294,6 +307,7 @@ def stats_partnership(request, query: Query[PartnershipQuery]):
         "from": board.period.first,
         "to": board.period.last,
         "k": board.k,
+        **export.source_dict(board),
         "indicators": [export.published_dict(item) for item in board.indicators],
         **_network(board.network),
     }

@@ -61,8 +61,21 @@ def dashboard_dict(board: Dashboard) -> dict:
         "to": board.period.last,
         "state": board.state[1] if board.state else None,
         "k": board.k,
+        **source_dict(board),
         "notices": [_notice(notice) for notice in board.notices],
         "indicators": [published_dict(item, board.notices) for item in board.indicators],
+    }
+
+
+def source_dict(board: Dashboard) -> dict:
+    """As of when the figures were counted, from which database, and the sentence that
+    says so (``Dashboard.as_of``)."""
+    if board.source is None:
+        return {"as_of": None, "database": None, "as_of_text": ""}
+    return {
+        "as_of": board.source.as_of,
+        "database": board.source.database,
+        "as_of_text": board.as_of,
     }
 
 
@@ -103,7 +116,10 @@ def _network(board: Dashboard) -> list[NetworkTable]:
 def to_csv(board: Dashboard) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(["# k", board.k, "year", board.period.first.year])
+    first = ["# k", board.k, "year", board.period.first.year]
+    if board.source is not None:  # as of when, and from which database (``dbrouting``)
+        first += ["as of", board.source.as_of.isoformat(), "database", board.source.database]
+    writer.writerow(first)
     writer.writerow(CSV_COLUMNS)
     writer.writerows(rows(board))
     return buffer.getvalue()
@@ -125,6 +141,7 @@ def description(board: Dashboard) -> list[tuple[str, str]]:
         (_("Year"), str(board.period.first.year)),
         (_("Federal state"), board.state[2] if board.state else _("all states")),
         (_("Threshold k"), str(board.k)),
+        *([(_("Counted"), board.as_of)] if board.as_of else []),
     ]
 
 

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db import connection
+from django.db import connections
 from django.db.models import (
     BooleanField,
     Count,
@@ -34,6 +34,7 @@ from django.utils.translation import gettext_lazy as _
 from casebridge.cases.models import Case, Goal, Handover, Participant, Phase
 from casebridge.cooperation_models.models import Term
 from casebridge.dates import in_force
+from casebridge.dbrouting import read_alias
 from casebridge.hotline.models import Channel
 from casebridge.labels import pick_label
 from casebridge.network.models import Organisation, OrganisationType, Region, Sector
@@ -761,7 +762,8 @@ def lead_worker_changes(filters: Filters) -> Counts:
     sql = "SELECT owner, CASE WHEN changes >= 3 THEN 3 ELSE changes END, COUNT(*) FROM ({}) c"
     slot_of = _owner_slot(filters)
     bands: dict[int, Counter] = defaultdict(Counter)
-    with connection.cursor() as cursor:
+    # on the database the queryset would read from (the standby's, when it serves)
+    with connections[read_alias(Handover)].cursor() as cursor:
         cursor.execute(sql.format(inner) + " GROUP BY 1, 2", params)
         for owner, band, n in cursor.fetchall():
             bands[slot_of.get(owner, SLOT_NONE)][band] += n

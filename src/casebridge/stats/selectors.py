@@ -18,17 +18,18 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection, transaction
+from django.db import connections, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from casebridge import dbrouting
 from casebridge.access.policy import organisations_with
 from casebridge.accounts.models import Role
 from casebridge.audit.services import audit_record
 from casebridge.cooperation_models.models import CooperationModel
 from casebridge.dates import local_midnight
 from casebridge.network.models import Organisation
-from casebridge.stats import aggregates, indicators, outcome_figures
+from casebridge.stats import aggregates, indicators, outcome_figures, registry
 from casebridge.stats.disclosure import ProtectedTable
 from casebridge.stats.models import Protection
 from casebridge.stats.partnership import NetworkFigures, network_figures
@@ -146,6 +147,25 @@ class Dashboard:
     # of the whole network, and on the partnership page
     network: NetworkFigures | None = None
     notices: list[Notice] = field(default_factory=list)
+    # the database the counts were read from and as of when (``dbrouting.choose``)
+    source: dbrouting.ReadFrom | None = None
+
+    @property
+    def as_of(self) -> str:
+        """ "Figures as of 2026-05-04 14:05 (standby database)", in the reader's time zone:
+        what a page, a file and the API say about where and when the figures were counted."""
+        if self.source is None:
+            return ""
+        moment = timezone.localtime(self.source.as_of)
+        values = {"time": moment.strftime("%H:%M"), "date": moment.date().isoformat()}
+        if self.source.standby:
+            return _("Figures as of %(date)s %(time)s (standby database)") % values
+        if self.source.note:
+            return _("Figures as of %(date)s %(time)s (main database: %(reason)s)") % {
+                **values,
+                "reason": self.source.note,
+            }
+        return _("Figures as of %(date)s %(time)s") % values
 
     @property
     def current(self) -> bool:
@@ -420,12 +440,12 @@ def _build(scope: Scope, period: Period, state, codes: list[str] | None = None) 
         # a state's dashboard leaves out what is published for the whole network only
         chosen = [indicator for indicator in offered_now if indicator.by_state]
     k = threshold()
-    publication = _publication(scope, period, offered_now, k)
+    publication, source = _publication(scope, period, offered_now, k)
     groups = {indicator.group for indicator in chosen}
     caveats = {"outcomes": indicators.outcome_caveats()} if "outcomes" in groups else {}
     published = [_published(publication, indicator, state, caveats) for indicator in chosen]
     notices = _outcome_notices(publication, period, state) if "outcomes" in groups else []
-    return Dashboard(scope, period, state, k, published, notices=notices)
+    return Dashboard(scope, period, state, k, published, notices=notices, source=source)
 
 
 def _outcome_notices(publication: Publication, period: Period, state) -> list[Notice]:
@@ -447,10 +467,15 @@ def _outcome_notices(publication: Publication, period: Period, state) -> list[No
     return [Notice("year", message, "outcomes")]
 
 
-def _publication(scope: Scope, period: Period, offered, k: int) -> Publication:
+def _publication(
+    scope: Scope, period: Period, offered, k: int
+) -> tuple[Publication, dbrouting.ReadFrom]:
     """Every offered indicator for every state of the scope and year, protected together
     — whichever of them the request shows, so that two requests never differ in what
-    they hide for the same figure."""
+    they hide for the same figure — and where the counts were read: on the standby
+    database when one has caught up with the primary (``dbrouting``), else here. The
+    months are brought up to date on the primary first; the protection decisions are
+    read and stored on the primary."""
     # count changed months first, each in its own short transaction, not inside the
     # indicators' one: that would hold the months' build locks until the page is done,
     # and on SQLite a write after the read transaction's first read fails (BUSY_SNAPSHOT)
@@ -464,11 +489,12 @@ def _publication(scope: Scope, period: Period, offered, k: int) -> Publication:
         organisation_id=scope.organisation_id,
         refreshed=True,
     )
-    with tuned():
+    source = dbrouting.choose()
+    with dbrouting.reads_from(source, registry.READABLE), tuned(source.alias):
         counts = {indicator.code: indicator.compute(filters) for indicator in offered}
         states = indicators.states()
     relations = indicators.relations(counts)
-    return publish(offered, counts, states, k, relations, store=StoredDecisions())
+    return publish(offered, counts, states, k, relations, store=StoredDecisions()), source
 
 
 class StoredDecisions:
@@ -507,12 +533,14 @@ def decide_ahead() -> None:
 
 
 @contextmanager
-def tuned():
-    """A transaction for the indicators' queries; on PostgreSQL, for these few large
-    aggregates only: no JIT (its compile time, ~0.1 s per query, exceeds what it saves at
-    this size) and room to hash and sort the period's rows in memory instead of spilling
-    to disk (see bench/results.md)."""
-    with transaction.atomic():
+def tuned(using: str = "default"):
+    """A transaction for the indicators' queries on the database ``using`` (the standby's
+    when it serves them); on PostgreSQL, for these few large aggregates only: no JIT (its
+    compile time, ~0.1 s per query, exceeds what it saves at this size) and room to hash
+    and sort the period's rows in memory instead of spilling to disk (see
+    bench/results.md)."""
+    connection = connections[using]
+    with transaction.atomic(using=using):
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL jit = off")
@@ -531,6 +559,8 @@ def _audit(actor, action: str, board: Dashboard, **extra) -> None:
             "state": board.state[1] if board.state else "",
             "indicators": [item.code for item in board.indicators],
             "k": board.k,
+            # where the counts were read (the event itself is always the primary's)
+            **({"database": board.source.database} if board.source else {}),
             **extra,
         },
     )

@@ -11,13 +11,17 @@ a malformed one stops gunicorn with ``ImproperlyConfigured`` naming the variable
   requests (with jitter), which bounds slow memory growth.
 - FORWARDED_ALLOW_IPS (default 127.0.0.1): addresses of the reverse proxy whose
   X-Forwarded-* headers gunicorn trusts.
-- GUNICORN_ACCESS_LOG (default "-", stdout; empty = off): the access log. Its format holds
-  the path without the query string, status, size and duration: no query strings, no
-  referrer, no cookies.
+- GUNICORN_ACCESS_LOG (default "-", stdout; empty = off): the access log, in LOG_FORMAT
+  (json or plain) like the application's: method, status, size, duration and the request
+  id; no path (ids), no query string, no client address, no referrer, no cookies.
+- PROMETHEUS_MULTIPROC_DIR (default: a new folder in /dev/shm): where the workers keep
+  their request metrics for /metrics to add up; emptied when gunicorn starts.
 """
 
 import multiprocessing
 import os
+import shutil
+import tempfile
 
 from casebridge import env
 
@@ -36,8 +40,41 @@ forwarded_allow_ips = env.env_str("FORWARDED_ALLOW_IPS", "127.0.0.1")
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108
 
 accesslog = env.env_str("GUNICORN_ACCESS_LOG", "-") or None
-# %(U)s is the path without the query string; search words travel in POST bodies anyway.
-access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
+# Written by casebridge.observability.gunicorn, which names no path and no query string.
+logger_class = "casebridge.observability.gunicorn.GunicornLogger"
 errorlog = "-"
 loglevel = env.env_str("LOG_LEVEL", "INFO").lower()
 proc_name = "casebridge"
+
+# Request metrics of all workers (prometheus_client's multiprocess mode): set before the
+# workers load the app; kept across reloads (SIGHUP), emptied at start, removed at exit.
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["CASEBRIDGE_METRICS_DIR_OURS"] = "1"  # made here: removed at exit
+    _shm = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(
+        prefix="casebridge-metrics-", dir=_shm
+    )
+
+
+def on_starting(server):
+    folder = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+    os.makedirs(folder, mode=0o700, exist_ok=True)
+    for name in os.listdir(folder):  # counts of an earlier run would be added up again
+        if name.endswith(".db"):
+            os.remove(os.path.join(folder, name))
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess  # noqa: PLC0415 - only in the master
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    if os.environ.get("CASEBRIDGE_METRICS_DIR_OURS") == "1":
+        shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
+
+
+def pre_request(worker, req):
+    """gunicorn's default logs "METHOD /path" at DEBUG: the path holds ids. Nothing here;
+    the application logs the route's name with the request id."""

@@ -12,6 +12,11 @@ from casebridge.network.models import Organisation
 from casebridge.ops.model_load import model_load
 from tests import builders
 from tests.builders import Personas, Signing, World, build_personas, build_world, isolate_signing
+from tests.log_check import (  # noqa: F401 - hooks: the whole run's logs hold no names
+    pytest_sessionfinish,
+    pytest_sessionstart,
+    pytest_terminal_summary,
+)
 
 
 @pytest.fixture(scope="session")

@@ -217,7 +217,7 @@ class RefuseNulMiddleware:
 class UnreadableBodyMiddleware:
     """A POST whose multipart body cannot be read (no boundary, a broken one) is answered 400
     before any view or view hook (CSRF's) reads it. Django would answer 400 too, but log the
-    parser's traceback; this way ``django.request`` logs one line ("Bad Request: /path")."""
+    parser's traceback; this way ``django.request`` logs one line ("Bad Request: ROUTE")."""
 
     def __init__(self, get_response):
         self.get_response = get_response

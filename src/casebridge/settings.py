@@ -3,7 +3,8 @@
 Configured (from the environment): DATABASE_URL, DATABASE_REPLICA_URL,
 REPLICA_CATCH_UP_SECONDS, SECRET_KEY / SECRET_KEY_FILE, DEBUG,
 ALLOWED_HOSTS, CSRF_TRUSTED_ORIGINS, CASEBRIDGE_DATA_DIR, CASEBRIDGE_MODEL, TIME_ZONE,
-LANGUAGE_CODE, SECURE_COOKIES, LOG_LEVEL, DOCUMENT_STORAGE. Everything else is computed here.
+LANGUAGE_CODE, SECURE_COOKIES, LOG_LEVEL, LOG_FORMAT, METRICS_ALLOWED_ADDRESSES,
+METRICS_TOKEN_FILE, DOCUMENT_STORAGE. Everything else is computed here.
 
 Account security (see docs/operations.md):
 - LOGIN_FAILURE_LIMIT (default 5): failed sign-ins for one username within
@@ -22,12 +23,14 @@ Account security (see docs/operations.md):
 from __future__ import annotations
 
 import ipaddress
+import logging
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from casebridge import env
+from casebridge.observability.logs import log_format, logging_config
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 DATA_DIR = Path(env.env_str("CASEBRIDGE_DATA_DIR", str(Path.cwd() / "var"))).resolve()
@@ -80,6 +83,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: the request id for every log record, the whole request timed.
+    "casebridge.observability.logs.RequestIdMiddleware",
+    "casebridge.observability.metrics.MetricsMiddleware",
     "casebridge.middleware.ForwardedForMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -266,20 +272,18 @@ X_FRAME_OPTIONS = "DENY"
 LOG_LEVEL = env.env_str("LOG_LEVEL", "INFO")
 if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
     raise ImproperlyConfigured("LOG_LEVEL: must be one of DEBUG, INFO, WARNING, ERROR")
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    # Request logs would carry query strings; we keep them at WARNING and put no
-    # personal data in URLs in the first place.
-    "loggers": {
-        "django.request": {"level": "WARNING"},
-        # Authlib logs PKCE verifiers and token responses at DEBUG: never, whatever the level.
-        "authlib": {"level": "WARNING"},
-    },
-}
+# json: one object per line with the request id (casebridge.observability.logs); plain: text.
+LOG_FORMAT = log_format()
+LOGGING = logging_config(LOG_FORMAT, LOG_LEVEL)
+# Python's warnings through logging too ("py.warnings"): one format on stderr.
+logging.captureWarnings(True)
+
+# Who may scrape /metrics: addresses or networks (after TRUSTED_PROXIES resolved the
+# client), and, when METRICS_TOKEN_FILE names a file, only with its bearer token as well.
+METRICS_ALLOWED_ADDRESSES = env.env_list("METRICS_ALLOWED_ADDRESSES", ["127.0.0.1", "::1"])
+METRICS_TOKEN_FILE = env.env_str("METRICS_TOKEN_FILE", "")
+# A load balancer and Prometheus ask over plain HTTP on the private side.
+SECURE_REDIRECT_EXEMPT = [r"^health/", r"^metrics$"]
 
 NINJA_PAGINATION_PER_PAGE = 50
 NINJA_PAGINATION_CLASS = "casebridge.apischema.Pagination"

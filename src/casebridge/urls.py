@@ -2,10 +2,14 @@ from django.urls import include, path
 
 from casebridge import views
 from casebridge.api import api
+from casebridge.observability import views as observability
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("health/", views.health, name="health"),
+    path("health/live", observability.live, name="health_live"),
+    path("health/ready", observability.ready, name="health_ready"),
+    path("metrics", observability.scrape, name="metrics"),
     path("i18n/language/", views.set_language, name="set_language"),
     path("accounts/", include("casebridge.accounts.urls")),
     path("network/", include("casebridge.network.urls")),

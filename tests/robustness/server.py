@@ -276,6 +276,9 @@ class Server:
         port = free_port()
         log = installation.root / f"gunicorn-{port}.log"
         environment = {
+            # request metrics in the test's folder: a server killed with SIGKILL leaves
+            # nothing in /dev/shm (deploy/gunicorn.conf.py removes its own folder at exit)
+            "PROMETHEUS_MULTIPROC_DIR": str(installation.root / f"metrics-{port}"),
             **installation.env,
             "CASEBRIDGE_BIND": f"127.0.0.1:{port}",
             "GUNICORN_WORKERS": str(workers),

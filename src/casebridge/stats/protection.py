@@ -34,6 +34,8 @@ difference of two others.
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -91,6 +93,28 @@ class Outcome:
     solves: int
 
 
+_first_highs = [True]
+
+
+def new_highs() -> highspy.Highs:
+    """A solver. The first one of a process prints HiGHS's banner to standard output
+    whatever its options: that would be a line in the server's log that is not JSON
+    (docs/operations.md, "Logs"), so it goes to /dev/null."""
+    if not _first_highs[0]:
+        return highspy.Highs()
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 1)
+            highs = highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+    _first_highs[0] = False
+    return highs
+
+
 class _Attacker:
     """The linear programme an attacker solves, kept in one HiGHS instance.
 
@@ -101,7 +125,7 @@ class _Attacker:
     of objective the last optimum is still feasible)."""
 
     def __init__(self, variables: int, figures: list[Figure], relations: list[Relation]):
-        self.highs = highspy.Highs()
+        self.highs = new_highs()
         self.highs.silent()
         self.highs.setOptionValue("output_flag", False)
         self.highs.setOptionValue("presolve", "off")

@@ -29,7 +29,7 @@ CLIENT_ID = "casebridge-test"
 CLIENT_SECRET = "provider-test-secret-0123456789"
 
 
-def Client(**defaults):  # noqa: N802 - stands in for django.test.Client
+def Client(**defaults):
     """A browser that asks for English pages: the texts below are the English ones (the
     installation's default language is German, and so is an account made at sign-in)."""
     return DjangoClient(HTTP_ACCEPT_LANGUAGE="en", **defaults)

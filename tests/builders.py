@@ -3,6 +3,7 @@ vocabulary. Plain functions only; the fixtures that call them live in tests/conf
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -12,6 +13,7 @@ from django.utils import timezone
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from casebridge import facts
 from casebridge.accounts.models import Membership, Role, User
 from casebridge.accounts.security import mark_reauthenticated
 from casebridge.accounts.two_factor import two_factor_state
@@ -155,8 +157,20 @@ def build_personas() -> Personas:
 # -- vocabulary -----------------------------------------------------------------------------
 
 
+_TERMS: tuple[int, dict[tuple[str, str], Term]] = (-1, {})
+
+
 def term(kind: str, code: str) -> Term:
-    return Term.objects.get(kind=kind, code=code)
+    """A vocabulary term, read once per generation of facts: fixtures ask for the same few
+    thousands of times. Each test starts a generation (tests/conftest.py), and so does a
+    term saved or a model loaded; the caller gets its own copy."""
+    global _TERMS
+    if _TERMS[0] != facts.generation():
+        _TERMS = (facts.generation(), {})
+    found = _TERMS[1].get((kind, code))
+    if found is None:
+        found = _TERMS[1][(kind, code)] = Term.objects.get(kind=kind, code=code)
+    return copy.copy(found)
 
 
 def category(code: str) -> Term:

@@ -42,15 +42,20 @@ def _english():
 
 @pytest.fixture(autouse=True)
 def _fresh_caches():
-    """Routing and postcode lookups cache the model per process; tests roll back under them."""
+    """Routing and postcode lookups cache the model per process, and kept facts (a
+    category's id, a user's roles) live for a generation; tests roll back under them, so
+    each test starts and ends a generation of its own."""
+    from casebridge import facts
     from casebridge.hotline.routing import invalidate_index
     from casebridge.network.selectors import invalidate_geography
 
     invalidate_geography()
     invalidate_index()
+    facts.changed()
     yield
     invalidate_geography()
     invalidate_index()
+    facts.changed()
 
 
 def pytest_collection_modifyitems(config, items):

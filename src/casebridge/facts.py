@@ -46,6 +46,11 @@ def fact(user, name: str, derive: Callable[[], T]) -> T:
     return facts[name]
 
 
+def generation() -> int:
+    """The current generation (something kept beside the facts may follow it)."""
+    return _generation
+
+
 _installation: tuple[int, dict] = (-1, {})
 
 

@@ -189,16 +189,33 @@ class Installation:
         for folder in ("data", "keys"):
             shutil.rmtree(self.root / folder)
             shutil.copytree(root / folder, self.root / folder)
-        if database is not None:
+        if database is None:
+            return
+        if self.database_url.startswith(POSTGRES_ADMIN_URL + "/"):
             own = self.database_url.rsplit("/", 1)[1]
             psql(f'DROP DATABASE IF EXISTS "{own}" WITH (FORCE)')
             psql(f'CREATE DATABASE "{own}" TEMPLATE "{database}"')
+            return
+        # another server (the standby test's own cluster): the template's dump, replayed
+        dump = subprocess.run(
+            ["pg_dump", "--no-owner", "--no-privileges", f"{POSTGRES_ADMIN_URL}/{database}"],
+            capture_output=True,
+            check=True,
+            timeout=300,
+        )
+        subprocess.run(
+            ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", self.database_url],
+            input=dump.stdout,
+            capture_output=True,
+            check=True,
+            timeout=300,
+        )
 
     def _template_key(self) -> tuple | None:
         """What the demo depends on besides the folders and the database's name; None where
-        the database is not on the shared server (a template must be on the same one)."""
-        if self.database_url and not self.database_url.startswith(POSTGRES_ADMIN_URL + "/"):
-            return None
+        no template can serve (keys kept elsewhere, no shared PostgreSQL server)."""
+        if self.database_url and not postgres_available():
+            return None  # the template is built on the shared server
         standard = {
             "SECRET_KEY_FILE": "secret_key",
             "CASEBRIDGE_KEYS_FILE": "keyring",
@@ -207,7 +224,13 @@ class Installation:
         }
         if any(self.env.get(k) != str(self.keys_dir / name) for k, name in standard.items()):
             return None  # keys kept elsewhere: the copy would not be where they are read
-        own = {"HOME", "CASEBRIDGE_DATA_DIR", "DATABASE_URL", *_KEY_VARIABLES}
+        own = {
+            "HOME",
+            "CASEBRIDGE_DATA_DIR",
+            "DATABASE_URL",
+            "DATABASE_REPLICA_URL",
+            *_KEY_VARIABLES,
+        }
         return (
             bool(self.database_url),
             tuple(sorted((k, v) for k, v in self.env.items() if k not in own)),
@@ -254,7 +277,7 @@ def _demo_template(like: Installation) -> tuple[Path, str | None]:
         atexit.register(psql, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
         url = f"{POSTGRES_ADMIN_URL}/{database}"
     template = Installation(root=root, database_url=url)
-    own = {"HOME", "CASEBRIDGE_DATA_DIR", "DATABASE_URL", *_KEY_VARIABLES}
+    own = {"HOME", "CASEBRIDGE_DATA_DIR", "DATABASE_URL", "DATABASE_REPLICA_URL", *_KEY_VARIABLES}
     template.env.update({k: v for k, v in like.env.items() if k not in own})
     template.run("demo", "--no-serve")
     # the key files' paths are the copy's own (the variables name files in its keys folder)

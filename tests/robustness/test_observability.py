@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import re
+import socket
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -52,7 +54,21 @@ def demo_installation(tmp_path_factory):
 
 def test_request_metrics_add_up_over_two_workers(demo_installation):
     with demo_installation.server(workers=2) as server:
-        for _ in range(40):  # a new connection each: the workers share them
+        # Which sync worker accepts a connection is the kernel's choice (an idle machine
+        # may give all to one): a request left half-sent holds one worker, so the next
+        # 20 go to the other; then it is finished, and 19 more go wherever.
+        port = int(server.url.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as held:
+            held.sendall(b"GET /health/live HTTP/1.0\r\nHost: 127.0.0.1\r\n")
+            time.sleep(0.5)  # accepted by one worker, which now waits for the rest
+            for _ in range(20):
+                assert get(server.url + "/health/live")[0] == 200
+            held.sendall(b"\r\n")
+            answer = b""
+            while chunk := held.recv(4096):
+                answer += chunk
+            assert answer.split(b"\r\n", 1)[0].endswith(b"200 OK"), answer[:200]
+        for _ in range(19):
             assert get(server.url + "/health/live")[0] == 200
         files = list((demo_installation.root / "metrics").glob("histogram_*.db"))
         assert len(files) >= 2, "both workers served requests"

@@ -152,6 +152,24 @@ def test_refused_from_an_address_not_allowed(client, settings):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize(
+    "header",
+    ["HTTP_X_FORWARDED_FOR", "HTTP_FORWARDED", "HTTP_X_REAL_IP", "HTTP_X_FORWARDED_HOST"],
+)
+def test_a_scrape_relayed_by_a_proxy_is_refused(client, settings, header):
+    """A proxy on the app server's machine speaks from loopback, which may scrape: what it
+    relays from outside must not, whatever TRUSTED_PROXIES says."""
+    assert client.get("/metrics", REMOTE_ADDR="127.0.0.1").status_code == 200
+    assert (
+        client.get("/metrics", REMOTE_ADDR="127.0.0.1", **{header: "203.0.113.9"}).status_code
+        == 404
+    )
+    settings.TRUSTED_PROXIES = ["127.0.0.1"]
+    relayed = client.get("/metrics", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="127.0.0.1")
+    assert relayed.status_code == 404
+
+
+@pytest.mark.django_db
 def test_the_token_is_needed_when_configured(client, settings, tmp_path):
     token = tmp_path / "metrics-token"
     token.write_text("s3cret-scrape-token\n")

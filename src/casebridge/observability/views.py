@@ -30,8 +30,17 @@ def ready(request):
     return _no_store(JsonResponse(body, status=200 if is_ready else 503))
 
 
+# Headers a reverse proxy adds to what it relays: a scrape comes straight to the app
+# server. Without them refused, a proxy on the same machine (its address is loopback, and
+# allowed) would hand the metrics to anyone, whether or not TRUSTED_PROXIES names it.
+RELAYED = ("HTTP_X_FORWARDED_FOR", "HTTP_FORWARDED", "HTTP_X_REAL_IP", "HTTP_X_FORWARDED_HOST")
+
+
 def scrape_allowed(request) -> bool:
-    """From an allowed address, and with the bearer token when METRICS_TOKEN_FILE is set."""
+    """Straight from an allowed address (not relayed by a proxy), and with the bearer
+    token when METRICS_TOKEN_FILE is set."""
+    if any(header in request.META for header in RELAYED):
+        return False
     try:
         address = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
     except ValueError:

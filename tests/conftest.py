@@ -4,6 +4,8 @@ they build is in tests/builders.py; a folder's conftest holds only what that fol
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from casebridge.audit import signing
@@ -13,6 +15,9 @@ from casebridge.ops.model_load import model_load
 from tests import builders
 from tests.builders import Personas, Signing, World, build_personas, build_world, isolate_signing
 from tests.log_check import (  # noqa: F401 - hooks: the whole run's logs hold no names
+    pytest_runtest_call,
+    pytest_runtest_setup,
+    pytest_runtest_teardown,
     pytest_sessionfinish,
     pytest_sessionstart,
     pytest_terminal_summary,
@@ -69,6 +74,19 @@ def pytest_collection_modifyitems(config, items):
         else:
             others.append(item)
     items[:] = others + browser
+    if os.environ.get("CASEBRIDGE_DATABASE_TESTS_ONLY") == "1":
+        # The suite's second database pass (.ci/run): a test that touches no database
+        # cannot answer differently there, and has run in the first pass.
+        kept = [item for item in items if _uses_a_database(item)]
+        config.hook.pytest_deselected(items=[item for item in items if item not in kept])
+        items[:] = kept
+
+
+def _uses_a_database(item) -> bool:
+    names = set(getattr(item, "fixturenames", ()))
+    return bool(
+        names & {"db", "transactional_db", "live_server"} or item.get_closest_marker("django_db")
+    )
 
 
 @pytest.fixture

@@ -42,6 +42,38 @@ def pytest_sessionstart(session):
     root.setLevel(logging.DEBUG)
 
 
+def _attached() -> None:
+    """Put the handler back where something took it away: a logging configuration run
+    again during the suite (``django.setup()`` in a script under test, ``dictConfig``)
+    replaces the root logger's handlers and level, and the rest of the run went unchecked."""
+    handler = _state.get("handler")
+    if handler is None:
+        return
+    root = logging.getLogger()
+    if handler not in root.handlers:
+        root.addHandler(handler)
+    if root.level != logging.DEBUG:
+        for other in root.handlers:
+            if other is not handler:
+                other.setLevel(max(other.level, root.level))
+        root.setLevel(logging.DEBUG)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    _attached()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_call(item):
+    _attached()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_teardown(item):
+    _attached()
+
+
 def pytest_sessionfinish(session, exitstatus):
     handler = _state.get("handler")
     if handler is None:

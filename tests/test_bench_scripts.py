@@ -49,9 +49,11 @@ def rows(rate):
     return [row, {**row, "Type": "", "Name": "Aggregated"}]
 
 args = argparse.Namespace(database="sqlite", wait="zero", users="2,8", run_time=5,
-                          max_requests=0, workers=4, scale=1)
+                          max_requests=0, workers=4, scale=1, servers=1)
 runs = [("pages", 2, rows("40.0"), []), ("floor", 2, rows("200.0"), []),
         ("pages", 8, rows("45.0"), [])]
+print(load.render(args, runs, 0))
+args.database, args.servers, args.workers = "postgres", 2, 2
 print(load.render(args, runs, 0))
 """
 
@@ -71,6 +73,7 @@ def test_the_load_report_renders_a_curve_with_its_floor_outside_django(tmp_path)
     assert "| 2 | 40.0 | 20 | 40 | 0 | 200.0 | 20 | 40 |" in result.stdout
     assert "| 8 | 45.0 | 20 | 40 | 0 | – | – | – |" in result.stdout
     assert "100,000 contacts" in result.stdout
+    assert "2 app servers behind HAProxy, each" in result.stdout
 
 
 def test_the_replay_bench_runs_on_the_demo_year(tmp_path):

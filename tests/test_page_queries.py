@@ -227,9 +227,11 @@ def grow(personas: Personas, n: int) -> Rows:
 # (every section of a case: two for the reader's visit, "new since your last visit")
 PAGES = [
     ("home", "partner", lambda r: reverse("home"), 24),
-    ("profile", "partner", lambda r: reverse("accounts:profile"), 6),
+    # profile and user: one more since issue 21, whether the account signs in through its
+    # organisation's identity provider (single sign-on)
+    ("profile", "partner", lambda r: reverse("accounts:profile"), 7),
     ("users", "admin", lambda r: reverse("accounts:admin_users"), 7),
-    ("user", "admin", lambda r: reverse("accounts:admin_user", args=[r.user.pk]), 9),
+    ("user", "admin", lambda r: reverse("accounts:admin_user", args=[r.user.pk]), 10),
     ("cases", "partner", lambda r: reverse("cases:list"), 8),
     ("cases as police", "police", lambda r: reverse("cases:list"), 7),
     ("coordination", "coordinator", lambda r: reverse("cases:coordination"), 5),

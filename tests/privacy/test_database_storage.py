@@ -28,7 +28,7 @@ from casebridge.crypto.files import (
     EncryptedFileStorage,
 )
 from casebridge.storage.models import DocumentPiece
-from tests.privacy.test_documents import documents, upload_by_api, upload_by_page
+from tests.privacy.documents import documents, upload_by_api, upload_by_page
 
 pytestmark = pytest.mark.django_db
 

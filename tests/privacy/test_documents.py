@@ -5,13 +5,11 @@ bytes, rotation and the upgrade migration seal every file, a backup refuses clea
 from __future__ import annotations
 
 import json
-import os
 import re
 import stat
 from pathlib import Path
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.db import connection
 from django.urls import reverse
@@ -19,29 +17,14 @@ from django.urls import reverse
 from casebridge.audit.models import AuditEvent
 from casebridge.cases.models import Entry
 from casebridge.crypto import files, keys
-from casebridge.crypto.files import SEGMENT, private_storage
+from casebridge.crypto.files import private_storage
 from casebridge.ops import backup
+from tests.privacy.documents import documents, marker, upload_by_api, upload_by_page
 
 pytestmark = pytest.mark.django_db
 
 T1 = "t1:" + "B" * 43 + "="
 T2 = "t2:" + "A" * 43 + "="
-
-
-def marker() -> bytes:
-    return b"MARKER-" + os.urandom(12).hex().encode()
-
-
-def documents() -> list[tuple[str, bytes, bytes]]:
-    """(upload name, content, marker): small, across a segment boundary, several segments."""
-    made = []
-    for size in (100, SEGMENT + 50, 5 * SEGMENT + 3):
-        mark = marker()
-        place = min(SEGMENT - 10, size - len(mark))  # across the first boundary when it can
-        body = bytearray(os.urandom(size))
-        body[place : place + len(mark)] = mark
-        made.append((f"Gutachten {marker().decode()}.pdf", bytes(body), mark))
-    return made
 
 
 def readable_windows(folder: Path, secret: bytes) -> list[str]:
@@ -53,29 +36,6 @@ def readable_windows(folder: Path, secret: bytes) -> list[str]:
         if any(window in data for window in windows):
             found.append(str(path))
     return found
-
-
-def upload_by_page(client, case, name: str, body: bytes) -> Entry:
-    response = client.post(
-        reverse("cases:entry_add", args=[case.pk]),
-        {
-            "entry-kind": "document",
-            "entry-category": "counselling",
-            "entry-title": "Gutachten",
-            "entry-document": SimpleUploadedFile(name, body),
-        },
-    )
-    assert response.status_code == 302, response.content[:500]
-    return Entry.objects.filter(case=case, kind="document").latest("pk")
-
-
-def upload_by_api(client, case, name: str, body: bytes) -> Entry:
-    response = client.post(
-        f"/api/v1/cases/{case.pk}/documents",
-        {"category": "counselling", "title": "Gutachten", "file": SimpleUploadedFile(name, body)},
-    )
-    assert response.status_code == 201, response.content[:500]
-    return Entry.objects.get(pk=response.json()["id"])
 
 
 def raw_column(entry: Entry, column: str) -> str:

@@ -23,7 +23,6 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError
 from django.db.models import Count
-from django.utils import timezone
 from django_tasks.base import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 from prometheus_client import (
@@ -39,7 +38,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 
 from casebridge.audit.models import AuditEvent
 from casebridge.observability.logs import method_label, route_name
-from casebridge.sharing.models import Obligation
+from casebridge.sharing.selectors import overdue_obligation_count
 
 logger = logging.getLogger(__name__)
 CONTENT_TYPE = CONTENT_TYPE_LATEST
@@ -134,9 +133,7 @@ class CountsCollector:
         yield GaugeMetricFamily(
             "casebridge_obligations_overdue",
             "Open obligations whose due time has passed",
-            value=Obligation.objects.filter(
-                status=Obligation.Status.OPEN, due_at__lt=timezone.now()
-            ).count(),
+            value=overdue_obligation_count(),
         )
 
 

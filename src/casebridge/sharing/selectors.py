@@ -640,3 +640,11 @@ def recipient_emails(organisation_id: int) -> list[str]:
         user__is_active=True,
     )
     return sorted(set(rows.exclude(user__email="").values_list("user__email", flat=True)))
+
+
+def overdue_obligation_count() -> int:
+    """How many open obligations are past their due time, network-wide: a number for the
+    operators' metrics, nothing of a case."""
+    return Obligation.objects.filter(
+        status=Obligation.Status.OPEN, due_at__lt=timezone.now()
+    ).count()

@@ -44,6 +44,7 @@ from casebridge.crypto.files import (
     Header,
     NotEncrypted,
     SealedReader,
+    SealingSave,
 )
 from casebridge.storage.models import DocumentPiece
 
@@ -120,7 +121,7 @@ class DatabaseReader(SealedReader):
         super().close()
 
 
-class DatabaseStorage(Storage):
+class DatabaseStorage(SealingSave, Storage):
     """A Django storage whose documents are sealed pieces in ``storage_documentpiece``."""
 
     # -- writing ---------------------------------------------------------------------
@@ -139,16 +140,6 @@ class DatabaseStorage(Storage):
                 raise FileExistsError(name) from None
             yield out
             out.finish()
-
-    def _save(self, name: str, content) -> str:
-        while True:
-            try:
-                with self.writer(name) as out:
-                    for chunk in content.chunks():
-                        out.write(chunk)
-                return name
-            except FileExistsError:
-                name = self.get_available_name(name)
 
     # -- reading ---------------------------------------------------------------------
 

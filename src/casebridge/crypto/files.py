@@ -308,7 +308,22 @@ def _held(path: str) -> Iterator[int | None]:
             os.close(fd)
 
 
-class EncryptedFileStorage(FileSystemStorage):
+class SealingSave:
+    """Django's ``_save`` for both document storages: stream the upload through the
+    storage's ``writer(name)``, taking the next free name when one exists already."""
+
+    def _save(self, name: str, content) -> str:
+        while True:
+            try:
+                with self.writer(name) as out:
+                    for chunk in content.chunks():
+                        out.write(chunk)
+                return name
+            except FileExistsError:
+                name = self.get_available_name(name)
+
+
+class EncryptedFileStorage(SealingSave, FileSystemStorage):
     """A FileSystemStorage whose files hold ciphertext only (format in the module docstring)."""
 
     def __init__(self, location):
@@ -353,16 +368,6 @@ class EncryptedFileStorage(FileSystemStorage):
     def writer(self, name: str) -> contextlib.AbstractContextManager[EncryptingWriter]:
         """Stream plaintext into the new file ``name``: ``with storage.writer(n) as out:``."""
         return self._create(self.path(name), name)
-
-    def _save(self, name: str, content) -> str:
-        while True:
-            try:
-                with self.writer(name) as out:
-                    for chunk in content.chunks():
-                        out.write(chunk)
-                return name
-            except FileExistsError:
-                name = self.get_available_name(name)
 
     # -- reading ---------------------------------------------------------------------
 

@@ -636,18 +636,7 @@ def sso_sign_in(*, provider: Provider, claims: dict, second_factor: bool) -> Use
             membership_end(actor=user, membership=membership)
     held = set(current.values_list("role", flat=True))
     for role in sorted(roles - held):
-        membership, _created = Membership.objects.update_or_create(
-            user=user,
-            organisation=organisation,
-            role=role,
-            defaults={"valid_from": now, "valid_until": None},
-        )
-        audit_record(
-            actor=user,
-            action="accounts.membership.add",
-            obj=membership,
-            details={"user": user.pk, "organisation": organisation.pk, "role": role, "sso": True},
-        )
+        membership_add(actor=user, user=user, organisation=organisation, role=role)
     identity.last_sign_in_at = now
     identity.save(update_fields=["last_sign_in_at"])
     audit_record(

@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "casebridge.sharing",
     "casebridge.procedures",
     "casebridge.outcomes",
+    "casebridge.federation",
     "casebridge.privacy",
     "casebridge.stats",
     "casebridge.training",

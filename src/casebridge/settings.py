@@ -192,6 +192,11 @@ REAUTH_MINUTES = env.env_int("REAUTH_MINUTES", 5, minimum=1)
 API_TOKEN_MAX_DAYS = env.env_int("API_TOKEN_MAX_DAYS", 90, minimum=1)
 # Single sign-on: the organisations' OpenID Connect providers (docs/operations.md).
 SSO_FILE = env.env_str("CASEBRIDGE_SSO_FILE", "")
+# Federation with partner installations (issue 22): this installation's signing key and
+# the match keys agreed per partnership live here (docs/federation.md).
+FEDERATION_DIR = Path(
+    env.env_str("CASEBRIDGE_FEDERATION_DIR", str(DATA_DIR / "federation"))
+).resolve()
 
 LANGUAGE_CODE = env.env_str("LANGUAGE_CODE", "de")
 LANGUAGES = [("de", _("German")), ("en", _("English"))]

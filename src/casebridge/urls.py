@@ -22,6 +22,7 @@ urlpatterns = [
     path("privacy/", include("casebridge.privacy.urls")),
     path("stats/", include("casebridge.stats.urls")),
     path("training/", include("casebridge.training.urls")),
+    path("federation/", include("casebridge.federation.urls")),
     path("api/v1/", api.urls),
 ]
 

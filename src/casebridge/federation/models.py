@@ -137,6 +137,7 @@ class CrossHandover(models.Model):
         ACCEPTED = "accepted", _("accepted")
         DECLINED = "declined", _("declined")
         WITHDRAWN = "withdrawn", _("withdrawn")
+        REFUSED = "refused", _("refused by the partner installation")
         COMPLETED = "completed", _("completed")
 
     agreement = models.ForeignKey(Agreement, on_delete=models.PROTECT, related_name="handovers")
@@ -206,3 +207,6 @@ class MatchDigest(models.Model):
             )
         ]
         indexes = [models.Index(fields=["agreement", "kind", "digest"])]
+
+    def __str__(self) -> str:
+        return f"{self.agreement_id}/{self.case_id}/{self.kind}"

@@ -45,6 +45,11 @@ PROTECTED_MODELS = {
     "Rating",
     "FollowUp",
     "FollowUpConsent",
+    # federation (issue 22): a handover to or from a partner installation carries its
+    # reason and grounds, a message its copy, a match digest stands for a person
+    "CrossHandover",
+    "Message",
+    "MatchDigest",
 }
 # Related managers that reach protected rows from another object (case.entries.all(),
 # contact.referrals.filter(...)): the related names of the protected models' foreign keys.
@@ -144,6 +149,10 @@ ALLOWED = {
     "outcomes/services.py",
     # the worker reminds the lead of a follow-up: case number and day only, consent first
     "outcomes/tasks.py",
+    # federation (issue 22): handovers and messages through the agreement and the case's
+    # policy; the inbox reads identities only to digest them for person matches
+    "federation/selectors.py",
+    "federation/services.py",
 }
 
 

@@ -297,3 +297,10 @@ def staff_of(organisation: Organisation) -> list:
         .filter(organisation=organisation, role__in=PARTNER_ROLES, user__is_active=True)
         .select_related("user")
     ]
+
+
+def waiting(agreement: Agreement) -> int:
+    """Messages to the partner still in the outbox."""
+    return Message.objects.filter(
+        agreement=agreement, direction=Direction.OUT, status=Message.Status.PENDING
+    ).count()

@@ -22,6 +22,7 @@ from casebridge.cases.models import (
     Transfer,
 )
 from casebridge.crypto.files import private_storage
+from casebridge.federation.models import CrossHandover, Message
 from casebridge.hotline.models import Contact, Referral, ReferralEvent
 from casebridge.outcomes.models import FollowUpConsent
 from casebridge.sharing.models import Consent, ContactDisclosure, Disclosure, InformationRequest
@@ -56,6 +57,8 @@ REQUEST_TEXT = _blank("question", "refusal", "purpose")
 WARNING_TEXT = _blank("note", "reason")
 CONTACT_DISCLOSURE_TEXT = _blank("excerpt", "identity", "purpose", "justification", "note")
 TRANSFER_TEXT = _blank("reason", "consent_note", "justification", "decline_reason")
+# a handover to or from a partner installation, and the copies of its messages
+CROSS_HANDOVER_TEXT = _blank("reason", "consent_note", "justification", "decline_reason")
 
 CONTACT_TEXT_LEFT = _has_any(*CONTACT_TEXT)
 CONTACT_CONTENT_LEFT = _has_any(*CONTACT_TEXT, *CONTACT_IDENTITY)
@@ -132,6 +135,17 @@ def cases_anonymise(cases: QuerySet[Case], *, now) -> dict[str, int]:
         Transfer.objects.filter(case_id__in=case_ids)
         .filter(_has_any(*TRANSFER_TEXT))
         .update(**TRANSFER_TEXT)
+    )
+    counts["handover to or from a partner installation"] = (
+        CrossHandover.objects.filter(case_id__in=case_ids)
+        .filter(_has_any(*CROSS_HANDOVER_TEXT))
+        .update(**CROSS_HANDOVER_TEXT)
+    )
+    counts["message copy"] = (
+        Message.objects.filter(case_id__in=case_ids)
+        .filter(scrubbed_at__isnull=True)
+        .exclude(envelope="", answer="")
+        .update(envelope="", answer="", scrubbed_at=now)
     )
     Conference.objects.filter(case_id__in=case_ids).exclude(title="").update(title="")
     # how the person was asked about follow-ups (their answer stays, as a statistic does)

@@ -2,8 +2,8 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
-from casebridge.federation import services
-from casebridge.federation.models import Agreement, Direction, Message
+from casebridge.federation import selectors, services
+from casebridge.federation.models import Agreement
 
 
 class Command(BaseCommand):
@@ -70,9 +70,7 @@ class Command(BaseCommand):
             )
         else:
             for item in Agreement.objects.all():
-                waiting = Message.objects.filter(
-                    agreement=item, direction=Direction.OUT, status=Message.Status.PENDING
-                ).count()
+                waiting = selectors.waiting(item)
                 self.stdout.write(
                     _("%(code)s with %(partner)s: %(state)s, %(waiting)s waiting to be sent")
                     % {

@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
 from casebridge.audit.signing import AuditKeyError
+from casebridge.federation import tasks as federation
 from casebridge.outcomes.tasks import remind_follow_ups
 from casebridge.privacy.retention import retention_due, retention_periods, retention_run
 from casebridge.procedures.tasks import retire_ended_versions
@@ -18,6 +19,7 @@ class Command(BaseCommand):
     help = (
         "Run background work: obligation reminders and escalations, the end of expired "
         "emergency accesses, the end of a procedure's version, follow-up reminders, "
+        "messages to partner installations, "
         "retention, the statistics' monthly figures, and the task queue."
     )
 
@@ -42,6 +44,8 @@ class Command(BaseCommand):
             close_expired_emergency_access.enqueue()
             retire_ended_versions.enqueue()  # a procedure's version past its last day
             remind_follow_ups.enqueue()  # follow-ups after closure, with consent only
+            federation.upkeep()  # copies past their period, person-match digests
+            federation.deliver()  # messages to partner installations
             # Retention (the cooperation model's periods), at most once a day.
             if retention_periods() is not None and retention_due():
                 try:
@@ -68,6 +72,7 @@ class Command(BaseCommand):
                 time.sleep(min(step, pause))
                 pause -= step
                 close_old_connections()  # a long-lived process: drop a broken connection
+                federation.deliver()  # a partner back up hears within a step
                 refresh_stale()
                 outcome_figures.refresh_stale()
                 decide_ahead()

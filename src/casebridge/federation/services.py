@@ -453,9 +453,21 @@ def _on_answer(record: Message, answer: dict) -> None:
     handover.partner_reference = handover.partner_reference or answer["body"]["reference"]
     handover.save(update_fields=["status", "completed_at", "partner_reference"])
     case = handover.case
-    if case is not None and case.status == Case.Status.OPEN:
-        reason = Term.objects.of("case_closing_reason").filter(code=record.agreement.closing_reason)
-        case_services.case_close(actor=record.actor, case=case, closing_reason=reason.first())
+    if case is None or case.status != Case.Status.OPEN:
+        return
+    reason = Term.objects.of("case_closing_reason").filter(code=record.agreement.closing_reason)
+    try:
+        with transaction.atomic():
+            case_services.case_close(actor=record.actor, case=case, closing_reason=reason.first())
+    except (ValidationError, PermissionDenied):
+        # the partner has the case; closing it here is left to its lead (the page says so)
+        audit_record(
+            actor=record.actor,
+            action="federation.handover.close",
+            obj=handover,
+            outcome=Outcome.DENIED,
+            details={"case": case.number, "closing_reason": record.agreement.closing_reason},
+        )
 
 
 # --- handovers this installation asks for -------------------------------------------------

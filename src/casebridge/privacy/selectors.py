@@ -33,6 +33,7 @@ from casebridge.cases.models import Case, Entry, RelatedPerson
 from casebridge.cases.services import identity_index
 from casebridge.crypto.keys import name_index
 from casebridge.dates import day_range
+from casebridge.federation.models import CrossHandover, Message
 from casebridge.hotline.models import Contact
 from casebridge.privacy.models import SubjectRequest
 
@@ -375,6 +376,39 @@ def _case(case: Case, documents: list[ExportDocument]) -> dict:
             for t in case.transfers.select_related(
                 "from_organisation", "to_organisation", "region", "legal_basis"
             )
+        ],
+        # handovers to or from partner installations (issue 22) and every message about
+        # the case that crossed to one: what went where, when, on which basis
+        "partner_installations": [
+            {
+                "direction": h.direction,
+                "partner": h.agreement.partner,
+                "agreement": h.agreement.code,
+                "status": h.status,
+                "categories": h.categories,
+                "legal_basis": h.legal_basis,
+                "consent": h.consent_note,
+                "justification": h.justification,
+                "reason": h.reason,
+                "decline_reason": h.decline_reason,
+                "requested_at": _iso(h.created_at),
+                "decided_at": _iso(h.decided_at),
+                "completed_at": _iso(h.completed_at),
+            }
+            for h in CrossHandover.objects.filter(case=case).select_related("agreement")
+        ],
+        "partner_messages": [
+            {
+                "direction": m.direction,
+                "partner": m.partner,
+                "type": m.type,
+                "status": m.status,
+                "categories": m.categories,
+                "legal_basis": m.legal_basis,
+                "at": _iso(m.created_at),
+                "hash": m.hash,
+            }
+            for m in Message.objects.filter(case=case).defer("envelope", "answer")
         ],
         # The contact that led to the case describes the subject; the caller is a third
         # party, so the caller's identity is left out.

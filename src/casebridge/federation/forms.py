@@ -17,6 +17,16 @@ AGE_BANDS = [
 ]
 
 
+MATCH_RESULTS = {
+    "match": _("The partner has an open case of this person."),
+    "possible": _(
+        "The partner possibly has an open case of this person (the same last name and date "
+        "of birth, another first name)."
+    ),
+    "none": _("The partner does not know the person."),
+}
+
+
 def _agreement_choices(agreements) -> list[tuple[int, str]]:
     return [(a.pk, f"{partner_name(a)} ({a.code})") for a in agreements]
 

@@ -25,8 +25,8 @@ from casebridge.accounts.models import Membership, Role
 from casebridge.accounts.permissions import active_roles
 from casebridge.accounts.stepup import EMERGENCY_PURPOSE
 from casebridge.audit.services import audit_denied, audit_record
-from casebridge.cooperation_models.models import Term
 from casebridge.cases.models import Case
+from casebridge.cooperation_models.models import Term
 from casebridge.federation.models import Agreement, CrossHandover, Direction, MatchDigest, Message
 from casebridge.hotline.routing import suggest
 from casebridge.labels import pick_label
@@ -72,14 +72,12 @@ _agreement_organisations: tuple[float, frozenset[int]] | None = None
 
 def agreement_organisations() -> frozenset[int]:
     """Ids of this installation's organisations that act under an agreement in force."""
-    global _agreement_organisations  # noqa: PLW0603 (the per-process cache above)
+    global _agreement_organisations
     now = time.monotonic()
     if _agreement_organisations is None or _agreement_organisations[0] < now:
         listed = frozenset(
             organisation
-            for agreement in Agreement.objects.filter(active=True).prefetch_related(
-                "organisations"
-            )
+            for agreement in Agreement.objects.filter(active=True).prefetch_related("organisations")
             if agreement.in_force()
             for organisation in (o.pk for o in agreement.organisations.all())
         )
@@ -89,7 +87,7 @@ def agreement_organisations() -> frozenset[int]:
 
 def forget_agreement_organisations(**_signal) -> None:
     """Drop the kept organisations under agreements (an agreement was changed)."""
-    global _agreement_organisations  # noqa: PLW0603 (the per-process cache above)
+    global _agreement_organisations
     _agreement_organisations = None
 
 
@@ -208,7 +206,6 @@ def register_rows(rows: list[Message]) -> list[dict]:
         }
         for m in rows
     ]
-
 
 
 def _handovers_for(actor) -> QuerySet[CrossHandover]:

@@ -27,6 +27,7 @@ from casebridge.cases import selectors as case_selectors
 from casebridge.cases.views import CaseSection
 from casebridge.federation import selectors, services
 from casebridge.federation.forms import (
+    MATCH_RESULTS,
     AcceptForm,
     ConsultForm,
     DeclineForm,
@@ -38,15 +39,6 @@ from casebridge.federation.models import CrossHandover, Direction, Message
 from casebridge.forms import apply_validation_error
 from casebridge.labels import pick_label
 from casebridge.refusals import hide_denials
-
-MATCH_RESULTS = {
-    "match": gettext_lazy("The partner has an open case of this person."),
-    "possible": gettext_lazy(
-        "The partner possibly has an open case of this person (the same last name and date "
-        "of birth, another first name)."
-    ),
-    "none": gettext_lazy("The partner does not know the person."),
-}
 
 
 def partner_failure(exc: Exception) -> str:
@@ -279,7 +271,9 @@ def _handover_page(request, handover, *, status: int = 200, **forms):
     incoming = handover.direction == Direction.IN
     requested = handover.status == CrossHandover.Status.REQUESTED
     accepted = handover.status == CrossHandover.Status.ACCEPTED
-    can_answer = incoming and requested and bool(services.acting_organisations(user, handover.agreement))
+    can_answer = (
+        incoming and requested and bool(services.acting_organisations(user, handover.agreement))
+    )
     labels = selectors.category_labels()
     return render(
         request,
@@ -299,9 +293,7 @@ def _handover_page(request, handover, *, status: int = 200, **forms):
             "decline_form": forms.get("decline_form") or DeclineForm(),
             "withdraw_form": forms.get("withdraw_form") or WithdrawForm(),
             "can_withdraw": not incoming and requested,
-            "can_disclose": not incoming
-            and accepted
-            and not selectors.disclosure_sent(handover),
+            "can_disclose": not incoming and accepted and not selectors.disclosure_sent(handover),
         },
         status=status,
     )
@@ -458,6 +450,8 @@ def register(request):
             "agreements": selectors.all_agreements(request.user),
             "directions": Direction.choices,
             "statuses": Message.Status.choices,
-            "csv_url": reverse("federation:register") + "?format=csv" + ("&" + query if query else ""),
+            "csv_url": reverse("federation:register")
+            + "?format=csv"
+            + ("&" + query if query else ""),
         },
     )

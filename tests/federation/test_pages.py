@@ -119,9 +119,7 @@ def test_others_cannot_propose(partner, personas, world, name):
     assert not CrossHandover.objects.exists()
 
 
-def test_a_proposal_with_bad_input_shows_the_fields_and_changes_nothing(
-    partner, personas, world
-):
+def test_a_proposal_with_bad_input_shows_the_fields_and_changes_nothing(partner, personas, world):
     response = personas.client(personas.partner).post(
         reverse("federation:propose", args=[world.case.pk]),
         _proposal(
@@ -169,11 +167,12 @@ def test_disclose_on_the_page_after_the_partner_accepted(
     url = reverse("federation:disclose", args=[handover.pk])
     stale = personas.client(personas.partner, reauthenticated=False)
     assert stale.post(url).status_code == 302
-    assert not partner.received[-1]["type"] == "disclosure"
+    assert partner.received[-1]["type"] != "disclosure"
     client = personas.client(personas.partner)
-    assert 'id="disclose-handover"' in client.get(
-        reverse("federation:handover", args=[handover.pk])
-    ).content.decode()
+    assert (
+        'id="disclose-handover"'
+        in client.get(reverse("federation:handover", args=[handover.pk])).content.decode()
+    )
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(url)
     assert response.status_code == 302
@@ -187,9 +186,12 @@ def test_accept_an_incoming_handover_and_open_the_new_case(
 ):
     handover = _incoming(partner)
     client = personas.client(personas.partner)
-    assert personas.client(personas.partner_other).get(
-        reverse("federation:handover", args=[handover.pk])
-    ).status_code == 404
+    assert (
+        personas.client(personas.partner_other)
+        .get(reverse("federation:handover", args=[handover.pk]))
+        .status_code
+        == 404
+    )
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
             reverse("federation:accept", args=[handover.pk]),

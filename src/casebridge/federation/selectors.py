@@ -25,6 +25,7 @@ from casebridge.accounts.models import Membership, Role
 from casebridge.accounts.permissions import active_roles
 from casebridge.accounts.stepup import EMERGENCY_PURPOSE
 from casebridge.audit.services import audit_denied, audit_record
+from casebridge.cases import selectors as case_selectors
 from casebridge.cases.models import Case
 from casebridge.cooperation_models.models import Term
 from casebridge.federation.models import Agreement, CrossHandover, Direction, MatchDigest, Message
@@ -439,3 +440,12 @@ def waiting(agreement: Agreement) -> int:
     return Message.objects.filter(
         agreement=agreement, direction=Direction.OUT, status=Message.Status.PENDING
     ).count()
+
+
+def case_to_hand_over(actor, case_id: int) -> Case:
+    """A case for its lead's federation page and actions: 404 for anyone else, and the
+    403 "by emergency access" for whoever reads it by emergency access (audited)."""
+    case = case_selectors.access_case(actor, case_id, for_write=True)
+    if not decide(actor, Action.CHANGE, case):
+        raise Http404
+    return case

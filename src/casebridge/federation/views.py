@@ -21,9 +21,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from casebridge.access.policy import Action
 from casebridge.accounts.stepup import require_recent_auth
-from casebridge.cases import selectors as case_selectors
 from casebridge.cases.views import CaseSection
 from casebridge.federation import selectors, services
 from casebridge.federation.forms import (
@@ -177,7 +175,7 @@ def _case_page(request, case, *, status: int = 200, match_result=None, failure=N
 
 
 def _access_case(request, case_id: int):
-    return case_selectors.access_case(request.user, case_id, action=Action.CHANGE, for_write=True)
+    return selectors.case_to_hand_over(request.user, case_id)
 
 
 @login_required

@@ -33,6 +33,9 @@ from casebridge.accounts.stepup import STEP_UP, DuringEmergency, authenticated_b
 from casebridge.audit.models import AuditEvent
 from casebridge.cases import selectors as case_selectors
 from casebridge.cooperation_models.models import Term
+from casebridge.federation import services as federation_services
+from casebridge.federation.models import CrossHandover
+from casebridge.federation.models import Message as FederationMessage
 from casebridge.privacy import selectors as privacy_selectors
 from casebridge.privacy import services as privacy_services
 from casebridge.procedures import services as procedure_services
@@ -42,6 +45,7 @@ from casebridge.sharing import emergency as sharing_emergency
 from casebridge.sharing import services as sharing_services
 from casebridge.sharing.models import ContactDisclosure, Disclosure, EmergencyAccess, Protocol
 from tests.builders import make_contact, make_user, org
+from tests.federation.partner import install as install_partner
 from tests.procedures.drafts import draft_with_signatories
 
 pytestmark = pytest.mark.django_db
@@ -321,8 +325,83 @@ def _protocol_activate(personas, world, actor):
     )
 
 
+@pytest.fixture(autouse=True)
+def _federation_partner(request, settings, tmp_path, monkeypatch):
+    """The federation's rows hand a case to a partner installation: one answers in process."""
+    params = getattr(getattr(request.node, "callspec", None), "params", {})
+    if not str(params.get("code", "")).startswith("federation."):
+        return
+    personas = request.getfixturevalue("personas")
+    fake = install_partner(settings, tmp_path, [org(personas.partner)])
+    monkeypatch.setattr(federation_services, "_post", fake.post)
+    PARTNERS["fake"] = fake
+
+
+PARTNERS: dict = {}
+HANDOVER = {
+    "postcode": "3011 AB",
+    "language": "nl",
+    "reason": "Die Familie zieht nach Rotterdam.",
+    "categories": ["identity", "case_coordination"],
+    "consent_note": "Zugestimmt am 3. Dezember.",
+}
+
+
+def _federation_propose(personas, world, actor):
+    agreement = PARTNERS["fake"].agreement
+    return Walk(
+        actor=actor,
+        page=(
+            "POST",
+            reverse("federation:propose", args=[world.case.pk]),
+            {"propose-agreement": agreement.pk}
+            | {f"propose-{name}": value for name, value in HANDOVER.items()},
+        ),
+        page_done=302,
+        api=(
+            "POST",
+            f"/api/v1/federation/cases/{world.case.pk}/handovers",
+            {"agreement_id": agreement.pk, **HANDOVER},
+        ),
+        api_done=201,
+        secret="Rotterdam",
+        service=lambda: federation_services.handover_propose(
+            actor=actor, agreement=agreement, case=world.case, **HANDOVER
+        ),
+    )
+
+
+def _federation_disclose(personas, world, actor):
+    """An outgoing handover the partner has accepted: what is left is sending the case."""
+    fake = PARTNERS["fake"]
+    handover = federation_services.handover_propose(
+        actor=personas.partner, agreement=fake.agreement, case=world.case, **HANDOVER
+    )
+    acceptance = fake.message(
+        "acceptance", {"organisation": "Stichting", "reference": "NL-1"}, thread=handover.thread
+    )
+    fake.send(Client(), acceptance)
+    return Walk(
+        actor=actor,
+        page=("POST", reverse("federation:disclose", args=[handover.pk]), {}),
+        page_done=302,
+        api=("POST", f"/api/v1/federation/handovers/{handover.pk}/disclose", None),
+        api_done=200,
+        secret="Beispiel",
+        service=lambda: federation_services.handover_disclose(actor=actor, handover=handover),
+    )
+
+
 # code → (how to do it, who does it)
 WALKS = {
+    "federation.handover.propose": (
+        _federation_propose,
+        lambda personas, world: personas.partner,
+    ),
+    "federation.handover.disclose": (
+        _federation_disclose,
+        lambda personas, world: personas.partner,
+    ),
     "procedures.protocol.sign": (_protocol_sign, lambda personas, world: personas.partner),
     "procedures.protocol.activate": (
         _protocol_activate,
@@ -363,6 +442,8 @@ def snapshot(actor) -> tuple:
         sorted(ContactDisclosure.objects.values_list("status", flat=True)),
         ProtocolSignatory.objects.filter(signed_at__isnull=False).count(),
         sorted(Protocol.objects.values_list("status", flat=True)),
+        CrossHandover.objects.count(),
+        FederationMessage.objects.filter(direction="out").count(),
     )
 
 
@@ -481,6 +562,8 @@ def _coordinator_of_the_lead_in_emergency(personas, world):
 
 
 EMERGENCY_ACTORS = {
+    "federation.handover.propose": _coordinator_in_emergency,
+    "federation.handover.disclose": _coordinator_in_emergency,
     "cases.case.export": _coordinator_in_emergency,
     "sharing.disclosure.request": _coordinator_in_emergency,
     "sharing.disclosure.decide": _coordinator_of_the_lead_in_emergency,

@@ -8,6 +8,7 @@ rolled-back transaction), with the fake partner of ``tests/federation/partner.py
 
 from __future__ import annotations
 
+import contextlib
 import json
 import tempfile
 from datetime import date, timedelta
@@ -300,10 +301,8 @@ class Sending(HypothesisTestCase):
         here = _Installation(self, terms, world=True)
         partner, lead, case = here.partner, here.personas.partner, here.world.case
         for number, code in enumerate(extra):
-            try:
+            with contextlib.suppress(ValidationError, PermissionDenied):
                 entry(lead, case, code, f"Extra {number}", "More.")
-            except (ValidationError, PermissionDenied):
-                pass
         allowed = (set(term) & set(proposed)) - _kept(sector)
         try:
             handover = services.handover_propose(
@@ -391,7 +390,7 @@ def _signed(reason: str) -> tuple[dict, bytes]:
 @settings(max_examples=300, deadline=None)
 @given(reason=st.text(min_size=1, max_size=40).filter(str.strip), data=st.data())
 def test_any_single_byte_changed_in_a_signed_message_is_refused(reason, data):
-    message, raw = _signed(reason)
+    _message, raw = _signed(reason)
     position = data.draw(st.integers(0, len(raw) - 1), label="position")
     byte = data.draw(st.integers(0, 255).filter(lambda b: b != raw[position]), label="byte")
     spoiled = raw[:position] + bytes([byte]) + raw[position + 1 :]
@@ -411,7 +410,7 @@ def test_the_unspoiled_message_opens_and_verifies():
 
 def test_a_signature_spelt_otherwise_in_base64_is_malformed():
     """base64's last character has spare bits: the same signature could be spelt anew."""
-    message, raw = _signed("The family moved.")
+    _message, raw = _signed("The family moved.")
     wire = json.loads(raw)
     last = wire["signature"].rstrip("=")[-1]
     alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"

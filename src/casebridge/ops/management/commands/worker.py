@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
 from casebridge.audit.signing import AuditKeyError
+from casebridge.federation.services import deliver_pending, scrub_expired
 from casebridge.outcomes.tasks import remind_follow_ups
 from casebridge.privacy.retention import retention_due, retention_periods, retention_run
 from casebridge.procedures.tasks import retire_ended_versions
@@ -18,7 +19,8 @@ class Command(BaseCommand):
     help = (
         "Run background work: obligation reminders and escalations, the end of expired "
         "emergency accesses, the end of a procedure's version, follow-up reminders, "
-        "retention, the statistics' monthly figures, and the task queue."
+        "retention, the statistics' monthly figures, the federation's outbox and the end "
+        "of its message copies, and the task queue."
     )
 
     def add_arguments(self, parser):
@@ -53,6 +55,10 @@ class Command(BaseCommand):
             refresh_stale()
             outcome_figures.refresh_stale()  # closed cases' outcomes (issue 20)
             decide_ahead()
+            # Federation (docs/federation.md): what waits for a partner, in order, and the
+            # copies of messages past their agreement's period.
+            deliver_pending()
+            scrub_expired()
             # Work the queue until it is empty, then wait for the next round.
             call_command("db_worker", "--batch", verbosity=0)
             # Seal what is pending and sign the audit chain's end (docs/operations.md).
@@ -71,3 +77,4 @@ class Command(BaseCommand):
                 refresh_stale()
                 outcome_figures.refresh_stale()
                 decide_ahead()
+                deliver_pending()  # retries fall due after 30 s, 1 min, 2 min, …

@@ -15,6 +15,7 @@ from casebridge.accounts.services import api_token_authenticate
 from casebridge.accounts.two_factor import TwoFactorPending, two_factor_pending
 from casebridge.cases.api import router as cases_router
 from casebridge.federation.api import router as federation_router
+from casebridge.federation.schemas import openapi_components as federation_components
 from casebridge.hotline.api import router as hotline_router
 from casebridge.middleware import use_preferences
 from casebridge.network.api import router as network_router
@@ -82,7 +83,20 @@ class CasebridgeAPI(NinjaAPI):
 
     def get_openapi_schema(self, *args, **kwargs):
         schema = super().get_openapi_schema(*args, **kwargs)
-        schema.setdefault("components", {}).setdefault("schemas", {})["CommonError"] = ERROR_SCHEMA
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components["CommonError"] = ERROR_SCHEMA
+        # the protocol partner installations speak (docs/federation.md): not an operation
+        # of this API, but published with it
+        components.update(federation_components())
+        schema["info"]["x-federation-inbox"] = {
+            "method": "POST",
+            "path": "/federation/v1/messages",
+            "requestBody": {"$ref": "#/components/schemas/FederationWire"},
+            "description": "Partner installations post signed protocol messages here "
+            "(no session, no token: the signature proves the sender); the answer is a "
+            "signed message too. The message's body follows the schema Federation<Type>Body "
+            "of its type. See docs/federation.md.",
+        }
         reference = {"$ref": "#/components/schemas/CommonError"}
         for item in schema["paths"].values():
             for operation in item.values():

@@ -399,6 +399,10 @@ def open_wire(raw: bytes) -> tuple[dict, bytes]:
         signature = base64.b64decode(wire.signature, validate=True)
     except (ValidationError, binascii.Error, ValueError):
         raise Refused("malformed") from None
+    # one spelling only: base64 leaves spare bits in its last character, and a signature
+    # spelt otherwise would let changed wire bytes pass as the same message
+    if base64.b64encode(signature).decode("ascii") != wire.signature:
+        raise Refused("malformed")
     message = wire.message
     if message.get("protocol") != PROTOCOL:
         raise Refused("malformed")

@@ -54,7 +54,7 @@ from casebridge.cooperation_models.models import CooperationModel, Term
 from casebridge.federation import protocol, selectors
 from casebridge.federation.models import Agreement, CrossHandover, Direction, MatchDigest, Message
 from casebridge.federation.protocol import Refused
-from casebridge.network.models import COUNSELLING_SECTORS, Organisation
+from casebridge.network.models import COUNSELLING_SECTORS, Organisation, Sector
 
 logger = logging.getLogger(__name__)
 
@@ -173,6 +173,16 @@ def _require_agreement(actor, agreement: Agreement, purpose: str, direction: str
             {"agreement": [_("The agreement does not allow this with the partner installation.")]}
         )
     return term
+
+
+def kept_from(term: dict | None) -> set[str]:
+    """The categories this installation's model keeps from the term's receiving sector
+    (its ``never_by_scope``): they never cross under the term, whatever it lists."""
+    code = (term or {}).get("receiving_sector")
+    if not code:
+        return set()
+    kept = Sector.objects.filter(code=code).values_list("never_by_scope", flat=True).first()
+    return set(kept or [])
 
 
 # --- sending ------------------------------------------------------------------------------
@@ -509,7 +519,7 @@ def handover_propose(
     elif selectors.open_handover(case):
         errors["case"] = [_("This case already has an open handover to a partner installation.")]
     categories = list(dict.fromkeys(categories or []))
-    allowed = set(term["categories"])
+    allowed = set(term["categories"]) - kept_from(term)
     if not categories:
         errors["categories"] = [_("Choose what is to be sent when the partner accepts.")]
     elif not set(categories) <= allowed:
@@ -624,8 +634,12 @@ def handover_disclose(*, actor, handover: CrossHandover) -> Message:
     if selectors.disclosure_sent(handover):
         raise ValidationError({"status": [_("The case's information has been sent already.")]})
     term = selectors.term_for(handover.agreement, "send", "handover")
-    allowed = set(term["categories"]) if term else set()
+    allowed = set(term["categories"]) - kept_from(term) if term else set()
     categories = [code for code in handover.categories if code in allowed]
+    if not categories:
+        raise ValidationError(
+            {"categories": [_("The agreement no longer lets any of the named categories cross.")]}
+        )
     case = handover.case
     items: list[dict] = []
     if "identity" in categories:
@@ -643,7 +657,7 @@ def handover_disclose(*, actor, handover: CrossHandover) -> Message:
                 }
             )
     if not items:
-        items.append({"category": categories[0] if categories else "case_coordination"})
+        items.append({"category": categories[0]})
     return _enqueue(
         actor=actor,
         agreement=handover.agreement,
@@ -789,8 +803,12 @@ def _check_terms(agreement: Agreement, envelope: protocol.Envelope, body) -> Non
     term = selectors.term_for(agreement, direction, purpose)
     if term is None:
         raise Refused("purpose_not_allowed")
-    if not set(protocol.categories_of(envelope.type, body)) <= set(term["categories"]):
+    categories = set(protocol.categories_of(envelope.type, body))
+    if not categories <= set(term["categories"]):
         raise Refused("category_not_allowed")
+    if direction == "receive" and categories & kept_from(term):
+        # this model keeps the category from the sector that would receive it here
+        raise Refused("not_accepted")
 
 
 def _repeat(earlier: Message) -> tuple[int, bytes]:

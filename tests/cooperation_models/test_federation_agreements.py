@@ -274,6 +274,11 @@ MISTAKES = [
         f"{WHERE}: key copies_kept_days: must be at most 3650",
     ),
     (
+        "copies kept shorter than the replay horizon",
+        ("copies_kept_days = 90", "copies_kept_days = 7"),
+        f"{WHERE}: key copies_kept_days: must be at least 8",
+    ),
+    (
         "partner is this installation",
         ('partner = "nl-rotterdam"', 'partner = "de-hotline"'),
         f'{WHERE}: key partner: the partner must be another installation than "de-hotline"',

@@ -191,3 +191,22 @@ def test_with_the_partner_down_nothing_is_lost_and_it_arrives_once_in_order(
     assert services.deliver_pending() == {"delivered": 2, "refused": 0, "waiting": 0}
     assert [m["type"] for m in partner.received] == ["handover_request", "withdrawal"]
     assert services.deliver_pending() == {"delivered": 0, "refused": 0, "waiting": 0}
+
+
+def test_a_handover_opens_only_in_the_sector_the_agreement_receives_in(partner, personas):
+    terms = partner.agreement.terms
+    for term in terms["receive"]:
+        if term["purpose"] == "handover":
+            term["receiving_sector"] = "state_counselling"
+    partner.agreement.save(update_fields=["terms"])
+    request = partner.message("handover_request", request_body(), thread=new_thread())
+    partner.send(Client(), request)
+    with pytest.raises(ValidationError) as error:
+        services.handover_accept(
+            actor=personas.partner,
+            handover=CrossHandover.objects.get(),
+            organisation=org(personas.partner),
+        )
+    assert "organisation" in error.value.message_dict
+    assert CrossHandover.objects.get().status == "requested"
+    assert not Case.objects.exists()

@@ -304,7 +304,9 @@ class FederationAgreement(_Strict):
     ]
     valid_from: date
     valid_until: date | None = None
-    copies_kept_days: int = Field(ge=1, le=3650)
+    # at least the protocol's replay horizon (7 days) and one: a repeated message is
+    # answered from its kept copy
+    copies_kept_days: int = Field(ge=8, le=3650)
     closing_reason: Code
     organisations: list[Code] = Field(min_length=1)
     label: dict[str, Text] = {}

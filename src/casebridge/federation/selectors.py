@@ -330,11 +330,14 @@ def received(partner: str, message_id: str) -> Message | None:
 
 
 def receiving_organisations(actor, agreement: Agreement) -> list[Organisation]:
-    """The actor's counselling organisations under the agreement (where a case may open)."""
+    """The actor's counselling organisations under the agreement in the sector its receive
+    term names (where a case handed over may open)."""
     mine = organisations_with(actor, PARTNER_ROLES)
+    term = term_for(agreement, "receive", "handover") or {}
+    sectors = [code for code in COUNSELLING_SECTORS if code == term.get("receiving_sector")]
     return list(
         agreement.organisations.filter(
-            pk__in=mine, type__sector__code__in=COUNSELLING_SECTORS, active=True
+            pk__in=mine, type__sector__code__in=sectors, active=True
         ).order_by("name")
     )
 

@@ -54,7 +54,7 @@ from casebridge.cooperation_models.models import CooperationModel, Term
 from casebridge.federation import protocol, selectors
 from casebridge.federation.models import Agreement, CrossHandover, Direction, MatchDigest, Message
 from casebridge.federation.protocol import Refused
-from casebridge.network.models import COUNSELLING_SECTORS, Organisation, Sector
+from casebridge.network.models import Organisation, Sector
 
 logger = logging.getLogger(__name__)
 
@@ -680,18 +680,15 @@ def handover_accept(
     """Take the case over: a case opens here under this installation's model, led by the
     actor's organisation with the actor as lead worker; the partner hears it."""
     _require_handover(actor, handover, Direction.IN, CrossHandover.Status.REQUESTED)
-    listed = acting_organisations(actor, handover.agreement)
-    if (
-        organisation is None
-        or organisation.pk not in listed
-        or organisation.type.sector.code not in COUNSELLING_SECTORS
-    ):
+    listed = {o.pk for o in selectors.receiving_organisations(actor, handover.agreement)}
+    if organisation is None or organisation.pk not in listed:
         raise ValidationError(
             {
                 "organisation": [
                     _(
-                        "Choose your counselling organisation under the agreement: the case "
-                        "opens there with you as lead worker."
+                        "Choose your counselling organisation under the agreement, in the "
+                        "sector that receives handovers: the case opens there with you as "
+                        "lead worker."
                     )
                 ]
             }

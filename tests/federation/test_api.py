@@ -158,3 +158,25 @@ def test_accept_decline_withdraw_through_a_token(
         response = _post(token, f"{BASE}/handovers/{created['id']}/withdraw", {})
     assert response.json()["status"] == "withdrawn"
     assert partner.received[-1]["type"] == "withdrawal"
+
+
+def test_the_api_answers_a_german_user_in_german(partner, personas, world):
+    personas.partner.language = "de"
+    personas.partner.save(update_fields=["language"])
+    client = personas.client(personas.partner)
+    response = client.post(
+        f"/api/v1/federation/cases/{world.case.pk}/handovers",
+        {
+            "agreement_id": partner.agreement.pk,
+            "postcode": "3011 AB",
+            "reason": "",
+            "categories": ["security"],
+            "consent_note": "ja",
+        },
+        content_type="application/json",
+    )
+    assert response.status_code == 422
+    fields = response.json()["fields"]
+    assert fields["reason"] == ["Sagen Sie, warum der Fall an die Partnerinstallation geht."]
+    assert "Die Vereinbarung lässt nur diese Kategorien übermitteln" in fields["categories"][0]
+    assert not CrossHandover.objects.exists()

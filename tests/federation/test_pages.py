@@ -238,3 +238,20 @@ def test_the_case_page_has_a_federation_section_for_the_lead(partner, personas, 
         reverse("cases:case", args=[world.case.pk]) + "?section=federation"
     )
     assert reverse("federation:case", args=[world.case.pk]) in response.content.decode()
+
+
+def test_the_pages_speak_german_to_a_german_user(partner, personas, world):
+    personas.partner.language = "de"
+    personas.partner.save(update_fields=["language"])
+    client = personas.client(personas.partner)
+    page = client.get(reverse("federation:overview")).content.decode()
+    assert "Vereinbarungen, unter denen Sie handeln" in page
+    response = client.post(
+        reverse("federation:propose", args=[world.case.pk]),
+        _proposal(partner, **{"propose-reason": "", "propose-consent_note": ""}),
+    )
+    assert response.status_code == 422
+    text = response.content.decode()
+    assert "Sagen Sie, warum der Fall an die Partnerinstallation geht." in text
+    assert "Sagen Sie, wie die Person in die Übergabe eingewilligt hat." in text
+    assert not CrossHandover.objects.exists()

@@ -246,12 +246,13 @@ def test_the_pages_speak_german_to_a_german_user(partner, personas, world):
     client = personas.client(personas.partner)
     page = client.get(reverse("federation:overview")).content.decode()
     assert "Vereinbarungen, unter denen Sie handeln" in page
-    response = client.post(
-        reverse("federation:propose", args=[world.case.pk]),
-        _proposal(partner, **{"propose-reason": "", "propose-consent_note": ""}),
-    )
+    url = reverse("federation:propose", args=[world.case.pk])
+    response = client.post(url, _proposal(partner, **{"propose-reason": ""}))
     assert response.status_code == 422
-    text = response.content.decode()
-    assert "Sagen Sie, warum der Fall an die Partnerinstallation geht." in text
-    assert "Sagen Sie, wie die Person in die Übergabe eingewilligt hat." in text
+    assert "Grund der Übergabe: Dieses Feld ist zwingend erforderlich." in response.content.decode()
+    response = client.post(url, _proposal(partner, **{"propose-consent_note": ""}))
+    assert response.status_code == 422
+    assert "Sagen Sie, wie die Person in die Übergabe eingewilligt hat." in (
+        response.content.decode()
+    )
     assert not CrossHandover.objects.exists()

@@ -8,7 +8,10 @@ from pathlib import Path
 import pytest
 from django.utils import translation
 
+from casebridge.accounts.models import Membership, Role, User
 from casebridge.audit.models import AuditEvent
+from casebridge.cases.models import Participant
+from casebridge.cases.services import case_open, participant_add
 from casebridge.cooperation_models.models import CooperationModel, Term
 from casebridge.cooperation_models.schema import ModelInvalid, parse_model
 from casebridge.network.models import Coverage, Organisation, PostcodeArea, Region
@@ -152,3 +155,40 @@ def test_dutch_safety_house_model_loads_and_resolves_postcodes():
     assert place.region.level == "municipality"
     # The German organisations are retired, not deleted.
     assert Organisation.objects.filter(is_hotline=True, active=False).exists()
+
+
+def test_rotterdam_partner_model_loads_and_runs_cases():
+    """The Dutch partner installation of the federation tests: it loads into a database
+    of its own and a partner counsellor of the Rotterdam NGO opens a case there."""
+    CooperationModel.objects.all().delete()
+    PostcodeArea.objects.all().delete()
+    spec = parse_model(str(FIXTURES / "netherlands-rotterdam.toml"))
+    assert spec.federation is None
+    report = model_load(spec=spec)
+    assert report.created["organisation"] == len(spec.entries("organisations"))
+    assert CooperationModel.objects.get().code == "netherlands-rotterdam"
+    ngo = Organisation.objects.get(name="Stichting Perspectief Rotterdam")
+    assert ngo.region.code == "NL-GM0599"
+    assert [c.region.code for c in Coverage.objects.filter(organisation=ngo)] == ["NL-ZH"]
+    assert [r.code for r in region_for_postcode("3011 AB").path][:2] == ["NL", "NL-ZH"]
+    police = Organisation.objects.get(name="Politie Rotterdam")
+    assert police.type.sector.two_factor
+    assert Term.objects.of("case_closing_reason").filter(code="moved").exists()
+
+    counsellor = User.objects.create_user(username="noor", password="x" * 16, language="nl")
+    Membership.objects.create(user=counsellor, organisation=ngo, role=Role.PARTNER_COUNSELLOR)
+    case = case_open(actor=counsellor, owner=ngo, pseudonym="R-1")
+    lead = Participant.objects.get(case=case)
+    assert lead.role.code == "lead_counselling"
+    assert "counselling" in {c.code for c in lead.read_categories.all()}
+    officer = User.objects.create_user(username="bram", password="x" * 16, language="nl")
+    Membership.objects.create(user=officer, organisation=police, role=Role.SECURITY_LIAISON)
+    liaison = participant_add(
+        actor=counsellor,
+        case=case,
+        organisation=police,
+        role=Term.objects.of("case_role").get(code="police_liaison"),
+        members=[officer],
+    )
+    # counselling reaches the security sector only by disclosure, never by scope
+    assert {c.code for c in liaison.read_categories.all()} == {"case_coordination", "security"}

@@ -7,6 +7,8 @@ naming the file, the table, the entry and the key.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import csv
 import hashlib
 import math
@@ -17,6 +19,7 @@ from datetime import date
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from django.utils.translation import gettext as _
 from pydantic import (
@@ -264,6 +267,65 @@ class RetentionSpec(_Strict):
     audit_event_years: Years
 
 
+# -- [federation] (issue 22: cooperation between independent installations) ---------------
+FEDERATION_PURPOSES = ("consultation", "match", "handover")
+# Hosts an agreement may reach over plain http (tests and local trials only).
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+ED25519_KEY_BYTES = 32
+
+
+class FederationDirection(_Strict):
+    """What may cross in one direction of an agreement, for one purpose.
+
+    consultation and match carry no case content (no categories); a handover names the
+    categories that go with the case and the sector that receives it, in this model's
+    sector vocabulary.
+    """
+
+    purpose: Literal["consultation", "match", "handover"]
+    categories: list[Code] = []
+    legal_basis: Code
+    # the partner's legal basis, as the partner cites it
+    partner_legal_basis: Text
+    receiving_sector: Code | None = None
+
+
+class FederationAgreement(_Strict):
+    """One agreement with one partner installation ([[federation.agreements]])."""
+
+    code: Code
+    version: Text
+    partner: Code
+    partner_name: dict[str, Text] = Field(min_length=1)
+    address: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+    # the partner's raw 32-byte Ed25519 public key, base64
+    public_key: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)
+    ]
+    valid_from: date
+    valid_until: date | None = None
+    copies_kept_days: int = Field(ge=1, le=3650)
+    closing_reason: Code
+    organisations: list[Code] = Field(min_length=1)
+    label: dict[str, Text] = {}
+    send: list[FederationDirection] = []
+    receive: list[FederationDirection] = []
+
+
+class FederationHeader(_Strict):
+    installation: Code
+    name: dict[str, Text]
+
+
+@dataclass(frozen=True)
+class FederationSpec:
+    """[federation]: this installation as partners know it, and its agreements."""
+
+    installation: str
+    name: dict[str, str]
+    agreements: list[FederationAgreement] = field(default_factory=list)
+
+
 # table name -> (entry schema, key that names an entry in messages)
 TABLES: dict[str, tuple[type[BaseModel], str]] = {
     "sectors": (SectorEntry, "code"),
@@ -327,7 +389,7 @@ class ModelError:
     def __str__(self) -> str:
         where = [self.file + (f":{self.line}" if self.line else "")]
         if self.table:
-            single = self.table in ("model", "retention", "statistics")
+            single = self.table in ("model", "retention", "statistics", "federation")
             item = f"[{self.table}]" if single else f"[[{self.table}]]"
             if self.index is not None:
                 item += f" {self.index}"
@@ -365,6 +427,7 @@ class ModelSpec:
     organisation_regions: dict[str, str] = field(default_factory=dict)
     retention: RetentionSpec | None = None
     statistics: StatisticsSpec | None = None
+    federation: FederationSpec | None = None
 
     @property
     def statistics_k(self) -> int:
@@ -487,6 +550,7 @@ class _Checker:
         digest = hashlib.sha256(raw_bytes)
         header = self._header(data.pop("model", None))
         raw_retention = data.pop("retention", None)
+        raw_federation = data.pop("federation", None)
         statistics = self._statistics(data.pop("statistics", None), header)
         tables: dict[str, list] = {}
         for name, value in data.items():
@@ -512,6 +576,7 @@ class _Checker:
         self._outcomes(spec)
         self._protocols(spec)
         spec.retention = self._retention(spec, raw_retention)
+        spec.federation = self._federation(spec, raw_federation)
         spec.digest = digest.hexdigest()
         return spec
 
@@ -811,6 +876,190 @@ class _Checker:
             )
         return retention
 
+    def _federation(self, spec: ModelSpec, raw) -> FederationSpec | None:
+        """The optional [federation] table and its [[federation.agreements]]."""
+        if raw is None:
+            return None
+        if not isinstance(raw, dict):
+            self.error(_("must be a table, written [federation]"), table="federation")
+            return None
+        raw = dict(raw)
+        raw_agreements = raw.pop("agreements", [])
+        header = None
+        try:
+            header = FederationHeader.model_validate(raw)
+        except ValidationError as exc:
+            for err in exc.errors():
+                self.error(pydantic_message(err), table="federation", key=_loc(err))
+        if header is not None:
+            self._model_languages(spec, header.name, table="federation", key="name")
+        table = "federation.agreements"
+        if not isinstance(raw_agreements, list) or not all(
+            isinstance(item, dict) for item in raw_agreements
+        ):
+            self.error(
+                _("must be an array of tables, written [[%(name)s]]") % {"name": table},
+                table=table,
+            )
+            return None
+        agreements: list[FederationAgreement] = []
+        seen: dict[str, int] = {}
+        for index, item in enumerate(raw_agreements, start=1):
+            label = item.get("code") if isinstance(item.get("code"), str) else ""
+            try:
+                agreement = FederationAgreement.model_validate(item)
+            except ValidationError as exc:
+                for err in exc.errors():
+                    self.error(
+                        pydantic_message(err), table=table, index=index, entry=label, key=_loc(err)
+                    )
+                continue
+            where = {"table": table, "index": index, "entry": agreement.code}
+            if agreement.code in seen:
+                self.error(
+                    _('code "%(code)s" is already used by entry %(other)s')
+                    % {"code": agreement.code, "other": seen[agreement.code]},
+                    key="code",
+                    **where,
+                )
+            else:
+                seen[agreement.code] = index
+            self._agreement(spec, header, agreement, where)
+            agreements.append(agreement)
+        if header is None:
+            return None
+        return FederationSpec(
+            installation=header.installation, name=dict(header.name), agreements=agreements
+        )
+
+    def _model_languages(self, spec: ModelSpec, texts: dict, **where) -> None:
+        for language in spec.header.languages:
+            if language not in texts:
+                self.error(
+                    _('has no text for language "%(language)s"') % {"language": language}, **where
+                )
+        for language in sorted(set(texts) - set(spec.header.languages)):
+            self.error(
+                _('has text for language "%(language)s", which [model] does not list')
+                % {"language": language},
+                **where,
+            )
+
+    def _agreement(self, spec: ModelSpec, header, agreement: FederationAgreement, where) -> None:
+        if header is not None and agreement.partner == header.installation:
+            self.error(
+                _('the partner must be another installation than "%(code)s"')
+                % {"code": header.installation},
+                key="partner",
+                **where,
+            )
+        problem = _address_problem(agreement.address)
+        if problem:
+            self.error(problem, key="address", **where)
+        try:
+            key = base64.b64decode(agreement.public_key, validate=True)
+        except (binascii.Error, ValueError):
+            self.error(_("must be base64 text"), key="public_key", **where)
+        else:
+            if len(key) != ED25519_KEY_BYTES:
+                self.error(
+                    _("must be a raw Ed25519 public key of %(expected)s bytes, not %(count)s")
+                    % {"expected": ED25519_KEY_BYTES, "count": len(key)},
+                    key="public_key",
+                    **where,
+                )
+        if agreement.valid_until is not None and agreement.valid_until < agreement.valid_from:
+            self.error(_("must not lie before valid_from"), key="valid_until", **where)
+        self._reference(
+            self._codes(spec, "case_closing_reasons"),
+            agreement.closing_reason,
+            _("case closing reason"),
+            key="closing_reason",
+            **where,
+        )
+        organisations = self._codes(spec, "organisations")
+        for code in agreement.organisations:
+            self._reference(organisations, code, _("organisation"), key="organisations", **where)
+        if agreement.label:
+            self._model_languages(spec, agreement.label, key="label", **where)
+        kept = _kept_from_sectors(spec)
+        for direction in ("send", "receive"):
+            purposes: dict[str, int] = {}
+            for number, term in enumerate(getattr(agreement, direction), start=1):
+                self._agreement_term(spec, term, f"{direction}.{number}", purposes, kept, where)
+
+    def _agreement_term(
+        self,
+        spec: ModelSpec,
+        term: FederationDirection,
+        key: str,
+        purposes: dict[str, int],
+        kept: dict[str, dict[str, str]],
+        where: dict,
+    ) -> None:
+        """One send or receive entry: known references, categories fit the purpose, and no
+        category this model keeps from the receiving sector."""
+        direction = key.split(".")[0]
+        if term.purpose in purposes:
+            self.error(
+                _('purpose "%(purpose)s" already appears in %(key)s')
+                % {"purpose": term.purpose, "key": f"{direction}.{purposes[term.purpose]}"},
+                key=f"{key}.purpose",
+                **where,
+            )
+        else:
+            purposes[term.purpose] = int(key.split(".")[1])
+        categories = self._codes(spec, "information_categories")
+        for code in term.categories:
+            self._reference(
+                categories, code, _("information category"), key=f"{key}.categories", **where
+            )
+        if term.purpose == "handover":
+            if not term.categories:
+                self.error(
+                    _("a handover must name at least one category"),
+                    key=f"{key}.categories",
+                    **where,
+                )
+            if term.receiving_sector is None:
+                self.error(_("is required for a handover"), key=f"{key}.receiving_sector", **where)
+        elif term.categories:
+            self.error(
+                _("must be empty: a %(purpose)s carries no case content")
+                % {"purpose": term.purpose},
+                key=f"{key}.categories",
+                **where,
+            )
+        self._reference(
+            self._codes(spec, "legal_bases"),
+            term.legal_basis,
+            _("legal basis"),
+            key=f"{key}.legal_basis",
+            **where,
+        )
+        sector = term.receiving_sector
+        if sector is None:
+            return
+        if not self._reference(
+            self._codes(spec, "sectors"),
+            sector,
+            _("sector"),
+            key=f"{key}.receiving_sector",
+            **where,
+        ):
+            return
+        for code in term.categories:
+            if code in kept.get(sector, {}):
+                self.error(
+                    _(
+                        "category %(category)s may not cross to sector %(sector)s: "
+                        "this model keeps it from that sector (%(why)s)"
+                    )
+                    % {"category": code, "sector": sector, "why": kept[sector][code]},
+                    key=f"{key}.categories",
+                    **where,
+                )
+
     def _regions(self, spec: ModelSpec) -> None:
         regions = {entry.code: entry for entry in spec.entries("regions") if entry is not None}
         roots = [r for r in regions.values() if r.level == "country"]
@@ -985,6 +1234,53 @@ class _Checker:
                 key="coordinates",
                 **where,
             )
+
+
+def _address_problem(address: str) -> str | None:
+    """An agreement's address is an https base URL (http only for a loopback host)."""
+    try:
+        parts = urlsplit(address)
+        host = parts.hostname
+        parts.port  # noqa: B018 - raises on a malformed port
+    except ValueError:
+        return _("is not a valid URL")
+    if parts.scheme not in ("https", "http") or not host:
+        return _("must be an https URL with a host")
+    if parts.username or parts.password or parts.query or parts.fragment:
+        return _("must be a base URL, without user, query or fragment")
+    if parts.scheme == "http" and host not in LOOPBACK_HOSTS:
+        return _("must use https (http only for 127.0.0.1, localhost or ::1)")
+    return None
+
+
+def _kept_from_sectors(spec: ModelSpec) -> dict[str, dict[str, str]]:
+    """sector -> {category: why} for every category this model keeps from the sector: its
+    never_by_scope, and the categories of every must_not_share rule whose recipient is the
+    sector, an organisation type of it, or everybody."""
+    type_sectors = {t.code: t.sector for t in spec.entries("organisation_types") if t is not None}
+    kept: dict[str, dict[str, str]] = {}
+    sectors = [entry for entry in spec.entries("sectors") if entry is not None]
+    for sector in sectors:
+        kept[sector.code] = {code: "never_by_scope" for code in sector.never_by_scope}
+    for protocol in spec.entries("protocols"):
+        if protocol is None:
+            continue
+        for rule in protocol.rules:
+            if rule.obligation != "must_not_share":
+                continue
+            recipient = rule.recipient
+            for sector in sectors:
+                if (
+                    recipient.all
+                    or recipient.sector == sector.code
+                    or (
+                        recipient.organisation_type is not None
+                        and type_sectors.get(recipient.organisation_type) == sector.code
+                    )
+                ):
+                    for code in rule.categories:
+                        kept[sector.code].setdefault(code, f"{protocol.code}/{rule.code}")
+    return kept
 
 
 def _kilometres(a: tuple[float, float], b: tuple[float, float]) -> float:

@@ -13,6 +13,7 @@ from casebridge.changes import assign_changes
 from casebridge.cooperation_models.models import CooperationModel, Term
 from casebridge.cooperation_models.schema import TERM_TABLES, ModelSpec
 from casebridge.facts import changed as facts_changed
+from casebridge.federation.models import Agreement
 from casebridge.hotline.routing import invalidate_index
 from casebridge.network.models import (
     Coverage,
@@ -111,6 +112,13 @@ def model_load(*, spec: ModelSpec, actor=None) -> LoadReport:
     }
     # Retention periods (privacy.retention reads them); absent table, no retention rules.
     settings["retention"] = spec.retention.model_dump() if spec.retention else None
+    # This installation as federation partners know it (issue 22); None: no federation.
+    federation = spec.federation
+    settings["federation"] = (
+        {"installation": federation.installation, "name": dict(federation.name)}
+        if federation
+        else None
+    )
     record = _sync(
         report,
         "model",
@@ -190,6 +198,7 @@ def model_load(*, spec: ModelSpec, actor=None) -> LoadReport:
     _load_postcodes(report, spec)
     _load_organisations(report, spec)
     _load_protocols(report, spec)
+    _load_agreements(report, spec)
 
     if report.changed:
         # Forget now (this process) and again after commit (a reader may have cached
@@ -394,3 +403,45 @@ def _load_protocols(report: LoadReport, spec: ModelSpec) -> None:
             protocol.status = Protocol.Status.RETIRED
             protocol.save(update_fields=["status"])
             report.retired["protocol"] += 1
+
+
+def _load_agreements(report: LoadReport, spec: ModelSpec) -> None:
+    """Federation agreements by code; one the file no longer lists is retired, since its
+    messages and handovers still point to it."""
+    agreements = spec.federation.agreements if spec.federation else []
+    organisations = dict(Organisation.objects.values_list("code", "id"))
+    for entry in agreements:
+        before = report.created["agreement"] + report.updated["agreement"]
+        agreement = _sync(
+            report,
+            "agreement",
+            Agreement,
+            {"code": entry.code},
+            {
+                "version": entry.version,
+                "partner": entry.partner,
+                "partner_labels": dict(entry.partner_name),
+                "address": entry.address,
+                "public_key": entry.public_key,
+                "valid_from": entry.valid_from,
+                "valid_until": entry.valid_until,
+                "copies_kept_days": entry.copies_kept_days,
+                "closing_reason": entry.closing_reason,
+                "terms": {
+                    "send": [term.model_dump() for term in entry.send],
+                    "receive": [term.model_dump() for term in entry.receive],
+                },
+                "labels": dict(entry.label),
+                "active": True,
+            },
+        )
+        wanted = {organisations[code] for code in entry.organisations}
+        if set(agreement.organisations.values_list("id", flat=True)) != wanted:
+            agreement.organisations.set(wanted)
+            if report.created["agreement"] + report.updated["agreement"] == before:
+                report.updated["agreement"] += 1
+    _retire(
+        report,
+        "agreement",
+        Agreement.objects.exclude(code__in=[entry.code for entry in agreements]),
+    )

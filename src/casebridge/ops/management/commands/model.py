@@ -31,6 +31,8 @@ class Command(BaseCommand):
                 % {"count": count}
             ) from None
         counts = ", ".join(f"{len(entries)} {table}" for table, entries in spec.tables.items())
+        if spec.federation is not None:
+            counts += f", {len(spec.federation.agreements)} federation.agreements"
         if action == "check":
             self.stdout.write(f"{spec.source}: valid ({counts}, {len(spec.postcodes)} postcodes)")
             return

@@ -57,6 +57,10 @@ class SideSpec:
     closing_reason: str
     organisation: str
     counsellor: str
+    languages: tuple[str, ...] = ("de", "en")
+
+    def names(self) -> str:
+        return "{ " + ", ".join(f'{code} = "{self.label}"' for code in self.languages) + " }"
 
 
 HAMBURG = SideSpec(
@@ -78,6 +82,7 @@ ROTTERDAM_SIDE = SideSpec(
     closing_reason="moved",
     organisation="perspectief-rotterdam",  # Stichting Perspectief Rotterdam
     counsellor="femke",
+    languages=("nl", "en"),
 )
 
 
@@ -184,13 +189,13 @@ def federation_table(me: Side, partner: Side) -> str:
 
 [federation]
 installation = "{me.spec.installation}"
-name = {{ de = "{me.spec.label}", en = "{me.spec.label}" }}
+name = {me.spec.names()}
 
 [[federation.agreements]]
 code = "{AGREEMENT}"
 version = "2026.1"
 partner = "{partner.spec.installation}"
-partner_name = {{ de = "{partner.spec.label}", en = "{partner.spec.label}" }}
+partner_name = {partner.spec.names()}
 address = "{partner.url}/"
 public_key = "{partner.public_key}"
 valid_from = 2026-01-01

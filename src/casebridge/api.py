@@ -14,6 +14,7 @@ from casebridge.accounts.api import router as accounts_router
 from casebridge.accounts.services import api_token_authenticate
 from casebridge.accounts.two_factor import TwoFactorPending, two_factor_pending
 from casebridge.cases.api import router as cases_router
+from casebridge.federation.api import router as federation_router
 from casebridge.hotline.api import router as hotline_router
 from casebridge.middleware import use_preferences
 from casebridge.network.api import router as network_router
@@ -182,6 +183,7 @@ ROUTERS = [
     ("/audit", audit_router),
     ("/stats", stats_router),
     ("/training", training_router),
+    ("/federation", federation_router),
 ]
 for prefix, router in ROUTERS:
     api.add_router(prefix, router)

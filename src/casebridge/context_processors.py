@@ -9,6 +9,7 @@ from casebridge.access.policy import (
 )
 from casebridge.accounts.models import Role
 from casebridge.accounts.permissions import active_roles, can_administer
+from casebridge.federation.selectors import may_use_federation
 from casebridge.stats.selectors import STATS_ROLES
 
 
@@ -42,6 +43,9 @@ def navigation(request):
     # statistics: the network for coordinators and DPOs, one's own organisation otherwise
     if organisations_with(user, STATS_ROLES):
         items.append((reverse("stats:dashboard"), _("Statistics")))
+    # cooperation with partner installations (issue 22)
+    if may_use_federation(user):
+        items.append((reverse("federation:overview"), _("Partner installations")))
     # The network around the cases, for every member (issue 8).
     if active_roles(user):
         if not organisations_with(user, CASE_WORK_ROLES):

@@ -391,6 +391,8 @@ WRITE_PAGES = {
     "outcomes:withdraw": ["case_id"],
     "outcomes:add": ["case_id"],
     "outcomes:result": ["case_id", "follow_up_id"],
+    "federation:match": ["case_id"],
+    "federation:propose": ["case_id"],
 }
 READ_PAGES = {
     "cases:case",
@@ -398,6 +400,7 @@ READ_PAGES = {
     "cases:participant_members",
     "sharing:simulate",
     "cases:access_history",
+    "federation:case",
 }
 
 

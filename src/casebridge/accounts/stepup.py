@@ -142,6 +142,23 @@ STEP_UP: dict[str, StepUpAction] = {
             during_emergency=DuringEmergency.NOT_IN_A_CASE,
         ),
         StepUpAction(
+            "federation.handover.propose",
+            _("Propose to hand a case over to a partner installation"),
+            pages=("federation:propose",),
+            operations=("POST /api/v1/federation/cases/{case_id}/handovers",),
+            services=("casebridge.federation.services.handover_propose",),
+            # Personal data leaves the installation: as strict as a disclosure.
+            during_emergency=DuringEmergency.REFUSED,
+        ),
+        StepUpAction(
+            "federation.handover.disclose",
+            _("Send a case's information to a partner installation"),
+            pages=("federation:disclose",),
+            operations=("POST /api/v1/federation/handovers/{handover_id}/disclose",),
+            services=("casebridge.federation.services.handover_disclose",),
+            during_emergency=DuringEmergency.REFUSED,
+        ),
+        StepUpAction(
             "accounts.token.create",
             _("Create a personal API token"),
             pages=("accounts:profile",),

@@ -8,20 +8,31 @@ content) to data protection officers and coordinators.
 
 from __future__ import annotations
 
+import time
+
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
-from casebridge.access.policy import PARTNER_ROLES, Action, decide, organisations_with
+from casebridge.access.policy import (
+    PARTNER_ROLES,
+    Action,
+    decide,
+    emergency_access_of,
+    organisations_with,
+)
 from casebridge.accounts.models import Membership, Role
 from casebridge.accounts.permissions import active_roles
-from casebridge.audit.services import audit_record
+from casebridge.accounts.stepup import EMERGENCY_PURPOSE
+from casebridge.audit.services import audit_denied, audit_record
 from casebridge.cases.models import Case
+from casebridge.cooperation_models.models import Term
 from casebridge.federation.models import Agreement, CrossHandover, Direction, MatchDigest, Message
 from casebridge.hotline.routing import suggest
 from casebridge.labels import pick_label
 from casebridge.network.models import COUNSELLING_SECTORS, Organisation
 from casebridge.network.selectors import PostcodeError, region_for_postcode
+from casebridge.refusals import EmergencyRefused
 
 REGISTER_ROLES = frozenset({Role.DATA_PROTECTION_OFFICER, Role.COORDINATOR})
 
@@ -50,6 +61,82 @@ def agreements_for(actor) -> list[Agreement]:
 
 def may_see_register(actor) -> bool:
     return bool(active_roles(actor) & REGISTER_ROLES)
+
+
+# The organisations under an agreement in force, for the navigation and the case page's
+# section, which every page shows: kept per process for a minute (and dropped at once when
+# an agreement changes here, see apps.py), so no page pays a query for a link.
+AGREEMENT_ORGANISATIONS_SECONDS = 60
+_agreement_organisations: tuple[float, frozenset[int]] | None = None
+
+
+def agreement_organisations() -> frozenset[int]:
+    """Ids of this installation's organisations that act under an agreement in force."""
+    global _agreement_organisations
+    now = time.monotonic()
+    if _agreement_organisations is None or _agreement_organisations[0] < now:
+        listed = frozenset(
+            organisation
+            for agreement in Agreement.objects.filter(active=True).prefetch_related("organisations")
+            if agreement.in_force()
+            for organisation in (o.pk for o in agreement.organisations.all())
+        )
+        _agreement_organisations = (now + AGREEMENT_ORGANISATIONS_SECONDS, listed)
+    return _agreement_organisations[1]
+
+
+def forget_agreement_organisations(**_signal) -> None:
+    """Drop the kept organisations under agreements (an agreement was changed)."""
+    global _agreement_organisations
+    _agreement_organisations = None
+
+
+def acts_under_an_agreement(actor) -> bool:
+    return bool(organisations_with(actor, PARTNER_ROLES) & agreement_organisations())
+
+
+def may_use_federation(actor) -> bool:
+    """Whether the user has anything to do with partner installations (the nav link)."""
+    return may_see_register(actor) or acts_under_an_agreement(actor)
+
+
+def category_labels() -> dict[str, str]:
+    """Information category code -> label in the user's language."""
+    return {term.code: term.label for term in Term.objects.of("information_category")}
+
+
+def legal_basis_of(code: str) -> Term | None:
+    return Term.objects.of("legal_basis").filter(code=code).first()
+
+
+def on_consent(term: dict | None) -> bool:
+    """Whether the term's legal basis is the person's consent (else: a justification)."""
+    if term is None:
+        return True
+    basis = legal_basis_of(term.get("legal_basis", ""))
+    return basis is None or basis.attributes.get("kind") == "consent"
+
+
+def agreement_summary(agreement: Agreement, labels: dict[str, str]) -> dict:
+    """What may be sent and received under the agreement, per purpose, with labels."""
+
+    def terms(direction: str) -> list[dict]:
+        return [
+            {
+                "purpose": term.get("purpose", ""),
+                "categories": [labels.get(code, code) for code in term.get("categories", [])],
+                "legal_basis": term.get("legal_basis", ""),
+            }
+            for term in (agreement.terms or {}).get(direction, [])
+        ]
+
+    return {
+        "agreement": agreement,
+        "partner": partner_name(agreement),
+        "in_force": agreement.in_force(),
+        "send": terms("send"),
+        "receive": terms("receive"),
+    }
 
 
 def all_agreements(actor) -> list[Agreement]:
@@ -98,6 +185,29 @@ def register(
     return result
 
 
+def register_rows(rows: list[Message]) -> list[dict]:
+    """The register's metadata per message (no content), for the page, CSV and API."""
+    return [
+        {
+            "id": m.pk,
+            "time": m.created_at,
+            "direction": m.direction,
+            "partner": m.partner,
+            "agreement": m.agreement.code if m.agreement_id else "",
+            "type": m.type,
+            "status": m.status,
+            "refusal": m.refusal_code,
+            "categories": list(m.categories or []),
+            "legal_basis": m.legal_basis,
+            "case": m.case.number if m.case_id else "",
+            "user": m.actor.username if m.actor_id else "",
+            "message_hash": m.hash,
+            "answer_hash": m.answer_hash,
+        }
+        for m in rows
+    ]
+
+
 def _handovers_for(actor) -> QuerySet[CrossHandover]:
     """Incoming handovers of agreements the actor acts under; outgoing ones of cases the
     actor leads or works on (through the case's policy, on their pages)."""
@@ -118,8 +228,33 @@ def handovers(actor, *, direction: str = "", status: str = "") -> list[CrossHand
     return list(rows[:500])
 
 
-def access_handover(actor, handover_id: int) -> CrossHandover:
-    """One handover the actor may see (404 otherwise); reading its request is audited."""
+def reads_handover_by_emergency(actor, *, handover_id: int, **_ids) -> bool:
+    """For the step-up door of an API operation on a handover: whether the actor reads the
+    case of an outgoing handover only by emergency access."""
+    case_id = (
+        CrossHandover.objects.filter(pk=handover_id, direction=Direction.OUT)
+        .values_list("case_id", flat=True)
+        .first()
+    )
+    return bool(case_id) and emergency_access_of(actor, case_id) is not None
+
+
+def access_handover(actor, handover_id: int, *, for_write: bool = False) -> CrossHandover:
+    """One handover the actor may see (404 otherwise); reading its request is audited.
+
+    ``for_write``: the caller is about to act on it. Who reads the handover's case only by
+    emergency access is refused (403, audited), as ``cases.selectors.access_case`` does.
+    """
+    if for_write and reads_handover_by_emergency(actor, handover_id=handover_id):
+        audit_denied(
+            actor=actor,
+            action="federation.handover.write",
+            object_type="federation.crosshandover",
+            object_id=handover_id,
+            reason="emergency access only reads",
+            purpose=EMERGENCY_PURPOSE,
+        )
+        raise EmergencyRefused
     handover = _handovers_for(actor).filter(pk=handover_id).first()
     if handover is None and handover_id:
         # the lead of an outgoing handover's case (another colleague asked for it)

@@ -38,10 +38,12 @@ from casebridge.access.policy import (
     PARTNER_ROLES,
     Action,
     decide,
+    emergency_access_of,
     may_write,
     organisations_with,
     require,
 )
+from casebridge.accounts.stepup import demand
 from casebridge.audit import signing
 from casebridge.audit.models import Outcome
 from casebridge.audit.services import audit_record
@@ -481,6 +483,12 @@ def handover_propose(
     """The lead asks the partner installation to take the case over. What will be sent
     on acceptance is named now: categories the agreement lets cross, on the agreement's
     legal basis (with the person's consent, or a written justification)."""
+    demand(
+        "federation.handover.propose",
+        actor=actor,
+        emergency=emergency_access_of(actor, case.pk) is not None,
+        obj=case,
+    )
     term = _require_agreement(actor, agreement, "handover")
     require(decide(actor, Action.CHANGE, case))
     errors: dict[str, list[str]] = {}
@@ -593,6 +601,13 @@ def handover_withdraw(*, actor, handover: CrossHandover, reason: str = "") -> Cr
 def handover_disclose(*, actor, handover: CrossHandover) -> Message:
     """After the partner accepted, send what the request named: the person's identity
     and the case's entries of those categories that the actor may read here."""
+    demand(
+        "federation.handover.disclose",
+        actor=actor,
+        emergency=bool(handover.case_id)
+        and emergency_access_of(actor, handover.case_id) is not None,
+        obj=handover,
+    )
     _require_handover(actor, handover, Direction.OUT, CrossHandover.Status.ACCEPTED)
     if selectors.disclosure_sent(handover):
         raise ValidationError({"status": [_("The case's information has been sent already.")]})

@@ -10,5 +10,11 @@ urlpatterns = [
     path("register/", views.register, name="register"),
     path("consult/", views.consult, name="consult"),
     path("handovers/<int:handover_id>/", views.handover, name="handover"),
+    path("handovers/<int:handover_id>/accept/", views.accept, name="accept"),
+    path("handovers/<int:handover_id>/decline/", views.decline, name="decline"),
+    path("handovers/<int:handover_id>/withdraw/", views.withdraw, name="withdraw"),
+    path("handovers/<int:handover_id>/disclose/", views.disclose, name="disclose"),
     path("cases/<int:case_id>/", views.case_federation, name="case"),
+    path("cases/<int:case_id>/match/", views.case_match, name="match"),
+    path("cases/<int:case_id>/handovers/", views.propose, name="propose"),
 ]

@@ -869,7 +869,9 @@ def _apply(agreement: Agreement, envelope, body) -> tuple[str, dict, Case | None
     ours = kind in ("acceptance", "decline")  # an answer to a handover this side asked for
     direction = Direction.OUT if ours else Direction.IN
     handover = (
-        CrossHandover.objects.select_for_update()
+        # of=self: PostgreSQL locks no row on the nullable side of the outer joins that
+        # select_related makes (case, organisation and decider are empty until accepted)
+        CrossHandover.objects.select_for_update(of=("self",))
         .filter(agreement=agreement, direction=direction, thread=envelope.thread)
         .select_related("case", "organisation__type__sector", "decided_by")
         .first()

@@ -8,8 +8,11 @@ address on a fixed loopback port, its public key), loaded with ``casebridge mode
 both store the same match key. gunicorn serves each on its port (``Side.start``/``stop``:
 a side taken down comes back at the same address).
 
-Actions are driven as a user's would be, through the services, in a ``casebridge shell``
-of the installation (``Side.act``): the same checks a page or a token reaches.
+Actions go through each installation's API with the counsellor's personal token
+(``Side.api``) where a token may do them; proposing a handover and sending its
+information need a session that confirmed it is the user (tokens are refused there by
+design), so those, and the setting up of cases, run through the services in a
+``casebridge shell`` of the installation (``Side.act``): the same checks either way.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ from tests.robustness.server import (
     SOURCE,
     Installation,
     Server,
+    api_fetch,
+    api_post,
     free_port,
     postgres_database,
 )
@@ -92,6 +97,9 @@ class Side:
     installation: Installation
     port: int
     public_key: str = ""
+    # the counsellor's personal API token, and the agreement's id in this installation
+    token: str = ""
+    agreement_id: int = 0
     server: Server | None = None
     # the last model file written (base + [federation])
     model_file: Path | None = None
@@ -117,6 +125,15 @@ class Side:
         sets ``result``, returned here through JSON."""
         out = self.python(PRELUDE % (AGREEMENT, self.spec.counsellor) + code + EPILOGUE)
         return json.loads(out.strip().splitlines()[-1])
+
+    def api(self, path: str, payload: dict | None = None):
+        """GET (or POST ``payload``) /api/v1/federation``path`` with the counsellor's token;
+        return the status and the parsed answer."""
+        if payload is not None:
+            status, body = api_post(self.url, "/api/v1/federation" + path, self.token, payload)
+            return status, (json.loads(body) if isinstance(body, str) else body)
+        status, raw = api_fetch(self.url, "/api/v1/federation" + path, self.token)
+        return status, json.loads(raw)
 
     def start(self, workers: int = 2) -> Server:
         self.server = Server.start(self.installation, workers=workers, port=self.port)
@@ -254,6 +271,13 @@ def _load(side: Side, partner: Side, match_key: str) -> None:
             first=side.spec.counsellor.capitalize(),
         )
     )
+    side.token = side.installation.api_token(side.spec.counsellor)
+    side.agreement_id = int(
+        side.python(
+            "from casebridge.federation.models import Agreement\n"
+            f"print(Agreement.objects.get(code={AGREEMENT!r}).pk)\n"
+        )
+    )
 
 
 @dataclass
@@ -271,13 +295,13 @@ def federated_pair(root: Path, *, postgres: bool = False, start: bool = True, wo
     """Hamburg (A) and Rotterdam (B) set up, federated and (with ``start``) served; every
     server stopped and every database dropped afterwards."""
     with contextlib.ExitStack() as stack:
-        urls = [
-            stack.enter_context(postgres_database())[0] if postgres else None for _side in "ab"
-        ]
+        urls = [stack.enter_context(postgres_database())[0] if postgres else None for _side in "ab"]
         sides = []
         for name, spec, url in zip("ab", (HAMBURG, ROTTERDAM_SIDE), urls, strict=True):
             installation = Installation(root=root / name, database_url=url)
-            installation.env["CASEBRIDGE_FEDERATION_DIR"] = str(installation.keys_dir / "federation")
+            installation.env["CASEBRIDGE_FEDERATION_DIR"] = str(
+                installation.keys_dir / "federation"
+            )
             sides.append(Side(spec=spec, installation=installation, port=free_port()))
         a, b = sides
         stack.callback(a.stop)

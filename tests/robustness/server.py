@@ -308,7 +308,8 @@ class Server:
             "CASEBRIDGE_BIND": f"127.0.0.1:{port}",
             "GUNICORN_WORKERS": str(workers),
         }
-        with log.open("wb") as output:
+        # appended: a server started again on its port keeps the log of its first run
+        with log.open("ab") as output:
             process = subprocess.Popen(
                 [
                     sys.executable,

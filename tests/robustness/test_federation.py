@@ -2,12 +2,14 @@
 
 Hamburg (A, the German model) and Rotterdam (B, the Dutch fixture) run as gunicorn
 servers with their own databases, keys and model files (tests/robustness/federation.py).
-Actions go through the services in each installation's own ``casebridge shell`` — the
-same checks a page or token reaches. What is checked: a consultation round trip; a person
-match (the same person → match, another → none); a whole handover A→B, after which each
-side's audit chain verifies and holds the other's message hashes; spoiled messages posted
-to B's real inbox are refused, recorded and change nothing; and with B down a proposal
-waits in A's outbox and arrives exactly once when B is back.
+Actions go through each installation's API with a personal token where a token may do
+them (consultation, match, accepting), and through the services in the installation's
+own ``casebridge shell`` where only a confirmed session may (proposing a handover,
+sending its information) — the same checks either way. What is checked: a consultation
+round trip; a person match (the same person → match, another → none); a whole handover
+A→B, after which each side's audit chain verifies and holds the other's message hashes;
+spoiled messages posted to B's real inbox are refused, recorded and change nothing; and
+with B down a proposal waits in A's outbox and arrives exactly once when B is back.
 """
 
 from __future__ import annotations
@@ -91,10 +93,11 @@ def counts(side) -> dict:
 
 
 def test_a_consultation_goes_to_the_partner_and_back(pair):
-    answer = pair.a.act(
-        "answer = services.consult(actor=me, agreement=agreement, postcode='3011 AB', "
-        "language='nl')\nresult = answer.model_dump()\n"
+    status, answer = pair.a.api(
+        "/consultations",
+        {"agreement_id": pair.a.agreement_id, "postcode": "3011 AB", "language": "nl"},
     )
+    assert status == 200, answer
     assert answer["covered"] is True
     assert "Stichting Perspectief Rotterdam" in [o["organisation"] for o in answer["organisations"]]
     sent = [m for m in pair.a.messages() if m["type"] == "consultation"][-1]
@@ -113,9 +116,9 @@ def test_a_person_match_finds_the_same_person_and_nobody_else(pair):
     other = open_case(
         pair.a, "K.", first_name="Kees", last_name="Anders", date_of_birth="1999-01-02"
     )
-    ask = "result = services.match(actor=me, agreement=agreement, case=Case.objects.get(pk={}))\n"
-    assert pair.a.act(ask.format(same)) == "match"
-    assert pair.a.act(ask.format(other)) == "none"
+    for case, expected in ((same, "match"), (other, "none")):
+        status, answer = pair.a.api(f"/cases/{case}/match", {"agreement_id": pair.a.agreement_id})
+        assert (status, answer["result"]) == (200, expected)
     # B keeps no digest of the person it did not know: the received match has no copy
     assert pair.b.act(
         "result = [m.envelope for m in Message.objects.filter(type='match', direction='in')]\n"
@@ -154,20 +157,26 @@ def test_a_handover_moves_the_case_with_only_the_named_categories(pair):
         "result = [h.status, h.categories, h.pseudonym]\n"
     )
     assert incoming == ["requested", ["identity", "case_coordination"], "M."]
-    # B accepts at Stichting Perspectief Rotterdam: a case opens there
-    reference = pair.b.act(
-        f"h = CrossHandover.objects.get(thread={thread!r}, direction='in')\n"
-        "h = services.handover_accept(actor=me, handover=h, "
-        "organisation=Organisation.objects.get(code='perspectief-rotterdam'))\n"
-        "result = h.case.number\n"
+    # B finds it among its handovers and accepts at Stichting Perspectief Rotterdam
+    status, waiting = pair.b.api("/handovers?direction=in&status=requested")
+    assert status == 200
+    (found,) = [h for h in waiting if h["pseudonym"] == "M."]
+    organisation = pair.b.act(
+        "result = Organisation.objects.get(code='perspectief-rotterdam').pk\n"
     )
+    status, accepted = pair.b.api(
+        f"/handovers/{found['id']}/accept", {"organisation_id": organisation}
+    )
+    assert (status, accepted["status"]) == (200, "accepted"), accepted
+    reference = accepted["case_number"]
     assert pair.a.act(
         f"h = CrossHandover.objects.get(thread={thread!r})\n"
         "result = [h.status, h.partner_reference]\n"
     ) == ["accepted", reference]
     # A sends what was named; B's receipt completes the handover and closes A's case
     pair.a.act(
-        f"services.handover_disclose(actor=me, handover=CrossHandover.objects.get(thread={thread!r}))\n"
+        f"handover = CrossHandover.objects.get(thread={thread!r})\n"
+        "services.handover_disclose(actor=me, handover=handover)\n"
     )
     assert pair.a.act(
         f"h = CrossHandover.objects.get(thread={thread!r})\n"
@@ -225,9 +234,7 @@ def test_spoiled_messages_at_the_real_inbox_are_refused_recorded_and_change_noth
 
     spoiled = {}
     tampered = json.loads(
-        protocol.seal(
-            from_a(pair, "handover_request", _request(), thread=str(uuid.uuid4())), key
-        )
+        protocol.seal(from_a(pair, "handover_request", _request(), thread=str(uuid.uuid4())), key)
     )
     tampered["message"]["body"]["categories"] = ["identity", "counselling"]
     spoiled["bad_signature"] = json.dumps(tampered).encode()
@@ -301,9 +308,7 @@ def test_with_the_partner_down_a_proposal_waits_and_arrives_exactly_once(pair):
     )
     first = pair.a.run("federation", "deliver").stdout
     assert "1 delivered, 0 refused, 0 waiting" in first, first
-    assert pair.b.act(
-        f"result = CrossHandover.objects.filter(thread={thread!r}).count()\n"
-    ) == 1
+    assert pair.b.act(f"result = CrossHandover.objects.filter(thread={thread!r}).count()\n") == 1
     second = pair.a.run("federation", "deliver").stdout
     assert "0 delivered, 0 refused, 0 waiting" in second, second
     assert pair.b.act(

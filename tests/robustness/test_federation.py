@@ -160,7 +160,9 @@ def test_a_handover_moves_the_case_with_only_the_named_categories(pair):
     # B finds it among its handovers and accepts at Stichting Perspectief Rotterdam
     status, waiting = pair.b.api("/handovers?direction=in&status=requested")
     assert status == 200
-    (found,) = [h for h in waiting if h["pseudonym"] == "M."]
+    details = [pair.b.api(f"/handovers/{h['id']}")[1] for h in waiting]
+    (found,) = [h for h in details if h["pseudonym"] == "M."]
+    assert found["categories"] == ["identity", "case_coordination"]
     organisation = pair.b.act(
         "result = Organisation.objects.get(code='perspectief-rotterdam').pk\n"
     )

@@ -21,7 +21,6 @@ Prints medians and percentiles in milliseconds.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import tempfile
@@ -155,6 +154,8 @@ def main() -> int:
         f"matches ({len(hits)} hits, {len(misses)} misses; {wrong} wrong) (ms): "
         f"{figures(matches)}  (target: median < 2000)"
     )
+    if wrong:
+        print(f"answers: {results}, expected: {expected}", file=sys.stderr)
     return 1 if wrong else 0
 
 

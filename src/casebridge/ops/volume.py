@@ -743,9 +743,11 @@ def synthetic_person(number: int) -> dict[str, str]:
     """Person ``number``'s name and date of birth: the same in every installation that
     makes them, so two installations can share some people and not others."""
     born = date(1980, 1, 1) + timedelta(days=(number * 7919) % 12000)
+    # the number in letters: a person match compares the letters of names only
+    letters = "".join("abcdefghij"[int(digit)] for digit in f"{number:07d}")
     return {
         "first_name": PERSON_FIRST_NAMES[number % len(PERSON_FIRST_NAMES)],
-        "last_name": f"Synth{number:07d}",
+        "last_name": f"Synth-{letters}",
         "date_of_birth": born.isoformat(),
     }
 

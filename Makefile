@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint format messages bench bench-load clean
+.PHONY: demo test lint format messages bench bench-load bench-federation clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -82,6 +82,15 @@ bench-load: $(VENV)/.installed-bench
 	  CASEBRIDGE_OPS_POSTGRES=$(BENCH_POSTGRES) $(BIN)/python bench/load.py --database $$db --scale $(SCALE) $(LOAD_THINK) $(LOAD_ARGS) --output $(BENCH_OUT)/load-think-$$db.md || exit 1; \
 	done
 	CASEBRIDGE_OPS_POSTGRES=$(BENCH_POSTGRES) $(BIN)/python bench/load.py --database postgres --servers 2 --workers 2 --scale $(SCALE) $(LOAD_CURVE) $(LOAD_ARGS) --output $(BENCH_OUT)/load-postgres-2servers.md
+
+## Federation between two local installations (issue 22), on SQLite and PostgreSQL:
+## consultation round trips, then person matches over FEDERATION_CASES open cases a side
+FEDERATION_CASES ?= 100000
+bench-federation: $(VENV)/.installed-bench
+	mkdir -p $(BENCH_OUT)
+	for db in sqlite postgres; do \
+	  CASEBRIDGE_OPS_POSTGRES=$(BENCH_POSTGRES) $(BIN)/python bench/federation.py --database $$db --cases $(FEDERATION_CASES) | tee $(BENCH_OUT)/federation-$$db.txt || exit 1; \
+	done
 
 clean:
 	rm -rf $(VENV) var

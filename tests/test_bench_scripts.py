@@ -94,3 +94,22 @@ def test_the_replay_bench_runs_on_the_demo_year(tmp_path):
         cells = [cell.strip() for cell in row.strip("|").split("|")]
         assert int(cells[4]) + int(cells[6]) > 0, row  # events replayed
         assert cells[-1], row  # something found
+
+
+def test_the_federation_bench_runs_two_installations_at_a_tiny_size(tmp_path):
+    """Issue 22: consultations and person matches between two served installations."""
+    result = subprocess.run(  # noqa: S603
+        [
+            sys.executable,
+            str(REPO / "bench" / "federation.py"),
+            *("--consultations", "3", "--cases", "40", "--matches", "2", "--workers", "1"),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env={"PATH": "/usr/bin:/bin"},
+    )
+    assert result.returncode == 0, result.stderr[-3000:] + result.stdout[-3000:]
+    assert "consultation round trip A→B→A over loopback HTTP, 3 consultations" in result.stdout
+    assert "1 hits, 1 misses; 0 wrong" in result.stdout

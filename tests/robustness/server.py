@@ -245,9 +245,9 @@ class Installation:
         ).strip()
 
     @contextlib.contextmanager
-    def server(self, *, workers: int = 2):
+    def server(self, *, workers: int = 2, port: int | None = None):
         """gunicorn with the shipped configuration; yields the running Server."""
-        server = Server.start(self, workers=workers)
+        server = Server.start(self, workers=workers, port=port)
         try:
             yield server
         finally:
@@ -295,8 +295,10 @@ class Server:
         return f"http://127.0.0.1:{self.port}"
 
     @classmethod
-    def start(cls, installation: Installation, *, workers: int) -> Server:
-        port = free_port()
+    def start(cls, installation: Installation, *, workers: int, port: int | None = None) -> Server:
+        """gunicorn on ``port`` (a free one if None: a partner's model file may name it, and
+        a server started again keeps its address)."""
+        port = port or free_port()
         log = installation.root / f"gunicorn-{port}.log"
         environment = {
             # request metrics in the test's folder: a server killed with SIGKILL leaves
@@ -306,7 +308,8 @@ class Server:
             "CASEBRIDGE_BIND": f"127.0.0.1:{port}",
             "GUNICORN_WORKERS": str(workers),
         }
-        with log.open("wb") as output:
+        # appended: a server started again on its port keeps the log of its first run
+        with log.open("ab") as output:
             process = subprocess.Popen(
                 [
                     sys.executable,

@@ -12,7 +12,7 @@ hours); nothing here is personal data. Needs the German model loaded and a hotli
 from __future__ import annotations
 
 import random
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django.db import transaction
 from django.utils import timezone
@@ -20,7 +20,7 @@ from django.utils import timezone
 from casebridge.accounts.models import Membership, Role, User
 from casebridge.audit.services import audit_record
 from casebridge.cases.models import Case, Entry, Goal, Handover, Participant, Phase
-from casebridge.cases.services import default_scope
+from casebridge.cases.services import default_scope, identity_index
 from casebridge.cooperation_models.models import CooperationModel, Term
 from casebridge.dates import add_months
 from casebridge.facts import changed as facts_changed
@@ -733,3 +733,47 @@ class _Outcomes:
             )
             assessments.append((case, occasion, day, follow_up))
             ratings.append(judged)
+
+
+# first names for synthetic people (person matches at volume): any, as long as fixed
+PERSON_FIRST_NAMES = ["Anna", "Ben", "Clara", "David", "Elif", "Finn", "Greta", "Hamza"]
+
+
+def synthetic_person(number: int) -> dict[str, str]:
+    """Person ``number``'s name and date of birth: the same in every installation that
+    makes them, so two installations can share some people and not others."""
+    born = date(1980, 1, 1) + timedelta(days=(number * 7919) % 12000)
+    # the number in letters: a person match compares the letters of names only
+    letters = "".join("abcdefghij"[int(digit)] for digit in f"{number:07d}")
+    return {
+        "first_name": PERSON_FIRST_NAMES[number % len(PERSON_FIRST_NAMES)],
+        "last_name": f"Synth-{letters}",
+        "date_of_birth": born.isoformat(),
+    }
+
+
+def identified_cases_build(
+    *, owner: Organisation, people: range, prefix: str = "ID", batch: int = 5000
+) -> int:
+    """One open case of ``owner`` for each person number in ``people``, with the person's
+    name and date of birth encrypted as any identity is and its blind ``identity_index``
+    (what a person match digests). No participants, entries or events: volume for matches."""
+    now = timezone.now()
+    made = 0
+    for start in range(people.start, people.stop, batch):
+        rows = []
+        for number in range(start, min(people.stop, start + batch)):
+            person = synthetic_person(number)
+            rows.append(
+                Case(
+                    number=f"{prefix}-{number:08d}",
+                    owner=owner,
+                    pseudonym=f"S{number}",
+                    opened_at=now,
+                    identity_index=identity_index(**person),
+                    **person,
+                )
+            )
+        with transaction.atomic():
+            made += len(Case.objects.bulk_create(rows, batch_size=1000))
+    return made

@@ -210,3 +210,18 @@ def test_a_handover_opens_only_in_the_sector_the_agreement_receives_in(partner, 
     assert "organisation" in error.value.message_dict
     assert CrossHandover.objects.get().status == "requested"
     assert not Case.objects.exists()
+
+
+def test_an_operator_delivers_at_once_what_waits_for_its_next_attempt(
+    partner, personas, world, django_capture_on_commit_callbacks
+):
+    from django.core.management import call_command
+
+    partner.reachable = False
+    _propose(partner, personas, world, django_capture_on_commit_callbacks)
+    partner.reachable = True
+    call_command("federation", "deliver")
+    assert Message.objects.get().status == "pending"  # its next attempt is later
+    call_command("federation", "deliver", "--now")
+    assert Message.objects.get().status == "delivered"
+    assert [m["type"] for m in partner.received] == ["handover_request"]

@@ -388,9 +388,14 @@ def _enqueue(
     return record
 
 
-def deliver_pending(*, agreement_id: int | None = None, now=None) -> dict[str, int]:
+def deliver_pending(
+    *, agreement_id: int | None = None, now=None, early: bool = False
+) -> dict[str, int]:
     """Deliver the outbox in order, per agreement; stop an agreement at its first message
-    the partner could not take now (it is tried again later, keeping the order)."""
+    the partner could not take now (it is tried again later, keeping the order).
+
+    ``early``: try messages waiting for their next attempt now (an operator who knows the
+    partner is back)."""
     now = now or timezone.now()
     counts = {"delivered": 0, "refused": 0, "waiting": 0}
     pending = Message.objects.filter(direction=Direction.OUT, status=Message.Status.PENDING)
@@ -399,7 +404,7 @@ def deliver_pending(*, agreement_id: int | None = None, now=None) -> dict[str, i
     for agreement_pk in sorted(set(pending.values_list("agreement_id", flat=True))):
         queue = pending.filter(agreement_id=agreement_pk).order_by("created_at", "pk")
         for record in queue.select_related("agreement"):
-            if record.next_attempt_at and record.next_attempt_at > now:
+            if not early and record.next_attempt_at and record.next_attempt_at > now:
                 counts["waiting"] += 1
                 break
             result = _deliver(record, now)

@@ -21,6 +21,11 @@ class Command(BaseCommand):
         )
         parser.add_argument("agreement", nargs="?", default="")
         parser.add_argument("--set", dest="key", default=None, help="the agreed key, base64")
+        parser.add_argument(
+            "--now",
+            action="store_true",
+            help="deliver: try messages waiting for their next attempt at once",
+        )
 
     def _agreement(self, code: str) -> Agreement:
         agreement = Agreement.objects.filter(code=code).first()
@@ -31,7 +36,7 @@ class Command(BaseCommand):
             )
         return agreement
 
-    def handle(self, *args, action, agreement, key, **options):
+    def handle(self, *args, action, agreement, key, now, **options):
         if action == "init":
             public = services.init_keys()
             self.stdout.write(
@@ -52,7 +57,7 @@ class Command(BaseCommand):
                 self.stdout.write(_("The match key is stored."))
         elif action == "deliver":
             counts = services.deliver_pending(
-                agreement_id=self._agreement(agreement).pk if agreement else None
+                agreement_id=self._agreement(agreement).pk if agreement else None, early=now
             )
             self.stdout.write(
                 _("%(delivered)s delivered, %(refused)s refused, %(waiting)s waiting") % counts

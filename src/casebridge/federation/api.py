@@ -21,7 +21,7 @@ from casebridge.labels import pick_label
 router = Router(tags=["federation"])
 
 
-class PartnerError(Schema):
+class FederationPartnerError(Schema):
     """The partner refused (502: its code and reason) or cannot be reached (503)."""
 
     detail: str
@@ -30,7 +30,7 @@ class PartnerError(Schema):
     reason: dict[str, str] = {}
 
 
-class TermOut(Schema):
+class AgreementTermOut(Schema):
     purpose: str
     categories: list[str]
     legal_basis: str
@@ -46,8 +46,8 @@ class AgreementOut(Schema):
     valid_from: date
     valid_until: date | None
     copies_kept_days: int
-    send: list[TermOut]
-    receive: list[TermOut]
+    send: list[AgreementTermOut]
+    receive: list[AgreementTermOut]
 
     @staticmethod
     def resolve_partner_name(obj: Agreement) -> str:
@@ -75,7 +75,7 @@ class ConsultationIn(Input):
     age_band: str = Field(default="unknown", max_length=16)
 
 
-class OfferOut(Schema):
+class ConsultationOfferOut(Schema):
     organisation: str
     city: str
     free_places: int
@@ -85,19 +85,19 @@ class OfferOut(Schema):
 class ConsultationOut(Schema):
     covered: bool
     region: str
-    organisations: list[OfferOut]
+    organisations: list[ConsultationOfferOut]
 
 
-class MatchIn(Input):
+class PersonMatchIn(Input):
     agreement_id: int
 
 
-class MatchOut(Schema):
+class PersonMatchOut(Schema):
     result: str = Field(description="match, possible or none")
     text: str
 
 
-class HandoverIn(Input):
+class CrossHandoverIn(Input):
     agreement_id: int
     postcode: str = Field(max_length=16)
     language: str = Field(default="", max_length=8)
@@ -107,7 +107,7 @@ class HandoverIn(Input):
     justification: str = Field(default="", max_length=2000)
 
 
-class HandoverOut(Schema):
+class CrossHandoverOut(Schema):
     id: int
     agreement: str = Field(alias="agreement.code")
     partner: str = Field(alias="agreement.partner")
@@ -135,7 +135,7 @@ class HandoverOut(Schema):
         return obj.case.number if obj.case_id else None
 
 
-class HandoverListOut(Schema):
+class CrossHandoverListOut(Schema):
     id: int
     agreement: str = Field(alias="agreement.code")
     partner: str = Field(alias="agreement.partner")
@@ -146,19 +146,19 @@ class HandoverListOut(Schema):
     created_at: datetime
 
 
-class AcceptIn(Input):
+class CrossHandoverAcceptIn(Input):
     organisation_id: int
 
 
-class DeclineIn(Input):
+class CrossHandoverDeclineIn(Input):
     reason: str = Field(max_length=500)
 
 
-class WithdrawIn(Input):
+class CrossHandoverWithdrawIn(Input):
     reason: str = Field(default="", max_length=500)
 
 
-class MessageOut(Schema):
+class FederationMessageOut(Schema):
     id: int
     time: datetime
     direction: str
@@ -215,7 +215,13 @@ def agreements(request):
 
 @router.post(
     "/consultations",
-    response={200: ConsultationOut, 403: Error, 422: Error, 502: PartnerError, 503: PartnerError},
+    response={
+        200: ConsultationOut,
+        403: Error,
+        422: Error,
+        502: FederationPartnerError,
+        503: FederationPartnerError,
+    },
     summary="Ask a partner, without naming anyone, whether it can counsel a person in a place",
 )
 def consultation(request, payload: ConsultationIn):
@@ -240,16 +246,16 @@ def _case(request, case_id: int):
 @router.post(
     "/cases/{case_id}/match",
     response={
-        200: MatchOut,
+        200: PersonMatchOut,
         403: Error,
         404: Error,
         422: Error,
-        502: PartnerError,
-        503: PartnerError,
+        502: FederationPartnerError,
+        503: FederationPartnerError,
     },
     summary="Ask whether the partner has an open case of this person (keyed digests only)",
 )
-def match(request, case_id: int, payload: MatchIn):
+def match(request, case_id: int, payload: PersonMatchIn):
     case = _case(request, case_id)
     agreement = _agreement(request, payload.agreement_id)
     try:
@@ -261,12 +267,12 @@ def match(request, case_id: int, payload: MatchIn):
 
 @router.post(
     "/cases/{case_id}/handovers",
-    response={201: HandoverOut, 403: Error, 404: Error, 422: Error},
+    response={201: CrossHandoverOut, 403: Error, 404: Error, 422: Error},
     summary="Propose to hand the case over to a partner installation (needs a confirmed "
     "session; never during an emergency access)",
 )
 @step_up("federation.handover.propose", emergency=case_selectors.reads_by_emergency)
-def handover_propose(request, case_id: int, payload: HandoverIn):
+def handover_propose(request, case_id: int, payload: CrossHandoverIn):
     case = _case(request, case_id)
     agreement = _agreement(request, payload.agreement_id)
     handover = services.handover_propose(
@@ -285,7 +291,7 @@ def handover_propose(request, case_id: int, payload: HandoverIn):
 
 @router.get(
     "/handovers",
-    response=list[HandoverListOut],
+    response=list[CrossHandoverListOut],
     summary="Handovers to and from partner installations that you may see",
 )
 def handover_list(request, direction: str = "", status: str = ""):
@@ -294,7 +300,7 @@ def handover_list(request, direction: str = "", status: str = ""):
 
 @router.get(
     "/handovers/{handover_id}",
-    response={200: HandoverOut, 404: Error},
+    response={200: CrossHandoverOut, 404: Error},
     summary="One handover (its reading is audited)",
 )
 def handover_detail(request, handover_id: int):
@@ -307,10 +313,10 @@ def _handover_out(request, handover_id: int):
 
 @router.post(
     "/handovers/{handover_id}/accept",
-    response={200: HandoverOut, 403: Error, 404: Error, 422: Error},
+    response={200: CrossHandoverOut, 403: Error, 404: Error, 422: Error},
     summary="Take over a case the partner asks you to: it opens in your organisation",
 )
-def handover_accept(request, handover_id: int, payload: AcceptIn):
+def handover_accept(request, handover_id: int, payload: CrossHandoverAcceptIn):
     handover = selectors.access_handover(request.user, handover_id, for_write=True)
     organisation = next(
         (
@@ -326,10 +332,10 @@ def handover_accept(request, handover_id: int, payload: AcceptIn):
 
 @router.post(
     "/handovers/{handover_id}/decline",
-    response={200: HandoverOut, 403: Error, 404: Error, 422: Error},
+    response={200: CrossHandoverOut, 403: Error, 404: Error, 422: Error},
     summary="Decline a case the partner asks you to take over, with a reason",
 )
-def handover_decline(request, handover_id: int, payload: DeclineIn):
+def handover_decline(request, handover_id: int, payload: CrossHandoverDeclineIn):
     handover = selectors.access_handover(request.user, handover_id, for_write=True)
     services.handover_decline(actor=request.user, handover=handover, reason=payload.reason)
     return _handover_out(request, handover_id)
@@ -337,10 +343,10 @@ def handover_decline(request, handover_id: int, payload: DeclineIn):
 
 @router.post(
     "/handovers/{handover_id}/withdraw",
-    response={200: HandoverOut, 403: Error, 404: Error, 422: Error},
+    response={200: CrossHandoverOut, 403: Error, 404: Error, 422: Error},
     summary="Withdraw a handover you proposed, before the partner answers",
 )
-def handover_withdraw(request, handover_id: int, payload: WithdrawIn):
+def handover_withdraw(request, handover_id: int, payload: CrossHandoverWithdrawIn):
     handover = selectors.access_handover(request.user, handover_id, for_write=True)
     services.handover_withdraw(actor=request.user, handover=handover, reason=payload.reason)
     return _handover_out(request, handover_id)
@@ -348,7 +354,7 @@ def handover_withdraw(request, handover_id: int, payload: WithdrawIn):
 
 @router.post(
     "/handovers/{handover_id}/disclose",
-    response={200: HandoverOut, 403: Error, 404: Error, 422: Error},
+    response={200: CrossHandoverOut, 403: Error, 404: Error, 422: Error},
     summary="Send the case's information after the partner accepted (needs a confirmed "
     "session; never during an emergency access)",
 )
@@ -361,7 +367,7 @@ def handover_disclose(request, handover_id: int):
 
 @router.get(
     "/register",
-    response={200: list[MessageOut], 403: Error},
+    response={200: list[FederationMessageOut], 403: Error},
     summary="Every message to and from partner installations: metadata, never content "
     "(data protection officers and coordinators)",
 )

@@ -21,7 +21,7 @@ from casebridge.access.policy import (
     emergency_access_of,
     organisations_with,
 )
-from casebridge.accounts.models import Membership, Role
+from casebridge.accounts.models import Role
 from casebridge.accounts.permissions import active_roles
 from casebridge.accounts.stepup import EMERGENCY_PURPOSE
 from casebridge.audit.services import audit_denied, audit_record
@@ -31,9 +31,10 @@ from casebridge.cooperation_models.models import Term
 from casebridge.federation.models import Agreement, CrossHandover, Direction, MatchDigest, Message
 from casebridge.hotline.routing import suggest
 from casebridge.labels import pick_label
-from casebridge.network.models import COUNSELLING_SECTORS, Organisation
+from casebridge.network.models import COUNSELLING_SECTORS, Organisation, OrganisationType, Sector
 from casebridge.network.selectors import PostcodeError, region_for_postcode
 from casebridge.refusals import EmergencyRefused
+from casebridge.sharing.models import Protocol
 
 REGISTER_ROLES = frozenset({Role.DATA_PROTECTION_OFFICER, Role.COORDINATOR})
 
@@ -152,15 +153,6 @@ def all_agreements(actor) -> list[Agreement]:
             refused=Count("messages", filter=Q(messages__status=Message.Status.REFUSED)),
         ).prefetch_related("organisations")
     )
-
-
-def access_agreement(actor, agreement_id: int) -> Agreement:
-    agreement = Agreement.objects.filter(pk=agreement_id).first()
-    if agreement is None:
-        raise Http404
-    if not may_see_register(actor) and agreement not in agreements_for(actor):
-        raise Http404
-    return agreement
 
 
 def register(
@@ -428,16 +420,6 @@ def match_result(agreement: Agreement, digests) -> tuple[str, Case | None]:
     return "none", None
 
 
-def staff_of(organisation: Organisation) -> list:
-    """Active case workers of an organisation (to name a lead worker)."""
-    return [
-        membership.user
-        for membership in Membership.objects.active()
-        .filter(organisation=organisation, role__in=PARTNER_ROLES, user__is_active=True)
-        .select_related("user")
-    ]
-
-
 def waiting(agreement: Agreement) -> int:
     """Messages to the partner still in the outbox."""
     return Message.objects.filter(
@@ -452,3 +434,29 @@ def case_to_hand_over(actor, case_id: int) -> Case:
     if not decide(actor, Action.CHANGE, case):
         raise Http404
     return case
+
+
+def kept_from(term: dict | None) -> set[str]:
+    """The categories this installation's model keeps from the term's receiving sector:
+    the sector's ``never_by_scope``, and every ``must_not_share`` rule of an active
+    procedure addressed to the sector, to an organisation type of it or to everybody.
+
+    Read when a message is written and when one arrives, not only when the model file
+    is checked: a procedure activated since may have added a barrier."""
+    code = (term or {}).get("receiving_sector")
+    sector = Sector.objects.filter(code=code).first() if code else None
+    if sector is None:
+        return set()
+    kept = set(sector.never_by_scope)
+    types = set(OrganisationType.objects.filter(sector=sector).values_list("code", flat=True))
+    active = Protocol.objects.filter(status=Protocol.Status.ACTIVE)
+    for rules in active.values_list("rules", flat=True):
+        for rule in rules:
+            recipient = rule.get("recipient") or {}
+            if rule.get("obligation") == "must_not_share" and (
+                recipient.get("all")
+                or recipient.get("sector") == code
+                or recipient.get("organisation_type") in types
+            ):
+                kept.update(rule.get("categories", []))
+    return kept

@@ -54,7 +54,7 @@ from casebridge.cooperation_models.models import CooperationModel, Term
 from casebridge.federation import protocol, selectors
 from casebridge.federation.models import Agreement, CrossHandover, Direction, MatchDigest, Message
 from casebridge.federation.protocol import Refused
-from casebridge.network.models import Organisation, Sector
+from casebridge.network.models import Organisation
 
 logger = logging.getLogger(__name__)
 
@@ -173,16 +173,6 @@ def _require_agreement(actor, agreement: Agreement, purpose: str, direction: str
             {"agreement": [_("The agreement does not allow this with the partner installation.")]}
         )
     return term
-
-
-def kept_from(term: dict | None) -> set[str]:
-    """The categories this installation's model keeps from the term's receiving sector
-    (its ``never_by_scope``): they never cross under the term, whatever it lists."""
-    code = (term or {}).get("receiving_sector")
-    if not code:
-        return set()
-    kept = Sector.objects.filter(code=code).values_list("never_by_scope", flat=True).first()
-    return set(kept or [])
 
 
 # --- sending ------------------------------------------------------------------------------
@@ -524,7 +514,7 @@ def handover_propose(
     elif selectors.open_handover(case):
         errors["case"] = [_("This case already has an open handover to a partner installation.")]
     categories = list(dict.fromkeys(categories or []))
-    allowed = set(term["categories"]) - kept_from(term)
+    allowed = set(term["categories"]) - selectors.kept_from(term)
     if not categories:
         errors["categories"] = [_("Choose what is to be sent when the partner accepts.")]
     elif not set(categories) <= allowed:
@@ -534,8 +524,8 @@ def handover_propose(
         ]
     if not reason.strip():
         errors["reason"] = [_("Say why the case moves to the partner installation.")]
-    basis = Term.objects.of("legal_basis").filter(code=term["legal_basis"]).first()
-    on_consent = basis is None or basis.attributes.get("kind") == "consent"
+    basis = selectors.legal_basis_of(term["legal_basis"])
+    on_consent = selectors.on_consent(term)
     if on_consent and not consent_note.strip():
         errors["consent_note"] = [_("Say how the person consented to the handover.")]
     if not on_consent and not justification.strip():
@@ -639,7 +629,7 @@ def handover_disclose(*, actor, handover: CrossHandover) -> Message:
     if selectors.disclosure_sent(handover):
         raise ValidationError({"status": [_("The case's information has been sent already.")]})
     term = selectors.term_for(handover.agreement, "send", "handover")
-    allowed = set(term["categories"]) - kept_from(term) if term else set()
+    allowed = set(term["categories"]) - selectors.kept_from(term) if term else set()
     categories = [code for code in handover.categories if code in allowed]
     if not categories:
         raise ValidationError(
@@ -808,7 +798,7 @@ def _check_terms(agreement: Agreement, envelope: protocol.Envelope, body) -> Non
     categories = set(protocol.categories_of(envelope.type, body))
     if not categories <= set(term["categories"]):
         raise Refused("category_not_allowed")
-    if direction == "receive" and categories & kept_from(term):
+    if direction == "receive" and categories & selectors.kept_from(term):
         # this model keeps the category from the sector that would receive it here
         raise Refused("not_accepted")
 

@@ -33,6 +33,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from pydantic import ValidationError as PydanticValidationError
 
 from casebridge.access.policy import (
     PARTNER_ROLES,
@@ -299,7 +300,7 @@ def consult(*, actor, agreement: Agreement, postcode: str, language: str = "", a
         body = protocol.ConsultationBody(
             postcode=postcode, language=language or "", age_band=age_band or "unknown"
         ).model_dump(mode="json")
-    except protocol.ValidationError as exc:
+    except PydanticValidationError as exc:
         raise ValidationError(_fields(exc)) from None
     return _exchange(actor=actor, agreement=agreement, type="consultation", body=body)
 
@@ -546,7 +547,7 @@ def handover_propose(
     if not errors:
         try:
             protocol.HandoverRequestBody.model_validate(body)
-        except protocol.ValidationError as exc:
+        except PydanticValidationError as exc:
             errors.update(_fields(exc))
     if errors:
         raise ValidationError(errors)
